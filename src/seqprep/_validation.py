@@ -1,0 +1,162 @@
+"""Argument checks and the one place where error messages are worded.
+
+Every message has three parts: what was expected, what was received, and how
+to fix it -- ``"`lookback` must be a positive integer. Received: lookback=0.
+Use lookback >= 1."``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .exceptions import InvalidParameterError, NotFittedError
+
+__all__: list[str] = []  # internal module
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr`` of *value*, shortened so that messages stay one line."""
+    text = repr(value)
+    if isinstance(value, np.ndarray):
+        text = f"array(shape={value.shape}, dtype={value.dtype})"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+def message(name: str, expected: str, value: Any, fix: str | None = None) -> str:
+    """Word a parameter error uniformly.
+
+    Parameters
+    ----------
+    name : str
+        Argument name as the user typed it.
+    expected : str
+        What the argument must be, as a predicate ("a positive integer").
+    value : object
+        What was received.
+    fix : str, optional
+        One sentence that tells the user how to fix it.
+
+    Returns
+    -------
+    str
+        ``"`name` must be expected. Received: name=value. fix"``
+    """
+    text = f"`{name}` must be {expected}. Received: {name}={_short(value)}."
+    if fix:
+        text += f" {fix}"
+    return text
+
+
+def param_error(name: str, expected: str, value: Any, fix: str | None = None) -> InvalidParameterError:
+    """Return (not raise) an :class:`InvalidParameterError` with a uniform message."""
+    return InvalidParameterError(message(name, expected, value, fix))
+
+
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    fix: str | None = None,
+) -> int:
+    """Check that *value* is an integer (not a bool, not a float) within bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise param_error(name, expected, value, fix or f"Pass a whole number such as {name}={max(minimum or 1, 1)}.")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        word = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise param_error(name, word, value, fix or f"Use {name} >= {minimum}.")
+    if maximum is not None and value > maximum:
+        raise param_error(name, f"an integer <= {maximum}", value, fix or f"Use {name} <= {maximum}.")
+    return value
+
+
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    inclusive: bool = True,
+    fix: str | None = None,
+) -> float:
+    """Check that *value* is a finite real number within bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise param_error(name, "a finite number", value, fix)
+    value = float(value)
+    lo_bad = minimum is not None and (value < minimum if inclusive else value <= minimum)
+    hi_bad = maximum is not None and (value > maximum if inclusive else value >= maximum)
+    if lo_bad or hi_bad:
+        op_lo, op_hi = ("<=", "<=") if inclusive else ("<", "<")
+        bounds = " and ".join(
+            part
+            for part in (
+                f"{minimum} {op_lo} {name}" if minimum is not None else "",
+                f"{name} {op_hi} {maximum}" if maximum is not None else "",
+            )
+            if part
+        )
+        raise param_error(name, f"a number with {bounds}", value, fix)
+    return value
+
+
+def check_choice(value: Any, name: str, choices: Iterable[Any], fix: str | None = None) -> Any:
+    """Check that *value* is one of *choices* (compared with ``==``)."""
+    options = list(choices)
+    if value not in options:
+        listed = ", ".join(repr(c) for c in options)
+        raise param_error(name, f"one of {listed}", value, fix)
+    return value
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Check that *value* is a real bool (not 0/1 or a string)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise param_error(name, "True or False", value)
+    return bool(value)
+
+
+def check_int_sequence(
+    value: Any, name: str, *, minimum: int | None = None, allow_scalar: bool = True
+) -> tuple[tuple[int, ...], bool]:
+    """Check an int or a non-empty sequence of ints.
+
+    Returns
+    -------
+    values : tuple of int
+        The checked values.
+    was_scalar : bool
+        True when a single int was given (so the caller can drop an axis).
+    """
+    if allow_scalar and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (check_int(value, name, minimum=minimum),), True
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise param_error(name, "an integer or a sequence of integers", value)
+    if len(value) == 0:
+        raise param_error(name, "a non-empty sequence of integers", value, f"Pass at least one {name}.")
+    return tuple(check_int(v, f"{name}[{i}]", minimum=minimum) for i, v in enumerate(value)), False
+
+
+def check_is_fitted(obj: Any, attribute: str) -> None:
+    """Raise :class:`NotFittedError` (scikit-learn's wording) if *attribute* is missing."""
+    if getattr(obj, attribute, None) is None:
+        raise NotFittedError(
+            f"This {type(obj).__name__} instance is not fitted yet. Call 'fit' with "
+            "appropriate arguments before using this estimator."
+        )
+
+
+def list_names(names: Iterable[Any], limit: int = 20) -> str:
+    """Format a list of names for a message, truncated after *limit*."""
+    names = [str(n) for n in names]
+    if len(names) > limit:
+        return ", ".join(repr(n) for n in names[:limit]) + f", ... ({len(names)} in all)"
+    return ", ".join(repr(n) for n in names)

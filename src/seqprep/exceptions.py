@@ -1,0 +1,76 @@
+"""Exceptions and warnings raised by seqprep.
+
+Every error seqprep raises on bad input is a :class:`SeqprepError`. Each class
+also inherits the builtin a user would naturally catch, so ``except ValueError``
+keeps working (the same double inheritance scikit-learn uses)::
+
+    SeqprepError
+    ├── InvalidParameterError(SeqprepError, ValueError, TypeError)  bad argument value or type
+    ├── DataError(SeqprepError, ValueError)                         NaN/inf, unsorted timestamps, too short, ...
+    ├── ShapeError(SeqprepError, ValueError)                        wrong ndim/layout: expected vs received
+    ├── NotFittedError(SeqprepError, ValueError, AttributeError)    transform before fit
+    ├── LeakageError(SeqprepError, ValueError)                      an audit found leakage (strict mode, CLI)
+    ├── ArtifactError(SeqprepError, ValueError)                     saved pipeline: version, hash, malformed field
+    └── MemoryBudgetError(SeqprepError, MemoryError)                materialising would not fit in memory
+
+    SeqprepWarning(UserWarning)
+    └── DataWarning(SeqprepWarning)                                 data was changed or is suspicious
+
+Messages are built in :mod:`seqprep._validation` so their wording stays uniform:
+what was expected, what was received, and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtifactError",
+    "DataError",
+    "DataWarning",
+    "InvalidParameterError",
+    "LeakageError",
+    "MemoryBudgetError",
+    "NotFittedError",
+    "SeqprepError",
+    "SeqprepWarning",
+    "ShapeError",
+]
+
+
+class SeqprepError(Exception):
+    """Base class of every error seqprep raises on purpose."""
+
+
+class InvalidParameterError(SeqprepError, ValueError, TypeError):
+    """An argument has a wrong value or type."""
+
+
+class DataError(SeqprepError, ValueError):
+    """The data itself cannot be used as given (NaN, unsorted time, too short, ...)."""
+
+
+class ShapeError(SeqprepError, ValueError):
+    """An array has the wrong number of dimensions or the wrong layout."""
+
+
+class NotFittedError(SeqprepError, ValueError, AttributeError):
+    """A fitted object (scaler, pipeline) was used before ``fit``."""
+
+
+class LeakageError(SeqprepError, ValueError):
+    """An audit found information from the future or from the test part in training."""
+
+
+class ArtifactError(SeqprepError, ValueError):
+    """A saved artifact is of an unknown version, was tampered with or is malformed."""
+
+
+class MemoryBudgetError(SeqprepError, MemoryError):
+    """Materialising an array would need more memory than is available."""
+
+
+class SeqprepWarning(UserWarning):
+    """Base class of seqprep's warnings."""
+
+
+class DataWarning(SeqprepWarning):
+    """Data was changed (rows dropped or filled) or looks suspicious."""
