@@ -304,6 +304,14 @@ def _read(handle: Iterable[str], path: Path) -> TSData:
                     f"{_where(path, lineno)}: class label {label!r} is not one of the labels declared in "
                     f"@classLabel: {list_names(metadata['classLabels'])}. Fix the label or the header."
                 )
+            if has_target:
+                try:
+                    float(label)
+                except ValueError:
+                    raise DataError(
+                        f"{_where(path, lineno)}: target {label!r} is not a number, but the file declares "
+                        "@targetLabel true. Fix the target or the header."
+                    ) from None
             labels.append(label)
         if n_channels is None:
             n_channels, first_line = len(parts), lineno
@@ -382,10 +390,7 @@ def _assemble(
     if labels is None:
         y = None
     elif has_target:
-        try:
-            y = np.array(labels, dtype=np.float64)
-        except ValueError:
-            raise DataError(f"{path}: @targetLabel true but some targets are not numbers.") from None
+        y = np.array(labels, dtype=np.float64)
     else:
         y = np.array(labels, dtype=str)
     return TSData(X=X, y=y, lengths=lengths, metadata=metadata)

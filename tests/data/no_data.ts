@@ -1,0 +1,3 @@
+# headers but no @data line
+@problemName NoData
+@classLabel true a b
