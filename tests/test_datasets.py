@@ -494,3 +494,11 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_byte_order_mark_and_crlf_are_accepted(tmp_path):
+    path = tmp_path / "bom.ts"
+    path.write_bytes(b"\xef\xbb\xbf# exported on Windows\r\n@classLabel true a b\r\n@data\r\n1,2:a\r\n3,4:b\r\n")
+    data = load_ts(path)
+    np.testing.assert_array_equal(data.X[:, :, 0], [[1, 2], [3, 4]])
+    assert data.y.tolist() == ["a", "b"]

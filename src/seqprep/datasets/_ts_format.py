@@ -245,7 +245,7 @@ def load_ts(path: str | os.PathLike[str]) -> TSData:
     ['up', 'down']
     """
     path = _check_path(path)
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
+    with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
         return _read(handle, path)
 
 
