@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Keras integration is tested on the torch backend (no TensorFlow needed).
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
 # ../shared/data beside the repository root, or SEQPREP_SHARED_DATA.
 _ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SEQPREP_SHARED_DATA", _ROOT.parent / "shared" / "data"))

@@ -7,6 +7,7 @@ are imported by the features that need them.
 from __future__ import annotations
 
 from ._version import __version__
+from .adapters import TorchWindows, keras_dataset
 from .exceptions import (
     ArtifactError,
     DataError,
@@ -19,6 +20,8 @@ from .exceptions import (
     SeqprepWarning,
     ShapeError,
 )
+from .io import SeriesData, as_series, read_table
+from .windowing import Windows, WindowSpec, windows
 
 __all__ = [
     "ArtifactError",
@@ -30,6 +33,14 @@ __all__ = [
     "NotFittedError",
     "SeqprepError",
     "SeqprepWarning",
+    "SeriesData",
     "ShapeError",
+    "TorchWindows",
+    "WindowSpec",
+    "Windows",
     "__version__",
+    "as_series",
+    "keras_dataset",
+    "read_table",
+    "windows",
 ]

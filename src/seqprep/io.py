@@ -1,0 +1,573 @@
+"""Data input: turn what users have into validated series.
+
+seqprep accepts numpy arrays ``(n,)``, ``(n, n_features)`` or ``(n, *feature_shape)`` (e.g. video
+frames ``(n, H, W, C)``), pandas DataFrames (columns by name, a time column or a DatetimeIndex),
+CSV and Parquet paths, and several series -- as a list of arrays/DataFrames or as a ``group``
+column of one long table. :func:`as_series` validates the input once and returns a
+:class:`SeriesData`: all series concatenated row-wise, with their boundaries and the positions of
+gaps in time, so that the windowing engine can do pure index arithmetic.
+
+Validation errors name the column and the row: non-numeric feature columns, NaN/inf (counts per
+column; opt-in policies ``"drop"``, ``"ffill"``, ``"interpolate"``), timestamps that are unsorted or
+duplicated within a series, and irregular spacing (the dominant step is inferred and every gap is
+reported; windows never span a gap unless asked to).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_choice, list_names, param_error
+from .exceptions import DataError, InvalidParameterError, ShapeError
+
+__all__ = ["SeriesData", "as_series", "atomic_write", "read_table"]
+
+NAN_POLICIES = ("raise", "drop", "ffill", "interpolate")
+_CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    """Validated series, concatenated row-wise.
+
+    Attributes
+    ----------
+    values : ndarray of shape (n_rows, *feature_shape)
+        Numeric values of every series, series after series. A view of the caller's array when
+        possible.
+    columns : tuple of str or None
+        Names of the columns of 2-D (tabular) data; ``None`` for frames.
+    bounds : ndarray of shape (n_series + 1,)
+        Series ``i`` is ``values[bounds[i]:bounds[i + 1]]``.
+    keys : tuple
+        Label of each series (the ``group`` value, or its position in a list).
+    time : ndarray of shape (n_rows,) or None
+        Timestamps (``datetime64[ns]``) or numeric time of each row.
+    freq : object or None
+        The dominant time step (a ``numpy.timedelta64`` or a number), inferred from the data.
+    breaks : ndarray of int64
+        Row positions ``p`` such that a gap in time lies between rows ``p - 1`` and ``p`` of the
+        same series.
+    report : dict
+        What validation found and did (rows filled or dropped, gaps, ignored columns).
+    """
+
+    values: np.ndarray
+    columns: tuple[str, ...] | None
+    bounds: np.ndarray
+    keys: tuple[Any, ...]
+    time: np.ndarray | None = None
+    freq: Any = None
+    breaks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows over all series."""
+        return int(self.values.shape[0])
+
+    @property
+    def n_series(self) -> int:
+        """Number of series."""
+        return len(self.bounds) - 1
+
+    def series_codes(self) -> np.ndarray:
+        """Series number ``0..n_series-1`` of every row (int64, O(n_rows))."""
+        return np.repeat(np.arange(self.n_series, dtype=np.int64), np.diff(self.bounds))
+
+    def column_index(self, names: Any, argument: str) -> list[int]:
+        """Resolve column names (or integer positions) to positions, with a clear error."""
+        if names is None:
+            return list(range(int(np.prod(self.values.shape[1:])) if self.values.ndim == 2 else 0))
+        items = [names] if isinstance(names, (str, int, np.integer)) else list(names)
+        if not items:
+            raise param_error(argument, "a column name or a non-empty list of names", names)
+        out = []
+        for item in items:
+            if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+                width = self.values.shape[1] if self.values.ndim == 2 else None
+                if width is None:
+                    raise param_error(
+                        argument, "None for frame data", names,
+                        "Frame data (n, H, W, C) has no columns to select; pass all frames.",
+                    )
+                if not -width <= item < width:
+                    raise param_error(argument, f"a column position in [0, {width})", item)
+                out.append(int(item) % width)
+            elif isinstance(item, str):
+                if self.columns is None:
+                    raise param_error(
+                        argument, "an integer column position (this data has no column names)", item,
+                        "Pass a DataFrame to select columns by name, or use positions such as 0.",
+                    )
+                if item not in self.columns:
+                    raise InvalidParameterError(
+                        f"`{argument}` names a column that does not exist. Received: {argument}={item!r}. "
+                        f"Available columns: {list_names(self.columns)}."
+                    )
+                out.append(self.columns.index(item))
+            else:
+                raise param_error(argument, "a column name, a position, or a list of them", item)
+        return out
+
+
+# --------------------------------------------------------------------------- files
+
+
+def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
+    r"""Read a CSV or Parquet file into a DataFrame.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.csv``/``.tsv``/``.txt`` (pandas) or ``.parquet``/``.pq`` (pyarrow).
+    **kwargs
+        Passed to :func:`pandas.read_csv` or :func:`pandas.read_parquet`.
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    DataError
+        When the file does not exist or has an unknown suffix.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("a,b\n1,2\n3,4\n")
+    >>> read_table(p).shape
+    (2, 2)
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"`path` does not exist. Received: path={str(path)!r}. Check the file name and folder.")
+    if p.is_dir():
+        if any(p.glob("*.parquet")):
+            return pd.read_parquet(p, **kwargs)
+        raise DataError(f"`path` is a folder without .parquet files. Received: path={str(path)!r}.")
+    suffix = p.suffix.lower()
+    if suffix in _CSV_SUFFIXES:
+        sep = "\t" if suffix == ".tsv" else kwargs.pop("sep", ",")
+        return pd.read_csv(p, sep=sep, **kwargs)
+    if suffix in _PARQUET_SUFFIXES:
+        return pd.read_parquet(p, **kwargs)
+    raise DataError(
+        f"`path` must end in .csv, .tsv, .txt, .parquet or .pq. Received: path={str(path)!r}. "
+        "Convert the file, or load it with pandas and pass the DataFrame."
+    )
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[Any]:
+    """Open a temporary file next to *path* and move it into place only on success.
+
+    A crash or an exception leaves the previous file (or no file) behind, never a half-written
+    one.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> p = Path(tempfile.mkdtemp()) / "x.json"
+    >>> with atomic_write(p) as f:
+    ...     _ = f.write("{}")
+    >>> p.read_text()
+    '{}'
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# --------------------------------------------------------------------------- input → SeriesData
+
+
+def as_series(
+    data: Any,
+    *,
+    columns: Sequence[Any] | None = None,
+    time: Any = None,
+    group: Any = None,
+    nan_policy: str = "raise",
+    required: Sequence[Any] = (),
+) -> SeriesData:
+    """Validate user data and concatenate its series.
+
+    Parameters
+    ----------
+    data : array-like, DataFrame, str, path or list of those
+        ``(n,)``, ``(n, n_features)`` or ``(n, *feature_shape)`` arrays; DataFrames; a CSV or
+        Parquet path; or a list of arrays/DataFrames, one per series.
+    columns : list of str or int, optional
+        Columns to keep (by name for DataFrames, by position for arrays). Default: every numeric
+        column except the time and group columns; other columns are ignored and listed in
+        ``report["ignored_columns"]``.
+    time : str, array-like or None
+        Time column name, or one timestamp per row. A DataFrame with a DatetimeIndex uses it.
+    group : str, array-like or None
+        Series key column name, or one key per row: rows with the same key form one series.
+    nan_policy : {"raise", "drop", "ffill", "interpolate"}
+        What to do with NaN/inf in the kept columns. ``"raise"`` gives the counts per column.
+    required : sequence of str, optional
+        Columns that must be kept (checked to exist and be numeric) even when ``columns`` is
+        None -- e.g. the target.
+
+    Returns
+    -------
+    SeriesData
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sd = as_series(np.arange(10.0))
+    >>> sd.values.shape, sd.n_series
+    ((10, 1), 1)
+    """
+    check_choice(nan_policy, "nan_policy", NAN_POLICIES)
+    if isinstance(data, (str, os.PathLike)):
+        data = read_table(data)
+    if isinstance(data, list | tuple) and data and all(isinstance(d, (np.ndarray, pd.DataFrame)) for d in data):
+        return _from_list(list(data), columns=columns, time=time, nan_policy=nan_policy)
+    if isinstance(data, pd.Series):
+        data = data.to_frame()
+    if isinstance(data, pd.DataFrame):
+        return _from_frame(data, columns=columns, time=time, group=group, nan_policy=nan_policy, required=required)
+    return _from_array(data, columns=columns, time=time, group=group, nan_policy=nan_policy)
+
+
+def _from_list(parts: list[Any], *, columns: Any, time: Any, nan_policy: str) -> SeriesData:
+    if time is not None and not isinstance(time, str):
+        raise param_error("time", "a column name when data is a list of series", time)
+    loaded = [as_series(p, columns=columns, time=time, nan_policy=nan_policy) for p in parts]
+    first = loaded[0]
+    for i, sd in enumerate(loaded[1:], start=1):
+        if sd.values.shape[1:] != first.values.shape[1:] or sd.columns != first.columns:
+            raise ShapeError(
+                f"every series in the list must have the same columns. Series 0 has "
+                f"{first.columns or first.values.shape[1:]}, series {i} has {sd.columns or sd.values.shape[1:]}."
+            )
+    values = np.concatenate([sd.values for sd in loaded], axis=0)
+    lengths = [sd.n_rows for sd in loaded]
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    offsets = bounds[:-1]
+    breaks = np.concatenate([sd.breaks + off for sd, off in zip(loaded, offsets, strict=True)]).astype(np.int64)
+    times = None if first.time is None else np.concatenate([sd.time for sd in loaded])  # type: ignore[misc]
+    report = _merge_reports([sd.report for sd in loaded])
+    freq = first.freq
+    return SeriesData(values, first.columns, bounds, tuple(range(len(parts))), times, freq, breaks, report)
+
+
+def _merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for rep in reports:
+        for key, value in rep.items():
+            if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+                out[key] = out.get(key, 0) + int(value)
+            elif isinstance(value, dict):
+                merged = out.setdefault(key, {})
+                for k, v in value.items():
+                    merged[k] = merged.get(k, 0) + v
+            else:
+                out.setdefault(key, value)
+    return out
+
+
+def _from_frame(
+    df: pd.DataFrame, *, columns: Any, time: Any, group: Any, nan_policy: str, required: Sequence[Any] = ()
+) -> SeriesData:
+    names = [str(c) for c in df.columns]
+    df = df.copy(deep=False)
+    df.columns = names
+    special: list[str] = []
+    times: Any = None
+    if isinstance(time, str):
+        if time not in names:
+            raise InvalidParameterError(
+                f"`time` names a column that does not exist. Received: time={time!r}. "
+                f"Available columns: {list_names(names)}."
+            )
+        times = df[time]
+        special.append(time)
+    elif time is not None:
+        times = time
+    elif isinstance(df.index, pd.DatetimeIndex):
+        times = df.index
+    keys: Any = None
+    if isinstance(group, str):
+        if group not in names:
+            raise InvalidParameterError(
+                f"`group` names a column that does not exist. Received: group={group!r}. "
+                f"Available columns: {list_names(names)}."
+            )
+        keys = df[group].to_numpy()
+        special.append(group)
+    elif group is not None:
+        keys = group
+    report: dict[str, Any] = {}
+    if columns is None:
+        required = [str(r) for r in required if isinstance(r, str)]
+        _check_columns(df, names, required)
+        candidates = [c for c in names if c not in special]
+        numeric = [c for c in candidates if _is_numeric(df[c])]
+        ignored = [c for c in candidates if c not in numeric]
+        if ignored:
+            report["ignored_columns"] = ignored
+        if not numeric:
+            raise DataError(
+                f"the table has no numeric column to use. Non-numeric columns: {list_names(ignored)}. "
+                "Convert them to numbers (e.g. one-hot encode categories) or choose columns explicitly."
+            )
+        chosen = numeric + [r for r in required if r not in numeric]
+    else:
+        chosen = [columns] if isinstance(columns, str) else list(columns)
+        _check_columns(df, names, chosen)
+    chosen = list(dict.fromkeys(chosen))
+    values = df[chosen].to_numpy()
+    if values.dtype == bool or values.dtype == object:
+        values = values.astype(np.float64)
+    return _finish(values, tuple(chosen), times, keys, nan_policy, report)
+
+
+def _check_columns(df: pd.DataFrame, names: list[str], chosen: Sequence[Any]) -> None:
+    missing = [c for c in chosen if c not in names]
+    if missing:
+        raise InvalidParameterError(
+            f"`features`/`target` name columns that do not exist: {list_names(missing)}. "
+            f"Available columns: {list_names(names)}."
+        )
+    bad = [c for c in chosen if not _is_numeric(df[c])]
+    if bad:
+        dtypes = ", ".join(f"{c!r} ({df[c].dtype})" for c in bad)
+        raise DataError(
+            f"feature and target columns must be numeric; these are not: {dtypes}. "
+            "Convert them to numbers (e.g. one-hot encode categories) or leave them out."
+        )
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(column.dtype)) and not pd.api.types.is_datetime64_any_dtype(
+        column.dtype
+    )
+
+
+def _from_array(data: Any, *, columns: Any, time: Any, group: Any, nan_policy: str) -> SeriesData:
+    arr = np.asarray(data)
+    if arr.ndim == 0:
+        raise ShapeError(
+            f"`data` must have at least one axis (rows). Received: a 0-d value {arr!r}. "
+            "Pass a sequence of observations, e.g. np.asarray([x0, x1, ...])."
+        )
+    if arr.dtype.kind not in "biuf":
+        raise DataError(
+            f"`data` must be numeric. Received: an array of dtype {arr.dtype}. "
+            "Convert strings/objects to numbers first (e.g. np.asarray(data, dtype=float))."
+        )
+    if arr.shape[0] == 0:
+        raise DataError("`data` is empty (0 rows). Pass at least one window's worth of rows.")
+    if arr.dtype.kind == "b":
+        arr = arr.astype(np.float32)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    names = None
+    if columns is not None and arr.ndim == 2:
+        idx = SeriesData(arr, None, np.array([0, len(arr)]), (0,)).column_index(columns, "features")
+        idx = list(dict.fromkeys(idx))
+        arr = _select_columns(arr, idx)
+    return _finish(arr, names, time, group, nan_policy, {})
+
+
+def _select_columns(arr: np.ndarray, idx: list[int]) -> np.ndarray:
+    """Keep a view when the columns form a contiguous run; copy once otherwise."""
+    if idx == list(range(idx[0], idx[0] + len(idx))):
+        return arr[:, idx[0] : idx[0] + len(idx)]
+    return arr[:, idx]
+
+
+def _finish(
+    values: np.ndarray, columns: tuple[str, ...] | None, times: Any, keys: Any, nan_policy: str, report: dict[str, Any]
+) -> SeriesData:
+    n = values.shape[0]
+    if n == 0:
+        raise DataError("`data` is empty (0 rows). Pass at least one window's worth of rows.")
+    time_arr = _to_time_array(times, n) if times is not None else None
+    if keys is not None:
+        keys = np.asarray(keys)
+        if keys.shape != (n,):
+            raise ShapeError(
+                f"`group` must have one key per row. Received: {keys.shape[0] if keys.ndim else 0} keys "
+                f"for {n} rows. Pass a column name or an array of length {n}."
+            )
+        order, bounds, labels = _group_order(keys)
+        if order is not None:
+            values = values[order]
+            time_arr = None if time_arr is None else time_arr[order]
+    else:
+        bounds, labels = np.array([0, n], dtype=np.int64), (0,)
+    values, time_arr, bounds = _handle_nan(values, time_arr, bounds, columns, nan_policy, report)
+    freq, breaks = (None, np.zeros(0, dtype=np.int64))
+    if time_arr is not None:
+        freq, breaks = _check_time(time_arr, bounds, labels, report)
+    return SeriesData(values, columns, bounds, labels, time_arr, freq, breaks, report)
+
+
+def _to_time_array(times: Any, n: int) -> np.ndarray:
+    if isinstance(times, (pd.Series, pd.Index)):
+        raw = times
+    else:
+        raw = np.asarray(times)
+    if len(raw) != n:
+        raise ShapeError(
+            f"`time` must have one timestamp per row. Received: {len(raw)} timestamps for {n} rows. "
+            "Pass a column name or an array of the same length as the data."
+        )
+    arr = np.asarray(raw)
+    if arr.dtype.kind in "iuf":
+        return arr
+    if arr.dtype.kind == "M":
+        return arr.astype("datetime64[ns]")
+    try:
+        parsed = pd.to_datetime(pd.Series(raw), errors="raise")
+    except (ValueError, TypeError) as exc:
+        raise DataError(
+            f"`time` could not be parsed as timestamps ({exc}). Pass datetimes, ISO strings or numbers."
+        ) from None
+    if parsed.isna().any():
+        row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        raise DataError(f"`time` has a missing timestamp at row {row}. Every row needs a timestamp.")
+    return parsed.to_numpy().astype("datetime64[ns]")
+
+
+def _group_order(keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, tuple[Any, ...]]:
+    """Stable-sort rows by series key; keys keep their order of first appearance."""
+    codes, uniques = pd.factorize(keys, sort=False)
+    if (codes < 0).any():
+        row = int(np.flatnonzero(codes < 0)[0])
+        raise DataError(f"`group` has a missing key at row {row}. Every row needs a series key.")
+    counts = np.bincount(codes, minlength=len(uniques))
+    bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    if np.all(codes[1:] >= codes[:-1]):
+        return None, bounds, tuple(uniques.tolist())
+    order = np.argsort(codes, kind="stable")
+    return order, bounds, tuple(uniques.tolist())
+
+
+def _handle_nan(
+    values: np.ndarray,
+    time_arr: np.ndarray | None,
+    bounds: np.ndarray,
+    columns: tuple[str, ...] | None,
+    policy: str,
+    report: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    if values.dtype.kind != "f":
+        return values, time_arr, bounds
+    flat = values.reshape(values.shape[0], -1)
+    bad = ~np.isfinite(flat)
+    if not bad.any():
+        return values, time_arr, bounds
+    per_col = bad.sum(axis=0)
+    names = columns or tuple(f"column {i}" for i in range(flat.shape[1]))
+    counts = {str(names[i]): int(c) for i, c in enumerate(per_col) if c} if flat.shape[1] == len(names) else {}
+    if policy == "raise":
+        detail = ", ".join(f"{k}: {v} ({v / len(flat):.1%})" for k, v in counts.items()) or f"{int(bad.sum())} values"
+        first = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise DataError(
+            f"the data has NaN or infinite values: {detail}; the first is at row {first}. "
+            "Fix them upstream, or pass nan_policy='drop' (drop those rows), 'ffill' (carry the last value "
+            "forward) or 'interpolate' (linear, within each series)."
+        )
+    row_bad = bad.any(axis=1)
+    if policy == "drop":
+        keep = ~row_bad
+        codes = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))[keep]
+        counts_kept = np.bincount(codes, minlength=len(bounds) - 1)
+        bounds = np.concatenate([[0], np.cumsum(counts_kept)]).astype(np.int64)
+        values = values[keep]
+        time_arr = None if time_arr is None else time_arr[keep]
+        report["nan_rows_dropped"] = int(row_bad.sum())
+        return values, time_arr, bounds
+    frame = pd.DataFrame(np.where(bad, np.nan, flat))
+    codes = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+    grouped = frame.groupby(codes, sort=False)
+    if policy == "ffill":
+        filled = grouped.ffill()
+    else:
+        filled = grouped.transform(lambda s: s.interpolate(limit_direction="both"))
+    still = filled.isna().any(axis=1).to_numpy()
+    if still.any():
+        row = int(np.flatnonzero(still)[0])
+        raise DataError(
+            f"nan_policy={policy!r} left {int(still.sum())} rows with NaN (the first at row {row}): a series "
+            "starts with NaN, so there is nothing to fill from. Use nan_policy='drop' or fill those rows."
+        )
+    report[f"nan_rows_{'forward_filled' if policy == 'ffill' else 'interpolated'}"] = int(row_bad.sum())
+    return filled.to_numpy(dtype=values.dtype).reshape(values.shape), time_arr, bounds
+
+
+def _check_time(
+    time_arr: np.ndarray, bounds: np.ndarray, labels: tuple[Any, ...], report: dict[str, Any]
+) -> tuple[Any, np.ndarray]:
+    """Check order within each series, infer the dominant step, locate gaps."""
+    n = len(time_arr)
+    if n < 2:
+        return None, np.zeros(0, dtype=np.int64)
+    diffs = time_arr[1:] - time_arr[:-1]
+    same_series = np.ones(n - 1, dtype=bool)
+    same_series[bounds[1:-1] - 1] = False  # a diff across a series boundary means nothing
+    zero = diffs.dtype.type(0)
+    bad_order = same_series & (diffs < zero)
+    if bad_order.any():
+        row = int(np.flatnonzero(bad_order)[0]) + 1
+        raise DataError(
+            f"timestamps must increase within each series; row {row} ({time_arr[row]}) comes before row {row - 1} "
+            f"({time_arr[row - 1]}) in series {labels[_series_of(row, bounds)]!r}. Sort the data by time "
+            "(df.sort_values([group, time]))."
+        )
+    dup = same_series & (diffs == zero)
+    if dup.any():
+        row = int(np.flatnonzero(dup)[0]) + 1
+        raise DataError(
+            f"timestamps must be unique within each series; row {row} repeats {time_arr[row]} in series "
+            f"{labels[_series_of(row, bounds)]!r} ({int(dup.sum())} duplicates in all). Aggregate or drop "
+            "the duplicates first."
+        )
+    within = diffs[same_series]
+    if len(within) == 0:
+        return None, np.zeros(0, dtype=np.int64)
+    uniq, counts = np.unique(within, return_counts=True)
+    freq = uniq[int(np.argmax(counts))]
+    irregular = same_series & (diffs != freq)
+    breaks = (np.flatnonzero(irregular) + 1).astype(np.int64)
+    if len(breaks):
+        report["gaps"] = int(len(breaks))
+        report["first_gap_row"] = int(breaks[0])
+    report["freq"] = str(pd.Timedelta(freq)) if np.asarray(freq).dtype.kind == "m" else freq.item()
+    return freq, breaks
+
+
+def _series_of(row: int, bounds: np.ndarray) -> int:
+    return int(np.searchsorted(bounds, row, side="right") - 1)
