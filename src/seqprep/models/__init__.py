@@ -1,0 +1,49 @@
+"""PyTorch CNN-LSTM models that take seqprep's ``(N, T, C)`` windows as they are.
+
+PyTorch is optional: importing this package does not import torch.  The first
+access to a model (``from seqprep.models import CNNLSTM``) imports
+:mod:`seqprep.models.cnn_lstm`, and raises a clear :class:`ImportError` when
+PyTorch is not installed.
+
+* :class:`~seqprep.models.cnn_lstm.CNNLSTM` -- Conv1d blocks over the time axis,
+  an LSTM over the pooled sequence, a regression or classification head.
+* :class:`~seqprep.models.cnn_lstm.TimeDistributedCNNLSTM` -- a shared CNN
+  encodes each sub-window ``(N, S, steps, C)`` or each image frame
+  ``(N, T, H, W, C)`` / ``(N, T, C, H, W)``, then an LSTM runs over the encodings.
+* :func:`~seqprep.models.cnn_lstm.save_model` /
+  :func:`~seqprep.models.cnn_lstm.load_model` -- ``config.json`` +
+  ``weights.pt`` in a run directory, loaded with ``weights_only=True``.
+
+Examples
+--------
+>>> import seqprep.models
+>>> sorted(seqprep.models.__all__)
+['CNNLSTM', 'TimeDistributedCNNLSTM', 'load_model', 'save_model']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["CNNLSTM", "TimeDistributedCNNLSTM", "load_model", "save_model"]
+
+_TORCH_MESSAGE = "seqprep.models needs PyTorch: pip install 'seqprep[torch]'"
+
+
+def __getattr__(name: str) -> Any:
+    """Import :mod:`seqprep.models.cnn_lstm` (and torch) on first access to a model."""
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        importlib.import_module("torch")
+    except ImportError as exc:
+        raise ImportError(_TORCH_MESSAGE) from exc
+    module = importlib.import_module(f"{__name__}.cnn_lstm")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

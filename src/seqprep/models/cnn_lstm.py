@@ -1,0 +1,787 @@
+"""CNN-LSTM models for seqprep windows, and saving them to a run directory.
+
+Both models take seqprep's default layout (batch, time, features) -- ``NTC`` --
+and permute internally, so the output of ``seqprep.windows(...)`` goes in as it
+is.  Wrong layouts fail early with a :class:`~seqprep.exceptions.ShapeError`
+that names the layout expected and the call that produces it.
+
+This module imports torch; import the models through :mod:`seqprep.models`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import numbers
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+try:
+    import torch
+    from torch import nn
+    from torch.nn import functional as F  # noqa: N812
+except ImportError as exc:  # pragma: no cover - exercised without torch only
+    raise ImportError("seqprep.models needs PyTorch: pip install 'seqprep[torch]'") from exc
+
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_int_sequence,
+    list_names,
+    param_error,
+)
+from .._version import __version__
+from ..exceptions import ArtifactError, ShapeError
+from ..shapes import CNNLSTMPlan, _per_block, plan_cnn_lstm
+
+__all__ = ["CNNLSTM", "TimeDistributedCNNLSTM", "load_model", "save_model"]
+
+_TASKS = ("regression", "classification")
+_FRAME_LAYOUTS = ("NSTC", "NTHWC", "NTCHW")
+_FORMAT = "seqprep-model"
+_FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.pt"
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+class _ConvBlock(nn.Module):
+    """conv -> batch norm? -> ReLU -> max pool? -> dropout?, in 1-D or 2-D.
+
+    ``padding="same"`` keeps the length (PyTorch's rule: the extra zero of an
+    even kernel goes on the right) and pools with ``ceil_mode=True``, so every
+    input length >= 1 gives an output length >= 1.
+    """
+
+    def __init__(
+        self,
+        dims: int,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        pool: int,
+        padding: str,
+        batch_norm: bool,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        conv_cls = nn.Conv1d if dims == 1 else nn.Conv2d
+        self._pad: tuple[int, ...] | None = None
+        conv_padding = 0
+        if padding == "same":
+            left = (kernel - 1) // 2
+            right = kernel - 1 - left
+            if left == right:
+                conv_padding = left
+            else:  # explicit asymmetric pad: avoids torch's warning and its hidden copy
+                self._pad = (left, right) * dims
+        self.conv = conv_cls(c_in, c_out, kernel, padding=conv_padding)
+        norm_cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
+        self.norm = norm_cls(c_out) if batch_norm else nn.Identity()
+        self.act = nn.ReLU()
+        pool_cls = nn.MaxPool1d if dims == 1 else nn.MaxPool2d
+        self.pool = pool_cls(pool, ceil_mode=padding == "same") if pool > 1 else nn.Identity()
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._pad is not None:
+            x = F.pad(x, self._pad)
+        return self.drop(self.pool(self.act(self.norm(self.conv(x)))))
+
+
+def _tuple_or_int(values: tuple[int, ...], scalar: bool) -> int | list[int]:
+    """JSON-safe form of a per-block argument."""
+    return values[0] if scalar else list(values)
+
+
+def _shape_text(x: torch.Tensor) -> str:
+    return str(tuple(int(s) for s in x.shape))
+
+
+class _RecurrentModel(nn.Module):
+    """Shared parts: argument checks, LSTM + head, input checks, config round trip."""
+
+    _positional: tuple[str, ...] = ()
+
+    def _check_common(
+        self,
+        n_outputs: int,
+        task: str,
+        conv_channels: int | Sequence[int],
+        kernel_size: int | Sequence[int],
+        pool: int | Sequence[int],
+        batch_norm: bool,
+        dropout: float,
+        lstm_hidden: int,
+        lstm_layers: int,
+        bidirectional: bool,
+        horizons: int | None,
+    ) -> dict[str, Any]:
+        n_outputs = check_int(n_outputs, "n_outputs", minimum=1)
+        task = check_choice(task, "task", _TASKS)
+        channels, ch_scalar = check_int_sequence(conv_channels, "conv_channels", minimum=1)
+        kernels = _per_block(kernel_size, "kernel_size", len(channels), 1)
+        pools = _per_block(pool, "pool", len(channels), 1)
+        batch_norm = check_bool(batch_norm, "batch_norm")
+        dropout = check_float(dropout, "dropout", minimum=0.0, maximum=1.0, fix="Use 0 <= dropout < 1, e.g. 0.1.")
+        if dropout >= 1.0:
+            raise param_error("dropout", "a number with 0 <= dropout < 1", dropout, "Use e.g. dropout=0.1.")
+        lstm_hidden = check_int(lstm_hidden, "lstm_hidden", minimum=1)
+        lstm_layers = check_int(lstm_layers, "lstm_layers", minimum=1)
+        bidirectional = check_bool(bidirectional, "bidirectional")
+        if horizons is not None:
+            horizons = check_int(horizons, "horizons", minimum=1)
+            if task != "regression":
+                raise param_error(
+                    "horizons",
+                    "None for task='classification'",
+                    horizons,
+                    "Multi-horizon output is for regression; for classification use n_outputs=n_classes.",
+                )
+        return {
+            "n_outputs": n_outputs,
+            "task": task,
+            "channels": channels,
+            "kernels": kernels,
+            "pools": pools,
+            "conv_channels": _tuple_or_int(channels, ch_scalar),
+            "kernel_size": int(kernel_size) if isinstance(kernel_size, numbers.Integral) else list(kernels),
+            "pool": int(pool) if isinstance(pool, numbers.Integral) else list(pools),
+            "batch_norm": batch_norm,
+            "dropout": dropout,
+            "lstm_hidden": lstm_hidden,
+            "lstm_layers": lstm_layers,
+            "bidirectional": bidirectional,
+            "horizons": horizons,
+        }
+
+    def _build_recurrent(self, input_size: int, a: dict[str, Any]) -> None:
+        self.task: str = a["task"]
+        self.n_outputs: int = a["n_outputs"]
+        self.horizons: int | None = a["horizons"]
+        self.bidirectional: bool = a["bidirectional"]
+        self.lstm = nn.LSTM(
+            input_size=input_size,
+            hidden_size=a["lstm_hidden"],
+            num_layers=a["lstm_layers"],
+            batch_first=True,
+            bidirectional=a["bidirectional"],
+            # torch warns when dropout is set on a single-layer LSTM
+            dropout=a["dropout"] if a["lstm_layers"] > 1 else 0.0,
+        )
+        units = a["lstm_hidden"] * (2 if a["bidirectional"] else 1)
+        self.head_dropout = nn.Dropout(a["dropout"]) if a["dropout"] > 0 else nn.Identity()
+        self.head = nn.Linear(units, a["n_outputs"] * (a["horizons"] or 1))
+
+    def _recurrent_forward(self, seq: torch.Tensor) -> torch.Tensor:
+        """(N, T', F') -> (N, n_outputs) or (N, horizons, n_outputs)."""
+        _, (h_n, _) = self.lstm(seq)
+        last = torch.cat((h_n[-2], h_n[-1]), dim=1) if self.bidirectional else h_n[-1]
+        out = self.head(self.head_dropout(last))
+        if self.horizons is not None:
+            out = out.reshape(out.shape[0], self.horizons, self.n_outputs)
+        return out
+
+    def _check_tensor(self, x: Any) -> None:
+        if not isinstance(x, torch.Tensor):
+            raise param_error(
+                "x",
+                "a torch.Tensor",
+                x,
+                "Convert it with torch.as_tensor(X, dtype=torch.float32).",
+            )
+        weight = next(self.parameters())
+        if x.dtype != weight.dtype:
+            raise param_error(
+                "x",
+                f"a tensor of the model's dtype {weight.dtype}",
+                f"tensor of dtype {x.dtype}",
+                "Use x.float() (numpy arrays are float64 by default), or convert the model with model.to(x.dtype).",
+            )
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> _RecurrentModel:
+        """Rebuild a model (with fresh weights) from its :attr:`config`.
+
+        Parameters
+        ----------
+        config : dict
+            ``model.config``, e.g. read back from ``config.json``.
+
+        Returns
+        -------
+        model
+            A new instance of this class; load weights with ``load_state_dict``
+            (or use :func:`load_model`, which does both).
+        """
+        if not isinstance(config, dict):
+            raise param_error("config", "a dict (a model's .config)", config)
+        import inspect
+
+        params = inspect.signature(cls.__init__).parameters
+        known = [name for name in params if name != "self"]
+        unknown = [key for key in config if key not in known]
+        if unknown:
+            raise param_error(
+                "config",
+                f"a {cls.__name__} config with keys from {list_names(known)}",
+                config,
+                f"Unknown keys: {list_names(unknown)}.",
+            )
+        missing = [name for name in cls._positional if name not in config]
+        if missing:
+            raise param_error("config", f"a {cls.__name__} config with {list_names(missing)}", config)
+        return cls(**config)
+
+
+# --------------------------------------------------------------------------- CNNLSTM
+
+
+class CNNLSTM(_RecurrentModel):
+    """Conv1d blocks over the time axis, an LSTM over the pooled sequence, then a head.
+
+    Per conv block: ``Conv1d`` -> ``BatchNorm1d`` (optional) -> ReLU ->
+    ``MaxPool1d`` -> dropout.  The LSTM (``batch_first=True``) reads the pooled
+    sequence; its last hidden state (both directions when bidirectional) goes
+    through dropout and a ``Linear`` head.  Weights use PyTorch's default
+    initialisation.  With the defaults and 4 features the model has ~29k
+    parameters.
+
+    Parameters
+    ----------
+    n_features : int
+        Features C of the input windows ``(N, T, C)``.
+    n_outputs : int, default 1
+        Regression: number of targets.  Classification: number of classes
+        (logits; ``n_outputs=1`` gives one logit for ``BCEWithLogitsLoss``).
+    task : {"regression", "classification"}, default "regression"
+    lookback : int, optional
+        Window length T.  When given, the stack is checked against it up front
+        (:func:`seqprep.shapes.plan_cnn_lstm`) and a too-short lookback raises
+        a ShapeError naming the minimum.  Other lengths still work at call time.
+    conv_channels : int or sequence of int, default (32, 32)
+        Output channels of each conv block.
+    kernel_size, pool : int or sequence of int, default 3 and 2
+        Per block, or one value for all blocks; ``pool=1`` disables pooling.
+    padding : {"same", "valid"}, default "same"
+        ``"same"`` keeps the length through each conv and pools with
+        ``ceil_mode=True``: any lookback >= 1 works.  ``"valid"`` shrinks it
+        by ``kernel_size - 1`` per conv and floors at each pool.
+    batch_norm : bool, default True
+    dropout : float, default 0.1
+        After each conv block, between stacked LSTM layers and before the head.
+    lstm_hidden : int, default 64
+    lstm_layers : int, default 1
+    bidirectional : bool, default False
+    horizons : int, optional
+        Regression only: predict ``horizons`` steps of ``n_outputs`` targets;
+        the output is reshaped to ``(N, horizons, n_outputs)``.
+
+    Attributes
+    ----------
+    config : dict
+        The constructor arguments, JSON-safe; ``CNNLSTM.from_config(config)``
+        rebuilds the model.
+    min_lookback : int
+        Smallest input length the stack accepts.
+
+    Notes
+    -----
+    ``forward(x)`` takes ``x`` of shape ``(N, T, n_features)`` and returns
+    ``(N, n_outputs)``, or ``(N, horizons, n_outputs)`` when *horizons* is set.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from seqprep.models import CNNLSTM
+    >>> _ = torch.manual_seed(0)
+    >>> model = CNNLSTM(n_features=4, lookback=48)
+    >>> model(torch.randn(8, 48, 4)).shape
+    torch.Size([8, 1])
+    >>> model.n_params
+    28801
+    >>> CNNLSTM(4, n_outputs=2, horizons=12)(torch.randn(8, 48, 4)).shape
+    torch.Size([8, 12, 2])
+    >>> model(torch.randn(8, 4, 48))
+    Traceback (most recent call last):
+    ...
+    seqprep.exceptions.ShapeError: expected x in layout (N, T, C) with C = n_features = 4, got shape (8, 4, 48) ...
+    """
+
+    _positional = ("n_features",)
+
+    def __init__(
+        self,
+        n_features: int,
+        n_outputs: int = 1,
+        *,
+        task: str = "regression",
+        lookback: int | None = None,
+        conv_channels: int | Sequence[int] = (32, 32),
+        kernel_size: int | Sequence[int] = 3,
+        pool: int | Sequence[int] = 2,
+        padding: str = "same",
+        batch_norm: bool = True,
+        dropout: float = 0.1,
+        lstm_hidden: int = 64,
+        lstm_layers: int = 1,
+        bidirectional: bool = False,
+        horizons: int | None = None,
+    ) -> None:
+        super().__init__()
+        n_features = check_int(n_features, "n_features", minimum=1)
+        a = self._check_common(
+            n_outputs, task, conv_channels, kernel_size, pool, batch_norm, dropout,
+            lstm_hidden, lstm_layers, bidirectional, horizons,
+        )  # fmt: skip
+        padding = check_choice(padding, "padding", ("same", "valid"))
+        if lookback is not None:
+            lookback = check_int(lookback, "lookback", minimum=1)
+        self.n_features = n_features
+        self.padding = padding
+        self._a = a
+        self.min_lookback = self.plan(1).min_lookback
+        if lookback is not None:
+            self.plan(lookback).check()
+
+        blocks = []
+        c_in = n_features
+        for c_out, k, p in zip(a["channels"], a["kernels"], a["pools"], strict=True):
+            blocks.append(_ConvBlock(1, c_in, c_out, k, p, padding, a["batch_norm"], a["dropout"]))
+            c_in = c_out
+        self.blocks = nn.Sequential(*blocks)
+        self._build_recurrent(c_in, a)
+        self.config: dict[str, Any] = {
+            "n_features": n_features,
+            "n_outputs": a["n_outputs"],
+            "task": a["task"],
+            "lookback": lookback,
+            "conv_channels": a["conv_channels"],
+            "kernel_size": a["kernel_size"],
+            "pool": a["pool"],
+            "padding": padding,
+            "batch_norm": a["batch_norm"],
+            "dropout": a["dropout"],
+            "lstm_hidden": a["lstm_hidden"],
+            "lstm_layers": a["lstm_layers"],
+            "bidirectional": a["bidirectional"],
+            "horizons": a["horizons"],
+        }
+
+    def plan(self, lookback: int) -> CNNLSTMPlan:
+        """Layer shapes and parameter counts of this model for windows of length *lookback*.
+
+        Parameters
+        ----------
+        lookback : int
+            Window length T.
+
+        Returns
+        -------
+        CNNLSTMPlan
+            ``print(model.plan(48))`` shows the table; ``plan.n_params``
+            equals ``model.n_params``.
+        """
+        a = self._a
+        return plan_cnn_lstm(
+            lookback,
+            self.n_features,
+            conv=a["channels"],
+            kernel_size=a["kernels"],
+            pool=a["pools"],
+            padding=self.padding,
+            lstm=a["lstm_hidden"],
+            lstm_layers=a["lstm_layers"],
+            bidirectional=a["bidirectional"],
+            n_outputs=a["n_outputs"] * (a["horizons"] or 1),
+            batch_norm=a["batch_norm"],
+            ceil_mode=self.padding == "same",
+        )
+
+    def _check_input(self, x: Any) -> None:
+        self._check_tensor(x)
+        shape = tuple(int(s) for s in x.shape)
+        c = self.n_features
+        how = "Build windows with seqprep.windows(..., layout='NTC')"
+        if x.ndim != 3:
+            text = f"expected x as a 3-D batch (N, T, C) with C = n_features = {c}, got shape {shape} ({x.ndim}-D)."
+            if x.ndim == 2:
+                fix = (
+                    " If each row is one univariate window use seqprep.shapes.add_feature_axis(x) or "
+                    "x.unsqueeze(-1); a single multivariate window needs x.unsqueeze(0)."
+                )
+            elif x.ndim == 4:
+                fix = (
+                    " A 4-D batch looks like sub-windows (N, S, steps, C): use TimeDistributedCNNLSTM, "
+                    "or x.reshape(N, S * steps, C)."
+                )
+            else:
+                fix = f" {how}."
+            raise ShapeError(text + fix)
+        if shape[2] != c:
+            text = f"expected x in layout (N, T, C) with C = n_features = {c}, got shape {shape} "
+            if shape[1] == c:
+                raise ShapeError(
+                    text + f"which looks channels-first (N, C, T) (layout 'NCT'). {how} or transpose "
+                    "with x.permute(0, 2, 1)."
+                )
+            raise ShapeError(
+                text + f"whose last axis has {shape[2]} features. Pass windows of the {c} features the "
+                f"model was built with, or build the model with n_features={shape[2]}."
+            )
+        if shape[1] < self.min_lookback:
+            raise ShapeError(str(self.plan(shape[1]).problem))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map windows ``(N, T, n_features)`` to ``(N, n_outputs)`` or ``(N, horizons, n_outputs)``."""
+        self._check_input(x)
+        h = self.blocks(x.permute(0, 2, 1))  # (N, C', T')
+        return self._recurrent_forward(h.permute(0, 2, 1))
+
+
+# --------------------------------------------------------------------------- time distributed
+
+
+class TimeDistributedCNNLSTM(_RecurrentModel):
+    """A shared CNN encodes each sub-window or image frame, then an LSTM reads the encodings.
+
+    * ``frame_layout="NSTC"``: input ``(N, S, steps, C)`` -- S sub-windows of
+      ``steps`` time steps (``seqprep.shapes.to_layout(X, "NTC", "NSTC",
+      subsequences=S)``).  Conv1d blocks run on every sub-window with the same
+      weights.
+    * ``frame_layout="NTHWC"`` / ``"NTCHW"``: an image sequence ``(N, T, H, W, C)``
+      or ``(N, T, C, H, W)``; Conv2d blocks run on every frame.
+
+    Each conv block is conv -> batch norm? -> ReLU -> max pool -> dropout with
+    ``"same"`` padding and ``ceil_mode`` pooling, so any sub-window or frame
+    size works; a global average over time (or height and width) turns each
+    sub-window/frame into a vector of ``conv_channels[-1]`` numbers.  The LSTM
+    runs over these S (or T) vectors and the head reads its last hidden state.
+
+    Parameters
+    ----------
+    in_channels : int
+        Features C per time step (``NSTC``) or colour channels per frame.
+    n_outputs : int, default 1
+    task : {"regression", "classification"}, default "regression"
+    frame_layout : {"NSTC", "NTHWC", "NTCHW"}, default "NSTC"
+        Layout of the input batches.
+    conv_channels, kernel_size, pool, batch_norm, dropout, lstm_hidden, lstm_layers, bidirectional, horizons
+        As in :class:`CNNLSTM` (kernels and pools are square for frames).
+
+    Notes
+    -----
+    ``forward(x)`` returns ``(N, n_outputs)``, or ``(N, horizons, n_outputs)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from seqprep.models import TimeDistributedCNNLSTM
+    >>> _ = torch.manual_seed(0)
+    >>> sub = TimeDistributedCNNLSTM(4)                          # (N, S, steps, C)
+    >>> sub(torch.randn(8, 6, 10, 4)).shape
+    torch.Size([8, 1])
+    >>> video = TimeDistributedCNNLSTM(3, n_outputs=5, task="classification", frame_layout="NTHWC",
+    ...                                conv_channels=(8, 16), lstm_hidden=16)
+    >>> video(torch.randn(2, 7, 16, 16, 3)).shape
+    torch.Size([2, 5])
+    """
+
+    _positional = ("in_channels",)
+
+    def __init__(
+        self,
+        in_channels: int,
+        n_outputs: int = 1,
+        *,
+        task: str = "regression",
+        frame_layout: str = "NSTC",
+        conv_channels: int | Sequence[int] = (32, 32),
+        kernel_size: int | Sequence[int] = 3,
+        pool: int | Sequence[int] = 2,
+        batch_norm: bool = True,
+        dropout: float = 0.1,
+        lstm_hidden: int = 64,
+        lstm_layers: int = 1,
+        bidirectional: bool = False,
+        horizons: int | None = None,
+    ) -> None:
+        super().__init__()
+        in_channels = check_int(in_channels, "in_channels", minimum=1)
+        frame_layout = check_choice(frame_layout, "frame_layout", _FRAME_LAYOUTS)
+        a = self._check_common(
+            n_outputs, task, conv_channels, kernel_size, pool, batch_norm, dropout,
+            lstm_hidden, lstm_layers, bidirectional, horizons,
+        )  # fmt: skip
+        self.in_channels = in_channels
+        self.frame_layout = frame_layout
+        dims = 1 if frame_layout == "NSTC" else 2
+        blocks = []
+        c_in = in_channels
+        for c_out, k, p in zip(a["channels"], a["kernels"], a["pools"], strict=True):
+            blocks.append(_ConvBlock(dims, c_in, c_out, k, p, "same", a["batch_norm"], a["dropout"]))
+            c_in = c_out
+        self.encoder = nn.Sequential(*blocks)
+        self._build_recurrent(c_in, a)
+        self.config: dict[str, Any] = {
+            "in_channels": in_channels,
+            "n_outputs": a["n_outputs"],
+            "task": a["task"],
+            "frame_layout": frame_layout,
+            "conv_channels": a["conv_channels"],
+            "kernel_size": a["kernel_size"],
+            "pool": a["pool"],
+            "batch_norm": a["batch_norm"],
+            "dropout": a["dropout"],
+            "lstm_hidden": a["lstm_hidden"],
+            "lstm_layers": a["lstm_layers"],
+            "bidirectional": a["bidirectional"],
+            "horizons": a["horizons"],
+        }
+
+    def _check_input(self, x: Any) -> None:
+        self._check_tensor(x)
+        shape = tuple(int(s) for s in x.shape)
+        c = self.in_channels
+        layout = self.frame_layout
+        if layout == "NSTC":
+            if x.ndim != 4:
+                text = (
+                    f"expected x as a 4-D batch (N, S, steps, C) for frame_layout='NSTC' with "
+                    f"C = in_channels = {c}, got shape {shape} ({x.ndim}-D)."
+                )
+                if x.ndim == 3:
+                    fix = (
+                        " Split (N, T, C) windows into S sub-windows with "
+                        "seqprep.shapes.to_layout(X, 'NTC', 'NSTC', subsequences=S), or use CNNLSTM."
+                    )
+                elif x.ndim == 5:
+                    fix = " A 5-D batch looks like an image sequence: use frame_layout='NTHWC' or 'NTCHW'."
+                else:
+                    fix = ""
+                raise ShapeError(text + fix)
+            if shape[3] != c:
+                text = (
+                    f"the last axis of x has {shape[3]} but in_channels is {c} "
+                    f"(x has shape {shape}, frame_layout='NSTC')"
+                )
+                if shape[2] == c:
+                    raise ShapeError(
+                        text + "; your sub-windows look channels-first (N, S, C, steps): use x.transpose(2, 3)."
+                    )
+                raise ShapeError(
+                    text + f". Pass {c} features per step, or build the model with in_channels={shape[3]}."
+                )
+            return
+        if x.ndim != 5:
+            text = (
+                f"expected x as a 5-D image sequence {'(N, T, H, W, C)' if layout == 'NTHWC' else '(N, T, C, H, W)'} "
+                f"for frame_layout={layout!r}, got shape {shape} ({x.ndim}-D)."
+            )
+            if x.ndim == 4:
+                text += (
+                    " A single image sequence needs a batch axis: x.unsqueeze(0); "
+                    "sub-windows need frame_layout='NSTC'."
+                )
+            raise ShapeError(text)
+        if layout == "NTHWC" and shape[4] != c:
+            text = (
+                f"the last axis of x has {shape[4]} but in_channels is {c} "
+                f"(x has shape {shape}, frame_layout='NTHWC')"
+            )
+            if shape[2] == c:
+                raise ShapeError(
+                    text + "; your frames look channels-first: use frame_layout='NTCHW' or "
+                    "seqprep.shapes.to_layout(X, 'NTCHW', 'NTHWC')."
+                )
+            raise ShapeError(text + f". Build the model with in_channels={shape[4]} if that is right.")
+        if layout == "NTCHW" and shape[2] != c:
+            text = f"axis 2 of x has {shape[2]} but in_channels is {c} (x has shape {shape}, frame_layout='NTCHW')"
+            if shape[4] == c:
+                raise ShapeError(
+                    text + "; your frames look channels-last: use frame_layout='NTHWC' or "
+                    "seqprep.shapes.to_layout(X, 'NTHWC', 'NTCHW')."
+                )
+            raise ShapeError(text + f". Build the model with in_channels={shape[2]} if that is right.")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``(N, S, steps, C)`` or image sequences to ``(N, n_outputs)`` / ``(N, horizons, n_outputs)``."""
+        self._check_input(x)
+        n, s = x.shape[0], x.shape[1]
+        if self.frame_layout == "NSTC":
+            flat = x.reshape(n * s, x.shape[2], x.shape[3]).permute(0, 2, 1)  # (N*S, C, steps)
+        elif self.frame_layout == "NTHWC":
+            flat = x.reshape(n * s, *x.shape[2:]).permute(0, 3, 1, 2)  # (N*T, C, H, W)
+        else:
+            flat = x.reshape(n * s, *x.shape[2:])
+        h = self.encoder(flat)
+        encoding = h.flatten(2).mean(dim=2)  # global average: (N*S, C')
+        return self._recurrent_forward(encoding.reshape(n, s, -1))
+
+
+# --------------------------------------------------------------------------- saving
+
+
+_MODELS: dict[str, type[_RecurrentModel]] = {"CNNLSTM": CNNLSTM, "TimeDistributedCNNLSTM": TimeDistributedCNNLSTM}
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(file_object)`` on a temporary file beside *path*, then ``os.replace`` it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
+    """Save a seqprep model as ``config.json`` + ``weights.pt`` in the directory *path*.
+
+    Each file is written atomically (temporary file, then ``os.replace``);
+    ``config.json`` is written last and records the SHA-256 of the weights, so
+    a directory left by an interrupted save fails to load instead of loading
+    mismatched weights.  No pickle: the weights are a plain ``state_dict``
+    loaded back with ``torch.load(weights_only=True)``.
+
+    Parameters
+    ----------
+    model : CNNLSTM or TimeDistributedCNNLSTM
+        The model to save.
+    path : str or path-like
+        Directory; created (with its parents) when missing.  Existing
+        ``config.json`` / ``weights.pt`` in it are replaced.
+
+    Returns
+    -------
+    Path
+        The directory.
+
+    Examples
+    --------
+    >>> import tempfile, torch
+    >>> from seqprep.models import CNNLSTM, save_model, load_model
+    >>> model = CNNLSTM(n_features=3).eval()
+    >>> x = torch.randn(2, 20, 3)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     run = save_model(model, tmp)
+    ...     files = sorted(p.name for p in run.iterdir())
+    ...     same = torch.equal(load_model(run)(x), model(x))
+    >>> files, same
+    (['config.json', 'weights.pt'], True)
+    """
+    name = type(model).__name__
+    if _MODELS.get(name) is not type(model):
+        raise param_error(
+            "model",
+            f"one of seqprep's models ({list_names(_MODELS)})",
+            model,
+            "save other modules with torch.save(model.state_dict(), path).",
+        )
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
+    weights = directory / WEIGHTS_FILE
+    _atomic_write(weights, lambda fh: torch.save(state, fh))
+    meta = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        "class": name,
+        "config": model.config,
+        "weights": WEIGHTS_FILE,
+        "weights_sha256": _sha256(weights),
+        "seqprep_version": __version__,
+        "torch_version": torch.__version__,
+    }
+    text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+    _atomic_write(directory / CONFIG_FILE, lambda fh: fh.write(text.encode("utf-8")))
+    return directory
+
+
+def load_model(path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu") -> _RecurrentModel:
+    """Rebuild a model saved by :func:`save_model` and load its weights.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Directory holding ``config.json`` and ``weights.pt``.
+    map_location : str or torch.device, default "cpu"
+        Where to load the weights.
+
+    Returns
+    -------
+    CNNLSTM or TimeDistributedCNNLSTM
+        The model, in eval mode.
+
+    Raises
+    ------
+    ArtifactError
+        If a file is missing or malformed, of an unknown format version or
+        model class, or the weights do not match the config (hash or keys).
+    """
+    directory = Path(path)
+    config_path = directory / CONFIG_FILE
+    if not config_path.is_file():
+        raise ArtifactError(
+            f"no {CONFIG_FILE} in {directory}: expected a directory written by seqprep.models.save_model."
+        )
+    try:
+        meta = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{config_path} is not valid JSON ({exc}).") from exc
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        raise ArtifactError(f"{config_path} is not a seqprep model config (expected format {_FORMAT!r}).")
+    if meta.get("format_version") != _FORMAT_VERSION:
+        raise ArtifactError(
+            f"{config_path} has format_version={meta.get('format_version')!r}; this seqprep ({__version__}) "
+            f"reads format_version={_FORMAT_VERSION}. Load it with the seqprep version that saved it "
+            f"({meta.get('seqprep_version')!r})."
+        )
+    cls = _MODELS.get(meta.get("class"))  # type: ignore[arg-type]
+    if cls is None:
+        raise ArtifactError(
+            f"{config_path} names an unknown model class {meta.get('class')!r}; known: {list_names(_MODELS)}."
+        )
+    weights = directory / str(meta.get("weights", WEIGHTS_FILE))
+    if not weights.is_file():
+        raise ArtifactError(f"{config_path} refers to {weights.name}, which is missing from {directory}.")
+    if _sha256(weights) != meta.get("weights_sha256"):
+        raise ArtifactError(
+            f"{weights} does not match {config_path} (SHA-256 differs): the directory was modified or a save "
+            "was interrupted. Save the model again."
+        )
+    try:
+        model = cls.from_config(meta.get("config"))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ArtifactError(f"{config_path} holds an invalid {cls.__name__} config: {exc}") from exc
+    state = torch.load(weights, map_location=map_location, weights_only=True)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ArtifactError(f"{weights} does not fit the {cls.__name__} described in {config_path}: {exc}") from exc
+    return model.eval()
