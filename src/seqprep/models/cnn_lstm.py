@@ -564,8 +564,9 @@ class TimeDistributedCNNLSTM(_RecurrentModel):
                 )
                 if x.ndim == 3:
                     fix = (
-                        " Split (N, T, C) windows into S sub-windows with "
-                        "seqprep.shapes.to_layout(X, 'NTC', 'NSTC', subsequences=S), or use CNNLSTM."
+                        " Build sub-windows with seqprep.windows(..., layout='NSTC', subsequences=S), split "
+                        "(N, T, C) windows with seqprep.shapes.to_layout(X, 'NTC', 'NSTC', subsequences=S), "
+                        "or use CNNLSTM."
                     )
                 elif x.ndim == 5:
                     fix = " A 5-D batch looks like an image sequence: use frame_layout='NTHWC' or 'NTCHW'."
