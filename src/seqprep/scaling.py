@@ -1,0 +1,1307 @@
+"""Scalers with scikit-learn's fit/partial_fit/transform contract, exact in float64.
+
+Every scaler stores its parameters in a keyword-only ``__init__``; ``fit`` is
+``reset + partial_fit``; fitted state lives in attributes ending in ``_``;
+``transform`` and ``inverse_transform`` check that the scaler is fitted and
+check the number of features in *both* directions. ``X`` is an ndarray or a
+DataFrame of shape ``(n_samples, n_features)`` or ``(n_samples, *feature_shape)``;
+statistics are per last-axis feature (channel), e.g. per channel of frames
+``(n, H, W, C)``. Output dtype: float32 -> float32, float64 -> float64,
+integers -> float32. NaN is ignored by ``fit`` and passed through by
+``transform``. Statistics are accumulated in float64 with mergeable
+:class:`Moments` (Chan et al.), so streaming ``partial_fit`` equals ``fit``.
+
+Risk of data leak
+-----------------
+Fit a scaler on the training part only, then apply the *same* fitted scaler
+to validation and test data. Fitting on the whole series before splitting
+lets the test period's mean and spread leak into training. Scaling train and
+test separately, each with its own statistics, is a leak too: the test inputs
+are then normalised with statistics computed from the test period itself
+(its future), and the model sees a shift-free test set it could never see in
+production.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import _moments
+from ._moments import Moments, _affine, _as_array, _out_dtype, _rows
+from ._validation import check_choice, check_float, check_is_fitted, list_names, param_error
+from .exceptions import ArtifactError, DataError, DataWarning, InvalidParameterError, ShapeError
+
+__all__ = [
+    "ColumnScaler",
+    "IdentityScaler",
+    "InstanceScaler",
+    "Log1pScaler",
+    "MaxAbsScaler",
+    "MinMaxScaler",
+    "Moments",
+    "PixelScaler",
+    "RobustScaler",
+    "SeriesScaler",
+    "StandardScaler",
+    "make_scaler",
+]
+
+_FORMAT = 1
+_REGISTRY: dict[str, type[BaseScaler]] = {}
+
+
+def _names_json(names: np.ndarray | None) -> list[str] | None:
+    return None if names is None else [str(n) for n in names]
+
+
+# --------------------------------------------------------------------------- base class
+
+
+class BaseScaler:
+    """Shared contract: params, fit = reset + partial_fit, width checks, to_dict/from_dict.
+
+    Subclasses set ``_name`` (the spec string), implement ``_update(a)``, and
+    either ``_affine_params()`` or ``_forward``/``_backward``.
+    """
+
+    _name: ClassVar[str] = ""
+    _fitted_attrs: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    # ---- params (minimal scikit-learn API, no sklearn import) ----
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this scaler (``deep`` is accepted for scikit-learn compatibility)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> BaseScaler:
+        """Set parameters; unknown names raise :class:`InvalidParameterError`."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise param_error("parameter name", f"one of {valid}", key, f"{type(self).__name__} has no {key!r}.")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        params = inspect.signature(type(self).__init__).parameters
+        parts = [
+            f"{k}={getattr(self, k)!r}"
+            for k, p in params.items()
+            if k != "self" and p.kind != p.VAR_KEYWORD and not _same(getattr(self, k), p.default)
+        ]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "n_features_in_", None) is not None
+
+    def _validate_params(self) -> None:
+        """Check the parameters (called at the start of fit/partial_fit)."""
+
+    # ---- fitting ----
+    def _reset(self) -> None:
+        for attr in ("n_features_in_", "feature_names_in_", "n_samples_seen_", "_moments", *self._fitted_attrs):
+            if attr in self.__dict__:
+                delattr(self, attr)
+
+    def fit(self, X: Any, y: Any = None) -> BaseScaler:
+        """Compute the statistics of ``X`` (forgetting any previous fit).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *feature_shape)
+            Training data only (see "Risk of data leak").
+        y : None
+            Ignored; present for pipeline compatibility.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        self._reset()
+        self.partial_fit(X)
+        self._report()
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None) -> BaseScaler:
+        """Update the statistics with a chunk of rows (exact: equals ``fit`` on all chunks).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *feature_shape)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        a, names = _as_array(X)
+        if getattr(self, "n_features_in_", None) is None:
+            self.n_features_in_ = int(a.shape[-1])
+            if names is not None:
+                self.feature_names_in_ = names
+        else:
+            self._check_input(a, names, self.n_features_in_)
+        self._update(a)
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
+        """``fit(X).transform(X)``."""
+        return self.fit(X).transform(X)
+
+    def _update(self, a: np.ndarray) -> None:
+        """Default: accumulate :class:`Moments` (with range when ``_with_range``) and finalise."""
+        m = _moments.array_moments(_rows(a), with_range=self._with_range)
+        self._moments = m if getattr(self, "_moments", None) is None else self._moments.merge(m)
+        self._set_seen(self._moments.count)
+        self._finalize()
+
+    _with_range: ClassVar[bool] = True
+
+    def _set_seen(self, count: np.ndarray) -> None:
+        self.n_samples_seen_ = int(count[0]) if count.size and np.all(count == count[0]) else count.copy()
+
+    def _finalize(self) -> None:
+        """Turn ``self._moments`` into the public fitted attributes."""
+
+    def _report(self) -> None:
+        """Warn about suspicious statistics after ``fit`` (``partial_fit`` stays silent)."""
+
+    # ---- checks ----
+    def _check_input(self, a: np.ndarray, names: np.ndarray | None, expected: int, what: str = "") -> None:
+        if a.shape[-1] != expected:
+            raise ShapeError(
+                f"X has {a.shape[-1]} features, but {type(self).__name__} is expecting {expected} features "
+                f"as input{what}."
+            )
+        fitted = getattr(self, "feature_names_in_", None)
+        if not what and names is not None and fitted is not None and list(names) != list(fitted):
+            raise DataError(
+                f"The feature names of X do not match those seen in fit. Expected {list_names(fitted)}, "
+                f"received {list_names(names)}. Reorder the columns as in fit."
+            )
+
+    def _feature_index(self, features: Any) -> np.ndarray:
+        """Turn ``features`` (indices or fitted names) into an int index array."""
+        if isinstance(features, (str, numbers.Integral)) or not isinstance(features, (Sequence, np.ndarray)):
+            raise param_error("features", "a list of feature indices or names", features, 'E.g. features=["temp"].')
+        names = getattr(self, "feature_names_in_", None)
+        out = []
+        for f in features:
+            if isinstance(f, str):
+                if names is None or f not in list(names):
+                    known = list_names(names) if names is not None else "none (fitted on an array)"
+                    raise param_error("features", f"names seen in fit ({known})", features)
+                out.append(list(names).index(f))
+            elif isinstance(f, numbers.Integral) and not isinstance(f, bool) and 0 <= f < self.n_features_in_:
+                out.append(int(f))
+            else:
+                raise param_error(
+                    "features", f"indices in 0..{self.n_features_in_ - 1} or fitted names", features
+                )
+        if not out:
+            raise param_error("features", "a non-empty list", features)
+        return np.asarray(out, dtype=np.intp)
+
+    # ---- transform ----
+    def transform(self, X: Any) -> np.ndarray:
+        """Scale ``X`` with the fitted statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *feature_shape)
+
+        Returns
+        -------
+        ndarray of the same shape
+            float32 for float32/integer input, float64 for float64 input.
+        """
+        check_is_fitted(self, "n_features_in_")
+        a, names = _as_array(X)
+        self._check_input(a, names, self.n_features_in_)
+        return self._forward(a, None)
+
+    def inverse_transform(self, X: Any, *, features: Sequence[int | str] | None = None) -> np.ndarray:
+        """Undo :meth:`transform`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ..., len(features))
+            Scaled values.
+        features : list of int or str, optional
+            Which fitted features the last axis of ``X`` holds, e.g. only the
+            target column of model predictions: ``features=["temp_max"]``.
+
+        Returns
+        -------
+        ndarray of the same shape
+        """
+        check_is_fitted(self, "n_features_in_")
+        a, _ = _as_array(X)
+        idx = None
+        if features is not None:
+            idx = self._feature_index(features)
+            self._check_input(a, None, len(idx), f" (features={list(features)!r})")
+        else:
+            self._check_input(a, None, self.n_features_in_)
+        return self._backward(a, idx)
+
+    def _affine_params(self) -> tuple[Any, Any, Any]:
+        return 0.0, 1.0, 0.0
+
+    def _forward(self, a: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+        off, div, add = self._affine_params()
+        return _affine(a, off, div, add)
+
+    def _backward(self, a: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+        n = (self.n_features_in_,)
+        off, div, add = (np.broadcast_to(np.asarray(p, np.float64), n) for p in self._affine_params())
+        if idx is not None:
+            off, div, add = off[idx], div[idx], add[idx]
+        return _affine(a, off, div, add, inverse=True)
+
+    # ---- serialisation ----
+    def _params_json(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
+
+    def _fitted_json(self) -> dict[str, Any]:
+        return {"moments": self._moments.to_dict()}
+
+    def _load_fitted(self, d: Mapping[str, Any]) -> None:
+        self._moments = Moments.from_dict(d["moments"])
+        if self._moments.mean.shape != (self.n_features_in_,):
+            raise ArtifactError(f"Moments must have {self.n_features_in_} features.")
+        if self._with_range and self._moments.min is None:
+            raise ArtifactError(f"{type(self).__name__} needs 'min' and 'max' in its moments.")
+        self._set_seen(self._moments.count)
+        self._finalize()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe description: class, params and fitted statistics (no pickle).
+
+        Returns
+        -------
+        dict
+            ``{"class", "format", "params", "fitted"}``; ``fitted`` is ``None`` before fit.
+        """
+        fitted = None
+        if getattr(self, "n_features_in_", None) is not None:
+            fitted = {"n_features_in_": self.n_features_in_, "feature_names_in_": _names_json(
+                getattr(self, "feature_names_in_", None))}
+            fitted.update(self._fitted_json())
+        return {"class": type(self).__name__, "format": _FORMAT, "params": self._params_json(), "fitted": fitted}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> BaseScaler:
+        """Rebuild a scaler written by :meth:`to_dict`; :class:`ArtifactError` if malformed."""
+        if not isinstance(d, Mapping) or not {"class", "params", "fitted"} <= set(d):
+            raise ArtifactError("A scaler dict needs the keys 'class', 'params' and 'fitted' (see to_dict()).")
+        if d.get("format", _FORMAT) != _FORMAT:
+            raise ArtifactError(f"Unknown scaler format {d.get('format')!r}; this seqprep reads format {_FORMAT}.")
+        klass = _REGISTRY.get(d["class"]) if isinstance(d["class"], str) else None
+        if klass is None or not issubclass(klass, cls):
+            raise ArtifactError(f"Unknown scaler class {d['class']!r}. Known: {list_names(sorted(_REGISTRY))}.")
+        params = d["params"]
+        if not isinstance(params, Mapping) or set(params) - set(klass._get_param_names()):
+            raise ArtifactError(f"Bad params for {klass.__name__}: {params!r:.120}.")
+        try:
+            obj = klass(**klass._params_from_json(params))
+            obj._validate_params()
+        except InvalidParameterError as exc:
+            raise ArtifactError(f"Invalid params for {klass.__name__}: {exc}") from exc
+        fitted = d["fitted"]
+        if fitted is None:
+            return obj
+        try:
+            n = fitted["n_features_in_"]
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ArtifactError(f"'n_features_in_' must be a positive integer. Received: {n!r}.")
+            obj.n_features_in_ = n
+            names = fitted.get("feature_names_in_")
+            if names is not None:
+                if not isinstance(names, list) or len(names) != n or not all(isinstance(x, str) for x in names):
+                    raise ArtifactError(f"'feature_names_in_' must be a list of {n} strings.")
+                obj.feature_names_in_ = np.asarray(names, dtype=object)
+            obj._load_fitted(fitted)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, ArtifactError):
+                raise
+            raise ArtifactError(f"Malformed fitted state for {klass.__name__}: {exc!r}.") from exc
+        return obj
+
+    @classmethod
+    def _params_from_json(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _check_range(value: Any, name: str, lo: float, hi: float, strict: bool) -> tuple[float, float]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise param_error(name, "a pair (low, high)", value)
+    a = check_float(value[0], f"{name}[0]", minimum=lo, maximum=hi)
+    b = check_float(value[1], f"{name}[1]", minimum=lo, maximum=hi)
+    if not a < b:
+        raise param_error(name, "a pair with low < high", value, f"E.g. {name}=({lo:g}, {hi:g}).")
+    return a, b
+
+
+def _warn_constant(scaler: BaseScaler, idx: np.ndarray, all_nan: np.ndarray) -> None:
+    names = getattr(scaler, "feature_names_in_", None)
+    label = [names[i] if names is not None else int(i) for i in idx]
+    nan_label = [names[i] if names is not None else int(i) for i in all_nan]
+    text = f"{type(scaler).__name__}: {len(idx)} feature(s) have zero variance or no values: {list_names(label)}"
+    if len(all_nan):
+        text += f" (all NaN: {list_names(nan_label)})"
+    warnings.warn(text + ". Their scale is set to 1 (they are only centred).", DataWarning, stacklevel=4)
+
+
+# --------------------------------------------------------------------------- per-feature scalers
+
+
+class StandardScaler(BaseScaler):
+    """Standardise each feature: ``(x - mean_) / scale_`` with the population std.
+
+    Statistics are exact float64 moments accumulated chunk by chunk (Chan et
+    al. merge), so ``partial_fit`` over any chunks equals ``fit``, also for
+    float32 data with a large mean.
+
+    Risk of data leak: fit on the training part only and reuse the fitted
+    scaler for validation/test; never fit on the whole series, and never fit
+    train and test separately with their own statistics.
+
+    Parameters
+    ----------
+    epsilon : float, default=1e-12
+        A feature is constant when ``std <= epsilon * |mean|`` (or the variance
+        is exactly 0). Constant and all-NaN features get ``scale_ = 1``, are
+        listed in ``constant_features_`` and reported with a :class:`DataWarning`.
+
+    Attributes
+    ----------
+    mean_, var_, scale_ : ndarray of shape (n_features,)
+    constant_features_ : ndarray of int
+    n_samples_seen_ : int or ndarray of shape (n_features,)
+        Values counted per feature (an array when NaN made the counts differ).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 10.0], [3.0, 30.0]], dtype=np.float32)
+    >>> s = StandardScaler().fit(X)
+    >>> s.mean_, s.scale_
+    (array([ 2., 20.]), array([ 1., 10.]))
+    >>> s.transform(X)
+    array([[-1., -1.],
+           [ 1.,  1.]], dtype=float32)
+    >>> s.inverse_transform(np.array([[0.5]]), features=[1])
+    array([[25.]])
+    """
+
+    _name = "standard"
+    _with_range = False
+    _fitted_attrs = ("mean_", "var_", "scale_", "constant_features_")
+
+    def __init__(self, *, epsilon: float = 1e-12) -> None:
+        self.epsilon = epsilon
+
+    def _validate_params(self) -> None:
+        check_float(self.epsilon, "epsilon", minimum=0.0)
+
+    def _finalize(self) -> None:
+        m = self._moments
+        self.mean_ = m.mean.copy()
+        self.var_ = m.var
+        std = np.sqrt(self.var_)
+        const = (std <= self.epsilon * np.abs(self.mean_)) | (self.var_ == 0)
+        self.scale_ = np.where(const, 1.0, std)
+        self.constant_features_ = np.flatnonzero(const)
+
+    def _report(self) -> None:
+        if len(self.constant_features_):
+            _warn_constant(self, self.constant_features_, np.flatnonzero(self._moments.count == 0))
+
+    def _affine_params(self) -> tuple[Any, Any, Any]:
+        return self.mean_, self.scale_, 0.0
+
+
+class MinMaxScaler(BaseScaler):
+    """Map each feature's ``[data_min_, data_max_]`` onto ``feature_range``.
+
+    Risk of data leak: fit on the training part only (see the module docstring).
+
+    Parameters
+    ----------
+    feature_range : tuple (low, high), default=(0, 1)
+
+    Attributes
+    ----------
+    data_min_, data_max_, data_range_ : ndarray of shape (n_features,)
+        A constant (or all-NaN) feature gets ``data_range_ = 1``.
+    scale_, min_ : ndarray of shape (n_features,)
+        ``transform(x) = x * scale_ + min_`` (scikit-learn's meaning).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> MinMaxScaler(feature_range=(-1, 1)).fit_transform(np.array([[0.0], [5.0], [10.0]]))
+    array([[-1.],
+           [ 0.],
+           [ 1.]])
+    """
+
+    _name = "minmax"
+    _fitted_attrs = ("data_min_", "data_max_", "data_range_", "scale_", "min_")
+
+    def __init__(self, *, feature_range: tuple[float, float] = (0, 1)) -> None:
+        self.feature_range = feature_range
+
+    def _validate_params(self) -> None:
+        _check_range(self.feature_range, "feature_range", -np.inf, np.inf, True)
+
+    def _finalize(self) -> None:
+        m = self._moments
+        empty = m.count == 0
+        self.data_min_ = np.where(empty, 0.0, m.min)
+        self.data_max_ = np.where(empty, 0.0, m.max)
+        rng = self.data_max_ - self.data_min_
+        self.data_range_ = np.where(rng > 0, rng, 1.0)
+        lo, hi = (float(v) for v in self.feature_range)
+        self.scale_ = (hi - lo) / self.data_range_
+        self.min_ = lo - self.data_min_ * self.scale_
+
+    def _affine_params(self) -> tuple[Any, Any, Any]:
+        lo, hi = (float(v) for v in self.feature_range)
+        return self.data_min_, self.data_range_ / (hi - lo), lo
+
+
+class MaxAbsScaler(BaseScaler):
+    """Divide each feature by its maximum absolute value (0 -> 1).
+
+    Risk of data leak: fit on the training part only (see the module docstring).
+
+    Attributes
+    ----------
+    max_abs_, scale_ : ndarray of shape (n_features,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> MaxAbsScaler().fit_transform(np.array([[-4.0, 0.0], [2.0, 0.0]]))
+    array([[-1. ,  0. ],
+           [ 0.5,  0. ]])
+    """
+
+    _name = "maxabs"
+    _fitted_attrs = ("max_abs_", "scale_")
+
+    def __init__(self) -> None:
+        pass
+
+    def _finalize(self) -> None:
+        m = self._moments
+        self.max_abs_ = np.where(m.count == 0, 0.0, np.maximum(np.abs(m.min), np.abs(m.max)))
+        self.scale_ = np.where(self.max_abs_ > 0, self.max_abs_, 1.0)
+
+    def _affine_params(self) -> tuple[Any, Any, Any]:
+        return 0.0, self.scale_, 0.0
+
+
+class RobustScaler(BaseScaler):
+    """Centre on the median and divide by an inter-quantile range (NaN ignored).
+
+    Quantiles need all rows at once, so :meth:`partial_fit` raises; call
+    :meth:`fit` on in-memory training data.
+
+    Risk of data leak: fit on the training part only (see the module docstring).
+
+    Parameters
+    ----------
+    quantile_range : tuple (q_low, q_high), default=(25, 75)
+        Percentiles in ``[0, 100]``.
+
+    Attributes
+    ----------
+    center_, scale_ : ndarray of shape (n_features,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> RobustScaler().fit(np.array([[1.0], [2.0], [3.0], [4.0], [100.0]])).center_
+    array([3.])
+    """
+
+    _name = "robust"
+    _fitted_attrs = ("center_", "scale_")
+
+    def __init__(self, *, quantile_range: tuple[float, float] = (25, 75)) -> None:
+        self.quantile_range = quantile_range
+
+    def _validate_params(self) -> None:
+        _check_range(self.quantile_range, "quantile_range", 0.0, 100.0, True)
+
+    def fit(self, X: Any, y: Any = None) -> RobustScaler:
+        """Compute medians and inter-quantile ranges of ``X`` (training data only)."""
+        self._validate_params()
+        self._reset()
+        a, names = _as_array(X)
+        self.n_features_in_ = int(a.shape[-1])
+        if names is not None:
+            self.feature_names_in_ = names
+        rows = _rows(a)
+        lo_q, hi_q = self.quantile_range
+        center = np.zeros(rows.shape[1])
+        scale = np.ones(rows.shape[1])
+        counts = np.zeros(rows.shape[1], np.int64)
+        for j in range(rows.shape[1]):  # one column at a time bounds the float64 copy
+            col = rows[:, j].astype(np.float64)
+            col = col[~np.isnan(col)]
+            counts[j] = col.size
+            if col.size:
+                q = np.percentile(col, [lo_q, 50.0, hi_q])
+                center[j] = q[1]
+                scale[j] = q[2] - q[0] if q[2] > q[0] else 1.0
+        self.center_, self.scale_ = center, scale
+        self._set_seen(counts)
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None) -> RobustScaler:
+        """Not supported: quantiles cannot be merged exactly across chunks."""
+        raise InvalidParameterError(
+            "RobustScaler cannot be fitted incrementally: medians and quantiles of chunks do not combine exactly. "
+            "Call fit() on the in-memory training data, or use StandardScaler/MinMaxScaler for streaming."
+        )
+
+    def _affine_params(self) -> tuple[Any, Any, Any]:
+        return self.center_, self.scale_, 0.0
+
+    def _fitted_json(self) -> dict[str, Any]:
+        seen = self.n_samples_seen_
+        return {"center_": self.center_.tolist(), "scale_": self.scale_.tolist(),
+                "n_samples_seen_": seen if isinstance(seen, int) else seen.tolist()}
+
+    def _load_fitted(self, d: Mapping[str, Any]) -> None:
+        n = (self.n_features_in_,)
+        self.center_ = _moments._floats(d["center_"], "center_", n)
+        self.scale_ = _moments._floats(d["scale_"], "scale_", n)
+        if np.any(self.scale_ <= 0):
+            raise ArtifactError("'scale_' must be positive.")
+        seen = d["n_samples_seen_"]
+        self.n_samples_seen_ = seen if isinstance(seen, int) else np.asarray(seen, np.int64)
+
+
+class IdentityScaler(BaseScaler):
+    """No scaling (spec ``"none"``): ``transform`` only applies the output dtype rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> IdentityScaler().fit_transform(np.array([[1, 2]], dtype=np.uint8))
+    array([[1., 2.]], dtype=float32)
+    """
+
+    _name = "none"
+
+    def __init__(self) -> None:
+        pass
+
+    def _update(self, a: np.ndarray) -> None:
+        seen = getattr(self, "n_samples_seen_", 0)
+        self.n_samples_seen_ = int(seen) + int(np.prod(a.shape[:-1]))
+
+    def _fitted_json(self) -> dict[str, Any]:
+        return {"n_samples_seen_": int(self.n_samples_seen_)}
+
+    def _load_fitted(self, d: Mapping[str, Any]) -> None:
+        seen = d["n_samples_seen_"]
+        if isinstance(seen, bool) or not isinstance(seen, int) or seen < 0:
+            raise ArtifactError(f"'n_samples_seen_' must be a non-negative integer. Received: {seen!r}.")
+        self.n_samples_seen_ = seen
+
+
+class Log1pScaler(IdentityScaler):
+    """``y = log1p(x)`` for non-negative data (counts, precipitation); inverse ``expm1``.
+
+    Negative values raise :class:`DataError` naming the column and the count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = Log1pScaler().fit(np.array([[0.0], [9.0]]))
+    >>> s.transform(np.array([[np.e - 1]]))
+    array([[1.]])
+    """
+
+    _name = "log1p"
+
+    def _check_negative(self, a: np.ndarray) -> None:
+        if a.dtype.kind == "u" or a.dtype.kind == "b":
+            return
+        neg = (_rows(a) < 0).sum(axis=0)
+        if neg.any():
+            cols = np.flatnonzero(neg)
+            names = getattr(self, "feature_names_in_", None)
+            label = [names[i] if names is not None else int(i) for i in cols]
+            raise DataError(
+                f"Log1pScaler needs values >= 0, but column(s) {list_names(label)} hold {neg[cols].tolist()} "
+                f"negative value(s) (of {_rows(a).shape[0]} rows). Shift the column, or use 'standard' for it."
+            )
+
+    def _update(self, a: np.ndarray) -> None:
+        self._check_negative(a)
+        super()._update(a)
+
+    def _forward(self, a: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+        self._check_negative(a)
+        return np.log1p(a, dtype=_out_dtype(a.dtype))
+
+    def _backward(self, a: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+        return np.expm1(a, dtype=_out_dtype(a.dtype))
+
+
+class PixelScaler(IdentityScaler):
+    """Divide by ``max_value`` (default: the integer dtype's maximum, 255 for floats).
+
+    Needs no statistics; ``fit`` only records the width and ``max_value_``.
+
+    Parameters
+    ----------
+    max_value : float, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> PixelScaler().fit_transform(np.array([[0, 51, 255]], dtype=np.uint8))
+    array([[0. , 0.2, 1. ]], dtype=float32)
+    """
+
+    _name = "pixel"
+    _fitted_attrs = ("max_value_",)
+
+    def __init__(self, *, max_value: float | None = None) -> None:
+        self.max_value = max_value
+
+    def _validate_params(self) -> None:
+        if self.max_value is not None:
+            check_float(self.max_value, "max_value", minimum=0.0, inclusive=False)
+
+    def _update(self, a: np.ndarray) -> None:
+        if getattr(self, "max_value_", None) is None:
+            if self.max_value is not None:
+                self.max_value_ = float(self.max_value)
+            elif a.dtype.kind in "iu":
+                self.max_value_ = float(np.iinfo(a.dtype).max)
+            else:
+                self.max_value_ = 255.0
+        super()._update(a)
+
+    def _affine_params(self) -> tuple[Any, Any, Any]:
+        return 0.0, self.max_value_, 0.0
+
+    def _forward(self, a: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+        return np.divide(a, self.max_value_, dtype=_out_dtype(a.dtype))
+
+    def _backward(self, a: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+        return np.multiply(a, self.max_value_, dtype=_out_dtype(a.dtype))
+
+    def _fitted_json(self) -> dict[str, Any]:
+        return {**super()._fitted_json(), "max_value_": self.max_value_}
+
+    def _load_fitted(self, d: Mapping[str, Any]) -> None:
+        super()._load_fitted(d)
+        self.max_value_ = check_float(d["max_value_"], "max_value_", minimum=0.0, inclusive=False)
+
+
+_NAMES: dict[str, type[BaseScaler]] = {
+    c._name: c
+    for c in (StandardScaler, MinMaxScaler, RobustScaler, MaxAbsScaler, Log1pScaler, PixelScaler, IdentityScaler)
+}
+
+
+def _scaler_from_spec(spec: Any, name: str = "spec") -> BaseScaler:
+    if isinstance(spec, str):
+        check_choice(spec, name, _NAMES)
+        return _NAMES[spec]()
+    if isinstance(spec, BaseScaler):
+        return type(spec)(**spec.get_params())
+    raise param_error(name, f"a scaler name ({', '.join(map(repr, _NAMES))}) or a scaler instance", spec)
+
+
+
+# --------------------------------------------------------------------------- one scaler per column
+
+
+class ColumnScaler(BaseScaler):
+    """One scaler per feature, chosen by name: ``{"precipitation": "log1p", "temp_max": "standard"}``.
+
+    Columns that share a spec string are scaled by one sub-scaler; a scaler
+    instance in the spec is cloned (its parameters are copied).
+
+    Risk of data leak: fit on the training part only (see the module docstring).
+
+    Parameters
+    ----------
+    spec : str, scaler or dict, default="standard"
+        One of ``"standard" | "minmax" | "robust" | "maxabs" | "log1p" | "pixel" | "none"``
+        or a scaler instance for every column, or a dict mapping column names
+        (or indices) to such specs.
+    default : str or scaler, default="standard"
+        Spec for the columns a dict does not name.
+    feature_names : list of str, optional
+        Column names when ``X`` is an ndarray (a DataFrame brings its own).
+
+    Attributes
+    ----------
+    groups_ : list of (ndarray of int, scaler)
+        The fitted sub-scalers and the columns each one handles.
+    specs_ : list of str
+        The resolved spec per feature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 10.0], [9.0, 30.0]])
+    >>> cs = ColumnScaler({"rain": "log1p"}, feature_names=["rain", "temp"]).fit(X)
+    >>> cs.specs_
+    ['log1p', 'standard']
+    >>> cs.inverse_transform(cs.transform(X)[:, 1:], features=["temp"])
+    array([[10.],
+           [30.]])
+    """
+
+    _name = "column"
+    _fitted_attrs = ("groups_", "specs_")
+
+    def __init__(
+        self,
+        spec: str | BaseScaler | Mapping[str | int, str | BaseScaler] = "standard",
+        *,
+        default: str | BaseScaler = "standard",
+        feature_names: Sequence[str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.default = default
+        self.feature_names = feature_names
+
+    def _validate_params(self) -> None:
+        _scaler_from_spec(self.default, "default")
+        if isinstance(self.spec, Mapping):
+            for key, value in self.spec.items():
+                _scaler_from_spec(value, f"spec[{key!r}]")
+        else:
+            _scaler_from_spec(self.spec, "spec")
+        if self.feature_names is not None and (
+            isinstance(self.feature_names, str) or not all(isinstance(n, str) for n in self.feature_names)
+        ):
+            raise param_error("feature_names", "a list of strings", self.feature_names)
+
+    def _resolve(self, n_features: int, names: np.ndarray | None) -> list[Any]:
+        specs: list[Any] = [self.spec if not isinstance(self.spec, Mapping) else self.default] * n_features
+        if isinstance(self.spec, Mapping):
+            for key, value in self.spec.items():
+                if isinstance(key, str):
+                    if names is None or key not in list(names):
+                        known = list_names(names) if names is not None else "none: pass feature_names= or a DataFrame"
+                        raise param_error("spec", f"keyed by known column names ({known})", key)
+                    specs[list(names).index(key)] = value
+                elif isinstance(key, numbers.Integral) and 0 <= key < n_features:
+                    specs[int(key)] = value
+                else:
+                    raise param_error("spec", f"keyed by names or indices 0..{n_features - 1}", key)
+        return specs
+
+    def partial_fit(self, X: Any, y: Any = None) -> ColumnScaler:
+        """Fit (or update) every sub-scaler on its columns; see :meth:`BaseScaler.partial_fit`."""
+        self._validate_params()
+        a, names = _as_array(X)
+        if getattr(self, "n_features_in_", None) is None:
+            if names is None and self.feature_names is not None:
+                if len(self.feature_names) != a.shape[-1]:
+                    raise ShapeError(
+                        f"X has {a.shape[-1]} features, but feature_names has {len(self.feature_names)} names."
+                    )
+                names = np.asarray(list(self.feature_names), dtype=object)
+            specs = self._resolve(a.shape[-1], names)
+            keys = [s if isinstance(s, str) else id(s) for s in specs]
+            self.groups_ = []
+            for key in dict.fromkeys(keys):
+                cols = np.asarray([j for j, k in enumerate(keys) if k == key], dtype=np.intp)
+                sub = _scaler_from_spec(specs[cols[0]])
+                if names is not None:
+                    sub.feature_names_in_ = names[cols]
+                self.groups_.append((cols, sub))
+            self.specs_ = [s if isinstance(s, str) else type(s).__name__ for s in specs]
+            self.n_features_in_ = int(a.shape[-1])
+            if names is not None:
+                self.feature_names_in_ = names
+        else:
+            self._check_input(a, names, self.n_features_in_)
+        for cols, sub in self.groups_:
+            sub.partial_fit(a[..., cols])
+        self.n_samples_seen_ = getattr(self, "n_samples_seen_", 0) + int(np.prod(a.shape[:-1]))
+        return self
+
+    def _report(self) -> None:
+        for _, sub in self.groups_:
+            sub._report()
+
+    def _forward(self, a: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+        out = np.empty(a.shape, dtype=_out_dtype(a.dtype))
+        for cols, sub in self.groups_:
+            out[..., cols] = sub.transform(a[..., cols])
+        return out
+
+    def _backward(self, a: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+        idx = np.arange(self.n_features_in_) if idx is None else idx
+        out = np.empty(a.shape, dtype=_out_dtype(a.dtype))
+        for cols, sub in self.groups_:
+            pos = np.flatnonzero(np.isin(idx, cols))
+            if len(pos):
+                local = np.searchsorted(cols, idx[pos]).tolist()
+                out[..., pos] = sub.inverse_transform(a[..., pos], features=local)
+        return out
+
+    def _params_json(self) -> dict[str, Any]:
+        def enc(s: Any) -> Any:
+            return s.to_dict() if isinstance(s, BaseScaler) else s
+
+        spec = {str(k): enc(v) for k, v in self.spec.items()} if isinstance(self.spec, Mapping) else enc(self.spec)
+        names = None if self.feature_names is None else list(self.feature_names)
+        return {"spec": spec, "default": enc(self.default), "feature_names": names}
+
+    @classmethod
+    def _params_from_json(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        def dec(s: Any) -> Any:
+            return BaseScaler.from_dict(s) if isinstance(s, Mapping) else s
+
+        out = dict(params)
+        spec = params.get("spec", "standard")
+        if isinstance(spec, Mapping) and "class" not in spec:
+            out["spec"] = {k: dec(v) for k, v in spec.items()}
+        else:
+            out["spec"] = dec(spec)
+        if "default" in params:
+            out["default"] = dec(params["default"])
+        return out
+
+    def _fitted_json(self) -> dict[str, Any]:
+        return {
+            "specs_": list(self.specs_),
+            "n_samples_seen_": self.n_samples_seen_,
+            "groups_": [{"columns": cols.tolist(), "scaler": sub.to_dict()} for cols, sub in self.groups_],
+        }
+
+    def _load_fitted(self, d: Mapping[str, Any]) -> None:
+        self.specs_ = list(d["specs_"])
+        self.n_samples_seen_ = int(d["n_samples_seen_"])
+        self.groups_ = []
+        seen: list[int] = []
+        for g in d["groups_"]:
+            cols = np.asarray(g["columns"], dtype=np.intp)
+            sub = BaseScaler.from_dict(g["scaler"])
+            if getattr(sub, "n_features_in_", None) != len(cols):
+                raise ArtifactError("A column group and its scaler disagree on the number of features.")
+            self.groups_.append((cols, sub))
+            seen.extend(cols.tolist())
+        if sorted(seen) != list(range(self.n_features_in_)) or len(self.specs_) != self.n_features_in_:
+            raise ArtifactError(f"The column groups must cover features 0..{self.n_features_in_ - 1} exactly once.")
+
+
+# --------------------------------------------------------------------------- per-series statistics
+
+
+def _check_groups(groups: Any, a: np.ndarray) -> np.ndarray:
+    """Validate series codes (one per row of ``a``) and repeat them over ``feature_shape`` positions."""
+    g = np.asarray(groups)
+    if g.ndim != 1 or g.shape[0] != a.shape[0]:
+        raise ShapeError(f"`groups` must be a 1-D array with one series code per row ({a.shape[0]}). "
+                         f"Received shape {g.shape}.")
+    if g.dtype.kind not in "iu":
+        raise param_error("groups", "an integer array of series codes 0..n_series-1", g,
+                          "Encode series ids first, e.g. codes = pd.factorize(ids)[0].")
+    if g.size and g.min() < 0:
+        raise param_error("groups", "non-negative series codes", g, f"Found {int((g < 0).sum())} negative code(s).")
+    per_row = int(np.prod(a.shape[1:-1]))
+    g = g.astype(np.intp, copy=False)
+    return np.repeat(g, per_row) if per_row != 1 else g
+
+
+class SeriesScaler(BaseScaler):
+    """Per-series statistics (``per="series"``): one centre/scale per (series, feature).
+
+    ``groups`` gives each row's series code ``0..n_series-1``. The reductions are
+    vectorised (``np.bincount`` on ``series * n_features + feature``), with no
+    Python loop over series, and exact across ``partial_fit`` chunks.
+
+    Risk of data leak: fit on the training rows of every series only.
+
+    Parameters
+    ----------
+    base : {"standard", "minmax", "maxabs", "none"}, default="standard"
+    epsilon : float, default=1e-12
+        Constant-feature bound of ``"standard"`` (see :class:`StandardScaler`).
+
+    Attributes
+    ----------
+    center_, scale_ : ndarray of shape (n_series, n_features)
+        ``transform(x) = (x - center_[g]) / scale_[g]``.
+    series_counts_ : ndarray of shape (n_series,)
+        Training rows seen per series.
+    n_series_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0], [3.0], [10.0], [30.0]])
+    >>> g = np.array([0, 0, 1, 1])
+    >>> s = SeriesScaler().fit(X, g)
+    >>> s.center_.ravel(), s.transform(X, g).ravel()
+    (array([ 2., 20.]), array([-1.,  1., -1.,  1.]))
+    """
+
+    _name = "series"
+    _fitted_attrs = ("center_", "scale_", "series_counts_", "n_series_")
+    _BASES = ("standard", "minmax", "maxabs", "none")
+
+    def __init__(self, *, base: str = "standard", epsilon: float = 1e-12) -> None:
+        self.base = base
+        self.epsilon = epsilon
+
+    def _validate_params(self) -> None:
+        check_choice(self.base, "base", self._BASES, "RobustScaler, log1p and pixel need no per-series variant.")
+        check_float(self.epsilon, "epsilon", minimum=0.0)
+
+    def fit(self, X: Any, groups: Any) -> SeriesScaler:  # type: ignore[override]
+        """Per-series statistics of ``X``; ``groups`` is an int array of series codes, one per row."""
+        self._validate_params()
+        self._reset()
+        self.partial_fit(X, groups)
+        self._report()
+        return self
+
+    def partial_fit(self, X: Any, groups: Any) -> SeriesScaler:  # type: ignore[override]
+        """Update the per-series statistics with more rows (exact)."""
+        self._validate_params()
+        a, names = _as_array(X)
+        g = _check_groups(groups, a)
+        if getattr(self, "n_features_in_", None) is None:
+            self.n_features_in_ = int(a.shape[-1])
+            if names is not None:
+                self.feature_names_in_ = names
+            self._moments = Moments.empty((0, self.n_features_in_))
+            self.series_counts_ = np.zeros(0, np.int64)
+        else:
+            self._check_input(a, names, self.n_features_in_)
+        n_series = max(self._moments.mean.shape[0], int(g.max()) + 1 if g.size else 0)
+        old = self._moments
+        pad = n_series - old.mean.shape[0]
+        if pad:
+            old = _concat(old, Moments.empty((pad, self.n_features_in_)))
+            self.series_counts_ = np.concatenate([self.series_counts_, np.zeros(pad, np.int64)])
+        self._moments = old.merge(_moments.group_moments(_rows(a), g, n_series, with_range=self.base != "standard"))
+        per_row = int(np.prod(a.shape[1:-1]))
+        self.series_counts_ = self.series_counts_ + np.bincount(g, minlength=n_series) // per_row
+        self.n_series_ = n_series
+        self._set_seen(self._moments.count.sum(axis=0))
+        self._finalize()
+        return self
+
+    def _finalize(self) -> None:
+        m = self._moments
+        if self.base == "standard":
+            std = np.sqrt(m.var)
+            const = (std <= self.epsilon * np.abs(m.mean)) | (m.var == 0)
+            self.center_, self.scale_ = m.mean.copy(), np.where(const, 1.0, std)
+        elif self.base == "minmax":
+            lo = np.where(m.count > 0, m.min, 0.0)
+            rng = np.where(m.count > 0, m.max - lo, 0.0)
+            const = rng <= 0
+            self.center_, self.scale_ = lo, np.where(const, 1.0, rng)
+        elif self.base == "maxabs":
+            mx = np.where(m.count > 0, np.maximum(np.abs(m.min), np.abs(m.max)), 0.0)
+            const = mx <= 0
+            self.center_, self.scale_ = np.zeros_like(mx), np.where(const, 1.0, mx)
+        else:
+            const = np.zeros(m.mean.shape, bool)
+            self.center_, self.scale_ = np.zeros(m.mean.shape), np.ones(m.mean.shape)
+        self._constant = const & (self.series_counts_ > 0)[:, None]
+
+    def _report(self) -> None:
+        n_const = int(self._constant.sum())
+        if n_const and self.base == "standard":
+            pairs = np.argwhere(self._constant)[:5].tolist()
+            warnings.warn(
+                f"SeriesScaler: {n_const} (series, feature) pair(s) are constant or all NaN, e.g. {pairs}; "
+                "their scale is set to 1 (they are only centred).",
+                DataWarning,
+                stacklevel=3,
+            )
+
+    def _series_rows(self, g: np.ndarray) -> None:
+        unknown = g >= self.n_series_
+        unseen = np.zeros_like(unknown)
+        unseen[~unknown] = self.series_counts_[g[~unknown]] == 0
+        bad = unknown | unseen
+        if bad.any():
+            codes = np.unique(g[bad])
+            raise DataError(
+                f"X has {int(bad.sum())} row(s) of {len(codes)} series with no training rows "
+                f"(codes {list_names(codes.tolist(), 10)}; {self.n_series_} series were fitted). "
+                "Fit on data that covers every series, or drop these rows."
+            )
+
+    def transform(self, X: Any, groups: Any) -> np.ndarray:  # type: ignore[override]
+        """Scale each row with the statistics of its series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *feature_shape)
+        groups : ndarray of int of shape (n_samples,)
+
+        Returns
+        -------
+        ndarray of the same shape
+        """
+        check_is_fitted(self, "n_features_in_")
+        a, names = _as_array(X)
+        self._check_input(a, names, self.n_features_in_)
+        return self._apply(a, _check_groups(groups, a), None, inverse=False)
+
+    def inverse_transform(  # type: ignore[override]
+        self, X: Any, groups: Any, *, features: Sequence[int | str] | None = None
+    ) -> np.ndarray:
+        """Undo :meth:`transform`; ``features`` selects the fitted columns ``X`` holds."""
+        check_is_fitted(self, "n_features_in_")
+        a, _ = _as_array(X)
+        idx = None
+        if features is not None:
+            idx = self._feature_index(features)
+            self._check_input(a, None, len(idx), f" (features={list(features)!r})")
+        else:
+            self._check_input(a, None, self.n_features_in_)
+        return self._apply(a, _check_groups(groups, a), idx, inverse=True)
+
+    def _apply(self, a: np.ndarray, g: np.ndarray, idx: np.ndarray | None, *, inverse: bool) -> np.ndarray:
+        self._series_rows(g)
+        center = self.center_ if idx is None else self.center_[:, idx]
+        scale = self.scale_ if idx is None else self.scale_[:, idx]
+        out = np.empty(a.shape, dtype=_out_dtype(a.dtype))
+        src, dst = _rows(a), out.reshape(-1, a.shape[-1])
+        step = _moments.chunk_rows(a.shape[-1])
+        for start in range(0, src.shape[0], step):
+            x = src[start : start + step].astype(np.float64)
+            gi = g[start : start + step]
+            if inverse:
+                x *= scale[gi]
+                x += center[gi]
+            else:
+                x -= center[gi]
+                x /= scale[gi]
+            dst[start : start + step] = x
+        return out
+
+    def _fitted_json(self) -> dict[str, Any]:
+        return {"moments": self._moments.to_dict(), "series_counts_": self.series_counts_.tolist()}
+
+    def _load_fitted(self, d: Mapping[str, Any]) -> None:
+        self._moments = Moments.from_dict(d["moments"])
+        counts = np.asarray(d["series_counts_"])
+        if self._moments.mean.ndim != 2 or self._moments.mean.shape[1] != self.n_features_in_:
+            raise ArtifactError(f"Per-series moments must have shape (n_series, {self.n_features_in_}).")
+        if counts.shape != self._moments.mean.shape[:1] or counts.dtype.kind not in "iu":
+            raise ArtifactError("'series_counts_' must hold one integer per series.")
+        if self.base != "standard" and self._moments.min is None:
+            raise ArtifactError(f"SeriesScaler(base={self.base!r}) needs 'min' and 'max' in its moments.")
+        self.series_counts_ = counts.astype(np.int64)
+        self.n_series_ = int(counts.shape[0])
+        self._set_seen(self._moments.count.sum(axis=0))
+        self._finalize()
+
+
+def _concat(a: Moments, b: Moments) -> Moments:
+    def cat(x: np.ndarray | None, y: np.ndarray | None) -> np.ndarray | None:
+        return None if x is None or y is None else np.concatenate([x, y])
+
+    return Moments(
+        np.concatenate([a.count, b.count]), np.concatenate([a.mean, b.mean]),
+        np.concatenate([a.m2, b.m2]), cat(a.min, b.min), cat(a.max, b.max),
+    )
+
+
+# --------------------------------------------------------------------------- per-sample (instance) normalisation
+
+
+class InstanceScaler(BaseScaler):
+    """Normalise each window per channel over its own time axis (``per="sample"``); stateless.
+
+    No statistics are learned, so it cannot leak across splits. ``fit`` only
+    records ``n_features_in_`` (then used for the width check) and is optional.
+
+    Parameters
+    ----------
+    epsilon : float, default=1e-8
+        Windows whose std is ``<= epsilon`` (flat) are only centred.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.array([[[1.0], [3.0]], [[5.0], [5.0]]])  # (N=2, T=2, C=1)
+    >>> Y, stats = InstanceScaler().transform(W, return_stats=True)
+    >>> Y.ravel()
+    array([-1.,  1.,  0.,  0.])
+    >>> InstanceScaler().inverse_transform(Y[:, -1:], stats).ravel()
+    array([3., 5.])
+    """
+
+    _name = "instance"
+
+    def __init__(self, *, epsilon: float = 1e-8) -> None:
+        self.epsilon = epsilon
+
+    def _validate_params(self) -> None:
+        check_float(self.epsilon, "epsilon", minimum=0.0)
+
+    def _update(self, a: np.ndarray) -> None:
+        pass
+
+    def _fitted_json(self) -> dict[str, Any]:
+        return {}
+
+    def _load_fitted(self, d: Mapping[str, Any]) -> None:
+        pass
+
+    def _windows(self, X: Any) -> np.ndarray:
+        a, _ = _as_array(X)
+        if a.ndim != 3:
+            raise ShapeError(f"InstanceScaler expects windows of shape (N, T, C). Received shape {a.shape}.")
+        if getattr(self, "n_features_in_", None) is not None:
+            self._check_input(a, None, self.n_features_in_)
+        return a
+
+    def transform(self, X: Any, *, return_stats: bool = False) -> Any:  # type: ignore[override]
+        """Normalise every window; NaN ignored in the statistics and passed through.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, T, C)
+        return_stats : bool, default=False
+            Also return ``(mean, scale)``, each of shape ``(N, 1, C)`` float64,
+            for :meth:`inverse_transform`.
+
+        Returns
+        -------
+        Y : ndarray of shape (N, T, C)
+        stats : tuple of ndarray, only if ``return_stats``
+        """
+        self._validate_params()
+        a = self._windows(X)
+        x = a.astype(np.float64)
+        nan = np.isnan(x)
+        cnt = np.maximum((~nan).sum(axis=1, keepdims=True), 1)
+        mean = np.where(nan, 0.0, x).sum(axis=1, keepdims=True) / cnt
+        d = x - mean
+        std = np.sqrt(np.where(nan, 0.0, d * d).sum(axis=1, keepdims=True) / cnt)
+        scale = np.where(std > self.epsilon, std, 1.0)
+        y = (d / scale).astype(_out_dtype(a.dtype))
+        return (y, (mean, scale)) if return_stats else y
+
+    def inverse_transform(  # type: ignore[override]
+        self, X: Any, stats: tuple[np.ndarray, np.ndarray], *, features: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """Undo :meth:`transform` with the ``stats`` it returned (e.g. on predictions ``(N, H, k)``)."""
+        a, _ = _as_array(X)
+        if not isinstance(stats, tuple) or len(stats) != 2:
+            raise param_error("stats", "the (mean, scale) tuple from transform(..., return_stats=True)", stats)
+        mean, scale = (np.asarray(s, np.float64) for s in stats)
+        if mean.ndim != 3 or mean.shape != scale.shape or mean.shape[0] != a.shape[0]:
+            raise ShapeError(f"stats have shape {mean.shape}, but X has {a.shape[0]} windows.")
+        if features is not None:
+            idx = [int(f) for f in features]
+            mean, scale = mean[..., idx], scale[..., idx]
+        if a.shape[-1] != mean.shape[-1]:
+            raise ShapeError(
+                f"X has {a.shape[-1]} features, but InstanceScaler is expecting {mean.shape[-1]} features as input."
+            )
+        shape = (a.shape[0],) + (1,) * (a.ndim - 2) + (a.shape[-1],)
+        out = a.astype(np.float64) * scale.reshape(shape) + mean.reshape(shape)
+        return out.astype(_out_dtype(a.dtype))
+
+
+# --------------------------------------------------------------------------- functional helper
+
+
+def make_scaler(
+    spec: str | BaseScaler | Mapping[str | int, str | BaseScaler] = "standard",
+    feature_names: Sequence[str] | None = None,
+    *,
+    per: str = "feature",
+) -> BaseScaler:
+    """Build an unfitted scaler from a spec.
+
+    Parameters
+    ----------
+    spec : str, scaler or dict, default="standard"
+        ``"standard" | "minmax" | "robust" | "maxabs" | "log1p" | "pixel" | "none"``,
+        a scaler instance (returned as is), or a dict ``{column: spec}`` (gives a
+        :class:`ColumnScaler`).
+    feature_names : list of str, optional
+        Column names for a dict spec when the data is an ndarray.
+    per : {"feature", "series", "sample"}, default="feature"
+        One set of statistics per feature, per (series, feature)
+        (:class:`SeriesScaler`, ``spec`` is its ``base``), or per window
+        (:class:`InstanceScaler`, ``spec`` is ignored).
+
+    Returns
+    -------
+    scaler
+
+    Examples
+    --------
+    >>> make_scaler("minmax")
+    MinMaxScaler()
+    >>> make_scaler({"rain": "log1p"}, ["rain", "temp"])
+    ColumnScaler(spec={'rain': 'log1p'}, feature_names=['rain', 'temp'])
+    >>> make_scaler("standard", per="series")
+    SeriesScaler()
+    """
+    check_choice(per, "per", ("feature", "series", "sample"))
+    if per == "sample":
+        return InstanceScaler()
+    if per == "series":
+        if not isinstance(spec, str):
+            fix = "E.g. make_scaler('standard', per='series')."
+            raise param_error("spec", "a base name for per='series'", spec, fix)
+        scaler = SeriesScaler(base=spec)
+        scaler._validate_params()
+        return scaler
+    if isinstance(spec, Mapping):
+        scaler = ColumnScaler(spec, feature_names=feature_names)
+        scaler._validate_params()
+        return scaler
+    if isinstance(spec, BaseScaler):
+        return spec
+    return _scaler_from_spec(spec)
