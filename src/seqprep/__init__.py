@@ -21,6 +21,8 @@ from .exceptions import (
     ShapeError,
 )
 from .io import SeriesData, as_series, read_table
+from .pipeline import Pipeline
+from .splitting import Split, split, walk_forward
 from .windowing import Windows, WindowSpec, windows
 
 __all__ = [
@@ -31,9 +33,11 @@ __all__ = [
     "LeakageError",
     "MemoryBudgetError",
     "NotFittedError",
+    "Pipeline",
     "SeqprepError",
     "SeqprepWarning",
     "SeriesData",
+    "Split",
     "ShapeError",
     "TorchWindows",
     "WindowSpec",
@@ -42,5 +46,7 @@ __all__ = [
     "as_series",
     "keras_dataset",
     "read_table",
+    "split",
+    "walk_forward",
     "windows",
 ]

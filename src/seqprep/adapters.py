@@ -57,6 +57,7 @@ class TorchWindows:
 
     def __init__(self, windows: Windows) -> None:
         self.windows = windows
+        self._rng = windows.augmentation_rng()
 
     def __reduce__(self) -> Any:
         return (TorchWindows, (self.windows,))
@@ -67,9 +68,10 @@ class TorchWindows:
     def __getitem__(self, index: Any) -> Any:
         import torch
 
-        if isinstance(index, (list, tuple)):
-            index = np.asarray(index, dtype=np.int64)
-        out = self.windows[index]
+        if isinstance(index, (list, tuple, np.ndarray)):
+            out = self.windows._take(np.asarray(index, dtype=np.int64), self._rng)
+        else:
+            out = self.windows[index]
         if isinstance(out, tuple):
             return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in out)
         return torch.from_numpy(np.ascontiguousarray(out))

@@ -418,6 +418,9 @@ class Windows:
         self.name = name
         self._view = _strided_rows(x_data, spec)
         self._torch_view: Any = None
+        self._augment: Any = None
+        self._augment_seed = 0
+        self._augment_calls = 0
 
     # ------------------------------------------------------------------ basic protocol
     def __len__(self) -> int:
@@ -524,9 +527,11 @@ class Windows:
         return self._take(idx)
 
     # ------------------------------------------------------------------ gathering
-    def _take(self, idx: np.ndarray) -> Any:
+    def _take(self, idx: np.ndarray, rng: np.random.Generator | None = None) -> Any:
         starts = self._starts[idx]
         X = self._gather_x(starts)
+        if rng is not None and self._augment is not None:
+            X = np.asarray(self._augment(X, rng), dtype=X.dtype)
         y = None
         if self._y is not None:
             rows = (starts + self.spec.last_input_offset)[:, None] + np.asarray(self.spec.horizons)[None, :]
@@ -614,8 +619,29 @@ class Windows:
         n = len(self)
         order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n, dtype=np.int64)
         stop = n - n % batch_size if drop_last else n
+        rng = self.augmentation_rng()
         for i in range(0, stop, batch_size):
-            yield self._take(order[i : i + batch_size])
+            yield self._take(order[i : i + batch_size], rng)
+
+    def with_augmentation(
+        self, augment: Callable[[np.ndarray, np.random.Generator], np.ndarray], seed: int = 0
+    ) -> Windows:
+        """A copy whose :meth:`batches` (and torch loader) apply ``augment`` to ``X`` (training only).
+
+        Indexing (``w[i]``, ``w[idx]``) and :meth:`to_numpy` return the windows unaugmented.
+        """
+        new = self.subset(np.arange(len(self)))
+        new._augment = augment
+        new._augment_seed = int(seed)
+        new._augment_calls = 0
+        return new
+
+    def augmentation_rng(self) -> np.random.Generator | None:
+        """A fresh generator for one pass (a new stream each call), or None without augmentation."""
+        if self._augment is None:
+            return None
+        self._augment_calls += 1
+        return np.random.default_rng([self._augment_seed, self._augment_calls])
 
     def to_numpy(self, max_bytes: int | None = None) -> Any:
         """Materialize every window, after checking that it fits in memory.

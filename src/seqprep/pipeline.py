@@ -1,0 +1,643 @@
+"""The leak-free pipeline: split in time, fit statistics on the training rows, window every part.
+
+:class:`Pipeline` puts the honest order of operations in one object:
+
+1. validate the data (:func:`seqprep.io.as_series`) and add causal features (past rows only);
+2. split **in time first** (:func:`seqprep.split`), with a purge gap;
+3. fit every statistic (the scaler) on the **training rows only**;
+4. apply those training statistics to the training, validation and test rows -- and later to
+   new data (:meth:`Pipeline.transform`) -- and cut lazy windows for each part.
+
+Why not scale each part with its own statistics? A common piece of advice is to standardize
+train and test separately, each with its own mean and standard deviation. That is itself a leak:
+the test set's mean and spread are future information, and the two parts end up on different
+scales (a test value of 0 no longer means what it meant in training). seqprep has no way to do
+it: the only statistics a pipeline ever applies are the training part's.
+
+A fitted pipeline saves to a directory of JSON (and never pickle) with a content hash checked on
+load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_choice, check_int, list_names, param_error
+from ._version import __version__
+from .exceptions import ArtifactError, DataError, NotFittedError, ShapeError
+from .io import SeriesData, as_series
+from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
+from .splitting import CONTEXTS, Split, split
+from .windowing import Windows, WindowSpec, _make_spec, window_starts
+
+__all__ = ["Pipeline"]
+
+FORMAT = "seqprep.pipeline"
+FORMAT_VERSION = 1
+_SPEC_FILE = "pipeline.json"
+
+
+class Pipeline:
+    """Split in time, scale with training statistics, and window -- in that order, always.
+
+    Parameters
+    ----------
+    lookback : int
+        Input time steps per window.
+    horizon : int or sequence of int, default 1
+        Target offset(s) after the last input row (see :func:`seqprep.windows`).
+    target : str or list of str
+        Target column(s).
+    features : list of str, optional
+        Input columns (default: every numeric column but ``time``/``group``).
+    time, group : str, optional
+        Time and series-key columns.
+    split : sequence, default (0.7, 0.15, 0.15)
+        Fractions or cut timestamps (see :func:`seqprep.split`).
+    gap : int or duration, default 0
+        Purge gap between parts.
+    context : {"history", "part"}, default "history"
+        Whether validation/test windows may read inputs from before their part.
+    holdout : {"time", "series"}, default "time"
+        Cut in time, or hold out whole series.
+    scaler : str, scaler or dict, default "standard"
+        ``"standard" | "minmax" | "robust" | "maxabs" | "log1p" | "pixel" | "none"``, or a dict
+        ``{column: spec}``. Applies to the input and target columns.
+    scale_per : {"feature", "series", "sample"}, default "feature"
+        One set of statistics per feature, per (series, feature), or per window (instance
+        normalization of the inputs, e.g. for UCR-style classification; targets are unscaled).
+    derived : sequence, optional
+        Causal features (:mod:`seqprep.features`: ``Lag``, ``Diff``, ``Rolling``, ``Calendar``)
+        appended to the inputs.
+    augment : str, list or object, optional
+        Training-only augmentation (:mod:`seqprep.augment`), applied when iterating the
+        training part with ``batches()``/``to_torch()``; never to validation/test.
+    stride, sampling_rate, layout, subsequences, dtype, nan_policy, allow_gaps
+        As in :func:`seqprep.windows`.
+    seed : int, default 0
+        Seed of the augmentation and of ``holdout="series"``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> df = pd.DataFrame({"t": pd.date_range("2020-01-01", periods=200), "a": np.arange(200.0),
+    ...                    "b": np.sin(np.arange(200.0))})
+    >>> pipe = Pipeline(lookback=10, target="a", time="t", split=(0.7, 0.15, 0.15), gap=2)
+    >>> parts = pipe.fit(df)
+    >>> [len(p) for p in parts]
+    [130, 28, 28]
+    >>> X, y = parts.val[0:2]
+    >>> X.shape, np.round(pipe.inverse_target(y), 1).tolist()
+    ((2, 10, 2), [142.0, 143.0])
+    """
+
+    def __init__(
+        self,
+        lookback: int,
+        horizon: int | Sequence[int] = 1,
+        *,
+        target: Any = None,
+        features: Sequence[str] | None = None,
+        time: str | None = None,
+        group: str | None = None,
+        split: Any = (0.7, 0.15, 0.15),
+        gap: Any = 0,
+        context: str = "history",
+        holdout: str = "time",
+        scaler: Any = "standard",
+        scale_per: str = "feature",
+        derived: Sequence[Any] = (),
+        augment: Any = None,
+        stride: int = 1,
+        sampling_rate: int = 1,
+        layout: str = "NTC",
+        subsequences: int | None = None,
+        dtype: str = "float32",
+        nan_policy: str = "raise",
+        allow_gaps: bool = False,
+        seed: int = 0,
+    ) -> None:
+        self.spec = _make_spec(lookback, horizon, stride, sampling_rate, layout, subsequences, dtype, allow_gaps)
+        if target is None:
+            raise param_error("target", "a column name or a list of names", target, 'E.g. target="temp_max".')
+        self.target = target
+        self._targets = [target] if isinstance(target, str) else list(target)
+        self.features = None if features is None else list(features)
+        self.time = time
+        self.group = group
+        self.split = split
+        self.gap = gap
+        self.context = check_choice(context, "context", CONTEXTS)
+        self.holdout = check_choice(holdout, "holdout", ("time", "series"))
+        self.scaler = scaler
+        self.scale_per = check_choice(scale_per, "scale_per", ("feature", "series", "sample"))
+        self.derived = list(_features_module().make_features(derived)) if derived else []
+        self.augment = _augment_module().make_augmentation(augment) if augment is not None else None
+        self.nan_policy = nan_policy
+        self.seed = check_int(seed, "seed", minimum=0)
+        self.scaler_: BaseScaler | None = None
+        self.schema_: dict[str, Any] | None = None
+        self.split_: Split | None = None
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data: Any) -> Split:
+        """Split ``data`` in time, fit the scaler on the training rows, and window every part.
+
+        Parameters
+        ----------
+        data : DataFrame, path, array or list
+            The whole history (see :func:`seqprep.windows` for what is accepted).
+
+        Returns
+        -------
+        Split
+            ``.train``, ``.val``, ``.test`` (or the parts asked for): scaled :class:`Windows`.
+
+        Raises
+        ------
+        DataError
+            When the data is too short for the requested parts (the message gives the rows each
+            part needs), or fails validation.
+        """
+        table, sd, columns, n_in, warmup = self._prepare(data)
+        raw = self._windows(table, sd, columns, n_in, warmup)
+        parts = split(
+            raw, self.split, gap=self.gap, context=self.context, holdout=self.holdout,
+            seed=self.seed if self.holdout == "series" else None,
+        )
+        train_mask = parts.train_rows("train") if self.holdout == "time" else self._series_train_mask(parts, sd)
+        scaler = self._make_scaler(columns)
+        codes = sd.series_codes()
+        if isinstance(scaler, SeriesScaler):
+            scaler.fit(table[train_mask], codes[train_mask])
+        else:
+            scaler.fit(table[train_mask])
+        self.scaler_ = scaler
+        self.schema_ = self._schema(sd, columns, n_in, warmup)
+        scaled = self._scale(table, codes)
+        full = self._windows(scaled, sd, columns, n_in, warmup)
+        out = {}
+        for name, w in parts.parts.items():
+            idx = np.searchsorted(raw.starts, w.starts)
+            part = full.subset(idx, name=name)
+            if name == "train" and self.augment is not None:
+                part = part.with_augmentation(self.augment, seed=self.seed)
+            out[name] = part
+        self.split_ = Split(out, parts.row_ranges, parts.gap, parts.context)
+        return self.split_
+
+    def _prepare(self, data: Any) -> tuple[np.ndarray, SeriesData, list[str], int, int]:
+        """Validated table (float64) with derived columns, the series, column names, #inputs, warm-up."""
+        needed = None
+        if self.features is not None:
+            extra = [c for d in self.derived for c in d.source_columns() if c not in self.features]
+            needed = list(dict.fromkeys(self.features + extra + self._targets))
+        sd = as_series(
+            data, columns=needed, time=self.time, group=self.group, nan_policy=self.nan_policy,
+            required=self._targets,
+        )
+        if sd.columns is None:
+            raise ShapeError(
+                "Pipeline needs named columns (a DataFrame, CSV or Parquet). Received an array of shape "
+                f"{sd.values.shape}. Wrap it: pd.DataFrame(array, columns=[...]) or use seqprep.windows()."
+            )
+        base = list(sd.columns)
+        inputs = self.features if self.features is not None else [c for c in base]
+        values = sd.values.astype(np.float64, copy=False)
+        warmup = 0
+        derived_names: list[str] = []
+        if self.derived:
+            values, ext, warmup = _features_module().apply_features(
+                self.derived, values, tuple(base), sd.bounds, sd.time
+            )
+            derived_names = list(ext[len(base):])
+            base = list(ext)
+        in_cols = list(dict.fromkeys(inputs + derived_names))
+        extra_targets = [t for t in self._targets if t not in in_cols]
+        columns = in_cols + extra_targets
+        order = [base.index(c) for c in columns]
+        table = np.ascontiguousarray(values[:, order])
+        return table, sd, columns, len(in_cols), warmup
+
+    def _windows(self, table: np.ndarray, sd: SeriesData, columns: list[str], n_in: int, warmup: int) -> Windows:
+        spec = self.spec
+        starts, counts = window_starts(sd.bounds, sd.breaks, spec)
+        if warmup:
+            local = starts - sd.bounds[np.searchsorted(sd.bounds, starts, side="right") - 1]
+            starts = starts[local >= warmup]
+        if len(starts) == 0:
+            need = spec.span + warmup
+            raise DataError(
+                f"the data gives no window: the longest series has {int(np.diff(sd.bounds).max())} rows; "
+                f"lookback={spec.lookback}, horizon(s) {list(spec.horizons)} and {warmup} warm-up rows of derived "
+                f"features need at least {need} rows per series."
+            )
+        tgt_idx = [columns.index(t) for t in self._targets]
+        sd2 = replace(sd, values=table, columns=tuple(columns))
+        transform = None
+        if self.scale_per == "sample":
+            inst = InstanceScaler()
+
+            def transform(X: np.ndarray, _starts: np.ndarray) -> np.ndarray:
+                return inst.transform(X).astype(X.dtype, copy=False)
+
+        return Windows(
+            table[:, :n_in], table[:, tgt_idx].astype(spec.dtype), starts, spec, sd2,
+            report={**sd.report, **counts}, feature_names=columns[:n_in], target_names=self._targets,
+            scalar_target=isinstance(self.target, str), batch_transform=transform,
+        )
+
+    def _make_scaler(self, columns: list[str]) -> BaseScaler:
+        if self.scale_per == "sample":
+            return IdentityScaler()
+        if self.scale_per == "series":
+            if not isinstance(self.scaler, str):
+                raise param_error("scaler", "a scaler name when scale_per='series'", self.scaler)
+            return make_scaler(self.scaler, per="series")
+        return make_scaler(self.scaler, columns) if isinstance(self.scaler, dict) else make_scaler(self.scaler)
+
+    def _series_train_mask(self, parts: Split, sd: SeriesData) -> np.ndarray:
+        if self.scale_per == "series":
+            raise param_error(
+                "scale_per", "'feature' or 'sample' with holdout='series'", self.scale_per,
+                "Held-out series have no training rows to fit per-series statistics on.",
+            )
+        return parts.train_rows("train")
+
+    def _scale(self, table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        scaler = self.scaler_
+        if isinstance(scaler, SeriesScaler):
+            out = scaler.transform(table, codes)
+        else:
+            out = scaler.transform(table)  # type: ignore[union-attr]
+        return np.ascontiguousarray(out, dtype=self.spec.dtype)
+
+    def _schema(self, sd: SeriesData, columns: list[str], n_in: int, warmup: int) -> dict[str, Any]:
+        return {
+            "columns": columns,
+            "inputs": columns[:n_in],
+            "targets": self._targets,
+            "raw_columns": [c for c in (sd.columns or ())],
+            "freq": _freq_json(sd.freq),
+            "series_keys": [_key_json(k) for k in sd.keys] if self.scale_per == "series" else None,
+            "warmup": warmup,
+            "n_rows_fitted": sd.n_rows,
+        }
+
+    # ------------------------------------------------------------------ applying
+    def _check_fitted(self) -> None:
+        if self.scaler_ is None or self.schema_ is None:
+            raise NotFittedError(
+                "This Pipeline instance is not fitted yet. Call 'fit' with appropriate arguments before using "
+                "this estimator (or Pipeline.load(path))."
+            )
+
+    def transform(self, data: Any, *, inference: bool = True) -> Windows:
+        """Windows of new data, scaled with the **training** statistics saved at fit.
+
+        Parameters
+        ----------
+        data : DataFrame, path, array or list
+            New data with the fitted columns (and time/group columns).
+        inference : bool, default True
+            ``True``: windows for prediction -- one per last input row, with no target needed
+            (``y`` absent); ``False``: labelled windows as in ``fit`` (for scoring on new data).
+
+        Returns
+        -------
+        Windows
+
+        Raises
+        ------
+        DataError
+            When columns, dtypes or the time step differ from what was fitted.
+        """
+        self._check_fitted()
+        schema = self.schema_
+        frame = _as_frame(data)
+        optional = {t for t in self._targets if t not in schema["inputs"]} if inference else set()
+        missing = [c for c in schema["raw_columns"] if c not in frame.columns and c not in optional]
+        if missing:
+            raise DataError(
+                f"the new data lacks columns the pipeline was fitted on: {list_names(missing)}. "
+                f"Fitted columns: {list_names(schema['raw_columns'])}; received: {list_names(frame.columns)}."
+            )
+        bad = [c for c in schema["raw_columns"] if c in frame.columns and not pd.api.types.is_numeric_dtype(frame[c])]
+        if bad:
+            raise DataError(
+                f"columns {list_names(bad)} were numeric when the pipeline was fitted but are "
+                f"{', '.join(str(frame[c].dtype) for c in bad)} now. Convert them to numbers."
+            )
+        table, sd, columns, n_in, warmup = self._prepare_new(frame, inference)
+        if schema["freq"] is not None and sd.freq is not None and _freq_json(sd.freq) != schema["freq"]:
+            raise DataError(
+                f"the new data's time step is {_freq_json(sd.freq)!r} but the pipeline was fitted on "
+                f"{schema['freq']!r}. Resample the new data to the fitted step."
+            )
+        codes = self._codes_for(sd)
+        scaled = self._scale(table, codes)
+        if inference:
+            spec = replace(self.spec, horizons=(0,), scalar_horizon=True)
+            starts, _ = window_starts(sd.bounds, sd.breaks, spec)
+            if warmup:
+                local = starts - sd.bounds[np.searchsorted(sd.bounds, starts, side="right") - 1]
+                starts = starts[local >= warmup]
+            if len(starts) == 0:
+                raise DataError(
+                    f"the new data is too short: each window needs {spec.span + warmup} rows "
+                    f"(lookback={self.spec.lookback}, sampling_rate={self.spec.sampling_rate}, warm-up {warmup})."
+                )
+            sd2 = replace(sd, values=scaled, columns=tuple(columns))
+            w = Windows(scaled[:, :n_in], None, starts, self.spec, sd2, feature_names=columns[:n_in], name="inference")
+            w.report["horizons"] = list(self.spec.horizons)
+            return w
+        return self._windows(scaled, sd, columns, n_in, warmup)
+
+    def _prepare_new(self, frame: pd.DataFrame, inference: bool) -> tuple[np.ndarray, SeriesData, list[str], int, int]:
+        schema = self.schema_
+        if inference:
+            # Targets that are not inputs are unknown in the future: placeholders, never read.
+            frame = frame.copy(deep=False)
+            for t in self._targets:
+                if t not in schema["inputs"]:
+                    frame[t] = frame[t].fillna(0.0) if t in frame.columns else 0.0
+        sd = as_series(
+            frame, columns=list(schema["raw_columns"]), time=self.time, group=self.group, nan_policy=self.nan_policy
+        )
+        base = list(sd.columns or ())
+        values = sd.values.astype(np.float64, copy=False)
+        warmup = 0
+        if self.derived:
+            values, ext, warmup = _features_module().apply_features(
+                self.derived, values, tuple(base), sd.bounds, sd.time
+            )
+            base = list(ext)
+        columns = schema["columns"]
+        table = np.ascontiguousarray(values[:, [base.index(c) for c in columns]])
+        return table, sd, columns, len(schema["inputs"]), warmup
+
+    def _codes_for(self, sd: SeriesData) -> np.ndarray:
+        codes = sd.series_codes()
+        if not isinstance(self.scaler_, SeriesScaler):
+            return codes
+        known = {k: i for i, k in enumerate(self.schema_["series_keys"])}
+        keys = [_key_json(k) for k in sd.keys]
+        unknown = [k for k in keys if k not in known]
+        if unknown:
+            raise DataError(
+                f"series {list_names(unknown)} were not seen at fit, so they have no per-series statistics. "
+                "Use scale_per='feature' to score unseen series."
+            )
+        mapping = np.array([known[k] for k in keys], dtype=np.int64)
+        return mapping[codes]
+
+    def _target_index(self) -> list[int]:
+        columns = self.schema_["columns"]  # type: ignore[index]
+        return [columns.index(t) for t in self._targets]
+
+    def inverse_target(self, y: Any, windows: Windows | None = None) -> np.ndarray:
+        """Scaled target values (e.g. model predictions) back to the data's own units.
+
+        Parameters
+        ----------
+        y : array-like of shape (n,), (n, H), (n, n_targets) or (n, H, n_targets)
+            As the pipeline's ``y`` batches.
+        windows : Windows, optional
+            The windows the predictions belong to; needed with ``scale_per="series"``.
+
+        Returns
+        -------
+        ndarray (float64), same shape as ``y``
+        """
+        self._check_fitted()
+        arr = np.asarray(y, dtype=np.float64)
+        if isinstance(self.scaler_, IdentityScaler):
+            return arr.copy()
+        n_t = len(self._targets)
+        flat = arr.reshape(-1, 1) if isinstance(self.target, str) else arr.reshape(-1, n_t)
+        if flat.shape[-1] != n_t:
+            raise ShapeError(f"`y` must end with {n_t} target columns. Received: shape {arr.shape}.")
+        if isinstance(self.scaler_, SeriesScaler):
+            if windows is None:
+                raise param_error(
+                    "windows", "the Windows the predictions belong to when scale_per='series'", windows,
+                    "Pass pipe.inverse_target(y_pred, windows=parts.test).",
+                )
+            per_window = np.searchsorted(windows.series_data.bounds, windows.starts, side="right") - 1
+            codes = self._codes_for(windows.series_data)[windows.series_data.bounds[per_window]]
+            reps = flat.shape[0] // len(codes)
+            out = self.scaler_.inverse_transform(flat, np.repeat(codes, reps), features=self._target_index())
+        else:
+            out = self.scaler_.inverse_transform(flat, features=self._target_index())
+        return np.asarray(out, dtype=np.float64).reshape(arr.shape)
+
+    # ------------------------------------------------------------------ persistence
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as a JSON-safe dict."""
+        return {
+            "lookback": self.spec.lookback,
+            "horizon": self.spec.horizons[0] if self.spec.scalar_horizon else list(self.spec.horizons),
+            "target": self.target,
+            "features": self.features,
+            "time": self.time,
+            "group": self.group,
+            "split": list(self.split) if not isinstance(self.split, str) else self.split,
+            "gap": self.gap if isinstance(self.gap, int) else str(pd.Timedelta(self.gap)),
+            "context": self.context,
+            "holdout": self.holdout,
+            "scaler": self.scaler if isinstance(self.scaler, (str, dict)) else self.scaler.to_dict(),
+            "scale_per": self.scale_per,
+            "derived": [d.to_dict() for d in self.derived],
+            "augment": self.augment.to_dict() if self.augment is not None else None,
+            "stride": self.spec.stride,
+            "sampling_rate": self.spec.sampling_rate,
+            "layout": self.spec.layout,
+            "subsequences": self.spec.subsequences,
+            "dtype": self.spec.dtype,
+            "nan_policy": self.nan_policy,
+            "allow_gaps": self.spec.allow_gaps,
+            "seed": self.seed,
+        }
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the fitted pipeline to a directory: ``pipeline.json`` (spec, statistics, hash).
+
+        The directory is written under a temporary name and renamed into place, so an interrupted
+        save never leaves a half-written pipeline. No pickle is used.
+
+        Parameters
+        ----------
+        path : str or path-like
+        overwrite : bool, default False
+            Replace an existing pipeline directory (refused otherwise).
+        """
+        self._check_fitted()
+        target = Path(path)
+        payload = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "seqprep_version": __version__,
+            "config": self.get_config(),
+            "schema": self.schema_,
+            "scaler": self.scaler_.to_dict(),  # type: ignore[union-attr]
+            "split": _split_json(self.split_) if self.split_ is not None else None,
+        }
+        payload["sha256"] = _digest(payload)
+        text = json.dumps(payload, indent=1, sort_keys=True, default=_json_default)
+        _write_dir_atomically(target, {_SPEC_FILE: text}, overwrite=overwrite)
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Pipeline:
+        """Read a pipeline written by :meth:`save`; check its format, version and hash.
+
+        Raises
+        ------
+        ArtifactError
+            Unknown format or version, a content hash that does not match (the file was changed),
+            or a malformed field. Nothing in the file is executed.
+        """
+        file = Path(path) / _SPEC_FILE
+        if not file.is_file():
+            raise ArtifactError(f"no saved pipeline at {str(path)!r}: {file.name} is missing.")
+        try:
+            payload = json.loads(file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ArtifactError(f"{file} is not valid JSON ({exc}).") from None
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise ArtifactError(f"{file} is not a seqprep pipeline (format {payload.get('format')!r}).")
+        if payload.get("version") != FORMAT_VERSION:
+            raise ArtifactError(
+                f"{file} has pipeline format version {payload.get('version')!r}; this seqprep ({__version__}) reads "
+                f"version {FORMAT_VERSION}. Re-fit and save it with this version."
+            )
+        stored = payload.pop("sha256", None)
+        if stored != _digest(payload):
+            raise ArtifactError(f"{file} was modified after it was saved: its content hash does not match.")
+        try:
+            cfg = dict(payload["config"])
+            derived = [_features_module().feature_from_dict(d) for d in cfg.pop("derived") or []]
+            augment = cfg.pop("augment")
+            if isinstance(cfg.get("scaler"), dict) and "class" in cfg["scaler"]:
+                cfg["scaler"] = BaseScaler.from_dict(cfg["scaler"])
+            pipe = cls(**cfg, derived=derived)
+            if augment is not None:
+                pipe.augment = _augment_module().augmentation_from_dict(augment)
+            pipe.scaler_ = BaseScaler.from_dict(payload["scaler"])
+            pipe.schema_ = dict(payload["schema"])
+        except ArtifactError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"{file} has a malformed field: {exc}") from None
+        return pipe
+
+    def __repr__(self) -> str:
+        fitted = "fitted" if self.scaler_ is not None else "not fitted"
+        return (
+            f"Pipeline(lookback={self.spec.lookback}, horizon={self.get_config()['horizon']}, target={self.target!r}, "
+            f"split={self.split!r}, gap={self.gap!r}, context={self.context!r}, scaler={self.scaler!r}; {fitted})"
+        )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _features_module() -> Any:
+    from . import features
+
+    return features
+
+
+def _augment_module() -> Any:
+    from . import augment
+
+    return augment
+
+
+def _as_frame(data: Any) -> pd.DataFrame:
+    if isinstance(data, (str, os.PathLike)):
+        from .io import read_table
+
+        return read_table(data)
+    if isinstance(data, pd.DataFrame):
+        return data
+    raise param_error("data", "a DataFrame or a CSV/Parquet path", type(data).__name__)
+
+
+def _freq_json(freq: Any) -> Any:
+    if freq is None:
+        return None
+    arr = np.asarray(freq)
+    if arr.dtype.kind == "m":
+        return str(pd.Timedelta(freq))
+    return arr.item()
+
+
+def _key_json(key: Any) -> Any:
+    return key.item() if isinstance(key, np.generic) else key
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (pd.Timestamp, pd.Timedelta, np.datetime64, np.timedelta64)):
+        return str(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _split_json(s: Split) -> dict[str, Any]:
+    d = s.describe()
+    return {"summary": json.loads(d.to_json(orient="index", date_format="iso")), "context": s.context,
+            "gap": str(s.gap)}
+
+
+def _write_dir_atomically(target: Path, files: dict[str, str], *, overwrite: bool) -> None:
+    if target.exists() and not overwrite and any(target.iterdir()):
+        raise ArtifactError(
+            f"{str(target)!r} already exists and is not empty; refusing to overwrite it silently. "
+            "Choose another path or pass overwrite=True."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for name, text in files.items():
+            with open(tmp / name, "w") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def describe_spec(spec: WindowSpec) -> str:
+    """One line describing a window spec (used by the CLI)."""
+    return (
+        f"lookback={spec.lookback}, horizon={list(spec.horizons) if not spec.scalar_horizon else spec.horizons[0]}, "
+        f"stride={spec.stride}, sampling_rate={spec.sampling_rate}, layout={spec.layout}"
+    )
