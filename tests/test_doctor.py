@@ -495,3 +495,14 @@ def test_cli_bad_input_is_a_seqprep_error(factory_file):
 
     result = CliRunner().invoke(cli, ["doctor", f"{factory_file}:build", "--shape", "0,3"])
     assert isinstance(result.exception, SeqprepError)
+
+
+def test_real_seqprep_windows():
+    windowing = pytest.importorskip("seqprep.windowing")
+    data = np.random.default_rng(0).standard_normal((200, 4)).astype(np.float32)
+    ntc = windowing.windows(data, lookback=30, target=0)
+    report = doctor(_stack(nn.Conv1d(4, 8, 3)), windows=ntc)
+    assert report.diagnosis.code == "CHANNELS_LAST_TO_CONV1D"
+    assert "layout='NTC'" in report.diagnosis.message
+    nct = windowing.windows(data, lookback=30, target=0, layout="NCT")
+    assert doctor(_stack(nn.Conv1d(4, 8, 3)), windows=nct).rows[0].output_shape == (2, 8, 28)

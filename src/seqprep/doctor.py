@@ -78,6 +78,13 @@ def format_shape(shape: Shape) -> str:
     return "tuple[" + ", ".join(format_shape(s) for s in shape) + "]"
 
 
+def _brief(shape: Shape) -> str:
+    """Table form: a tuple output (LSTM's ``(out, (h, c))``) shows its first tensor only."""
+    if shape and not all(isinstance(d, numbers.Integral) or d is None for d in shape):
+        return f"tuple[{_brief(shape[0])}, ...]"
+    return format_shape(shape)
+
+
 @dataclass
 class DoctorReport:
     """Result of :func:`doctor`.
@@ -125,7 +132,7 @@ class DoctorReport:
         """The layer table as aligned text."""
         header = ("Layer", "Type", "Input shape", "Output shape", "Params")
         body = [
-            (r.name, r.type, format_shape(r.input_shape), format_shape(r.output_shape) if r.output_shape else "FAILED",
+            (r.name, r.type, _brief(r.input_shape), _brief(r.output_shape) if r.output_shape else "FAILED",
              f"{r.n_params:,}")
             for r in self.rows
         ]
