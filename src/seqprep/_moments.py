@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import list_names
 from .exceptions import ArtifactError, DataError, ShapeError
 
 __all__: list[str] = []  # internal module; ``Moments`` is re-exported by seqprep.scaling
@@ -277,8 +276,8 @@ def _raise_inf(a: np.ndarray) -> None:
     bad = np.isinf(a).sum(axis=0)
     cols = np.flatnonzero(bad)
     raise DataError(
-        f"X holds {int(bad.sum())} infinite value(s) in column(s) {list_names(cols.tolist())} "
-        f"(counts {bad[cols].tolist()[:20]}). Replace them (e.g. with NaN, which is ignored) before fitting."
+        f"X holds {int(bad.sum())} infinite value(s) in column(s) {cols[:20].tolist()} "
+        f"(counts {bad[cols][:20].tolist()}). Replace them (e.g. with NaN, which is ignored) before fitting."
     )
 
 

@@ -1070,7 +1070,8 @@ class SeriesScaler(BaseScaler):
             codes = np.unique(g[bad])
             raise DataError(
                 f"X has {int(bad.sum())} row(s) of {len(codes)} series with no training rows "
-                f"(codes {list_names(codes.tolist(), 10)}; {self.n_series_} series were fitted). "
+                f"(codes {codes[:10].tolist()}{' ...' if len(codes) > 10 else ''}; "
+                f"{self.n_series_} series were fitted). "
                 "Fit on data that covers every series, or drop these rows."
             )
 
