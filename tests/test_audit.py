@@ -154,6 +154,18 @@ def test_clean_weather(shared_data, kwargs):
     assert_clean(report)
 
 
+def test_clean_weather_rows_with_natural_repeats(shared_data):
+    # the weather table holds days with identical coarse readings: repeats across parts are info only
+    data = weather(shared_data)[WEATHER_COLS].to_numpy()
+    scaled = scale_with(data[:1000], data, "standard")
+    perm = np.random.default_rng(0).permutation(1000)  # rows of the training part shuffled for SGD
+    report = audit(scaled[:1000][perm], scaled[1000:], feature_names=WEATHER_COLS)
+    assert_clean(report)
+    shuffled = np.random.default_rng(0).permutation(len(data))  # a random split: repeats are natural too
+    report = audit(scaled[shuffled[:1100]], scaled[shuffled[1100:]])
+    assert "DUPLICATE_SAMPLES" not in report.codes and "REPEATED_SAMPLES" in report.codes
+
+
 def test_clean_tabular_rows():
     data = sine_trend(2000, 3)
     scaled = scale_with(data[:1500], data, "standard")

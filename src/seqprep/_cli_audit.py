@@ -72,10 +72,12 @@ def _print_report(report: Any, as_json: bool) -> None:
     console = Console()
     colour = {"error": "bold red", "warning": "yellow", "info": "cyan"}
     table = Table(title="seqprep audit", show_lines=True)
-    for col in ("severity", "code", "finding", "fix"):
-        table.add_column(col)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("code", no_wrap=True)
+    table.add_column("finding", overflow="fold", ratio=3)
+    table.add_column("fix", overflow="fold", ratio=1)
     for f in report.findings:
-        evidence = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in f.evidence.items())
+        evidence = "\n".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in f.evidence.items())
         table.add_row(f"[{colour[f.severity]}]{f.severity}[/]", f.code, f"{f.title}\n[dim]{evidence}[/]", f.fix)
     if report.findings:
         console.print(table)

@@ -630,41 +630,63 @@ def _check_time(times: dict[str, np.ndarray]) -> list[Finding]:
     return out
 
 
+def _informative(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Among the samples selected by *mask*, those with at least MIN_DISTINCT distinct values."""
+    out = np.zeros(len(mask), dtype=bool)
+    if mask.any():
+        out[mask] = _c.distinct_per_row(x.reshape(x.shape[0], -1)[mask]) >= MIN_DISTINCT
+    return out
+
+
 def _check_duplicates(xs: dict[str, np.ndarray], ids: dict[str, np.ndarray]) -> list[Finding]:
     keys = {k: (_c.sequence_hashes(ids[k]) if ids else _c.row_hashes(x.reshape(x.shape[0], -1))) for k, x in xs.items()}
+    # how often informative samples repeat inside the training part: the natural rate
+    _, inverse, counts = np.unique(keys["train"], return_inverse=True, return_counts=True)
+    natural = float(_informative(xs["train"], counts[inverse] > 1).mean())
     out: list[Finding] = []
-    low_info: dict[str, int] = {}
+    repeats: dict[str, Any] = {}
     for a, b in (("train", "test"), ("train", "val"), ("val", "test")):
         if a not in xs or b not in xs:
             continue
         dup = np.isin(keys[b], keys[a])
         if not dup.any():
             continue
-        flat = xs[b].reshape(xs[b].shape[0], -1)[dup]
-        informative = int((_c.distinct_per_row(flat) >= MIN_DISTINCT).sum())
+        informative = int(_informative(xs[b], dup).sum())
         low = int(dup.sum()) - informative
+        share = informative / xs[b].shape[0]
         if low:
-            low_info[f"{b}_in_{a}"] = low
+            repeats[f"simple_{b}_in_{a}"] = low
+        expected = natural * xs[b].shape[0]  # copies to expect at the natural rate (Poisson margin)
+        if informative and informative <= 2 * expected + 3 * np.sqrt(expected):
+            repeats[f"{b}_in_{a}"] = informative
+            continue
         if informative:
-            share = informative / xs[b].shape[0]
             sev: Severity = "error" if share >= DUPLICATE_ERROR_SHARE else "warning"
             out.append(
                 Finding(
                     "DUPLICATE_SAMPLES",
                     sev,
                     f"{informative} {b} sample(s) ({share:.1%}) are exact copies of {a} samples.",
-                    {"part": b, "other": a, "count": informative, "share": share},
+                    {
+                        "part": b,
+                        "other": a,
+                        "count": informative,
+                        "share": share,
+                        "share_repeated_within_train": natural,
+                    },
                     f"Remove the copies from {a} or {b}; deduplicate before splitting.",
                 )
             )
-    if low_info:
+    if repeats:
+        repeats["share_repeated_within_train"] = natural
         out.append(
             Finding(
-                "REPEATED_SIMPLE_SAMPLES",
+                "REPEATED_SAMPLES",
                 "info",
-                f"Samples with fewer than {MIN_DISTINCT} distinct values repeat across parts (such as a dry "
-                "spell of zero rain); this happens naturally.",
-                low_info,
+                f"Some samples repeat across parts, no more often than they repeat inside the training part "
+                f"(or they hold fewer than {MIN_DISTINCT} distinct values, like a dry spell): this happens naturally "
+                "with coarse measurements.",
+                repeats,
                 "Nothing to fix unless these repeats were not expected.",
             )
         )
@@ -688,7 +710,7 @@ def _check_features(rows: np.ndarray, names: list[str], severity: Severity) -> l
             )
         )
     mag = _c.rms(rows)
-    live = np.flatnonzero(mag > 0)
+    live = np.flatnonzero((mag > 0) & (np.ptp(rows, axis=0) > 0))  # constants are reported above
     if live.size >= 2:
         hi, lo = live[np.argmax(mag[live])], live[np.argmin(mag[live])]
         ratio = float(mag[hi] / mag[lo])
