@@ -11,11 +11,14 @@ the number of rows. A block whose shift turns out to be far from its mean
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .exceptions import ArtifactError, DataError, ShapeError
 
@@ -346,8 +349,23 @@ def _block_fast(b: np.ndarray, rows: int, with_range: bool, bufs: dict[str, np.n
     return Moments(count, shift + s1 / n, m2, lo, hi)
 
 
+#: Arrays with at least this many rows are reduced by several threads (numpy releases the GIL).
+PARALLEL_MIN_ROWS = 1 << 20
+
+
+def _n_threads() -> int:
+    env = os.environ.get("SEQPREP_NUM_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 def array_moments(a: np.ndarray, *, with_range: bool = True, rows: int | None = None) -> Moments:
-    """Statistics of a 2-D numeric array, one float64 pass in L2-sized chunks.
+    """Statistics of a 2-D numeric array: one float64 pass in L2-sized chunks, on several threads.
+
+    Large arrays are cut into one contiguous row range per thread (``SEQPREP_NUM_THREADS``,
+    default: the number of CPUs, at most 8); the ranges' moments are merged in row order with the
+    exact Chan merge, so the result does not depend on thread scheduling.
 
     Parameters
     ----------
@@ -362,6 +380,25 @@ def array_moments(a: np.ndarray, *, with_range: bool = True, rows: int | None = 
     -------
     Moments
     """
+    threads = _n_threads()
+    if a.ndim == 2 and a.shape[0] >= PARALLEL_MIN_ROWS and threads > 1:
+        bounds = np.linspace(0, a.shape[0], threads + 1).astype(np.int64)
+        # One BLAS thread per worker: the column sums are BLAS gemv calls, and letting each of our threads
+        # start its own BLAS threads oversubscribes the cores (measured: 0.52 vs 0.75 of one read on 2 cores).
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(
+                lambda i: _array_moments_serial(a[bounds[i] : bounds[i + 1]], with_range=with_range, rows=rows),
+                range(threads),
+            ))
+        total = parts[0]
+        for part in parts[1:]:
+            total = total.merge(part)
+        return total
+    return _array_moments_serial(a, with_range=with_range, rows=rows)
+
+
+def _array_moments_serial(a: np.ndarray, *, with_range: bool = True, rows: int | None = None) -> Moments:
+    """One thread of :func:`array_moments`."""
     n, f = a.shape
     total = Moments.empty(f, with_range=with_range)
     if n == 0:
