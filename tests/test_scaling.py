@@ -401,3 +401,18 @@ def test_instance_scaler(rng):
         InstanceScaler().transform(W[0])
     with pytest.raises(ShapeError, match="X has 3 features, but InstanceScaler is expecting 2"):
         InstanceScaler().fit(W[..., :2]).transform(W)
+
+
+def test_threaded_moments_match_serial_and_numpy(monkeypatch):
+    import seqprep._moments as M
+
+    rng = np.random.default_rng(7)
+    x = (1e6 + rng.standard_normal((M.PARALLEL_MIN_ROWS + 12345, 3))).astype(np.float32)
+    monkeypatch.setenv("SEQPREP_NUM_THREADS", "3")
+    threaded = M.array_moments(x)
+    serial = M._array_moments_serial(x)
+    ref = x.astype(np.float64)
+    np.testing.assert_allclose(threaded.mean, ref.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(threaded.var, ref.var(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(threaded.mean, serial.mean, rtol=1e-14)
+    assert threaded.count.tolist() == serial.count.tolist()
