@@ -1,0 +1,691 @@
+"""Fit and export a :class:`~seqprep.Pipeline` over a Dask DataFrame, partition by partition.
+
+``pip install 'seqprep[dask]'``. Dask is imported inside the functions, so ``import seqprep.dask``
+is light; calling a function without dask installed raises an :class:`ImportError` that names the
+extra.
+
+What runs where
+---------------
+Every pass over the rows runs on the workers, one task per partition; the client only sees small
+summaries (per-series row counts, a histogram of time steps, a histogram of timestamps when a
+common timestamp cut must be found) and the window index (int64 starts, as the one-machine export
+writes them):
+
+1. *summary* -- per partition: validate the rows (:func:`seqprep.io.as_series`, the pipeline's own
+   checks), count rows per series, count time steps. The client derives the global time step, the
+   series boundaries and the split cut exactly as :func:`seqprep.split` does on the whole data.
+2. *statistics* -- per partition: :class:`~seqprep.scaling.Moments` of the partition's **training
+   rows**, tree-reduced with the exact Chan merge; the scaler state is rebuilt from the merged
+   moments with ``from_dict``.
+3. *export* -- per partition: scale the rows with the training statistics and write them into
+   their slice of ``data.npy`` (the workers need a file system shared with the client).
+
+Partitions must be aligned either to series (``group=...``: every series lies inside one
+partition) or to time (one series, partitions in time order). Scaling is row-wise and windows are
+addressed by their start row, so time-aligned partitions need no overlap: the only information a
+window needs from the previous partition is whether the time step across the partition boundary
+is regular, and that comes from the summaries (each partition's first and last timestamp).
+
+Supported: ``holdout="time"``, ``scale_per="feature"`` with ``"standard"``, ``"minmax"``,
+``"maxabs"`` or ``"none"`` scalers, no derived features. Other settings raise
+:class:`~seqprep.exceptions.InvalidParameterError` (fit those on one machine).
+
+Examples
+--------
+>>> import numpy as np, pandas as pd, dask.dataframe as dd
+>>> from seqprep import Pipeline
+>>> from seqprep.dask import fit_pipeline
+>>> df = pd.DataFrame({"t": pd.date_range("2020-01-01", periods=120, freq="D"), "y": np.arange(120.0)})
+>>> ddf = dd.from_pandas(df, npartitions=3)
+>>> pipe = fit_pipeline(Pipeline(lookback=5, target="y", time="t"), ddf)
+>>> float(pipe.scaler_.mean_[0])
+41.5
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._moments import Moments
+from ._validation import check_int, list_names, param_error
+from .exceptions import ArtifactError, DataError, InvalidParameterError
+from .pipeline import Pipeline, _freq_json, _key_json
+from .scaling import BaseScaler, IdentityScaler, MaxAbsScaler, MinMaxScaler, StandardScaler
+from .splitting import _assign, _check_fractions, _is_time_cuts, _require_windows
+from .windowing import window_starts
+
+__all__ = ["export", "fit_pipeline"]
+
+EXPORT_FORMAT = "seqprep.export"
+EXPORT_VERSION = 1
+_EXTRA = "seqprep.dask needs dask and distributed. Install the extra: pip install 'seqprep[dask]'."
+_MERGEABLE = (StandardScaler, MinMaxScaler, MaxAbsScaler, IdentityScaler)
+
+
+def _require_dask() -> Any:
+    """Import dask (lazily) or raise an ImportError naming the extra."""
+    try:
+        import dask
+        import dask.dataframe  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - exercised with a fake import in the tests
+        raise ImportError(f"{_EXTRA} ({exc})") from exc
+    return dask
+
+
+# ---------------------------------------------------------------------- checks
+
+
+def _check_pipeline(pipe: Any) -> None:
+    if not isinstance(pipe, Pipeline):
+        raise param_error("pipe", "a seqprep.Pipeline", type(pipe).__name__)
+    if pipe.derived:
+        raise InvalidParameterError(
+            "seqprep.dask does not support derived features yet (their warm-up rows cross partitions). "
+            f"Received {len(pipe.derived)} derived feature(s). Fit this pipeline on one machine."
+        )
+    if pipe.holdout != "time":
+        raise param_error("holdout", "'time' with seqprep.dask", pipe.holdout, "Fit holdout='series' on one machine.")
+    if pipe.scale_per != "feature":
+        raise param_error("scale_per", "'feature' with seqprep.dask", pipe.scale_per,
+                          "Per-series and per-window scaling are fitted on one machine for now.")
+    if isinstance(pipe.scaler, dict):
+        raise param_error("scaler", "one scaler for every column with seqprep.dask", pipe.scaler,
+                          "Use 'standard', 'minmax', 'maxabs' or 'none'.")
+    if type(pipe._make_scaler([])) not in _MERGEABLE:
+        raise param_error(
+            "scaler", "a scaler with mergeable statistics ('standard', 'minmax', 'maxabs' or 'none')", pipe.scaler,
+            "Quantiles (robust) are not mergeable exactly; fit that pipeline on one machine.",
+        )
+
+
+def _as_dask_frame(ddf: Any) -> Any:
+    _require_dask()
+    import dask.dataframe as dd
+
+    if isinstance(ddf, (str, os.PathLike)):
+        return dd.read_parquet(os.fspath(ddf))
+    if not isinstance(ddf, dd.DataFrame):
+        raise param_error("ddf", "a dask DataFrame or the path of a Parquet dataset", type(ddf).__name__)
+    return ddf
+
+
+# ---------------------------------------------------------------------- per-partition work (runs on workers)
+
+
+def _load(pipe: Pipeline, pdf: pd.DataFrame) -> Any:
+    """The pipeline's own validation of one partition: (table, SeriesData, columns, n_in)."""
+    table, sd, columns, n_in, _ = pipe._prepare(pdf)
+    return table, sd, columns, n_in
+
+
+def _within_diffs(sd: Any) -> np.ndarray:
+    t = sd.time
+    diffs = t[1:] - t[:-1]
+    same = np.ones(len(diffs), dtype=bool)
+    same[sd.bounds[1:-1] - 1] = False
+    return diffs[same]
+
+
+def _summarize(pipe: Pipeline, pdf: pd.DataFrame, want_times: bool) -> dict[str, Any] | None:
+    if len(pdf) == 0:
+        return None
+    _, sd, columns, n_in = _load(pipe, pdf)
+    out: dict[str, Any] = {
+        "keys": [_key_json(k) for k in sd.keys],
+        "lengths": np.diff(sd.bounds).astype(np.int64),
+        "columns": list(columns),
+        "n_in": n_in,
+        "raw_columns": list(sd.columns or ()),
+        "steps": None,
+        "first": None,
+        "last": None,
+        "times": None,
+    }
+    if sd.time is not None:
+        out["steps"] = np.unique(_within_diffs(sd), return_counts=True)
+        out["first"], out["last"] = sd.time[0], sd.time[-1]
+        if want_times:
+            out["times"] = np.unique(sd.time, return_counts=True)
+    return out
+
+
+def _light(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if summary is None else {k: v for k, v in summary.items() if k != "times"}
+
+
+def _times(summary: dict[str, Any] | None) -> Any:
+    return None if summary is None else summary["times"]
+
+
+def _merge_hist(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    values = np.concatenate([a[0], b[0]])
+    counts = np.concatenate([a[1], b[1]])
+    uniq, inv = np.unique(values, return_inverse=True)
+    return uniq, np.bincount(inv, weights=counts, minlength=len(uniq)).astype(np.int64)
+
+
+def _merge_moments(a: Moments | None, b: Moments | None) -> Moments | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a.merge(b)
+
+
+def _moments_of(result: dict[str, Any] | None) -> Moments | None:
+    return None if result is None else result["moments"]
+
+
+def _without_moments(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if result is None else {k: v for k, v in result.items() if k != "moments"}
+
+
+def _time_at(pipe: Pipeline, pdf: pd.DataFrame, rows: list[int]) -> list[Any]:
+    _, sd, _, _ = _load(pipe, pdf)
+    return [sd.time[r] for r in rows]
+
+
+def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) -> dict[str, Any] | None:
+    """Training-row moments, threshold counts per series, and breaks (global rows) of one partition."""
+    if len(pdf) == 0:
+        return None
+    table, sd, _, _ = _load(pipe, pdf)
+    codes = sd.series_codes()
+    local = np.arange(sd.n_rows, dtype=np.int64) - sd.bounds[:-1][codes]
+    if task["train_stamp"] is not None:
+        train = sd.time < task["train_stamp"]
+    else:
+        train = local < np.asarray(task["train_rows"], dtype=np.int64)[codes]
+    with_range = task["with_range"]
+    moments = Moments.from_array(table[train], with_range=with_range)
+    thresholds = task["thresholds"]  # (n_thr, n_local_series) or None
+    counts = None
+    if thresholds is not None:
+        counts = np.stack(
+            [np.bincount(codes, weights=sd.time < thr[codes], minlength=sd.n_series).astype(np.int64)
+             for thr in thresholds]
+        ) if len(thresholds) else np.zeros((0, sd.n_series), np.int64)
+    breaks = np.zeros(0, np.int64)
+    if sd.time is not None and task["freq"] is not None:
+        diffs = sd.time[1:] - sd.time[:-1]
+        same = np.ones(len(diffs), dtype=bool)
+        same[sd.bounds[1:-1] - 1] = False
+        breaks = np.flatnonzero(same & (diffs != task["freq"])).astype(np.int64) + 1 + task["offset"]
+    return {"moments": moments, "counts": counts, "breaks": breaks, "n_train": int(train.sum())}
+
+
+def _write_rows(pipe: Pipeline, pdf: pd.DataFrame, path: str, offset: int, n_rows: int) -> int:
+    if len(pdf) == 0:
+        return 0
+    table, sd, _, _ = _load(pipe, pdf)
+    if sd.n_rows != n_rows:
+        raise DataError(
+            f"a partition changed between the summary and the export pass: {sd.n_rows} rows now, {n_rows} before."
+        )
+    scaled = pipe._scale(table, sd.series_codes())
+    out = np.load(path, mmap_mode="r+")
+    out[offset : offset + n_rows] = scaled
+    out.flush()
+    del out
+    return n_rows
+
+
+# ---------------------------------------------------------------------- the plan (client side)
+
+
+@dataclass
+class _Plan:
+    columns: list[str]
+    n_in: int
+    raw_columns: list[str]
+    keys: list[Any]
+    bounds: np.ndarray
+    offsets: np.ndarray  # global first row of each partition
+    n_rows: np.ndarray  # rows per partition
+    series_slices: list[tuple[int, int]]  # global series range of each partition
+    freq: Any
+    breaks: np.ndarray
+    ranges: list[tuple[np.ndarray, np.ndarray]]
+    names: tuple[str, ...]
+    starts: np.ndarray
+    members: list[np.ndarray]
+    moments: Moments | None
+    n_train: int
+    partition_index: list[int]  # the non-empty partitions, in order
+
+
+def _tree_reduce(dask: Any, items: list[Any], fn: Any) -> Any:
+    items = list(items)
+    if not items:
+        return dask.delayed(None)
+    while len(items) > 1:
+        items = [
+            dask.delayed(fn, pure=True)(items[i], items[i + 1]) if i + 1 < len(items) else items[i]
+            for i in range(0, len(items), 2)
+        ]
+    return items[0]
+
+
+def _compute(dask: Any, client: Any, obj: Any) -> Any:
+    graph = dask.delayed(obj)
+    if client is None:
+        return graph.compute()
+    return client.compute(graph).result()
+
+
+def _gap(pipe: Pipeline, has_datetime: bool) -> tuple[Any, int]:
+    """(duration or None, gap rows), checked as :func:`seqprep.split` checks them."""
+    gap = pipe.gap
+    if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):
+        if not has_datetime:
+            raise param_error("gap", "a number of rows when the data has no timestamps", gap)
+        duration = pd.Timedelta(gap).to_timedelta64()
+        if duration < np.timedelta64(0):
+            raise param_error("gap", "a non-negative duration", gap)
+        return duration, 0
+    return None, check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D').")
+
+
+def _part_names(cuts: Any) -> tuple[str, ...]:
+    n_parts = len(cuts) if not isinstance(cuts, str) and isinstance(cuts, (list, tuple)) else 1
+    if _is_time_cuts(cuts):
+        n_parts += 1
+    return ("train", "val", "test") if n_parts == 3 else ("train", "test")
+
+
+def _global_freq(light: list[dict[str, Any]], time_aligned: bool) -> tuple[Any, list[int]]:
+    """Dominant time step over all series (ties: the smallest, as np.unique + argmax), and boundary breaks."""
+    hist = None
+    for s in light:
+        hist = _merge_hist(hist, s["steps"])
+    boundary: list[tuple[int, Any]] = []
+    if time_aligned:
+        for i in range(1, len(light)):
+            step = light[i]["first"] - light[i - 1]["last"]
+            zero = np.asarray(step).dtype.type(0)
+            if step <= zero:
+                word = "repeats" if step == zero else "comes before"
+                raise DataError(
+                    f"the partitions are not in time order: partition {light[i]['index']} starts at "
+                    f"{light[i]['first']}, which {word} the end of partition {light[i - 1]['index']} "
+                    f"({light[i - 1]['last']}). Sort the rows by time (ddf.set_index(time) or sorted Parquet files)."
+                )
+            boundary.append((i, step))
+            hist = _merge_hist(hist, (np.asarray([step]), np.asarray([1])))
+    if hist is None or len(hist[0]) == 0:
+        return None, []
+    freq = hist[0][int(np.argmax(hist[1]))]
+    return freq, [i for i, step in boundary if step != freq]
+
+
+def _make_plan(pipe: Pipeline, ddf: Any, client: Any) -> _Plan:
+    dask = _require_dask()
+    parts = list(ddf.to_delayed())
+    time_aligned = pipe.group is None
+    cuts = pipe.split
+    time_cuts = _is_time_cuts(cuts)
+    want_times = (not time_aligned) and (pipe.time is not None) and not time_cuts
+    summaries = [dask.delayed(_summarize, pure=True)(pipe, p, want_times) for p in parts]
+    light_d = [dask.delayed(_light, pure=True)(s) for s in summaries]
+    hist_d = _tree_reduce(dask, [dask.delayed(_times, pure=True)(s) for s in summaries], _merge_hist)
+    light_all, times_hist = _compute(dask, client, [light_d, hist_d])
+    index = [i for i, s in enumerate(light_all) if s is not None]
+    if not index:
+        raise DataError("the Dask DataFrame has no rows (every partition is empty).")
+    light = [dict(light_all[i], index=i) for i in index]
+    first = light[0]
+    for s in light[1:]:
+        if s["columns"] != first["columns"]:
+            raise DataError(
+                f"partition {s['index']} has columns {list_names(s['columns'])} but partition {first['index']} has "
+                f"{list_names(first['columns'])}. Every partition must have the same numeric columns."
+            )
+    # ---- series and rows
+    n_rows_part = np.array([int(s["lengths"].sum()) for s in light], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(n_rows_part)[:-1]]).astype(np.int64)
+    if time_aligned:
+        keys: list[Any] = [0]
+        lengths = np.array([n_rows_part.sum()], dtype=np.int64)
+        slices = [(0, 1)] * len(light)
+    else:
+        keys, length_list, slices = [], [], []
+        owner: dict[Any, int] = {}
+        clashes: list[str] = []
+        for s in light:
+            slices.append((len(keys), len(keys) + len(s["keys"])))
+            for k, n in zip(s["keys"], s["lengths"], strict=True):
+                if k in owner:
+                    clashes.append(f"{k!r} (partitions {owner[k]} and {s['index']})")
+                owner.setdefault(k, s["index"])
+                keys.append(k)
+                length_list.append(int(n))
+        if clashes:
+            raise DataError(
+                f"seqprep.dask needs partitions aligned to series: each series inside one partition. "
+                f"{len(clashes)} series are split across partitions: {', '.join(clashes[:10])}"
+                f"{', ...' if len(clashes) > 10 else ''}. Repartition so that every `{pipe.group}` lies in one "
+                "partition (e.g. one Parquet file per group of series), with its rows in time order."
+            )
+        lengths = np.asarray(length_list, dtype=np.int64)
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    n_total = int(bounds[-1])
+    n_series = len(lengths)
+    has_time = first["first"] is not None
+    freq, boundary_breaks = _global_freq(light, time_aligned) if has_time else (None, [])
+    has_datetime = has_time and np.asarray(first["first"]).dtype.kind == "M"
+    duration, gap_rows = _gap(pipe, has_datetime)
+    names = _part_names(cuts)
+    # ---- cuts: thresholds evaluated on the workers, or rows computed here
+    stamps: list[Any] | None = None
+    thresholds: np.ndarray | None = None  # (n_thr, n_series)
+    boundaries: list[np.ndarray] = []
+    if time_cuts:
+        if not has_time:
+            raise param_error("split", "fractions when the data has no timestamps", cuts, "Pass time=... or fractions.")
+        stamps = [pd.Timestamp(c).to_datetime64() for c in ([cuts] if isinstance(cuts, str) else cuts)]
+        if any(b <= a for a, b in zip(stamps, stamps[1:], strict=False)):
+            raise param_error("split", "increasing timestamps", cuts)
+    else:
+        fractions = _check_fractions(cuts)
+        cum = np.cumsum(fractions)[:-1]
+        if has_time and n_series > 1:
+            uniq, counts = times_hist
+            cumcount = np.cumsum(counts)
+            stamps = [uniq[int(np.searchsorted(cumcount, min(int(round(c * n_total)), n_total - 1), side="right"))]
+                      for c in cum]
+        else:
+            boundaries = [np.round(lengths * c).astype(np.int64) for c in cum]
+    if stamps is not None:
+        thr = list(stamps) + ([s + duration for s in stamps] if duration is not None else [])
+        thresholds = np.stack([np.full(n_series, s) for s in thr])
+    elif duration is not None:
+        rows = [np.minimum(bounds[:-1] + b, n_total - 1) for b in boundaries]
+        start_times = _times_at_rows(dask, client, pipe, parts, light, offsets, np.concatenate(rows))
+        thresholds = start_times.reshape(len(boundaries), n_series) + duration
+    # ---- pass 2
+    scaler = pipe._make_scaler([])
+    tasks = []
+    for j, s in enumerate(light):
+        lo, hi = slices[j]
+        task: dict[str, Any] = {
+            "train_stamp": stamps[0] if stamps is not None else None,
+            "with_range": bool(getattr(scaler, "_with_range", False)) and not isinstance(scaler, IdentityScaler),
+            "thresholds": None if thresholds is None else thresholds[:, lo:hi],
+            "freq": freq,
+            "offset": int(offsets[j]),
+        }
+        if stamps is None:
+            b0 = boundaries[0]
+            task["train_rows"] = [int(b0[0]) - int(offsets[j])] if time_aligned else b0[lo:hi]
+        tasks.append(dask.delayed(_partition_stats, pure=True)(pipe, parts[s["index"]], task))
+    mom_d = _tree_reduce(dask, [dask.delayed(_moments_of, pure=True)(t) for t in tasks], _merge_moments)
+    rest_d = [dask.delayed(_without_moments, pure=True)(t) for t in tasks]
+    rest, moments = _compute(dask, client, [rest_d, mom_d])
+    breaks = np.concatenate([r["breaks"] for r in rest] + [offsets[boundary_breaks]]).astype(np.int64)
+    breaks.sort()
+    if thresholds is not None:
+        counts = np.zeros((len(thresholds), n_series), np.int64)
+        for j, r in enumerate(rest):
+            lo, hi = slices[j]
+            counts[:, lo:hi] += r["counts"]
+        if stamps is not None:
+            boundaries = [counts[i] for i in range(len(stamps))]
+            after_gap: list[Any] = [counts[len(stamps) + i] for i in range(len(stamps))] if duration is not None \
+                else [None] * len(stamps)
+        else:
+            after_gap = [counts[i] for i in range(len(boundaries))]
+    else:
+        after_gap = [None] * len(boundaries)
+    ranges = []
+    lo_r = np.zeros(n_series, dtype=np.int64)
+    for b, ag in zip(boundaries, after_gap, strict=True):
+        ranges.append((lo_r, b))
+        lo_r = ag if ag is not None else b + gap_rows
+        lo_r = np.maximum(lo_r, b)
+    ranges.append((lo_r, lengths))
+    # ---- windows and parts: the same functions as the in-memory pipeline
+    spec = pipe.spec
+    starts, _ = window_starts(bounds, breaks, spec)
+    if len(starts) == 0:
+        raise DataError(
+            f"the data gives no window: the longest series has {int(lengths.max())} rows; lookback={spec.lookback} "
+            f"and horizon(s) {list(spec.horizons)} need at least {spec.span} rows per series."
+        )
+    view = SimpleNamespace(starts=starts, spec=spec, series_data=SimpleNamespace(bounds=bounds))
+    members = _assign(view, ranges, pipe.context)  # type: ignore[arg-type]
+    _require_windows(view, names, members, ranges, pipe.context)  # type: ignore[arg-type]
+    return _Plan(
+        columns=first["columns"], n_in=first["n_in"], raw_columns=first["raw_columns"], keys=keys, bounds=bounds,
+        offsets=offsets, n_rows=n_rows_part, series_slices=slices, freq=freq, breaks=breaks, ranges=ranges,
+        names=names, starts=starts, members=members, moments=moments, n_train=sum(r["n_train"] for r in rest),
+        partition_index=index,
+    )
+
+
+def _times_at_rows(
+    dask: Any, client: Any, pipe: Pipeline, parts: list[Any], light: list[dict[str, Any]], offsets: np.ndarray,
+    rows: np.ndarray,
+) -> np.ndarray:
+    """Timestamps of global rows, each read from the partition that holds it."""
+    owner = np.searchsorted(offsets, rows, side="right") - 1
+    jobs = {}
+    for j in np.unique(owner):
+        local = (rows[owner == j] - offsets[j]).tolist()
+        jobs[int(j)] = dask.delayed(_time_at, pure=True)(pipe, parts[light[j]["index"]], local)
+    got = _compute(dask, client, jobs)
+    out = [None] * len(rows)
+    for j, values in got.items():
+        for pos, value in zip(np.flatnonzero(owner == j), values, strict=True):
+            out[pos] = value
+    return np.asarray(out)
+
+
+def _fitted_scaler(pipe: Pipeline, plan: _Plan) -> BaseScaler:
+    scaler = pipe._make_scaler(plan.columns)
+    spec = scaler.to_dict()
+    n = len(plan.columns)
+    fitted: dict[str, Any] = {"n_features_in_": n, "feature_names_in_": None}
+    if isinstance(scaler, IdentityScaler):
+        fitted["n_samples_seen_"] = plan.n_train
+    else:
+        moments = plan.moments if plan.moments is not None else Moments.empty(n, with_range=scaler._with_range)
+        fitted["moments"] = moments.to_dict()
+    spec["fitted"] = fitted
+    out = BaseScaler.from_dict(spec)
+    out._report()  # the same DataWarning as Pipeline.fit for constant columns
+    return out
+
+
+# ---------------------------------------------------------------------- public API
+
+
+def fit_pipeline(pipe: Pipeline, ddf: Any, client: Any = None) -> Pipeline:
+    """Fit ``pipe`` on a Dask DataFrame: the split cut and the training statistics, computed per partition.
+
+    The result equals ``pipe.fit(ddf.compute())`` (statistics to float64 rounding of the merge order;
+    cut, schema and windows exactly), without bringing the rows to the client.
+
+    Parameters
+    ----------
+    pipe : Pipeline
+        An unfitted (or fitted: it is refitted) pipeline; see the module docstring for the settings
+        supported.
+    ddf : dask.dataframe.DataFrame or str or path-like
+        The whole history, or the path of a Parquet dataset (read with ``dd.read_parquet``).
+        Partitions must be aligned to series (``group`` set) or to time (one series, in order).
+    client : distributed.Client, optional
+        Run on this cluster; default: the current Dask scheduler.
+
+    Returns
+    -------
+    Pipeline
+        ``pipe`` itself, with ``scaler_`` and ``schema_`` set (``split_`` stays ``None``: the
+        windows are written by :func:`export`).
+
+    Raises
+    ------
+    DataError
+        A series split across partitions, partitions out of time order, a part without windows,
+        or the pipeline's own data checks on a partition.
+    InvalidParameterError
+        A pipeline setting this path does not support.
+    ImportError
+        When dask is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, dask.dataframe as dd
+    >>> from seqprep import Pipeline
+    >>> df = pd.DataFrame({"y": np.arange(100.0)})
+    >>> pipe = fit_pipeline(Pipeline(lookback=4, target="y", split=(0.8, 0.2)), dd.from_pandas(df, npartitions=2))
+    >>> float(pipe.scaler_.mean_[0]), pipe.schema_["n_rows_fitted"]
+    (39.5, 100)
+    """
+    _require_dask()
+    _check_pipeline(pipe)
+    ddf = _as_dask_frame(ddf)
+    plan = _make_plan(pipe, ddf, client)
+    pipe.scaler_ = _fitted_scaler(pipe, plan)
+    pipe.schema_ = {
+        "columns": plan.columns,
+        "inputs": plan.columns[: plan.n_in],
+        "targets": pipe._targets,
+        "raw_columns": plan.raw_columns,
+        "freq": _freq_json(plan.freq),
+        "series_keys": None,
+        "warmup": 0,
+        "n_rows_fitted": int(plan.bounds[-1]),
+    }
+    pipe.split_ = None
+    return pipe
+
+
+def export(
+    pipe: Pipeline, ddf: Any, out_dir: str | os.PathLike[str], *, client: Any = None, overwrite: bool = False
+) -> Path:
+    """Scale every partition with the fitted pipeline and write the export directory.
+
+    The format is the one-machine export's (:mod:`seqprep.outofcore`)::
+
+        out_dir/data.npy               scaled rows (pipeline dtype), inputs then extra targets
+        out_dir/starts-{part}.npy      int64 window start rows of each part
+        out_dir/bounds.npy             int64 series boundaries
+        out_dir/pipeline/              the fitted pipeline (Pipeline.save)
+        out_dir/manifest.json          written last, with "complete": true
+
+    Each worker writes its partition's rows into its slice of ``data.npy`` (a memory map), so the
+    workers and the client must share the file system of ``out_dir``. The directory is built under
+    a temporary name beside ``out_dir`` and renamed into place when complete.
+
+    Parameters
+    ----------
+    pipe : Pipeline
+        A fitted pipeline (by :func:`fit_pipeline` or ``Pipeline.fit``).
+    ddf : dask.dataframe.DataFrame or str or path-like
+        The data to export (normally the data the pipeline was fitted on).
+    out_dir : str or path-like
+    client : distributed.Client, optional
+    overwrite : bool, default False
+        Replace an existing non-empty ``out_dir``.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, pandas as pd, dask.dataframe as dd
+    >>> from seqprep import Pipeline
+    >>> ddf = dd.from_pandas(pd.DataFrame({"y": np.arange(100.0)}), npartitions=2)
+    >>> pipe = fit_pipeline(Pipeline(lookback=4, target="y", split=(0.8, 0.2)), ddf)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = export(pipe, ddf, f"{tmp}/export")
+    ...     sizes = [np.load(out / f"starts-{p}.npy").size for p in ("train", "test")]
+    ...     rows = np.load(out / "data.npy").shape
+    >>> sizes, rows
+    ([76, 20], (100, 1))
+    """
+    _require_dask()
+    _check_pipeline(pipe)
+    pipe._check_fitted()
+    ddf = _as_dask_frame(ddf)
+    target = Path(out_dir)
+    if target.exists() and any(target.iterdir()) and not overwrite:
+        raise ArtifactError(
+            f"{str(target)!r} already exists and is not empty; refusing to overwrite it silently. "
+            "Choose another path or pass overwrite=True."
+        )
+    plan = _make_plan(pipe, ddf, client)
+    if plan.columns != list(pipe.schema_["columns"]):  # type: ignore[index]
+        raise DataError(
+            f"the data's columns {list_names(plan.columns)} differ from the fitted columns "
+            f"{list_names(pipe.schema_['columns'])}."  # type: ignore[index]
+        )
+    dask = _require_dask()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        n_total = int(plan.bounds[-1])
+        data_path = tmp / "data.npy"
+        mm = np.lib.format.open_memmap(data_path, mode="w+", dtype=np.dtype(pipe.spec.dtype),
+                                       shape=(n_total, len(plan.columns)))
+        del mm
+        parts = list(ddf.to_delayed())
+        jobs = []
+        for j, s_index in enumerate(plan.partition_index):
+            jobs.append(dask.delayed(_write_rows, pure=False)(
+                pipe, parts[s_index], str(data_path), int(plan.offsets[j]), int(plan.n_rows[j])))
+        written = sum(_compute(dask, client, jobs))
+        if written != n_total:
+            raise DataError(f"the export wrote {written} rows; the data has {n_total}.")
+        counts = {}
+        for name, idx in zip(plan.names, plan.members, strict=True):
+            starts = plan.starts[idx].astype(np.int64)
+            np.save(tmp / f"starts-{name}.npy", starts)
+            counts[name] = int(len(starts))
+        np.save(tmp / "bounds.npy", plan.bounds.astype(np.int64))
+        pipe.save(tmp / "pipeline")
+        manifest = {
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
+            "n_rows": n_total,
+            "columns": plan.columns,
+            "n_inputs": plan.n_in,
+            "targets": pipe._targets,
+            "dtype": str(np.dtype(pipe.spec.dtype)),
+            "parts": counts,
+            "series_keys": plan.keys,
+            "written_by": "seqprep.dask",
+            "complete": True,
+        }
+        with open(tmp / "manifest.json", "w") as fh:
+            json.dump(manifest, fh, indent=1, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+

@@ -1,0 +1,186 @@
+"""seqprep.dask against a real LocalCluster (2 worker processes): same cut, statistics and windows as in memory."""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqprep import Pipeline
+from seqprep.exceptions import DataError, InvalidParameterError
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+from seqprep.dask import export, fit_pipeline  # noqa: E402
+
+# Third-party noise of a cluster that starts and stops inside the test process.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore:.*[Pp]ort.*:UserWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+MODULE_TIMEOUT_S = 180  # pytest-timeout is not a dependency: faulthandler ends a hung run instead
+
+
+@pytest.fixture(scope="module")
+def client():
+    faulthandler.dump_traceback_later(MODULE_TIMEOUT_S, exit=True)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
+    )
+    c = distributed.Client(cluster, timeout="60s")
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+        faulthandler.cancel_dump_traceback_later()
+
+
+def _panel(seed: int = 0) -> pd.DataFrame:
+    """Five daily series of different lengths and start dates; series s2 has a missing day."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k, n in enumerate([60, 45, 80, 30, 52]):
+        t = pd.date_range("2021-01-01", periods=n + 3, freq="D")[k % 3 :][:n]
+        if k == 2:
+            t = t.delete(10).append(pd.DatetimeIndex([t[-1] + pd.Timedelta("1D")]))
+        frames.append(pd.DataFrame({"sid": f"s{k}", "t": t, "a": rng.normal(1e4, 5, n), "b": rng.normal(size=n)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _parquet_by_series(df: pd.DataFrame, path, groups) -> str:
+    """A Parquet dataset with one file per group of series (partitions aligned to series)."""
+    path.mkdir()
+    keys = list(df["sid"].unique())
+    i = 0
+    for j, size in enumerate(groups):
+        df[df["sid"].isin(keys[i : i + size])].to_parquet(path / f"part-{j}.parquet", index=False)
+        i += size
+    return str(path)
+
+
+def _check_same(ref: Pipeline, parts, pipe: Pipeline, out) -> None:
+    assert pipe.schema_ == ref.schema_
+    a, b = ref.scaler_.to_dict()["fitted"], pipe.scaler_.to_dict()["fitted"]
+    assert type(ref.scaler_) is type(pipe.scaler_)
+    for key, value in a["moments"].items():
+        if value is not None:
+            np.testing.assert_allclose(np.asarray(b["moments"][key], float), np.asarray(value, float), rtol=1e-6)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] is True
+    assert manifest["parts"] == {name: len(w) for name, w in parts.parts.items()}
+    for name, w in parts.parts.items():
+        starts = np.load(out / f"starts-{name}.npy")
+        assert starts.dtype == np.int64
+        np.testing.assert_array_equal(starts, w.starts)  # bit-identical window index
+    np.testing.assert_array_equal(np.load(out / "bounds.npy"), parts.train.series_data.bounds)
+    data = np.load(out / "data.npy")
+    full = parts.train.series_data.values  # the in-memory pipeline's scaled rows
+    assert data.dtype == full.dtype == np.float32
+    np.testing.assert_allclose(data, full, rtol=1e-6, atol=1e-6)
+    loaded = Pipeline.load(out / "pipeline")
+    assert loaded.schema_ == ref.schema_
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"gap": 2, "scaler": "minmax"},
+        {"gap": "3D", "context": "part"},
+        {"split": ("2021-02-01", "2021-02-15"), "gap": "2D", "scaler": "maxabs"},
+    ],
+    ids=["fractions", "gap-rows-minmax", "gap-duration-part", "timestamp-cuts"],
+)
+def test_series_aligned_parquet_matches_in_memory(client, tmp_path, options):
+    df = _panel()
+    path = _parquet_by_series(df, tmp_path / "data", [2, 1, 2])
+    cfg = {"lookback": 5, "horizon": [1, 2], "target": "a", "time": "t", "group": "sid", **options}
+    ddf = dd.read_parquet(path)
+    assert ddf.npartitions == 3
+    ref = Pipeline(**cfg)
+    parts = ref.fit(ddf.compute())
+    pipe = fit_pipeline(Pipeline(**cfg), path, client=client)  # a path is read with dd.read_parquet
+    out = export(pipe, ddf, tmp_path / "export", client=client)
+    _check_same(ref, parts, pipe, out)
+
+
+@pytest.mark.parametrize("npartitions", [1, 3])
+def test_time_aligned_single_series_matches_in_memory(client, tmp_path, npartitions):
+    n = 90
+    t = pd.date_range("2022-03-01", periods=n + 1, freq="h").delete(30)  # a missing hour ...
+    df = pd.DataFrame({"t": t, "y": np.cumsum(np.random.default_rng(1).normal(size=n)) + 50.0})
+    ddf = dd.from_pandas(df, npartitions=npartitions, sort=False)
+    if npartitions == 3:  # ... exactly at a partition boundary: only the summaries can see it
+        ddf = dd.from_pandas(df, chunksize=30, sort=False)
+        assert [len(p) for p in ddf.partitions] == [30, 30, 30]
+    cfg = {"lookback": 6, "target": "y", "time": "t", "gap": "5h", "split": (0.6, 0.2, 0.2)}
+    ref = Pipeline(**cfg)
+    parts = ref.fit(df)
+    assert parts.train.report["windows_spanning_gaps"] > 0
+    pipe = fit_pipeline(Pipeline(**cfg), ddf, client=client)
+    out = export(pipe, ddf, tmp_path / "export", client=client)
+    _check_same(ref, parts, pipe, out)
+
+
+def test_series_split_across_partitions_is_refused(client):
+    df = _panel()
+    ddf = dd.from_pandas(df, npartitions=4, sort=False)  # row chunks: series cut in the middle
+    with pytest.raises(DataError, match="aligned to series.*split across partitions"):
+        fit_pipeline(Pipeline(lookback=5, target="a", time="t", group="sid"), ddf, client=client)
+
+
+def test_partitions_out_of_time_order_are_refused(client):
+    df = pd.DataFrame({"t": pd.date_range("2020-01-01", periods=40, freq="D"), "y": np.arange(40.0)})
+    ddf = dd.concat([dd.from_pandas(df.iloc[20:], npartitions=1), dd.from_pandas(df.iloc[:20], npartitions=1)])
+    with pytest.raises(DataError, match="not in time order"):
+        fit_pipeline(Pipeline(lookback=3, target="y", time="t"), ddf, client=client)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"scaler": "robust"}, "mergeable"),
+        ({"scale_per": "series", "group": "g"}, "scale_per"),
+        ({"holdout": "series"}, "holdout"),
+    ],
+)
+def test_unsupported_settings_are_refused_before_any_work(options, match):
+    ddf = dd.from_pandas(pd.DataFrame({"y": np.arange(30.0), "g": 0}), npartitions=1)
+    with pytest.raises(InvalidParameterError, match=match):
+        fit_pipeline(Pipeline(lookback=3, target="y", **options), ddf)
+
+
+def test_export_refuses_unfitted_and_existing_dirs(tmp_path):
+    ddf = dd.from_pandas(pd.DataFrame({"y": np.arange(30.0)}), npartitions=2)
+    pipe = Pipeline(lookback=3, target="y", split=(0.7, 0.3))
+    with pytest.raises(Exception, match="not fitted"):
+        export(pipe, ddf, tmp_path / "e")
+    fit_pipeline(pipe, ddf)
+    (tmp_path / "e").mkdir()
+    (tmp_path / "e" / "x").write_text("keep")
+    with pytest.raises(Exception, match="refusing to overwrite"):
+        export(pipe, ddf, tmp_path / "e")
+    export(pipe, ddf, tmp_path / "e", overwrite=True)
+    assert not (tmp_path / "e" / "x").exists()
+
+
+def test_clear_import_error_without_dask():
+    code = (
+        "import sys; sys.modules['dask'] = None\n"
+        "import seqprep.dask\n"
+        "try:\n"
+        "    seqprep.dask.fit_pipeline(None, None)\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert "pip install 'seqprep[dask]'" in out.stdout
