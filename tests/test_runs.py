@@ -1,0 +1,127 @@
+"""Tests of seqprep.runs: end-to-end runs, run directories, reload and prediction."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqprep.datasets import make_classification_sines, make_sine
+from seqprep.exceptions import ArtifactError, DataError, InvalidParameterError
+from seqprep.runs import (
+    check_scales,
+    evaluate_run,
+    instance_normalize,
+    load_run,
+    predict_run,
+    run_classification,
+    run_forecast,
+)
+
+FAST = {"epochs": 8, "patience": 4}
+
+
+def _sine_frame(n: int = 600) -> pd.DataFrame:
+    df = make_sine(n, n_features=2, period=25, noise=0.05, seed=0, as_frame=True)
+    df = df.drop(columns=["time"])
+    df.insert(0, "date", pd.date_range("2020-01-01", periods=n, freq="D"))
+    return df
+
+
+@pytest.fixture(scope="module")
+def forecast_run(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("runs") / "sine"
+    res = run_forecast(_sine_frame(), target="f0", time="date", lookback=25, period=25, gap=1,
+                       train_config=FAST, progress=False, out_dir=out)
+    return res
+
+
+def test_forecast_beats_persistence_and_writes_run(forecast_run) -> None:
+    m = forecast_run.metrics
+    assert set(m) == {"cnn_lstm", "persistence", "seasonal_naive", "ridge"}
+    assert m["cnn_lstm"]["mae"] < m["persistence"]["mae"]
+    run = forecast_run.run_dir
+    for name in ("pipeline", "model", "metrics.json", "history.json", "predictions.csv", "report.html",
+                 "run.json", "COMPLETE", "test_windows.npz"):
+        assert (run / name).exists(), name
+    assert list(run.glob("report/*.png"))
+    preds = pd.read_csv(run / "predictions.csv", parse_dates=["target_time"])
+    assert len(preds) == len(forecast_run.predictions)
+    assert {"end_time", "target_time", "y_true", "cnn_lstm", "persistence", "ridge"} <= set(preds.columns)
+    saved = json.loads((run / "metrics.json").read_text())["test"]
+    assert saved["cnn_lstm"]["mae"] == pytest.approx(m["cnn_lstm"]["mae"])
+    assert not list(run.parent.glob(".sine.tmp-*"))
+
+
+def test_saved_run_rescoring_and_prediction_reproduce(forecast_run) -> None:
+    out = evaluate_run(forecast_run.run_dir)
+    assert out["matches"]
+    df = _sine_frame()
+    test_part = df.iloc[-200:]
+    table = predict_run(forecast_run.run_dir, test_part)
+    # the last window of the run's test part ends one row before the end of the data
+    ours = forecast_run.predictions
+    merged = table.merge(ours, on="end_time")
+    assert len(merged) > 50
+    np.testing.assert_allclose(merged["prediction"], merged["cnn_lstm"], rtol=1e-5, atol=1e-6)
+    assert (table["prediction_time"] - table["end_time"] == pd.Timedelta("1D")).all()
+
+
+def test_predict_rejects_wrong_schema(forecast_run) -> None:
+    bad = _sine_frame().drop(columns=["f1"])
+    with pytest.raises(DataError, match="lacks columns"):
+        predict_run(forecast_run.run_dir, bad)
+
+
+def test_incomplete_and_existing_run_dirs(forecast_run, tmp_path) -> None:
+    half = tmp_path / "half"
+    half.mkdir()
+    (half / "run.json").write_text("{}")
+    with pytest.raises(ArtifactError, match="COMPLETE"):
+        load_run(half)
+    with pytest.raises(DataError, match="already exists"):
+        run_forecast(_sine_frame(), target="f0", time="date", out_dir=half, progress=False)
+
+
+def test_forecast_bad_inputs() -> None:
+    df = _sine_frame(100)
+    with pytest.raises(DataError, match="not in the data"):
+        run_forecast(df, target="nope", time="date", progress=False)
+    df["label"] = "a"
+    with pytest.raises(DataError, match="not numeric"):
+        run_forecast(df, target="label", time="date", progress=False)
+    with pytest.raises(DataError, match="lookback"):
+        run_forecast(df, target="f0", time="date", lookback=500, progress=False)
+    with pytest.raises(InvalidParameterError):
+        run_forecast(df, target="f0", time="date", train_config={"epoch": 3}, progress=False)
+
+
+def test_check_scales_flags_weather() -> None:
+    from seqprep.datasets import load_weather
+
+    out = check_scales(load_weather(), ["precipitation", "temp_max", "temp_min", "wind"])
+    assert out["disparate"]
+    assert "precipitation" in out["message"] and "temp_max" in out["message"]
+
+
+def test_instance_normalize_is_per_case() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 3.0, size=(4, 30, 2))
+    out = instance_normalize(X)
+    np.testing.assert_allclose(out.mean(axis=1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=1), 1.0, atol=1e-4)
+    # a case's output does not depend on the other cases
+    np.testing.assert_array_equal(instance_normalize(X[:1]), out[:1])
+
+
+def test_classification_beats_majority_and_reloads(tmp_path) -> None:
+    X, y = make_classification_sines(120, 32, n_classes=3, seed=0)
+    labels = np.array(["low", "mid", "high"])[y]
+    res = run_classification((X[:80], labels[:80]), (X[80:], labels[80:]), train_config={"epochs": 15},
+                             progress=False, out_dir=tmp_path / "cls")
+    m = res.metrics
+    assert m["cnn_lstm"]["accuracy"] > m["majority_class"]["accuracy"] + 0.2
+    out = evaluate_run(res.run_dir)
+    assert out["matches"] and out["task"] == "classification"
