@@ -88,6 +88,16 @@ def _check_same(ref: Pipeline, parts, pipe: Pipeline, out) -> None:
     np.testing.assert_allclose(data, full, rtol=1e-6, atol=1e-6)
     loaded = Pipeline.load(out / "pipeline")
     assert loaded.schema_ == ref.schema_
+    # the one-machine reader opens it, checks every chunk hash, and gives the same windows
+    from seqprep.outofcore import open_export
+
+    opened = open_export(out, verify=True)
+    for name, w in parts.parts.items():
+        np.testing.assert_array_equal(opened[name].starts, w.starts)
+        X0, y0 = w[0:3]
+        X1, y1 = opened[name][0:3]
+        np.testing.assert_allclose(X1, X0, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(y1, y0, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -109,7 +119,7 @@ def test_series_aligned_parquet_matches_in_memory(client, tmp_path, options):
     ref = Pipeline(**cfg)
     parts = ref.fit(ddf.compute())
     pipe = fit_pipeline(Pipeline(**cfg), path, client=client)  # a path is read with dd.read_parquet
-    out = export(pipe, ddf, tmp_path / "export", client=client)
+    out = export(pipe, ddf, tmp_path / "export", client=client, chunk_rows=100)
     _check_same(ref, parts, pipe, out)
 
 

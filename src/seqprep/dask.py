@@ -44,6 +44,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -228,7 +229,7 @@ def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) ->
     return {"moments": moments, "counts": counts, "breaks": breaks, "n_train": int(train.sum())}
 
 
-def _write_rows(pipe: Pipeline, pdf: pd.DataFrame, path: str, offset: int, n_rows: int) -> int:
+def _write_rows(pipe: Pipeline, pdf: pd.DataFrame, path: str, offset: int, n_rows: int, time_path: str | None) -> int:
     if len(pdf) == 0:
         return 0
     table, sd, _, _ = _load(pipe, pdf)
@@ -241,7 +242,18 @@ def _write_rows(pipe: Pipeline, pdf: pd.DataFrame, path: str, offset: int, n_row
     out[offset : offset + n_rows] = scaled
     out.flush()
     del out
+    if time_path is not None:
+        tout = np.load(time_path, mmap_mode="r+")
+        tout[offset : offset + n_rows] = sd.time
+        tout.flush()
+        del tout
     return n_rows
+
+
+def _hash_rows(path: str, start: int, stop: int) -> str:
+    data = np.load(path, mmap_mode="r")
+    block = np.ascontiguousarray(data[start:stop])
+    return hashlib.sha256(memoryview(block).cast("B")).hexdigest()
 
 
 # ---------------------------------------------------------------------- the plan (client side)
@@ -266,6 +278,7 @@ class _Plan:
     moments: Moments | None
     n_train: int
     partition_index: list[int]  # the non-empty partitions, in order
+    time_dtype: Any = None
 
 
 def _tree_reduce(dask: Any, items: list[Any], fn: Any) -> Any:
@@ -472,7 +485,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any) -> _Plan:
         columns=first["columns"], n_in=first["n_in"], raw_columns=first["raw_columns"], keys=keys, bounds=bounds,
         offsets=offsets, n_rows=n_rows_part, series_slices=slices, freq=freq, breaks=breaks, ranges=ranges,
         names=names, starts=starts, members=members, moments=moments, n_train=sum(r["n_train"] for r in rest),
-        partition_index=index,
+        partition_index=index, time_dtype=np.asarray(first["first"]).dtype if has_time else None,
     )
 
 
@@ -575,7 +588,13 @@ def fit_pipeline(pipe: Pipeline, ddf: Any, client: Any = None) -> Pipeline:
 
 
 def export(
-    pipe: Pipeline, ddf: Any, out_dir: str | os.PathLike[str], *, client: Any = None, overwrite: bool = False
+    pipe: Pipeline,
+    ddf: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    client: Any = None,
+    overwrite: bool = False,
+    chunk_rows: int = 1 << 20,
 ) -> Path:
     """Scale every partition with the fitted pipeline and write the export directory.
 
@@ -583,11 +602,13 @@ def export(
 
         out_dir/data.npy               scaled rows (pipeline dtype), inputs then extra targets
         out_dir/starts-{part}.npy      int64 window start rows of each part
-        out_dir/bounds.npy             int64 series boundaries
+        out_dir/bounds.npy, breaks.npy int64 series boundaries and rows after a time gap
+        out_dir/time.npy               timestamps (when the pipeline has a time column)
         out_dir/pipeline/              the fitted pipeline (Pipeline.save)
-        out_dir/manifest.json          written last, with "complete": true
+        out_dir/manifest.json          written last, with "complete": true and a sha256 per chunk
 
-    Each worker writes its partition's rows into its slice of ``data.npy`` (a memory map), so the
+    :func:`seqprep.outofcore.open_export` reads it back as lazy windows. Each worker writes its
+    partition's rows into its slice of ``data.npy`` (a memory map), so the
     workers and the client must share the file system of ``out_dir``. The directory is built under
     a temporary name beside ``out_dir`` and renamed into place when complete.
 
@@ -601,6 +622,8 @@ def export(
     client : distributed.Client, optional
     overwrite : bool, default False
         Replace an existing non-empty ``out_dir``.
+    chunk_rows : int, default 1_048_576
+        Rows per sha256 in the manifest (``open_export(verify=True)`` checks them).
 
     Returns
     -------
@@ -624,6 +647,7 @@ def export(
     _check_pipeline(pipe)
     pipe._check_fitted()
     ddf = _as_dask_frame(ddf)
+    chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
     target = Path(out_dir)
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise ArtifactError(
@@ -645,36 +669,60 @@ def export(
         mm = np.lib.format.open_memmap(data_path, mode="w+", dtype=np.dtype(pipe.spec.dtype),
                                        shape=(n_total, len(plan.columns)))
         del mm
+        time_path = None
+        if plan.time_dtype is not None:
+            time_path = tmp / "time.npy"
+            tm = np.lib.format.open_memmap(time_path, mode="w+", dtype=plan.time_dtype, shape=(n_total,))
+            del tm
         parts = list(ddf.to_delayed())
         jobs = []
         for j, s_index in enumerate(plan.partition_index):
             jobs.append(dask.delayed(_write_rows, pure=False)(
-                pipe, parts[s_index], str(data_path), int(plan.offsets[j]), int(plan.n_rows[j])))
+                pipe, parts[s_index], str(data_path), int(plan.offsets[j]), int(plan.n_rows[j]),
+                None if time_path is None else str(time_path)))
         written = sum(_compute(dask, client, jobs))
         if written != n_total:
             raise DataError(f"the export wrote {written} rows; the data has {n_total}.")
+        n_chunks = -(-n_total // chunk_rows)
+        hashes = _compute(dask, client, [
+            dask.delayed(_hash_rows, pure=False)(str(data_path), k * chunk_rows, min((k + 1) * chunk_rows, n_total))
+            for k in range(n_chunks)
+        ])
         counts = {}
         for name, idx in zip(plan.names, plan.members, strict=True):
             starts = plan.starts[idx].astype(np.int64)
             np.save(tmp / f"starts-{name}.npy", starts)
             counts[name] = int(len(starts))
         np.save(tmp / "bounds.npy", plan.bounds.astype(np.int64))
+        np.save(tmp / "breaks.npy", plan.breaks.astype(np.int64))
         pipe.save(tmp / "pipeline")
-        manifest = {
+        cfg = pipe.get_config()
+        manifest = {  # the fields of seqprep.outofcore's manifest, so that open_export reads this export
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
-            "n_rows": n_total,
+            "fingerprint": {"config": cfg, "source": {"kind": "dask", "npartitions": int(ddf.npartitions)},
+                            "columns": plan.columns, "chunk_rows": chunk_rows, "format": "npy"},
             "columns": plan.columns,
-            "n_inputs": plan.n_in,
-            "targets": pipe._targets,
-            "dtype": str(np.dtype(pipe.spec.dtype)),
+            "inputs": plan.columns[: plan.n_in],
+            "targets": list(pipe._targets),
+            "scalar_target": isinstance(pipe.target, str),
+            "spec": pipe.spec.to_dict(),
+            "n_rows": n_total,
+            "dtype": pipe.spec.dtype,
+            "chunk_rows": chunk_rows,
+            "n_chunks": n_chunks,
             "parts": counts,
-            "series_keys": plan.keys,
-            "written_by": "seqprep.dask",
+            "row_ranges": {n: np.stack(r, axis=1).tolist() for n, r in zip(plan.names, plan.ranges, strict=True)},
+            "keys": plan.keys,
+            "time": pipe.time,
+            "time_dtype": None if plan.time_dtype is None else str(plan.time_dtype),
+            "freq": pipe.schema_["freq"],  # type: ignore[index]
+            "chunks": {str(k): h for k, h in enumerate(hashes)},
+            "runs": [{"written_by": "seqprep.dask", "partitions": len(plan.partition_index)}],
             "complete": True,
         }
-        with open(tmp / "manifest.json", "w") as fh:
-            json.dump(manifest, fh, indent=1, default=str)
+        with open(tmp / "manifest.json", "w") as fh:  # last: marks the export complete
+            json.dump(manifest, fh, indent=1, sort_keys=True, default=_json_default)
             fh.flush()
             os.fsync(fh.fileno())
         if target.exists():
@@ -689,3 +737,11 @@ def export(
             shutil.rmtree(tmp, ignore_errors=True)
     return target
 
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
