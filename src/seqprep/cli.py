@@ -50,6 +50,17 @@ class _LazyGroup(click.Group):
         command: click.Command = getattr(module, attr)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; a SeqprepError becomes one line on stderr and exit code 2 (1 for leakage)."""
+        try:
+            return super().invoke(ctx)
+        except LeakageError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+        except SeqprepError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
         if rows:
@@ -70,7 +81,10 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the console script: run the CLI, turning errors into one line."""
     try:
-        return cli.main(args=argv, prog_name="seqprep", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="seqprep", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+        return None
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
