@@ -712,6 +712,7 @@ def export(
             "chunk_rows": chunk_rows,
             "n_chunks": n_chunks,
             "parts": counts,
+            "part_names": list(plan.names),
             "row_ranges": {n: np.stack(r, axis=1).tolist() for n, r in zip(plan.names, plan.ranges, strict=True)},
             "keys": plan.keys,
             "time": pipe.time,
