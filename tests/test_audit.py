@@ -11,7 +11,7 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from seqprep import _audit_checks
-from seqprep.audit import AuditReport, Finding, audit, check_data
+from seqprep.auditing import AuditReport, Finding, audit, check_data
 from seqprep.exceptions import DataError, InvalidParameterError, LeakageError, ShapeError
 
 # --- realistic series ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from seqprep.exceptions import InvalidParameterError, ShapeError
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from seqprep.doctor import Diagnosis, DoctorReport, LayerRow, doctor  # noqa: E402
+from seqprep.diagnosis import Diagnosis, DoctorReport, LayerRow, doctor  # noqa: E402
 
 
 def _n(module) -> int:
@@ -394,7 +394,7 @@ def test_bad_arguments(kwargs, error, match):
 
 
 def test_import_does_not_load_torch_or_keras():
-    code = "import sys, seqprep, seqprep.doctor; print('torch' in sys.modules, 'keras' in sys.modules)"
+    code = "import sys, seqprep, seqprep.diagnosis; print('torch' in sys.modules, 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False False"
 

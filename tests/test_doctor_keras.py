@@ -11,7 +11,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 layers = keras.layers
 
-from seqprep.doctor import LayerRow, doctor  # noqa: E402
+from seqprep.diagnosis import LayerRow, doctor  # noqa: E402
 
 
 def _functional_cnn_lstm(t=30, c=4):

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from ._version import __version__
 from .adapters import TorchWindows, keras_dataset
-from .audit import AuditReport, Finding, audit, check_data
-from .doctor import DoctorReport, doctor
+from .auditing import AuditReport, Finding, audit, check_data
+from .diagnosis import DoctorReport, doctor
 from .exceptions import (
     ArtifactError,
     DataError,

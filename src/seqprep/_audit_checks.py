@@ -1,4 +1,4 @@
-"""Vectorized building blocks of :func:`seqprep.audit.audit`.
+"""Vectorized building blocks of :func:`seqprep.audit`.
 
 Rows are identified by a 64-bit hash of their bytes, windows by the row ids they
 hold, and the time order of overlapping windows is rebuilt from the rows two

@@ -113,7 +113,7 @@ def audit_cmd(
     Pass one ARRAYS .npz with keys X_train, X_test (and X_val, y_*, time_*), or the
     parts as --train/--test/... files. Exits 1 when an error is found.
     """
-    from .audit import audit
+    from .auditing import audit
 
     if arrays is not None:
         if train or test or val:
@@ -143,7 +143,7 @@ def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | 
 
     Exits 1 when an error is found.
     """
-    from .audit import check_data
+    from .auditing import check_data
 
     report = check_data(data, time=time_col, group=group_col)
     _print_report(report, as_json)

@@ -99,7 +99,7 @@ def doctor_cmd(ctx: click.Context, target: str, shape: str | None, data: str | N
     Example:
         seqprep doctor mymodels.py:build --shape 32,30,4
     """
-    from .doctor import doctor
+    from .diagnosis import doctor
 
     if (shape is None) == (data is None):
         raise param_error("--shape", "given, or --data, but not both", shape,

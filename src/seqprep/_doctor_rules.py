@@ -1,7 +1,7 @@
-"""Internal: forward passes with shape recording, and the diagnosis rules of :mod:`seqprep.doctor`.
+"""Internal: forward passes with shape recording, and the diagnosis rules of :mod:`seqprep.diagnosis`.
 
 Each rule looks at the failing layer, its type and the input shape it received
-(plus the layers already run) and returns a :class:`~seqprep.doctor.Diagnosis`
+(plus the layers already run) and returns a :class:`~seqprep.diagnosis.Diagnosis`
 whose ``fix`` is phrased for CNN-LSTM models. Codes:
 
 =========================  ==========================================================
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .doctor import Diagnosis, DoctorReport, LayerRow, _clean, _first_line, _shape_of, format_shape
+from .diagnosis import Diagnosis, DoctorReport, LayerRow, _clean, _first_line, _shape_of, format_shape
 
 __all__: list[str] = []  # internal module
 

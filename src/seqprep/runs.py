@@ -204,7 +204,7 @@ def _data_check(df: pd.DataFrame, columns: Sequence[str], time: str | None, grou
     """The project's audit (when it imports) plus the scale check."""
     findings: list[dict[str, Any]] = []
     try:
-        from .audit import check_data
+        from .auditing import check_data
 
         report = check_data(df[[c for c in dict.fromkeys([*(x for x in (time, group) if x), *columns])]],
                             time=time, group=group)  # fmt: skip
@@ -372,7 +372,7 @@ def run_forecast(
 ) -> RunResult:
     """Train a CNN-LSTM forecaster on ``df`` the leak-free way and score it against baselines.
 
-    Steps: check the data (:func:`check_scales` and :func:`seqprep.audit.check_data`), fit a
+    Steps: check the data (:func:`check_scales` and :func:`seqprep.check_data`), fit a
     :class:`~seqprep.Pipeline` (chronological split with ``gap``, scaler fit on training rows),
     train :class:`~seqprep.models.CNNLSTM` with early stopping on the validation part, predict the
     test part and un-scale. Baselines on the same test windows: persistence (last input value of
