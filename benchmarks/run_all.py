@@ -1,0 +1,127 @@
+"""Run every benchmark script in benchmarks/ as a subprocess and print one table of headline ratios.
+
+Usage::
+
+    python benchmarks/run_all.py --size small     # a minute or two
+    python benchmarks/run_all.py --size medium    # ~10 minutes
+    python benchmarks/run_all.py --size full      # the sizes quoted in docs/performance.md
+
+Each script must print ``RESULT {json}`` as its last stdout line (see ``_common.py``); its
+``headline`` list becomes rows of the summary table. Scripts run one after the other (never in
+parallel: they would disturb each other's timings), with the same interpreter as this one.
+Their own output is streamed through unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import RESULT_PREFIX, print_table  # noqa: E402
+
+# flags per script and size for the scripts owned here
+FLAGS: dict[str, dict[str, list[str]]] = {
+    "windows.py": {
+        "small": ["--rows", "200000", "--repeats", "2", "--loop-rows", "20000", "--keras-rows", "30000"],
+        "medium": ["--rows", "1000000", "--repeats", "3", "--keras-rows", "100000"],
+        "full": [],
+    },
+    "panel.py": {
+        "small": ["--series", "1000", "--steps", "500", "--sample-batches", "200", "--pf-max-series", "100",
+                  "--pf-sample-batches", "50", "--pf-budget", "60"],
+        "medium": ["--series", "10000", "--steps", "1000", "--pf-max-series", "10000", "--pf-budget", "240"],
+        "full": [],
+    }
+}
+
+# scale.py belongs to another developer: pass --size if its --help offers it, else --rows/--repeats
+SCALE_ROWS = {"small": ["--rows", "1000000", "--repeats", "2"], "medium": ["--rows", "5000000", "--repeats", "3"],
+              "full": []}
+
+
+def script_flags(path: Path, size: str) -> list[str]:
+    if path.name in FLAGS:
+        return FLAGS[path.name][size]
+    help_text = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True,
+                               check=False).stdout
+    if "--size" in help_text:
+        return ["--size", size]
+    if path.name == "scale.py" and "--rows" in help_text:
+        return SCALE_ROWS[size]
+    return []
+
+
+def discover() -> list[Path]:
+    first = [HERE / n for n in ("windows.py", "panel.py", "scale.py")]
+    others = sorted(p for p in HERE.glob("*.py") if not p.name.startswith("_") and p.name != "run_all.py"
+                    and p not in first)
+    return [p for p in first if p.exists()] + others
+
+
+def run_one(path: Path, size: str) -> tuple[dict | None, float, int]:
+    cmd = [sys.executable, str(path), *script_flags(path, size)]
+    print(f"\n$ {' '.join(cmd)}", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
+    result = None
+    assert proc.stdout is not None  # noqa: S101 (benchmark script, not src/)
+    for line in proc.stdout:
+        if line.startswith(RESULT_PREFIX):
+            try:
+                result = json.loads(line[len(RESULT_PREFIX):])
+            except json.JSONDecodeError:
+                print(f"  (unparseable RESULT line from {path.name})")
+            print(line[:300].rstrip() + (" ..." if len(line) > 300 else ""), flush=True)
+        else:
+            print(line, end="", flush=True)
+    rc = proc.wait()
+    return result, time.perf_counter() - t0, rc
+
+
+def fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return "" if v is None else str(v)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", choices=("small", "medium", "full"), default="small")
+    p.add_argument("--only", nargs="*", help="script names to run (default: all)")
+    args = p.parse_args(argv)
+    scripts = discover()
+    if args.only:
+        scripts = [s for s in scripts if s.name in args.only or s.stem in args.only]
+    rows = []
+    failed = []
+    for path in scripts:
+        result, secs, rc = run_one(path, args.size)
+        if rc != 0:
+            failed.append(f"{path.name} (exit {rc})")
+            rows.append([path.stem, "FAILED", "", "", "", ""])
+            continue
+        if result is None:
+            rows.append([path.stem, "(ran; printed no RESULT line)", "", "", "", ""])
+            continue
+        for h in result.get("headline", []):
+            ok = h.get("ok")
+            rows.append([result.get("benchmark", path.stem), h.get("name", ""), fmt(h.get("value")),
+                         h.get("unit", ""), h.get("target") or "", "" if ok is None else ("yes" if ok else "NO")])
+        print(f"({path.name}: {secs:.0f} s)", flush=True)
+    print(f"\n## Headline results (--size {args.size})\n")
+    print_table(["benchmark", "measure", "value", "unit", "target", "met"], rows)
+    if failed:
+        print("\nfailed: " + ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
