@@ -442,6 +442,34 @@ class Pipeline:
             out = self.scaler_.inverse_transform(flat, features=self._target_index())
         return np.asarray(out, dtype=np.float64).reshape(arr.shape)
 
+    # ------------------------------------------------------------------ out of core
+    def fit_stream(
+        self, data: Any, *, columns: Sequence[str] | None = None, chunk_rows: int = 1 << 20,
+        progress: bool | None = None,
+    ) -> Any:
+        """Fit the statistics in one streaming pass over an ``.npy`` or Parquet file's training rows.
+
+        See :func:`seqprep.outofcore.fit_stream`; returns its :class:`~seqprep.outofcore.StreamFit`.
+        """
+        from .outofcore import fit_stream
+
+        return fit_stream(self, data, columns=columns, chunk_rows=chunk_rows, progress=progress)
+
+    def export(
+        self, path: str | os.PathLike[str], data: Any, *, format: str = "npy", columns: Sequence[str] | None = None,
+        chunk_rows: int = 1 << 20, overwrite: bool = False, progress: bool | None = None,
+    ) -> Path:
+        """Fit by streaming and write scaled rows + window starts to ``path`` (resumable).
+
+        See :func:`seqprep.outofcore.export`; read the result with :func:`seqprep.outofcore.open_export`.
+        """
+        from .outofcore import export
+
+        return export(
+            self, path, data, format=format, columns=columns, chunk_rows=chunk_rows, overwrite=overwrite,
+            progress=progress,
+        )
+
     # ------------------------------------------------------------------ persistence
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments as a JSON-safe dict."""

@@ -1,0 +1,205 @@
+"""Out-of-core: streaming fit and resumable export agree with the in-memory Pipeline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from seqprep import Pipeline
+from seqprep.exceptions import ArtifactError, DataError, InvalidParameterError
+from seqprep.outofcore import NpySource, fit_stream, open_export
+
+
+def _table(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "a": np.cumsum(rng.normal(size=n)) + 50.0,
+        "b": rng.normal(3.0, 2.0, size=n),
+        "y": rng.normal(-1.0, 0.5, size=n),
+    })
+
+
+def _long(seed: int = 1) -> pd.DataFrame:
+    """Three series with daily timestamps, some rows missing (gaps), sorted by (group, time)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for g, (n, start) in enumerate([(300, "2020-01-01"), (250, "2020-02-15"), (320, "2019-12-01")]):
+        t = pd.date_range(start, periods=n, freq="D")
+        keep = np.ones(n, dtype=bool)
+        keep[rng.choice(np.arange(20, n - 20), size=3, replace=False)] = False
+        frames.append(pd.DataFrame({
+            "key": f"s{g}", "t": t[keep], "a": rng.normal(size=keep.sum()) * (g + 1),
+            "b": rng.uniform(0, 10, size=keep.sum()), "y": rng.normal(5, 1, size=keep.sum()),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _assert_same(pipe_mem: Pipeline, parts_mem: dict, pipe_ooc: Pipeline, parts_ooc: dict) -> None:
+    s_mem, s_ooc = pipe_mem.scaler_, pipe_ooc.scaler_
+    for attr in ("mean_", "scale_", "data_min_", "data_max_"):
+        if hasattr(s_mem, attr):
+            np.testing.assert_allclose(getattr(s_ooc, attr), getattr(s_mem, attr), rtol=1e-6, atol=0)
+    assert list(parts_mem) == list(parts_ooc)
+    for name in parts_mem:
+        np.testing.assert_array_equal(parts_ooc[name].starts, parts_mem[name].starts)
+        X1, y1 = parts_mem[name][:]
+        X2, y2 = parts_ooc[name][:]
+        np.testing.assert_allclose(X2, X1, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(y2, y1, rtol=1e-6, atol=1e-6)
+        assert X2.shape == X1.shape and y2.shape == y1.shape
+
+
+def test_npy_single_series_matches_in_memory(tmp_path):
+    df = _table()
+    np.save(tmp_path / "x.npy", df.to_numpy(np.float64))
+    kw = dict(lookback=12, horizon=[1, 3], target="y", split=(0.6, 0.2, 0.2), gap=4)
+    mem = Pipeline(**kw)
+    parts_mem = mem.fit(df).parts
+    ooc = Pipeline(**kw)
+    out = ooc.export(tmp_path / "out", tmp_path / "x.npy", columns=list(df.columns), chunk_rows=97)
+    _assert_same(mem, parts_mem, ooc, open_export(out, verify=True))
+    assert np.load(out / "data.npy", mmap_mode="r").dtype == np.float32
+
+
+def test_npy_sidecar_columns_and_extra_target(tmp_path):
+    df = _table(400)
+    np.save(tmp_path / "x.npy", df.to_numpy(np.float32))
+    (tmp_path / "x.npy.json").write_text(json.dumps({"columns": list(df.columns)}))
+    kw = dict(lookback=8, target="y", features=["b", "a"], scaler="minmax")
+    mem = Pipeline(**kw)
+    parts_mem = mem.fit(pd.DataFrame(df.to_numpy(np.float32), columns=df.columns)).parts
+    ooc = Pipeline(**kw)
+    fit = ooc.fit_stream(tmp_path / "x.npy", chunk_rows=64)
+    assert fit.columns == ["b", "a", "y"] and fit.n_windows == {k: len(v) for k, v in parts_mem.items()}
+    ooc.export(tmp_path / "out", tmp_path / "x.npy", chunk_rows=64)
+    _assert_same(mem, parts_mem, ooc, open_export(tmp_path / "out"))
+
+
+@pytest.mark.parametrize("split, gap", [((0.7, 0.15, 0.15), 2), ((0.6, 0.4), "5D"), (("2020-06-01", "2020-08-01"), 3)])
+def test_parquet_groups_time_gaps_row_groups(tmp_path, split, gap):
+    df = _long()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet", row_group_size=70)
+    assert pq.ParquetFile(tmp_path / "d.parquet").num_row_groups > 5
+    kw = dict(lookback=10, target="y", time="t", group="key", split=split, gap=gap)
+    mem = Pipeline(**kw)
+    parts_mem = mem.fit(df).parts
+    ooc = Pipeline(**kw)
+    out = ooc.export(tmp_path / "out", tmp_path / "d.parquet", chunk_rows=128)
+    parts = open_export(out)
+    _assert_same(mem, parts_mem, ooc, parts)
+    assert ooc.schema_["freq"] == mem.schema_["freq"]
+    np.testing.assert_array_equal(np.load(out / "time.npy"), df["t"].to_numpy())
+
+
+def test_parquet_dataset_directory(tmp_path):
+    df = _table(500)
+    (tmp_path / "ds").mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(df)), 3)):
+        pq.write_table(pa.Table.from_pandas(df.iloc[part], preserve_index=False), tmp_path / "ds" / f"p{i}.parquet")
+    kw = dict(lookback=6, target="y")
+    mem = Pipeline(**kw)
+    parts_mem = mem.fit(df).parts
+    ooc = Pipeline(**kw)
+    _assert_same(mem, parts_mem, ooc, open_export(ooc.export(tmp_path / "out", tmp_path / "ds", chunk_rows=77)))
+
+
+def _chunk_hashes(path, chunk_rows: int) -> list[str]:
+    data = np.load(path, mmap_mode="r")
+    return [hashlib.sha256(np.ascontiguousarray(data[a : a + chunk_rows]).tobytes()).hexdigest()
+            for a in range(0, len(data), chunk_rows)]
+
+
+def test_interrupted_export_resumes_without_redoing_chunks(tmp_path, monkeypatch):
+    df = _table(1000)
+    np.save(tmp_path / "x.npy", df.to_numpy())
+    cols = list(df.columns)
+    monkeypatch.setenv("SEQPREP_EXPORT_FAIL_AFTER", "3")
+    with pytest.raises(RuntimeError, match="interrupted after chunk 2"):
+        Pipeline(lookback=5, target="y").export(tmp_path / "out", tmp_path / "x.npy", columns=cols, chunk_rows=100)
+    assert not (tmp_path / "out" / "manifest.json").exists()
+    with pytest.raises(ArtifactError, match="incomplete export .3 of 10 chunks"):
+        open_export(tmp_path / "out")
+    before = _chunk_hashes(tmp_path / "out" / "data.npy", 100)[:3]
+    mtime = (tmp_path / "out" / "starts-train.npy").stat().st_mtime_ns
+    monkeypatch.delenv("SEQPREP_EXPORT_FAIL_AFTER")
+    pipe = Pipeline(lookback=5, target="y")
+    pipe.export(tmp_path / "out", tmp_path / "x.npy", columns=cols, chunk_rows=100)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["complete"] is True
+    assert [r["chunks_written"] for r in manifest["runs"]] == [[0, 1, 2], list(range(3, 10))]
+    assert _chunk_hashes(tmp_path / "out" / "data.npy", 100)[:3] == before
+    assert (tmp_path / "out" / "starts-train.npy").stat().st_mtime_ns == mtime
+    clean = Pipeline(lookback=5, target="y").export(tmp_path / "clean", tmp_path / "x.npy", columns=cols,
+                                                     chunk_rows=100)
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "data.npy"), np.load(clean / "data.npy"))
+    assert manifest["chunks"] == json.loads((clean / "manifest.json").read_text())["chunks"]
+    open_export(tmp_path / "out", verify=True)
+    assert pipe.scaler_ is not None
+
+
+def test_rerun_with_other_arguments_is_refused(tmp_path):
+    df = _table(300)
+    np.save(tmp_path / "x.npy", df.to_numpy())
+    cols = list(df.columns)
+    Pipeline(lookback=5, target="y").export(tmp_path / "out", tmp_path / "x.npy", columns=cols)
+    with pytest.raises(ArtifactError, match="config.lookback"):
+        Pipeline(lookback=6, target="y").export(tmp_path / "out", tmp_path / "x.npy", columns=cols)
+    Pipeline(lookback=6, target="y").export(tmp_path / "out", tmp_path / "x.npy", columns=cols, overwrite=True)
+    assert len(open_export(tmp_path / "out")["train"][0][0]) == 6
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(ArtifactError, match="not a seqprep export"):
+        Pipeline(lookback=5, target="y").export(tmp_path / "other", tmp_path / "x.npy", columns=cols, overwrite=True)
+
+
+def test_unsorted_and_bad_data_are_refused(tmp_path):
+    df = _long()
+    shuffled = pd.concat([df.iloc[:100], df.iloc[400:500], df.iloc[100:400], df.iloc[500:]], ignore_index=True)
+    pq.write_table(pa.Table.from_pandas(shuffled, preserve_index=False), tmp_path / "u.parquet", row_group_size=64)
+    with pytest.raises(DataError, match="sorted by .group, time. to stream: row 200 starts a second run of series"):
+        fit_stream(Pipeline(lookback=5, target="y", time="t", group="key"), tmp_path / "u.parquet", chunk_rows=50)
+    swapped = df.copy()
+    t = swapped["t"].to_numpy().copy()
+    t[[130, 131]] = t[[131, 130]]
+    swapped["t"] = t
+    pq.write_table(pa.Table.from_pandas(swapped, preserve_index=False), tmp_path / "s.parquet")
+    with pytest.raises(DataError, match="row 131 .* comes before row 130"):
+        fit_stream(Pipeline(lookback=5, target="y", time="t", group="key"), tmp_path / "s.parquet", chunk_rows=50)
+    arr = _table(200).to_numpy()
+    arr[150, 1] = np.nan
+    np.save(tmp_path / "n.npy", arr)
+    with pytest.raises(DataError, match="b: 1 .*row 150"):
+        Pipeline(lookback=5, target="y").export(tmp_path / "o", tmp_path / "n.npy", columns=["a", "b", "y"])
+    with pytest.raises(InvalidParameterError, match="streaming"):
+        fit_stream(Pipeline(lookback=5, target="y", scaler="robust"), tmp_path / "n.npy", columns=["a", "b", "y"])
+    with pytest.raises(InvalidParameterError, match="columns"):
+        NpySource(tmp_path / "n.npy", columns=["a", "b"])
+    with pytest.raises(ArtifactError, match="no seqprep export"):
+        open_export(tmp_path)
+
+
+def test_cli_prepare(tmp_path):
+    from seqprep.cli import cli
+
+    df = _long()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet", row_group_size=100)
+    args = ["prepare", str(tmp_path / "d.parquet"), "--out", str(tmp_path / "out"), "--lookback", "7",
+            "--target", "y", "--time", "t", "--group", "key", "--split", "0.7,0.15,0.15", "--gap", "2",
+            "--chunk-rows", "200"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "train:" in result.output and "windows" in result.output
+    mem = Pipeline(lookback=7, target="y", time="t", group="key", gap=2)
+    parts_mem = mem.fit(df).parts
+    _assert_same(mem, parts_mem, Pipeline.load(tmp_path / "out" / "pipeline"), open_export(tmp_path / "out"))
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0
+    other = CliRunner().invoke(cli, [*args[:-2], "--chunk-rows", "100"])
+    assert other.exit_code == 2 and "other arguments" in other.output and "chunk_rows" in other.output
