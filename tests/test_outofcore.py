@@ -172,7 +172,7 @@ def test_unsorted_and_bad_data_are_refused(tmp_path):
     pq.write_table(pa.Table.from_pandas(swapped, preserve_index=False), tmp_path / "s.parquet")
     with pytest.raises(DataError, match="row 131 .* comes before row 130"):
         fit_stream(Pipeline(lookback=5, target="y", time="t", group="key"), tmp_path / "s.parquet", chunk_rows=50)
-    arr = _table(200).to_numpy()
+    arr = _table(200).to_numpy().copy()
     arr[150, 1] = np.nan
     np.save(tmp_path / "n.npy", arr)
     with pytest.raises(DataError, match="b: 1 .*row 150"):
