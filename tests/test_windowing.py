@@ -189,7 +189,7 @@ def test_holds_a_view_not_a_copy():
     data = np.random.default_rng(0).standard_normal((1000, 8)).astype(np.float32)
     w = windows(data, lookback=64, target=0)
     assert np.shares_memory(w.data, data)
-    assert w.starts.nbytes == 8 * len(w)
+    assert w.starts.nbytes == 4 * len(w)  # one int32 per window
     # pickling (DataLoader workers under spawn) must not serialize the lookback x data view
     assert len(pickle.dumps(w)) < 3 * data.nbytes
 
@@ -350,3 +350,34 @@ def test_features_exclude_target():
     w = windows(df, lookback=3, features=["a"], target="b")
     X, y = w[0]
     assert X.shape == (3, 1) and float(y) == 30.0 and w.target_names == ("b",)
+
+
+@pytest.mark.parametrize("sampling_rate", [1, 3])
+def test_torch_gather_strided_sources(monkeypatch, sampling_rate):
+    """Non-contiguous rows (a column subset with an extra target) and dilated windows through torch."""
+    pytest.importorskip("torch")
+    import seqprep.windowing as wmod
+
+    df = pd.DataFrame(np.random.default_rng(3).standard_normal((400, 4)), columns=list("abcd"))
+    w = windows(df, lookback=9, target="d", features=["a", "b"], sampling_rate=sampling_rate, dtype="float64")
+    assert not w.data.flags.c_contiguous
+    idx = np.random.default_rng(4).permutation(len(w))[:100]
+    monkeypatch.setattr(wmod, "_TORCH_MIN_BYTES", 0)
+    a, ya = w[idx]
+    monkeypatch.setattr(wmod, "_TORCH_MIN_BYTES", 1 << 60)
+    b, yb = w[idx]
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ya, yb)
+    starts = w.provenance()["start"].to_numpy()[idx]
+    np.testing.assert_array_equal(a[:, :, 0], df["a"].to_numpy()[starts[:, None] + sampling_rate * np.arange(9)])
+
+
+def test_frames_through_torch(monkeypatch):
+    pytest.importorskip("torch")
+    import seqprep.windowing as wmod
+
+    frames = np.random.default_rng(0).standard_normal((30, 5, 4, 3)).astype(np.float32)
+    w = windows(frames, lookback=4, sampling_rate=2)
+    monkeypatch.setattr(wmod, "_TORCH_MIN_BYTES", 0)
+    a = w[[0, 7, 3]]
+    np.testing.assert_array_equal(a[1], frames[7:15:2])

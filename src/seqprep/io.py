@@ -346,10 +346,26 @@ def _from_frame(
         chosen = [columns] if isinstance(columns, str) else list(columns)
         _check_columns(df, names, chosen)
     chosen = list(dict.fromkeys(chosen))
-    values = df[chosen].to_numpy()
-    if values.dtype == bool or values.dtype == object:
-        values = values.astype(np.float64)
+    values = _frame_to_rows(df, chosen)
     return _finish(values, tuple(chosen), times, keys, nan_policy, report)
+
+
+def _frame_to_rows(df: pd.DataFrame, chosen: list[str]) -> np.ndarray:
+    """Row-major (C-contiguous) copy of the chosen columns, one column at a time.
+
+    ``df[cols].to_numpy()`` returns pandas' column-major block (or a transient extra copy): windows
+    read rows, so a row-major layout is what makes gathering contiguous.
+    """
+    try:
+        dtype = np.result_type(*[df[c].dtype for c in chosen])
+    except TypeError:  # pandas extension dtypes (nullable Int64, Float64, ...)
+        dtype = np.dtype(np.float64)
+    if dtype.kind not in "iuf" or any(df[c].hasnans for c in chosen):
+        dtype = np.dtype(np.float64) if dtype.kind != "f" else dtype
+    out = np.empty((len(df), len(chosen)), dtype=dtype)
+    for j, c in enumerate(chosen):
+        out[:, j] = df[c].to_numpy(dtype=dtype, na_value=np.nan) if dtype.kind == "f" else df[c].to_numpy(dtype)
+    return out
 
 
 def _check_columns(df: pd.DataFrame, names: list[str], chosen: Sequence[Any]) -> None:
@@ -486,9 +502,10 @@ def _handle_nan(
     if values.dtype.kind != "f":
         return values, time_arr, bounds
     flat = values.reshape(values.shape[0], -1)
-    bad = ~np.isfinite(flat)
-    if not bad.any():
+    # min/max propagate NaN and expose inf without allocating a mask as large as the data.
+    if flat.size == 0 or (np.isfinite(flat.min()) and np.isfinite(flat.max())):
         return values, time_arr, bounds
+    bad = ~np.isfinite(flat)
     per_col = bad.sum(axis=0)
     names = columns or tuple(f"column {i}" for i in range(flat.shape[1]))
     counts = {str(names[i]): int(c) for i, c in enumerate(per_col) if c} if flat.shape[1] == len(names) else {}
@@ -525,7 +542,7 @@ def _handle_nan(
             "starts with NaN, so there is nothing to fill from. Use nan_policy='drop' or fill those rows."
         )
     report[f"nan_rows_{'forward_filled' if policy == 'ffill' else 'interpolated'}"] = int(row_bad.sum())
-    return filled.to_numpy(dtype=values.dtype).reshape(values.shape), time_arr, bounds
+    return np.ascontiguousarray(filled.to_numpy(dtype=values.dtype)).reshape(values.shape), time_arr, bounds
 
 
 def _check_time(

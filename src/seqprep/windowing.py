@@ -166,7 +166,7 @@ def window_starts(bounds: np.ndarray, breaks: np.ndarray, spec: WindowSpec) -> t
 
     Returns
     -------
-    starts : ndarray of int64
+    starts : ndarray of int32 (int64 beyond 2**31 rows)
         Global start rows, series after series, ascending.
     counts : dict
         ``series_too_short`` and ``windows_spanning_gaps``.
@@ -176,15 +176,22 @@ def window_starts(bounds: np.ndarray, breaks: np.ndarray, spec: WindowSpec) -> t
     span = spec.span
     n_per = np.where(lengths >= span, (lengths - span) // spec.stride + 1, 0)
     total = int(n_per.sum())
-    first = np.cumsum(n_per) - n_per
-    series = np.repeat(np.arange(len(lengths), dtype=np.int64), n_per)
-    k = np.arange(total, dtype=np.int64) - np.repeat(first, n_per)
-    starts = bounds[:-1][series] + k * spec.stride
+    # int32 when the rows allow it: half the memory for the one integer per window we keep.
+    idx_dtype = np.int32 if int(bounds[-1]) < 2**31 - 1 else np.int64
+    if len(lengths) == 1:
+        starts = np.arange(int(bounds[0]), int(bounds[0]) + total * spec.stride, spec.stride, dtype=idx_dtype)
+    else:
+        first = np.cumsum(n_per) - n_per
+        starts = np.arange(total, dtype=np.int64)
+        starts -= np.repeat(first, n_per)
+        starts *= spec.stride
+        starts += np.repeat(bounds[:-1], n_per)
+        starts = starts.astype(idx_dtype, copy=False)
     counts = {"series_too_short": int((lengths < span).sum()), "windows_spanning_gaps": 0}
     if len(breaks) and not spec.allow_gaps and total:
-        seg = np.zeros(int(bounds[-1]) + 1, dtype=np.int64)
+        seg = np.zeros(int(bounds[-1]) + 1, dtype=np.int32)
         seg[breaks] = 1
-        seg = np.cumsum(seg)
+        np.cumsum(seg, out=seg)
         ok = seg[starts] == seg[starts + span - 1]
         counts["windows_spanning_gaps"] = int((~ok).sum())
         starts = starts[ok]
@@ -322,7 +329,10 @@ def windows(
         )
     y_data = None
     if tgt_idx is not None:
-        y_data = np.ascontiguousarray(sd.values[:, tgt_idx]).astype(spec.dtype, copy=False)
+        if len(tgt_idx) == 1 and sd.values.dtype == np.dtype(spec.dtype):
+            y_data = sd.values[:, tgt_idx[0] : tgt_idx[0] + 1]  # a view: no copy of the target column
+        else:
+            y_data = np.ascontiguousarray(sd.values[:, tgt_idx]).astype(spec.dtype, copy=False)
     starts, counts = window_starts(sd.bounds, sd.breaks, spec)
     report = {**sd.report, **counts}
     if len(starts) == 0:
@@ -407,7 +417,8 @@ class Windows:
     ) -> None:
         self._x = x_data
         self._y = y_data
-        self._starts = np.asarray(starts, dtype=np.int64)
+        starts = np.asarray(starts)
+        self._starts = starts if starts.dtype in (np.int32, np.int64) else starts.astype(np.int64)
         self.spec = spec
         self._series = series
         self.report = dict(report or {})
@@ -550,12 +561,11 @@ class Windows:
         """``X`` in (k, L, *feat) order, contiguous, in the output dtype."""
         out_dtype = np.dtype(self.spec.dtype)
         k = len(starts)
-        row_bytes = self._x.strides[0]
+        window_bytes = self.spec.lookback * int(np.prod(self._x.shape[1:])) * self._x.itemsize
         use_torch = (
-            k * self.spec.lookback * row_bytes >= _TORCH_MIN_BYTES
+            k * window_bytes >= _TORCH_MIN_BYTES
             and self._x.dtype == out_dtype
-            and self.spec.sampling_rate == 1
-            and self._x.flags.c_contiguous
+            and all(st > 0 for st in self._x.strides)
             and _torch_available()
         )
         if use_torch:
@@ -567,16 +577,11 @@ class Windows:
         import torch
 
         if self._torch_view is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # read-only memmaps: we never write through the tensor
-                base = torch.from_numpy(self._x.reshape(self._x.shape[0], -1))
-            row = base.shape[1]
-            n_valid = self._x.shape[0] - self.spec.last_input_offset
-            self._torch_view = base.as_strided((n_valid, self.spec.lookback * row), (row, 1))
-        out = np.empty((len(starts), self.spec.lookback, *self._x.shape[1:]), dtype=self._x.dtype)
-        torch.index_select(
-            self._torch_view, 0, torch.from_numpy(starts), out=torch.from_numpy(out.reshape(len(starts), -1))
-        )
+            self._torch_view = _torch_window_view(self._x, self.spec)
+        k = len(starts)
+        out = np.empty((k, self.spec.lookback, *self._x.shape[1:]), dtype=self._x.dtype)
+        target = torch.from_numpy(out.reshape(k, -1) if self._torch_view.dim() == 2 else out)
+        torch.index_select(self._torch_view, 0, torch.from_numpy(np.asarray(starts, dtype=np.int64)), out=target)
         return out
 
     def _apply_layout(self, X: np.ndarray) -> np.ndarray:
@@ -617,7 +622,10 @@ class Windows:
         check_bool(shuffle, "shuffle")
         check_bool(drop_last, "drop_last")
         n = len(self)
-        order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n, dtype=np.int64)
+        idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
+        order = np.arange(n, dtype=idx_dtype)
+        if shuffle:
+            np.random.default_rng(seed).shuffle(order)
         stop = n - n % batch_size if drop_last else n
         rng = self.augmentation_rng()
         for i in range(0, stop, batch_size):
@@ -748,6 +756,29 @@ def _strided_rows(x: np.ndarray, spec: WindowSpec) -> np.ndarray:
     shape = (n_valid, spec.lookback, *x.shape[1:])
     strides = (x.strides[0], x.strides[0] * spec.sampling_rate, *x.strides[1:])
     return as_strided(x, shape=shape, strides=strides, writeable=False)
+
+
+def _torch_window_view(x: np.ndarray, spec: WindowSpec) -> Any:
+    """A torch view in which row ``s`` is the window starting at ``s`` (no copy).
+
+    Contiguous rows with ``sampling_rate=1`` make every window one contiguous block: a 2-D
+    ``(n_valid, lookback * row)`` view, which ``index_select`` copies as whole blocks (the fast
+    case). Otherwise a 3-D+ strided view of the same storage.
+    """
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # read-only memmaps: we never write through the tensor
+        base = torch.from_numpy(x)
+    n_valid = x.shape[0] - spec.last_input_offset
+    item = x.itemsize
+    if x.flags.c_contiguous and spec.sampling_rate == 1:
+        row = int(np.prod(x.shape[1:]))
+        return base.reshape(x.shape[0], row).as_strided((n_valid, spec.lookback * row), (row, 1))
+    strides = tuple(st // item for st in x.strides)
+    return base.as_strided(
+        (n_valid, spec.lookback, *x.shape[1:]), (strides[0], strides[0] * spec.sampling_rate, *strides[1:])
+    )
 
 
 _TORCH_STATE: dict[str, bool] = {}
