@@ -196,3 +196,51 @@ def test_repr_and_describe():
 def test_property_above_really_ran():
     test_future_rows_never_change_training()
     assert len(RAN) >= 10  # most random configurations fit; the early-return branch is not the common case
+
+
+def test_folds_fit_their_own_statistics_on_their_own_training_rows():
+    df = make_df(300)
+    folds = Pipeline(lookback=7, target="temp", time="date", gap=2).fit_folds(df, n_folds=3, val_size=30)
+    assert len(folds) == 3
+    for pipe, s in folds:
+        lo_hi = s.row_ranges["train"][0]
+        rows = df[["temp", "rain", "wind"]].to_numpy()[lo_hi[0] : lo_hi[1]]
+        np.testing.assert_allclose(pipe.scaler_.mean_, rows.mean(axis=0), rtol=1e-10)
+        assert s.train.provenance()["target_row"].max() < s.val.provenance()["target_row"].min() - 2
+    means = [p.scaler_.mean_[0] for p, _ in folds]
+    assert means[0] < means[1] < means[2]  # the trend: each fold's statistics differ
+
+
+def test_derived_features_saved_and_causal(tmp_path):
+    from seqprep.features import Calendar, Lag, Rolling
+
+    df = make_df(200)
+    derived = [Lag("temp", (1, 7)), Rolling("rain", 5, ("mean", "max")), Calendar(("dayofyear",))]
+    pipe = Pipeline(lookback=5, target="temp", time="date", derived=derived)
+    parts = pipe.fit(df)
+    assert parts.train.feature_names[-6:] == (
+        "temp_lag1", "temp_lag7", "rain_roll5_mean", "rain_roll5_max", "dayofyear_sin", "dayofyear_cos"
+    )
+    assert parts.train.provenance()["start"].min() >= 7  # warm-up rows of the lag are never read
+    pipe.save(tmp_path / "p")
+    loaded = Pipeline.load(tmp_path / "p")
+    np.testing.assert_array_equal(loaded.transform(df.iloc[-50:]).to_numpy(), pipe.transform(df.iloc[-50:]).to_numpy())
+    # changing rows after t never changes features at t
+    changed = df.copy()
+    changed.loc[150:, ["temp", "rain"]] = 999.0
+    a = pipe.transform(df.iloc[:150]).to_numpy()
+    b = pipe.transform(changed.iloc[:160]).to_numpy()[: len(a)]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_augmentation_only_touches_training_batches():
+    df = make_df(200)
+    pipe = Pipeline(lookback=8, target="temp", time="date", augment=["jitter", "scaling"], seed=3)
+    parts = pipe.fit(df)
+    X_plain, _ = parts.train[np.arange(len(parts.train))]
+    X_aug = np.concatenate([X for X, _ in parts.train.batches(64)])
+    assert not np.array_equal(X_plain, X_aug) and X_aug.shape == X_plain.shape
+    for part in (parts.val, parts.test):
+        X_idx, _ = part[np.arange(len(part))]
+        X_batches = np.concatenate([X for X, _ in part.batches(64)])
+        np.testing.assert_array_equal(X_idx, X_batches)

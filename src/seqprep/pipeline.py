@@ -197,6 +197,74 @@ class Pipeline:
         self.split_ = Split(out, parts.row_ranges, parts.gap, parts.context)
         return self.split_
 
+    def fit_folds(
+        self,
+        data: Any,
+        n_folds: int = 5,
+        *,
+        val_size: float | int = 0.1,
+        mode: str = "expanding",
+        train_size: int | None = None,
+    ) -> list[tuple[Pipeline, Split]]:
+        """Walk-forward folds, each with statistics fitted on **its own** training part.
+
+        Parameters
+        ----------
+        data : DataFrame, path, array or list
+        n_folds : int, default 5
+        val_size : float or int, default 0.1
+            Validation rows per fold (fraction of each series or a number of rows).
+        mode : {"expanding", "sliding"}, default "expanding"
+        train_size : int, optional
+            Training rows per fold for ``mode="sliding"``.
+
+        Returns
+        -------
+        list of (Pipeline, Split)
+            Per fold, oldest first: a pipeline fitted on that fold's training rows and its
+            ``train``/``val`` windows. The pipeline's ``gap`` (in rows) and ``context`` apply.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> df = pd.DataFrame({"a": np.arange(120.0), "b": np.cos(np.arange(120.0))})
+        >>> folds = Pipeline(lookback=5, target="a", gap=1).fit_folds(df, n_folds=3, val_size=10)
+        >>> [(len(s.train), len(s.val)) for _, s in folds]
+        [(84, 10), (94, 10), (104, 10)]
+        >>> [round(float(p.scaler_.mean_[0]), 1) for p, _ in folds]  # each fold: its own training mean
+        [44.0, 49.0, 54.0]
+        """
+        from .splitting import walk_forward
+
+        table, sd, columns, n_in, warmup = self._prepare(data)
+        raw = self._windows(table, sd, columns, n_in, warmup)
+        gap = check_int(self.gap, "gap", minimum=0, fix="walk-forward folds take the gap in rows.")
+        folds = walk_forward(
+            raw, n_folds, val_size=val_size, gap=gap, mode=mode, train_size=train_size, context=self.context
+        )
+        codes = sd.series_codes()
+        out = []
+        for fold in folds:
+            pipe = Pipeline.__new__(Pipeline)
+            pipe.__dict__.update(self.__dict__)
+            mask = fold.train_rows("train")
+            scaler = pipe._make_scaler(columns)
+            if isinstance(scaler, SeriesScaler):
+                scaler.fit(table[mask], codes[mask])
+            else:
+                scaler.fit(table[mask])
+            pipe.scaler_ = scaler
+            pipe.schema_ = pipe._schema(sd, columns, n_in, warmup)
+            full = pipe._windows(pipe._scale(table, codes), sd, columns, n_in, warmup)
+            parts = {
+                name: full.subset(np.searchsorted(raw.starts, w.starts), name=w.name) for name, w in fold.parts.items()
+            }
+            if self.augment is not None:
+                parts["train"] = parts["train"].with_augmentation(self.augment, seed=self.seed)
+            pipe.split_ = Split(parts, fold.row_ranges, fold.gap, fold.context)
+            out.append((pipe, pipe.split_))
+        return out
+
     def _prepare(self, data: Any) -> tuple[np.ndarray, SeriesData, list[str], int, int]:
         """Validated table (float64) with derived columns, the series, column names, #inputs, warm-up."""
         needed = None
