@@ -638,7 +638,7 @@ class Windows:
 
         Indexing (``w[i]``, ``w[idx]``) and :meth:`to_numpy` return the windows unaugmented.
         """
-        new = self.subset(np.arange(len(self)))
+        new = self._copy()
         new._augment = augment
         new._augment_seed = int(seed)
         new._augment_calls = 0
@@ -679,6 +679,13 @@ class Windows:
             )
         return self._take(np.arange(len(self), dtype=np.int64))
 
+    def _copy(self) -> Windows:
+        """Shallow copy sharing the data and the start rows (nothing O(n) is copied)."""
+        new = Windows.__new__(Windows)
+        new.__dict__.update(self.__dict__)
+        new.report = dict(self.report)
+        return new
+
     def subset(self, index: Any, *, name: str | None = None) -> Windows:
         """A new :class:`Windows` with the windows selected by *index* (int array or boolean mask)."""
         idx = np.asarray(index)
@@ -702,7 +709,7 @@ class Windows:
                                                           or changes["layout"] == "NSTC" else None),
             changes.get("dtype", s.dtype), s.allow_gaps,
         )
-        new = self.subset(np.arange(len(self)))
+        new = self._copy()
         new.spec = spec
         new._view = _strided_rows(self._x, replace(spec))
         new._torch_view = None
