@@ -81,8 +81,11 @@ def test_feature_distributions_dataframe_and_arrays(tmp_path, rng):
 
 def test_example_windows_regression_and_classification(tmp_path, rng):
     X, y = rng.normal(size=(40, 12, 2)), rng.normal(size=40)
-    fig = plot_example_windows(X, y, ["load", "temp"], n=3, path=tmp_path / "win.png")
+    fig = plot_example_windows(X, y, ["load", "temp"], n=3, target_index=0, path=tmp_path / "win.png")
     assert _is_png(tmp_path / "win.png") and len(fig.axes) == 3
+    assert fig.legends[0].get_texts()[0].get_text() == "load (target feature)"
+    with pytest.raises(InvalidParameterError, match="2 feature names"):
+        plot_example_windows(X, y, ["load"])
     fig = plot_example_windows(X, rng.normal(size=(40, 3)), n=2, horizon=2)
     assert len(fig.axes) == 2
     fig = plot_example_windows(X, rng.integers(0, 2, 40), task="classification", indices=[0, 5])
@@ -164,10 +167,12 @@ def test_build_run_report_regression(tmp_path, rng):
         feature_names=["a", "b"],
         X=X,
         y=y,
+        target_index=1,
         history=HISTORY,
         y_true=y,
         y_pred=y + 0.1,
         baselines={"persistence": X[:, -1, 0]},
+        target_label="load (MW)",
     )
     assert out == tmp_path / "run" / "report.html"
     pngs = sorted(p.name for p in (tmp_path / "run" / "report").iterdir())

@@ -333,7 +333,7 @@ def plot_example_windows(
     names: Sequence[str] | None = None,
     n: int = 3,
     *,
-    target_index: int | None = 0,
+    target_index: int | None = None,
     horizon: int = 1,
     task: str = "regression",
     indices: Sequence[int] | None = None,
@@ -352,8 +352,8 @@ def plot_example_windows(
         Feature names for the legend.
     n : int, default 3
         Number of windows, evenly spaced over the data (unless ``indices`` is given).
-    target_index : int or None, default 0
-        Feature the target belongs to; it is drawn thicker, in the target's colour.
+    target_index : int or None, default None
+        Feature the target belongs to (if it is an input); it is drawn thicker, in the target's colour.
     horizon : int, default 1
         Steps from the window's last row to the (first) target.
     task : {"regression", "classification"}, default "regression"
@@ -376,6 +376,8 @@ def plot_example_windows(
         raise ShapeError(f"`X` has {len(X)} windows but `y` has {len(y)} targets.")
     n_win, lookback, n_feat = X.shape
     names = list(names) if names is not None else [f"feature {i}" for i in range(n_feat)]
+    if len(names) != n_feat:
+        raise param_error("names", f"a sequence of {n_feat} feature names (one per feature of X)", names)
     if indices is None:
         count = min(check_int(n, "n", minimum=1), n_win)
         indices = np.unique(np.linspace(0, n_win - 1, count).round().astype(int))
@@ -730,6 +732,8 @@ def build_run_report(
     feature_names: Sequence[str] | None = None,
     X: Any = None,
     y: Any = None,
+    window_names: Sequence[str] | None = None,
+    target_index: int | None = None,
     history: Any = None,
     time: Any = None,
     y_true: Any = None,
@@ -737,6 +741,7 @@ def build_run_report(
     baselines: Mapping[str, Any] | None = None,
     labels: Sequence[Any] | None = None,
     results: Any = None,
+    target_label: str = "target",
 ) -> Path:
     """Draw whatever parts of a run are given into ``run_dir/report/`` and write ``run_dir/report.html``.
 
@@ -760,8 +765,9 @@ def build_run_report(
         See :func:`plot_split_timeline`.
     raw, scaled, feature_names : optional
         See :func:`plot_feature_distributions`.
-    X, y : optional
-        See :func:`plot_example_windows` (``feature_names`` names the lines).
+    X, y, window_names, target_index : optional
+        See :func:`plot_example_windows`; ``window_names`` names the features of ``X``
+        (default ``feature_names`` when the counts match).
     history : TrainResult or list of dict, optional
         See :func:`plot_learning_curves`.
     time, y_true, y_pred, baselines : optional
@@ -770,6 +776,8 @@ def build_run_report(
         Class labels (classification).
     results : table-like, optional
         Results table to show instead of the computed one.
+    target_label : str, default "target"
+        Axis label of the prediction plot: the target's name and units, e.g. ``"temp_max (°C)"``.
 
     Returns
     -------
@@ -793,7 +801,16 @@ def build_run_report(
     if raw is not None and scaled is not None:
         add("Scaling", "feature_distributions", plot_feature_distributions(raw, scaled, feature_names))
     if X is not None and y is not None:
-        add("Example windows", "example_windows", plot_example_windows(X, y, feature_names, task=task))
+        X = np.asarray(X)
+        if X.ndim == 3:
+            names = window_names
+            if names is None and feature_names is not None and len(feature_names) == X.shape[2]:
+                names = feature_names
+            fig = plot_example_windows(X, y, names, task=task, target_index=target_index)
+            add("Example windows", "example_windows", fig)
+        else:
+            text = f"Not drawn: windows of shape {X.shape} are not (N, T, C)."
+            sections.append({"title": "Example windows", "text": text})
     if history is not None:
         add("Training", "learning_curves", plot_learning_curves(history))
     if y_true is not None and y_pred is not None:
@@ -801,7 +818,8 @@ def build_run_report(
         text = "The model and the baselines are scored on the same test windows."
         sections.append({"title": "Results on the test part", "table": table, "text": text})
         if task == "regression":
-            add("Test predictions", "predictions", plot_predictions(time, y_true, y_pred, baselines))
+            fig = plot_predictions(time, y_true, y_pred, baselines, ylabel=target_label)
+            add("Test predictions", "predictions", fig)
         else:
             true_labels, pred_labels = _labels_pair(y_true, y_pred)
             names = labels if labels is not None else np.union1d(true_labels, pred_labels)
