@@ -36,7 +36,7 @@ def test_demo_console_script_and_evaluate(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
     assert "very different scales" in text and "precipitation" in text
-    assert "training rows" in text and "(1009, 14, 4)" in text
+    assert "training rows" in text and "(1009, 14, 6)" in text
     assert "persistence" in text and "ridge" in text
     assert (out / "COMPLETE").is_file()
     # a second run into the same explicit directory is refused with one line and exit code 2

@@ -329,22 +329,10 @@ def _score(task: str, y_true: Any, preds: Mapping[str, Any]) -> dict[str, dict[s
 
 # ============================================================================ forecasting
 def _calendar_features() -> list[Any]:
-    """Day-of-year features from ``seqprep.features.Calendar`` when that module is available."""
-    import importlib.util
+    """Day-of-year sine/cosine (a deterministic function of the date: causal and leak-free)."""
+    from .features import Calendar
 
-    if importlib.util.find_spec("seqprep.features") is None:
-        return []
-    try:
-        from .features import Calendar  # type: ignore[attr-defined]
-
-        return [Calendar(["dayofyear"])]
-    except Exception:  # noqa: BLE001 - an optional feature whose API is still moving
-        try:
-            from .features import Calendar  # type: ignore[attr-defined]
-
-            return [Calendar()]
-        except Exception:  # noqa: BLE001
-            return []
+    return [Calendar(("dayofyear",))]
 
 
 def run_forecast(
@@ -613,7 +601,9 @@ def _write_forecast_run(
         )
         _report(
             tmp, title=title, task="regression", notes=notes, split_parts=parts, raw=raw, scaled=scaled,
-            feature_names=raw_cols, X=X_show, y=y_show, history=res.history, time=time_col,
+            feature_names=raw_cols, X=X_show, y=y_show, window_names=cols,
+            target_index=cols.index(res.config["target"]) if res.config["target"] in cols else None,
+            target_label=str(res.config["target"]), history=res.history, time=time_col,
             y_true=res.predictions["y_true"].to_numpy(), y_pred=res.predictions["cnn_lstm"].to_numpy(),
             baselines={k: np.asarray(v) for k, v in baselines.items()}, results=res.metrics,
         )  # fmt: skip
