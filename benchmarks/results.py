@@ -1,0 +1,451 @@
+"""Accuracy on real data: seqprep tensors + CNN-LSTM against honest baselines, and leakage demos.
+
+Tasks (``--task``):
+
+* ``weather`` -- Seattle weather (embedded, :func:`seqprep.datasets.load_weather`), next-day
+  ``temp_max`` from 14 days of precipitation/temp_max/temp_min/wind + day-of-year sin/cos,
+  chronological 70/15/15 split. Persistence and ridge baselines; a small grid of CNN-LSTM
+  settings is compared on the VALIDATION part only (mean over the seeds), and only the chosen
+  setting is scored on test.
+* ``ucr`` -- GunPoint, ItalyPowerDemand, ArrowHead, BasicMotions with their default TRAIN/TEST
+  splits, per-case per-channel z-normalization, ONE CNN-LSTM configuration for all sets, trained
+  a fixed number of epochs on TRAIN (no validation part: the TRAIN sets have 36-67 cases), scored
+  on TEST, next to InceptionTime (resample 0), majority class and 1-NN (Euclidean).
+* ``leakage`` -- three leaks on the weather data (global scaling, shuffled windows, per-part
+  scaling) against the honest pipeline, ridge baseline (and CNN-LSTM for the shuffled windows).
+
+Usage::
+
+    .venv/bin/python benchmarks/results.py --task all --seeds 0 1 2
+
+The last stdout line is ``RESULT {json}`` (see ``benchmarks/_common.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import emit_result, headline, machine_info  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+UCR_SETS = ("GunPoint", "ItalyPowerDemand", "ArrowHead", "BasicMotions")
+WEATHER_FEATURES = ["precipitation", "temp_max", "temp_min", "wind"]
+LOOKBACK = 14
+
+# Candidate CNN-LSTM settings for the weather task, compared on validation MAE only.
+WEATHER_GRID: list[dict[str, Any]] = [
+    {"name": "default", "model": {}, "fit": {"lr": 1e-3}},
+    {"name": "default-lr3e-3", "model": {}, "fit": {"lr": 3e-3}},
+    {"name": "small-drop0.3", "model": {"conv_channels": (16, 16), "lstm_hidden": 32, "dropout": 0.3},
+     "fit": {"lr": 1e-3}},
+    {"name": "small-drop0.3-lr3e-3", "model": {"conv_channels": (16, 16), "lstm_hidden": 32, "dropout": 0.3},
+     "fit": {"lr": 3e-3}},
+    {"name": "nopool-drop0.3", "model": {"pool": 1, "dropout": 0.3}, "fit": {"lr": 1e-3}},
+    {"name": "default-lr3e-3-huber", "model": {}, "fit": {"lr": 3e-3, "loss": "huber"}},
+]
+WEATHER_FIT = {"epochs": 100, "patience": 15, "batch_size": 64, "weight_decay": 1e-4, "scheduler": "cosine"}
+
+# The ONE configuration used for every UCR set (see docs/results.md for how it was reached).
+UCR_CONFIGS: dict[str, dict[str, Any]] = {
+    "default": {"model": {}, "fit": {"epochs": 300, "lr": 1e-3}},
+    "wide-k753-bi": {
+        "model": {"conv_channels": (64, 128, 64), "kernel_size": (7, 5, 3), "pool": (2, 2, 1),
+                  "lstm_hidden": 64, "bidirectional": True, "dropout": 0.1},
+        "fit": {"epochs": 300, "lr": 1e-3},
+    },
+    "wide-k753-bi-pool4-aug": {
+        "model": {"conv_channels": (64, 128, 64), "kernel_size": (7, 5, 3), "pool": (4, 2, 2),
+                  "lstm_hidden": 64, "bidirectional": True, "dropout": 0.1},
+        "fit": {"epochs": 300, "lr": 1e-3},
+        "augment": ["jitter", "scaling", "window_slice"],
+    },
+}
+UCR_FIT = {"batch_size": 16, "weight_decay": 1e-4, "scheduler": "cosine", "patience": None}
+
+
+# ============================================================================ helpers
+def _torch() -> Any:
+    import torch
+
+    torch.set_num_threads(1)
+    return torch
+
+
+def _stats(xs: list[float]) -> dict[str, float]:
+    a = np.asarray(xs, dtype=np.float64)
+    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+            "min": float(a.min()), "max": float(a.max()), "values": [float(v) for v in a]}
+
+
+def _fmt(s: dict[str, float], digits: int = 3) -> str:
+    return f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f} [{s['min']:.{digits}f}, {s['max']:.{digits}f}]"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> None:
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(c) for c in r) + " |")
+    sys.stdout.flush()
+
+
+# ============================================================================ weather
+def weather_pipeline(**overrides: Any) -> Any:
+    from seqprep import Pipeline
+    from seqprep.features import Calendar
+
+    kw: dict[str, Any] = {
+        "target": "temp_max", "features": WEATHER_FEATURES, "time": "date",
+        "split": (0.7, 0.15, 0.15), "derived": [Calendar(features="dayofyear")],
+    }
+    kw.update(overrides)
+    return Pipeline(LOOKBACK, 1, **kw)
+
+
+def weather_arrays(df: Any = None, **overrides: Any) -> tuple[Any, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    from seqprep.datasets import load_weather
+
+    pipe = weather_pipeline(**overrides)
+    parts = pipe.fit(load_weather() if df is None else df)
+    arrays = {name: getattr(parts, name).to_numpy() for name in ("train", "val", "test")}
+    return pipe, arrays
+
+
+def ridge_mae(arrays: dict[str, tuple[np.ndarray, np.ndarray]], inv: Any, alpha: float, part: str) -> float:
+    from seqprep.baselines import RidgeBaseline
+    from seqprep.metrics import mae
+
+    Xtr, ytr = arrays["train"]
+    X, y = arrays[part]
+    model = RidgeBaseline(alpha=alpha).fit(Xtr, ytr)
+    return mae(inv(y), inv(model.predict(X)))
+
+
+def train_cnn_lstm(arrays: dict[str, tuple[np.ndarray, np.ndarray]], model_kw: dict[str, Any],
+                   fit_kw: dict[str, Any], seed: int) -> tuple[Any, Any]:
+    torch = _torch()
+    from seqprep.models import CNNLSTM
+    from seqprep.training import fit
+
+    Xtr, ytr = arrays["train"]
+    torch.manual_seed(seed)
+    model = CNNLSTM(Xtr.shape[2], lookback=Xtr.shape[1], **model_kw)
+    kw = {**WEATHER_FIT, **fit_kw}
+    result = fit(model, arrays["train"], arrays["val"], seed=seed, progress=False, device="cpu", **kw)
+    return model, result
+
+
+def predict_reg(model: Any, X: np.ndarray) -> np.ndarray:
+    from seqprep.training import predict
+
+    return predict(model, X.astype(np.float32), device="cpu")
+
+
+def run_weather(seeds: list[int]) -> dict[str, Any]:
+    from seqprep.baselines import persistence
+    from seqprep.metrics import mae
+
+    pipe, arrays = weather_arrays()
+    inv = pipe.inverse_target
+    t_idx = pipe.schema_["inputs"].index("temp_max")
+    print(f"\n## weather: windows train/val/test = {[len(arrays[p][1]) for p in ('train', 'val', 'test')]}, "
+          f"X shape {arrays['train'][0].shape}, target column index {t_idx}")
+
+    out: dict[str, Any] = {"n_windows": {p: len(arrays[p][1]) for p in arrays}}
+    pers = {p: mae(inv(arrays[p][1]), inv(persistence(arrays[p][0], t_idx))) for p in ("val", "test")}
+    out["persistence"] = pers
+    alphas = [0.1, 1.0, 10.0, 100.0]
+    ridge_val = {a: ridge_mae(arrays, inv, a, "val") for a in alphas}
+    alpha = min(ridge_val, key=ridge_val.get)
+    out["ridge"] = {"alpha_val_mae": ridge_val, "alpha": alpha,
+                    "val": ridge_val[alpha], "test": ridge_mae(arrays, inv, alpha, "test"),
+                    "test_alpha1": ridge_mae(arrays, inv, 1.0, "test")}
+
+    # ---- selection on validation only
+    grid_rows, trained = [], {}
+    for cand in WEATHER_GRID:
+        vals, secs, epochs = [], [], []
+        for seed in seeds:
+            model, res = train_cnn_lstm(arrays, cand["model"], cand["fit"], seed)
+            vals.append(mae(inv(arrays["val"][1]), inv(predict_reg(model, arrays["val"][0]))))
+            secs.append(res.seconds)
+            epochs.append(res.best_epoch)
+            trained[(cand["name"], seed)] = model
+        grid_rows.append({"name": cand["name"], "model": cand["model"], "fit": cand["fit"],
+                          "val_mae": _stats(vals), "seconds": _stats(secs), "best_epochs": epochs})
+        print(f"  candidate {cand['name']:<22} val MAE {_fmt(_stats(vals))} °C, "
+              f"best epochs {epochs}, {np.mean(secs):.1f} s/run", flush=True)
+    best = min(grid_rows, key=lambda r: r["val_mae"]["mean"])
+    out["grid"] = grid_rows
+    out["chosen"] = best["name"]
+    # ---- test: the chosen setting only
+    tests = [mae(inv(arrays["test"][1]), inv(predict_reg(trained[(best["name"], s)], arrays["test"][0])))
+             for s in seeds]
+    # Seed ensemble of the chosen setting: the mean of the per-seed predictions (no extra selection).
+    ens = {p: mae(inv(arrays[p][1]), inv(np.mean([predict_reg(trained[(best["name"], s)], arrays[p][0])
+                                                   for s in seeds], axis=0))) for p in ("val", "test")}
+    out["cnn_lstm"] = {"config": best["name"], "val": best["val_mae"], "test": _stats(tests),
+                       "seconds": best["seconds"], "ensemble": ens}
+    _table(["model", "val MAE °C", "test MAE °C"], [
+        ["persistence", f"{pers['val']:.3f}", f"{pers['test']:.3f}"],
+        [f"ridge (alpha={alpha:g}, picked on val)", f"{out['ridge']['val']:.3f}", f"{out['ridge']['test']:.3f}"],
+        [f"CNN-LSTM `{best['name']}` ({len(seeds)} seeds)", _fmt(best["val_mae"]), _fmt(_stats(tests))],
+        [f"CNN-LSTM `{best['name']}`, mean of the {len(seeds)} seeds' predictions", f"{ens['val']:.3f}",
+         f"{ens['test']:.3f}"],
+    ])
+    return out
+
+
+# ============================================================================ UCR
+class AugmentedArrays:
+    """Training-only augmentation: ``w[idx]`` returns a freshly augmented batch (seeded generator)."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, augment: Any, seed: int) -> None:
+        from seqprep.augment import make_augmentation
+
+        self.X, self.y = X, y
+        self.aug = make_augmentation(augment)
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, index: Any) -> tuple[np.ndarray, np.ndarray]:
+        return self.aug(self.X[index], self.rng).astype(np.float32), self.y[index]
+
+
+def znorm_cases(X: np.ndarray) -> np.ndarray:
+    """Per-case, per-channel z-normalization over time: (n, T, C) -> (n, T, C); no cross-case statistic."""
+    mu = X.mean(axis=1, keepdims=True)
+    sd = X.std(axis=1, keepdims=True)
+    return ((X - mu) / np.where(sd < 1e-8, 1.0, sd)).astype(np.float32)
+
+
+def load_ucr_set(root: Path, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from seqprep.datasets import load_ts
+
+    tr = load_ts(root / "ucr" / name / f"{name}_TRAIN.ts")
+    te = load_ts(root / "ucr" / name / f"{name}_TEST.ts")
+    classes, ytr = np.unique(tr.y, return_inverse=True)
+    lookup = {c: i for i, c in enumerate(classes)}
+    yte = np.array([lookup[c] for c in te.y], dtype=np.int64)
+    return znorm_cases(tr.X), ytr.astype(np.int64), znorm_cases(te.X), yte, classes
+
+
+def inception_reference(root: Path) -> dict[str, float]:
+    ref: dict[str, float] = {}
+    path = root / "reference" / "InceptionTime_accuracy.csv"
+    if not path.exists():
+        return ref
+    for line in path.read_text().splitlines()[1:]:
+        cells = line.split(",")
+        if cells[0] in UCR_SETS:
+            ref[cells[0]] = float(cells[1])
+    return ref
+
+
+def run_ucr(seeds: list[int], root: Path, config: str) -> dict[str, Any]:
+    torch = _torch()
+    from seqprep.baselines import majority_class, nearest_neighbour_1
+    from seqprep.metrics import accuracy
+    from seqprep.models import CNNLSTM
+    from seqprep.training import fit, predict
+
+    cfg = UCR_CONFIGS[config]
+    ref = inception_reference(root)
+    out: dict[str, Any] = {"config": config, "model": cfg["model"], "augment": cfg.get("augment"),
+                            "fit": {**UCR_FIT, **cfg["fit"]}, "sets": {}}
+    print(f"\n## ucr: config `{config}` = {json.dumps(out['model'])}, fit {json.dumps(out['fit'])}")
+    rows = []
+    for name in UCR_SETS:
+        Xtr, ytr, Xte, yte, classes = load_ucr_set(root, name)
+        accs, secs = [], []
+        for seed in seeds:
+            torch.manual_seed(seed)
+            model = CNNLSTM(Xtr.shape[2], len(classes), task="classification", lookback=Xtr.shape[1], **cfg["model"])
+            t0 = time.perf_counter()
+            train = (Xtr, ytr) if "augment" not in cfg else AugmentedArrays(Xtr, ytr, cfg["augment"], seed)
+            fit(model, train, None, task="classification", seed=seed, progress=False, device="cpu",
+                **{**UCR_FIT, **cfg["fit"]})
+            secs.append(time.perf_counter() - t0)
+            accs.append(accuracy(yte, predict(model, Xte, task="classification", device="cpu")))
+            print(f"  {name} seed {seed}: acc {accs[-1]:.3f} in {secs[-1]:.1f} s", flush=True)
+        maj = accuracy(yte, majority_class(ytr, len(yte)))
+        nn1 = accuracy(yte, nearest_neighbour_1(Xtr, ytr, Xte))
+        target = 0.95 if name == "BasicMotions" else (ref.get(name, float("nan")) - 0.03)
+        s = _stats(accs)
+        out["sets"][name] = {"shape_train": list(Xtr.shape), "n_test": len(yte), "acc": s,
+                             "seconds": _stats(secs), "majority": maj, "nn1": nn1,
+                             "inceptiontime_r0": ref.get(name), "target": target, "met": s["mean"] >= target}
+        rows.append([name, f"{len(ytr)}/{len(yte)}", _fmt(s), f"{np.mean(secs):.1f} (max {np.max(secs):.1f})",
+                     f"{maj:.3f}", f"{nn1:.3f}", "-" if name not in ref else f"{ref[name]:.3f}",
+                     f"{target:.3f}", "yes" if s["mean"] >= target else "no"])
+    _table(["set", "train/test", "CNN-LSTM acc mean ± std [min, max]", "s/run", "majority", "1-NN ED",
+            "InceptionTime r0", "target", "met"], rows)
+    return out
+
+
+# ============================================================================ leakage
+def run_leakage(seeds: list[int], alpha: float, cnn: dict[str, Any] | None) -> dict[str, Any]:
+    from sklearn.model_selection import train_test_split
+
+    from seqprep.datasets import load_weather
+    from seqprep.metrics import mae
+
+    df = load_weather()
+    out: dict[str, Any] = {"alpha": alpha}
+    pipe, honest = weather_arrays()
+    inv = pipe.inverse_target
+    honest_test = ridge_mae(honest, inv, alpha, "test")
+    out["honest_ridge_test"] = honest_test
+
+    # (a) scale on ALL rows (incl. val/test) before splitting, then the same pipeline without a scaler
+    cols = WEATHER_FEATURES
+    mu, sd = df[cols].mean(), df[cols].std(ddof=0)
+    df_a = df.copy()
+    df_a[cols] = (df[cols] - mu) / sd
+    pipe_a, arr_a = weather_arrays(df_a, scaler="none")
+    inv_a = lambda y: np.asarray(y) * sd["temp_max"] + mu["temp_max"]  # noqa: E731
+    out["a_global_scaling"] = {"leaky_test": ridge_mae(arr_a, inv_a, alpha, "test"), "honest_test": honest_test}
+
+    # (b) windows of the whole series first, then a shuffled random split of the windows
+    # Scaled with the honest training statistics, so the shuffle is the only difference.
+    Xall, yall = pipe.transform(df, inference=False).to_numpy()
+    inv_b = inv
+    # Honest test windows, by target date, to compare on the same period.
+    n = len(yall)
+    idx = np.arange(n)
+    tr_idx, rest = train_test_split(idx, test_size=0.30, shuffle=True, random_state=0)
+    va_idx, te_idx = train_test_split(rest, test_size=0.5, shuffle=True, random_state=0)
+    n_test_honest = len(honest["test"][1])
+    honest_period = idx >= n - n_test_honest  # the last windows = the honest test period's targets
+    same = np.intersect1d(te_idx, idx[honest_period])
+    arr_b = {"train": (Xall[tr_idx], yall[tr_idx]), "val": (Xall[va_idx], yall[va_idx]),
+             "test": (Xall[te_idx], yall[te_idx]), "same": (Xall[same], yall[same])}
+    pos_in_honest = same - (n - n_test_honest)
+    honest_same = {"train": honest["train"],
+                   "same": (honest["test"][0][pos_in_honest], honest["test"][1][pos_in_honest])}
+    b: dict[str, Any] = {
+        "n_same": int(len(same)),
+        "ridge_leaky_random_test": ridge_mae(arr_b, inv_b, alpha, "test"),
+        "ridge_leaky_same_period": ridge_mae(arr_b, inv_b, alpha, "same"),
+        "ridge_honest_same_period": ridge_mae(honest_same, inv, alpha, "same"),
+        "ridge_honest_test": honest_test,
+    }
+    if cnn is not None:
+        leaky_rand, leaky_same, hon_same, hon_test = [], [], [], []
+        for seed in seeds:
+            m, _ = train_cnn_lstm(arr_b, cnn["model"], cnn["fit"], seed)
+            leaky_rand.append(mae(inv_b(arr_b["test"][1]), inv_b(predict_reg(m, arr_b["test"][0]))))
+            leaky_same.append(mae(inv_b(arr_b["same"][1]), inv_b(predict_reg(m, arr_b["same"][0]))))
+            h, _ = train_cnn_lstm(honest, cnn["model"], cnn["fit"], seed)
+            hon_same.append(mae(inv(honest_same["same"][1]), inv(predict_reg(h, honest_same["same"][0]))))
+            hon_test.append(mae(inv(honest["test"][1]), inv(predict_reg(h, honest["test"][0]))))
+        b.update({"cnn_leaky_random_test": _stats(leaky_rand), "cnn_leaky_same_period": _stats(leaky_same),
+                  "cnn_honest_same_period": _stats(hon_same), "cnn_honest_test": _stats(hon_test)})
+    out["b_shuffled_windows"] = b
+
+    # (c) train and test each standardized with their OWN statistics
+    from seqprep.baselines import RidgeBaseline
+
+    raw = weather_pipeline(scaler="none")
+    parts_raw = raw.fit(df)
+    Xtr, ytr = parts_raw.train.to_numpy()
+    Xte, yte = parts_raw.test.to_numpy()
+
+    def own(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+        m = X.reshape(-1, X.shape[2]).mean(axis=0)
+        s = X.reshape(-1, X.shape[2]).std(axis=0)
+        s = np.where(s < 1e-12, 1.0, s)
+        tm, ts = m[1], s[1]  # temp_max is feature 1
+        return (X - m) / s, (y - tm) / ts, tm, ts
+
+    Xtr_s, ytr_s, _, _ = own(Xtr, ytr)
+    Xte_s, _, tm_te, ts_te = own(Xte, yte)
+    pred = RidgeBaseline(alpha=alpha).fit(Xtr_s, ytr_s).predict(Xte_s) * ts_te + tm_te
+    out["c_per_part_scaling"] = {
+        "leaky_test": mae(yte, pred), "honest_test": honest_test,
+        "train_mean_temp_max": float(Xtr[:, :, 1].mean()), "test_mean_temp_max": float(Xte[:, :, 1].mean()),
+        "train_std_temp_max": float(Xtr[:, :, 1].std()), "test_std_temp_max": float(Xte[:, :, 1].std()),
+    }
+    print(f"\n## leakage (ridge alpha={alpha:g}); test MAE °C")
+    print(json.dumps(out, indent=1, default=float))
+    return out
+
+
+# ============================================================================ main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--task", choices=("weather", "ucr", "leakage", "all"), default="all")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--data", default="../shared/data", help="shared data folder, relative to the repo root")
+    ap.add_argument("--ucr-config", choices=sorted(UCR_CONFIGS), default="wide-k753-bi-pool4-aug")
+    ap.add_argument("--no-cnn-leakage", action="store_true", help="ridge only in the leakage task")
+    ap.add_argument("--json", help="also write the full results to this JSON file")
+    args = ap.parse_args(argv)
+    root = Path(args.data)
+    if not root.is_absolute():
+        root = (REPO / root).resolve()
+    t0 = time.perf_counter()
+    info = machine_info()
+    print(f"machine: {info.get('cpu')} nproc={info.get('nproc')} torch threads=1")
+    results: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    if args.task in ("weather", "all", "leakage"):
+        if args.task != "leakage":
+            w = results["weather"] = run_weather(args.seeds)
+            c = w["cnn_lstm"]["test"]
+            rows += [
+                headline("weather persistence test MAE", round(w["persistence"]["test"], 3), "degC"),
+                headline("weather ridge test MAE", round(w["ridge"]["test"], 3), "degC"),
+                headline("weather CNN-LSTM test MAE (mean)", round(c["mean"], 3), "degC",
+                         "< persistence, <= ridge",
+                         bool(c["mean"] < w["persistence"]["test"] and c["mean"] <= w["ridge"]["test"])),
+                headline("weather CNN-LSTM seed-ensemble test MAE", round(w["cnn_lstm"]["ensemble"]["test"], 3),
+                         "degC"),
+            ]
+    if args.task in ("leakage", "all"):
+        if "weather" in results:
+            alpha = results["weather"]["ridge"]["alpha"]
+            chosen = next(g for g in WEATHER_GRID if g["name"] == results["weather"]["chosen"])
+        else:
+            alpha, chosen = 100.0, WEATHER_GRID[0]
+        cnn = None if args.no_cnn_leakage else chosen
+        lk = results["leakage"] = run_leakage(args.seeds, alpha, cnn)
+        rows += [
+            headline("leak (a) global scaling, ridge test MAE", round(lk["a_global_scaling"]["leaky_test"], 3), "degC"),
+            headline("leak (b) shuffled windows, ridge random-test MAE",
+                     round(lk["b_shuffled_windows"]["ridge_leaky_random_test"], 3), "degC"),
+            headline("leak (c) per-part scaling, ridge test MAE",
+                     round(lk["c_per_part_scaling"]["leaky_test"], 3), "degC"),
+        ]
+    if args.task in ("ucr", "all"):
+        if not (root / "ucr").is_dir():
+            print(f"UCR data not found under {root / 'ucr'}: pass --data DIR (skipping the ucr task).")
+            if args.task == "ucr":
+                return 0
+        else:
+            u = results["ucr"] = run_ucr(args.seeds, root, args.ucr_config)
+            for name, s in u["sets"].items():
+                rows.append(headline(f"UCR {name} acc (mean of {len(args.seeds)})", round(s["acc"]["mean"], 3), "",
+                                     f">= {s['target']:.3f}", bool(s["met"])))
+    results["seconds"] = time.perf_counter() - t0
+    results["machine"] = info
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, default=float))
+    print(f"\ntotal {results['seconds']:.0f} s")
+    emit_result("results", {"task": args.task, "seeds": args.seeds, "ucr_config": args.ucr_config}, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
