@@ -60,9 +60,10 @@ import pandas as pd
 from ._moments import Moments
 from ._validation import check_int, list_names, param_error
 from .exceptions import ArtifactError, DataError, InvalidParameterError
+from .io import replace_dir
 from .pipeline import Pipeline, _freq_json, _key_json
 from .scaling import BaseScaler, IdentityScaler, MaxAbsScaler, MinMaxScaler, StandardScaler
-from .splitting import _assign, _check_fractions, _is_time_cuts, _require_windows
+from .splitting import _assign, _check_fractions, _is_time_cuts, _require_windows, ranges_from_cuts
 from .windowing import window_starts
 
 __all__ = ["export", "fit_pipeline"]
@@ -463,13 +464,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any) -> _Plan:
             after_gap = [counts[i] for i in range(len(boundaries))]
     else:
         after_gap = [None] * len(boundaries)
-    ranges = []
-    lo_r = np.zeros(n_series, dtype=np.int64)
-    for b, ag in zip(boundaries, after_gap, strict=True):
-        ranges.append((lo_r, b))
-        lo_r = ag if ag is not None else b + gap_rows
-        lo_r = np.maximum(lo_r, b)
-    ranges.append((lo_r, lengths))
+    ranges = ranges_from_cuts(boundaries, after_gap, gap_rows, lengths)
     # ---- windows and parts: the same functions as the in-memory pipeline
     spec = pipe.spec
     starts, _ = window_starts(bounds, breaks, spec)
@@ -726,13 +721,7 @@ def export(
             json.dump(manifest, fh, indent=1, sort_keys=True, default=_json_default)
             fh.flush()
             os.fsync(fh.fileno())
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        replace_dir(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

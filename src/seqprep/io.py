@@ -16,6 +16,7 @@ reported; windows never span a gap unless asked to).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ import pandas as pd
 from ._validation import check_choice, list_names, param_error
 from .exceptions import DataError, InvalidParameterError, ShapeError
 
-__all__ = ["SeriesData", "as_series", "atomic_write", "read_table"]
+__all__ = ["SeriesData", "as_series", "atomic_write", "read_table", "replace_dir"]
 
 NAN_POLICIES = ("raise", "drop", "ffill", "interpolate")
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -201,6 +202,22 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[Any]
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def replace_dir(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Move the finished folder *tmp* to *target*, replacing an existing *target*.
+
+    Both renames stay on one file system, so readers see either the old folder or the new one,
+    never a half-written mix. Callers decide beforehand whether replacing is allowed.
+    """
+    tmp, target = Path(tmp), Path(target)
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
 
 
 # --------------------------------------------------------------------------- input → SeriesData

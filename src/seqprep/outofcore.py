@@ -45,7 +45,7 @@ from ._version import __version__
 from .exceptions import ArtifactError, DataError, InvalidParameterError
 from .io import SeriesData, atomic_write
 from .scaling import RobustScaler
-from .splitting import _check_fractions, _is_time_cuts, _require_windows
+from .splitting import _check_fractions, _is_time_cuts, _require_windows, ranges_from_cuts
 from .windowing import Windows, WindowSpec
 
 __all__ = ["NpySource", "ParquetSource", "StreamFit", "export", "fit_stream", "open_export", "open_source"]
@@ -535,14 +535,7 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
                     after_gap.append(_count_below(time, bounds, start_time + duration))  # type: ignore[arg-type]
             else:
                 after_gap = [None] * len(boundaries)
-    ranges = []
-    lo = np.zeros(n_series, dtype=np.int64)
-    for b, ag in zip(boundaries, after_gap, strict=True):
-        ranges.append((lo, b))
-        lo = ag if ag is not None else b + gap
-        lo = np.maximum(lo, b)
-    ranges.append((lo, lengths.astype(np.int64)))
-    return ranges
+    return ranges_from_cuts(boundaries, after_gap, gap, lengths)
 
 
 def _part_names(split_arg: Any) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ import pandas as pd
 from ._validation import check_choice, check_int, list_names, param_error
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, NotFittedError, ShapeError
-from .io import SeriesData, as_series
+from .io import SeriesData, as_series, replace_dir
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
 from .splitting import CONTEXTS, Split, split
 from .windowing import Windows, WindowSpec, _make_spec, window_starts
@@ -719,13 +719,7 @@ def _write_dir_atomically(target: Path, files: dict[str, str], *, overwrite: boo
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        replace_dir(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

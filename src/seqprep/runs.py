@@ -39,6 +39,7 @@ import pandas as pd
 from ._validation import check_bool, check_float, check_int, list_names, param_error
 from ._version import __version__
 from .exceptions import ArtifactError, DataError
+from .io import replace_dir
 
 __all__ = [
     "DEFAULT_MODEL_CONFIG",
@@ -287,13 +288,7 @@ def _write_json(path: Path, payload: Any) -> None:
 def _commit_dir(tmp: Path, target: Path) -> None:
     """Rename the finished temporary run directory into place (replacing an old one if allowed)."""
     (tmp / COMPLETE_FILE).write_text(f"seqprep {__version__}\n")
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
+    replace_dir(tmp, target)
 
 
 def _write_run(target: Path, write: Callable[[Path], None]) -> Path:

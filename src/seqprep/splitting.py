@@ -179,13 +179,25 @@ def _cut_rows(w: Windows, cuts: Any, gap: Any) -> list[tuple[np.ndarray, np.ndar
                     after_gap.append(_count_before(codes, coord < start_time[codes] + duration, n_series))
             else:
                 after_gap = [None] * len(boundaries)
+    return ranges_from_cuts(boundaries, after_gap, gap, lengths)
+
+
+def ranges_from_cuts(
+    boundaries: Sequence[np.ndarray], after_gap: Sequence[np.ndarray | None], gap: Any, lengths: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Row ranges ``[lo, hi)`` per series of each part from the cut rows.
+
+    Part ``k`` ends at ``boundaries[k]``; part ``k + 1`` starts after the gap: at ``after_gap[k]``
+    (a duration gap, already counted in rows) or ``boundaries[k] + gap`` rows. Shared by the
+    in-memory split, the streaming fit and the Dask fit so that all three cut identically.
+    """
     ranges = []
-    lo = np.zeros(n_series, dtype=np.int64)
+    lo = np.zeros(len(lengths), dtype=np.int64)
     for b, ag in zip(boundaries, after_gap, strict=True):
         ranges.append((lo, b))
         lo = ag if ag is not None else b + gap
         lo = np.maximum(lo, b)
-    ranges.append((lo, lengths.astype(np.int64)))
+    ranges.append((lo, np.asarray(lengths, dtype=np.int64)))
     return ranges
 
 
