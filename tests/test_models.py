@@ -159,6 +159,14 @@ def test_numpy_and_float64_inputs_are_refused_with_the_fix():
         ({"padding": "causal"}, "`padding` must be one of"),
         ({"lookback": 0}, "`lookback` must be a positive integer"),
         ({"horizons": 0}, "`horizons` must be a positive integer"),
+        ({"head": "max"}, "`head` must be one of"),
+        ({"skip_index": 4}, "skip_index < n_features = 4"),
+        ({"skip_index": -1}, "`skip_index`"),
+        ({"task": "classification", "skip_index": 0}, "regression outputs only"),
+        ({"task": "classification", "linear_path": True, "lookback": 8}, "regression outputs only"),
+        ({"linear_path": True}, "`lookback` must be an integer when linear_path=True"),
+        ({"pool": "auto"}, "`lookback` must be an integer when pool='auto'"),
+        ({"pool": "big", "lookback": 8}, "or 'auto'"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):
@@ -179,6 +187,78 @@ def test_config_is_json_safe_and_rebuilds_the_model():
         CNNLSTM.from_config({**cfg, "width": 3})
     with pytest.raises(InvalidParameterError, match="'n_features'"):
         CNNLSTM.from_config({"n_outputs": 1})
+
+
+def test_new_options_round_trip_through_config():
+    for kwargs in (
+        {"head": "mean", "pool": "auto", "lookback": 150, "conv_channels": (8, 8, 8)},
+        {"head": "last+mean", "bidirectional": True, "lookback": 30},
+        {"skip_index": 1, "linear_path": True, "lookback": 14, "horizons": 3, "n_outputs": 2},
+    ):
+        model = CNNLSTM(4, **kwargs)
+        cfg = json.loads(json.dumps(model.config))
+        assert cfg == model.config
+        assert all(cfg[k] == (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items())
+        clone = CNNLSTM.from_config(cfg)
+        assert clone.config == model.config and clone.n_params == model.n_params
+        assert clone.pools == model.pools
+
+
+def test_auto_pool_keeps_at_least_16_steps_for_the_lstm():
+    pools = {t: CNNLSTM(1, lookback=t, pool="auto", conv_channels=(8, 8, 8)).pools for t in (14, 24, 100, 150, 251)}
+    assert pools == {14: (1, 1, 1), 24: (1, 1, 1), 100: (4, 1, 1), 150: (4, 2, 1), 251: (4, 4, 1)}
+    model = CNNLSTM(1, lookback=251, pool="auto", conv_channels=(8, 8, 8))
+    assert model(torch.randn(2, 251, 1)).shape == (2, 1)
+
+
+@pytest.mark.parametrize("head", ["last", "mean", "last+mean"])
+def test_heads_give_logits_of_the_right_shape(head):
+    model = CNNLSTM(3, 5, task="classification", head=head, bidirectional=True, lstm_hidden=8)
+    assert model(torch.randn(4, 40, 3)).shape == (4, 5)
+
+
+def test_mean_head_averages_the_lstm_outputs():
+    model = CNNLSTM(2, head="mean", conv_channels=4, lstm_hidden=3, dropout=0.0).eval()
+    x = torch.randn(5, 12, 2)
+    seq = model.blocks(x.permute(0, 2, 1)).permute(0, 2, 1)
+    outputs, _ = model.lstm(seq)
+    torch.testing.assert_close(model(x), model.head(outputs.mean(dim=1)))
+
+
+def test_skip_index_adds_the_last_value_of_the_feature():
+    model = CNNLSTM(3, n_outputs=2, horizons=4, lookback=10, skip_index=2, dropout=0.0).eval()
+    plain = CNNLSTM.from_config({**model.config, "skip_index": None}).eval()
+    plain.load_state_dict(model.state_dict())
+    x = torch.randn(6, 10, 3)
+    torch.testing.assert_close(model(x), plain(x) + x[:, -1, 2].reshape(-1, 1, 1))
+
+
+def test_linear_path_starts_at_zero_and_needs_the_lookback():
+    model = CNNLSTM(3, lookback=10, linear_path=True, dropout=0.0).eval()
+    plain = CNNLSTM.from_config({**model.config, "linear_path": False}).eval()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("linear.")})
+    x = torch.randn(6, 10, 3)
+    torch.testing.assert_close(model(x), plain(x))
+    assert model.n_params == plain.n_params + 31
+    with pytest.raises(ShapeError, match="linear path over lookback = 10 steps, got windows of 12"):
+        model(torch.randn(2, 12, 3))
+
+
+def test_skip_connection_makes_an_untrained_model_close_to_persistence():
+    x = torch.randn(64, 14, 2)
+    model = CNNLSTM(2, lookback=14, skip_index=0, linear_path=True).eval()
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    torch.testing.assert_close(model(x)[:, 0], x[:, -1, 0])
+
+
+def test_save_load_round_trip_with_the_new_options(tmp_path):
+    model = CNNLSTM(3, lookback=12, skip_index=0, linear_path=True, head="last+mean").eval()
+    with torch.no_grad():
+        model.linear.weight.normal_()
+    x = torch.randn(2, 12, 3)
+    assert torch.equal(load_model(save_model(model, tmp_path))(x), model(x))
 
 
 # --------------------------------------------------------------------------- TimeDistributedCNNLSTM

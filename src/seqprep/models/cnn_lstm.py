@@ -42,6 +42,9 @@ from ..shapes import CNNLSTMPlan, _per_block, plan_cnn_lstm
 __all__ = ["CNNLSTM", "TimeDistributedCNNLSTM", "load_model", "save_model"]
 
 _TASKS = ("regression", "classification")
+_HEADS = ("last", "mean", "last+mean")
+_AUTO_POOL_MIN_STEPS = 16  # pool="auto": pool while at least this many steps would reach the LSTM
+_AUTO_POOL_SIZES = (4, 2)  # pool="auto": largest pool per block tried first
 _FRAME_LAYOUTS = ("NSTC", "NTHWC", "NTCHW")
 _FORMAT = "seqprep-model"
 _FORMAT_VERSION = 1
@@ -99,6 +102,28 @@ class _ConvBlock(nn.Module):
 def _tuple_or_int(values: tuple[int, ...], scalar: bool) -> int | list[int]:
     """JSON-safe form of a per-block argument."""
     return values[0] if scalar else list(values)
+
+
+def _auto_pools(lookback: int, kernels: tuple[int, ...], padding: str) -> tuple[int, ...]:
+    """Per-block pools for ``pool="auto"``: greedy, largest first, keeping >= 16 steps for the LSTM.
+
+    Each block takes the largest pool of (4, 2) that leaves at least
+    ``_AUTO_POOL_MIN_STEPS`` steps after it, else 1.  A series shorter than
+    32 steps is not pooled at all; 251 steps become 16 (pools 4, 4, 1).
+    """
+    length = lookback
+    pools = []
+    for k in kernels:
+        if padding == "valid":
+            length = max(length - k + 1, 0)
+        chosen = 1
+        for p in _AUTO_POOL_SIZES:
+            if -(-length // p) >= _AUTO_POOL_MIN_STEPS:
+                chosen = p
+                break
+        pools.append(chosen)
+        length = -(-length // chosen) if padding == "same" else length // chosen
+    return tuple(pools)
 
 
 def _shape_text(x: torch.Tensor) -> str:
@@ -162,8 +187,9 @@ class _RecurrentModel(nn.Module):
             "horizons": horizons,
         }
 
-    def _build_recurrent(self, input_size: int, a: dict[str, Any]) -> None:
+    def _build_recurrent(self, input_size: int, a: dict[str, Any], head: str = "last") -> None:
         self.task: str = a["task"]
+        self.head_mode: str = head
         self.n_outputs: int = a["n_outputs"]
         self.horizons: int | None = a["horizons"]
         self.bidirectional: bool = a["bidirectional"]
@@ -176,15 +202,20 @@ class _RecurrentModel(nn.Module):
             # torch warns when dropout is set on a single-layer LSTM
             dropout=a["dropout"] if a["lstm_layers"] > 1 else 0.0,
         )
-        units = a["lstm_hidden"] * (2 if a["bidirectional"] else 1)
+        units = a["lstm_hidden"] * (2 if a["bidirectional"] else 1) * (2 if head == "last+mean" else 1)
         self.head_dropout = nn.Dropout(a["dropout"]) if a["dropout"] > 0 else nn.Identity()
         self.head = nn.Linear(units, a["n_outputs"] * (a["horizons"] or 1))
 
     def _recurrent_forward(self, seq: torch.Tensor) -> torch.Tensor:
         """(N, T', F') -> (N, n_outputs) or (N, horizons, n_outputs)."""
-        _, (h_n, _) = self.lstm(seq)
-        last = torch.cat((h_n[-2], h_n[-1]), dim=1) if self.bidirectional else h_n[-1]
-        out = self.head(self.head_dropout(last))
+        outputs, (h_n, _) = self.lstm(seq)
+        if self.head_mode == "mean":
+            summary = outputs.mean(dim=1)  # global average over the LSTM's time steps
+        else:
+            summary = torch.cat((h_n[-2], h_n[-1]), dim=1) if self.bidirectional else h_n[-1]
+            if self.head_mode == "last+mean":
+                summary = torch.cat((summary, outputs.mean(dim=1)), dim=1)
+        out = self.head(self.head_dropout(summary))
         if self.horizons is not None:
             out = out.reshape(out.shape[0], self.horizons, self.n_outputs)
         return out
@@ -254,10 +285,22 @@ class CNNLSTM(_RecurrentModel):
 
     Per conv block: ``Conv1d`` -> ``BatchNorm1d`` (optional) -> ReLU ->
     ``MaxPool1d`` -> dropout.  The LSTM (``batch_first=True``) reads the pooled
-    sequence; its last hidden state (both directions when bidirectional) goes
-    through dropout and a ``Linear`` head.  Weights use PyTorch's default
-    initialisation.  With the defaults and 4 features the model has ~29k
-    parameters.
+    sequence; its last hidden state (both directions when bidirectional), the
+    average of its outputs over time, or both (*head*) go through dropout and
+    a ``Linear`` head.  Weights use PyTorch's default initialisation.  With the
+    defaults and 4 features the model has ~29k parameters.
+
+    Two optional regression paths are added to the head's output:
+
+    * ``skip_index=j`` (persistence skip): ``x[:, -1, j]``, the last observed
+      value of input feature *j*, so the network predicts the change from it.
+      Use the index of the target in the inputs (``pipe.schema_["inputs"]
+      .index(target)``): seqprep's Pipeline scales a target and its input
+      column with the same statistics, so the skip is exact in scaled space.
+    * ``linear_path=True``: a ``Linear`` on the flattened window
+      ``(lookback * n_features -> outputs)``, initialised to zero, that can
+      represent a ridge/AR solution (weight decay regularises it).  Needs
+      *lookback*, and every input then has exactly ``lookback`` steps.
 
     Parameters
     ----------
@@ -273,8 +316,14 @@ class CNNLSTM(_RecurrentModel):
         a ShapeError naming the minimum.  Other lengths still work at call time.
     conv_channels : int or sequence of int, default (32, 32)
         Output channels of each conv block.
-    kernel_size, pool : int or sequence of int, default 3 and 2
+    kernel_size : int or sequence of int, default 3
+        Per block, or one value for all blocks.
+    pool : int, sequence of int or "auto", default 2
         Per block, or one value for all blocks; ``pool=1`` disables pooling.
+        ``"auto"`` (needs *lookback*) picks per block the largest of 4, 2, 1
+        that still leaves >= 16 steps for the LSTM: 24 steps stay 24, 150
+        become 19 (pools 4, 2, 1), 251 become 16 (pools 4, 4, 1).  The
+        resolved pools are in :attr:`pools`; the config keeps ``"auto"``.
     padding : {"same", "valid"}, default "same"
         ``"same"`` keeps the length through each conv and pools with
         ``ceil_mode=True``: any lookback >= 1 works.  ``"valid"`` shrinks it
@@ -288,6 +337,16 @@ class CNNLSTM(_RecurrentModel):
     horizons : int, optional
         Regression only: predict ``horizons`` steps of ``n_outputs`` targets;
         the output is reshaped to ``(N, horizons, n_outputs)``.
+    head : {"last", "mean", "last+mean"}, default "last"
+        What the head reads: the LSTM's last hidden state, the global average
+        of its outputs over time (as the GAP of FCN/InceptionTime), or both
+        concatenated.
+    skip_index : int, optional
+        Regression only: add ``x[:, -1, skip_index]`` to every output
+        (persistence skip connection, see above).  ``0 <= skip_index < n_features``.
+    linear_path : bool, default False
+        Regression only: add a zero-initialised ``Linear`` on the flattened
+        window (see above).  Needs *lookback*.
 
     Attributes
     ----------
@@ -296,6 +355,8 @@ class CNNLSTM(_RecurrentModel):
         rebuilds the model.
     min_lookback : int
         Smallest input length the stack accepts.
+    pools : tuple of int
+        The pool of each conv block (resolved when ``pool="auto"``).
 
     Notes
     -----
@@ -318,6 +379,11 @@ class CNNLSTM(_RecurrentModel):
     Traceback (most recent call last):
     ...
     seqprep.exceptions.ShapeError: expected x in layout (N, T, C) with C = n_features = 4, got shape (8, 4, 48) ...
+    >>> skip = CNNLSTM(4, lookback=14, skip_index=1, linear_path=True)  # predicts the change of feature 1
+    >>> skip(torch.randn(8, 14, 4)).shape
+    torch.Size([8, 1])
+    >>> CNNLSTM(1, 3, task="classification", lookback=251, pool="auto", conv_channels=(8, 8, 8), head="mean").pools
+    (4, 4, 1)
     """
 
     _positional = ("n_features",)
@@ -339,19 +405,56 @@ class CNNLSTM(_RecurrentModel):
         lstm_layers: int = 1,
         bidirectional: bool = False,
         horizons: int | None = None,
+        head: str = "last",
+        skip_index: int | None = None,
+        linear_path: bool = False,
     ) -> None:
         super().__init__()
         n_features = check_int(n_features, "n_features", minimum=1)
+        padding = check_choice(padding, "padding", ("same", "valid"))
+        if lookback is not None:
+            lookback = check_int(lookback, "lookback", minimum=1)
+        auto_pool = isinstance(pool, str)
+        if auto_pool:
+            if pool != "auto":
+                raise param_error("pool", "an integer >= 1, one per block, or 'auto'", pool, "Use e.g. pool=2.")
+            if lookback is None:
+                raise param_error(
+                    "lookback", "an integer when pool='auto'", lookback,
+                    "Pass lookback=T (the window length) so the pools can be chosen from it.",
+                )  # fmt: skip
+            channels, _ = check_int_sequence(conv_channels, "conv_channels", minimum=1)
+            pool = list(_auto_pools(lookback, _per_block(kernel_size, "kernel_size", len(channels), 1), padding))
         a = self._check_common(
             n_outputs, task, conv_channels, kernel_size, pool, batch_norm, dropout,
             lstm_hidden, lstm_layers, bidirectional, horizons,
         )  # fmt: skip
-        padding = check_choice(padding, "padding", ("same", "valid"))
-        if lookback is not None:
-            lookback = check_int(lookback, "lookback", minimum=1)
+        head = check_choice(head, "head", _HEADS)
+        linear_path = check_bool(linear_path, "linear_path")
+        if skip_index is not None:
+            skip_index = check_int(skip_index, "skip_index", minimum=0)
+            if skip_index >= n_features:
+                raise param_error(
+                    "skip_index", f"the index of an input feature, 0 <= skip_index < n_features = {n_features}",
+                    skip_index, "Use the target's position in the inputs, e.g. pipe.schema_['inputs'].index(target).",
+                )  # fmt: skip
+        for name, value in (("skip_index", skip_index is not None), ("linear_path", linear_path)):
+            if value and a["task"] != "regression":
+                raise param_error(
+                    name, "unset for task='classification'", skip_index if name == "skip_index" else linear_path,
+                    "The persistence skip and the linear path add to regression outputs only.",
+                )  # fmt: skip
+        if linear_path and lookback is None:
+            raise param_error(
+                "lookback", "an integer when linear_path=True", lookback,
+                "Pass lookback=T: the linear path reads the flattened (T, n_features) window.",
+            )  # fmt: skip
         self.n_features = n_features
         self.padding = padding
         self._a = a
+        self.lookback = lookback
+        self.pools: tuple[int, ...] = tuple(a["pools"])
+        self.skip_index = skip_index
         self.min_lookback = self.plan(1).min_lookback
         if lookback is not None:
             self.plan(lookback).check()
@@ -362,7 +465,12 @@ class CNNLSTM(_RecurrentModel):
             blocks.append(_ConvBlock(1, c_in, c_out, k, p, padding, a["batch_norm"], a["dropout"]))
             c_in = c_out
         self.blocks = nn.Sequential(*blocks)
-        self._build_recurrent(c_in, a)
+        self._build_recurrent(c_in, a, head)
+        self.linear: nn.Linear | None = None
+        if linear_path:
+            self.linear = nn.Linear(lookback * n_features, a["n_outputs"] * (a["horizons"] or 1))  # type: ignore[operator]
+            nn.init.zeros_(self.linear.weight)
+            nn.init.zeros_(self.linear.bias)
         self.config: dict[str, Any] = {
             "n_features": n_features,
             "n_outputs": a["n_outputs"],
@@ -370,7 +478,7 @@ class CNNLSTM(_RecurrentModel):
             "lookback": lookback,
             "conv_channels": a["conv_channels"],
             "kernel_size": a["kernel_size"],
-            "pool": a["pool"],
+            "pool": "auto" if auto_pool else a["pool"],
             "padding": padding,
             "batch_norm": a["batch_norm"],
             "dropout": a["dropout"],
@@ -378,6 +486,9 @@ class CNNLSTM(_RecurrentModel):
             "lstm_layers": a["lstm_layers"],
             "bidirectional": a["bidirectional"],
             "horizons": a["horizons"],
+            "head": head,
+            "skip_index": skip_index,
+            "linear_path": linear_path,
         }
 
     def plan(self, lookback: int) -> CNNLSTMPlan:
@@ -392,7 +503,8 @@ class CNNLSTM(_RecurrentModel):
         -------
         CNNLSTMPlan
             ``print(model.plan(48))`` shows the table; ``plan.n_params``
-            equals ``model.n_params``.
+            equals ``model.n_params`` with ``head="last"`` and no linear path
+            (the plan describes the conv/LSTM stack and a last-state head).
         """
         a = self._a
         return plan_cnn_lstm(
@@ -447,8 +559,23 @@ class CNNLSTM(_RecurrentModel):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map windows ``(N, T, n_features)`` to ``(N, n_outputs)`` or ``(N, horizons, n_outputs)``."""
         self._check_input(x)
+        if self.linear is not None and x.shape[1] != self.lookback:
+            raise ShapeError(
+                f"this model has a linear path over lookback = {self.lookback} steps, got windows of "
+                f"{x.shape[1]} steps (x has shape {_shape_text(x)}). Pass windows of {self.lookback} steps."
+            )
         h = self.blocks(x.permute(0, 2, 1))  # (N, C', T')
-        return self._recurrent_forward(h.permute(0, 2, 1))
+        out = self._recurrent_forward(h.permute(0, 2, 1))
+        extra = None
+        if self.linear is not None:
+            extra = self.linear(x.reshape(x.shape[0], -1))
+            if self.horizons is not None:
+                extra = extra.reshape(out.shape)
+        if self.skip_index is not None:
+            last = x[:, -1, self.skip_index]
+            last = last.reshape(-1, *([1] * (out.ndim - 1)))
+            extra = last if extra is None else extra + last
+        return out if extra is None else out + extra
 
 
 # --------------------------------------------------------------------------- time distributed
