@@ -5,12 +5,16 @@ Tasks (``--task``):
 * ``weather`` -- Seattle weather (embedded, :func:`seqprep.datasets.load_weather`), next-day
   ``temp_max`` from 14 days of precipitation/temp_max/temp_min/wind + day-of-year sin/cos,
   chronological 70/15/15 split. Persistence and ridge baselines; a small grid of CNN-LSTM
-  settings is compared on the VALIDATION part only (mean over the seeds), and only the chosen
+  settings (incl. the persistence skip ``skip_index`` and ``linear_path``) is compared on the
+  VALIDATION part only (mean over the seeds), and only the chosen
   setting is scored on test.
 * ``ucr`` -- GunPoint, ItalyPowerDemand, ArrowHead, BasicMotions with their default TRAIN/TEST
   splits, per-case per-channel z-normalization, ONE CNN-LSTM configuration for all sets, trained
   a fixed number of epochs on TRAIN (no validation part: the TRAIN sets have 36-67 cases), scored
   on TEST, next to InceptionTime (resample 0), majority class and 1-NN (Euclidean).
+* ``ucr-cv`` -- chooses that ONE configuration: stratified k-fold cross-validation on each TRAIN
+  file only (TEST is not read); the candidate with the best CV accuracy averaged over the sets is
+  the default ``--ucr-config``.
 * ``leakage`` -- three leaks on the weather data (global scaling, shuffled windows, per-part
   scaling) against the honest pipeline, ridge baseline (and CNN-LSTM for the shuffled windows).
 
@@ -51,10 +55,18 @@ WEATHER_GRID: list[dict[str, Any]] = [
      "fit": {"lr": 3e-3}},
     {"name": "nopool-drop0.3", "model": {"pool": 1, "dropout": 0.3}, "fit": {"lr": 1e-3}},
     {"name": "default-lr3e-3-huber", "model": {}, "fit": {"lr": 3e-3, "loss": "huber"}},
+    # Persistence skip (skip_index = the target's input column, filled in by run_weather) and linear path.
+    {"name": "skip", "model": {"skip_index": "target"}, "fit": {"lr": 1e-3}},
+    {"name": "skip-lr3e-3-huber", "model": {"skip_index": "target"}, "fit": {"lr": 3e-3, "loss": "huber"}},
+    {"name": "skip-linear", "model": {"skip_index": "target", "linear_path": True}, "fit": {"lr": 1e-3}},
+    {"name": "skip-linear-lr3e-3-huber", "model": {"skip_index": "target", "linear_path": True},
+     "fit": {"lr": 3e-3, "loss": "huber"}},
+    {"name": "skip-linear-wd1e-2", "model": {"skip_index": "target", "linear_path": True},
+     "fit": {"lr": 1e-3, "weight_decay": 1e-2}},
 ]
 WEATHER_FIT = {"epochs": 100, "patience": 15, "batch_size": 64, "weight_decay": 1e-4, "scheduler": "cosine"}
 
-# The ONE configuration used for every UCR set (see docs/results.md for how it was reached).
+# Candidate UCR configurations; ONE is used for every set, chosen by --task ucr-cv (CV on TRAIN only).
 UCR_CONFIGS: dict[str, dict[str, Any]] = {
     "default": {"model": {}, "fit": {"epochs": 300, "lr": 1e-3}},
     "wide-k753-bi": {
@@ -68,7 +80,29 @@ UCR_CONFIGS: dict[str, dict[str, Any]] = {
         "fit": {"epochs": 300, "lr": 1e-3},
         "augment": ["jitter", "scaling", "window_slice"],
     },
+    "wide-bi-pool4-gap-aug": {
+        "model": {"conv_channels": (64, 128, 64), "kernel_size": (7, 5, 3), "pool": (4, 2, 2),
+                  "lstm_hidden": 64, "bidirectional": True, "dropout": 0.1, "head": "mean"},
+        "fit": {"epochs": 300, "lr": 1e-3},
+        "augment": ["jitter", "scaling", "window_slice"],
+    },
+    "wide-bi-autopool-gap-aug": {
+        "model": {"conv_channels": (64, 128, 64), "kernel_size": (7, 5, 3), "pool": "auto",
+                  "lstm_hidden": 64, "bidirectional": True, "dropout": 0.1, "head": "mean"},
+        "fit": {"epochs": 300, "lr": 1e-3},
+        "augment": ["jitter", "scaling", "window_slice"],
+    },
+    "wide-bi-autopool-lastmean-aug": {
+        "model": {"conv_channels": (64, 128, 64), "kernel_size": (7, 5, 3), "pool": "auto",
+                  "lstm_hidden": 64, "bidirectional": True, "dropout": 0.1, "head": "last+mean"},
+        "fit": {"epochs": 300, "lr": 1e-3},
+        "augment": ["jitter", "scaling", "window_slice"],
+    },
 }
+# Candidates compared by stratified k-fold cross-validation on TRAIN only (TEST is not read).
+UCR_CV_CANDIDATES = ["wide-k753-bi-pool4-aug", "wide-bi-pool4-gap-aug", "wide-bi-autopool-gap-aug",
+                     "wide-bi-autopool-lastmean-aug"]
+UCR_CV_FOLDS = 4
 UCR_FIT = {"batch_size": 16, "weight_decay": 1e-4, "scheduler": "cosine", "patience": None}
 
 
@@ -157,6 +191,9 @@ def run_weather(seeds: list[int]) -> dict[str, Any]:
     pipe, arrays = weather_arrays()
     inv = pipe.inverse_target
     t_idx = pipe.schema_["inputs"].index("temp_max")
+    for cand in WEATHER_GRID:  # "target" -> the target's column among the inputs
+        if cand["model"].get("skip_index") == "target":
+            cand["model"]["skip_index"] = t_idx
     print(f"\n## weather: windows train/val/test = {[len(arrays[p][1]) for p in ('train', 'val', 'test')]}, "
           f"X shape {arrays['train'][0].shape}, target column index {t_idx}")
 
@@ -253,12 +290,62 @@ def inception_reference(root: Path) -> dict[str, float]:
     return ref
 
 
-def run_ucr(seeds: list[int], root: Path, config: str) -> dict[str, Any]:
+def train_ucr(cfg: dict[str, Any], X: np.ndarray, y: np.ndarray, n_classes: int, seed: int) -> tuple[Any, float]:
+    """Train one CNN-LSTM of configuration *cfg* on (X, y) for its fixed epochs; returns (model, seconds)."""
     torch = _torch()
+    from seqprep.models import CNNLSTM
+    from seqprep.training import fit
+
+    torch.manual_seed(seed)
+    model = CNNLSTM(X.shape[2], n_classes, task="classification", lookback=X.shape[1], **cfg["model"])
+    t0 = time.perf_counter()
+    train = (X, y) if "augment" not in cfg else AugmentedArrays(X, y, cfg["augment"], seed)
+    fit(model, train, None, task="classification", seed=seed, progress=False, device="cpu",
+        **{**UCR_FIT, **cfg["fit"]})
+    return model, time.perf_counter() - t0
+
+
+def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[str]) -> dict[str, Any]:
+    """Stratified k-fold CV on each TRAIN file (TEST untouched); the candidate with the best mean CV accuracy wins."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from seqprep.metrics import accuracy
+    from seqprep.training import predict
+
+    out: dict[str, Any] = {"folds": UCR_CV_FOLDS, "seeds": seeds, "candidates": {}}
+    print(f"\n## ucr-cv: {UCR_CV_FOLDS}-fold stratified CV on TRAIN only, seeds {seeds}")
+    for name in candidates:
+        cfg = UCR_CONFIGS[name]
+        per_set: dict[str, Any] = {}
+        for set_name in sets:
+            Xtr, ytr, _, _, classes = load_ucr_set(root, set_name)
+            accs, secs = [], []
+            for seed in seeds:
+                folds = StratifiedKFold(n_splits=UCR_CV_FOLDS, shuffle=True, random_state=seed)
+                correct = 0
+                for tr_i, va_i in folds.split(Xtr, ytr):
+                    model, sec = train_ucr(cfg, Xtr[tr_i], ytr[tr_i], len(classes), seed)
+                    pred = predict(model, Xtr[va_i], task="classification", device="cpu")
+                    correct += int(round(accuracy(ytr[va_i], pred) * len(va_i)))
+                    secs.append(sec)
+                accs.append(correct / len(ytr))
+            per_set[set_name] = {"cv_acc": _stats(accs), "seconds": _stats(secs)}
+            print(f"  {name:<32} {set_name:<17} CV acc {_fmt(_stats(accs))}, {np.mean(secs):.1f} s/fit", flush=True)
+        mean = float(np.mean([v["cv_acc"]["mean"] for v in per_set.values()]))
+        out["candidates"][name] = {"sets": per_set, "mean_cv_acc": mean}
+        print(f"  {name:<32} mean CV acc over sets {mean:.3f}", flush=True)
+    out["chosen"] = max(out["candidates"], key=lambda k: out["candidates"][k]["mean_cv_acc"])
+    _table(["config", *sets, "mean"], [
+        [f"`{k}`", *(f"{v['sets'][s]['cv_acc']['mean']:.3f}" for s in sets), f"{v['mean_cv_acc']:.3f}"]
+        for k, v in out["candidates"].items()])
+    print(f"chosen by CV on TRAIN: {out['chosen']}")
+    return out
+
+
+def run_ucr(seeds: list[int], root: Path, config: str) -> dict[str, Any]:
     from seqprep.baselines import majority_class, nearest_neighbour_1
     from seqprep.metrics import accuracy
-    from seqprep.models import CNNLSTM
-    from seqprep.training import fit, predict
+    from seqprep.training import predict
 
     cfg = UCR_CONFIGS[config]
     ref = inception_reference(root)
@@ -270,13 +357,8 @@ def run_ucr(seeds: list[int], root: Path, config: str) -> dict[str, Any]:
         Xtr, ytr, Xte, yte, classes = load_ucr_set(root, name)
         accs, secs = [], []
         for seed in seeds:
-            torch.manual_seed(seed)
-            model = CNNLSTM(Xtr.shape[2], len(classes), task="classification", lookback=Xtr.shape[1], **cfg["model"])
-            t0 = time.perf_counter()
-            train = (Xtr, ytr) if "augment" not in cfg else AugmentedArrays(Xtr, ytr, cfg["augment"], seed)
-            fit(model, train, None, task="classification", seed=seed, progress=False, device="cpu",
-                **{**UCR_FIT, **cfg["fit"]})
-            secs.append(time.perf_counter() - t0)
+            model, sec = train_ucr(cfg, Xtr, ytr, len(classes), seed)
+            secs.append(sec)
             accs.append(accuracy(yte, predict(model, Xte, task="classification", device="cpu")))
             print(f"  {name} seed {seed}: acc {accs[-1]:.3f} in {secs[-1]:.1f} s", flush=True)
         maj = accuracy(yte, majority_class(ytr, len(yte)))
@@ -385,10 +467,13 @@ def run_leakage(seeds: list[int], alpha: float, cnn: dict[str, Any] | None) -> d
 # ============================================================================ main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--task", choices=("weather", "ucr", "leakage", "all"), default="all")
+    ap.add_argument("--task", choices=("weather", "ucr", "ucr-cv", "leakage", "all"), default="all")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--data", default="../shared/data", help="shared data folder, relative to the repo root")
-    ap.add_argument("--ucr-config", choices=sorted(UCR_CONFIGS), default="wide-k753-bi-pool4-aug")
+    ap.add_argument("--ucr-config", choices=sorted(UCR_CONFIGS), default="wide-bi-autopool-gap-aug",
+                    help="the config scored on TEST (default: the one chosen by --task ucr-cv)")
+    ap.add_argument("--cv-candidates", nargs="+", default=UCR_CV_CANDIDATES, choices=sorted(UCR_CONFIGS))
+    ap.add_argument("--cv-sets", nargs="+", default=list(UCR_SETS), choices=UCR_SETS)
     ap.add_argument("--no-cnn-leakage", action="store_true", help="ridge only in the leakage task")
     ap.add_argument("--json", help="also write the full results to this JSON file")
     args = ap.parse_args(argv)
@@ -428,6 +513,9 @@ def main(argv: list[str] | None = None) -> int:
             headline("leak (c) per-part scaling, ridge test MAE",
                      round(lk["c_per_part_scaling"]["leaky_test"], 3), "degC"),
         ]
+    if args.task == "ucr-cv":
+        cv = results["ucr_cv"] = run_ucr_cv(args.seeds, root, args.cv_candidates, args.cv_sets)
+        rows.append(headline("UCR config chosen by CV on TRAIN", cv["chosen"], ""))
     if args.task in ("ucr", "all"):
         if not (root / "ucr").is_dir():
             print(f"UCR data not found under {root / 'ucr'}: pass --data DIR (skipping the ucr task).")
