@@ -37,7 +37,13 @@ FLAGS: dict[str, dict[str, list[str]]] = {
                   "--pf-sample-batches", "50", "--pf-budget", "60"],
         "medium": ["--series", "10000", "--steps", "1000", "--pf-max-series", "10000", "--pf-budget", "240"],
         "full": [],
-    }
+    },
+    "out_of_core.py": {"small": ["--rows", "2000000"], "medium": ["--rows", "20000000"], "full": []},
+    "results.py": {
+        "small": ["--task", "weather", "--seeds", "0"],
+        "medium": ["--task", "all", "--seeds", "0"],
+        "full": ["--task", "all", "--seeds", "0", "1", "2"],
+    },
 }
 
 # scale.py belongs to another developer: pass --size if its --help offers it, else --rows/--repeats

@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import gc
 import statistics
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -148,6 +150,21 @@ def main() -> None:
     for name, med, best, peak, em, es in rows:
         print(f"| {name} | {med:.3f} | {best:.3f} | {gb / med:.2f} | {read / med:.2f} | {peak:.0f} "
               f"| {em:.1e} | {es:.1e} |")
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import emit_result, headline
+
+    by_name = {r[0]: r for r in rows}
+    fit = by_name["seqprep StandardScaler().fit"]
+    out = [
+        headline("scale fit speed / one read", round(read / fit[1], 3), "x", ">= 0.7", read / fit[1] >= 0.7),
+        headline("scale fit max rel err (std)", fit[5], "", "<= 1e-6", fit[5] <= 1e-6),
+        headline("scale fit peak RSS delta", fit[3], "MiB", None, None),
+    ]
+    if "sklearn StandardScaler().fit" in by_name:
+        sk = by_name["sklearn StandardScaler().fit"][1]
+        out.append(headline("scale fit speed / sklearn", round(sk / fit[1], 2), "x", "> 1", sk > fit[1]))
+    emit_result("scale", vars(args), out)
 
 
 if __name__ == "__main__":

@@ -350,7 +350,7 @@ def _block_fast(b: np.ndarray, rows: int, with_range: bool, bufs: dict[str, np.n
 
 
 #: Arrays with at least this many rows are reduced by several threads (numpy releases the GIL).
-PARALLEL_MIN_ROWS = 1 << 20
+PARALLEL_MIN_ROWS = 1 << 18
 
 
 def _n_threads() -> int:
