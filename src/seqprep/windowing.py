@@ -153,7 +153,37 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def window_starts(bounds: np.ndarray, breaks: np.ndarray, spec: WindowSpec) -> tuple[np.ndarray, dict[str, int]]:
+class _Arange:
+    """``start, start + step, ...`` (``n`` values) without storing them: the start rows of one series.
+
+    Indexing with an integer array or mask gives an ndarray; ``np.asarray`` materializes it.
+    """
+
+    __slots__ = ("dtype", "n", "start", "step")
+
+    def __init__(self, start: int, step: int, n: int, dtype: Any) -> None:
+        self.start, self.step, self.n, self.dtype = int(start), int(step), int(n), np.dtype(dtype)
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.n,)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        idx = np.asarray(index)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        return (self.start + idx.astype(np.int64) * self.step).astype(self.dtype, copy=False)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.arange(self.start, self.start + self.n * self.step, self.step, dtype=dtype or self.dtype)
+
+
+def window_starts(
+    bounds: np.ndarray, breaks: np.ndarray, spec: WindowSpec, *, lazy: bool = False
+) -> tuple[Any, dict[str, int]]:
     """Start rows of every valid window, by index arithmetic (no loop per series or window).
 
     Parameters
@@ -163,6 +193,8 @@ def window_starts(bounds: np.ndarray, breaks: np.ndarray, spec: WindowSpec) -> t
     breaks : ndarray of int
         Rows ``p`` with a gap in time between ``p - 1`` and ``p``.
     spec : WindowSpec
+    lazy : bool, default False
+        Return an implicit range (no array) for a single series without gaps.
 
     Returns
     -------
@@ -179,6 +211,11 @@ def window_starts(bounds: np.ndarray, breaks: np.ndarray, spec: WindowSpec) -> t
     # int32 when the rows allow it: half the memory for the one integer per window we keep.
     idx_dtype = np.int32 if int(bounds[-1]) < 2**31 - 1 else np.int64
     if len(lengths) == 1:
+        if lazy and not (len(breaks) and not spec.allow_gaps):
+            # One series without gaps: the starts are a range; keep it implicit (no O(n) array).
+            return _Arange(int(bounds[0]), spec.stride, total, idx_dtype), {
+                "series_too_short": int((lengths < span).sum()), "windows_spanning_gaps": 0,
+            }
         starts = np.arange(int(bounds[0]), int(bounds[0]) + total * spec.stride, spec.stride, dtype=idx_dtype)
     else:
         first = np.cumsum(n_per) - n_per
@@ -333,7 +370,7 @@ def windows(
             y_data = sd.values[:, tgt_idx[0] : tgt_idx[0] + 1]  # a view: no copy of the target column
         else:
             y_data = np.ascontiguousarray(sd.values[:, tgt_idx]).astype(spec.dtype, copy=False)
-    starts, counts = window_starts(sd.bounds, sd.breaks, spec)
+    starts, counts = window_starts(sd.bounds, sd.breaks, spec, lazy=True)
     report = {**sd.report, **counts}
     if len(starts) == 0:
         raise DataError(_no_window_message(sd, spec, counts))
@@ -417,8 +454,10 @@ class Windows:
     ) -> None:
         self._x = x_data
         self._y = y_data
-        starts = np.asarray(starts)
-        self._starts = starts if starts.dtype in (np.int32, np.int64) else starts.astype(np.int64)
+        if not isinstance(starts, _Arange):
+            starts = np.asarray(starts)
+            starts = starts if starts.dtype in (np.int32, np.int64) else starts.astype(np.int64)
+        self._starts = starts
         self.spec = spec
         self._series = series
         self.report = dict(report or {})
@@ -448,7 +487,7 @@ class Windows:
     @property
     def starts(self) -> np.ndarray:
         """Global start row of each window (read-only view)."""
-        view = self._starts.view()
+        view = np.asarray(self._starts).view()
         view.flags.writeable = False
         return view
 
@@ -727,9 +766,10 @@ class Windows:
         [0, 0, 1, 2]
         """
         sd = self._series
-        series = np.searchsorted(sd.bounds, self._starts, side="right") - 1
+        starts = np.asarray(self._starts)
+        series = np.searchsorted(sd.bounds, starts, side="right") - 1
         offset = sd.bounds[series]
-        start = self._starts - offset
+        start = starts - offset
         end = start + self.spec.last_input_offset
         keys = np.asarray(sd.keys, dtype=object)[series] if sd.n_series > 1 else np.zeros(len(self), dtype=np.int64)
         out = {"series": keys, "start": start, "end": end}
@@ -737,10 +777,10 @@ class Windows:
             out["target_row"] = end + max(self.spec.horizons)
         frame = pd.DataFrame(out)
         if sd.time is not None:
-            frame["start_time"] = sd.time[self._starts]
-            frame["end_time"] = sd.time[self._starts + self.spec.last_input_offset]
+            frame["start_time"] = sd.time[starts]
+            frame["end_time"] = sd.time[starts + self.spec.last_input_offset]
             if self._y is not None:
-                frame["target_time"] = sd.time[self._starts + self.spec.last_input_offset + max(self.spec.horizons)]
+                frame["target_time"] = sd.time[starts + self.spec.last_input_offset + max(self.spec.horizons)]
         return frame
 
     # ------------------------------------------------------------------ framework adapters
