@@ -496,6 +496,12 @@ def _to_time_array(times: Any, n: int) -> np.ndarray:
 
 def _group_order(keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, tuple[Any, ...]]:
     """Stable-sort rows by series key; keys keep their order of first appearance."""
+    if keys.dtype.kind in "iu" and len(keys) > 1 and bool(np.all(keys[1:] >= keys[:-1])):
+        # Already grouped (sorted numeric keys, the usual long-table layout): boundaries from one boolean
+        # pass instead of factorizing into a full int64 code array.
+        change = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+        bounds = np.concatenate([[0], change, [len(keys)]]).astype(np.int64)
+        return None, bounds, tuple(keys[bounds[:-1]].tolist())
     codes, uniques = pd.factorize(keys, sort=False)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
