@@ -4,26 +4,10 @@ from __future__ import annotations
 
 import click
 
+from ._cli_options import horizon as _horizon
+from ._cli_options import names as _split_list
+
 __all__ = ["windows_cmd"]
-
-
-def _split_list(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    return items or None
-
-
-def _horizon(value: str) -> int | list[int]:
-    from .exceptions import InvalidParameterError
-
-    try:
-        parts = [int(v) for v in value.split(",")]
-    except ValueError:
-        raise InvalidParameterError(
-            f"`--horizon` must be an integer or a comma-separated list of integers. Received: --horizon={value!r}."
-        ) from None
-    return parts[0] if len(parts) == 1 else parts
 
 
 @click.command("windows")

@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
+from ._cli_options import gap as _gap
+from ._cli_options import horizon as _horizon
+from ._cli_options import names as _names
+from ._cli_options import split as _split
+
 __all__ = ["prepare"]
-
-
-def _names(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    return items or None
-
-
-def _split(value: str) -> Any:
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    try:
-        return tuple(float(v) for v in items)
-    except ValueError:
-        return tuple(items)  # cut timestamps
-
-
-def _gap(value: str) -> Any:
-    try:
-        return int(value)
-    except ValueError:
-        return value  # a duration such as "7D"
-
-
-def _horizon(value: str) -> Any:
-    from .exceptions import InvalidParameterError
-
-    try:
-        parts = [int(v) for v in value.split(",")]
-    except ValueError:
-        raise InvalidParameterError(
-            f"`--horizon` must be an integer or a comma-separated list of integers. Received: --horizon={value!r}."
-        ) from None
-    return parts[0] if len(parts) == 1 else parts
 
 
 @click.command("prepare")
