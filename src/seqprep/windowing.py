@@ -21,7 +21,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import as_strided
 
 from ._validation import check_bool, check_choice, check_int, check_int_sequence, param_error
-from .exceptions import DataError, InvalidParameterError, MemoryBudgetError, ShapeError
+from .exceptions import DataError, MemoryBudgetError, ShapeError
 from .io import SeriesData, as_series
 
 __all__ = ["WindowSpec", "Windows", "windows"]
@@ -740,22 +740,28 @@ class Windows:
         new.report = dict(self.report)
         return new
 
-    def with_spec(self, **changes: Any) -> Windows:
-        """A copy cut with other layout/dtype/subsequences (the same windows)."""
-        allowed = {"layout", "dtype", "subsequences"}
-        bad = set(changes) - allowed
-        if bad:
-            raise InvalidParameterError(f"with_spec only changes {sorted(allowed)}; received {sorted(bad)}.")
+    def with_spec(
+        self, *, layout: str | None = None, dtype: str | None = None, subsequences: int | None = None
+    ) -> Windows:
+        """The same windows in another layout or dtype (no data is copied).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> w = windows(np.zeros((20, 3)), lookback=4, target=0)
+        >>> w.with_spec(layout="NCT").shape, w.with_spec(layout="NSTC", subsequences=2).shape
+        ((16, 3, 4), (16, 2, 2, 3))
+        """
         s = self.spec
+        layout = s.layout if layout is None else layout
+        if subsequences is None and layout == s.layout:
+            subsequences = s.subsequences
+        horizon: Any = s.horizons[0] if s.scalar_horizon else list(s.horizons)
         spec = _make_spec(
-            s.lookback, list(s.horizons) if not s.scalar_horizon else s.horizons[0], s.stride, s.sampling_rate,
-            changes.get("layout", s.layout), changes.get("subsequences", s.subsequences if "layout" not in changes
-                                                          or changes["layout"] == "NSTC" else None),
-            changes.get("dtype", s.dtype), s.allow_gaps,
+            s.lookback, horizon, s.stride, s.sampling_rate, layout, subsequences, dtype or s.dtype, s.allow_gaps
         )
         new = self._copy()
         new.spec = spec
-        new._view = _strided_rows(self._x, replace(spec))
         new._torch_view = None
         return new
 
