@@ -3,10 +3,12 @@
 Tasks (``--task``):
 
 * ``weather`` -- Seattle weather (embedded, :func:`seqprep.datasets.load_weather`), next-day
-  ``temp_max`` from 14 days of precipitation/temp_max/temp_min/wind + day-of-year sin/cos,
-  chronological 70/15/15 split. Persistence and ridge baselines; a small grid of CNN-LSTM
-  settings (incl. the persistence skip ``skip_index`` and ``linear_path``) is compared on the
-  VALIDATION part only (mean over the seeds), and only the chosen
+  ``temp_max`` from 14 days (or another lookback) of precipitation/temp_max/temp_min/wind +
+  day-of-year sin/cos, chronological 70/15/15 split (the same val/test targets for every lookback).
+  Persistence and ridge baselines (ridge: alpha picked on val at lookback 14, the reference, and
+  lookback + alpha picked on val together); a small grid of CNN-LSTM settings (lookback, the
+  persistence skip ``skip_index``, ``linear_path``, dropout, weight decay, LSTM size, weight
+  averaging) is compared on the VALIDATION part only (mean over the seeds), and only the chosen
   setting is scored on test.
 * ``ucr`` -- GunPoint, ItalyPowerDemand, ArrowHead, BasicMotions with their default TRAIN/TEST
   splits, per-case per-channel z-normalization, ONE CNN-LSTM configuration for all sets, trained
@@ -63,7 +65,21 @@ WEATHER_GRID: list[dict[str, Any]] = [
      "fit": {"lr": 3e-3, "loss": "huber"}},
     {"name": "skip-linear-wd1e-2", "model": {"skip_index": "target", "linear_path": True},
      "fit": {"lr": 1e-3, "weight_decay": 1e-2}},
+    # Round 3: the lookback ("of your choice") and a few regularisation levers around skip-lr3e-3-huber.
+    *({"name": f"skip-lr3e-3-huber-L{L}", "lookback": L, "model": {"skip_index": "target"},
+       "fit": {"lr": 3e-3, "loss": "huber"}} for L in (7, 21, 28, 42)),
+    {"name": "skip-lr3e-3-huber-drop0.3", "model": {"skip_index": "target", "dropout": 0.3},
+     "fit": {"lr": 3e-3, "loss": "huber"}},
+    {"name": "skip-lr3e-3-huber-wd1e-2", "model": {"skip_index": "target"},
+     "fit": {"lr": 3e-3, "loss": "huber", "weight_decay": 1e-2}},
+    {"name": "skip-lr3e-3-huber-lstm32", "model": {"skip_index": "target", "lstm_hidden": 32},
+     "fit": {"lr": 3e-3, "loss": "huber"}},
+    {"name": "skip-lr1e-3-huber-avg5", "model": {"skip_index": "target"},
+     "fit": {"lr": 1e-3, "loss": "huber"}, "average_last": 5},
 ]
+# Ridge: the reference uses 14 days (alpha picked on val); the fair comparison also picks the lookback on val.
+RIDGE_ALPHAS = [0.1, 1.0, 10.0, 100.0, 1000.0]
+RIDGE_LOOKBACKS = [7, 14, 21, 28, 42]
 WEATHER_FIT = {"epochs": 100, "patience": 15, "batch_size": 64, "weight_decay": 1e-4, "scheduler": "cosine"}
 
 # Candidate UCR configurations; ONE is used for every set, chosen by --task ucr-cv (CV on TRAIN only).
@@ -99,9 +115,31 @@ UCR_CONFIGS: dict[str, dict[str, Any]] = {
         "augment": ["jitter", "scaling", "window_slice"],
     },
 }
+# Round 3: InceptionTime-like multi-scale blocks (parallel kernels k, 2k+1, 4k+3), longer training.
+_WIDE = {"conv_channels": (64, 128, 64), "pool": "auto", "lstm_hidden": 64, "bidirectional": True, "dropout": 0.1,
+         "head": "mean"}
+_AUG = ["jitter", "scaling", "window_slice"]
+UCR_CONFIGS.update({
+    "ms3-k9-bi-autopool-gap-aug": {"model": {**_WIDE, "kernel_size": 9, "multiscale": 3},
+                                   "fit": {"epochs": 300, "lr": 1e-3}, "augment": _AUG},
+    "ms3-k953-c32-bi-autopool-gap-aug": {"model": {**_WIDE, "conv_channels": (32, 64, 32), "kernel_size": (9, 5, 3),
+                                                   "multiscale": 3},
+                                         "fit": {"epochs": 300, "lr": 1e-3}, "augment": _AUG},
+    "ms3-k953-bi-autopool-gap-aug": {"model": {**_WIDE, "kernel_size": (9, 5, 3), "multiscale": 3},
+                                     "fit": {"epochs": 300, "lr": 1e-3}, "augment": _AUG},
+    "wide-bi-autopool-gap-aug-ep600": {"model": {**_WIDE, "kernel_size": (7, 5, 3)},
+                                       "fit": {"epochs": 600, "lr": 1e-3}, "augment": _AUG},
+    "wide-bi-autopool-gap-aug-drop0.3": {"model": {**_WIDE, "kernel_size": (7, 5, 3), "dropout": 0.3},
+                                         "fit": {"epochs": 300, "lr": 1e-3}, "augment": _AUG},
+})
 # Candidates compared by stratified k-fold cross-validation on TRAIN only (TEST is not read).
-UCR_CV_CANDIDATES = ["wide-k753-bi-pool4-aug", "wide-bi-pool4-gap-aug", "wide-bi-autopool-gap-aug",
-                     "wide-bi-autopool-lastmean-aug"]
+# Round 2 compared these four (one 4-fold repeat, --seeds 0); round 3 compares UCR_CV_CANDIDATES with
+# 2 x 4-fold (--seeds 0 1: the seed also reshuffles the folds).
+UCR_CV_CANDIDATES_R2 = ["wide-k753-bi-pool4-aug", "wide-bi-pool4-gap-aug", "wide-bi-autopool-gap-aug",
+                        "wide-bi-autopool-lastmean-aug"]
+# (ms3-k9 and ms3-k953-c32 are defined but were not cross-validated: see docs/results.md.)
+UCR_CV_CANDIDATES = ["wide-bi-autopool-gap-aug", "ms3-k953-bi-autopool-gap-aug", "wide-bi-autopool-gap-aug-ep600",
+                     "wide-bi-autopool-gap-aug-drop0.3"]
 UCR_CV_FOLDS = 4
 UCR_FIT = {"batch_size": 16, "weight_decay": 1e-4, "scheduler": "cosine", "patience": None}
 
@@ -133,7 +171,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> None:
 
 
 # ============================================================================ weather
-def weather_pipeline(**overrides: Any) -> Any:
+def weather_pipeline(lookback: int = LOOKBACK, **overrides: Any) -> Any:
     from seqprep import Pipeline
     from seqprep.features import Calendar
 
@@ -142,13 +180,14 @@ def weather_pipeline(**overrides: Any) -> Any:
         "split": (0.7, 0.15, 0.15), "derived": [Calendar(features="dayofyear")],
     }
     kw.update(overrides)
-    return Pipeline(LOOKBACK, 1, **kw)
+    return Pipeline(lookback, 1, **kw)
 
 
-def weather_arrays(df: Any = None, **overrides: Any) -> tuple[Any, dict[str, tuple[np.ndarray, np.ndarray]]]:
+def weather_arrays(df: Any = None, lookback: int = LOOKBACK,
+                   **overrides: Any) -> tuple[Any, dict[str, tuple[np.ndarray, np.ndarray]]]:
     from seqprep.datasets import load_weather
 
-    pipe = weather_pipeline(**overrides)
+    pipe = weather_pipeline(lookback, **overrides)
     parts = pipe.fit(load_weather() if df is None else df)
     arrays = {name: getattr(parts, name).to_numpy() for name in ("train", "val", "test")}
     return pipe, arrays
@@ -165,7 +204,8 @@ def ridge_mae(arrays: dict[str, tuple[np.ndarray, np.ndarray]], inv: Any, alpha:
 
 
 def train_cnn_lstm(arrays: dict[str, tuple[np.ndarray, np.ndarray]], model_kw: dict[str, Any],
-                   fit_kw: dict[str, Any], seed: int) -> tuple[Any, Any]:
+                   fit_kw: dict[str, Any], seed: int, average_last: int = 0) -> tuple[Any, Any]:
+    """Train one CNN-LSTM; ``average_last=k`` loads the mean of the weights of the k epochs ending at the best one."""
     torch = _torch()
     from seqprep.models import CNNLSTM
     from seqprep.training import fit
@@ -174,7 +214,19 @@ def train_cnn_lstm(arrays: dict[str, tuple[np.ndarray, np.ndarray]], model_kw: d
     torch.manual_seed(seed)
     model = CNNLSTM(Xtr.shape[2], lookback=Xtr.shape[1], **model_kw)
     kw = {**WEATHER_FIT, **fit_kw}
-    result = fit(model, arrays["train"], arrays["val"], seed=seed, progress=False, device="cpu", **kw)
+    snaps: dict[int, dict[str, Any]] = {}
+
+    def keep(record: dict[str, Any], m: Any) -> bool:  # one weight snapshot per epoch (small model)
+        snaps[record["epoch"]] = {k: v.detach().clone() for k, v in m.state_dict().items()}
+        return False
+
+    result = fit(model, arrays["train"], arrays["val"], seed=seed, progress=False, device="cpu",
+                 callbacks=[keep] if average_last else None, **kw)
+    if average_last:  # a single model: the average of the weights of epochs best-k+1 .. best
+        chosen = [snaps[e] for e in range(result.best_epoch - average_last + 1, result.best_epoch + 1) if e in snaps]
+        avg = {k: (torch.stack([c[k].float() for c in chosen]).mean(0).to(v.dtype) if v.is_floating_point() else v)
+               for k, v in chosen[-1].items()}
+        model.load_state_dict(avg)
     return model, result
 
 
@@ -188,8 +240,15 @@ def run_weather(seeds: list[int]) -> dict[str, Any]:
     from seqprep.baselines import persistence
     from seqprep.metrics import mae
 
-    pipe, arrays = weather_arrays()
-    inv = pipe.inverse_target
+    cache: dict[int, tuple[Any, dict[str, tuple[np.ndarray, np.ndarray]]]] = {}
+
+    def data(lookback: int) -> tuple[Any, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        if lookback not in cache:
+            cache[lookback] = weather_arrays(lookback=lookback)
+        return cache[lookback]
+
+    pipe, arrays = data(LOOKBACK)
+    inv = pipe.inverse_target  # the same target scaling for every lookback (training rows = the first 70 %)
     t_idx = pipe.schema_["inputs"].index("temp_max")
     for cand in WEATHER_GRID:  # "target" -> the target's column among the inputs
         if cand["model"].get("skip_index") == "target":
@@ -200,41 +259,56 @@ def run_weather(seeds: list[int]) -> dict[str, Any]:
     out: dict[str, Any] = {"n_windows": {p: len(arrays[p][1]) for p in arrays}}
     pers = {p: mae(inv(arrays[p][1]), inv(persistence(arrays[p][0], t_idx))) for p in ("val", "test")}
     out["persistence"] = pers
-    alphas = [0.1, 1.0, 10.0, 100.0]
-    ridge_val = {a: ridge_mae(arrays, inv, a, "val") for a in alphas}
-    alpha = min(ridge_val, key=ridge_val.get)
-    out["ridge"] = {"alpha_val_mae": ridge_val, "alpha": alpha,
-                    "val": ridge_val[alpha], "test": ridge_mae(arrays, inv, alpha, "test"),
-                    "test_alpha1": ridge_mae(arrays, inv, 1.0, "test")}
+    # Ridge, tuned on val: alpha at the reference lookback 14, and (lookback, alpha) jointly.
+    ridge_val = {(L, a): ridge_mae(data(L)[1], inv, a, "val") for L in RIDGE_LOOKBACKS for a in RIDGE_ALPHAS}
+    alpha = min(RIDGE_ALPHAS, key=lambda a: ridge_val[(LOOKBACK, a)])
+    out["ridge"] = {"lookback": LOOKBACK, "alpha_val_mae": {a: ridge_val[(LOOKBACK, a)] for a in RIDGE_ALPHAS},
+                    "alpha": alpha, "val": ridge_val[(LOOKBACK, alpha)],
+                    "test": ridge_mae(arrays, inv, alpha, "test"), "test_alpha1": ridge_mae(arrays, inv, 1.0, "test")}
+    rl, ra = min(ridge_val, key=ridge_val.get)
+    out["ridge_tuned"] = {"lookback": rl, "alpha": ra, "val": ridge_val[(rl, ra)],
+                          "test": ridge_mae(data(rl)[1], inv, ra, "test"),
+                          "val_grid": {f"L{L}-a{a:g}": v for (L, a), v in ridge_val.items()}}
+    print("  ridge val MAE by lookback (best alpha each): "
+          + ", ".join(f"L{L}: {min(ridge_val[(L, a)] for a in RIDGE_ALPHAS):.3f}" for L in RIDGE_LOOKBACKS))
+    print(f"  ridge tuned on val: lookback {rl}, alpha {ra:g}: val {ridge_val[(rl, ra)]:.3f}, "
+          f"test {out['ridge_tuned']['test']:.3f}", flush=True)
 
     # ---- selection on validation only
     grid_rows, trained = [], {}
     for cand in WEATHER_GRID:
+        lb = cand.get("lookback", LOOKBACK)
+        arr = data(lb)[1]
         vals, secs, epochs = [], [], []
         for seed in seeds:
-            model, res = train_cnn_lstm(arrays, cand["model"], cand["fit"], seed)
-            vals.append(mae(inv(arrays["val"][1]), inv(predict_reg(model, arrays["val"][0]))))
+            model, res = train_cnn_lstm(arr, cand["model"], cand["fit"], seed, cand.get("average_last", 0))
+            vals.append(mae(inv(arr["val"][1]), inv(predict_reg(model, arr["val"][0]))))
             secs.append(res.seconds)
             epochs.append(res.best_epoch)
             trained[(cand["name"], seed)] = model
-        grid_rows.append({"name": cand["name"], "model": cand["model"], "fit": cand["fit"],
+        grid_rows.append({"name": cand["name"], "lookback": lb, "model": cand["model"], "fit": cand["fit"],
+                          "average_last": cand.get("average_last", 0),
                           "val_mae": _stats(vals), "seconds": _stats(secs), "best_epochs": epochs})
-        print(f"  candidate {cand['name']:<22} val MAE {_fmt(_stats(vals))} °C, "
+        print(f"  candidate {cand['name']:<26} val MAE {_fmt(_stats(vals))} °C, "
               f"best epochs {epochs}, {np.mean(secs):.1f} s/run", flush=True)
     best = min(grid_rows, key=lambda r: r["val_mae"]["mean"])
     out["grid"] = grid_rows
     out["chosen"] = best["name"]
     # ---- test: the chosen setting only
-    tests = [mae(inv(arrays["test"][1]), inv(predict_reg(trained[(best["name"], s)], arrays["test"][0])))
-             for s in seeds]
+    arr = data(best["lookback"])[1]
+    tests = [mae(inv(arr["test"][1]), inv(predict_reg(trained[(best["name"], s)], arr["test"][0]))) for s in seeds]
     # Seed ensemble of the chosen setting: the mean of the per-seed predictions (no extra selection).
-    ens = {p: mae(inv(arrays[p][1]), inv(np.mean([predict_reg(trained[(best["name"], s)], arrays[p][0])
-                                                   for s in seeds], axis=0))) for p in ("val", "test")}
-    out["cnn_lstm"] = {"config": best["name"], "val": best["val_mae"], "test": _stats(tests),
-                       "seconds": best["seconds"], "ensemble": ens}
+    ens = {p: mae(inv(arr[p][1]), inv(np.mean([predict_reg(trained[(best["name"], s)], arr[p][0])
+                                               for s in seeds], axis=0))) for p in ("val", "test")}
+    out["cnn_lstm"] = {"config": best["name"], "lookback": best["lookback"], "val": best["val_mae"],
+                       "test": _stats(tests), "seconds": best["seconds"], "ensemble": ens}
+    rt = out["ridge_tuned"]
     _table(["model", "val MAE °C", "test MAE °C"], [
         ["persistence", f"{pers['val']:.3f}", f"{pers['test']:.3f}"],
-        [f"ridge (alpha={alpha:g}, picked on val)", f"{out['ridge']['val']:.3f}", f"{out['ridge']['test']:.3f}"],
+        [f"ridge (lookback 14, alpha={alpha:g}, picked on val)", f"{out['ridge']['val']:.3f}",
+         f"{out['ridge']['test']:.3f}"],
+        [f"ridge (lookback {rt['lookback']}, alpha={rt['alpha']:g}, both picked on val)", f"{rt['val']:.3f}",
+         f"{rt['test']:.3f}"],
         [f"CNN-LSTM `{best['name']}` ({len(seeds)} seeds)", _fmt(best["val_mae"]), _fmt(_stats(tests))],
         [f"CNN-LSTM `{best['name']}`, mean of the {len(seeds)} seeds' predictions", f"{ens['val']:.3f}",
          f"{ens['test']:.3f}"],
@@ -470,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--task", choices=("weather", "ucr", "ucr-cv", "leakage", "all"), default="all")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--data", default="../shared/data", help="shared data folder, relative to the repo root")
-    ap.add_argument("--ucr-config", choices=sorted(UCR_CONFIGS), default="wide-bi-autopool-gap-aug",
+    ap.add_argument("--ucr-config", choices=sorted(UCR_CONFIGS), default="wide-bi-autopool-gap-aug-ep600",
                     help="the config scored on TEST (default: the one chosen by --task ucr-cv)")
     ap.add_argument("--cv-candidates", nargs="+", default=UCR_CV_CANDIDATES, choices=sorted(UCR_CONFIGS))
     ap.add_argument("--cv-sets", nargs="+", default=list(UCR_SETS), choices=UCR_SETS)

@@ -167,6 +167,9 @@ def test_numpy_and_float64_inputs_are_refused_with_the_fix():
         ({"linear_path": True}, "`lookback` must be an integer when linear_path=True"),
         ({"pool": "auto"}, "`lookback` must be an integer when pool='auto'"),
         ({"pool": "big", "lookback": 8}, "or 'auto'"),
+        ({"multiscale": 0}, "`multiscale` must be"),
+        ({"multiscale": 3, "padding": "valid"}, "'same' when multiscale > 1"),
+        ({"multiscale": 3, "conv_channels": (8, 2)}, "at least multiscale = 3 channels"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):
@@ -194,6 +197,7 @@ def test_new_options_round_trip_through_config():
         {"head": "mean", "pool": "auto", "lookback": 150, "conv_channels": (8, 8, 8)},
         {"head": "last+mean", "bidirectional": True, "lookback": 30},
         {"skip_index": 1, "linear_path": True, "lookback": 14, "horizons": 3, "n_outputs": 2},
+        {"multiscale": 3, "kernel_size": (9, 5), "conv_channels": (16, 8), "lookback": 40},
     ):
         model = CNNLSTM(4, **kwargs)
         cfg = json.loads(json.dumps(model.config))
@@ -223,6 +227,23 @@ def test_mean_head_averages_the_lstm_outputs():
     seq = model.blocks(x.permute(0, 2, 1)).permute(0, 2, 1)
     outputs, _ = model.lstm(seq)
     torch.testing.assert_close(model(x), model.head(outputs.mean(dim=1)))
+
+
+def test_multiscale_blocks_run_parallel_kernels_and_keep_the_length():
+    model = CNNLSTM(2, 3, task="classification", conv_channels=(16, 8), kernel_size=(9, 4), multiscale=3, pool=1)
+    first, second = (block.conv.branches for block in model.blocks)
+    assert [c.kernel_size[0] for c in first] == [9, 19, 39] and [c.kernel_size[0] for c in second] == [4, 9, 19]
+    assert [c.out_channels for c in first] == [6, 5, 5] and [c.out_channels for c in second] == [4, 2, 2]
+    x = torch.randn(5, 23, 2)
+    assert model.blocks(x.permute(0, 2, 1)).shape == (5, 8, 23)
+    assert model(x).shape == (5, 3)
+    assert model.config["multiscale"] == 3 and CNNLSTM(2).config["multiscale"] == 1
+
+
+def test_save_load_round_trip_of_a_multiscale_model(tmp_path):
+    model = CNNLSTM(2, lookback=30, multiscale=2, kernel_size=(5, 3), skip_index=1).eval()
+    x = torch.randn(3, 30, 2)
+    assert torch.equal(load_model(save_model(model, tmp_path))(x), model(x))
 
 
 def test_skip_index_adds_the_last_value_of_the_feature():

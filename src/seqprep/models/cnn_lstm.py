@@ -55,6 +55,29 @@ WEIGHTS_FILE = "weights.pt"
 # --------------------------------------------------------------------------- building blocks
 
 
+def _scale_kernels(kernel: int, scales: int) -> tuple[int, ...]:
+    """Kernels of the parallel convolutions of a multi-scale block: ``(k + 1) * 2**i - 1``, e.g. 9 -> 9, 19, 39."""
+    return tuple((kernel + 1) * 2**i - 1 for i in range(scales))
+
+
+class _MultiScaleConv1d(nn.Module):
+    """Parallel 1-D convolutions with kernels ``k, 2k + 1, 4k + 3, ...`` ("same" padding), concatenated.
+
+    The *c_out* channels are split over the branches (the first takes the
+    remainder), as the inception module of InceptionTime (kernels 10/20/40).
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, scales: int) -> None:
+        super().__init__()
+        kernels = _scale_kernels(kernel, scales)
+        widths = [c_out // scales + (c_out % scales if i == 0 else 0) for i in range(scales)]
+        self.branches = nn.ModuleList(nn.Conv1d(c_in, w, k) for w, k in zip(widths, kernels, strict=True))
+        self._pads = [((k - 1) // 2, k - 1 - (k - 1) // 2) for k in kernels]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([conv(F.pad(x, pad)) for conv, pad in zip(self.branches, self._pads, strict=True)], dim=1)
+
+
 class _ConvBlock(nn.Module):
     """conv -> batch norm? -> ReLU -> max pool? -> dropout?, in 1-D or 2-D.
 
@@ -73,19 +96,25 @@ class _ConvBlock(nn.Module):
         padding: str,
         batch_norm: bool,
         dropout: float,
+        scales: int = 1,
     ) -> None:
         super().__init__()
         conv_cls = nn.Conv1d if dims == 1 else nn.Conv2d
         self._pad: tuple[int, ...] | None = None
         conv_padding = 0
-        if padding == "same":
+        if scales > 1:  # 1-D, padding "same" (checked by CNNLSTM); the branches pad themselves
+            pass
+        elif padding == "same":
             left = (kernel - 1) // 2
             right = kernel - 1 - left
             if left == right:
                 conv_padding = left
             else:  # explicit asymmetric pad: avoids torch's warning and its hidden copy
                 self._pad = (left, right) * dims
-        self.conv = conv_cls(c_in, c_out, kernel, padding=conv_padding)
+        self.conv: nn.Module = (
+            _MultiScaleConv1d(c_in, c_out, kernel, scales) if scales > 1
+            else conv_cls(c_in, c_out, kernel, padding=conv_padding)
+        )  # fmt: skip
         norm_cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
         self.norm = norm_cls(c_out) if batch_norm else nn.Identity()
         self.act = nn.ReLU()
@@ -347,6 +376,13 @@ class CNNLSTM(_RecurrentModel):
     linear_path : bool, default False
         Regression only: add a zero-initialised ``Linear`` on the flattened
         window (see above).  Needs *lookback*.
+    multiscale : int, default 1
+        Parallel convolutions per block (InceptionTime-like multi-scale
+        block, needs ``padding="same"``): kernels ``k, 2k + 1, 4k + 3, ...``
+        for the block's kernel ``k`` (``kernel_size=9, multiscale=3`` gives
+        9/19/39), the block's channels split over them and concatenated
+        before the batch norm.  ``1`` is the plain block.  :meth:`plan`
+        describes plain blocks (its parameter count ignores the extra kernels).
 
     Attributes
     ----------
@@ -384,6 +420,9 @@ class CNNLSTM(_RecurrentModel):
     torch.Size([8, 1])
     >>> CNNLSTM(1, 3, task="classification", lookback=251, pool="auto", conv_channels=(8, 8, 8), head="mean").pools
     (4, 4, 1)
+    >>> ms = CNNLSTM(1, 2, task="classification", kernel_size=9, multiscale=3, conv_channels=(32, 32))
+    >>> ms(torch.randn(4, 60, 1)).shape
+    torch.Size([4, 2])
     """
 
     _positional = ("n_features",)
@@ -408,9 +447,16 @@ class CNNLSTM(_RecurrentModel):
         head: str = "last",
         skip_index: int | None = None,
         linear_path: bool = False,
+        multiscale: int = 1,
     ) -> None:
         super().__init__()
         n_features = check_int(n_features, "n_features", minimum=1)
+        multiscale = check_int(multiscale, "multiscale", minimum=1)
+        if multiscale > 1 and padding != "same":
+            raise param_error(
+                "padding", "'same' when multiscale > 1", padding,
+                "The parallel kernels of a multi-scale block must keep the length: use padding='same'.",
+            )  # fmt: skip
         padding = check_choice(padding, "padding", ("same", "valid"))
         if lookback is not None:
             lookback = check_int(lookback, "lookback", minimum=1)
@@ -455,6 +501,7 @@ class CNNLSTM(_RecurrentModel):
         self.lookback = lookback
         self.pools: tuple[int, ...] = tuple(a["pools"])
         self.skip_index = skip_index
+        self.multiscale = multiscale
         self.min_lookback = self.plan(1).min_lookback
         if lookback is not None:
             self.plan(lookback).check()
@@ -462,7 +509,12 @@ class CNNLSTM(_RecurrentModel):
         blocks = []
         c_in = n_features
         for c_out, k, p in zip(a["channels"], a["kernels"], a["pools"], strict=True):
-            blocks.append(_ConvBlock(1, c_in, c_out, k, p, padding, a["batch_norm"], a["dropout"]))
+            if c_out < multiscale:
+                raise param_error(
+                    "conv_channels", f"at least multiscale = {multiscale} channels per block", a["conv_channels"],
+                    "Each parallel convolution of a multi-scale block needs at least one channel.",
+                )  # fmt: skip
+            blocks.append(_ConvBlock(1, c_in, c_out, k, p, padding, a["batch_norm"], a["dropout"], multiscale))
             c_in = c_out
         self.blocks = nn.Sequential(*blocks)
         self._build_recurrent(c_in, a, head)
@@ -489,6 +541,7 @@ class CNNLSTM(_RecurrentModel):
             "head": head,
             "skip_index": skip_index,
             "linear_path": linear_path,
+            "multiscale": multiscale,
         }
 
     def plan(self, lookback: int) -> CNNLSTMPlan:
@@ -503,7 +556,7 @@ class CNNLSTM(_RecurrentModel):
         -------
         CNNLSTMPlan
             ``print(model.plan(48))`` shows the table; ``plan.n_params``
-            equals ``model.n_params`` with ``head="last"`` and no linear path
+            equals ``model.n_params`` with ``head="last"``, no linear path, ``multiscale=1``
             (the plan describes the conv/LSTM stack and a last-state head).
         """
         a = self._a
