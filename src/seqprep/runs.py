@@ -397,8 +397,9 @@ def run_forecast(
     :class:`~seqprep.Pipeline` (chronological split with ``gap``, scaler fit on training rows),
     train :class:`~seqprep.models.CNNLSTM` with early stopping on the validation part, predict the
     test part and un-scale. Baselines on the same test windows: persistence (last input value of
-    the target), seasonal naive (when ``period`` is given and ``lookback`` reaches one season back)
-    and ridge regression on the flattened scaled windows, fit on the training windows.
+    the target), seasonal naive (when ``period`` is given: the value one season before each
+    target, from the window or the series) and ridge regression on the flattened scaled windows,
+    fit on the training windows.
 
     Parameters
     ----------
