@@ -366,14 +366,7 @@ class SeriesScaler(BaseScaler):
         self, X: Any, groups: Any, *, features: Sequence[int | str] | None = None
     ) -> np.ndarray:
         """Undo :meth:`transform`; ``features`` selects the fitted columns ``X`` holds."""
-        check_is_fitted(self, "n_features_in_")
-        a, _ = _as_array(X)
-        idx = None
-        if features is not None:
-            idx = self._feature_index(features)
-            self._check_input(a, None, len(idx), f" (features={list(features)!r})")
-        else:
-            self._check_input(a, None, self.n_features_in_)
+        a, idx = self._inverse_input(X, features)
         return self._apply(a, _check_groups(groups, a), idx, inverse=True)
 
     def _apply(self, a: np.ndarray, g: np.ndarray, idx: np.ndarray | None, *, inverse: bool) -> np.ndarray:

@@ -45,7 +45,7 @@ from ._version import __version__
 from .exceptions import ArtifactError, DataError, InvalidParameterError
 from .io import SeriesData, atomic_write
 from .scaling import RobustScaler
-from .splitting import _check_fractions, _is_time_cuts, _require_windows, ranges_from_cuts
+from .splitting import _check_fractions, _is_time_cuts, _require_windows, check_gap, ranges_from_cuts
 from .windowing import Windows, WindowSpec
 
 __all__ = ["NpySource", "ParquetSource", "StreamFit", "export", "fit_stream", "open_export", "open_source"]
@@ -491,15 +491,7 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
     lengths = np.diff(bounds)
     n_series = len(lengths)
     n_rows = int(bounds[-1])
-    duration = gap if isinstance(gap, (pd.Timedelta, np.timedelta64, str)) else None
-    if duration is not None:
-        if time is None or time.dtype.kind != "M":
-            raise param_error("gap", "a number of rows when the data has no timestamps", gap)
-        duration = pd.Timedelta(duration).to_timedelta64()
-        if duration < np.timedelta64(0):
-            raise param_error("gap", "a non-negative duration", gap)
-    else:
-        gap = check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D').")
+    gap, duration = check_gap(gap, time)
 
     def below(stamp: Any) -> np.ndarray:
         return _count_below(time, bounds, np.full(n_series, stamp))  # type: ignore[arg-type]

@@ -177,13 +177,8 @@ class Pipeline:
             seed=self.seed if self.holdout == "series" else None,
         )
         train_mask = parts.train_rows("train") if self.holdout == "time" else self._series_train_mask(parts, sd)
-        scaler = self._make_scaler(columns)
         codes = sd.series_codes()
-        if isinstance(scaler, SeriesScaler):
-            scaler.fit(table[train_mask], codes[train_mask])
-        else:
-            scaler.fit(table[train_mask])
-        self.scaler_ = scaler
+        self.scaler_ = self._fit_scaler(columns, table, codes, train_mask)
         self.schema_ = self._schema(sd, columns, n_in, warmup)
         scaled = self._scale(table, codes)
         full = self._windows(scaled, sd, columns, n_in, warmup)
@@ -248,12 +243,7 @@ class Pipeline:
             pipe = Pipeline.__new__(Pipeline)
             pipe.__dict__.update(self.__dict__)
             mask = fold.train_rows("train")
-            scaler = pipe._make_scaler(columns)
-            if isinstance(scaler, SeriesScaler):
-                scaler.fit(table[mask], codes[mask])
-            else:
-                scaler.fit(table[mask])
-            pipe.scaler_ = scaler
+            pipe.scaler_ = pipe._fit_scaler(columns, table, codes, mask)
             pipe.schema_ = pipe._schema(sd, columns, n_in, warmup)
             full = pipe._windows(pipe._scale(table, codes), sd, columns, n_in, warmup)
             parts = {
@@ -325,6 +315,13 @@ class Pipeline:
             report={**sd.report, **counts}, feature_names=columns[:n_in], target_names=self._targets,
             scalar_target=isinstance(self.target, str), batch_transform=transform,
         )
+
+    def _fit_scaler(self, columns: list[str], table: np.ndarray, codes: np.ndarray, rows: np.ndarray) -> BaseScaler:
+        """A new scaler fitted on the given (training) rows only."""
+        scaler = self._make_scaler(columns)
+        if isinstance(scaler, SeriesScaler):
+            return scaler.fit(table[rows], codes[rows])
+        return scaler.fit(table[rows])
 
     def _make_scaler(self, columns: list[str]) -> BaseScaler:
         if self.scale_per == "sample":

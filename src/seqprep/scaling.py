@@ -252,15 +252,19 @@ class BaseScaler:
         -------
         ndarray of the same shape
         """
+        a, idx = self._inverse_input(X, features)
+        return self._backward(a, idx)
+
+    def _inverse_input(self, X: Any, features: Sequence[int | str] | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Fitted check, array conversion and width check of ``inverse_transform``'s input."""
         check_is_fitted(self, "n_features_in_")
         a, _ = _as_array(X)
-        idx = None
-        if features is not None:
-            idx = self._feature_index(features)
-            self._check_input(a, None, len(idx), f" (features={list(features)!r})")
-        else:
+        if features is None:
             self._check_input(a, None, self.n_features_in_)
-        return self._backward(a, idx)
+            return a, None
+        idx = self._feature_index(features)
+        self._check_input(a, None, len(idx), f" (features={list(features)!r})")
+        return a, idx
 
     def _affine_params(self) -> tuple[Any, Any, Any]:
         return 0.0, 1.0, 0.0

@@ -132,21 +132,25 @@ def _count_before(codes: np.ndarray, mask: np.ndarray, n_series: int) -> np.ndar
     return np.bincount(codes, weights=mask, minlength=n_series).astype(np.int64)
 
 
+def check_gap(gap: Any, time: np.ndarray | None) -> tuple[int, np.timedelta64 | None]:
+    """Validate ``gap``: ``(rows, None)`` for a number of rows, ``(0, duration)`` for a duration."""
+    if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):
+        if time is None or time.dtype.kind != "M":
+            raise param_error("gap", "a number of rows when the data has no timestamps", gap)
+        duration = pd.Timedelta(gap).to_timedelta64()
+        if duration < np.timedelta64(0):
+            raise param_error("gap", "a non-negative duration", gap)
+        return 0, duration
+    return check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D')."), None
+
+
 def _cut_rows(w: Windows, cuts: Any, gap: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     """Row ranges ``[lo, hi)`` per series for each part."""
     sd = w.series_data
     codes, local, coord = _coordinates(w)
     lengths = np.diff(sd.bounds)
     n_series = sd.n_series
-    duration = gap if isinstance(gap, (pd.Timedelta, np.timedelta64, str)) else None
-    if duration is not None:
-        if sd.time is None or sd.time.dtype.kind != "M":
-            raise param_error("gap", "a number of rows when the data has no timestamps", gap)
-        duration = pd.Timedelta(duration).to_timedelta64()
-        if duration < np.timedelta64(0):
-            raise param_error("gap", "a non-negative duration", gap)
-    else:
-        gap = check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D').")
+    gap, duration = check_gap(gap, sd.time)
     if _is_time_cuts(cuts):
         if sd.time is None:
             raise param_error("split", "fractions when the data has no timestamps", cuts, "Pass time=... or fractions.")
