@@ -46,8 +46,22 @@ def _pandas_reference(values, bounds, feature) -> np.ndarray:
         cols = [grouped.diff(feature.periods)]
     else:
         roll = grouped.rolling(feature.window)
-        cols = [getattr(roll, s)().reset_index(level=0, drop=True) for s in feature.stats]
+        cols = [
+            _exact_rolling_std(values[:, list(COLUMNS).index(feature.column)], bounds, feature.window)
+            if s == "std" else getattr(roll, s)().reset_index(level=0, drop=True)
+            for s in feature.stats
+        ]
     return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols])
+
+
+def _exact_rolling_std(x, bounds, window):
+    """Two-pass std (ddof=1) of every full window. pandas' online rolling std is not a usable reference
+    here: after a large value leaves the window it reports 3.2e-07 for the window [0, 0, 0, 0]."""
+    out = np.full(len(x), np.nan)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        for t in range(a + window - 1, b):
+            out[t] = np.std(x[t - window + 1 : t + 1], ddof=1)
+    return out
 
 
 series_data = st.lists(st.integers(0, 12), min_size=1, max_size=5).flatmap(
