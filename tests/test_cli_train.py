@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -64,13 +65,15 @@ def test_train_predict_evaluate_forecast(tmp_path: Path) -> None:
     data = _csv(tmp_path)
     run = tmp_path / "run"
     toml = tmp_path / "run.toml"
-    toml.write_text('target = "f0"\ntime = "date"\nfeatures = ["f0", "f1"]\nlookback = 20\nepochs = 3\nperiod = 20\n')
+    toml.write_text('target = "f0"\ntime = "date"\nfeatures = ["f0", "f1"]\nlookback = 20\nepochs = 3\nperiod = 20\n'
+                    'augment = ["jitter"]\n')
     runner = CliRunner()
     result = runner.invoke(cli, ["train", str(data), "--config", str(toml), "--epochs", "2", "--out", str(run)])
     assert result.exit_code == 0, result.output
     assert "seasonal_naive" in result.output
     history = pd.read_json(run / "history.json", typ="series")
     assert len(history["history"]) == 2  # the flag overrode the TOML
+    assert json.loads((run / "run.json").read_text())["train"]["augment"]["steps"][0]["kind"] == "jitter"
     preds = tmp_path / "p.csv"
     result = runner.invoke(cli, ["predict", str(run), "--data", str(data), "--out", str(preds)])
     assert result.exit_code == 0, result.output

@@ -137,3 +137,16 @@ def test_seasonal_naive_reads_the_past_when_the_window_is_shorter_than_a_season(
                                atol=1e-5)
     # one season back on a 25-day sine is close to the truth: better than persistence
     assert res.metrics["seasonal_naive"]["mae"] < res.metrics["persistence"]["mae"]
+
+
+def test_train_config_augment_is_validated_and_stored_as_json(tmp_path) -> None:
+    import json
+
+    X, y = make_classification_sines(40, 32, seed=0)
+    res = run_classification((X[:30], y[:30]), (X[30:], y[30:]), progress=False, out_dir=tmp_path / "aug",
+                             train_config={"epochs": 2, "augment": ["jitter", "time_warp"]})
+    saved = json.loads((res.run_dir / "run.json").read_text())["train"]["augment"]
+    assert [step["kind"] for step in saved["steps"]] == ["jitter", "time_warp"]
+    with pytest.raises(InvalidParameterError, match="`augment` must be one of"):
+        run_classification((X[:30], y[:30]), (X[30:], y[30:]), progress=False,
+                           train_config={"epochs": 2, "augment": "mixup"})

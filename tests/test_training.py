@@ -272,3 +272,66 @@ def test_import_does_not_pull_torch():
     code = "import sys, seqprep.training; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- augmentation
+class RecordingAugmentation:
+    """Adds a constant and records the batch sizes it saw (a picklable augmentation for tests)."""
+
+    def __init__(self, shift: float = 0.0) -> None:
+        self.shift = shift
+        self.seen: list[int] = []
+
+    def __call__(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        self.seen.append(len(X))
+        return X + self.shift + 0 * rng.random()
+
+    def __repr__(self) -> str:
+        return f"RecordingAugmentation({self.shift})"
+
+
+def _weights(model: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_fit_augments_training_batches_only_and_repeatably():
+    X, y = _sine_windows(120)
+    rec = RecordingAugmentation()
+    fit(_model(), (X[:80], y[:80]), (X[80:], y[80:]), epochs=2, batch_size=32, augment=rec, progress=False)
+    assert sum(rec.seen) == 2 * 80  # every training window, each epoch; no validation window
+
+    def train(seed: int, augment: object) -> torch.Tensor:
+        model = _model()
+        fit(model, (X, y), epochs=2, batch_size=32, seed=seed, augment=augment, progress=False)
+        return _weights(model)
+
+    jittered = train(0, ["jitter", {"kind": "time_warp", "sigma": 0.1}])
+    assert torch.equal(jittered, train(0, ["jitter", {"kind": "time_warp", "sigma": 0.1}]))  # seeded
+    assert not torch.equal(jittered, train(0, None))  # the batches really changed
+    assert not torch.equal(jittered, train(1, ["jitter", {"kind": "time_warp", "sigma": 0.1}]))
+
+
+def test_fit_uses_the_augmentation_the_windows_carry():
+    import seqprep
+
+    series = np.sin(np.arange(300) / 5.0)
+    rec = RecordingAugmentation(shift=100.0)
+    w = seqprep.windows(series, lookback=8, target=0).with_augmentation(rec, seed=3)
+    assert w.augmentation is rec and w.augmentation_seed == 3
+    model, seen_max = _model(), []
+    model.register_forward_pre_hook(lambda module, args: seen_max.append(float(args[0].max())))
+    fit(model, w, epochs=1, batch_size=64, progress=False)
+    assert sum(rec.seen) == len(w)
+    assert min(seen_max) > 99  # every training batch reached the model shifted by +100
+    with pytest.raises(InvalidParameterError, match=r"`augment` must be None when the training windows already"):
+        fit(_model(), w, epochs=1, augment="jitter", progress=False)
+
+
+def test_fit_augmentation_errors_and_workers():
+    X, y = _sine_windows(64)
+    with pytest.raises(InvalidParameterError, match="`augment` must be one of"):
+        fit(_model(), (X, y), epochs=1, augment="mixup", progress=False)
+    with pytest.raises(ShapeError, match=r"the augmentation returned shape \(32, 15, 1\)"):
+        fit(_model(), (X, y), epochs=1, batch_size=32, augment=lambda X, rng: X[:, 1:], progress=False)
+    result = fit(_model(), (X, y), epochs=1, batch_size=16, augment="jitter", num_workers=2, progress=False)
+    assert np.isfinite(result.history[0]["train_loss"])

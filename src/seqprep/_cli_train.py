@@ -254,7 +254,7 @@ def _leakage_demo(console: Any, df: pd.DataFrame, seed: int) -> None:
 # ============================================================================ train
 _TOML_KEYS = {
     "data", "train", "test", "target", "time", "group", "features", "lookback", "horizon", "gap", "split",
-    "period", "scaler", "epochs", "batch_size", "lr", "patience", "seed", "out", "model",
+    "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model",
 }
 
 
@@ -329,7 +329,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
     }  # fmt: skip
     cfg.update({k: v for k, v in flags.items() if v is not None})
     console = _console()
-    train_cfg = {k: cfg[k] for k in ("epochs", "batch_size", "lr", "patience") if k in cfg}
+    train_cfg = {k: cfg[k] for k in ("epochs", "batch_size", "lr", "patience", "augment") if k in cfg}
     seed_v = int(cfg.get("seed", 0))
     if cfg.get("train") or cfg.get("test"):
         _train_classification(console, cfg, train_cfg, seed_v, overwrite)

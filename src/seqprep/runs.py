@@ -248,13 +248,20 @@ def _merge(defaults: Mapping[str, Any], given: Mapping[str, Any] | None, name: s
 
 
 def _fit_kwargs(train_config: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"epochs", "batch_size", "lr", "weight_decay", "scheduler", "clip_grad_norm", "patience", "loss"}
+    allowed = {"epochs", "batch_size", "lr", "weight_decay", "scheduler", "clip_grad_norm", "patience", "loss",
+               "augment"}
     unknown = sorted(set(train_config) - allowed)
     if unknown:
         raise param_error(
             "train_config", f"keys among {sorted(allowed)}", unknown, "Remove or rename the unknown keys."
         )
-    return dict(train_config)
+    out = dict(train_config)
+    if out.get("augment") is not None:
+        from .augment import make_augmentation
+
+        # Stored in run.json: keep the JSON form (fit accepts it back), validated here, before training.
+        out["augment"] = make_augmentation(out["augment"]).to_dict()
+    return out
 
 
 def _build_model(
@@ -418,8 +425,9 @@ def run_forecast(
     model_config : dict, optional
         Keyword arguments of :class:`~seqprep.models.CNNLSTM` over :data:`DEFAULT_MODEL_CONFIG`.
     train_config : dict, optional
-        ``epochs``, ``batch_size``, ``lr``, ``patience``, ... of :func:`seqprep.training.fit`
-        over :data:`DEFAULT_TRAIN_CONFIG`.
+        ``epochs``, ``batch_size``, ``lr``, ``patience``, ``augment``, ... of
+        :func:`seqprep.training.fit` over :data:`DEFAULT_TRAIN_CONFIG` (``augment`` is stored in
+        ``run.json`` in its JSON form).
     seed : int, default 0
         Seeds the initial weights and the training order.
     out_dir : str or path-like, optional

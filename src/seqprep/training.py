@@ -132,6 +132,64 @@ def _as_windows(data: Any, name: str) -> Any:
     )
 
 
+class _AugmentedWindows:
+    """Training windows whose batches pass through ``augment(X, rng)``; targets are untouched.
+
+    The generator is made lazily in each process: the main process uses ``default_rng(seed)``,
+    a DataLoader worker mixes in its own torch seed, so two workers never repeat each other's
+    draws. Picklable (the generator is not carried across processes).
+    """
+
+    def __init__(self, windows: Any, augment: Callable[[np.ndarray, np.random.Generator], np.ndarray],
+                 seed: int) -> None:
+        self.windows, self.augment, self.seed = windows, augment, seed
+        self._rng: np.random.Generator | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_rng": None}
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def _generator(self) -> np.random.Generator:
+        if self._rng is None:
+            import torch
+
+            info = torch.utils.data.get_worker_info()
+            self._rng = np.random.default_rng(self.seed if info is None else [self.seed, info.seed % 2**32])
+        return self._rng
+
+    def __getitem__(self, index: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        X, y = _fetch(self.windows, np.asarray(index, dtype=np.intp))
+        X_aug = np.asarray(self.augment(X, self._generator()))
+        if X_aug.shape != X.shape:
+            raise ShapeError(
+                f"the augmentation returned shape {X_aug.shape} for a batch of shape {X.shape}; it must keep the "
+                "shape (seqprep.augment's augmentations do)."
+            )
+        return X_aug.astype(X.dtype, copy=False), y
+
+
+def _training_windows(train: Any, augment: Any, seed: int) -> Any:
+    """``train`` as windows-like, with ``augment`` -- or the windows' own augmentation -- on its batches."""
+    windows = _as_windows(train, "train")
+    own = getattr(windows, "augmentation", None)  # seqprep.Windows.with_augmentation / Pipeline(augment=...)
+    if augment is not None and own is not None:
+        raise param_error(
+            "augment", "None when the training windows already carry an augmentation", augment,
+            f"The windows were built with {own!r} (Pipeline(augment=...) or with_augmentation); pass one of the two.",
+        )  # fmt: skip
+    if augment is None and own is None:
+        return windows
+    if augment is None:
+        return _AugmentedWindows(windows, own, windows.augmentation_seed)
+    from .augment import make_augmentation
+
+    # Any callable aug(X, rng) -> X is accepted, as by Windows.with_augmentation; names, dicts and lists
+    # go through make_augmentation (which also validates them).
+    return _AugmentedWindows(windows, augment if callable(augment) else make_augmentation(augment), seed)
+
+
 def _fetch(windows: Any, index: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """One fancy-index call, checked: ``(X, y)`` with ``len(index)`` rows each."""
     out = windows[index]
@@ -605,6 +663,7 @@ def fit(
     num_workers: int = 0,
     callbacks: Sequence[Callback] | None = None,
     loss: str | None = None,
+    augment: Any = None,
 ) -> TrainResult:
     """Train ``model`` in place and return its history.
 
@@ -649,6 +708,12 @@ def fit(
         Each called as ``cb(record, model)`` after every epoch; returning True stops training.
     loss : {None, "mse", "huber", "cross_entropy"}, optional
         Loss function; None picks MSE or cross-entropy from ``task``.
+    augment : str, dict, list, Augmentation or callable, optional
+        Training-only augmentation (a spec for :func:`seqprep.augment.make_augmentation`, or any
+        ``aug(X, rng) -> X`` keeping the shape), applied to every training batch with a
+        generator seeded from ``seed``; validation batches are never
+        augmented. Training windows that already carry one (``Pipeline(augment=...)``,
+        ``Windows.with_augmentation``) use theirs; giving both is an error.
 
     Returns
     -------
@@ -665,6 +730,7 @@ def fit(
     dev = _resolve_device(device)
     amp_dtype = _resolve_amp(amp, dev)
     model.to(dev)
+    train = _training_windows(train, augment, seed)
     loaders = {
         name: make_dataloader(
             _as_windows(data, name),

@@ -678,7 +678,9 @@ class Windows:
     def with_augmentation(
         self, augment: Callable[[np.ndarray, np.random.Generator], np.ndarray], seed: int = 0
     ) -> Windows:
-        """A copy whose :meth:`batches` (and torch loader) apply ``augment`` to ``X`` (training only).
+        """A copy whose :meth:`batches`, torch loader and :func:`seqprep.training.fit` apply ``augment`` to ``X``.
+
+        For training windows only.
 
         Indexing (``w[i]``, ``w[idx]``) and :meth:`to_numpy` return the windows unaugmented.
         """
@@ -687,6 +689,16 @@ class Windows:
         new._augment_seed = int(seed)
         new._augment_calls = 0
         return new
+
+    @property
+    def augmentation(self) -> Callable[[np.ndarray, np.random.Generator], np.ndarray] | None:
+        """The training augmentation set by :meth:`with_augmentation`, or None."""
+        return self._augment
+
+    @property
+    def augmentation_seed(self) -> int:
+        """Seed of the augmentation's generator (see :meth:`with_augmentation`)."""
+        return self._augment_seed
 
     def augmentation_rng(self) -> np.random.Generator | None:
         """A fresh generator for one pass (a new stream each call), or None without augmentation."""
