@@ -72,8 +72,9 @@ DEFAULT_TRAIN_CONFIG: dict[str, Any] = {
     "weight_decay": 1e-4,
     "scheduler": "cosine",
 }
-# Classification defaults: the model of the UCR configuration chosen by cross-validation on TRAIN in
-# docs/results.md ("wide-bi-autopool-gap-aug"; the augmentation of that protocol is not applied here).
+# Classification defaults: the model and the training-only augmentation of the UCR configuration chosen by
+# cross-validation on TRAIN in docs/results.md ("wide-bi-autopool-gap-augwarp-ep600"). That protocol trains a
+# fixed 600 epochs on all training cases; a library run holds out val_fraction of them for early stopping instead.
 DEFAULT_CLASSIFICATION_MODEL_CONFIG: dict[str, Any] = {
     "conv_channels": [64, 128, 64],
     "kernel_size": [7, 5, 3],
@@ -90,6 +91,7 @@ DEFAULT_CLASSIFICATION_TRAIN_CONFIG: dict[str, Any] = {
     "weight_decay": 1e-4,
     "scheduler": "cosine",
     "patience": 60,
+    "augment": ["jitter", "scaling", "window_slice", "time_warp"],
 }
 COMPLETE_FILE = "COMPLETE"
 _FORMAT = "seqprep.run"
