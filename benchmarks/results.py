@@ -132,14 +132,29 @@ UCR_CONFIGS.update({
     "wide-bi-autopool-gap-aug-drop0.3": {"model": {**_WIDE, "kernel_size": (7, 5, 3), "dropout": 0.3},
                                          "fit": {"epochs": 300, "lr": 1e-3}, "augment": _AUG},
 })
+# Round 5: warping augmentations (time warp, magnitude warp) and coarser pooling, 600 epochs.
+_AUG_WARP = [*_AUG, "time_warp"]
+UCR_CONFIGS.update({
+    "wide-bi-autopool-gap-augwarp-ep600": {"model": {**_WIDE, "kernel_size": (7, 5, 3)},
+                                           "fit": {"epochs": 600, "lr": 1e-3}, "augment": _AUG_WARP},
+    "wide-bi-autopool-gap-augwarp2-ep600": {"model": {**_WIDE, "kernel_size": (7, 5, 3)},
+                                            "fit": {"epochs": 600, "lr": 1e-3},
+                                            "augment": [*_AUG_WARP, "magnitude_warp"]},
+})
+# Round 6: the round-5 winner as a 5-member seed ensemble (mean of softmax probabilities, as InceptionTime).
+UCR_CONFIGS["wide-bi-autopool-gap-augwarp-ep600-ens5"] = {**UCR_CONFIGS["wide-bi-autopool-gap-augwarp-ep600"],
+                                                          "members": 5}
 # Candidates compared by stratified k-fold cross-validation on TRAIN only (TEST is not read).
 # Round 2 compared these four (one 4-fold repeat, --seeds 0); round 3 compares UCR_CV_CANDIDATES with
 # 2 x 4-fold (--seeds 0 1: the seed also reshuffles the folds).
 UCR_CV_CANDIDATES_R2 = ["wide-k753-bi-pool4-aug", "wide-bi-pool4-gap-aug", "wide-bi-autopool-gap-aug",
                         "wide-bi-autopool-lastmean-aug"]
 # (ms3-k9 and ms3-k953-c32 are defined but were not cross-validated: see docs/results.md.)
-UCR_CV_CANDIDATES = ["wide-bi-autopool-gap-aug", "ms3-k953-bi-autopool-gap-aug", "wide-bi-autopool-gap-aug-ep600",
-                     "wide-bi-autopool-gap-aug-drop0.3"]
+UCR_CV_CANDIDATES_R3 = ["wide-bi-autopool-gap-aug", "ms3-k953-bi-autopool-gap-aug", "wide-bi-autopool-gap-aug-ep600",
+                        "wide-bi-autopool-gap-aug-drop0.3"]
+# Round 5 (docs/results.md): the round-3 winner against the two warping-augmentation candidates.
+UCR_CV_CANDIDATES = ["wide-bi-autopool-gap-aug-ep600", "wide-bi-autopool-gap-augwarp-ep600",
+                     "wide-bi-autopool-gap-augwarp2-ep600"]
 UCR_CV_FOLDS = 4
 UCR_FIT = {"batch_size": 16, "weight_decay": 1e-4, "scheduler": "cosine", "patience": None}
 
@@ -317,23 +332,6 @@ def run_weather(seeds: list[int]) -> dict[str, Any]:
 
 
 # ============================================================================ UCR
-class AugmentedArrays:
-    """Training-only augmentation: ``w[idx]`` returns a freshly augmented batch (seeded generator)."""
-
-    def __init__(self, X: np.ndarray, y: np.ndarray, augment: Any, seed: int) -> None:
-        from seqprep.augment import make_augmentation
-
-        self.X, self.y = X, y
-        self.aug = make_augmentation(augment)
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return len(self.X)
-
-    def __getitem__(self, index: Any) -> tuple[np.ndarray, np.ndarray]:
-        return self.aug(self.X[index], self.rng).astype(np.float32), self.y[index]
-
-
 def znorm_cases(X: np.ndarray) -> np.ndarray:
     """Per-case, per-channel z-normalization over time: (n, T, C) -> (n, T, C); no cross-case statistic."""
     mu = X.mean(axis=1, keepdims=True)
@@ -364,19 +362,38 @@ def inception_reference(root: Path) -> dict[str, float]:
     return ref
 
 
-def train_ucr(cfg: dict[str, Any], X: np.ndarray, y: np.ndarray, n_classes: int, seed: int) -> tuple[Any, float]:
-    """Train one CNN-LSTM of configuration *cfg* on (X, y) for its fixed epochs; returns (model, seconds)."""
+def train_ucr(cfg: dict[str, Any], X: np.ndarray, y: np.ndarray, n_classes: int,
+              seed: int) -> tuple[list[Any], float]:
+    """Train configuration *cfg* on (X, y) for its fixed epochs; returns (models, seconds).
+
+    ``cfg["members"]`` (default 1) models are trained, member ``i`` with seed ``seed * members + i``
+    (so seed 0 of a one-member config and member 0 of ensemble seed 0 are the same model);
+    :func:`predict_ucr` averages their class probabilities, as InceptionTime averages its five networks.
+    """
     torch = _torch()
     from seqprep.models import CNNLSTM
     from seqprep.training import fit
 
-    torch.manual_seed(seed)
-    model = CNNLSTM(X.shape[2], n_classes, task="classification", lookback=X.shape[1], **cfg["model"])
+    members = int(cfg.get("members", 1))
+    models = []
     t0 = time.perf_counter()
-    train = (X, y) if "augment" not in cfg else AugmentedArrays(X, y, cfg["augment"], seed)
-    fit(model, train, None, task="classification", seed=seed, progress=False, device="cpu",
-        **{**UCR_FIT, **cfg["fit"]})
-    return model, time.perf_counter() - t0
+    for i in range(members):
+        member_seed = seed * members + i
+        torch.manual_seed(member_seed)
+        model = CNNLSTM(X.shape[2], n_classes, task="classification", lookback=X.shape[1], **cfg["model"])
+        # fit(augment=...) augments training batches only, with a generator seeded from `seed`.
+        fit(model, (X, y), None, task="classification", seed=member_seed, progress=False, device="cpu",
+            augment=cfg.get("augment"), **{**UCR_FIT, **cfg["fit"]})
+        models.append(model)
+    return models, time.perf_counter() - t0
+
+
+def predict_ucr(models: list[Any], X: np.ndarray) -> np.ndarray:
+    """Labels from the mean of the members' softmax probabilities (one member: its argmax)."""
+    from seqprep.training import predict
+
+    proba = np.mean([predict(m, X, task="classification", proba=True, device="cpu") for m in models], axis=0)
+    return proba.argmax(axis=1).astype(np.int64)
 
 
 def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[str]) -> dict[str, Any]:
@@ -384,7 +401,6 @@ def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[s
     from sklearn.model_selection import StratifiedKFold
 
     from seqprep.metrics import accuracy
-    from seqprep.training import predict
 
     out: dict[str, Any] = {"folds": UCR_CV_FOLDS, "seeds": seeds, "candidates": {}}
     print(f"\n## ucr-cv: {UCR_CV_FOLDS}-fold stratified CV on TRAIN only, seeds {seeds}")
@@ -398,8 +414,8 @@ def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[s
                 folds = StratifiedKFold(n_splits=UCR_CV_FOLDS, shuffle=True, random_state=seed)
                 correct = 0
                 for tr_i, va_i in folds.split(Xtr, ytr):
-                    model, sec = train_ucr(cfg, Xtr[tr_i], ytr[tr_i], len(classes), seed)
-                    pred = predict(model, Xtr[va_i], task="classification", device="cpu")
+                    models, sec = train_ucr(cfg, Xtr[tr_i], ytr[tr_i], len(classes), seed)
+                    pred = predict_ucr(models, Xtr[va_i])
                     correct += int(round(accuracy(ytr[va_i], pred) * len(va_i)))
                     secs.append(sec)
                 accs.append(correct / len(ytr))
@@ -416,24 +432,23 @@ def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[s
     return out
 
 
-def run_ucr(seeds: list[int], root: Path, config: str) -> dict[str, Any]:
+def run_ucr(seeds: list[int], root: Path, config: str, sets: list[str]) -> dict[str, Any]:
     from seqprep.baselines import majority_class, nearest_neighbour_1
     from seqprep.metrics import accuracy
-    from seqprep.training import predict
 
     cfg = UCR_CONFIGS[config]
     ref = inception_reference(root)
     out: dict[str, Any] = {"config": config, "model": cfg["model"], "augment": cfg.get("augment"),
-                            "fit": {**UCR_FIT, **cfg["fit"]}, "sets": {}}
+                            "members": cfg.get("members", 1), "fit": {**UCR_FIT, **cfg["fit"]}, "sets": {}}
     print(f"\n## ucr: config `{config}` = {json.dumps(out['model'])}, fit {json.dumps(out['fit'])}")
     rows = []
-    for name in UCR_SETS:
+    for name in sets:
         Xtr, ytr, Xte, yte, classes = load_ucr_set(root, name)
         accs, secs = [], []
         for seed in seeds:
-            model, sec = train_ucr(cfg, Xtr, ytr, len(classes), seed)
+            models, sec = train_ucr(cfg, Xtr, ytr, len(classes), seed)
             secs.append(sec)
-            accs.append(accuracy(yte, predict(model, Xte, task="classification", device="cpu")))
+            accs.append(accuracy(yte, predict_ucr(models, Xte)))
             print(f"  {name} seed {seed}: acc {accs[-1]:.3f} in {secs[-1]:.1f} s", flush=True)
         maj = accuracy(yte, majority_class(ytr, len(yte)))
         nn1 = accuracy(yte, nearest_neighbour_1(Xtr, ytr, Xte))
@@ -544,10 +559,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--task", choices=("weather", "ucr", "ucr-cv", "leakage", "all"), default="all")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--data", default="../shared/data", help="shared data folder, relative to the repo root")
-    ap.add_argument("--ucr-config", choices=sorted(UCR_CONFIGS), default="wide-bi-autopool-gap-aug-ep600",
+    ap.add_argument("--ucr-config", choices=sorted(UCR_CONFIGS), default="wide-bi-autopool-gap-augwarp-ep600",
                     help="the config scored on TEST (default: the one chosen by --task ucr-cv)")
     ap.add_argument("--cv-candidates", nargs="+", default=UCR_CV_CANDIDATES, choices=sorted(UCR_CONFIGS))
-    ap.add_argument("--cv-sets", nargs="+", default=list(UCR_SETS), choices=UCR_SETS)
+    ap.add_argument("--sets", "--cv-sets", dest="sets", nargs="+", default=list(UCR_SETS), choices=UCR_SETS,
+                    help="UCR sets of the ucr and ucr-cv tasks (e.g. to split the work over two processes)")
     ap.add_argument("--no-cnn-leakage", action="store_true", help="ridge only in the leakage task")
     ap.add_argument("--json", help="also write the full results to this JSON file")
     args = ap.parse_args(argv)
@@ -592,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
                      round(lk["c_per_part_scaling"]["leaky_test"], 3), "degC"),
         ]
     if args.task == "ucr-cv":
-        cv = results["ucr_cv"] = run_ucr_cv(args.seeds, root, args.cv_candidates, args.cv_sets)
+        cv = results["ucr_cv"] = run_ucr_cv(args.seeds, root, args.cv_candidates, args.sets)
         rows.append(headline("UCR config chosen by CV on TRAIN", cv["chosen"], ""))
     if args.task in ("ucr", "all"):
         if not (root / "ucr").is_dir():
@@ -600,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.task == "ucr":
                 return 0
         else:
-            u = results["ucr"] = run_ucr(args.seeds, root, args.ucr_config)
+            u = results["ucr"] = run_ucr(args.seeds, root, args.ucr_config, args.sets)
             for name, s in u["sets"].items():
                 rows.append(headline(f"UCR {name} acc (mean of {len(args.seeds)})", round(s["acc"]["mean"], 3), "",
                                      f">= {s['target']:.3f}", bool(s["met"])))
