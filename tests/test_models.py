@@ -170,6 +170,7 @@ def test_numpy_and_float64_inputs_are_refused_with_the_fix():
         ({"multiscale": 0}, "`multiscale` must be"),
         ({"multiscale": 3, "padding": "valid"}, "'same' when multiscale > 1"),
         ({"multiscale": 3, "conv_channels": (8, 2)}, "at least multiscale = 3 channels"),
+        ({"conv_summary": "yes"}, "`conv_summary` must be"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):
@@ -198,6 +199,7 @@ def test_new_options_round_trip_through_config():
         {"head": "last+mean", "bidirectional": True, "lookback": 30},
         {"skip_index": 1, "linear_path": True, "lookback": 14, "horizons": 3, "n_outputs": 2},
         {"multiscale": 3, "kernel_size": (9, 5), "conv_channels": (16, 8), "lookback": 40},
+        {"conv_summary": True, "head": "mean", "conv_channels": (8, 6), "lookback": 20},
     ):
         model = CNNLSTM(4, **kwargs)
         cfg = json.loads(json.dumps(model.config))
@@ -227,6 +229,18 @@ def test_mean_head_averages_the_lstm_outputs():
     seq = model.blocks(x.permute(0, 2, 1)).permute(0, 2, 1)
     outputs, _ = model.lstm(seq)
     torch.testing.assert_close(model(x), model.head(outputs.mean(dim=1)))
+
+
+def test_conv_summary_feeds_the_conv_features_average_to_the_head(tmp_path):
+    model = CNNLSTM(2, 3, task="classification", conv_channels=(8, 6), lstm_hidden=5, bidirectional=True,
+                    head="mean", conv_summary=True, dropout=0.0).eval()
+    assert model.head.in_features == 2 * 5 + 6  # BiLSTM mean + the last block's 6 channels
+    x = torch.randn(4, 30, 2)
+    h = model.blocks(x.permute(0, 2, 1))
+    outputs, _ = model.lstm(h.permute(0, 2, 1))
+    torch.testing.assert_close(model(x), model.head(torch.cat((outputs.mean(dim=1), h.mean(dim=2)), dim=1)))
+    assert torch.equal(load_model(save_model(model, tmp_path))(x), model(x))
+    assert CNNLSTM(2).config["conv_summary"] is False
 
 
 def test_multiscale_blocks_run_parallel_kernels_and_keep_the_length():

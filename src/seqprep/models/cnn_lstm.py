@@ -216,7 +216,7 @@ class _RecurrentModel(nn.Module):
             "horizons": horizons,
         }
 
-    def _build_recurrent(self, input_size: int, a: dict[str, Any], head: str = "last") -> None:
+    def _build_recurrent(self, input_size: int, a: dict[str, Any], head: str = "last", extra: int = 0) -> None:
         self.task: str = a["task"]
         self.head_mode: str = head
         self.n_outputs: int = a["n_outputs"]
@@ -231,12 +231,12 @@ class _RecurrentModel(nn.Module):
             # torch warns when dropout is set on a single-layer LSTM
             dropout=a["dropout"] if a["lstm_layers"] > 1 else 0.0,
         )
-        units = a["lstm_hidden"] * (2 if a["bidirectional"] else 1) * (2 if head == "last+mean" else 1)
+        units = a["lstm_hidden"] * (2 if a["bidirectional"] else 1) * (2 if head == "last+mean" else 1) + extra
         self.head_dropout = nn.Dropout(a["dropout"]) if a["dropout"] > 0 else nn.Identity()
         self.head = nn.Linear(units, a["n_outputs"] * (a["horizons"] or 1))
 
-    def _recurrent_forward(self, seq: torch.Tensor) -> torch.Tensor:
-        """(N, T', F') -> (N, n_outputs) or (N, horizons, n_outputs)."""
+    def _recurrent_forward(self, seq: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, T', F') -> (N, n_outputs) or (N, horizons, n_outputs); *extra* (N, E) joins the summary."""
         outputs, (h_n, _) = self.lstm(seq)
         if self.head_mode == "mean":
             summary = outputs.mean(dim=1)  # global average over the LSTM's time steps
@@ -244,6 +244,8 @@ class _RecurrentModel(nn.Module):
             summary = torch.cat((h_n[-2], h_n[-1]), dim=1) if self.bidirectional else h_n[-1]
             if self.head_mode == "last+mean":
                 summary = torch.cat((summary, outputs.mean(dim=1)), dim=1)
+        if extra is not None:
+            summary = torch.cat((summary, extra), dim=1)
         out = self.head(self.head_dropout(summary))
         if self.horizons is not None:
             out = out.reshape(out.shape[0], self.horizons, self.n_outputs)
@@ -383,6 +385,11 @@ class CNNLSTM(_RecurrentModel):
         9/19/39), the block's channels split over them and concatenated
         before the batch norm.  ``1`` is the plain block.  :meth:`plan`
         describes plain blocks (its parameter count ignores the extra kernels).
+    conv_summary : bool, default False
+        Also feed the head the global average over time of the last conv
+        block's features, concatenated with the LSTM summary: the two branches
+        of LSTM-FCN (Karim et al., 2017), where the convolutional features reach
+        the classifier directly as well as through the LSTM.
 
     Attributes
     ----------
@@ -448,6 +455,7 @@ class CNNLSTM(_RecurrentModel):
         skip_index: int | None = None,
         linear_path: bool = False,
         multiscale: int = 1,
+        conv_summary: bool = False,
     ) -> None:
         super().__init__()
         n_features = check_int(n_features, "n_features", minimum=1)
@@ -477,6 +485,7 @@ class CNNLSTM(_RecurrentModel):
         )  # fmt: skip
         head = check_choice(head, "head", _HEADS)
         linear_path = check_bool(linear_path, "linear_path")
+        conv_summary = check_bool(conv_summary, "conv_summary")
         if skip_index is not None:
             skip_index = check_int(skip_index, "skip_index", minimum=0)
             if skip_index >= n_features:
@@ -517,7 +526,8 @@ class CNNLSTM(_RecurrentModel):
             blocks.append(_ConvBlock(1, c_in, c_out, k, p, padding, a["batch_norm"], a["dropout"], multiscale))
             c_in = c_out
         self.blocks = nn.Sequential(*blocks)
-        self._build_recurrent(c_in, a, head)
+        self.conv_summary = conv_summary
+        self._build_recurrent(c_in, a, head, extra=c_in if conv_summary else 0)
         self.linear: nn.Linear | None = None
         if linear_path:
             self.linear = nn.Linear(lookback * n_features, a["n_outputs"] * (a["horizons"] or 1))  # type: ignore[operator]
@@ -542,6 +552,7 @@ class CNNLSTM(_RecurrentModel):
             "skip_index": skip_index,
             "linear_path": linear_path,
             "multiscale": multiscale,
+            "conv_summary": conv_summary,
         }
 
     def plan(self, lookback: int) -> CNNLSTMPlan:
@@ -556,8 +567,8 @@ class CNNLSTM(_RecurrentModel):
         -------
         CNNLSTMPlan
             ``print(model.plan(48))`` shows the table; ``plan.n_params``
-            equals ``model.n_params`` with ``head="last"``, no linear path, ``multiscale=1``
-            (the plan describes the conv/LSTM stack and a last-state head).
+            equals ``model.n_params`` with ``head="last"``, no linear path, ``multiscale=1`` and
+            no ``conv_summary`` (the plan describes the conv/LSTM stack and a last-state head).
         """
         a = self._a
         return plan_cnn_lstm(
@@ -618,7 +629,8 @@ class CNNLSTM(_RecurrentModel):
                 f"{x.shape[1]} steps (x has shape {_shape_text(x)}). Pass windows of {self.lookback} steps."
             )
         h = self.blocks(x.permute(0, 2, 1))  # (N, C', T')
-        out = self._recurrent_forward(h.permute(0, 2, 1))
+        # conv_summary: the conv features' global average joins the LSTM summary (LSTM-FCN's two branches).
+        out = self._recurrent_forward(h.permute(0, 2, 1), h.mean(dim=2) if self.conv_summary else None)
         extra = None
         if self.linear is not None:
             extra = self.linear(x.reshape(x.shape[0], -1))
