@@ -152,6 +152,10 @@ UCR_CONFIGS["wide-bi-autopool-gap-augwarp-ep600-ens5"] = {**UCR_CONFIGS["wide-bi
 UCR_CONFIGS["wide-bi-autopool-gapconv-augwarp-ep600"] = {
     "model": {**_WIDE, "kernel_size": (7, 5, 3), "conv_summary": True},
     "fit": {"epochs": 600, "lr": 1e-3}, "augment": _AUG_WARP}
+# Round 7: the InceptionTime-like full-width multi-scale block (kernels 9/19/39 in every block) with the round-5
+# augmentation (round 3 had only cross-validated the 9/5/3-based variant, without time warp).
+UCR_CONFIGS["ms3-k9-bi-autopool-gap-augwarp-ep600"] = {
+    "model": {**_WIDE, "kernel_size": 9, "multiscale": 3}, "fit": {"epochs": 600, "lr": 1e-3}, "augment": _AUG_WARP}
 # Candidates compared by stratified k-fold cross-validation on TRAIN only (TEST is not read).
 # Round 2 compared these four (one 4-fold repeat, --seeds 0); round 3 compares UCR_CV_CANDIDATES with
 # 2 x 4-fold (--seeds 0 1: the seed also reshuffles the folds).
