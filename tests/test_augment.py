@@ -10,6 +10,7 @@ from seqprep.augment import (
     Jitter,
     MagnitudeWarp,
     Scaling,
+    Shift,
     TimeWarp,
     WindowSlice,
     _basis,
@@ -27,6 +28,8 @@ ALL = [
     TimeWarp(sigma=0.5, knots=6, interpolation="linear"),
     WindowSlice(),
     WindowSlice(ratio=0.3),
+    Shift(),
+    Shift(max_shift=0.5, wrap=False),
     Compose([Jitter(0.1), TimeWarp(), Scaling()], p=0.7),
 ]
 
@@ -167,6 +170,25 @@ def test_window_slice_crops_and_stretches():
     assert starts.min() == 0.0 and starts.max() == 10.0 and set(starts) <= set(range(11))
 
 
+@pytest.mark.parametrize("wrap", [True, False])
+def test_shift_moves_each_window_by_a_whole_number_of_steps(wrap):
+    T, limit = 20, 5  # max_shift 0.25 of 20 steps
+    X = np.broadcast_to(np.arange(T, dtype=np.float64)[None, :, None], (400, T, 2))
+    out = Shift(max_shift=0.25, wrap=wrap)(X, np.random.default_rng(0))
+    assert np.array_equal(out[:, :, 0], out[:, :, 1])  # one shift per window, every channel
+    # the original step each window now shows at its middle step 10: 10 - shift
+    shifts = 10 - out[:, 10, 0]
+    assert shifts.min() == -limit and shifts.max() == limit and set(shifts) == set(range(-limit, limit + 1))
+    src = np.arange(T)[None, :] - shifts[:, None]
+    expected = np.mod(src, T) if wrap else np.clip(src, 0, T - 1)
+    assert np.array_equal(out[:, :, 0], expected)
+
+
+def test_shift_zero_is_bit_exact(batch):
+    assert np.array_equal(Shift(0.0)(batch, np.random.default_rng(0)), batch)
+    assert np.array_equal(Shift(0.01)(batch, np.random.default_rng(0)), batch)  # round(0.01 * 40) = 0 steps
+
+
 def test_compose_probability():
     X = np.zeros((2, 5, 1))
     aug = Compose([Jitter(1.0)], p=0.3)
@@ -188,6 +210,8 @@ def test_compose_probability():
         (lambda: TimeWarp(interpolation="quadratic"), "`interpolation` must be one of 'cubic', 'linear'"),
         (lambda: WindowSlice(0.0), r"`ratio` must be a number with 0 < ratio <= 1. Received: ratio=0.0"),
         (lambda: WindowSlice(1.5), r"`ratio` must be a number with 0 < ratio <= 1"),
+        (lambda: Shift(1.5), r"`max_shift` must be a number with 0.0 <= max_shift and max_shift <= 1.0"),
+        (lambda: Shift(wrap="yes"), "`wrap` must be"),
         (lambda: Compose(["jitter"], p=1.5), r"`p` must be a number with 0.0 <= p and p <= 1.0"),
         (lambda: Compose("jitter"), "`steps` must be a sequence of augmentations"),
         (lambda: Compose(["warp"]), r"`steps\[0\]` must be one of 'jitter', 'magnitude_warp', 'scaling'"),
@@ -244,5 +268,5 @@ def test_make_augmentation():
     assert make_augmentation(Scaling(0.2)) == Scaling(0.2)
     assert make_augmentation({"kind": "window_slice", "ratio": 0.5}) == WindowSlice(0.5)
     assert make_augmentation(["scaling", {"kind": "time_warp"}]) == Compose((Scaling(), TimeWarp()))
-    for name in ["jitter", "scaling", "magnitude_warp", "time_warp", "window_slice"]:
+    for name in ["jitter", "scaling", "magnitude_warp", "time_warp", "window_slice", "shift"]:
         assert make_augmentation(name).kind == name

@@ -12,6 +12,7 @@ window).
 - :class:`MagnitudeWarp` -- a smooth random multiplicative curve per window and channel;
 - :class:`TimeWarp` -- a smooth random monotone distortion of time per window;
 - :class:`WindowSlice` -- a random crop of ``ratio * T`` steps stretched back to ``T``;
+- :class:`Shift` -- a random shift in time, circular or padded with the edge values;
 - :class:`Compose` -- several of them in order, each applied with probability ``p`` per batch.
 
 Augment training batches only: never validation or test data (the pipeline applies them when
@@ -41,7 +42,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._validation import check_choice, check_float, check_int, list_names, param_error
+from ._validation import check_bool, check_choice, check_float, check_int, list_names, param_error
 from .exceptions import ArtifactError, InvalidParameterError, ShapeError
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "Jitter",
     "MagnitudeWarp",
     "Scaling",
+    "Shift",
     "TimeWarp",
     "WindowSlice",
     "augmentation_from_dict",
@@ -386,6 +388,52 @@ class WindowSlice(Augmentation):
 
 
 @dataclass(frozen=True)
+class Shift(Augmentation):
+    """Shift each window in time by a random whole number of steps, up to ``max_shift * T``.
+
+    With ``wrap=True`` the steps pushed out at one end come back at the other (``np.roll``): the
+    right model for series that are closed curves, such as outlines unrolled from a starting
+    point. With ``wrap=False`` the window repeats its first or last value instead.
+
+    Parameters
+    ----------
+    max_shift : float, default 0.1
+        Largest shift as a fraction of the window length, ``0 <= max_shift <= 1``; each window
+        draws an integer shift uniformly from ``-round(max_shift * T) .. round(max_shift * T)``.
+        ``max_shift=0`` returns an exact copy.
+    wrap : bool, default True
+        Circular shift, or edge padding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(6.0).reshape(1, 6, 1)
+    >>> Shift(max_shift=0.5)(t, np.random.default_rng(0))[0, :, 0]  # this draw: 2 steps later
+    array([4., 5., 0., 1., 2., 3.])
+    >>> Shift(max_shift=0.5, wrap=False)(t, np.random.default_rng(0))[0, :, 0]
+    array([0., 0., 0., 1., 2., 3.])
+    """
+
+    kind: ClassVar[str] = "shift"
+    max_shift: float = 0.1
+    wrap: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "max_shift", check_float(self.max_shift, "max_shift", minimum=0.0, maximum=1.0))
+        object.__setattr__(self, "wrap", check_bool(self.wrap, "wrap"))
+
+    def _apply(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        k, T, _ = X.shape
+        limit = round(self.max_shift * T)
+        if limit == 0:
+            return X.copy()
+        shifts = rng.integers(-limit, limit + 1, size=k)
+        src = np.arange(T)[None, :] - shifts[:, None]  # output step t reads input step t - shift
+        src = np.mod(src, T) if self.wrap else np.clip(src, 0, T - 1)
+        return np.take_along_axis(X, src[:, :, None], axis=1)
+
+
+@dataclass(frozen=True)
 class Compose(Augmentation):
     """Apply several augmentations in order, each with probability ``p`` per batch.
 
@@ -511,7 +559,7 @@ def make_augmentation(spec: Any) -> Augmentation:
     ----------
     spec : Augmentation, str, dict or list
         An instance (kept), a name (``"jitter"``, ``"scaling"``, ``"magnitude_warp"``,
-        ``"time_warp"``, ``"window_slice"``: default parameters), a dict from ``to_dict``, or a
+        ``"time_warp"``, ``"window_slice"``, ``"shift"``: default parameters), a dict from ``to_dict``, or a
         list of these (a :class:`Compose` with ``p=1``).
 
     Returns
