@@ -156,6 +156,11 @@ UCR_CONFIGS["wide-bi-autopool-gapconv-augwarp-ep600"] = {
 # augmentation (round 3 had only cross-validated the 9/5/3-based variant, without time warp).
 UCR_CONFIGS["ms3-k9-bi-autopool-gap-augwarp-ep600"] = {
     "model": {**_WIDE, "kernel_size": 9, "multiscale": 3}, "fit": {"epochs": 600, "lr": 1e-3}, "augment": _AUG_WARP}
+# Round 8: + a random circular shift of up to 10 % of the length (seqprep.augment.Shift): invariance to where a
+# closed outline (ArrowHead) is unrolled from; a small wrap-around elsewhere.
+UCR_CONFIGS["wide-bi-autopool-gap-augwarpshift-ep600"] = {
+    "model": {**_WIDE, "kernel_size": (7, 5, 3)}, "fit": {"epochs": 600, "lr": 1e-3},
+    "augment": [*_AUG_WARP, {"kind": "shift", "max_shift": 0.1, "wrap": True}]}
 # Candidates compared by stratified k-fold cross-validation on TRAIN only (TEST is not read).
 # Round 2 compared these four (one 4-fold repeat, --seeds 0); round 3 compares UCR_CV_CANDIDATES with
 # 2 x 4-fold (--seeds 0 1: the seed also reshuffles the folds).
