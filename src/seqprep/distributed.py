@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._files import atomic_write
 from ._validation import check_bool, check_choice, check_float, check_int, param_error
 from .exceptions import DataError, InvalidParameterError
 
@@ -76,16 +76,8 @@ def _init_group(backend: str | None) -> tuple[Any, bool]:
 
 
 def _write_json_atomically(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path) as fh:
+        json.dump(obj, fh)
 
 
 def _save(model: Any, out_dir: Path) -> Path:
@@ -97,15 +89,9 @@ def _save(model: Any, out_dir: Path) -> Path:
     if cnn_lstm._MODELS.get(type(model).__name__) is type(model):
         return cnn_lstm.save_model(model, out_dir / "model")
     target = out_dir / "model.pt"
-    fd, tmp = tempfile.mkstemp(prefix=".model.pt.", dir=out_dir)
-    os.close(fd)
-    try:
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        torch.save(state, tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    with atomic_write(target, "wb") as fh:
+        torch.save(state, fh)
     return target
 
 

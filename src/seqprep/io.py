@@ -16,10 +16,7 @@ reported; windows never span a gap unless asked to).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._files import atomic_write, replace_dir
 from ._validation import check_choice, list_names, param_error
 from .exceptions import DataError, InvalidParameterError, ShapeError
 
@@ -170,54 +168,6 @@ def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
         f"`path` must end in .csv, .tsv, .txt, .parquet or .pq. Received: path={str(path)!r}. "
         "Convert the file, or load it with pandas and pass the DataFrame."
     )
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[Any]:
-    """Open a temporary file next to *path* and move it into place only on success.
-
-    A crash or an exception leaves the previous file (or no file) behind, never a half-written
-    one.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> p = Path(tempfile.mkdtemp()) / "x.json"
-    >>> with atomic_write(p) as f:
-    ...     _ = f.write("{}")
-    >>> p.read_text()
-    '{}'
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def replace_dir(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
-    """Move the finished folder *tmp* to *target*, replacing an existing *target*.
-
-    Both renames stay on one file system, so readers see either the old folder or the new one,
-    never a half-written mix. Callers decide beforehand whether replacing is allowed.
-    """
-    tmp, target = Path(tmp), Path(target)
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
 
 
 # --------------------------------------------------------------------------- input → SeriesData

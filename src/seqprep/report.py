@@ -35,13 +35,13 @@ import html
 import io
 import math
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._files import atomic_write
 from ._validation import check_bool, check_int, param_error
 from .exceptions import ShapeError
 
@@ -79,16 +79,8 @@ def _new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **k
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # plain open(): the umask sets the mode
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
 
 
 def _png_bytes(fig: Figure, dpi: int = 110) -> bytes:

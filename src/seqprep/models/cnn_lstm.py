@@ -14,7 +14,6 @@ import hashlib
 import json
 import numbers
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without torch only
     raise ImportError("seqprep.models needs PyTorch: pip install 'seqprep[torch]'") from exc
 
+from .._files import atomic_write
 from .._validation import (
     check_bool,
     check_choice,
@@ -830,21 +830,6 @@ class TimeDistributedCNNLSTM(_RecurrentModel):
 _MODELS: dict[str, type[_RecurrentModel]] = {"CNNLSTM": CNNLSTM, "TimeDistributedCNNLSTM": TimeDistributedCNNLSTM}
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(file_object)`` on a temporary file beside *path*, then ``os.replace`` it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -900,7 +885,8 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
     weights = directory / WEIGHTS_FILE
-    _atomic_write(weights, lambda fh: torch.save(state, fh))
+    with atomic_write(weights, "wb") as fh:
+        torch.save(state, fh)
     meta = {
         "format": _FORMAT,
         "format_version": _FORMAT_VERSION,
@@ -912,7 +898,8 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
         "torch_version": torch.__version__,
     }
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    _atomic_write(directory / CONFIG_FILE, lambda fh: fh.write(text.encode("utf-8")))
+    with atomic_write(directory / CONFIG_FILE, "wb") as fh:
+        fh.write(text.encode("utf-8"))
     return directory
 
 
