@@ -95,6 +95,23 @@ def seqprep_pass(w: Any, args: argparse.Namespace, use_torch: bool, values: np.n
             "wps": count / t_rest if t_rest else float("nan"), "peak": pass_peak}
 
 
+def measure_passes(w: Any, args: argparse.Namespace, values: np.ndarray, name: str, res: dict[str, Any]) -> int:
+    """The torch and the numpy pass over *w*, each after a VmHWM reset; returns the largest peak (bytes).
+
+    The peak of the construction (read before this call) counts too.
+    """
+    peaks = [peak_rss()]
+    for use_torch in (True, False):
+        gc.collect()
+        reset_peak()
+        p = seqprep_pass(w, args, use_torch, values, name)
+        peaks.append(p.pop("peak"))
+        res["torch" if use_torch else "numpy"] = p
+        print(f"    pass ({'torch' if use_torch else 'numpy'}): first batch {p['first_batch_s']:.2f} s, then "
+              f"{p['wps']:,.0f} windows/s over {p['rest_windows']:,} windows", flush=True)
+    return max(peaks)
+
+
 def torch_gather_used(w: Any) -> bool:
     x = w.data
     return bool(x.flags.c_contiguous and x.dtype == np.dtype(w.spec.dtype) and w.spec.sampling_rate == 1)
@@ -126,17 +143,8 @@ def run_seqprep(args: argparse.Namespace) -> dict[str, Any]:
            "data_is_input": bool(np.shares_memory(w.data, data))}
     print(f"  array+codes: build {build:.2f} s, {len(w):,} windows, data C-contiguous {res['contiguous']}, "
           f"no copy {res['data_is_input']}", flush=True)
-    peaks = [peak_rss()]
-    for use_torch in (True, False):
-        gc.collect()
-        reset_peak()
-        p = seqprep_pass(w, args, use_torch, data, "array")
-        peaks.append(p.pop("peak"))
-        res["torch" if use_torch else "numpy"] = p
-        print(f"    pass ({'torch' if use_torch else 'numpy'}): first batch {p['first_batch_s']:.2f} s, then "
-              f"{p['wps']:,.0f} windows/s over {p['rest_windows']:,} windows", flush=True)
     # construction and each pass are measured separately (VmHWM reset before each pass): the largest
-    res["peak_delta"] = max(peaks) - before
+    res["peak_delta"] = measure_passes(w, args, data, "array", res) - before
     out["array"] = res
     del w
     gc.collect()
@@ -158,16 +166,7 @@ def run_seqprep(args: argparse.Namespace) -> dict[str, Any]:
         res = {"build_s": build, "n": len(w), "contiguous": bool(w.data.flags.c_contiguous)}
         print(f"  DataFrame: build {build:.2f} s, data C-contiguous {res['contiguous']} "
               f"(torch gather possible: {torch_gather_used(w)})", flush=True)
-        peaks = [peak_rss()]
-        for use_torch in (True, False):
-            gc.collect()
-            reset_peak()
-            p = seqprep_pass(w, args, use_torch, values, "frame")
-            peaks.append(p.pop("peak"))
-            res["torch" if use_torch else "numpy"] = p
-            print(f"    pass ({'torch' if use_torch else 'numpy'}): first batch {p['first_batch_s']:.2f} s, then "
-                  f"{p['wps']:,.0f} windows/s", flush=True)
-        res["peak_delta"] = max(peaks) - before
+        res["peak_delta"] = measure_passes(w, args, values, "frame", res) - before
         res["frame_mib"] = float(df.memory_usage(index=False).sum()) / MIB
         out["frame"] = res
         del w, df
