@@ -45,3 +45,20 @@ def test_replace_dir_swaps_a_finished_folder_in(tmp_path):
     replace_dir(new, target)
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_temp_dir_beside_uses_the_umask_and_runs_pipelines_follow_it(tmp_path):
+    from seqprep._files import temp_dir_beside
+    from seqprep.runs import run_classification
+    from seqprep.datasets import make_classification_sines
+
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp = temp_dir_beside(tmp_path / "deep" / "run")
+    assert tmp.parent == tmp_path / "deep" and tmp.name.startswith(".run.tmp-") and tmp.is_dir()
+    assert stat.S_IMODE(tmp.stat().st_mode) == 0o777 & ~umask  # not mkdtemp's private 0700
+    assert temp_dir_beside(tmp_path / "deep" / "run") != tmp  # unique per call
+    X, y = make_classification_sines(24, 16, seed=0)
+    res = run_classification((X[:18], y[:18]), (X[18:], y[18:]), progress=False, out_dir=tmp_path / "r",
+                             train_config={"epochs": 1})
+    assert stat.S_IMODE(res.run_dir.stat().st_mode) == 0o777 & ~umask

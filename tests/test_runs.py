@@ -144,9 +144,10 @@ def test_train_config_augment_is_validated_and_stored_as_json(tmp_path) -> None:
 
     X, y = make_classification_sines(40, 32, seed=0)
     res = run_classification((X[:30], y[:30]), (X[30:], y[30:]), progress=False, out_dir=tmp_path / "aug",
-                             train_config={"epochs": 2, "augment": ["jitter", "time_warp"]})
-    saved = json.loads((res.run_dir / "run.json").read_text())["train"]["augment"]
-    assert [step["kind"] for step in saved["steps"]] == ["jitter", "time_warp"]
+                             train_config={"epochs": 2, "augment": ["jitter", "time_warp"], "label_smoothing": 0.1})
+    train = json.loads((res.run_dir / "run.json").read_text())["train"]
+    assert [step["kind"] for step in train["augment"]["steps"]] == ["jitter", "time_warp"]
+    assert train["label_smoothing"] == 0.1
     with pytest.raises(InvalidParameterError, match="`augment` must be one of"):
         run_classification((X[:30], y[:30]), (X[30:], y[30:]), progress=False,
                            train_config={"epochs": 2, "augment": "mixup"})

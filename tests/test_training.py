@@ -208,6 +208,33 @@ def test_classification_of_two_sine_classes_beats_majority():
     assert set(scores) == {"accuracy", "balanced_accuracy", "macro_f1"}
 
 
+def test_label_smoothing_keeps_the_training_loss_above_the_smoothed_targets_entropy():
+    # Cross-entropy against a smoothed target can never go below that target's entropy; without
+    # smoothing a separable training set drives the loss towards 0.
+    X, y = _two_sine_classes(n=64)
+    eps, k = 0.2, 2
+    q = np.array([1 - eps + eps / k, eps / k])
+    floor = float(-(q * np.log(q)).sum())
+    losses = {}
+    for smoothing in (0.0, eps):
+        hist = fit(_model(n_outputs=k), (X, y), task="classification", epochs=40, lr=1e-2, batch_size=16,
+                   scheduler=None, label_smoothing=smoothing, progress=False).history
+        losses[smoothing] = min(h["train_loss"] for h in hist)
+    assert losses[0.0] < floor - 0.1
+    assert losses[eps] >= floor - 1e-4
+
+
+def test_label_smoothing_errors():
+    X, y = _two_sine_classes(n=16)
+    with pytest.raises(InvalidParameterError, match=r"`label_smoothing` must be a number with 0.0 <= label_smoothing"):
+        fit(_model(n_outputs=2), (X, y), task="classification", label_smoothing=1.0, progress=False)
+    with pytest.raises(InvalidParameterError, match="`label_smoothing` must be a number with 0.0 <= label_smoothing"):
+        fit(_model(n_outputs=2), (X, y), task="classification", label_smoothing=-0.1, progress=False)
+    Xr, yr = _sine_windows(n=32)
+    with pytest.raises(InvalidParameterError, match=r"`label_smoothing` must be 0.0 for task='regression'"):
+        fit(_model(), (Xr, yr), label_smoothing=0.1, epochs=1, progress=False)
+
+
 def test_classification_label_errors():
     X, y = _two_sine_classes(n=16)
     with pytest.raises(DataError, match=r"0 \.\. 1 for a model with 2 outputs; found labels from 0 to 2"):

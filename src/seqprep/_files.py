@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "replace_dir"]
+__all__ = ["atomic_write", "replace_dir", "temp_dir_beside"]
 
 
 @contextmanager
@@ -57,6 +57,20 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[Any]
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def temp_dir_beside(target: str | os.PathLike[str]) -> Path:
+    """Create an empty, uniquely named hidden folder next to *target* for an atomic folder write.
+
+    Made with a plain ``os.mkdir`` so the finished folder gets the usual permissions from the
+    umask (``tempfile.mkdtemp`` would make it private, 0700). Missing parents are created.
+    Fill it, then :func:`replace_dir` it into place (or delete it on failure).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex}")
+    os.mkdir(tmp)
+    return tmp
 
 
 def replace_dir(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:

@@ -48,7 +48,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -60,7 +59,7 @@ import pandas as pd
 from ._moments import Moments
 from ._validation import check_int, list_names, param_error
 from .exceptions import ArtifactError, DataError, InvalidParameterError
-from .io import replace_dir
+from .io import replace_dir, temp_dir_beside
 from .pipeline import Pipeline, _freq_json, _key_json
 from .scaling import BaseScaler, IdentityScaler, MaxAbsScaler, MinMaxScaler, StandardScaler
 from .splitting import _assign, _check_fractions, _is_time_cuts, _require_windows, ranges_from_cuts
@@ -656,8 +655,7 @@ def export(
             f"{list_names(pipe.schema_['columns'])}."  # type: ignore[index]
         )
     dask = _require_dask()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = temp_dir_beside(target)
     try:
         n_total = int(plan.bounds[-1])
         data_path = tmp / "data.npy"

@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +35,7 @@ import pandas as pd
 from ._validation import check_choice, check_int, list_names, param_error
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, NotFittedError, ShapeError
-from .io import SeriesData, as_series, replace_dir
+from .io import SeriesData, as_series, replace_dir, temp_dir_beside
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
 from .splitting import CONTEXTS, Split, split
 from .windowing import Windows, WindowSpec, _make_spec, window_starts
@@ -708,8 +707,7 @@ def _write_dir_atomically(target: Path, files: dict[str, str], *, overwrite: boo
             f"{str(target)!r} already exists and is not empty; refusing to overwrite it silently. "
             "Choose another path or pass overwrite=True."
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = temp_dir_beside(target)
     try:
         for name, text in files.items():
             with open(tmp / name, "w") as fh:

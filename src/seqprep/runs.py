@@ -27,7 +27,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ import pandas as pd
 from ._validation import check_bool, check_float, check_int, list_names, param_error
 from ._version import __version__
 from .exceptions import ArtifactError, DataError
-from .io import replace_dir
+from .io import replace_dir, temp_dir_beside
 
 __all__ = [
     "DEFAULT_CLASSIFICATION_MODEL_CONFIG",
@@ -251,7 +250,7 @@ def _merge(defaults: Mapping[str, Any], given: Mapping[str, Any] | None, name: s
 
 def _fit_kwargs(train_config: dict[str, Any]) -> dict[str, Any]:
     allowed = {"epochs", "batch_size", "lr", "weight_decay", "scheduler", "clip_grad_norm", "patience", "loss",
-               "augment"}
+               "augment", "label_smoothing"}
     unknown = sorted(set(train_config) - allowed)
     if unknown:
         raise param_error(
@@ -324,8 +323,7 @@ def _commit_dir(tmp: Path, target: Path) -> None:
 
 
 def _write_run(target: Path, write: Callable[[Path], None]) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = temp_dir_beside(target)
     try:
         write(tmp)
         _commit_dir(tmp, target)

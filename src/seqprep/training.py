@@ -470,13 +470,15 @@ def _make_scheduler(optimizer: Any, name: str | None, epochs: int, patience: int
     return None
 
 
-def _make_criterion(task: str, loss: str | None) -> Any:
+def _make_criterion(task: str, loss: str | None, label_smoothing: float = 0.0) -> Any:
     import torch
 
     if task == "classification":
         if loss not in (None, "cross_entropy"):
             raise param_error("loss", "None or 'cross_entropy' for task='classification'", loss)
-        return torch.nn.CrossEntropyLoss()
+        return torch.nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    if label_smoothing:
+        raise param_error("label_smoothing", "0.0 for task='regression' (it smooths class labels)", label_smoothing)
     check_choice(loss, "loss", (None, "mse", "huber"))
     return torch.nn.HuberLoss() if loss == "huber" else torch.nn.MSELoss()
 
@@ -495,6 +497,9 @@ def _check_fit_args(**kw: Any) -> None:
     check_int(kw["seed"], "seed", minimum=0)
     check_bool(kw["progress"], "progress")
     check_int(kw["num_workers"], "num_workers", minimum=0)
+    if check_float(kw["label_smoothing"], "label_smoothing", minimum=0.0, maximum=1.0) == 1.0:
+        # 1.0 would make every target uniform: nothing left to learn.
+        raise param_error("label_smoothing", "a number with 0.0 <= label_smoothing < 1.0", kw["label_smoothing"])
     for i, cb in enumerate(kw["callbacks"] or ()):
         if not callable(cb):
             raise param_error(f"callbacks[{i}]", "a callable cb(record, model)", cb)
@@ -664,6 +669,7 @@ def fit(
     callbacks: Sequence[Callback] | None = None,
     loss: str | None = None,
     augment: Any = None,
+    label_smoothing: float = 0.0,
 ) -> TrainResult:
     """Train ``model`` in place and return its history.
 
@@ -714,6 +720,10 @@ def fit(
         generator seeded from ``seed``; validation batches are never
         augmented. Training windows that already carry one (``Pipeline(augment=...)``,
         ``Windows.with_augmentation``) use theirs; giving both is an error.
+    label_smoothing : float, default 0.0
+        Classification only: the cross-entropy's target puts ``1 - label_smoothing`` on the
+        true class and spreads the rest evenly (``torch.nn.CrossEntropyLoss(label_smoothing=...)``),
+        which keeps a model trained to zero error on few cases from becoming overconfident.
 
     Returns
     -------
@@ -749,7 +759,7 @@ def fit(
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = _make_scheduler(optimizer, scheduler, epochs, patience)
     scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
-    rt = _Runtime(dev, amp_dtype, task, _make_criterion(task, loss), clip_grad_norm, scaler)
+    rt = _Runtime(dev, amp_dtype, task, _make_criterion(task, loss, label_smoothing), clip_grad_norm, scaler)
     metric_name = "accuracy" if task == "classification" else "mae"
     history: list[dict[str, float]] = []
     best = {"epoch": 0, "val": math.inf, "state": None}
