@@ -49,8 +49,8 @@ def test_replace_dir_swaps_a_finished_folder_in(tmp_path):
 
 def test_temp_dir_beside_uses_the_umask_and_runs_pipelines_follow_it(tmp_path):
     from seqprep._files import temp_dir_beside
-    from seqprep.runs import run_classification
     from seqprep.datasets import make_classification_sines
+    from seqprep.runs import run_classification
 
     umask = os.umask(0)
     os.umask(umask)

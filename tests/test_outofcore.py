@@ -98,6 +98,72 @@ def test_parquet_groups_time_gaps_row_groups(tmp_path, split, gap):
     np.testing.assert_array_equal(np.load(out / "time.npy"), df["t"].to_numpy())
 
 
+@pytest.mark.parametrize("scaler", ["standard", "minmax"])
+def test_per_series_scaling_streams_and_matches_in_memory(tmp_path, scaler):
+    # Chunks of 64 rows cut through the series, so every series' statistics are merged across chunks.
+    df = _long()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet", row_group_size=70)
+    kw = dict(lookback=10, target="y", time="t", group="key", split=(0.7, 0.15, 0.15), gap=2,
+              scaler=scaler, scale_per="series")
+    mem = Pipeline(**kw)
+    parts_mem = mem.fit(df).parts
+    ooc = Pipeline(**kw)
+    parts = open_export(ooc.export(tmp_path / "out", tmp_path / "d.parquet", chunk_rows=64))
+    np.testing.assert_allclose(ooc.scaler_.center_, mem.scaler_.center_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ooc.scaler_.scale_, mem.scaler_.scale_, rtol=1e-9, atol=1e-12)
+    assert ooc.scaler_.center_.shape == (3, 3)  # (series, columns): the series really differ
+    assert np.ptp(ooc.scaler_.scale_[:, 0]) > 1.0
+    assert ooc.schema_["series_keys"] == ["s0", "s1", "s2"]
+    _assert_same(mem, parts_mem, ooc, parts)
+    # Predictions map back to each series' own units through the exported windows.
+    _, y_scaled = parts["test"][:]
+    np.testing.assert_allclose(ooc.inverse_target(y_scaled, windows=parts["test"]),
+                               mem.inverse_target(parts_mem["test"][:][1], windows=parts_mem["test"]), rtol=1e-6)
+    np.testing.assert_allclose(ooc.inverse_target(y_scaled, windows=parts["test"]),
+                               _raw_targets(df, parts_mem["test"]), rtol=1e-5, atol=1e-5)
+    # The saved pipeline scales new data of a known series with that series' statistics, found by its
+    # key: "s1" is series 0 of the new data but series 1 of the fit.
+    s1 = df[df["key"] == "s1"].reset_index(drop=True)
+    new = Pipeline.load(tmp_path / "out" / "pipeline").transform(s1, inference=False)
+    _, y_new = new.to_numpy()
+    np.testing.assert_allclose(ooc.inverse_target(y_new, windows=new), _raw_targets(s1, new), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(y_new, _raw_targets(s1, new))
+
+
+def _raw_targets(df: pd.DataFrame, windows) -> np.ndarray:
+    """The windows' next-step targets read straight from the raw table (no scaling involved)."""
+    return df["y"].to_numpy()[windows.starts + windows.spec.lookback]
+
+
+def test_per_series_scaling_refuses_series_without_training_rows_by_name(tmp_path):
+    df = _long()
+    late = df[df["key"] == "s1"].assign(key="late", t=lambda d: d["t"] + pd.Timedelta(days=400))
+    df = pd.concat([df, late], ignore_index=True)
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet")
+    kw = dict(lookback=10, target="y", time="t", group="key", split=("2020-06-01", "2020-08-01"), scale_per="series")
+    msg = r"needs training rows in every series, but 1 series have none .*: 'late'\. Drop those series"
+    with pytest.raises(DataError, match=msg):
+        Pipeline(**kw).fit(df)
+    with pytest.raises(DataError, match=msg):
+        fit_stream(Pipeline(**kw), tmp_path / "d.parquet", chunk_rows=100)
+
+
+def test_per_window_scaling_streams_and_matches_in_memory(tmp_path):
+    df = _table(500)
+    np.save(tmp_path / "x.npy", df.to_numpy(np.float64))
+    kw = dict(lookback=12, target="y", scale_per="sample")
+    mem = Pipeline(**kw)
+    parts_mem = mem.fit(df).parts
+    ooc = Pipeline(**kw)
+    parts = open_export(ooc.export(tmp_path / "out", tmp_path / "x.npy", columns=list(df.columns), chunk_rows=50))
+    _assert_same(mem, parts_mem, ooc, parts)
+    X, _ = parts["train"][:]
+    np.testing.assert_allclose(X.mean(axis=1), 0.0, atol=1e-5)  # every window centred on its own
+    import pickle
+
+    assert np.array_equal(pickle.loads(pickle.dumps(parts["val"]))[:][0], parts["val"][:][0])
+
+
 def test_parquet_dataset_directory(tmp_path):
     df = _table(500)
     (tmp_path / "ds").mkdir()

@@ -20,8 +20,10 @@ sidecar JSON ``<file>.json``) and Parquet files or directories (read in record b
 
 Statistics, split rows and window starts equal those of ``Pipeline.fit`` on the same data
 (statistics to float64 rounding, starts bit for bit). Streaming supports ``holdout="time"``,
-``scale_per="feature"``, ``nan_policy="raise"``, no ``derived`` features, and scalers whose
-``partial_fit`` is exact (everything but ``"robust"``).
+every ``scale_per`` (``"series"``: one set of statistics per series, fitted on that series'
+training rows in the same single pass and kept as ``(n_series, n_features)`` arrays;
+``"sample"``: each window normalised on its own when it is read), ``nan_policy="raise"``, no
+``derived`` features, and scalers whose ``partial_fit`` is exact (everything but ``"robust"``).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from ._validation import check_int, list_names, param_error
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, InvalidParameterError
 from .io import SeriesData, atomic_write
-from .scaling import RobustScaler
+from .scaling import RobustScaler, SeriesScaler
 from .splitting import _check_fractions, _is_time_cuts, _require_windows, check_gap, ranges_from_cuts
 from .windowing import Windows, WindowSpec
 
@@ -328,8 +330,6 @@ class StreamFit:
 def _check_streamable(pipe: Any) -> None:
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' for streaming", pipe.holdout, "Use Pipeline.fit for holdout='series'.")
-    if pipe.scale_per != "feature":
-        raise param_error("scale_per", "'feature' for streaming", pipe.scale_per, "Use Pipeline.fit in memory.")
     if pipe.derived:
         raise param_error("derived", "empty for streaming", [type(d).__name__ for d in pipe.derived],
                           "Add the derived columns to the file first.")
@@ -650,14 +650,20 @@ def _plan(
             continue
         values = _table(cols, columns)[mask]
         _finite_check(values, columns, a)
-        scaler.partial_fit(values)
+        if isinstance(scaler, SeriesScaler):
+            # Series codes are positions in file order, the order of the saved series keys.
+            scaler.partial_fit(values, code[mask])
+        else:
+            scaler.partial_fit(values)
         fitted = True
         bar.update(task, advance=int(mask.sum()))
     if not fitted:
         raise DataError("the training part has no rows to fit the statistics on. Use other fractions or more data.")
+    from .pipeline import _freq_json, _key_json, check_series_trained
+
+    check_series_trained(scaler, keys)
     scaler._report()
     pipe.scaler_ = scaler
-    from .pipeline import _freq_json
 
     pipe.schema_ = {
         "columns": columns,
@@ -665,7 +671,7 @@ def _plan(
         "targets": pipe._targets,
         "raw_columns": raw,
         "freq": _freq_json(freq),
-        "series_keys": None,
+        "series_keys": [_key_json(k) for k in keys] if pipe.scale_per == "series" else None,
         "warmup": 0,
         "n_rows_fitted": int(bounds[-1]),
     }
@@ -967,6 +973,7 @@ def _setup(pipe: Any, out: Path, source: _Source, chunk_rows: int, fp: dict[str,
         "part_names": names,
         "row_ranges": {k: v.tolist() for k, v in fit.row_ranges.items()},
         "keys": [_key(k) for k in fit.keys],
+        "scale_per": pipe.scale_per,
         "time": pipe.time,
         "time_dtype": None if tdtype is None else str(tdtype),
         "freq": pipe.schema_["freq"],
@@ -1088,12 +1095,16 @@ def open_export(path: str | os.PathLike[str], *, verify: bool = False) -> dict[s
         data, tuple(columns), np.load(out / "bounds.npy"), tuple(m["keys"]), time, freq, np.load(out / "breaks.npy"),
         {"source": "export", "rows": m["n_rows"]},
     )
+    # Per-window normalisation cannot be written once: it is applied to every batch as it is read.
+    from .pipeline import PerWindowScaling
+
+    transform = PerWindowScaling() if m.get("scale_per", "feature") == "sample" else None
     parts = {}
     for name in m["part_names"]:
         starts = np.load(out / f"starts-{name}.npy", mmap_mode="r")
         parts[name] = Windows(
             data[:, :n_in], y, starts, spec, sd, feature_names=columns[:n_in], target_names=m["targets"],
-            scalar_target=bool(m["scalar_target"]), name=name,
+            scalar_target=bool(m["scalar_target"]), name=name, batch_transform=transform,
         )
     return parts
 

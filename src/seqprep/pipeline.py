@@ -178,6 +178,7 @@ class Pipeline:
         train_mask = parts.train_rows("train") if self.holdout == "time" else self._series_train_mask(parts, sd)
         codes = sd.series_codes()
         self.scaler_ = self._fit_scaler(columns, table, codes, train_mask)
+        check_series_trained(self.scaler_, sd.keys)
         self.schema_ = self._schema(sd, columns, n_in, warmup)
         scaled = self._scale(table, codes)
         full = self._windows(scaled, sd, columns, n_in, warmup)
@@ -243,6 +244,7 @@ class Pipeline:
             pipe.__dict__.update(self.__dict__)
             mask = fold.train_rows("train")
             pipe.scaler_ = pipe._fit_scaler(columns, table, codes, mask)
+            check_series_trained(pipe.scaler_, sd.keys)
             pipe.schema_ = pipe._schema(sd, columns, n_in, warmup)
             full = pipe._windows(pipe._scale(table, codes), sd, columns, n_in, warmup)
             parts = {
@@ -302,13 +304,7 @@ class Pipeline:
             )
         tgt_idx = [columns.index(t) for t in self._targets]
         sd2 = replace(sd, values=table, columns=tuple(columns))
-        transform = None
-        if self.scale_per == "sample":
-            inst = InstanceScaler()
-
-            def transform(X: np.ndarray, _starts: np.ndarray) -> np.ndarray:
-                return inst.transform(X).astype(X.dtype, copy=False)
-
+        transform = PerWindowScaling() if self.scale_per == "sample" else None
         return Windows(
             table[:, :n_in], table[:, tgt_idx].astype(spec.dtype), starts, spec, sd2,
             report={**sd.report, **counts}, feature_names=columns[:n_in], target_names=self._targets,
@@ -674,6 +670,34 @@ def _freq_json(freq: Any) -> Any:
     if arr.dtype.kind == "m":
         return str(pd.Timedelta(freq))
     return arr.item()
+
+
+def check_series_trained(scaler: Any, keys: Sequence[Any]) -> None:
+    """Per-series statistics exist only for series with training rows: refuse the others by name, up front."""
+    if not isinstance(scaler, SeriesScaler):
+        return
+    counts = np.zeros(len(keys), dtype=np.int64)
+    counts[: len(scaler.series_counts_)] = scaler.series_counts_[: len(keys)]
+    missing = [keys[i] for i in np.flatnonzero(counts == 0)]
+    if missing:
+        raise DataError(
+            f"scale_per='series' needs training rows in every series, but {len(missing)} series have none "
+            f"(none of their rows is in the training part): {list_names([_key_json(k) for k in missing[:10]])}"
+            f"{' ...' if len(missing) > 10 else ''}. Drop those series, move the cut, or use scale_per='feature'."
+        )
+
+
+class PerWindowScaling:
+    """The ``batch_transform`` of ``scale_per="sample"``: each window normalised over its own steps.
+
+    A class rather than a closure so that windows carrying it pickle (DataLoader workers).
+    """
+
+    def __init__(self) -> None:
+        self._scaler = InstanceScaler()
+
+    def __call__(self, X: np.ndarray, _starts: np.ndarray) -> np.ndarray:
+        return self._scaler.transform(X).astype(X.dtype, copy=False)
 
 
 def _key_json(key: Any) -> Any:
