@@ -269,3 +269,9 @@ def test_cli_prepare(tmp_path):
     assert again.exit_code == 0
     other = CliRunner().invoke(cli, [*args[:-2], "--chunk-rows", "100"])
     assert other.exit_code == 2 and "other arguments" in other.output and "chunk_rows" in other.output
+    per_series = CliRunner().invoke(cli, [*args[:3], str(tmp_path / "out_s"), *args[4:], "--scale-per", "series"])
+    assert per_series.exit_code == 0, per_series.output
+    mem_s = Pipeline(lookback=7, target="y", time="t", group="key", gap=2, scale_per="series")
+    parts_s = mem_s.fit(df).parts
+    _assert_same(mem_s, parts_s, Pipeline.load(tmp_path / "out_s" / "pipeline"), open_export(tmp_path / "out_s"))
+    assert Pipeline.load(tmp_path / "out_s" / "pipeline").scale_per == "series"

@@ -26,6 +26,8 @@ __all__ = ["prepare"]
               help="Fractions (train,val,test) or cut timestamps.")
 @click.option("--gap", default="0", show_default=True, help="Purge gap: rows, or a duration such as 7D.")
 @click.option("--scaler", default="standard", show_default=True, help="standard, minmax, maxabs or none.")
+@click.option("--scale-per", "scale_per", type=click.Choice(["feature", "series", "sample"]), default="feature",
+              show_default=True, help="One set of statistics per feature, per series (--group), or per window.")
 @click.option("--stride", default=1, show_default=True, type=int)
 @click.option("--chunk-rows", default=1 << 20, show_default=True, type=int, help="Rows per chunk (unit of resume).")
 @click.option("--overwrite", is_flag=True, help="Start again in a directory holding another export.")
@@ -43,6 +45,7 @@ def prepare(
     split_: str,
     gap: str,
     scaler: str,
+    scale_per: str,
     stride: int,
     chunk_rows: int,
     overwrite: bool,
@@ -60,7 +63,7 @@ def prepare(
     pipe = Pipeline(
         lookback, _horizon(horizon), target=targets[0] if len(targets) == 1 else targets,
         features=_names(features), time=time_col, group=group, split=_split(split_), gap=_gap(gap),
-        scaler=scaler, stride=stride,
+        scaler=scaler, scale_per=scale_per, stride=stride,
     )
     path = pipe.export(out, data, columns=_names(columns), chunk_rows=chunk_rows, overwrite=overwrite,
                        progress=progress)
