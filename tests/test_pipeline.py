@@ -178,6 +178,69 @@ def test_per_series_scaling_and_inverse():
     np.testing.assert_allclose(pipe.inverse_target(y, windows=parts.test), truth, rtol=1e-4)
 
 
+def _three_sites() -> pd.DataFrame:
+    frames = []
+    for i, level in enumerate([0.0, 100.0, 1000.0]):
+        d = make_df(150, seed=i)
+        d["temp"] += level
+        d["site"] = f"s{i}"
+        frames.append(d)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_per_series_statistics_are_saved_in_an_npz_with_their_hash(tmp_path):
+    df = _three_sites()
+    pipe = Pipeline(lookback=5, target="temp", time="date", group="site", scale_per="series", scaler="minmax")
+    parts = pipe.fit(df)
+    pipe.save(tmp_path / "p")
+    spec = json.loads((tmp_path / "p" / "pipeline.json").read_text())
+    assert spec["version"] == 2 and spec["arrays"]["file"] == "arrays.npz"
+    assert spec["scaler"]["fitted"]["arrays"] == ["count", "m2", "max", "mean", "min", "series_counts"]
+    assert "moments" not in spec["scaler"]["fitted"]  # no per-series list in the JSON
+    with np.load(tmp_path / "p" / "arrays.npz", allow_pickle=False) as npz:
+        assert npz["scaler.mean"].shape == (3, 3)  # (series, columns temp/rain/wind)
+        assert npz["scaler.series_counts"].tolist() == pipe.scaler_.series_counts_.tolist()
+        assert min(npz["scaler.series_counts"]) > 90
+    back = Pipeline.load(tmp_path / "p")
+    np.testing.assert_array_equal(back.scaler_.center_, pipe.scaler_.center_)
+    np.testing.assert_array_equal(back.scaler_.scale_, pipe.scaler_.scale_)
+    np.testing.assert_array_equal(back.transform(df, inference=False).to_numpy()[0],
+                                  pipe.transform(df, inference=False).to_numpy()[0])
+    _, y = parts.test.to_numpy()
+    np.testing.assert_array_equal(back.inverse_target(y, windows=parts.test), pipe.inverse_target(y, windows=parts.test))
+    # The arrays file is covered by the JSON's hash: a changed or missing file is refused.
+    blob = (tmp_path / "p" / "arrays.npz").read_bytes()
+    (tmp_path / "p" / "arrays.npz").write_bytes(blob[:-1] + bytes([blob[-1] ^ 1]))
+    with pytest.raises(ArtifactError, match="arrays.npz was modified after it was saved"):
+        Pipeline.load(tmp_path / "p")
+    (tmp_path / "p" / "arrays.npz").unlink()
+    with pytest.raises(ArtifactError, match="arrays.npz is missing"):
+        Pipeline.load(tmp_path / "p")
+
+
+def test_version_1_pipelines_with_statistics_in_json_still_load(tmp_path):
+    from seqprep.pipeline import _digest
+
+    df = _three_sites()
+    pipe = Pipeline(lookback=5, target="temp", time="date", group="site", scale_per="series")
+    pipe.fit(df)
+    pipe.save(tmp_path / "p")
+    spec = json.loads((tmp_path / "p" / "pipeline.json").read_text())
+    # What seqprep wrote before version 2: the moments inline, no arrays file.
+    spec.pop("sha256"), spec.pop("arrays")
+    spec["version"], spec["scaler"] = 1, pipe.scaler_.to_dict()
+    spec["sha256"] = _digest(spec)
+    (tmp_path / "p" / "pipeline.json").write_text(json.dumps(spec))
+    (tmp_path / "p" / "arrays.npz").unlink()
+    back = Pipeline.load(tmp_path / "p")
+    np.testing.assert_allclose(back.scaler_.scale_, pipe.scaler_.scale_, rtol=1e-15)
+    spec["version"] = 3
+    spec["sha256"] = _digest({k: v for k, v in spec.items() if k != "sha256"})
+    (tmp_path / "p" / "pipeline.json").write_text(json.dumps(spec))
+    with pytest.raises(ArtifactError, match=r"version 3; this seqprep .* reads versions \[1, 2\]"):
+        Pipeline.load(tmp_path / "p")
+
+
 def test_context_part_keeps_inputs_inside():
     pipe = Pipeline(lookback=10, target="temp", time="date", context="part", gap=3)
     parts = pipe.fit(make_df())

@@ -353,6 +353,36 @@ def test_series_scaler_streaming_grows_series(rng):
     np.testing.assert_array_equal(back.transform(X, g), s.transform(X, g))
 
 
+@pytest.mark.parametrize("sorted_groups", [True, False])
+def test_group_moments_over_many_blocks_and_into(rng, sorted_groups):
+    # 64 features -> blocks of 16_384 rows: 50_000 rows span 4 blocks, and series cross block edges.
+    from seqprep._moments import Moments, group_moments
+
+    n, f, k = 50_000, 64, 300
+    g = np.sort(rng.integers(0, k, n)) if sorted_groups else rng.integers(0, k, n)
+    g[g == 17] = 18  # one series with no rows at all
+    X = rng.standard_normal((n, f)) * (1 + g[:, None] % 5) + g[:, None]
+    X[rng.random(X.shape) < 0.01] = np.nan
+    m = group_moments(X, g, k)
+    for code in (0, 18, 150, k - 1):
+        rows = X[g == code]
+        np.testing.assert_array_equal(m.count[code], (~np.isnan(rows)).sum(axis=0))
+        np.testing.assert_allclose(m.mean[code], np.nanmean(rows, axis=0), rtol=1e-10)
+        np.testing.assert_allclose(m.var[code], np.nanvar(rows, axis=0), rtol=1e-9)
+        np.testing.assert_array_equal(m.min[code], np.nanmin(rows, axis=0))
+        np.testing.assert_array_equal(m.max[code], np.nanmax(rows, axis=0))
+    assert m.count[17].sum() == 0 and np.isinf(m.min[17]).all()
+    # Two halves merged in place into one table give the same statistics as one call.
+    into = group_moments(X[: n // 2], g[: n // 2], k)
+    same = group_moments(X[n // 2 :], g[n // 2 :], k, into=into)
+    assert same is into
+    np.testing.assert_array_equal(same.count, m.count)
+    np.testing.assert_allclose(same.mean, m.mean, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(same.m2, m.m2, rtol=1e-9, atol=1e-9)
+    with pytest.raises(ShapeError, match="`into` has shape"):
+        group_moments(X, g, k, into=Moments.empty((k + 1, f)))
+
+
 def test_series_scaler_unseen_series_and_bad_groups(rng):
     X, g = _series_data(rng)
     s = SeriesScaler().fit(X[g != 3], g[g != 3])

@@ -292,7 +292,8 @@ class SeriesScaler(BaseScaler):
         if pad:
             old = _concat(old, Moments.empty((pad, self.n_features_in_)))
             self.series_counts_ = np.concatenate([self.series_counts_, np.zeros(pad, np.int64)])
-        self._moments = old.merge(_moments.group_moments(_rows(a), g, n_series, with_range=self.base != "standard"))
+        # Merged in place (the scaler owns these arrays), touching only the series this chunk holds.
+        self._moments = _moments.group_moments(_rows(a), g, n_series, with_range=self.base != "standard", into=old)
         per_row = int(np.prod(a.shape[1:-1]))
         self.series_counts_ = self.series_counts_ + np.bincount(g, minlength=n_series) // per_row
         self.n_series_ = n_series
@@ -391,9 +392,35 @@ class SeriesScaler(BaseScaler):
     def _fitted_json(self) -> dict[str, Any]:
         return {"moments": self._moments.to_dict(), "series_counts_": self.series_counts_.tolist()}
 
+    def _fitted_arrays(self) -> dict[str, np.ndarray]:
+        # One row per series: with many series a JSON list would be slow and large; binary is exact.
+        m = self._moments
+        out = {"count": m.count, "mean": m.mean, "m2": m.m2, "series_counts": self.series_counts_}
+        if m.min is not None and m.max is not None:
+            out.update({"min": m.min, "max": m.max})
+        return out
+
+    def _load_fitted_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
+        count = arrays["count"]
+        shape = count.shape
+        for name, arr in arrays.items():
+            want = "iu" if name in ("count", "series_counts") else "f"
+            if arr.dtype.kind not in want:
+                raise ArtifactError(f"Array {name!r} of {type(self).__name__} has dtype {arr.dtype}.")
+            if name != "series_counts" and arr.shape != shape:
+                raise ArtifactError(f"Array {name!r} has shape {arr.shape}; 'count' has {shape}.")
+        if np.any(count < 0) or np.any(arrays["m2"] < 0) or not np.all(np.isfinite(arrays["mean"])):
+            raise ArtifactError(f"The per-series statistics of {type(self).__name__} are invalid (negative or NaN).")
+        lo, hi = arrays.get("min"), arrays.get("max")
+        moments = Moments(count.astype(np.int64), arrays["mean"].astype(np.float64), arrays["m2"].astype(np.float64),
+                          None if lo is None else lo.astype(np.float64), None if hi is None else hi.astype(np.float64))
+        self._set_fitted(moments, arrays["series_counts"])
+
     def _load_fitted(self, d: Mapping[str, Any]) -> None:
-        self._moments = Moments.from_dict(d["moments"])
-        counts = np.asarray(d["series_counts_"])
+        self._set_fitted(Moments.from_dict(d["moments"]), np.asarray(d["series_counts_"]))
+
+    def _set_fitted(self, moments: Moments, counts: np.ndarray) -> None:
+        self._moments = moments
         if self._moments.mean.ndim != 2 or self._moments.mean.shape[1] != self.n_features_in_:
             raise ArtifactError(f"Per-series moments must have shape (n_series, {self.n_features_in_}).")
         if counts.shape != self._moments.mean.shape[:1] or counts.dtype.kind not in "iu":

@@ -128,6 +128,24 @@ class Moments:
             raise ShapeError(f"X must be 2-D (n_samples, n_features). Received shape {a.shape}.")
         return array_moments(a, with_range=with_range)
 
+    def take(self, rows: np.ndarray) -> Moments:
+        """The statistics of the given rows of per-series arrays (a copy)."""
+        pick = (lambda x: None if x is None else x[rows])  # noqa: E731
+        return Moments(self.count[rows], self.mean[rows], self.m2[rows], pick(self.min), pick(self.max))
+
+    def merge_rows(self, rows: np.ndarray, other: Moments) -> None:
+        """Merge ``other`` (one row per entry of ``rows``) into those rows, in place.
+
+        Touches only ``rows``, so updating a few series of a large per-series table costs
+        ``O(len(rows))``, not ``O(n_series)``.
+        """
+        merged = self.take(rows).merge(other)
+        self.count[rows], self.mean[rows], self.m2[rows] = merged.count, merged.mean, merged.m2
+        if self.min is not None and merged.min is not None:
+            self.min[rows] = merged.min
+        if self.max is not None and merged.max is not None:
+            self.max[rows] = merged.max
+
     @property
     def n_features(self) -> int:
         """Size of the last axis."""
@@ -424,11 +442,28 @@ def _array_moments_serial(a: np.ndarray, *, with_range: bool = True, rows: int |
     return total
 
 
-def group_moments(a: np.ndarray, groups: np.ndarray, n_groups: int, *, with_range: bool = True) -> Moments:
+def _local_codes(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(present codes, each row's position in them): the groups a block of rows actually holds."""
+    if groups.size and bool(np.all(groups[1:] >= groups[:-1])):
+        # Rows sorted by series (what Pipeline and the streaming passes give): no sort needed.
+        change = np.empty(groups.size, dtype=bool)
+        change[0] = True
+        np.not_equal(groups[1:], groups[:-1], out=change[1:])
+        return groups[change], np.cumsum(change) - 1
+    present, local = np.unique(groups, return_inverse=True)
+    return present, local.reshape(-1)
+
+
+def group_moments(
+    a: np.ndarray, groups: np.ndarray, n_groups: int, *, with_range: bool = True, into: Moments | None = None
+) -> Moments:
     """Per-group statistics of shape ``(n_groups, n_features)`` without a loop over groups.
 
-    Two passes per chunk of rows with flat ``np.bincount`` (index ``group * F + feature``);
-    chunks are Chan-merged. Min/max use ``np.minimum.reduceat`` on rows sorted by group.
+    Rows are taken in blocks; each block's groups are renumbered to the ones it holds, its
+    statistics come from two flat ``np.bincount`` passes (index ``local_group * F + feature``),
+    and are Chan-merged into those groups' rows only. The work is proportional to the rows,
+    not to ``n_groups`` times the number of blocks. Min/max use ``np.fmin.reduceat`` on rows
+    sorted by group.
 
     Parameters
     ----------
@@ -437,45 +472,48 @@ def group_moments(a: np.ndarray, groups: np.ndarray, n_groups: int, *, with_rang
         Codes in ``0 .. n_groups - 1``.
     n_groups : int
     with_range : bool, default=True
+    into : Moments, optional
+        Merge into these ``(n_groups, n_features)`` statistics in place (a streaming fit adds
+        each chunk to the running per-series table this way) instead of into new ones.
 
     Returns
     -------
     Moments
-        Arrays of shape ``(n_groups, n_features)``.
+        Arrays of shape ``(n_groups, n_features)`` (``into`` itself when given).
     """
     n, f = a.shape
-    total = Moments.empty((n_groups, f), with_range=with_range)
+    total = Moments.empty((n_groups, f), with_range=with_range) if into is None else into
+    if total.mean.shape != (n_groups, f):
+        raise ShapeError(f"`into` has shape {total.mean.shape}; expected {(n_groups, f)}.")
     rows = max(1024, chunk_rows(f, 1 << 20))
-    size = n_groups * f
     cols = np.arange(f)
     for start in range(0, n, rows):
         x = a[start : start + rows].astype(np.float64)
-        g = groups[start : start + rows]
+        present, g = _local_codes(np.asarray(groups[start : start + rows]))
+        k = len(present)
+        size = k * f
         nan = np.isnan(x)
         if np.isinf(x).any():
             _raise_inf(x)
         idx = (g[:, None] * f + cols).reshape(-1)
         valid = (~nan).reshape(-1)
-        count = np.bincount(idx, weights=valid, minlength=size).reshape(n_groups, f)
+        count = np.bincount(idx, weights=valid, minlength=size).reshape(k, f)
         x[nan] = 0.0
-        s = np.bincount(idx, weights=x.reshape(-1), minlength=size).reshape(n_groups, f)
+        s = np.bincount(idx, weights=x.reshape(-1), minlength=size).reshape(k, f)
         mean = s / np.maximum(count, 1)
         x -= mean[g]
         x[nan] = 0.0
         x *= x
-        m2 = np.bincount(idx, weights=x.reshape(-1), minlength=size).reshape(n_groups, f)
+        m2 = np.bincount(idx, weights=x.reshape(-1), minlength=size).reshape(k, f)
         lo = hi = None
         if with_range:
             order = np.argsort(g, kind="stable")
             gs = g[order]
             starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
             raw = a[start : start + rows][order].astype(np.float64)
-            lo = np.full((n_groups, f), np.inf)
-            hi = np.full((n_groups, f), -np.inf)
-            present = gs[starts]
-            lo[present] = np.fmin.reduceat(raw, starts, axis=0)
-            hi[present] = np.fmax.reduceat(raw, starts, axis=0)
-            lo[np.isnan(lo)] = np.inf  # all-NaN within the chunk
+            lo = np.fmin.reduceat(raw, starts, axis=0)  # every local group is present
+            hi = np.fmax.reduceat(raw, starts, axis=0)
+            lo[np.isnan(lo)] = np.inf  # all-NaN within the block
             hi[np.isnan(hi)] = -np.inf
-        total = total.merge(Moments(count.astype(np.int64), mean, m2, lo, hi))
+        total.merge_rows(present, Moments(count.astype(np.int64), mean, m2, lo, hi))
     return total

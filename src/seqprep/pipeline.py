@@ -26,6 +26,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import replace
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,10 @@ from .windowing import Windows, WindowSpec, _make_spec, window_starts
 __all__ = ["Pipeline"]
 
 FORMAT = "seqprep.pipeline"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-series statistics in arrays.npz; version 1 files (all JSON) still load
+_READS_VERSIONS = (1, 2)
 _SPEC_FILE = "pipeline.json"
+_ARRAYS_FILE = "arrays.npz"
 
 
 class Pipeline:
@@ -561,8 +564,11 @@ class Pipeline:
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write the fitted pipeline to a directory: ``pipeline.json`` (spec, statistics, hash).
 
-        The directory is written under a temporary name and renamed into place, so an interrupted
-        save never leaves a half-written pipeline. No pickle is used.
+        Per-series statistics (``scale_per="series"``: one row per series) go to ``arrays.npz``
+        beside it, binary and exact; ``pipeline.json`` records that file's sha256, so a change to
+        either file is detected at load. The directory is written under a temporary name and
+        renamed into place, so an interrupted save never leaves a half-written pipeline. No
+        pickle is used (``np.load(..., allow_pickle=False)`` reads the arrays back).
 
         Parameters
         ----------
@@ -572,18 +578,25 @@ class Pipeline:
         """
         self._check_fitted()
         target = Path(path)
+        arrays: dict[str, np.ndarray] = {}
         payload = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "seqprep_version": __version__,
             "config": self.get_config(),
             "schema": self.schema_,
-            "scaler": self.scaler_.to_dict(),  # type: ignore[union-attr]
+            "scaler": self.scaler_.to_dict(arrays=arrays),  # type: ignore[union-attr]
             "split": _split_json(self.split_) if self.split_ is not None else None,
         }
+        files: dict[str, str | bytes] = {}
+        if arrays:
+            buf = BytesIO()
+            np.savez(buf, **arrays)
+            files[_ARRAYS_FILE] = buf.getvalue()
+            payload["arrays"] = {"file": _ARRAYS_FILE, "sha256": hashlib.sha256(files[_ARRAYS_FILE]).hexdigest()}
         payload["sha256"] = _digest(payload)
-        text = json.dumps(payload, indent=1, sort_keys=True, default=_json_default)
-        _write_dir_atomically(target, {_SPEC_FILE: text}, overwrite=overwrite)
+        files[_SPEC_FILE] = json.dumps(payload, indent=1, sort_keys=True, default=_json_default)
+        _write_dir_atomically(target, files, overwrite=overwrite)
         return target
 
     @classmethod
@@ -605,14 +618,15 @@ class Pipeline:
             raise ArtifactError(f"{file} is not valid JSON ({exc}).") from None
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ArtifactError(f"{file} is not a seqprep pipeline (format {payload.get('format')!r}).")
-        if payload.get("version") != FORMAT_VERSION:
+        if payload.get("version") not in _READS_VERSIONS:
             raise ArtifactError(
                 f"{file} has pipeline format version {payload.get('version')!r}; this seqprep ({__version__}) reads "
-                f"version {FORMAT_VERSION}. Re-fit and save it with this version."
+                f"versions {list(_READS_VERSIONS)}. Re-fit and save it with this version."
             )
         stored = payload.pop("sha256", None)
         if stored != _digest(payload):
             raise ArtifactError(f"{file} was modified after it was saved: its content hash does not match.")
+        arrays = _read_arrays(Path(path), payload.get("arrays"))
         try:
             cfg = dict(payload["config"])
             derived = [_features_module().feature_from_dict(d) for d in cfg.pop("derived") or []]
@@ -622,7 +636,7 @@ class Pipeline:
             pipe = cls(**cfg, derived=derived)
             if augment is not None:
                 pipe.augment = _augment_module().augmentation_from_dict(augment)
-            pipe.scaler_ = BaseScaler.from_dict(payload["scaler"])
+            pipe.scaler_ = BaseScaler.from_dict(payload["scaler"], arrays=arrays)
             pipe.schema_ = dict(payload["schema"])
         except ArtifactError:
             raise
@@ -714,6 +728,25 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
+def _read_arrays(folder: Path, ref: Any) -> dict[str, np.ndarray] | None:
+    """The arrays file a pipeline.json refers to, checked against the sha256 it records."""
+    if ref is None:
+        return None
+    if not isinstance(ref, dict) or ref.get("file") != _ARRAYS_FILE or not isinstance(ref.get("sha256"), str):
+        raise ArtifactError(f"{folder / _SPEC_FILE} has a malformed 'arrays' field: {ref!r:.120}.")
+    file = folder / _ARRAYS_FILE
+    if not file.is_file():
+        raise ArtifactError(f"{file} is missing; {_SPEC_FILE} keeps its per-series statistics there.")
+    blob = file.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != ref["sha256"]:
+        raise ArtifactError(f"{file} was modified after it was saved: its sha256 does not match {_SPEC_FILE}.")
+    try:
+        with np.load(BytesIO(blob), allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (ValueError, OSError) as exc:
+        raise ArtifactError(f"{file} is not a readable .npz file ({exc}).") from None
+
+
 def _digest(payload: dict[str, Any]) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_json_default)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -725,7 +758,7 @@ def _split_json(s: Split) -> dict[str, Any]:
             "gap": str(s.gap)}
 
 
-def _write_dir_atomically(target: Path, files: dict[str, str], *, overwrite: bool) -> None:
+def _write_dir_atomically(target: Path, files: dict[str, str | bytes], *, overwrite: bool) -> None:
     if target.exists() and not overwrite and any(target.iterdir()):
         raise ArtifactError(
             f"{str(target)!r} already exists and is not empty; refusing to overwrite it silently. "
@@ -733,9 +766,9 @@ def _write_dir_atomically(target: Path, files: dict[str, str], *, overwrite: boo
         )
     tmp = temp_dir_beside(target)
     try:
-        for name, text in files.items():
-            with open(tmp / name, "w") as fh:
-                fh.write(text)
+        for name, content in files.items():
+            with open(tmp / name, "wb" if isinstance(content, bytes) else "w") as fh:
+                fh.write(content)
                 fh.flush()
                 os.fsync(fh.fileno())
         replace_dir(tmp, target)

@@ -287,6 +287,13 @@ class BaseScaler:
     def _fitted_json(self) -> dict[str, Any]:
         return {"moments": self._moments.to_dict()}
 
+    def _fitted_arrays(self) -> dict[str, np.ndarray] | None:
+        """Statistics too large for JSON, as named arrays; None keeps them in the JSON (the default)."""
+        return None
+
+    def _load_fitted_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
+        raise ArtifactError(f"{type(self).__name__} keeps its statistics in JSON, not in an arrays file.")
+
     def _load_fitted(self, d: Mapping[str, Any]) -> None:
         self._moments = Moments.from_dict(d["moments"])
         if self._moments.mean.shape != (self.n_features_in_,):
@@ -296,8 +303,15 @@ class BaseScaler:
         self._set_seen(self._moments.count)
         self._finalize()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, arrays: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
         """JSON-safe description: class, params and fitted statistics (no pickle).
+
+        Parameters
+        ----------
+        arrays : dict, optional
+            When given, a scaler whose statistics are large arrays (one row per series) puts them
+            in this dict instead of the JSON (``"fitted": {..., "arrays": [names]}``); the caller
+            stores them in binary, e.g. an ``.npz`` next to the JSON (:meth:`Pipeline.save` does).
 
         Returns
         -------
@@ -308,12 +322,20 @@ class BaseScaler:
         if getattr(self, "n_features_in_", None) is not None:
             fitted = {"n_features_in_": self.n_features_in_, "feature_names_in_": _names_json(
                 getattr(self, "feature_names_in_", None))}
-            fitted.update(self._fitted_json())
+            big = self._fitted_arrays() if arrays is not None else None
+            if big is not None:
+                arrays.update({f"scaler.{k}": v for k, v in big.items()})  # type: ignore[union-attr]
+                fitted["arrays"] = sorted(big)
+            else:
+                fitted.update(self._fitted_json())
         return {"class": type(self).__name__, "format": _FORMAT, "params": self._params_json(), "fitted": fitted}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> BaseScaler:
-        """Rebuild a scaler written by :meth:`to_dict`; :class:`ArtifactError` if malformed."""
+    def from_dict(cls, d: Mapping[str, Any], *, arrays: Mapping[str, np.ndarray] | None = None) -> BaseScaler:
+        """Rebuild a scaler written by :meth:`to_dict`; :class:`ArtifactError` if malformed.
+
+        ``arrays`` holds the statistics that ``to_dict(arrays=...)`` set aside.
+        """
         if not isinstance(d, Mapping) or not {"class", "params", "fitted"} <= set(d):
             raise ArtifactError("A scaler dict needs the keys 'class', 'params' and 'fitted' (see to_dict()).")
         if d.get("format", _FORMAT) != _FORMAT:
@@ -342,7 +364,15 @@ class BaseScaler:
                 if not isinstance(names, list) or len(names) != n or not all(isinstance(x, str) for x in names):
                     raise ArtifactError(f"'feature_names_in_' must be a list of {n} strings.")
                 obj.feature_names_in_ = np.asarray(names, dtype=object)
-            obj._load_fitted(fitted)
+            if "arrays" in fitted:
+                names = fitted["arrays"]
+                missing = [k for k in names if f"scaler.{k}" not in (arrays or {})]
+                if not isinstance(names, list) or missing:
+                    raise ArtifactError(f"The statistics {missing or names!r} of {klass.__name__} are missing; "
+                                        "they are stored in the arrays file saved next to this JSON.")
+                obj._load_fitted_arrays({k: np.asarray(arrays[f"scaler.{k}"]) for k in names})  # type: ignore[index]
+            else:
+                obj._load_fitted(fitted)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ArtifactError):
                 raise
