@@ -16,6 +16,13 @@
    Throughput is compared with a same-run copy ceiling: copying the same number of bytes between
    two contiguous in-memory buffers (64 MB blocks).
 
+With ``--series N`` the file gets a last column ``g`` (series ids 0..N-1, equal runs of rows, each
+series shifted by its own level) and the measurement runs twice on the same file, in two fresh
+subprocesses: ``scale_per="feature"`` (the baseline) and ``scale_per="series"`` (one set of
+statistics per series, merged in the same single pass). The ratios series/feature are printed::
+
+    python benchmarks/out_of_core.py --rows 20_000_000 --series 100_000
+
 The last line is ``RESULT {json}``. The generated files are deleted unless ``--keep``.
 """
 
@@ -68,22 +75,28 @@ class _Sampler(threading.Thread):
         self.sample()
 
 
-def generate(path: Path, rows: int, features: int, chunk: int = 1 << 20) -> float:
-    """Write ``rows x features`` float32 to ``path`` in chunks; return seconds."""
+def generate(path: Path, rows: int, features: int, series: int = 0, chunk: int = 1 << 20) -> float:
+    """Write ``rows x features`` float32 (plus a series id column when ``series``) to ``path``; return seconds."""
     t0 = time.perf_counter()
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, features))
+    width = features + (1 if series else 0)
+    data = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, width))
     rng = np.random.default_rng(0)
     scale = np.linspace(0.5, 5.0, features, dtype=np.float32)
     offset = np.linspace(-50.0, 100.0, features, dtype=np.float32)
     for a in range(0, rows, chunk):
         b = min(a + chunk, rows)
-        block = rng.standard_normal((b - a, features), dtype=np.float32)
-        data[a:b] = block * scale + offset
+        block = rng.standard_normal((b - a, features), dtype=np.float32) * scale + offset
+        if series:
+            g = (np.arange(a, b, dtype=np.int64) * series // rows).astype(np.float32)  # sorted, equal runs
+            block += (g % 97)[:, None] * 3.0  # each series has its own level
+            data[a:b, :features], data[a:b, features] = block, g
+        else:
+            data[a:b] = block
     data.flush()
     del data
     with open(str(path) + ".json", "w") as fh:
-        json.dump({"columns": [f"f{i}" for i in range(features)]}, fh)
+        json.dump({"columns": [f"f{i}" for i in range(features)] + (["g"] if series else [])}, fh)
     return time.perf_counter() - t0
 
 
@@ -112,7 +125,9 @@ def run(args: argparse.Namespace) -> dict:
     sampler.phase = "import"
     t0 = time.perf_counter()
     sampler.phase = "fit+export"
-    Pipeline(args.lookback, target="f0").export(out, base / "x.npy", chunk_rows=args.chunk_rows, overwrite=True)
+    pipe = (Pipeline(args.lookback, target="f0", group="g", scale_per=args.scale_per) if args.series
+            else Pipeline(args.lookback, target="f0"))
+    pipe.export(out, base / "x.npy", chunk_rows=args.chunk_rows, overwrite=True)
     t_export = time.perf_counter() - t0
     sampler.phase = "shuffled pass"
     parts = open_export(out)
@@ -135,7 +150,8 @@ def run(args: argparse.Namespace) -> dict:
     sampler.stop()
     data_bytes = os.path.getsize(out / "data.npy")
     return {
-        "rows": args.rows, "features": args.features, "lookback": args.lookback, "batch": args.batch,
+        "rows": args.rows, "features": args.features, "series": args.series, "scale_per": args.scale_per,
+        "lookback": args.lookback, "batch": args.batch,
         "chunk_rows": args.chunk_rows, "train_windows": n, "windows": {k: len(v) for k, v in parts.items()},
         "export_s": round(t_export, 2), "export_GBps_written": round(data_bytes / t_export / 1e9, 3),
         "shuffle_order_s": round(t_shuffle, 2), "pass_s": round(t_pass, 2),
@@ -147,6 +163,17 @@ def run(args: argparse.Namespace) -> dict:
     }
 
 
+def _measure(extra: list[str]) -> dict:
+    """Run the measured part in a fresh subprocess and return its RESULT."""
+    cmd = [sys.executable, "-X", "faulthandler", __file__, *sys.argv[1:], *extra, "--child"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    sys.stderr.write(proc.stderr[-4000:])
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode or not lines:
+        raise SystemExit(f"the measuring subprocess failed (exit {proc.returncode})")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
 def main() -> None:
     """Parse arguments, generate the data, measure in a subprocess, print RESULT."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -156,6 +183,9 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--chunk-rows", type=int, default=1 << 20)
     p.add_argument("--dir", default="/tmp/seqprep_ooc")
+    p.add_argument("--series", type=lambda s: int(s.replace("_", "")), default=0,
+                   help="add a series id column with this many series; compare per-feature and per-series scaling")
+    p.add_argument("--scale-per", default="feature", help=argparse.SUPPRESS)
     p.add_argument("--keep", action="store_true", help="keep the generated files")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -165,15 +195,17 @@ def main() -> None:
     base = Path(args.dir)
     src = base / "x.npy"
     try:
-        t_gen = generate(src, args.rows, args.features)
+        t_gen = generate(src, args.rows, args.features, args.series)
         print(f"generated {src} ({os.path.getsize(src) / 1e9:.2f} GB) in {t_gen:.1f} s", flush=True)
-        cmd = [sys.executable, "-X", "faulthandler", __file__, *sys.argv[1:], "--child"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        sys.stderr.write(proc.stderr[-4000:])
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-        if proc.returncode or not lines:
-            raise SystemExit(f"the measuring subprocess failed (exit {proc.returncode})")
-        result = json.loads(lines[-1][len("RESULT "):])
+        result = _measure([])
+        if args.series:
+            baseline, result = result, _measure(["--scale-per", "series"])
+            result["feature_baseline"] = baseline
+            result["ratio_series_over_feature"] = {
+                k: round(result[k] / baseline[k], 3)
+                for k in ("export_s", "pass_s", "peak_rss_anon_MB_max") if baseline[k]
+            }
+            print(f"per-series / per-feature: {result['ratio_series_over_feature']}", flush=True)
         result["generate_s"] = round(t_gen, 2)
         result["data_GB"] = round(os.path.getsize(src) / 1e9, 3)
     finally:

@@ -57,6 +57,10 @@ FORMAT_VERSION = 1
 DEFAULT_CHUNK_ROWS = 1 << 20
 _MANIFEST = "manifest.json"
 _PROGRESS = "progress.json"
+# Per-series fields (one entry per series): written once at setup to _SERIES, not with every chunk's
+# progress.json (rewriting them after each chunk cost O(n_series) per chunk); the manifest has everything.
+_SERIES = "series.json"
+_PER_SERIES_FIELDS = ("keys", "row_ranges")
 _FAIL_ENV = "SEQPREP_EXPORT_FAIL_AFTER"  # test hook: raise after this many chunks were written in one run
 _STARTS_BLOCK = 1 << 20
 
@@ -825,7 +829,8 @@ def export(
     Layout of ``path``: ``data.npy`` (``(n_rows, n_columns)`` in the pipeline's dtype, inputs
     first then extra targets), ``starts-<part>.npy`` (int64 start rows), ``bounds.npy``,
     ``breaks.npy``, ``time.npy`` (when there is a time column), ``pipeline/`` (the fitted
-    :class:`~seqprep.Pipeline`), ``progress.json`` and, written last and atomically,
+    :class:`~seqprep.Pipeline`), ``series.json`` (series keys and split rows, written once),
+    ``progress.json`` (rewritten after every chunk) and, written last and atomically,
     ``manifest.json`` with ``"complete": true`` and one sha256 per chunk.
 
     An interrupted export run again with the same arguments resumes: the statistics and starts
@@ -898,7 +903,7 @@ def export(
             if manifest_file.is_file() and old.get("complete") is True:
                 _load_fitted(pipeline, out)
                 return out
-            state = _read_json(progress_file) if progress_file.is_file() else None
+            state = _read_progress(out) if progress_file.is_file() else None
     out.mkdir(parents=True, exist_ok=True)
     with _Bar(progress) as bar:
         if state is None or not state.get("setup"):
@@ -918,7 +923,7 @@ def _load_fitted(pipeline: Any, out: Path) -> None:
 
 def _setup(pipe: Any, out: Path, source: _Source, chunk_rows: int, fp: dict[str, Any], bar: _Bar) -> dict[str, Any]:
     """Scan, fit, and write everything but the data rows; record it in progress.json."""
-    for stale in (_MANIFEST, _PROGRESS):
+    for stale in (_MANIFEST, _PROGRESS, _SERIES):
         (out / stale).unlink(missing_ok=True)
     tdtype = _time_dtype(source, pipe.time)
     time_out = None
@@ -980,7 +985,21 @@ def _setup(pipe: Any, out: Path, source: _Source, chunk_rows: int, fp: dict[str,
         "chunks": {},
         "runs": [],
     }
-    _write_json(out / _PROGRESS, state)
+    _write_json(out / _SERIES, {k: state[k] for k in _PER_SERIES_FIELDS})
+    _write_progress(out, state)
+    return state
+
+
+def _write_progress(out: Path, state: dict[str, Any]) -> None:
+    _write_json(out / _PROGRESS, {k: v for k, v in state.items() if k not in _PER_SERIES_FIELDS})
+
+
+def _read_progress(out: Path) -> dict[str, Any]:
+    state = _read_json(out / _PROGRESS)
+    if state.get("setup") and not all(k in state for k in _PER_SERIES_FIELDS):
+        if not (out / _SERIES).is_file():
+            raise ArtifactError(f"{out / _SERIES} is missing; re-run the export with overwrite=True.")
+        state.update({k: v for k, v in _read_json(out / _SERIES).items() if k in _PER_SERIES_FIELDS})
     return state
 
 
@@ -1011,7 +1030,7 @@ def _write_chunks(pipe: Any, out: Path, source: _Source, state: dict[str, Any], 
         done[str(k)] = hashlib.sha256(memoryview(scaled).cast("B")).hexdigest()
         written.append(k)
         state["chunks"] = done
-        _write_json(out / _PROGRESS, state)
+        _write_progress(out, state)
         bar.update(task, advance=nbytes)
         if fail_after and len(written) >= fail_after and len(written) < remaining:
             raise RuntimeError(f"{_FAIL_ENV}={fail_after}: export interrupted after chunk {k} (test hook).")
