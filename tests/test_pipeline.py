@@ -207,7 +207,8 @@ def test_per_series_statistics_are_saved_in_an_npz_with_their_hash(tmp_path):
     np.testing.assert_array_equal(back.transform(df, inference=False).to_numpy()[0],
                                   pipe.transform(df, inference=False).to_numpy()[0])
     _, y = parts.test.to_numpy()
-    np.testing.assert_array_equal(back.inverse_target(y, windows=parts.test), pipe.inverse_target(y, windows=parts.test))
+    np.testing.assert_array_equal(back.inverse_target(y, windows=parts.test),
+                                  pipe.inverse_target(y, windows=parts.test))
     # The arrays file is covered by the JSON's hash: a changed or missing file is refused.
     blob = (tmp_path / "p" / "arrays.npz").read_bytes()
     (tmp_path / "p" / "arrays.npz").write_bytes(blob[:-1] + bytes([blob[-1] ^ 1]))
