@@ -164,6 +164,32 @@ def test_per_window_scaling_streams_and_matches_in_memory(tmp_path):
     assert np.array_equal(pickle.loads(pickle.dumps(parts["val"]))[:][0], parts["val"][:][0])
 
 
+@pytest.mark.parametrize("context", ["past", "part"])
+def test_window_starts_do_not_depend_on_the_block_size(context):
+    # Blocks of 7 windows: short series are batched together, long ones cut into blocks of their own.
+    from seqprep.outofcore import _cut, _part_starts
+
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(1, 60, size=40)
+    lengths[[5, 17]] = [400, 250]
+    bounds = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    breaks = np.sort(rng.choice(np.arange(1, bounds[-1]), size=25, replace=False))
+    spec = Pipeline(lookback=6, horizon=[1, 3], target="a", stride=2).spec
+    ranges = _cut((0.6, 0.2, 0.2), 2, bounds, None)
+
+    def per_part(block: int) -> list[np.ndarray]:
+        out: list[list[np.ndarray]] = [[] for _ in ranges]
+        for p, st in _part_starts(bounds, breaks, ranges, spec, context, block=block):
+            out[p].append(st)
+        return [np.concatenate(x) for x in out]
+
+    whole = per_part(1 << 20)
+    assert all(len(x) > 20 for x in whole)
+    for block in (1, 7, 50):
+        for a, b in zip(per_part(block), whole, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_parquet_dataset_directory(tmp_path):
     df = _table(500)
     (tmp_path / "ds").mkdir()

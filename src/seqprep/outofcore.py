@@ -545,30 +545,54 @@ def _part_starts(
     bounds: np.ndarray, breaks: np.ndarray, ranges: list[tuple[np.ndarray, np.ndarray]], spec: WindowSpec,
     context: str, block: int = _STARTS_BLOCK,
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """``(part, start rows)`` blocks, in the order of ``window_starts`` + ``split`` (series, then rows)."""
+    """``(part, start rows)`` blocks, in the order of ``window_starts`` + ``split`` (series, then rows).
+
+    Consecutive series are taken together until their windows fill a block (index arithmetic over
+    the whole block, as :func:`seqprep.windowing.window_starts`), so millions of short series cost
+    a few vectorised blocks, not a Python step per series; a series with more windows than a block
+    is cut into blocks of its own. Memory stays O(block) either way.
+    """
+    bounds = np.asarray(bounds, dtype=np.int64)
     span, stride = spec.span, spec.stride
     off = spec.last_input_offset
     h_lo, h_hi = min(spec.horizons), max(spec.horizons)
     gaps = len(breaks) > 0 and not spec.allow_gaps
-    for i in range(len(bounds) - 1):
-        length = int(bounds[i + 1] - bounds[i])
-        if length < span:
-            continue
-        n_per = (length - span) // stride + 1
-        for k0 in range(0, n_per, block):
-            local = np.arange(k0, min(n_per, k0 + block), dtype=np.int64) * stride
-            starts = bounds[i] + local
-            if gaps:
-                ok = np.searchsorted(breaks, starts, side="right") == np.searchsorted(
-                    breaks, starts + span - 1, side="right"
-                )
-                starts, local = starts[ok], local[ok]
-            first, last = local + off + h_lo, local + off + h_hi
-            for p, (lo, hi) in enumerate(ranges):
-                m = (first >= lo[i]) & (last < hi[i])
-                if context == "part":
-                    m &= local >= lo[i]
-                yield p, starts[m]
+    lengths = np.diff(bounds)
+    n_per = np.where(lengths >= span, (lengths - span) // stride + 1, 0)
+    cum = np.cumsum(n_per)
+
+    def pieces() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(series index, window number within its series) per block of at most `block` windows."""
+        i, n_series = 0, len(n_per)
+        while i < n_series:
+            n_i = int(n_per[i])
+            if n_i > block:  # one long series: blocks of its own windows
+                for k0 in range(0, n_i, block):
+                    k = np.arange(k0, min(n_i, k0 + block), dtype=np.int64)
+                    yield np.full(k.size, i), k
+                i += 1
+            else:  # series i..j-1: at most `block` windows together
+                j = max(i + 1, int(np.searchsorted(cum, cum[i] - n_i + block, side="right")))
+                counts = n_per[i:j]
+                series = np.repeat(np.arange(i, j), counts)
+                yield series, np.arange(series.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+                i = j
+
+    for series, k in pieces():
+        local = k * stride
+        starts = bounds[series] + local
+        if gaps:
+            ok = np.searchsorted(breaks, starts, side="right") == np.searchsorted(
+                breaks, starts + span - 1, side="right"
+            )
+            starts, local, series = starts[ok], local[ok], series[ok]
+        first, last = local + off + h_lo, local + off + h_hi
+        for p, (lo, hi) in enumerate(ranges):
+            lo_s, hi_s = lo[series], hi[series]
+            m = (first >= lo_s) & (last < hi_s)
+            if context == "part":
+                m &= local >= lo_s
+            yield p, starts[m]
 
 
 class _Bar:
