@@ -160,24 +160,6 @@ def test_inference_windows_reach_the_last_row():
     assert w.provenance()["end_time"].max() == df["date"].iloc[-1]
 
 
-def test_per_series_scaling_and_inverse():
-    frames = []
-    for i, level in enumerate([0.0, 100.0, 1000.0]):
-        d = make_df(150, seed=i)
-        d["temp"] += level
-        d["site"] = f"s{i}"
-        frames.append(d)
-    df = pd.concat(frames, ignore_index=True)
-    pipe = Pipeline(lookback=5, target="temp", time="date", group="site", scale_per="series")
-    parts = pipe.fit(df)
-    X, y = parts.test.to_numpy()
-    assert np.abs(X[:, :, 0]).max() < 20  # each series on its own scale
-    prov = parts.test.provenance()
-    truth = np.concatenate([df[df.site == s]["temp"].to_numpy()[prov[prov.series == s]["target_row"]] for s in
-                            prov.series.unique()])
-    np.testing.assert_allclose(pipe.inverse_target(y, windows=parts.test), truth, rtol=1e-4)
-
-
 def _three_sites() -> pd.DataFrame:
     frames = []
     for i, level in enumerate([0.0, 100.0, 1000.0]):
@@ -186,6 +168,18 @@ def _three_sites() -> pd.DataFrame:
         d["site"] = f"s{i}"
         frames.append(d)
     return pd.concat(frames, ignore_index=True)
+
+
+def test_per_series_scaling_and_inverse():
+    df = _three_sites()
+    pipe = Pipeline(lookback=5, target="temp", time="date", group="site", scale_per="series")
+    parts = pipe.fit(df)
+    X, y = parts.test.to_numpy()
+    assert np.abs(X[:, :, 0]).max() < 20  # each series on its own scale
+    prov = parts.test.provenance()
+    truth = np.concatenate([df[df.site == s]["temp"].to_numpy()[prov[prov.series == s]["target_row"]] for s in
+                            prov.series.unique()])
+    np.testing.assert_allclose(pipe.inverse_target(y, windows=parts.test), truth, rtol=1e-4)
 
 
 def test_per_series_statistics_are_saved_in_an_npz_with_their_hash(tmp_path):
