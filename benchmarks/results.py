@@ -410,47 +410,80 @@ def train_ucr(cfg: dict[str, Any], X: np.ndarray, y: np.ndarray, n_classes: int,
     return models, time.perf_counter() - t0
 
 
-def predict_ucr(models: list[Any], X: np.ndarray) -> np.ndarray:
-    """Labels from the mean of the members' softmax probabilities (one member: its argmax)."""
+def member_probas(models: list[Any], X: np.ndarray) -> np.ndarray:
+    """Softmax probabilities of every member: ``(n_members, n_cases, n_classes)``."""
     from seqprep.training import predict
 
-    proba = np.mean([predict(m, X, task="classification", proba=True, device="cpu") for m in models], axis=0)
-    return proba.argmax(axis=1).astype(np.int64)
+    return np.stack([predict(m, X, task="classification", proba=True, device="cpu") for m in models])
 
 
-def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[str]) -> dict[str, Any]:
-    """Stratified k-fold CV on each TRAIN file (TEST untouched); the candidate with the best mean CV accuracy wins."""
+def predict_ucr(models: list[Any], X: np.ndarray) -> np.ndarray:
+    """Labels from the mean of the members' softmax probabilities (one member: its argmax)."""
+    return member_probas(models, X).mean(axis=0).argmax(axis=1).astype(np.int64)
+
+
+def proba_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Accuracy and two proper scoring rules: log loss (probabilities clipped at 1e-7) and Brier score."""
+    p_true = np.clip(proba[np.arange(len(y)), y], 1e-7, 1.0)
+    onehot = np.eye(proba.shape[1])[y]
+    return {"acc": float((proba.argmax(axis=1) == y).mean()), "log_loss": float(-np.log(p_true).mean()),
+            "brier": float(((proba - onehot) ** 2).sum(axis=1).mean())}
+
+
+def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[str],
+               select: str = "acc") -> dict[str, Any]:
+    """Stratified k-fold CV on each TRAIN file (TEST untouched); the best mean CV score wins.
+
+    Every held-out case gets its out-of-fold probabilities, so besides accuracy the CV reports two
+    proper scoring rules, log loss and Brier score, which resolve differences that 36 cases' accuracy
+    cannot. ``select`` picks the criterion: "acc" (rounds 2-9, highest wins) or "log_loss" (round 10,
+    lowest wins). A multi-member config also reports its first member alone, on the same folds: one run
+    compares the ensemble with a single network of it (for seed 0 the very model of the one-member config).
+    """
     from sklearn.model_selection import StratifiedKFold
 
-    from seqprep.metrics import accuracy
-
-    out: dict[str, Any] = {"folds": UCR_CV_FOLDS, "seeds": seeds, "candidates": {}}
-    print(f"\n## ucr-cv: {UCR_CV_FOLDS}-fold stratified CV on TRAIN only, seeds {seeds}")
+    out: dict[str, Any] = {"folds": UCR_CV_FOLDS, "seeds": seeds, "select": select, "candidates": {}}
+    print(f"\n## ucr-cv: {UCR_CV_FOLDS}-fold stratified CV on TRAIN only, seeds {seeds}, select by {select}")
+    rows = []
     for name in candidates:
         cfg = UCR_CONFIGS[name]
-        per_set: dict[str, Any] = {}
+        variants = {name: slice(None)} if cfg.get("members", 1) == 1 else {name: slice(None),
+                                                                          f"{name} (member 0)": slice(0, 1)}
+        per_set: dict[str, dict[str, Any]] = {v: {} for v in variants}
         for set_name in sets:
             Xtr, ytr, _, _, classes = load_ucr_set(root, set_name)
-            accs, secs = [], []
+            scores: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+            secs = []
             for seed in seeds:
                 folds = StratifiedKFold(n_splits=UCR_CV_FOLDS, shuffle=True, random_state=seed)
-                correct = 0
+                oof = np.zeros((cfg.get("members", 1), len(ytr), len(classes)))
                 for tr_i, va_i in folds.split(Xtr, ytr):
                     models, sec = train_ucr(cfg, Xtr[tr_i], ytr[tr_i], len(classes), seed)
-                    pred = predict_ucr(models, Xtr[va_i])
-                    correct += int(round(accuracy(ytr[va_i], pred) * len(va_i)))
+                    oof[:, va_i] = member_probas(models, Xtr[va_i])
                     secs.append(sec)
-                accs.append(correct / len(ytr))
-            per_set[set_name] = {"cv_acc": _stats(accs), "seconds": _stats(secs)}
-            print(f"  {name:<32} {set_name:<17} CV acc {_fmt(_stats(accs))}, {np.mean(secs):.1f} s/fit", flush=True)
-        mean = float(np.mean([v["cv_acc"]["mean"] for v in per_set.values()]))
-        out["candidates"][name] = {"sets": per_set, "mean_cv_acc": mean}
-        print(f"  {name:<32} mean CV acc over sets {mean:.3f}", flush=True)
-    out["chosen"] = max(out["candidates"], key=lambda k: out["candidates"][k]["mean_cv_acc"])
-    _table(["config", *sets, "mean"], [
-        [f"`{k}`", *(f"{v['sets'][s]['cv_acc']['mean']:.3f}" for s in sets), f"{v['mean_cv_acc']:.3f}"]
-        for k, v in out["candidates"].items()])
-    print(f"chosen by CV on TRAIN: {out['chosen']}")
+                for v, members in variants.items():
+                    scores[v].append(proba_scores(ytr, oof[members].mean(axis=0)))
+            for v in variants:
+                per_set[v][set_name] = {k: _stats([sc[k] for sc in scores[v]]) for k in ("acc", "log_loss", "brier")}
+                per_set[v][set_name]["cv_acc"] = per_set[v][set_name]["acc"]  # the key rounds 2-9 used
+                per_set[v][set_name]["seconds"] = _stats(secs)
+                r = per_set[v][set_name]
+                print(f"  {v:<42} {set_name:<17} CV acc {_fmt(r['acc'])}, log loss {r['log_loss']['mean']:.3f}, "
+                      f"Brier {r['brier']['mean']:.3f}, {np.mean(secs):.1f} s/fit", flush=True)
+        for v in variants:
+            means = {k: float(np.mean([per_set[v][s][k]["mean"] for s in sets])) for k in ("acc", "log_loss", "brier")}
+            out["candidates"][v] = {"sets": per_set[v], "mean_cv_acc": means["acc"], "mean_log_loss": means["log_loss"],
+                                    "mean_brier": means["brier"]}
+            print(f"  {v:<42} mean over sets: CV acc {means['acc']:.3f}, log loss {means['log_loss']:.3f}, "
+                  f"Brier {means['brier']:.3f}", flush=True)
+            rows.append([f"`{v}`", *(f"{per_set[v][s]['acc']['mean']:.3f} / {per_set[v][s]['log_loss']['mean']:.3f}"
+                                     for s in sets), f"{means['acc']:.3f} / {means['log_loss']:.3f}"])
+    if select == "log_loss":
+        out["chosen"] = min(out["candidates"], key=lambda k: out["candidates"][k]["mean_log_loss"])
+    else:
+        out["chosen"] = max(out["candidates"], key=lambda k: out["candidates"][k]["mean_cv_acc"])
+    _table(["config (CV acc / log loss)", *sets, "mean"], rows)
+    print(f"chosen by CV on TRAIN ({select}): {out['chosen']}")
     return out
 
 
@@ -602,6 +635,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ucr-config", choices=sorted(UCR_CONFIGS), default="wide-bi-autopool-gap-augwarp-ep600",
                     help="the config scored on TEST (default: the one chosen by --task ucr-cv)")
     ap.add_argument("--cv-candidates", nargs="+", default=UCR_CV_CANDIDATES, choices=sorted(UCR_CONFIGS))
+    ap.add_argument("--cv-select", choices=("acc", "log_loss"), default="acc",
+                    help="CV criterion: accuracy (rounds 2-9) or log loss (round 10)")
     ap.add_argument("--sets", "--cv-sets", dest="sets", nargs="+", default=list(UCR_SETS), choices=UCR_SETS,
                     help="UCR sets of the ucr and ucr-cv tasks (e.g. to split the work over two processes)")
     ap.add_argument("--no-cnn-leakage", action="store_true", help="ridge only in the leakage task")
@@ -653,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
                      for k, what in (("a_global_scaling", "global scaling"),
                                      ("c_per_part_scaling", "per-part scaling"))]
     if args.task == "ucr-cv":
-        cv = results["ucr_cv"] = run_ucr_cv(args.seeds, root, args.cv_candidates, args.sets)
+        cv = results["ucr_cv"] = run_ucr_cv(args.seeds, root, args.cv_candidates, args.sets, args.cv_select)
         rows.append(headline("UCR config chosen by CV on TRAIN", cv["chosen"], ""))
     if args.task in ("ucr", "all"):
         if not (root / "ucr").is_dir():
