@@ -71,7 +71,7 @@ def _check_same(ref: Pipeline, parts, pipe: Pipeline, out) -> None:
     assert pipe.schema_ == ref.schema_
     a, b = ref.scaler_.to_dict()["fitted"], pipe.scaler_.to_dict()["fitted"]
     assert type(ref.scaler_) is type(pipe.scaler_)
-    for key, value in a["moments"].items():
+    for key, value in a.get("moments", {}).items():  # IdentityScaler (scale_per="sample") has no moments
         if value is not None:
             np.testing.assert_allclose(np.asarray(b["moments"][key], float), np.asarray(value, float), rtol=1e-6)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -141,6 +141,121 @@ def test_time_aligned_single_series_matches_in_memory(client, tmp_path, npartiti
     _check_same(ref, parts, pipe, out)
 
 
+def _check_windows_and_inverse(ref: Pipeline, parts, pipe: Pipeline, out) -> None:
+    """Every exported window equals the in-memory one; inverse_target agrees with either set of windows."""
+    from seqprep.outofcore import open_export
+
+    opened = open_export(out)
+    for name, w in parts.parts.items():
+        X0, y0 = w[0 : len(w)]
+        X1, y1 = opened[name][0 : len(w)]
+        np.testing.assert_allclose(X1, X0, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(y1, y0, rtol=1e-6, atol=1e-6)
+    test = parts.parts["test"]
+    y = np.random.default_rng(3).normal(size=(len(test), *test[0:1][1].shape[1:]))
+    expected = ref.inverse_target(y, windows=test)
+    np.testing.assert_allclose(pipe.inverse_target(y, windows=test), expected, rtol=1e-6)
+    np.testing.assert_allclose(pipe.inverse_target(y, windows=opened["test"]), expected, rtol=1e-6)
+
+
+def _check_series_scaler(ref: Pipeline, pipe: Pipeline) -> None:
+    from seqprep.scaling import SeriesScaler
+
+    assert isinstance(pipe.scaler_, SeriesScaler) and isinstance(ref.scaler_, SeriesScaler)
+    assert pipe.scaler_.base == ref.scaler_.base
+    assert pipe.schema_["series_keys"] == ref.schema_["series_keys"] is not None
+    np.testing.assert_array_equal(pipe.scaler_.series_counts_, ref.scaler_.series_counts_)
+    np.testing.assert_allclose(pipe.scaler_.center_, ref.scaler_.center_, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(pipe.scaler_.scale_, ref.scaler_.scale_, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("scaler", ["standard", "minmax"])
+def test_per_series_series_aligned_matches_in_memory(client, tmp_path, scaler):
+    df = _panel()
+    path = _parquet_by_series(df, tmp_path / "data", [2, 1, 2])
+    cfg = {"lookback": 5, "horizon": [1, 2], "target": "a", "time": "t", "group": "sid", "gap": 2,
+           "scaler": scaler, "scale_per": "series"}
+    ddf = dd.read_parquet(path)
+    ref = Pipeline(**cfg)
+    parts = ref.fit(ddf.compute())
+    pipe = fit_pipeline(Pipeline(**cfg), ddf, client=client)
+    _check_series_scaler(ref, pipe)
+    out = export(pipe, ddf, tmp_path / "export", client=client, chunk_rows=100)
+    _check_same(ref, parts, pipe, out)
+    _check_windows_and_inverse(ref, parts, pipe, out)
+    assert json.loads((out / "manifest.json").read_text())["scale_per"] == "series"
+    # a pipeline fitted in memory exports the same rows: statistics are looked up by series key
+    out2 = export(ref, ddf, tmp_path / "export-ref", client=client, chunk_rows=100)
+    np.testing.assert_array_equal(np.load(out2 / "data.npy"), np.load(out / "data.npy"))
+
+
+@pytest.mark.parametrize("scaler", ["standard", "minmax"])
+@pytest.mark.parametrize("npartitions", [1, 3])
+def test_per_series_time_aligned_matches_in_memory(client, tmp_path, scaler, npartitions):
+    n = 90
+    t = pd.date_range("2022-03-01", periods=n, freq="h")
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"t": t, "y": np.cumsum(rng.normal(size=n)) + 50.0, "x": rng.normal(size=n)})
+    ddf = dd.from_pandas(df, chunksize=30, sort=False) if npartitions == 3 else dd.from_pandas(df, npartitions=1)
+    assert ddf.npartitions == npartitions
+    cfg = {"lookback": 6, "target": "y", "time": "t", "split": (0.6, 0.2, 0.2), "scaler": scaler,
+           "scale_per": "series"}
+    ref = Pipeline(**cfg)
+    parts = ref.fit(df)
+    pipe = fit_pipeline(Pipeline(**cfg), ddf, client=client)
+    _check_series_scaler(ref, pipe)
+    out = export(pipe, ddf, tmp_path / "export", client=client)
+    _check_same(ref, parts, pipe, out)
+    _check_windows_and_inverse(ref, parts, pipe, out)
+
+
+def test_per_series_without_training_rows_is_refused(client, tmp_path):
+    df = _panel()
+    late = pd.DataFrame({"sid": "late", "t": pd.date_range("2021-06-01", periods=40, freq="D"),
+                         "a": np.arange(40.0), "b": np.ones(40)})
+    df = pd.concat([df, late], ignore_index=True)
+    path = _parquet_by_series(df, tmp_path / "data", [3, 3])
+    cfg = {"lookback": 5, "target": "a", "time": "t", "group": "sid", "scale_per": "series"}
+    with pytest.raises(DataError, match="needs training rows in every series") as in_memory:
+        Pipeline(**cfg).fit(df)
+    pipe = Pipeline(**cfg)
+    with pytest.raises(DataError, match="needs training rows in every series.*'late'") as distributed_error:
+        fit_pipeline(pipe, path, client=client)
+    assert str(distributed_error.value) == str(in_memory.value)
+    assert pipe.scaler_ is None and pipe.schema_ is None  # refused before the pipeline changes
+
+
+def test_per_series_export_refuses_unseen_series(client, tmp_path):
+    df = _panel()
+    cfg = {"lookback": 5, "target": "a", "time": "t", "group": "sid", "scale_per": "series"}
+    pipe = fit_pipeline(Pipeline(**cfg), dd.from_pandas(df[df["sid"] != "s4"], npartitions=1), client=client)
+    with pytest.raises(DataError, match="series 's4' of the data were not seen at fit"):
+        export(pipe, dd.from_pandas(df, npartitions=1), tmp_path / "export", client=client)
+    assert not (tmp_path / "export").exists()
+
+
+@pytest.mark.parametrize("aligned", ["series", "time"])
+def test_per_window_scaling_matches_in_memory(client, tmp_path, aligned):
+    if aligned == "series":
+        df = _panel()
+        ddf = dd.read_parquet(_parquet_by_series(df, tmp_path / "data", [2, 1, 2]))
+        cfg = {"lookback": 5, "target": "a", "time": "t", "group": "sid", "gap": "2D"}
+    else:
+        df = pd.DataFrame({"t": pd.date_range("2022-03-01", periods=90, freq="h"),
+                           "y": np.cumsum(np.random.default_rng(4).normal(size=90)) + 50.0})
+        ddf = dd.from_pandas(df, chunksize=30, sort=False)
+        cfg = {"lookback": 6, "target": "y", "time": "t", "split": (0.6, 0.2, 0.2)}
+    cfg["scale_per"] = "sample"
+    ref = Pipeline(**cfg)
+    parts = ref.fit(ddf.compute())
+    pipe = fit_pipeline(Pipeline(**cfg), ddf, client=client)
+    assert pipe.scaler_.n_samples_seen_ == ref.scaler_.n_samples_seen_
+    out = export(pipe, ddf, tmp_path / "export", client=client)
+    _check_same(ref, parts, pipe, out)  # data.npy: the unscaled rows, as in memory
+    assert json.loads((out / "manifest.json").read_text())["scale_per"] == "sample"
+    _check_windows_and_inverse(ref, parts, pipe, out)  # windows normalised as they are read
+
+
 def test_series_split_across_partitions_is_refused(client):
     df = _panel()
     ddf = dd.from_pandas(df, npartitions=4, sort=False)  # row chunks: series cut in the middle
@@ -159,7 +274,8 @@ def test_partitions_out_of_time_order_are_refused(client):
     ("options", "match"),
     [
         ({"scaler": "robust"}, "mergeable"),
-        ({"scale_per": "series", "group": "g"}, "scale_per"),
+        ({"scale_per": "series", "group": "g", "scaler": "robust"}, "scale_per='series'"),
+        ({"scale_per": "series", "group": "g", "scaler": {"y": "minmax"}}, "scaler"),
         ({"holdout": "series"}, "holdout"),
     ],
 )

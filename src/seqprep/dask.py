@@ -16,7 +16,9 @@ writes them):
    series boundaries and the split cut exactly as :func:`seqprep.split` does on the whole data.
 2. *statistics* -- per partition: :class:`~seqprep.scaling.Moments` of the partition's **training
    rows**, tree-reduced with the exact Chan merge; the scaler state is rebuilt from the merged
-   moments with ``from_dict``.
+   moments with ``from_dict``. With ``scale_per="series"`` each partition returns one row of
+   moments per series it holds (``n_local_series x n_features``), and the client places them at
+   the series' global positions (merging them for a time-aligned series spread over partitions).
 3. *export* -- per partition: scale the rows with the training statistics and write them into
    their slice of ``data.npy`` (the workers need a file system shared with the client).
 
@@ -26,8 +28,10 @@ addressed by their start row, so time-aligned partitions need no overlap: the on
 window needs from the previous partition is whether the time step across the partition boundary
 is regular, and that comes from the summaries (each partition's first and last timestamp).
 
-Supported: ``holdout="time"``, ``scale_per="feature"`` with ``"standard"``, ``"minmax"``,
-``"maxabs"`` or ``"none"`` scalers, no derived features. Other settings raise
+Supported: ``holdout="time"``; ``scale_per="feature"`` or ``"series"`` (one set of statistics per
+series, fitted on that series' training rows only) with ``"standard"``, ``"minmax"``, ``"maxabs"``
+or ``"none"`` scalers; ``scale_per="sample"`` (rows written unscaled, each window normalised as it
+is read, as :func:`seqprep.outofcore.open_export` does); no derived features. Other settings raise
 :class:`~seqprep.exceptions.InvalidParameterError` (fit those on one machine).
 
 Examples
@@ -56,12 +60,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._moments import Moments
+from ._moments import Moments, group_moments
 from ._validation import check_int, list_names, param_error
 from .exceptions import ArtifactError, DataError, InvalidParameterError
 from .io import replace_dir, temp_dir_beside
-from .pipeline import Pipeline, _freq_json, _key_json
-from .scaling import BaseScaler, IdentityScaler, MaxAbsScaler, MinMaxScaler, StandardScaler
+from .pipeline import Pipeline, _freq_json, _key_json, check_series_trained
+from .scaling import BaseScaler, IdentityScaler, MaxAbsScaler, MinMaxScaler, SeriesScaler, StandardScaler
 from .splitting import _assign, _check_fractions, _is_time_cuts, _require_windows, ranges_from_cuts
 from .windowing import window_starts
 
@@ -96,9 +100,15 @@ def _check_pipeline(pipe: Any) -> None:
         )
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' with seqprep.dask", pipe.holdout, "Fit holdout='series' on one machine.")
-    if pipe.scale_per != "feature":
-        raise param_error("scale_per", "'feature' with seqprep.dask", pipe.scale_per,
-                          "Per-series and per-window scaling are fitted on one machine for now.")
+    if pipe.scale_per == "sample":
+        return  # no statistics to fit: the scaler is an identity, whatever ``scaler`` says
+    if pipe.scale_per == "series":
+        if not isinstance(pipe.scaler, str) or pipe.scaler not in SeriesScaler._BASES:
+            raise param_error(
+                "scaler", "'standard', 'minmax', 'maxabs' or 'none' with scale_per='series'", pipe.scaler,
+                "Per-series statistics exist for these bases only; use one of them or scale_per='feature'.",
+            )
+        return
     if isinstance(pipe.scaler, dict):
         raise param_error("scaler", "one scaler for every column with seqprep.dask", pipe.scaler,
                           "Use 'standard', 'minmax', 'maxabs' or 'none'.")
@@ -201,7 +211,13 @@ def _time_at(pipe: Pipeline, pdf: pd.DataFrame, rows: list[int]) -> list[Any]:
 
 
 def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) -> dict[str, Any] | None:
-    """Training-row moments, threshold counts per series, and breaks (global rows) of one partition."""
+    """Training-row moments, threshold counts per series, and breaks (global rows) of one partition.
+
+    With ``task["per_series"]`` the moments are per series of the partition (local codes, shape
+    ``(n_local_series, n_features)``), returned with each series' training-row count for the client
+    to place at the series' global positions, instead of joining the tree reduction of the
+    per-feature moments.
+    """
     if len(pdf) == 0:
         return None
     table, sd, _, _ = _load(pipe, pdf)
@@ -212,7 +228,14 @@ def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) ->
     else:
         train = local < np.asarray(task["train_rows"], dtype=np.int64)[codes]
     with_range = task["with_range"]
-    moments = Moments.from_array(table[train], with_range=with_range)
+    series_moments = series_counts = None
+    if task["per_series"]:
+        moments = None
+        # The same reduction SeriesScaler.partial_fit runs in memory, over this partition's series only.
+        series_moments = group_moments(table[train], codes[train], sd.n_series, with_range=with_range)
+        series_counts = np.bincount(codes[train], minlength=sd.n_series).astype(np.int64)
+    else:
+        moments = Moments.from_array(table[train], with_range=with_range)
     thresholds = task["thresholds"]  # (n_thr, n_local_series) or None
     counts = None
     if thresholds is not None:
@@ -226,10 +249,19 @@ def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) ->
         same = np.ones(len(diffs), dtype=bool)
         same[sd.bounds[1:-1] - 1] = False
         breaks = np.flatnonzero(same & (diffs != task["freq"])).astype(np.int64) + 1 + task["offset"]
-    return {"moments": moments, "counts": counts, "breaks": breaks, "n_train": int(train.sum())}
+    return {"moments": moments, "counts": counts, "breaks": breaks, "n_train": int(train.sum()),
+            "series_moments": series_moments, "series_counts": series_counts}
 
 
-def _write_rows(pipe: Pipeline, pdf: pd.DataFrame, path: str, offset: int, n_rows: int, time_path: str | None) -> int:
+def _write_rows(
+    pipe: Pipeline, pdf: pd.DataFrame, path: str, offset: int, n_rows: int, time_path: str | None,
+    series_codes: np.ndarray | None = None,
+) -> int:
+    """Scale one partition and write it into its slice of ``data.npy`` (and ``time.npy``).
+
+    ``series_codes`` gives the fitted (global) series code of each of the partition's series, in
+    their local order: per-series statistics are indexed by it, not by the partition's own 0..k-1.
+    """
     if len(pdf) == 0:
         return 0
     table, sd, _, _ = _load(pipe, pdf)
@@ -237,7 +269,15 @@ def _write_rows(pipe: Pipeline, pdf: pd.DataFrame, path: str, offset: int, n_row
         raise DataError(
             f"a partition changed between the summary and the export pass: {sd.n_rows} rows now, {n_rows} before."
         )
-    scaled = pipe._scale(table, sd.series_codes())
+    codes = sd.series_codes()
+    if series_codes is not None:
+        if len(series_codes) != sd.n_series:
+            raise DataError(
+                f"a partition changed between the summary and the export pass: {sd.n_series} series now, "
+                f"{len(series_codes)} before."
+            )
+        codes = np.asarray(series_codes, dtype=np.int64)[codes]
+    scaled = pipe._scale(table, codes)
     out = np.load(path, mmap_mode="r+")
     out[offset : offset + n_rows] = scaled
     out.flush()
@@ -279,6 +319,8 @@ class _Plan:
     n_train: int
     partition_index: list[int]  # the non-empty partitions, in order
     time_dtype: Any = None
+    series_moments: Moments | None = None  # scale_per="series": (n_series, n_features), global series order
+    series_counts: np.ndarray | None = None  # scale_per="series": training rows per series
 
 
 def _tree_reduce(dask: Any, items: list[Any], fn: Any) -> Any:
@@ -431,12 +473,18 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any) -> _Plan:
         thresholds = start_times.reshape(len(boundaries), n_series) + duration
     # ---- pass 2
     scaler = pipe._make_scaler([])
+    per_series = isinstance(scaler, SeriesScaler)
+    if per_series:
+        with_range = scaler.base != "standard"  # as SeriesScaler.partial_fit
+    else:
+        with_range = bool(getattr(scaler, "_with_range", False)) and not isinstance(scaler, IdentityScaler)
     tasks = []
     for j, s in enumerate(light):
         lo, hi = slices[j]
         task: dict[str, Any] = {
             "train_stamp": stamps[0] if stamps is not None else None,
-            "with_range": bool(getattr(scaler, "_with_range", False)) and not isinstance(scaler, IdentityScaler),
+            "with_range": with_range,
+            "per_series": per_series,
             "thresholds": None if thresholds is None else thresholds[:, lo:hi],
             "freq": freq,
             "offset": int(offsets[j]),
@@ -448,6 +496,16 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any) -> _Plan:
     mom_d = _tree_reduce(dask, [dask.delayed(_moments_of, pure=True)(t) for t in tasks], _merge_moments)
     rest_d = [dask.delayed(_without_moments, pure=True)(t) for t in tasks]
     rest, moments = _compute(dask, client, [rest_d, mom_d])
+    series_moments = series_counts = None
+    if per_series:
+        # Each partition's rows are its series' global rows slices[j]: series-aligned partitions fill
+        # disjoint rows, time-aligned ones (one series) are Chan-merged into row 0 in time order.
+        series_moments = Moments.empty((n_series, len(first["columns"])), with_range=with_range)
+        series_counts = np.zeros(n_series, np.int64)
+        for j, r in enumerate(rest):
+            rows = np.arange(*slices[j], dtype=np.int64)
+            series_moments.merge_rows(rows, r["series_moments"])
+            series_counts[rows] += r["series_counts"]
     breaks = np.concatenate([r["breaks"] for r in rest] + [offsets[boundary_breaks]]).astype(np.int64)
     breaks.sort()
     if thresholds is not None:
@@ -480,6 +538,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any) -> _Plan:
         offsets=offsets, n_rows=n_rows_part, series_slices=slices, freq=freq, breaks=breaks, ranges=ranges,
         names=names, starts=starts, members=members, moments=moments, n_train=sum(r["n_train"] for r in rest),
         partition_index=index, time_dtype=np.asarray(first["first"]).dtype if has_time else None,
+        series_moments=series_moments, series_counts=series_counts,
     )
 
 
@@ -502,10 +561,26 @@ def _times_at_rows(
 
 
 def _fitted_scaler(pipe: Pipeline, plan: _Plan) -> BaseScaler:
+    """The scaler state rebuilt from the plan's merged moments; per-series: refused if a series has no training row."""
     scaler = pipe._make_scaler(plan.columns)
     spec = scaler.to_dict()
     n = len(plan.columns)
     fitted: dict[str, Any] = {"n_features_in_": n, "feature_names_in_": None}
+    if isinstance(scaler, SeriesScaler):
+        moments, counts = plan.series_moments, plan.series_counts
+        if moments is None or counts is None:  # pragma: no cover - _make_plan fills them for SeriesScaler
+            raise DataError("the per-series statistics were not computed; this is a bug in seqprep.dask.")
+        # The binary route of Pipeline.save (arrays, not JSON lists): fast and exact with many series.
+        arrays = {"scaler.count": moments.count, "scaler.mean": moments.mean, "scaler.m2": moments.m2,
+                  "scaler.series_counts": counts}
+        if moments.min is not None and moments.max is not None:
+            arrays.update({"scaler.min": moments.min, "scaler.max": moments.max})
+        fitted["arrays"] = sorted(k.removeprefix("scaler.") for k in arrays)
+        spec["fitted"] = fitted
+        out = BaseScaler.from_dict(spec, arrays=arrays)
+        check_series_trained(out, plan.keys)  # before any warning and before the pipeline is changed
+        out._report()
+        return out
     if isinstance(scaler, IdentityScaler):
         fitted["n_samples_seen_"] = plan.n_train
     else:
@@ -547,7 +622,8 @@ def fit_pipeline(pipe: Pipeline, ddf: Any, client: Any = None) -> Pipeline:
     ------
     DataError
         A series split across partitions, partitions out of time order, a part without windows,
-        or the pipeline's own data checks on a partition.
+        a series without training rows (``scale_per="series"``), or the pipeline's own data checks
+        on a partition.
     InvalidParameterError
         A pipeline setting this path does not support.
     ImportError
@@ -573,7 +649,7 @@ def fit_pipeline(pipe: Pipeline, ddf: Any, client: Any = None) -> Pipeline:
         "targets": pipe._targets,
         "raw_columns": plan.raw_columns,
         "freq": _freq_json(plan.freq),
-        "series_keys": None,
+        "series_keys": list(plan.keys) if pipe.scale_per == "series" else None,
         "warmup": 0,
         "n_rows_fitted": int(plan.bounds[-1]),
     }
@@ -654,6 +730,7 @@ def export(
             f"the data's columns {list_names(plan.columns)} differ from the fitted columns "
             f"{list_names(pipe.schema_['columns'])}."  # type: ignore[index]
         )
+    series_codes = _fitted_series_codes(pipe, plan)
     dask = _require_dask()
     tmp = temp_dir_beside(target)
     try:
@@ -670,9 +747,11 @@ def export(
         parts = list(ddf.to_delayed())
         jobs = []
         for j, s_index in enumerate(plan.partition_index):
+            lo, hi = plan.series_slices[j]
             jobs.append(dask.delayed(_write_rows, pure=False)(
                 pipe, parts[s_index], str(data_path), int(plan.offsets[j]), int(plan.n_rows[j]),
-                None if time_path is None else str(time_path)))
+                None if time_path is None else str(time_path),
+                None if series_codes is None else series_codes[lo:hi]))
         written = sum(_compute(dask, client, jobs))
         if written != n_total:
             raise DataError(f"the export wrote {written} rows; the data has {n_total}.")
@@ -708,6 +787,7 @@ def export(
             "part_names": list(plan.names),
             "row_ranges": {n: np.stack(r, axis=1).tolist() for n, r in zip(plan.names, plan.ranges, strict=True)},
             "keys": plan.keys,
+            "scale_per": pipe.scale_per,  # "sample": open_export normalises each window as it reads it
             "time": pipe.time,
             "time_dtype": None if plan.time_dtype is None else str(plan.time_dtype),
             "freq": pipe.schema_["freq"],  # type: ignore[index]
@@ -725,6 +805,26 @@ def export(
             shutil.rmtree(tmp, ignore_errors=True)
     return target
 
+
+
+def _fitted_series_codes(pipe: Pipeline, plan: _Plan) -> np.ndarray | None:
+    """Fitted series code of every series of the data (plan order); ``None`` without per-series statistics.
+
+    The exported data may list its series in another order than the fitted data (or be another
+    pipeline's fit): rows are scaled with the statistics of their series key, as ``Pipeline.transform``
+    does, and a series the pipeline has no statistics for is refused before any row is written.
+    """
+    if not isinstance(pipe.scaler_, SeriesScaler):
+        return None
+    known = {k: i for i, k in enumerate(pipe.schema_["series_keys"])}  # type: ignore[index]
+    unknown = [k for k in plan.keys if k not in known]
+    if unknown:
+        raise DataError(
+            f"series {list_names(unknown[:10])}{' ...' if len(unknown) > 10 else ''} of the data were not seen at fit, "
+            "so they have no per-series statistics. Export the data the pipeline was fitted on, refit it on this "
+            "data, or use scale_per='feature'."
+        )
+    return np.array([known[k] for k in plan.keys], dtype=np.int64)
 
 
 def _json_default(obj: Any) -> Any:
