@@ -142,8 +142,10 @@ def test_per_series_scaling_refuses_series_without_training_rows_by_name(tmp_pat
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet")
     kw = dict(lookback=10, target="y", time="t", group="key", split=("2020-06-01", "2020-08-01"), scale_per="series")
     msg = r"needs training rows in every series, but 1 series have none .*: 'late'\. Drop those series"
+    refused = Pipeline(**kw)
     with pytest.raises(DataError, match=msg):
-        Pipeline(**kw).fit(df)
+        refused.fit(df)
+    assert refused.scaler_ is None and refused.schema_ is None  # not left half-fitted
     with pytest.raises(DataError, match=msg):
         fit_stream(Pipeline(**kw), tmp_path / "d.parquet", chunk_rows=100)
 

@@ -180,8 +180,9 @@ class Pipeline:
         )
         train_mask = parts.train_rows("train") if self.holdout == "time" else self._series_train_mask(parts, sd)
         codes = sd.series_codes()
-        self.scaler_ = self._fit_scaler(columns, table, codes, train_mask)
-        check_series_trained(self.scaler_, sd.keys)
+        scaler = self._fit_scaler(columns, table, codes, train_mask)
+        check_series_trained(scaler, sd.keys)  # before the pipeline changes: a refused fit leaves it as it was
+        self.scaler_ = scaler
         self.schema_ = self._schema(sd, columns, n_in, warmup)
         scaled = self._scale(table, codes)
         full = self._windows(scaled, sd, columns, n_in, warmup)
