@@ -129,7 +129,7 @@ class Moments:
         return array_moments(a, with_range=with_range)
 
     def take(self, rows: np.ndarray) -> Moments:
-        """The statistics of the given rows of per-series arrays (a copy)."""
+        """The statistics of the given rows (an integer index array) of per-series arrays, as a copy."""
         pick = (lambda x: None if x is None else x[rows])  # noqa: E731
         return Moments(self.count[rows], self.mean[rows], self.m2[rows], pick(self.min), pick(self.max))
 

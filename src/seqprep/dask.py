@@ -570,17 +570,12 @@ def _fitted_scaler(pipe: Pipeline, plan: _Plan) -> BaseScaler:
         moments, counts = plan.series_moments, plan.series_counts
         if moments is None or counts is None:  # pragma: no cover - _make_plan fills them for SeriesScaler
             raise DataError("the per-series statistics were not computed; this is a bug in seqprep.dask.")
-        # The binary route of Pipeline.save (arrays, not JSON lists): fast and exact with many series.
-        arrays = {"scaler.count": moments.count, "scaler.mean": moments.mean, "scaler.m2": moments.m2,
-                  "scaler.series_counts": counts}
-        if moments.min is not None and moments.max is not None:
-            arrays.update({"scaler.min": moments.min, "scaler.max": moments.max})
-        fitted["arrays"] = sorted(k.removeprefix("scaler.") for k in arrays)
-        spec["fitted"] = fitted
-        out = BaseScaler.from_dict(spec, arrays=arrays)
-        check_series_trained(out, plan.keys)  # before any warning and before the pipeline is changed
-        out._report()
-        return out
+        # Straight from the merged arrays (no JSON round trip): exact and fast with many series.
+        scaler.n_features_in_ = n
+        scaler._set_fitted(moments, counts)
+        check_series_trained(scaler, plan.keys)  # before any warning and before the pipeline is changed
+        scaler._report()
+        return scaler
     if isinstance(scaler, IdentityScaler):
         fitted["n_samples_seen_"] = plan.n_train
     else:

@@ -366,9 +366,11 @@ class BaseScaler:
                 obj.feature_names_in_ = np.asarray(names, dtype=object)
             if "arrays" in fitted:
                 names = fitted["arrays"]
+                if not isinstance(names, list) or not all(isinstance(k, str) for k in names):
+                    raise ArtifactError(f"'arrays' must be a list of array names. Received: {names!r:.80}.")
                 missing = [k for k in names if f"scaler.{k}" not in (arrays or {})]
-                if not isinstance(names, list) or missing:
-                    raise ArtifactError(f"The statistics {missing or names!r} of {klass.__name__} are missing; "
+                if missing:
+                    raise ArtifactError(f"The statistics {missing!r} of {klass.__name__} are missing; "
                                         "they are stored in the arrays file saved next to this JSON.")
                 obj._load_fitted_arrays({k: np.asarray(arrays[f"scaler.{k}"]) for k in names})  # type: ignore[index]
             else:
