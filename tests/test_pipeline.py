@@ -213,6 +213,17 @@ def test_per_series_statistics_are_saved_in_an_npz_with_their_hash(tmp_path):
         Pipeline.load(tmp_path / "p")
 
 
+def test_per_series_transform_finds_series_by_key_and_refuses_unseen_ones():
+    df = _three_sites()
+    pipe = Pipeline(lookback=5, target="temp", time="date", group="site", scale_per="series")
+    parts = pipe.fit(df)
+    # Only site s2, alone: series 0 of the new data, row 2 of the fitted statistics.
+    s2 = pipe.transform(df[df.site == "s2"], inference=False)
+    np.testing.assert_array_equal(s2.to_numpy()[0][-3:], parts.test.to_numpy()[0][-3:])
+    with pytest.raises(DataError, match=r"series 'new' of the data were not seen at fit.*scale_per='feature'"):
+        pipe.transform(df[df.site == "s0"].assign(site="new"))
+
+
 def test_version_1_pipelines_with_statistics_in_json_still_load(tmp_path):
     from seqprep.pipeline import _digest
 

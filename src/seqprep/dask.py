@@ -64,7 +64,7 @@ from ._moments import Moments, group_moments
 from ._validation import check_int, list_names, param_error
 from .exceptions import ArtifactError, DataError, InvalidParameterError
 from .io import replace_dir, temp_dir_beside
-from .pipeline import Pipeline, _freq_json, _key_json, check_series_trained
+from .pipeline import Pipeline, _freq_json, _key_json, check_series_trained, fitted_series_codes
 from .scaling import BaseScaler, IdentityScaler, MaxAbsScaler, MinMaxScaler, SeriesScaler, StandardScaler
 from .splitting import _assign, _check_fractions, _is_time_cuts, _require_windows, ranges_from_cuts
 from .windowing import window_starts
@@ -811,15 +811,7 @@ def _fitted_series_codes(pipe: Pipeline, plan: _Plan) -> np.ndarray | None:
     """
     if not isinstance(pipe.scaler_, SeriesScaler):
         return None
-    known = {k: i for i, k in enumerate(pipe.schema_["series_keys"])}  # type: ignore[index]
-    unknown = [k for k in plan.keys if k not in known]
-    if unknown:
-        raise DataError(
-            f"series {list_names(unknown[:10])}{' ...' if len(unknown) > 10 else ''} of the data were not seen at fit, "
-            "so they have no per-series statistics. Export the data the pipeline was fitted on, refit it on this "
-            "data, or use scale_per='feature'."
-        )
-    return np.array([known[k] for k in plan.keys], dtype=np.int64)
+    return fitted_series_codes(pipe.schema_, plan.keys)  # type: ignore[arg-type]
 
 
 def _json_default(obj: Any) -> Any:

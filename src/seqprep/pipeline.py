@@ -455,16 +455,7 @@ class Pipeline:
         codes = sd.series_codes()
         if not isinstance(self.scaler_, SeriesScaler):
             return codes
-        known = {k: i for i, k in enumerate(self.schema_["series_keys"])}
-        keys = [_key_json(k) for k in sd.keys]
-        unknown = [k for k in keys if k not in known]
-        if unknown:
-            raise DataError(
-                f"series {list_names(unknown)} were not seen at fit, so they have no per-series statistics. "
-                "Use scale_per='feature' to score unseen series."
-            )
-        mapping = np.array([known[k] for k in keys], dtype=np.int64)
-        return mapping[codes]
+        return fitted_series_codes(self.schema_, sd.keys)[codes]  # type: ignore[arg-type]
 
     def _target_index(self) -> list[int]:
         columns = self.schema_["columns"]  # type: ignore[index]
@@ -700,6 +691,24 @@ def check_series_trained(scaler: Any, keys: Sequence[Any]) -> None:
             f"(none of their rows is in the training part): {list_names([_key_json(k) for k in missing[:10]])}"
             f"{' ...' if len(missing) > 10 else ''}. Drop those series, move the cut, or use scale_per='feature'."
         )
+
+
+def fitted_series_codes(schema: dict[str, Any], keys: Sequence[Any]) -> np.ndarray:
+    """The fitted per-series statistics' row for each series key; refuse unseen series by name.
+
+    Rows are found by key, not by position, so data that lists its series in another order (or
+    only some of them) is scaled with each series' own statistics.
+    """
+    known = {k: i for i, k in enumerate(schema["series_keys"])}
+    keys = [_key_json(k) for k in keys]
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise DataError(
+            f"series {list_names(unknown[:10])}{' ...' if len(unknown) > 10 else ''} of the data were not seen at "
+            "fit, so they have no per-series statistics. Use data of the fitted series, refit on this data, or "
+            "use scale_per='feature' to score unseen series."
+        )
+    return np.array([known[k] for k in keys], dtype=np.int64)
 
 
 class PerWindowScaling:
