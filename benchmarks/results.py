@@ -166,6 +166,15 @@ UCR_CONFIGS["wide-bi-autopool-gap-augwarpshift-ep600"] = {
 UCR_CONFIGS["wide-bi-autopool-gap-augwarp-ep600-ls0.1"] = {
     **UCR_CONFIGS["wide-bi-autopool-gap-augwarp-ep600"],
     "fit": {"epochs": 600, "lr": 1e-3, "label_smoothing": 0.1}}
+# Round 11 (16 processes on a lent machine; log-loss rule of round 10): ensembles against ensembles.
+# (a) the round-8 circular shift, now judged by log loss; (b) an ensemble of DIFFERENT kernel sizes: the seed
+# ensemble's members made the same CV errors (round 5), and members that see the outline at different scales
+# can disagree where one scale misleads (InceptionTime's kernels 10/20/40, but as separate networks).
+UCR_CONFIGS["wide-bi-autopool-gap-augwarpshift-ep600-ens5"] = {
+    **UCR_CONFIGS["wide-bi-autopool-gap-augwarpshift-ep600"], "members": 5}
+UCR_CONFIGS["kmix-bi-autopool-gap-augwarp-ep600-ens5"] = {
+    **UCR_CONFIGS["wide-bi-autopool-gap-augwarp-ep600"], "members": 5,
+    "member_models": [{"kernel_size": k} for k in ((7, 5, 3), (5, 3, 3), (9, 5, 3), (11, 7, 3), (15, 7, 3))]}
 # Candidates compared by stratified k-fold cross-validation on TRAIN only (TEST is not read).
 # Round 2 compared these four (one 4-fold repeat, --seeds 0); round 3 compares UCR_CV_CANDIDATES with
 # 2 x 4-fold (--seeds 0 1: the seed also reshuffles the folds).
@@ -384,30 +393,29 @@ def inception_reference(root: Path) -> dict[str, float]:
     return ref
 
 
-def train_ucr(cfg: dict[str, Any], X: np.ndarray, y: np.ndarray, n_classes: int,
-              seed: int) -> tuple[list[Any], float]:
-    """Train configuration *cfg* on (X, y) for its fixed epochs; returns (models, seconds).
+def train_member(cfg: dict[str, Any], X: np.ndarray, y: np.ndarray, n_classes: int, seed: int,
+                 member: int = 0) -> Any:
+    """Train member ``member`` of configuration *cfg* on (X, y) for its fixed epochs.
 
-    ``cfg["members"]`` (default 1) models are trained, member ``i`` with seed ``seed * members + i``
-    (so seed 0 of a one-member config and member 0 of ensemble seed 0 are the same model);
-    :func:`predict_ucr` averages their class probabilities, as InceptionTime averages its five networks.
+    Member ``i`` of an ensemble of ``cfg["members"]`` (default 1) uses seed ``seed * members + i`` (so
+    seed 0 of a one-member config and member 0 of ensemble seed 0 are the same model), and its
+    model arguments are ``cfg["model"]`` updated by ``cfg["member_models"][i]`` when the config
+    gives one per member (an ensemble of different architectures). Members are independent of one
+    another, so they can be trained in any order or in parallel with identical results.
     """
     torch = _torch()
     from seqprep.models import CNNLSTM
     from seqprep.training import fit
 
     members = int(cfg.get("members", 1))
-    models = []
-    t0 = time.perf_counter()
-    for i in range(members):
-        member_seed = seed * members + i
-        torch.manual_seed(member_seed)
-        model = CNNLSTM(X.shape[2], n_classes, task="classification", lookback=X.shape[1], **cfg["model"])
-        # fit(augment=...) augments training batches only, with a generator seeded from `seed`.
-        fit(model, (X, y), None, task="classification", seed=member_seed, progress=False, device="cpu",
-            augment=cfg.get("augment"), **{**UCR_FIT, **cfg["fit"]})
-        models.append(model)
-    return models, time.perf_counter() - t0
+    member_seed = seed * members + member
+    model_kw = {**cfg["model"], **(cfg.get("member_models") or [{}] * members)[member]}
+    torch.manual_seed(member_seed)
+    model = CNNLSTM(X.shape[2], n_classes, task="classification", lookback=X.shape[1], **model_kw)
+    # fit(augment=...) augments training batches only, with a generator seeded from `seed`.
+    fit(model, (X, y), None, task="classification", seed=member_seed, progress=False, device="cpu",
+        augment=cfg.get("augment"), **{**UCR_FIT, **cfg["fit"]})
+    return model
 
 
 def member_probas(models: list[Any], X: np.ndarray) -> np.ndarray:
@@ -415,11 +423,6 @@ def member_probas(models: list[Any], X: np.ndarray) -> np.ndarray:
     from seqprep.training import predict
 
     return np.stack([predict(m, X, task="classification", proba=True, device="cpu") for m in models])
-
-
-def predict_ucr(models: list[Any], X: np.ndarray) -> np.ndarray:
-    """Labels from the mean of the members' softmax probabilities (one member: its argmax)."""
-    return member_probas(models, X).mean(axis=0).argmax(axis=1).astype(np.int64)
 
 
 def proba_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
@@ -430,54 +433,108 @@ def proba_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
             "brier": float(((proba - onehot) ** 2).sum(axis=1).mean())}
 
 
+_SETS: dict[tuple[str, str], tuple[np.ndarray, ...]] = {}
+
+
+def _cached_set(root: str, name: str) -> tuple[np.ndarray, ...]:
+    """:func:`load_ucr_set`, read once per process (a worker runs many fits of the same set)."""
+    if (root, name) not in _SETS:
+        _SETS[root, name] = load_ucr_set(Path(root), name)
+    return _SETS[root, name]
+
+
+def _cv_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The stratified folds of repeat ``seed`` (the seed reshuffles the folds)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = StratifiedKFold(n_splits=UCR_CV_FOLDS, shuffle=True, random_state=seed)
+    return list(folds.split(np.zeros(len(y)), y))
+
+
+def _ucr_fit(job: tuple[str, str, str, int, int | None, int]) -> tuple[tuple[Any, ...], np.ndarray, float]:
+    """One fit: member ``i`` of config ``name`` with ``seed``, on CV fold ``fold`` of TRAIN (its held-out
+    probabilities) or, with ``fold=None``, on all of TRAIN (its TEST probabilities). Returns
+    (job, probabilities, training seconds). A module-level function, so a process pool can run it."""
+    name, set_name, root, seed, fold, i = job
+    Xtr, ytr, Xte, _, classes = _cached_set(root, set_name)
+    if fold is None:
+        tr_i, X_eval = np.arange(len(ytr)), Xte
+    else:
+        tr_i, va_i = _cv_folds(ytr, seed)[fold]
+        X_eval = Xtr[va_i]
+    t0 = time.perf_counter()
+    model = train_member(UCR_CONFIGS[name], Xtr[tr_i], ytr[tr_i], len(classes), seed, i)
+    sec = time.perf_counter() - t0
+    return job, member_probas([model], X_eval)[0], sec
+
+
+def _run_fits(jobs: list[tuple[Any, ...]], n_jobs: int) -> Any:
+    """Yield :func:`_ucr_fit` of every job in order: in this process, or in ``n_jobs`` processes (spawned,
+    one torch thread each). Every fit is seeded on its own, so the results are the same either way."""
+    if n_jobs <= 1:
+        yield from map(_ucr_fit, jobs)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("spawn")) as pool:
+        yield from pool.map(_ucr_fit, jobs, chunksize=1)
+
+
 def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[str],
-               select: str = "acc") -> dict[str, Any]:
+               select: str = "acc", n_jobs: int = 1) -> dict[str, Any]:
     """Stratified k-fold CV on each TRAIN file (TEST untouched); the best mean CV score wins.
 
     Every held-out case gets its out-of-fold probabilities, so besides accuracy the CV reports two
     proper scoring rules, log loss and Brier score, which resolve differences that 36 cases' accuracy
-    cannot. ``select`` picks the criterion: "acc" (rounds 2-9, highest wins) or "log_loss" (round 10,
-    lowest wins). A multi-member config also reports its first member alone, on the same folds: one run
-    compares the ensemble with a single network of it (for seed 0 the very model of the one-member config).
+    cannot. ``select`` picks the criterion: "acc" (rounds 2-9, highest wins) or "log_loss" (rounds
+    10-11, lowest wins). A multi-member config also reports its first member alone, on the same folds:
+    one run compares the ensemble with a single network of it (for seed 0 the very model of the
+    one-member config). ``n_jobs`` > 1 trains the (member, fold) fits in that many processes; the
+    seconds reported are the sum of an ensemble's member fits, i.e. its one-core training time.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     out: dict[str, Any] = {"folds": UCR_CV_FOLDS, "seeds": seeds, "select": select, "candidates": {}}
-    print(f"\n## ucr-cv: {UCR_CV_FOLDS}-fold stratified CV on TRAIN only, seeds {seeds}, select by {select}")
+    print(f"\n## ucr-cv: {UCR_CV_FOLDS}-fold stratified CV on TRAIN only, seeds {seeds}, select by {select}, "
+          f"{n_jobs} process(es)", flush=True)
+    jobs = [(name, set_name, str(root), seed, fold, i) for name in candidates for set_name in sets for seed in seeds
+            for fold in range(UCR_CV_FOLDS) for i in range(int(UCR_CONFIGS[name].get("members", 1)))]
+    per_group = {(name, set_name): sum(1 for j in jobs if j[:2] == (name, set_name))
+                 for name in candidates for set_name in sets}
+    oof: dict[tuple[str, str, int], np.ndarray] = {}
+    fit_secs: dict[tuple[str, str], dict[tuple[int, int], float]] = {}
+    done: dict[tuple[str, str], int] = {}
+    per_set: dict[str, dict[str, dict[str, Any]]] = {}
     rows = []
-    for name in candidates:
+    for (name, set_name, _, seed, fold, i), proba, sec in _run_fits(jobs, n_jobs):
         cfg = UCR_CONFIGS[name]
+        _, ytr, _, _, classes = _cached_set(str(root), set_name)
+        va_i = _cv_folds(ytr, seed)[fold][1]
+        shape = (cfg.get("members", 1), len(ytr), len(classes))
+        oof.setdefault((name, set_name, seed), np.zeros(shape))[i, va_i] = proba
+        secs = fit_secs.setdefault((name, set_name), {})
+        secs[seed, fold] = secs.get((seed, fold), 0.0) + sec
+        done[name, set_name] = done.get((name, set_name), 0) + 1
+        if done[name, set_name] < per_group[name, set_name]:
+            continue
+        # every fit of this candidate on this set is in: score it
         variants = {name: slice(None)} if cfg.get("members", 1) == 1 else {name: slice(None),
                                                                           f"{name} (member 0)": slice(0, 1)}
-        per_set: dict[str, dict[str, Any]] = {v: {} for v in variants}
-        for set_name in sets:
-            Xtr, ytr, _, _, classes = load_ucr_set(root, set_name)
-            scores: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
-            secs = []
-            for seed in seeds:
-                folds = StratifiedKFold(n_splits=UCR_CV_FOLDS, shuffle=True, random_state=seed)
-                oof = np.zeros((cfg.get("members", 1), len(ytr), len(classes)))
-                for tr_i, va_i in folds.split(Xtr, ytr):
-                    models, sec = train_ucr(cfg, Xtr[tr_i], ytr[tr_i], len(classes), seed)
-                    oof[:, va_i] = member_probas(models, Xtr[va_i])
-                    secs.append(sec)
-                for v, members in variants.items():
-                    scores[v].append(proba_scores(ytr, oof[members].mean(axis=0)))
-            for v in variants:
-                per_set[v][set_name] = {k: _stats([sc[k] for sc in scores[v]]) for k in ("acc", "log_loss", "brier")}
-                per_set[v][set_name]["cv_acc"] = per_set[v][set_name]["acc"]  # the key rounds 2-9 used
-                per_set[v][set_name]["seconds"] = _stats(secs)
-                r = per_set[v][set_name]
-                print(f"  {v:<42} {set_name:<17} CV acc {_fmt(r['acc'])}, log loss {r['log_loss']['mean']:.3f}, "
-                      f"Brier {r['brier']['mean']:.3f}, {np.mean(secs):.1f} s/fit", flush=True)
-        for v in variants:
-            means = {k: float(np.mean([per_set[v][s][k]["mean"] for s in sets])) for k in ("acc", "log_loss", "brier")}
-            out["candidates"][v] = {"sets": per_set[v], "mean_cv_acc": means["acc"], "mean_log_loss": means["log_loss"],
-                                    "mean_brier": means["brier"]}
-            print(f"  {v:<42} mean over sets: CV acc {means['acc']:.3f}, log loss {means['log_loss']:.3f}, "
-                  f"Brier {means['brier']:.3f}", flush=True)
-            rows.append([f"`{v}`", *(f"{per_set[v][s]['acc']['mean']:.3f} / {per_set[v][s]['log_loss']['mean']:.3f}"
-                                     for s in sets), f"{means['acc']:.3f} / {means['log_loss']:.3f}"])
+        for v, members in variants.items():
+            scores = [proba_scores(ytr, oof[name, set_name, seed][members].mean(axis=0)) for seed in seeds]
+            r = per_set.setdefault(v, {})[set_name] = {k: _stats([sc[k] for sc in scores])
+                                                       for k in ("acc", "log_loss", "brier")}
+            r["cv_acc"] = r["acc"]  # the key rounds 2-9 used
+            r["seconds"] = _stats(list(secs.values()))
+            print(f"  {v:<42} {set_name:<17} CV acc {_fmt(r['acc'])}, log loss {r['log_loss']['mean']:.3f}, "
+                  f"Brier {r['brier']['mean']:.3f}, {np.mean(list(secs.values())):.1f} s/fit", flush=True)
+    for v in per_set:
+        means = {k: float(np.mean([per_set[v][s][k]["mean"] for s in sets])) for k in ("acc", "log_loss", "brier")}
+        out["candidates"][v] = {"sets": per_set[v], "mean_cv_acc": means["acc"], "mean_log_loss": means["log_loss"],
+                                "mean_brier": means["brier"]}
+        print(f"  {v:<42} mean over sets: CV acc {means['acc']:.3f}, log loss {means['log_loss']:.3f}, "
+              f"Brier {means['brier']:.3f}", flush=True)
+        rows.append([f"`{v}`", *(f"{per_set[v][s]['acc']['mean']:.3f} / {per_set[v][s]['log_loss']['mean']:.3f}"
+                                 for s in sets), f"{means['acc']:.3f} / {means['log_loss']:.3f}"])
     if select == "log_loss":
         out["chosen"] = min(out["candidates"], key=lambda k: out["candidates"][k]["mean_log_loss"])
     else:
@@ -487,7 +544,7 @@ def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[s
     return out
 
 
-def run_ucr(seeds: list[int], root: Path, config: str, sets: list[str]) -> dict[str, Any]:
+def run_ucr(seeds: list[int], root: Path, config: str, sets: list[str], n_jobs: int = 1) -> dict[str, Any]:
     from seqprep.baselines import majority_class, nearest_neighbour_1
     from seqprep.metrics import accuracy
 
@@ -497,14 +554,23 @@ def run_ucr(seeds: list[int], root: Path, config: str, sets: list[str]) -> dict[
                             "members": cfg.get("members", 1), "fit": {**UCR_FIT, **cfg["fit"]}, "sets": {}}
     print(f"\n## ucr: config `{config}` = {json.dumps(out['model'])}, fit {json.dumps(out['fit'])}")
     rows = []
+    # Every (set, seed, member) fit is one job; an ensemble's seconds are the sum of its members' fits
+    # (its one-core training time, also when --jobs trains the members in parallel).
+    members = int(cfg.get("members", 1))
+    jobs = [(config, name, str(root), seed, None, i) for name in sets for seed in seeds for i in range(members)]
+    probas: dict[tuple[str, int], list[np.ndarray]] = {}
+    fit_secs: dict[tuple[str, int], float] = {}
+    for (_, name, _, seed, _, _), proba, sec in _run_fits(jobs, n_jobs):
+        probas.setdefault((name, seed), []).append(proba)
+        fit_secs[name, seed] = fit_secs.get((name, seed), 0.0) + sec
+        if len(probas[name, seed]) == members:
+            yte = _cached_set(str(root), name)[3]
+            acc = accuracy(yte, np.mean(probas[name, seed], axis=0).argmax(axis=1))
+            print(f"  {name} seed {seed}: acc {acc:.3f} in {fit_secs[name, seed]:.1f} s", flush=True)
     for name in sets:
-        Xtr, ytr, Xte, yte, classes = load_ucr_set(root, name)
-        accs, secs = [], []
-        for seed in seeds:
-            models, sec = train_ucr(cfg, Xtr, ytr, len(classes), seed)
-            secs.append(sec)
-            accs.append(accuracy(yte, predict_ucr(models, Xte)))
-            print(f"  {name} seed {seed}: acc {accs[-1]:.3f} in {secs[-1]:.1f} s", flush=True)
+        Xtr, ytr, Xte, yte, classes = _cached_set(str(root), name)
+        accs = [accuracy(yte, np.mean(probas[name, seed], axis=0).argmax(axis=1)) for seed in seeds]
+        secs = [fit_secs[name, seed] for seed in seeds]
         maj = accuracy(yte, majority_class(ytr, len(yte)))
         nn1 = accuracy(yte, nearest_neighbour_1(Xtr, ytr, Xte))
         target = 0.95 if name == "BasicMotions" else (ref.get(name, float("nan")) - 0.03)
@@ -639,6 +705,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="CV criterion: accuracy (rounds 2-9) or log loss (round 10)")
     ap.add_argument("--sets", "--cv-sets", dest="sets", nargs="+", default=list(UCR_SETS), choices=UCR_SETS,
                     help="UCR sets of the ucr and ucr-cv tasks (e.g. to split the work over two processes)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="processes for the ucr and ucr-cv fits (one torch thread each; same results as 1)")
     ap.add_argument("--no-cnn-leakage", action="store_true", help="ridge only in the leakage task")
     ap.add_argument("--json", help="also write the full results to this JSON file")
     args = ap.parse_args(argv)
@@ -688,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
                      for k, what in (("a_global_scaling", "global scaling"),
                                      ("c_per_part_scaling", "per-part scaling"))]
     if args.task == "ucr-cv":
-        cv = results["ucr_cv"] = run_ucr_cv(args.seeds, root, args.cv_candidates, args.sets, args.cv_select)
+        cv = results["ucr_cv"] = run_ucr_cv(args.seeds, root, args.cv_candidates, args.sets, args.cv_select, args.jobs)
         rows.append(headline("UCR config chosen by CV on TRAIN", cv["chosen"], ""))
     if args.task in ("ucr", "all"):
         if not (root / "ucr").is_dir():
@@ -696,7 +764,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.task == "ucr":
                 return 0
         else:
-            u = results["ucr"] = run_ucr(args.seeds, root, args.ucr_config, args.sets)
+            u = results["ucr"] = run_ucr(args.seeds, root, args.ucr_config, args.sets, args.jobs)
             for name, s in u["sets"].items():
                 rows.append(headline(f"UCR {name} acc (mean of {len(args.seeds)})", round(s["acc"]["mean"], 3), "",
                                      f">= {s['target']:.3f}", bool(s["met"])))

@@ -25,6 +25,13 @@ from seqprep.training import (  # noqa: E402
 torch.set_num_threads(1)  # two shared cores; tiny models are faster single-threaded anyway
 
 
+@pytest.fixture(autouse=True)
+def _cpu_only(monkeypatch):
+    """Pin these tests to the CPU path even on a GPU machine, where device="auto" would pick CUDA and
+    mixed precision: they compare histories and weights exactly. tests/test_gpu.py covers CUDA."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
 class TinyConvLSTM(torch.nn.Module):
     """(N, T, C) -> Conv1d over time -> LSTM -> last hidden state -> Linear."""
 
@@ -179,6 +186,20 @@ def test_invalid_arguments():
         fit(_model(n_outputs=2), (X, (y > 0).astype(int)), task="classification", loss="mse", progress=False)
     with pytest.raises(DataError, match="became nan"):
         fit(_model(), (X, np.full_like(y, np.nan)), epochs=1, progress=False)
+
+
+def test_device_errors_name_the_fix(monkeypatch):
+    X, y = _sine_windows(n=32)
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidParameterError, match="CUDA is not available here: use 'cpu'"):
+            fit(_model(), (X, y), epochs=1, device="cuda", progress=False)
+    # A machine with one GPU (simulated): an index beyond it is refused before anything moves.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(InvalidParameterError, match=r"`device`.*'cuda:3'.*1 CUDA device\(s\): use 'cuda:0'"):
+        fit(_model(), (X, y), epochs=1, device="cuda:3", progress=False)
+    with pytest.raises(InvalidParameterError, match="`device` must be"):
+        fit(_model(), (X, y), epochs=1, device="tpu9", progress=False)
 
 
 # ----------------------------------------------------------------------------- classification

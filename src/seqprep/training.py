@@ -433,6 +433,11 @@ def _resolve_device(device: Any) -> torch.device:
         raise param_error("device", "'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device", device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise param_error("device", "a device that is available", device, "CUDA is not available here: use 'cpu'.")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        # torch.device accepts any index; the failure would otherwise come later, deep inside model.to().
+        n = torch.cuda.device_count()
+        raise param_error("device", "a device that is available", device,
+                          f"this machine has {n} CUDA device(s): use 'cuda:0' .. 'cuda:{n - 1}' or 'cuda'.")
     return dev
 
 
