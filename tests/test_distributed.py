@@ -97,3 +97,25 @@ def test_outside_torchrun_the_error_says_how_to_launch(monkeypatch, tmp_path):
     with pytest.raises(InvalidParameterError, match="epochs"):
         fit_distributed(model, (np.zeros((4, 2)), np.zeros(4)), epochs=0, batch_size=2, lr=0.1, seed=0,
                         out_dir=tmp_path)
+
+
+def test_nccl_without_a_gpu_per_process_is_refused_and_the_default_falls_back_to_gloo(monkeypatch, tmp_path):
+    # Two local processes on a one-GPU node: NCCL would fail inside CUDA ("invalid device ordinal").
+    from seqprep import distributed
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    for var, value in (("RANK", "1"), ("WORLD_SIZE", "2"), ("LOCAL_RANK", "1"), ("LOCAL_WORLD_SIZE", "2"),
+                       ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", str(_free_port()))):
+        monkeypatch.setenv(var, value)
+    X, y = np.zeros((4, 2), "float32"), np.zeros(4, "float32")
+    with pytest.raises(InvalidParameterError, match=r"'nccl' needs one GPU per process.*1 GPU\(s\) for 2 .*"
+                                                    r"--nproc_per_node=1\) or use backend='gloo'"):
+        fit_distributed(torch.nn.Linear(2, 1), (X, y), epochs=1, batch_size=2, lr=0.1, seed=0, out_dir=tmp_path,
+                        backend="nccl")
+    assert not torch.distributed.is_initialized()
+    chosen = []
+    monkeypatch.setattr(torch.distributed, "init_process_group", lambda backend: chosen.append(backend) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # stop right after the choice: no second process will join
+        distributed._init_group(None)
+    assert chosen == ["gloo"]

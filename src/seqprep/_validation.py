@@ -58,6 +58,18 @@ def param_error(name: str, expected: str, value: Any, fix: str | None = None) ->
     return InvalidParameterError(message(name, expected, value, fix))
 
 
+def zero_of(dtype: Any) -> Any:
+    """A zero of *dtype*: ``0``, ``0.0``, or a zero timedelta in the dtype's own unit.
+
+    ``np.timedelta64(0)`` and ``dtype.type(0)`` carry NumPy's 'generic' timedelta unit, which
+    NumPy 2.5 deprecates; a zero made from the dtype keeps the unit (``timedelta64[ns]``).
+
+    >>> zero_of(np.dtype("m8[ns]")), zero_of(np.dtype("int64"))
+    (np.timedelta64(0,'ns'), np.int64(0))
+    """
+    return np.zeros((), dtype=dtype)[()]
+
+
 def check_int(
     value: Any,
     name: str,

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import _audit_checks as _c
-from ._validation import check_bool, check_choice, list_names, param_error
+from ._validation import check_bool, check_choice, list_names, param_error, zero_of
 from .exceptions import DataError, InvalidParameterError, LeakageError, ShapeError
 
 __all__ = ["AuditReport", "Finding", "audit", "check_data"]
@@ -841,9 +841,9 @@ def _check_times(df: pd.DataFrame, time: str, group: str | None) -> list[Finding
     tv = t.to_numpy()
     diffs = tv[1:] - tv[:-1]
     same = keys[1:] == keys[:-1]
-    zero = diffs == diffs.dtype.type(0)
+    zero = diffs == zero_of(diffs.dtype)
     out: list[Finding] = []
-    unsorted = np.flatnonzero(same & (diffs < diffs.dtype.type(0)))
+    unsorted = np.flatnonzero(same & (diffs < zero_of(diffs.dtype)))
     if unsorted.size:
         row = int(unsorted[0]) + 1
         out.append(
@@ -867,7 +867,7 @@ def _check_times(df: pd.DataFrame, time: str, group: str | None) -> list[Finding
                 "Aggregate or drop the repeated rows (or pass the series id as `group`).",
             )
         )
-    pos = diffs[same & (diffs > diffs.dtype.type(0))]
+    pos = diffs[same & (diffs > zero_of(diffs.dtype))]
     if pos.size and not unsorted.size:
         vals, counts = np.unique(pos, return_counts=True)
         step = vals[np.argmax(counts)]

@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 
 from ._moments import Moments, group_moments
-from ._validation import check_int, list_names, param_error
+from ._validation import check_int, list_names, param_error, zero_of
 from .exceptions import ArtifactError, DataError, InvalidParameterError
 from .io import replace_dir, temp_dir_beside
 from .pipeline import Pipeline, _freq_json, _key_json, check_series_trained, fitted_series_codes
@@ -349,7 +349,7 @@ def _gap(pipe: Pipeline, has_datetime: bool) -> tuple[Any, int]:
         if not has_datetime:
             raise param_error("gap", "a number of rows when the data has no timestamps", gap)
         duration = pd.Timedelta(gap).to_timedelta64()
-        if duration < np.timedelta64(0):
+        if duration < zero_of(duration.dtype):
             raise param_error("gap", "a non-negative duration", gap)
         return duration, 0
     return None, check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D').")
@@ -371,7 +371,7 @@ def _global_freq(light: list[dict[str, Any]], time_aligned: bool) -> tuple[Any, 
     if time_aligned:
         for i in range(1, len(light)):
             step = light[i]["first"] - light[i - 1]["last"]
-            zero = np.asarray(step).dtype.type(0)
+            zero = zero_of(np.asarray(step).dtype)
             if step <= zero:
                 word = "repeats" if step == zero else "comes before"
                 raise DataError(

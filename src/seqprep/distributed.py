@@ -51,6 +51,27 @@ __all__ = ["fit_distributed"]
 _ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
 
+def _gpus_per_process() -> tuple[int, int]:
+    """(CUDA devices on this node, processes torchrun started on this node)."""
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return gpus, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+
+
+def _check_nccl(local_rank: int | None = None) -> None:
+    """NCCL needs one GPU per process; two ranks on one GPU fail deep inside CUDA ("invalid device ordinal")."""
+    gpus, local_world = _gpus_per_process()
+    need = local_world if local_rank is None else local_rank + 1
+    if gpus < need:
+        fix = (f"launch at most {gpus} per node (torchrun --nproc_per_node={gpus}) or use backend='gloo'"
+               if gpus else "use backend='gloo'")
+        raise InvalidParameterError(
+            f"`backend` 'nccl' needs one GPU per process, but this node has {gpus} GPU(s) for {local_world} "
+            f"process(es): {fix} to train on the CPUs instead."
+        )
+
+
 def _init_group(backend: str | None) -> tuple[Any, bool]:
     """Join (or reuse) the default process group; returns (device, whether we created it)."""
     import torch
@@ -65,11 +86,16 @@ def _init_group(backend: str | None) -> tuple[Any, bool]:
                 f"environment lacks {', '.join(missing)}. Launch it with: torchrun --nproc_per_node=2 script.py"
             )
         if backend is None:
-            backend = "nccl" if torch.cuda.is_available() else "gloo"
+            # GPUs only when every local process gets its own: more processes than GPUs train on the CPUs.
+            gpus, local_world = _gpus_per_process()
+            backend = "nccl" if 0 < local_world <= gpus else "gloo"
+        if backend == "nccl":
+            _check_nccl()
         dist.init_process_group(backend=backend)
         created = True
     if dist.get_backend() == "nccl":
         local = int(os.environ.get("LOCAL_RANK", dist.get_rank() % max(torch.cuda.device_count(), 1)))
+        _check_nccl(local)
         torch.cuda.set_device(local)
         return torch.device("cuda", local), created
     return torch.device("cpu"), created
@@ -130,7 +156,7 @@ def fit_distributed(
     task : {"regression", "classification"}, default "regression"
         MSE on float targets, or cross-entropy on integer labels.
     backend : {"gloo", "nccl"}, optional
-        Default: ``nccl`` when CUDA is available, ``gloo`` otherwise.
+        Default: ``nccl`` when this node has a GPU for each of its processes, ``gloo`` (CPU) otherwise.
     log_indices : bool, default False
         Write the training window indices this rank saw, per epoch (for tests and audits).
 

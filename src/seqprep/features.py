@@ -590,7 +590,7 @@ class Calendar(Feature):
             if name == "dayofyear":
                 year = t.astype("datetime64[Y]")
                 start = year.astype("datetime64[D]")
-                length = ((year + 1).astype("datetime64[D]") - start).astype(np.float64)
+                length = ((year + np.timedelta64(1, "Y")).astype("datetime64[D]") - start).astype(np.float64)
                 phase = (days - start).astype(np.float64) / length
             elif name == "weekday":
                 phase = ((days.astype(np.int64) + 3) % 7) / 7.0  # 1970-01-01 was a Thursday (3)

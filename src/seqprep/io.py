@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._files import atomic_write, replace_dir, temp_dir_beside
-from ._validation import check_choice, list_names, param_error
+from ._validation import check_choice, list_names, param_error, zero_of
 from .exceptions import DataError, InvalidParameterError, ShapeError
 
 __all__ = ["SeriesData", "as_series", "atomic_write", "read_table", "replace_dir", "temp_dir_beside"]
@@ -533,7 +533,7 @@ def _check_time(
     diffs = time_arr[1:] - time_arr[:-1]
     same_series = np.ones(n - 1, dtype=bool)
     same_series[bounds[1:-1] - 1] = False  # a diff across a series boundary means nothing
-    zero = diffs.dtype.type(0)
+    zero = zero_of(diffs.dtype)
     bad_order = same_series & (diffs < zero)
     if bad_order.any():
         row = int(np.flatnonzero(bad_order)[0]) + 1

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_int, list_names, param_error
+from ._validation import check_int, list_names, param_error, zero_of
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, InvalidParameterError
 from .io import SeriesData, atomic_write
@@ -434,7 +434,7 @@ def _scan(
             d = full[1:] - full[:-1]
             same = ~change[1:] if prev_t is None else ~change
             rows = np.arange(a + (1 if prev_t is None else 0), b)
-            zero = d.dtype.type(0)
+            zero = zero_of(d.dtype)
             bad = same & (d < zero)
             if bad.any():
                 r = int(rows[np.flatnonzero(bad)[0]])

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_choice, check_float, check_int, param_error
+from ._validation import check_choice, check_float, check_int, param_error, zero_of
 from .exceptions import DataError, InvalidParameterError
 from .windowing import Windows
 
@@ -138,7 +138,7 @@ def check_gap(gap: Any, time: np.ndarray | None) -> tuple[int, np.timedelta64 | 
         if time is None or time.dtype.kind != "M":
             raise param_error("gap", "a number of rows when the data has no timestamps", gap)
         duration = pd.Timedelta(gap).to_timedelta64()
-        if duration < np.timedelta64(0):
+        if duration < zero_of(duration.dtype):
             raise param_error("gap", "a non-negative duration", gap)
         return 0, duration
     return check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D')."), None
