@@ -551,8 +551,10 @@ def run_ucr(seeds: list[int], root: Path, config: str, sets: list[str], n_jobs: 
     cfg = UCR_CONFIGS[config]
     ref = inception_reference(root)
     out: dict[str, Any] = {"config": config, "model": cfg["model"], "augment": cfg.get("augment"),
-                            "members": cfg.get("members", 1), "fit": {**UCR_FIT, **cfg["fit"]}, "sets": {}}
-    print(f"\n## ucr: config `{config}` = {json.dumps(out['model'])}, fit {json.dumps(out['fit'])}")
+                            "members": cfg.get("members", 1), "member_models": cfg.get("member_models"),
+                            "fit": {**UCR_FIT, **cfg["fit"]}, "sets": {}}
+    per_member = f", members {json.dumps(out['member_models'])}" if out["member_models"] else ""
+    print(f"\n## ucr: config `{config}` = {json.dumps(out['model'])}{per_member}, fit {json.dumps(out['fit'])}")
     rows = []
     # Every (set, seed, member) fit is one job; an ensemble's seconds are the sum of its members' fits
     # (its one-core training time, also when --jobs trains the members in parallel).

@@ -103,6 +103,23 @@ def test_train_classification_ts(tmp_path: Path) -> None:
                                       "--epochs", "3", "--out", str(tmp_path / "cls")])
     assert result.exit_code == 0, result.output
     assert "majority_class" in result.output and (tmp_path / "cls" / "COMPLETE").is_file()
+    # an ensemble from the TOML file: shared [model] settings, one [[model.members]] table per network
+    toml = tmp_path / "ens.toml"
+    toml.write_text(f'train = "{tmp_path / "tr.ts"}"\ntest = "{tmp_path / "te.ts"}"\nepochs = 2\n'
+                    '[model]\nconv_channels = [8, 8, 8]\n[[model.members]]\nkernel_size = 3\n'
+                    '[[model.members]]\nkernel_size = 7\n')
+    result = CliRunner().invoke(cli, ["train", "--config", str(toml), "--out", str(tmp_path / "ens")])
+    assert result.exit_code == 0, result.output
+    members = json.loads((tmp_path / "ens" / "run.json").read_text())["model"]["members"]
+    assert [m["config"]["kernel_size"] for m in members] == [3, 7]
+    result = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "ens")])
+    assert result.exit_code == 0 and "matches" in result.output
+    # --members overrides the TOML's list with a number of seeds, keeping the shared [model] settings
+    result = CliRunner().invoke(cli, ["train", "--config", str(toml), "--members", "3", "--epochs", "1",
+                                      "--out", str(tmp_path / "ens3")])
+    assert result.exit_code == 0, result.output
+    members = json.loads((tmp_path / "ens3" / "run.json").read_text())["model"]["members"]
+    assert len(members) == 3 and {m["config"]["conv_channels"] == [8, 8, 8] for m in members} == {True}
 
 
 @pytest.mark.parametrize(

@@ -108,3 +108,20 @@ def test_a_cuda_index_beyond_the_machine_is_refused_up_front():
     n = torch.cuda.device_count()
     with pytest.raises(InvalidParameterError, match=rf"device.*cuda:{n}.*{n} CUDA device"):
         fit(_model(), _sine_windows(), epochs=1, device=f"cuda:{n}", progress=False)
+
+
+def test_an_ensemble_on_cuda_averages_its_members_probabilities(tmp_path):
+    from seqprep.models import Ensemble
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 24, 2)).astype(np.float32)
+    torch.manual_seed(0)
+    members = [CNNLSTM(2, 3, task="classification", kernel_size=k) for k in (3, 5)]
+    ens = Ensemble(members).to("cuda")
+    mean = np.mean([predict(m, X, task="classification", proba=True, device="cuda") for m in members], axis=0)
+    np.testing.assert_allclose(predict(ens, X, task="classification", proba=True, device="cuda"), mean, atol=1e-5)
+    with_amp = predict(ens, X, task="classification", proba=True, device="cuda", amp=True)
+    np.testing.assert_allclose(with_amp.sum(axis=1), 1.0, atol=1e-5)  # still probabilities under autocast
+    save_model(ens, tmp_path / "ens")
+    on_cpu = predict(load_model(tmp_path / "ens"), X, task="classification", proba=True, device="cpu")
+    np.testing.assert_allclose(on_cpu, mean, atol=2e-3)

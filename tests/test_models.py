@@ -14,7 +14,7 @@ from seqprep.shapes import to_layout
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-from seqprep.models import CNNLSTM, TimeDistributedCNNLSTM, load_model, save_model  # noqa: E402
+from seqprep.models import CNNLSTM, Ensemble, TimeDistributedCNNLSTM, load_model, save_model  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -456,3 +456,68 @@ def test_defaults_learn_a_sine_quickly():
         optimiser.step()
     after = full_loss()
     assert after < before / 5
+
+
+# --------------------------------------------------------------------------- ensembles
+
+
+def _members(task="classification", n_outputs=3, kernels=(3, 5, 7)):
+    torch.manual_seed(0)
+    return [CNNLSTM(2, n_outputs, task=task, kernel_size=k).eval() for k in kernels]
+
+
+def test_ensemble_averages_probabilities_or_outputs():
+    x = torch.randn(6, 24, 2)
+    members = _members()
+    ens = Ensemble(members).eval()
+    probs = torch.stack([m(x).softmax(-1) for m in members]).mean(0)
+    torch.testing.assert_close(ens(x).softmax(-1), probs)
+    torch.testing.assert_close(ens(x).exp().sum(-1), torch.ones(6))  # log-probabilities of a distribution
+    assert torch.equal(ens(x).argmax(-1), probs.argmax(-1))
+    reg = _members("regression", 2)
+    torch.testing.assert_close(Ensemble(reg)(x), torch.stack([m(x) for m in reg]).mean(0))
+    assert ens.task == "classification" and ens.n_params == sum(m.n_params for m in members)
+
+
+def test_ensemble_predict_proba_is_the_mean_of_the_members():
+    from seqprep.training import predict
+
+    X = np.random.default_rng(0).normal(size=(10, 24, 2)).astype(np.float32)
+    members = _members()
+    ens = Ensemble(members)
+    mean = np.mean([predict(m, X, task="classification", proba=True, device="cpu") for m in members], axis=0)
+    np.testing.assert_allclose(predict(ens, X, task="classification", proba=True, device="cpu"), mean, atol=1e-6)
+
+
+def test_ensemble_save_load_round_trip(tmp_path):
+    x = torch.randn(3, 24, 2)
+    members = _members()
+    for m in members:  # move batch-norm statistics away from their initial values
+        m.train()
+        m(x).sum().backward()
+        m.eval()
+    ens = Ensemble(members).eval()
+    save_model(ens, tmp_path / "ens")
+    meta = json.loads((tmp_path / "ens" / "config.json").read_text())
+    assert meta["class"] == "Ensemble"
+    assert [e["config"]["kernel_size"] for e in meta["config"]["members"]] == [3, 5, 7]
+    loaded = load_model(tmp_path / "ens")
+    assert isinstance(loaded, Ensemble) and not loaded.training
+    assert torch.equal(loaded(x), ens(x))
+    meta["config"]["members"][1]["class"] = "Ensemble"  # nesting is refused
+    (tmp_path / "ens" / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match=r"invalid Ensemble config.*members'\]\[1\]"):
+        load_model(tmp_path / "ens")
+
+
+def test_ensemble_errors_name_the_member():
+    with pytest.raises(InvalidParameterError, match="`members` must be a non-empty list"):
+        Ensemble([])
+    with pytest.raises(InvalidParameterError, match="`members` must be a non-empty list"):
+        Ensemble(_members()[0])
+    with pytest.raises(InvalidParameterError, match=r"`members\[1\]` must be a CNNLSTM"):
+        Ensemble([_members()[0], torch.nn.Linear(2, 3)])
+    with pytest.raises(InvalidParameterError, match=r"`members\[1\]` must be a model with n_outputs=3"):
+        Ensemble([_members()[0], _members(n_outputs=4)[0]])
+    with pytest.raises(InvalidParameterError, match=r"`members\[1\]` must be a model with task='classification'"):
+        Ensemble([_members()[0], _members("regression")[0]])

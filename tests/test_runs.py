@@ -151,3 +151,38 @@ def test_train_config_augment_is_validated_and_stored_as_json(tmp_path) -> None:
     with pytest.raises(InvalidParameterError, match="`augment` must be one of"):
         run_classification((X[:30], y[:30]), (X[30:], y[30:]), progress=False,
                            train_config={"epochs": 2, "augment": "mixup"})
+
+
+def test_ensemble_runs_train_each_member_and_reload_as_one_model(tmp_path) -> None:
+    from seqprep.models import Ensemble
+
+    X, y = make_classification_sines(60, 32, n_classes=3, seed=0)
+    members = [{"kernel_size": [3, 3]}, {"kernel_size": [5, 3]}]
+    res = run_classification((X[:40], y[:40]), (X[40:], y[40:]), progress=False, out_dir=tmp_path / "ens",
+                             model_config={"conv_channels": [8, 8], "members": members},
+                             train_config={"epochs": 3, "augment": None})
+    assert isinstance(res.model, Ensemble) and len(res.model.members) == 2
+    run = json.loads((res.run_dir / "run.json").read_text())
+    assert [m["config"]["kernel_size"] for m in run["model"]["members"]] == [[3, 3], [5, 3]]
+    assert [m["config"]["conv_channels"] for m in run["model"]["members"]] == [[8, 8], [8, 8]]
+    assert len(run["member_best_epochs"]) == 2
+    out = evaluate_run(res.run_dir)  # load_model rebuilds the ensemble and reproduces the saved metrics
+    assert out["matches"]
+    assert isinstance(load_run(res.run_dir).model, Ensemble)
+    # a number of members: the same settings with seeds seed, seed + 1 -- different networks
+    fc = run_forecast(_sine_frame(300), target="f0", time="date", lookback=25, train_config={"epochs": 2},
+                      model_config={"members": 2}, progress=False)
+    a, b = fc.model.members
+    assert a.config == b.config and not torch_equal_weights(a, b)
+
+
+def torch_equal_weights(a, b) -> bool:
+    return all((p == q).all() for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("members", [0, "five", [], [3], True])
+def test_bad_members_are_refused_with_the_fix(members) -> None:
+    X, y = make_classification_sines(40, 32, seed=0)
+    with pytest.raises(InvalidParameterError, match=r"model_config\['members'\]"):
+        run_classification((X[:30], y[:30]), (X[30:], y[30:]), progress=False, train_config={"epochs": 1},
+                           model_config={"members": members})

@@ -313,13 +313,17 @@ def _split_value(value: Any) -> Any:
 @click.option("--period", type=int, default=None, help="Season length in rows for the seasonal-naive baseline.")
 @click.option("--epochs", type=int, default=None, help="Maximum epochs [60].")
 @click.option("--seed", type=int, default=None, help="Seed [0].")
+@click.option("--members", type=int, default=None,
+              help="Train this many networks (seeds seed, seed+1, ...) and average them [1]. "
+                   "Per-member settings: [[model.members]] tables in the TOML file.")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run directory.")
 @click.option("--overwrite/--no-overwrite", default=False, help="Replace an existing --out directory.")
 @click.option("--config", "config_path", type=click.Path(), default=None, help="TOML file with the same keys.")
 def train(data: str | None, train_path: str | None, test_path: str | None, target: str | None,
           time_col: str | None, group: str | None, features: str | None, lookback: int | None,
           horizon: int | None, gap: int | None, split_: str | None, period: int | None, epochs: int | None,
-          seed: int | None, out: str | None, overwrite: bool, config_path: str | None) -> None:  # fmt: skip
+          seed: int | None, members: int | None, out: str | None, overwrite: bool,
+          config_path: str | None) -> None:  # fmt: skip
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
     flags = {
@@ -328,6 +332,9 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         "period": period, "epochs": epochs, "seed": seed, "out": out,
     }  # fmt: skip
     cfg.update({k: v for k, v in flags.items() if v is not None})
+    if members is not None:  # the flag overrides a TOML [model] members entry, keeping its other settings
+        model = cfg.get("model")
+        cfg["model"] = {**(model if isinstance(model, dict) else {}), "members": members}
     console = _console()
     train_cfg = {k: cfg[k] for k in ("epochs", "batch_size", "lr", "patience", "augment") if k in cfg}
     seed_v = int(cfg.get("seed", 0))

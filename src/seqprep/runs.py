@@ -279,6 +279,45 @@ def _build_model(
         raise param_error("model_config", "keyword arguments of CNNLSTM", model_config, str(exc)) from None
 
 
+def _fit_model(
+    n_features: int, n_outputs: int, task: str, lookback: int, model_config: dict[str, Any], seed: int,
+    train: Any, val: Any, progress: bool, train_config: dict[str, Any],
+) -> tuple[Any, Any, list[Any]]:
+    """Build and train the run's model; returns (model, member 0's TrainResult, every member's TrainResult).
+
+    Without ``model_config["members"]`` one CNNLSTM is trained. With it, an :class:`~seqprep.models.Ensemble`:
+    ``members`` is a number of networks (the same settings, seeds ``seed``, ``seed + 1``, ...) or a list of
+    per-member settings that update the shared ones (e.g. ``[{"kernel_size": [7, 5, 3]}, {"kernel_size":
+    [5, 3, 3]}]``); each member trains on its own, with its own early stopping on the same validation part.
+    """
+    from .training import fit
+
+    members = model_config.get("members")
+    base = {k: v for k, v in model_config.items() if k != "members"}
+    if members is None:
+        entries: list[Mapping[str, Any]] = []
+    elif isinstance(members, int) and not isinstance(members, bool):
+        entries = [{}] * check_int(members, "model_config['members']", minimum=1)
+    elif isinstance(members, (list, tuple)) and members and all(isinstance(e, Mapping) for e in members):
+        entries = list(members)
+    else:
+        raise param_error("model_config['members']", "a number of networks or a non-empty list of settings dicts",
+                          members, "Use e.g. members = 5, or [[model.members]] tables in the TOML file.")
+    if not entries:
+        model = _build_model(n_features, n_outputs, task, lookback, base, seed)
+        result = fit(model, train, val, task=task, seed=seed, progress=progress, device="cpu", **train_config)
+        return model, result, [result]
+    from .models import Ensemble
+
+    models, results = [], []
+    for i, entry in enumerate(entries):
+        model = _build_model(n_features, n_outputs, task, lookback, {**base, **entry}, seed + i)
+        results.append(fit(model, train, val, task=task, seed=seed + i, progress=progress, device="cpu",
+                           **train_config))
+        models.append(model)
+    return Ensemble(models), results[0], results
+
+
 def _prepare_out_dir(out_dir: Any, overwrite: bool) -> Path | None:
     if out_dir is None:
         return None
@@ -467,7 +506,7 @@ def run_forecast(
     """
     from .baselines import RidgeBaseline, persistence, seasonal_naive
     from .pipeline import Pipeline
-    from .training import fit, predict
+    from .training import predict
 
     if not isinstance(df, pd.DataFrame):
         raise param_error("df", "a pandas DataFrame", df)
@@ -551,9 +590,8 @@ def run_forecast(
 
     if "skip_index" not in model_cfg and target in schema["inputs"]:
         model_cfg = {**model_cfg, "skip_index": list(schema["inputs"]).index(target)}
-    model = _build_model(X_tr.shape[2], 1, "regression", lookback, model_cfg, seed)
-    result = fit(model, (X_tr, y_tr), (X_va, y_va), task="regression", seed=seed, progress=progress,
-                 device="cpu", **train_cfg)  # fmt: skip
+    model, result, member_results = _fit_model(X_tr.shape[2], 1, "regression", lookback, model_cfg, seed,
+                                               (X_tr, y_tr), (X_va, y_va), progress, train_cfg)
     pred_scaled = predict(model, X_te, device="cpu")
     y_true = pipe.inverse_target(y_te).reshape(-1)
     preds: dict[str, np.ndarray] = {"cnn_lstm": pipe.inverse_target(pred_scaled).reshape(-1)}
@@ -598,6 +636,8 @@ def run_forecast(
         "seed": seed, "model": model.config, "train": train_cfg, "inputs": inputs_fit,
         "derived": [d.to_dict() for d in pipe.derived],
     }  # fmt: skip
+    if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
+        config["member_best_epochs"] = [r.best_epoch for r in member_results]
     info = {"data_check": check, "split": split_info, "scaler": scaler_info, "windows": windows_info,
             "skipped": skipped}  # fmt: skip
     res = RunResult("regression", metrics, result, table, config, info, model, pipe, None)
@@ -738,7 +778,7 @@ def run_classification(
     ['cnn_lstm', 'majority_class', 'nearest_neighbour_1']
     """
     from .baselines import majority_class, nearest_neighbour_1
-    from .training import fit, predict
+    from .training import predict
 
     Xtr_raw, ytr = _cases(train, "train")
     Xte_raw, yte = _cases(test, "test")
@@ -767,10 +807,10 @@ def run_classification(
     n_val = max(1, round(val_fraction * len(Xtr))) if len(Xtr) >= 5 else 0
     val_idx, fit_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
     length = Xtr.shape[1]
-    model = _build_model(Xtr.shape[2], int(classes.size), "classification", length, model_cfg, seed)
     val = (Xtr[val_idx], ytr_i[val_idx]) if n_val else None
-    result = fit(model, (Xtr[fit_idx], ytr_i[fit_idx]), val, task="classification", seed=seed, progress=progress,
-                 device="cpu", **train_cfg)  # fmt: skip
+    model, result, member_results = _fit_model(Xtr.shape[2], int(classes.size), "classification", length,
+                                               model_cfg, seed, (Xtr[fit_idx], ytr_i[fit_idx]), val, progress,
+                                               train_cfg)
     pred = classes[predict(model, Xte, task="classification", device="cpu")]
     preds = {
         "cnn_lstm": pred,
@@ -786,6 +826,8 @@ def run_classification(
         "seed": seed, "model": model.config, "train": train_cfg,
         "n_train": int(len(fit_idx)), "n_val": int(n_val), "n_test": int(len(yte)),
     }  # fmt: skip
+    if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
+        config["member_best_epochs"] = [r.best_epoch for r in member_results]
     info = {"windows": {"train": Xtr[fit_idx].shape, "val": Xtr[val_idx].shape, "test": Xte.shape}, "skipped": {}}
     res = RunResult("classification", metrics, result, table, config, info, model, None, None)
     if target_dir is not None:

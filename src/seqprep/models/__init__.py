@@ -10,6 +10,8 @@ PyTorch is not installed.
 * :class:`~seqprep.models.cnn_lstm.TimeDistributedCNNLSTM` -- a shared CNN
   encodes each sub-window ``(N, S, steps, C)`` or each image frame
   ``(N, T, H, W, C)`` / ``(N, T, C, H, W)``, then an LSTM runs over the encodings.
+* :class:`~seqprep.models.cnn_lstm.Ensemble` -- the mean of several trained
+  models (of their softmax probabilities for classification).
 * :func:`~seqprep.models.cnn_lstm.save_model` /
   :func:`~seqprep.models.cnn_lstm.load_model` -- ``config.json`` +
   ``weights.pt`` in a run directory, loaded with ``weights_only=True``.
@@ -18,7 +20,7 @@ Examples
 --------
 >>> import seqprep.models
 >>> sorted(seqprep.models.__all__)
-['CNNLSTM', 'TimeDistributedCNNLSTM', 'load_model', 'save_model']
+['CNNLSTM', 'Ensemble', 'TimeDistributedCNNLSTM', 'load_model', 'save_model']
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["CNNLSTM", "TimeDistributedCNNLSTM", "load_model", "save_model"]
+__all__ = ["CNNLSTM", "Ensemble", "TimeDistributedCNNLSTM", "load_model", "save_model"]
 
 _TORCH_MESSAGE = "seqprep.models needs PyTorch: pip install 'seqprep[torch]'"
 
