@@ -228,9 +228,10 @@ def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) ->
     else:
         train = local < np.asarray(task["train_rows"], dtype=np.int64)[codes]
     with_range = task["with_range"]
-    series_moments = series_counts = None
-    if task["per_series"]:
-        moments = None
+    moments = series_moments = series_counts = None
+    if not task["statistics"]:
+        pass  # export: the fitted pipeline already holds the training statistics; only cuts and breaks
+    elif task["per_series"]:
         # The same reduction SeriesScaler.partial_fit runs in memory, over this partition's series only.
         series_moments = group_moments(table[train], codes[train], sd.n_series, with_range=with_range)
         series_counts = np.bincount(codes[train], minlength=sd.n_series).astype(np.int64)
@@ -387,7 +388,11 @@ def _global_freq(light: list[dict[str, Any]], time_aligned: bool) -> tuple[Any, 
     return freq, [i for i, step in boundary if step != freq]
 
 
-def _make_plan(pipe: Pipeline, ddf: Any, client: Any) -> _Plan:
+def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -> _Plan:
+    """Series, cuts, breaks and windows of the data, and the training rows' moments.
+
+    :func:`export` passes ``statistics=False``: its pipeline is fitted already, so no moments are computed.
+    """
     dask = _require_dask()
     parts = list(ddf.to_delayed())
     time_aligned = pipe.group is None
@@ -485,6 +490,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any) -> _Plan:
             "train_stamp": stamps[0] if stamps is not None else None,
             "with_range": with_range,
             "per_series": per_series,
+            "statistics": statistics,
             "thresholds": None if thresholds is None else thresholds[:, lo:hi],
             "freq": freq,
             "offset": int(offsets[j]),
@@ -497,7 +503,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any) -> _Plan:
     rest_d = [dask.delayed(_without_moments, pure=True)(t) for t in tasks]
     rest, moments = _compute(dask, client, [rest_d, mom_d])
     series_moments = series_counts = None
-    if per_series:
+    if per_series and statistics:
         # Each partition's rows are its series' global rows slices[j]: series-aligned partitions fill
         # disjoint rows, time-aligned ones (one series) are Chan-merged into row 0 in time order.
         series_moments = Moments.empty((n_series, len(first["columns"])), with_range=with_range)
@@ -719,7 +725,7 @@ def export(
             f"{str(target)!r} already exists and is not empty; refusing to overwrite it silently. "
             "Choose another path or pass overwrite=True."
         )
-    plan = _make_plan(pipe, ddf, client)
+    plan = _make_plan(pipe, ddf, client, statistics=False)
     if plan.columns != list(pipe.schema_["columns"]):  # type: ignore[index]
         raise DataError(
             f"the data's columns {list_names(plan.columns)} differ from the fitted columns "
