@@ -110,10 +110,10 @@ def _save(model: Any, out_dir: Path) -> Path:
     """Rank 0 only: seqprep models via save_model, other modules as an atomic state_dict file."""
     import torch
 
-    from .models import cnn_lstm
+    from .models import saving
 
-    if cnn_lstm._MODELS.get(type(model).__name__) is type(model):
-        return cnn_lstm.save_model(model, out_dir / "model")
+    if saving._MODELS.get(type(model).__name__) is type(model):
+        return saving.save_model(model, out_dir / "model")
     target = out_dir / "model.pt"
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     with atomic_write(target, "wb") as fh:

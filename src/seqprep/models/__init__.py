@@ -1,8 +1,9 @@
 """PyTorch CNN-LSTM models that take seqprep's ``(N, T, C)`` windows as they are.
 
 PyTorch is optional: importing this package does not import torch.  The first
-access to a model (``from seqprep.models import CNNLSTM``) imports
-:mod:`seqprep.models.cnn_lstm`, and raises a clear :class:`ImportError` when
+access to a name (``from seqprep.models import CNNLSTM``) imports its module
+(:mod:`~seqprep.models.cnn_lstm`, :mod:`~seqprep.models.ensemble` or
+:mod:`~seqprep.models.saving`), and raises a clear :class:`ImportError` when
 PyTorch is not installed.
 
 * :class:`~seqprep.models.cnn_lstm.CNNLSTM` -- Conv1d blocks over the time axis,
@@ -10,10 +11,10 @@ PyTorch is not installed.
 * :class:`~seqprep.models.cnn_lstm.TimeDistributedCNNLSTM` -- a shared CNN
   encodes each sub-window ``(N, S, steps, C)`` or each image frame
   ``(N, T, H, W, C)`` / ``(N, T, C, H, W)``, then an LSTM runs over the encodings.
-* :class:`~seqprep.models.cnn_lstm.Ensemble` -- the mean of several trained
+* :class:`~seqprep.models.ensemble.Ensemble` -- the mean of several trained
   models (of their softmax probabilities for classification).
-* :func:`~seqprep.models.cnn_lstm.save_model` /
-  :func:`~seqprep.models.cnn_lstm.load_model` -- ``config.json`` +
+* :func:`~seqprep.models.saving.save_model` /
+  :func:`~seqprep.models.saving.load_model` -- ``config.json`` +
   ``weights.pt`` in a run directory, loaded with ``weights_only=True``.
 
 Examples
@@ -33,15 +34,19 @@ __all__ = ["CNNLSTM", "Ensemble", "TimeDistributedCNNLSTM", "load_model", "save_
 _TORCH_MESSAGE = "seqprep.models needs PyTorch: pip install 'seqprep[torch]'"
 
 
+_MODULES = {"CNNLSTM": "cnn_lstm", "TimeDistributedCNNLSTM": "cnn_lstm", "Ensemble": "ensemble",
+            "load_model": "saving", "save_model": "saving"}
+
+
 def __getattr__(name: str) -> Any:
-    """Import :mod:`seqprep.models.cnn_lstm` (and torch) on first access to a model."""
+    """Import the module of *name* (and torch) on first access."""
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     try:
         importlib.import_module("torch")
     except ImportError as exc:
         raise ImportError(_TORCH_MESSAGE) from exc
-    module = importlib.import_module(f"{__name__}.cnn_lstm")
+    module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
     value = getattr(module, name)
     globals()[name] = value
     return value

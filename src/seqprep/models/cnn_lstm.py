@@ -1,22 +1,19 @@
-"""CNN-LSTM models for seqprep windows, and saving them to a run directory.
+"""CNN-LSTM models for seqprep windows.
 
 Both models take seqprep's default layout (batch, time, features) -- ``NTC`` --
 and permute internally, so the output of ``seqprep.windows(...)`` goes in as it
 is.  Wrong layouts fail early with a :class:`~seqprep.exceptions.ShapeError`
 that names the layout expected and the call that produces it.
 
-This module imports torch; import the models through :mod:`seqprep.models`.
+This module imports torch; import the models through :mod:`seqprep.models`
+(:mod:`seqprep.models.ensemble` averages trained models, :mod:`seqprep.models.saving`
+writes and reads them).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import numbers
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 try:
@@ -26,7 +23,6 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without torch only
     raise ImportError("seqprep.models needs PyTorch: pip install 'seqprep[torch]'") from exc
 
-from .._files import atomic_write
 from .._validation import (
     check_bool,
     check_choice,
@@ -36,21 +32,16 @@ from .._validation import (
     list_names,
     param_error,
 )
-from .._version import __version__
-from ..exceptions import ArtifactError, ShapeError
+from ..exceptions import ShapeError
 from ..shapes import CNNLSTMPlan, _per_block, plan_cnn_lstm
 
-__all__ = ["CNNLSTM", "Ensemble", "TimeDistributedCNNLSTM", "load_model", "save_model"]
+__all__ = ["CNNLSTM", "TimeDistributedCNNLSTM"]
 
 _TASKS = ("regression", "classification")
 _HEADS = ("last", "mean", "last+mean")
 _AUTO_POOL_MIN_STEPS = 16  # pool="auto": pool while at least this many steps would reach the LSTM
 _AUTO_POOL_SIZES = (4, 2)  # pool="auto": largest pool per block tried first
 _FRAME_LAYOUTS = ("NSTC", "NTHWC", "NTCHW")
-_FORMAT = "seqprep-model"
-_FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "weights.pt"
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -823,237 +814,3 @@ class TimeDistributedCNNLSTM(_RecurrentModel):
         h = self.encoder(flat)
         encoding = h.flatten(2).mean(dim=2)  # global average: (N*S, C')
         return self._recurrent_forward(encoding.reshape(n, s, -1))
-
-
-# --------------------------------------------------------------------------- ensembles
-
-
-class Ensemble(nn.Module):
-    """Average several trained seqprep models, as InceptionTime averages its five networks.
-
-    Members are trained separately (e.g. with different seeds or kernel sizes); the ensemble
-    only combines their outputs. For classification it returns the log of the mean of the members'
-    softmax probabilities, so ``softmax`` of its output is exactly that mean and ``argmax`` the
-    averaged vote (``seqprep.training.predict(..., proba=True)`` gives the probabilities); for
-    regression it returns the mean of the members' outputs. It saves and loads like any seqprep
-    model (:func:`save_model`, :func:`load_model`): one ``config.json`` lists the members' classes
-    and configs, one ``weights.pt`` holds all their weights.
-
-    Parameters
-    ----------
-    members : sequence of CNNLSTM or TimeDistributedCNNLSTM
-        At least one model; all of the same task, ``n_outputs`` and ``horizons``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from seqprep.models import CNNLSTM, Ensemble
-    >>> _ = torch.manual_seed(0)
-    >>> members = [CNNLSTM(2, 3, task="classification", kernel_size=k) for k in (3, 5)]
-    >>> ens = Ensemble(members).eval()
-    >>> x = torch.randn(4, 30, 2)
-    >>> mean_proba = torch.stack([m.eval()(x).softmax(-1) for m in members]).mean(0)
-    >>> torch.allclose(ens(x).softmax(-1), mean_proba, atol=1e-6)
-    True
-    """
-
-    def __init__(self, members: Sequence[nn.Module]) -> None:
-        super().__init__()
-        if isinstance(members, nn.Module) or not isinstance(members, Sequence) or not members:
-            raise param_error("members", "a non-empty list of seqprep models", members,
-                              "Pass e.g. Ensemble([model_a, model_b]).")
-        for i, m in enumerate(members):
-            if type(m) not in (CNNLSTM, TimeDistributedCNNLSTM):
-                raise param_error(f"members[{i}]", "a CNNLSTM or TimeDistributedCNNLSTM", m,
-                                  "Ensembles combine seqprep's own models (they save and load by config).")
-        first = members[0]
-        for i, m in enumerate(members[1:], start=1):
-            for attr in ("task", "n_outputs", "horizons"):
-                if getattr(m, attr) != getattr(first, attr):
-                    raise param_error(f"members[{i}]", f"a model with {attr}={getattr(first, attr)!r} like members[0]",
-                                      f"a model with {attr}={getattr(m, attr)!r}",
-                                      "Every member must predict the same outputs.")
-        self.members = nn.ModuleList(members)
-        self.task: str = first.task
-        self.n_outputs: int = first.n_outputs
-        self.horizons: int | None = first.horizons
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The members' mean: of softmax probabilities (returned as log-probabilities) or of regression outputs."""
-        outs = torch.stack([m(x) for m in self.members])
-        if self.task == "classification":
-            # log(mean(softmax)) computed stably: logsumexp of the log-probabilities minus log(n).
-            return torch.logsumexp(F.log_softmax(outs.float(), dim=-1), dim=0) - math.log(len(self.members))
-        return outs.mean(dim=0)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """JSON-safe: ``{"members": [{"class": ..., "config": ...}, ...]}``."""
-        return {"members": [{"class": type(m).__name__, "config": m.config} for m in self.members]}
-
-    @property
-    def n_params(self) -> int:
-        """Number of trainable parameters, all members together."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Ensemble:
-        """Rebuild the ensemble (fresh weights) from its :attr:`config`."""
-        members = config.get("members") if isinstance(config, dict) else None
-        if not isinstance(members, list) or not members:
-            raise param_error("config", "{'members': [{'class': ..., 'config': ...}, ...]}", config)
-        built = []
-        for i, entry in enumerate(members):
-            member_cls = _MODELS.get(entry.get("class")) if isinstance(entry, dict) else None
-            if member_cls is None or member_cls is Ensemble:
-                raise param_error(f"config['members'][{i}]", "{'class': 'CNNLSTM' or 'TimeDistributedCNNLSTM', "
-                                  "'config': {...}}", entry)
-            built.append(member_cls.from_config(entry.get("config")))
-        return cls(built)
-
-
-# --------------------------------------------------------------------------- saving
-
-
-_MODELS: dict[str, type[nn.Module]] = {
-    "CNNLSTM": CNNLSTM,
-    "TimeDistributedCNNLSTM": TimeDistributedCNNLSTM,
-    "Ensemble": Ensemble,
-}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
-    """Save a seqprep model as ``config.json`` + ``weights.pt`` in the directory *path*.
-
-    Each file is written atomically (temporary file, then ``os.replace``);
-    ``config.json`` is written last and records the SHA-256 of the weights, so
-    a directory left by an interrupted save fails to load instead of loading
-    mismatched weights.  No pickle: the weights are a plain ``state_dict``
-    loaded back with ``torch.load(weights_only=True)``.
-
-    Parameters
-    ----------
-    model : CNNLSTM, TimeDistributedCNNLSTM or Ensemble
-        The model to save.
-    path : str or path-like
-        Directory; created (with its parents) when missing.  Existing
-        ``config.json`` / ``weights.pt`` in it are replaced.
-
-    Returns
-    -------
-    Path
-        The directory.
-
-    Examples
-    --------
-    >>> import tempfile, torch
-    >>> from seqprep.models import CNNLSTM, save_model, load_model
-    >>> model = CNNLSTM(n_features=3).eval()
-    >>> x = torch.randn(2, 20, 3)
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     run = save_model(model, tmp)
-    ...     files = sorted(p.name for p in run.iterdir())
-    ...     same = torch.equal(load_model(run)(x), model(x))
-    >>> files, same
-    (['config.json', 'weights.pt'], True)
-    """
-    name = type(model).__name__
-    if _MODELS.get(name) is not type(model):
-        raise param_error(
-            "model",
-            f"one of seqprep's models ({list_names(_MODELS)})",
-            model,
-            "save other modules with torch.save(model.state_dict(), path).",
-        )
-    directory = Path(path)
-    directory.mkdir(parents=True, exist_ok=True)
-    state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    weights = directory / WEIGHTS_FILE
-    with atomic_write(weights, "wb") as fh:
-        torch.save(state, fh)
-    meta = {
-        "format": _FORMAT,
-        "format_version": _FORMAT_VERSION,
-        "class": name,
-        "config": model.config,
-        "weights": WEIGHTS_FILE,
-        "weights_sha256": _sha256(weights),
-        "seqprep_version": __version__,
-        "torch_version": torch.__version__,
-    }
-    text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    with atomic_write(directory / CONFIG_FILE, "wb") as fh:
-        fh.write(text.encode("utf-8"))
-    return directory
-
-
-def load_model(path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild a model saved by :func:`save_model` and load its weights.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Directory holding ``config.json`` and ``weights.pt``.
-    map_location : str or torch.device, default "cpu"
-        Where to load the weights.
-
-    Returns
-    -------
-    CNNLSTM, TimeDistributedCNNLSTM or Ensemble
-        The model, in eval mode.
-
-    Raises
-    ------
-    ArtifactError
-        If a file is missing or malformed, of an unknown format version or
-        model class, or the weights do not match the config (hash or keys).
-    """
-    directory = Path(path)
-    config_path = directory / CONFIG_FILE
-    if not config_path.is_file():
-        raise ArtifactError(
-            f"no {CONFIG_FILE} in {directory}: expected a directory written by seqprep.models.save_model."
-        )
-    try:
-        meta = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"{config_path} is not valid JSON ({exc}).") from exc
-    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-        raise ArtifactError(f"{config_path} is not a seqprep model config (expected format {_FORMAT!r}).")
-    if meta.get("format_version") != _FORMAT_VERSION:
-        raise ArtifactError(
-            f"{config_path} has format_version={meta.get('format_version')!r}; this seqprep ({__version__}) "
-            f"reads format_version={_FORMAT_VERSION}. Load it with the seqprep version that saved it "
-            f"({meta.get('seqprep_version')!r})."
-        )
-    cls = _MODELS.get(meta.get("class"))  # type: ignore[arg-type]
-    if cls is None:
-        raise ArtifactError(
-            f"{config_path} names an unknown model class {meta.get('class')!r}; known: {list_names(_MODELS)}."
-        )
-    weights = directory / str(meta.get("weights", WEIGHTS_FILE))
-    if not weights.is_file():
-        raise ArtifactError(f"{config_path} refers to {weights.name}, which is missing from {directory}.")
-    if _sha256(weights) != meta.get("weights_sha256"):
-        raise ArtifactError(
-            f"{weights} does not match {config_path} (SHA-256 differs): the directory was modified or a save "
-            "was interrupted. Save the model again."
-        )
-    try:
-        model = cls.from_config(meta.get("config"))  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ArtifactError(f"{config_path} holds an invalid {cls.__name__} config: {exc}") from exc
-    state = torch.load(weights, map_location=map_location, weights_only=True)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ArtifactError(f"{weights} does not fit the {cls.__name__} described in {config_path}: {exc}") from exc
-    return model.eval()
