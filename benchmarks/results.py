@@ -453,17 +453,22 @@ def _cv_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def _ucr_fit(job: tuple[str, str, str, int, int | None, int]) -> tuple[tuple[Any, ...], np.ndarray, float]:
     """One fit: member ``i`` of config ``name`` with ``seed``, on CV fold ``fold`` of TRAIN (its held-out
-    probabilities) or, with ``fold=None``, on all of TRAIN (its TEST probabilities). Returns
+    probabilities), with ``fold=None`` on all of TRAIN (its TEST probabilities), or with
+    ``fold=("resample", r)`` on resample ``r`` of TRAIN + TEST (see :func:`_resample`). Returns
     (job, probabilities, training seconds). A module-level function, so a process pool can run it."""
     name, set_name, root, seed, fold, i = job
-    Xtr, ytr, Xte, _, classes = _cached_set(root, set_name)
+    Xtr, ytr, Xte, yte, classes = _cached_set(root, set_name)
     if fold is None:
-        tr_i, X_eval = np.arange(len(ytr)), Xte
+        X_fit, y_fit, X_eval = Xtr, ytr, Xte
+    elif isinstance(fold, tuple):  # ("resample", r): TRAIN and TEST pooled and split again
+        X_all, y_all = np.concatenate([Xtr, Xte]), np.concatenate([ytr, yte])
+        fit_i, eval_i = _resample(ytr, yte, fold[1])
+        X_fit, y_fit, X_eval = X_all[fit_i], y_all[fit_i], X_all[eval_i]
     else:
         tr_i, va_i = _cv_folds(ytr, seed)[fold]
-        X_eval = Xtr[va_i]
+        X_fit, y_fit, X_eval = Xtr[tr_i], ytr[tr_i], Xtr[va_i]
     t0 = time.perf_counter()
-    model = train_member(UCR_CONFIGS[name], Xtr[tr_i], ytr[tr_i], len(classes), seed, i)
+    model = train_member(UCR_CONFIGS[name], X_fit, y_fit, len(classes), seed, i)
     sec = time.perf_counter() - t0
     return job, member_probas([model], X_eval)[0], sec
 
@@ -541,6 +546,61 @@ def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[s
         out["chosen"] = max(out["candidates"], key=lambda k: out["candidates"][k]["mean_cv_acc"])
     _table(["config (CV acc / log loss)", *sets, "mean"], rows)
     print(f"chosen by CV on TRAIN ({select}): {out['chosen']}")
+    return out
+
+
+def _resample(ytr: np.ndarray, yte: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Resample ``r`` (>= 1) of a UCR set, as the archive's resampling protocol does: TRAIN and TEST
+    pooled, then a new stratified split with TRAIN's size and class counts. Indices into the pooled
+    cases (TRAIN first): (fit, eval)."""
+    y_all = np.concatenate([ytr, yte])
+    rng = np.random.default_rng(r)
+    fit = np.concatenate([rng.choice(np.flatnonzero(y_all == c), int((ytr == c).sum()), replace=False)
+                          for c in np.unique(ytr)])
+    return np.sort(fit), np.setdiff1d(np.arange(len(y_all)), fit)
+
+
+def reference_resamples(root: Path, name: str) -> dict[str, list[float]]:
+    """Accuracy over the archive's 30 resamples of each published method in ``reference/`` for set ``name``."""
+    out: dict[str, list[float]] = {}
+    for path in sorted((root / "reference").glob("*_accuracy.csv")):
+        for line in path.read_text().splitlines()[1:]:
+            cells = line.split(",")
+            if cells[0] == name:
+                out[path.name.removesuffix("_accuracy.csv")] = [float(c) for c in cells[1:] if c]
+    return out
+
+
+def run_ucr_resamples(seed: int, root: Path, config: str, sets: list[str], resamples: int,
+                      n_jobs: int = 1) -> dict[str, Any]:
+    """The chosen config on ``resamples`` new stratified splits of TRAIN + TEST (resample 0 is the default
+    split, scored by ``--task ucr``). For REPORTING only, never for selection (the splits contain TEST
+    cases): it tells whether a gap on the default split is the split's or the model's, against the
+    published methods' accuracy over their own 30 resamples (different random splits, same protocol)."""
+    from seqprep.metrics import accuracy
+
+    cfg = UCR_CONFIGS[config]
+    members = int(cfg.get("members", 1))
+    print(f"\n## ucr-resamples: config `{config}`, resamples 1..{resamples}, model seed {seed}", flush=True)
+    jobs = [(config, name, str(root), seed, ("resample", r), i) for name in sets
+            for r in range(1, resamples + 1) for i in range(members)]
+    probas: dict[tuple[str, int], list[np.ndarray]] = {}
+    for (_, name, _, _, (_, r), _), proba, _sec in _run_fits(jobs, n_jobs):
+        probas.setdefault((name, r), []).append(proba)
+    out: dict[str, Any] = {"config": config, "seed": seed, "resamples": resamples, "sets": {}}
+    rows = []
+    for name in sets:
+        _, ytr, _, yte, _ = _cached_set(str(root), name)
+        y_all = np.concatenate([ytr, yte])
+        accs = [accuracy(y_all[_resample(ytr, yte, r)[1]], np.mean(probas[name, r], axis=0).argmax(axis=1))
+                for r in range(1, resamples + 1)]
+        ref = reference_resamples(root, name)
+        out["sets"][name] = {"acc": _stats(accs), "reference": {k: {"r0": v[0], "mean_30": float(np.mean(v))}
+                                                                 for k, v in ref.items()}}
+        print(f"  {name}: resamples {', '.join(f'{a:.3f}' for a in accs)}", flush=True)
+        rows.append([name, _fmt(_stats(accs)), *(f"{v[0]:.3f} / {np.mean(v):.3f}" for v in ref.values())])
+        header = list(ref)
+    _table(["set", f"CNN-LSTM, resamples 1-{resamples}", *(f"{k} r0 / mean of 30" for k in header)], rows)
     return out
 
 
@@ -697,7 +757,9 @@ def run_leakage(seeds: list[int], alpha: float, cnn: dict[str, Any] | None) -> d
 # ============================================================================ main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--task", choices=("weather", "ucr", "ucr-cv", "leakage", "all"), default="all")
+    ap.add_argument("--task", choices=("weather", "ucr", "ucr-cv", "ucr-resamples", "leakage", "all"),
+                    default="all")
+    ap.add_argument("--resamples", type=int, default=10, help="ucr-resamples: resamples 1..N of TRAIN + TEST")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--data", default="../shared/data", help="shared data folder, relative to the repo root")
     ap.add_argument("--ucr-config", choices=sorted(UCR_CONFIGS), default="wide-bi-autopool-gap-augwarp-ep600",
@@ -757,6 +819,11 @@ def main(argv: list[str] | None = None) -> int:
                               f"{lk[k]['cnn_leaky_test']['mean']:.3f} / {lk[k]['cnn_honest_test']['mean']:.3f}", "degC")
                      for k, what in (("a_global_scaling", "global scaling"),
                                      ("c_per_part_scaling", "per-part scaling"))]
+    if args.task == "ucr-resamples":
+        rs = results["ucr_resamples"] = run_ucr_resamples(args.seeds[0], root, args.ucr_config, args.sets,
+                                                          args.resamples, args.jobs)
+        rows += [headline(f"UCR {k} acc, resamples 1-{args.resamples} (mean)", round(v["acc"]["mean"], 3), "")
+                 for k, v in rs["sets"].items()]
     if args.task == "ucr-cv":
         cv = results["ucr_cv"] = run_ucr_cv(args.seeds, root, args.cv_candidates, args.sets, args.cv_select, args.jobs)
         rows.append(headline("UCR config chosen by CV on TRAIN", cv["chosen"], ""))
