@@ -107,8 +107,9 @@ def _check_same(ref: Pipeline, parts, pipe: Pipeline, out) -> None:
         {"gap": 2, "scaler": "minmax"},
         {"gap": "3D", "context": "part"},
         {"split": ("2021-02-01", "2021-02-15"), "gap": "2D", "scaler": "maxabs"},
+        {"gap": 1, "derived": [{"kind": "calendar", "features": ["dayofyear", "weekday"]}]},
     ],
-    ids=["fractions", "gap-rows-minmax", "gap-duration-part", "timestamp-cuts"],
+    ids=["fractions", "gap-rows-minmax", "gap-duration-part", "timestamp-cuts", "calendar"],
 )
 def test_series_aligned_parquet_matches_in_memory(client, tmp_path, options):
     df = _panel()
@@ -132,7 +133,8 @@ def test_time_aligned_single_series_matches_in_memory(client, tmp_path, npartiti
     if npartitions == 3:  # ... exactly at a partition boundary: only the summaries can see it
         ddf = dd.from_pandas(df, chunksize=30, sort=False)
         assert [len(p) for p in ddf.partitions] == [30, 30, 30]
-    cfg = {"lookback": 6, "target": "y", "time": "t", "gap": "5h", "split": (0.6, 0.2, 0.2)}
+    cfg = {"lookback": 6, "target": "y", "time": "t", "gap": "5h", "split": (0.6, 0.2, 0.2),
+           "derived": [{"kind": "calendar", "features": ["hour"]}]}  # computed per partition, no warm-up
     ref = Pipeline(**cfg)
     parts = ref.fit(df)
     assert parts.train.report["windows_spanning_gaps"] > 0
@@ -277,6 +279,8 @@ def test_partitions_out_of_time_order_are_refused(client):
         ({"scale_per": "series", "group": "g", "scaler": "robust"}, "scale_per='series'"),
         ({"scale_per": "series", "group": "g", "scaler": {"y": "minmax"}}, "scaler"),
         ({"holdout": "series"}, "holdout"),
+        ({"derived": [{"kind": "lag", "column": "y", "lags": 2}]}, r"`derived`.*without warm-up rows.*Lag"),
+        ({"derived": [{"kind": "calendar"}]}, "`time` must be a timestamp column"),
     ],
 )
 def test_unsupported_settings_are_refused_before_any_work(options, match):

@@ -303,3 +303,36 @@ def test_cli_prepare(tmp_path):
     parts_s = mem_s.fit(df).parts
     _assert_same(mem_s, parts_s, Pipeline.load(tmp_path / "out_s" / "pipeline"), open_export(tmp_path / "out_s"))
     assert Pipeline.load(tmp_path / "out_s" / "pipeline").scale_per == "series"
+    cal = CliRunner().invoke(cli, [*args[:3], str(tmp_path / "out_c"), *args[4:], "--calendar", "dayofyear,weekday"])
+    assert cal.exit_code == 0, cal.output
+    assert Pipeline.load(tmp_path / "out_c" / "pipeline").schema_["inputs"][-4:] == [
+        "dayofyear_sin", "dayofyear_cos", "weekday_sin", "weekday_cos"]
+    bad = CliRunner().invoke(cli, [*args[:3], str(tmp_path / "out_b"), *args[4:], "--calendar", "fortnight"])
+    assert bad.exit_code == 2 and "fortnight" in bad.output and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize("features", [None, ["b", "a"]])
+def test_calendar_features_stream_and_match_in_memory(tmp_path, features):
+    from seqprep.features import Calendar, Lag
+
+    df = _long()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet", row_group_size=70)
+    kw = dict(lookback=10, target="y", time="t", group="key", split=(0.7, 0.15, 0.15), gap=2, features=features,
+              derived=[Calendar(features=("dayofyear", "weekday"))])
+    mem = Pipeline(**kw)
+    parts_mem = mem.fit(df).parts
+    ooc = Pipeline(**kw)
+    out = ooc.export(tmp_path / "out", tmp_path / "d.parquet", chunk_rows=53)  # chunks cut through series
+    assert ooc.schema_["columns"] == mem.schema_["columns"]
+    assert "dayofyear_sin" in ooc.schema_["inputs"]
+    _assert_same(mem, parts_mem, ooc, open_export(out, verify=True))
+    # the saved pipeline recomputes the calendar columns on new data, as the in-memory one does
+    new = df[df["key"] == "s1"].tail(30)
+    np.testing.assert_allclose(Pipeline.load(out / "pipeline").transform(new)[:][0], mem.transform(new)[:][0],
+                               rtol=1e-6, atol=1e-6)
+    # features with warm-up rows would need the previous chunk: refused by name
+    lagged = Pipeline(**{**kw, "derived": [Lag("a", lags=2)]})
+    with pytest.raises(InvalidParameterError, match=r"`derived`.*without warm-up rows.*Lag"):
+        fit_stream(lagged, tmp_path / "d.parquet")
+    with pytest.raises(InvalidParameterError, match=r"`time` must be a timestamp column"):
+        fit_stream(Pipeline(lookback=5, target="y", derived=[Calendar()]), tmp_path / "d.parquet")

@@ -28,6 +28,8 @@ __all__ = ["prepare"]
 @click.option("--scaler", default="standard", show_default=True, help="standard, minmax, maxabs or none.")
 @click.option("--scale-per", "scale_per", type=click.Choice(["feature", "series", "sample"]), default="feature",
               show_default=True, help="One set of statistics per feature, per series (--group), or per window.")
+@click.option("--calendar", default=None,
+              help="Add cyclic calendar inputs from --time, comma-separated: dayofyear, weekday, month, hour.")
 @click.option("--stride", default=1, show_default=True, type=int)
 @click.option("--chunk-rows", default=1 << 20, show_default=True, type=int, help="Rows per chunk (unit of resume).")
 @click.option("--overwrite", is_flag=True, help="Start again in a directory holding another export.")
@@ -46,6 +48,7 @@ def prepare(
     gap: str,
     scaler: str,
     scale_per: str,
+    calendar: str | None,
     stride: int,
     chunk_rows: int,
     overwrite: bool,
@@ -56,6 +59,7 @@ def prepare(
     The statistics are fitted in one pass over the training rows; the scaled rows are written once,
     chunk by chunk. Re-running an interrupted command with the same arguments resumes it.
     """
+    from .features import Calendar
     from .outofcore import open_export
     from .pipeline import Pipeline
 
@@ -64,6 +68,7 @@ def prepare(
         lookback, _horizon(horizon), target=targets[0] if len(targets) == 1 else targets,
         features=_names(features), time=time_col, group=group, split=_split(split_), gap=_gap(gap),
         scaler=scaler, scale_per=scale_per, stride=stride,
+        derived=[Calendar(features=tuple(_names(calendar) or ()))] if calendar else (),
     )
     path = pipe.export(out, data, columns=_names(columns), chunk_rows=chunk_rows, overwrite=overwrite,
                        progress=progress)

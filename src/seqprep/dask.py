@@ -62,7 +62,7 @@ import pandas as pd
 
 from ._moments import Moments, group_moments
 from ._validation import check_int, list_names, param_error, zero_of
-from .exceptions import ArtifactError, DataError, InvalidParameterError
+from .exceptions import ArtifactError, DataError
 from .io import replace_dir, temp_dir_beside
 from .pipeline import Pipeline, _freq_json, _key_json, check_series_trained, fitted_series_codes
 from .scaling import BaseScaler, IdentityScaler, MaxAbsScaler, MinMaxScaler, SeriesScaler, StandardScaler
@@ -93,11 +93,14 @@ def _require_dask() -> Any:
 def _check_pipeline(pipe: Any) -> None:
     if not isinstance(pipe, Pipeline):
         raise param_error("pipe", "a seqprep.Pipeline", type(pipe).__name__)
-    if pipe.derived:
-        raise InvalidParameterError(
-            "seqprep.dask does not support derived features yet (their warm-up rows cross partitions). "
-            f"Received {len(pipe.derived)} derived feature(s). Fit this pipeline on one machine."
-        )
+    needs_rows = [repr(d) for d in pipe.derived if d.warmup]
+    if needs_rows:
+        # Warm-up rows (lags, rolling windows) would cross partitions and shift the window starts.
+        raise param_error("derived", "features without warm-up rows (Calendar) with seqprep.dask", needs_rows,
+                          "Add lag/diff/rolling columns to the data first, or fit this pipeline on one machine.")
+    if pipe.derived and pipe.time is None:
+        raise param_error("time", "a timestamp column when derived (Calendar) features are set", None,
+                          "Pass time='<column>'.")
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' with seqprep.dask", pipe.holdout, "Fit holdout='series' on one machine.")
     if pipe.scale_per == "sample":

@@ -22,8 +22,9 @@ Statistics, split rows and window starts equal those of ``Pipeline.fit`` on the 
 (statistics to float64 rounding, starts bit for bit). Streaming supports ``holdout="time"``,
 every ``scale_per`` (``"series"``: one set of statistics per series, fitted on that series'
 training rows in the same single pass and kept as ``(n_series, n_features)`` arrays;
-``"sample"``: each window normalised on its own when it is read), ``nan_policy="raise"``, no
-``derived`` features, and scalers whose ``partial_fit`` is exact (everything but ``"robust"``).
+``"sample"``: each window normalised on its own when it is read), ``nan_policy="raise"``,
+``derived`` features without warm-up rows (:class:`~seqprep.features.Calendar`: computed per chunk
+from its timestamps), and scalers whose ``partial_fit`` is exact (everything but ``"robust"``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,9 +110,14 @@ class StreamFit:
 def _check_streamable(pipe: Any) -> None:
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' for streaming", pipe.holdout, "Use Pipeline.fit for holdout='series'.")
-    if pipe.derived:
-        raise param_error("derived", "empty for streaming", [type(d).__name__ for d in pipe.derived],
-                          "Add the derived columns to the file first.")
+    needs_rows = [repr(d) for d in pipe.derived if d.warmup]
+    if needs_rows:
+        # A lag or rolling window at the start of a chunk reads rows of the previous chunk.
+        raise param_error("derived", "features without warm-up rows (Calendar) for streaming", needs_rows,
+                          "Add lag/diff/rolling columns to the file first, or fit in memory with Pipeline.fit.")
+    if pipe.derived and pipe.time is None:
+        raise param_error("time", "a timestamp column when derived (Calendar) features are set", None,
+                          "Pass time='<column>'.")
     if pipe.nan_policy != "raise":
         raise param_error("nan_policy", "'raise' for streaming", pipe.nan_policy,
                           "Clean NaN values upstream (streaming cannot fill across chunks).")
@@ -147,9 +153,31 @@ def _resolve_columns(pipe: Any, source: _Source) -> tuple[list[str], list[str], 
             "Convert them to numbers or leave them out."
         )
     inputs = pipe.features if pipe.features is not None else list(raw)
-    in_cols = list(dict.fromkeys(inputs))
+    # Derived (Calendar) columns follow the inputs, as Pipeline._prepare places them.
+    derived = [n for d in pipe.derived for n in d.output_names(tuple(raw))]
+    in_cols = list(dict.fromkeys(inputs + derived))
     extra = [t for t in pipe._targets if t not in in_cols]
     return raw, in_cols + extra, len(in_cols)
+
+
+def _chunk_table(pipe: Any, raw: list[str], columns: list[str]) -> tuple[list[str], Callable[[Any], np.ndarray]]:
+    """(columns to read from the source, chunk -> float64 table of ``columns``).
+
+    With derived features the chunk's raw columns and timestamps go through the same
+    :func:`~seqprep.features.apply_features` as in memory; only warm-up-free features stream
+    (:func:`_check_streamable`), so a chunk needs no row of the previous one.
+    """
+    if not pipe.derived:
+        return columns, lambda cols: _table(cols, columns)
+    from .features import apply_features
+
+    def table(cols: dict[str, np.ndarray]) -> np.ndarray:
+        values = _table(cols, raw)
+        out, names, _ = apply_features(pipe.derived, values, tuple(raw), np.array([0, len(values)]),
+                                       np.asarray(cols[pipe.time]))
+        return out[:, [names.index(c) for c in columns]]
+
+    return list(dict.fromkeys([*raw, pipe.time])), table
 
 
 def _key(value: Any) -> Any:
@@ -443,7 +471,8 @@ def _plan(
     scaler = pipe._make_scaler(columns)
     fitted = False
     task = bar.add_task("fit (training rows)", total=int((hi - lo).sum()))
-    for _, a, b, cols in source.chunks(columns, chunk_rows, wanted):
+    read, table = _chunk_table(pipe, raw, columns)
+    for _, a, b, cols in source.chunks(read, chunk_rows, wanted):
         if cols is None:
             continue
         rows = np.arange(a, b, dtype=np.int64)
@@ -451,7 +480,7 @@ def _plan(
         mask = (rows >= train_start[code]) & (rows < train_stop[code])
         if not mask.any():
             continue
-        values = _table(cols, columns)[mask]
+        values = table(cols)[mask]
         _finite_check(values, columns, a)
         if isinstance(scaler, SeriesScaler):
             # Series codes are positions in file order, the order of the saved series keys.
@@ -815,12 +844,13 @@ def _write_chunks(pipe: Any, out: Path, source: _Source, state: dict[str, Any], 
     state["runs"] = [*state.get("runs", []), {"seqprep_version": __version__, "chunks_written": written}]
     task = bar.add_task("write (scaled rows)", total=state["n_rows"] * len(columns) * data.itemsize)
     remaining = sum(1 for k in range(state["n_chunks"]) if str(k) not in done)
-    for k, a, b, cols in source.chunks(columns, chunk_rows, lambda a, b: str(a // chunk_rows) not in done):
+    read, table = _chunk_table(pipe, _resolve_columns(pipe, source)[0], columns)
+    for k, a, b, cols in source.chunks(read, chunk_rows, lambda a, b: str(a // chunk_rows) not in done):
         nbytes = (b - a) * len(columns) * data.itemsize
         if cols is None or str(k) in done:
             bar.update(task, advance=nbytes)
             continue
-        values = _table(cols, columns)
+        values = table(cols)
         _finite_check(values, columns, a)
         codes = np.searchsorted(bounds, np.arange(a, b), side="right") - 1
         scaled = pipe._scale(values, codes)
