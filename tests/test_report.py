@@ -211,3 +211,21 @@ def test_plotting_does_not_touch_pyplot():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_learning_curves_of_an_ensemble_draw_every_member(tmp_path):
+    from seqprep.training import TrainResult
+
+    def result(offset: float) -> TrainResult:
+        hist = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e + offset, "val_metric": 0.5 + offset,
+                 "lr": 1e-3} for e in range(1, 6)]
+        return TrainResult(hist, 5, hist[-1]["val_loss"], False, 1.0, "accuracy", "cpu")
+
+    fig = plot_learning_curves([result(0.0), result(0.1), result(0.2)], path=tmp_path / "lc.png")
+    assert "ensemble of 3" in fig._suptitle.get_text()
+    ax_loss, ax_metric = fig.axes[0], fig.axes[1]
+    # member 1: train + validation loss; members 2-3: one validation line each
+    assert len(ax_loss.get_lines()) - 1 == 2 + 2  # minus the best-epoch marker
+    assert len(ax_metric.get_lines()) - 1 == 1 + 2
+    np.testing.assert_allclose(ax_metric.get_lines()[2].get_ydata(), 0.7)
+    assert (tmp_path / "lc.png").stat().st_size > 1000

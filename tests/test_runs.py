@@ -162,6 +162,9 @@ def test_ensemble_runs_train_each_member_and_reload_as_one_model(tmp_path) -> No
                              model_config={"conv_channels": [8, 8], "members": members},
                              train_config={"epochs": 3, "augment": None})
     assert isinstance(res.model, Ensemble) and len(res.model.members) == 2
+    assert [h.best_epoch for h in res.member_histories] == json.loads(
+        (res.run_dir / "run.json").read_text())["member_best_epochs"]
+    assert (res.run_dir / "report" / "learning_curves.png").stat().st_size > 1000
     run = json.loads((res.run_dir / "run.json").read_text())
     assert [m["config"]["kernel_size"] for m in run["model"]["members"]] == [[3, 3], [5, 3]]
     assert [m["config"]["conv_channels"] for m in run["model"]["members"]] == [[8, 8], [8, 8]]

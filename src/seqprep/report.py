@@ -412,9 +412,11 @@ def plot_learning_curves(
 
     Parameters
     ----------
-    history : TrainResult or list of dict
+    history : TrainResult, list of dict, or list of TrainResult
         :class:`~seqprep.training.TrainResult` or its ``history`` (records with ``train_loss``,
-        ``val_loss``, ``val_metric``, ``lr``).
+        ``val_loss``, ``val_metric``, ``lr``). A list of ``TrainResult`` (the members of an
+        :class:`~seqprep.models.Ensemble`) draws the first in full and the others' validation
+        loss and metric as thin grey lines.
     metric_name : str, optional
         Name of ``val_metric``; taken from a ``TrainResult`` when given one.
     best_epoch : int, optional
@@ -429,6 +431,9 @@ def plot_learning_curves(
     """
     from matplotlib.ticker import MaxNLocator
 
+    others: list[Any] = []
+    if isinstance(history, (list, tuple)) and history and all(hasattr(h, "history") for h in history):
+        history, others = history[0], list(history[1:])
     if hasattr(history, "history"):
         metric_name = metric_name or getattr(history, "metric_name", None)
         best_epoch = best_epoch or getattr(history, "best_epoch", None)
@@ -452,16 +457,24 @@ def plot_learning_curves(
     metric_label = f"validation {metric_name or 'metric'}"
     ax_metric.plot(epochs, col("val_metric"), "-o", ms=3, color="#55A868", label=metric_label)
     ax_lr.plot(epochs, col("lr"), "-", color="0.3", label="learning rate")
+    for i, other in enumerate(others):
+        rec = other.history
+        ep = np.array([h.get("epoch", j + 1) for j, h in enumerate(rec)])
+        for ax, key in ((ax_loss, "val_loss"), (ax_metric, "val_metric")):
+            ax.plot(ep, [float(h.get(key, math.nan)) for h in rec], "-", lw=1, color="0.6",
+                    label=f"members 2-{len(others) + 1}, validation" if i == 0 else None)
     for ax, ylabel in ((ax_loss, "loss"), (ax_metric, metric_name or "metric"), (ax_lr, "learning rate")):
         if best_epoch:
-            ax.axvline(best_epoch, color="#C44E52", ls="--", lw=1, label=f"best epoch ({best_epoch})")
+            which = "member 1's best epoch" if others else "best epoch"
+            ax.axvline(best_epoch, color="#C44E52", ls="--", lw=1, label=f"{which} ({best_epoch})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
-    fig.suptitle("Learning curves")
+    fig.suptitle(f"Learning curves of an ensemble of {len(others) + 1}: member 1 in full" if others
+                 else "Learning curves")
     return _finish(fig, path)
 
 
@@ -760,7 +773,7 @@ def build_run_report(
     X, y, window_names, target_index : optional
         See :func:`plot_example_windows`; ``window_names`` names the features of ``X``
         (default ``feature_names`` when the counts match).
-    history : TrainResult or list of dict, optional
+    history : TrainResult, list of dict or list of TrainResult, optional
         See :func:`plot_learning_curves`.
     time, y_true, y_pred, baselines : optional
         Test targets, predictions and baseline predictions in the units to report.

@@ -122,6 +122,9 @@ class RunResult:
         The fitted pipeline (forecasting only).
     run_dir : Path or None
         The run directory, when one was written.
+    member_histories : list of TrainResult
+        With an ensemble (``model_config["members"]``): every member's history, ``history``
+        being the first's; empty otherwise.
     """
 
     task: str
@@ -133,6 +136,7 @@ class RunResult:
     model: Any = None
     pipeline: Any = None
     run_dir: Path | None = None
+    member_histories: list[Any] = field(default_factory=list)
 
 
 # ============================================================================ data check
@@ -640,7 +644,8 @@ def run_forecast(
         config["member_best_epochs"] = [r.best_epoch for r in member_results]
     info = {"data_check": check, "split": split_info, "scaler": scaler_info, "windows": windows_info,
             "skipped": skipped}  # fmt: skip
-    res = RunResult("regression", metrics, result, table, config, info, model, pipe, None)
+    res = RunResult("regression", metrics, result, table, config, info, model, pipe, None,
+                    member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
         res.run_dir = _write_forecast_run(target_dir, res, describe, X_te, y_te, df, title)
     return res
@@ -690,7 +695,7 @@ def _write_forecast_run(
             tmp, title=title, task="regression", notes=notes, split_parts=parts, raw=raw, scaled=scaled,
             feature_names=raw_cols, X=X_show, y=y_show, window_names=cols,
             target_index=cols.index(res.config["target"]) if res.config["target"] in cols else None,
-            target_label=str(res.config["target"]), history=res.history, time=time_col,
+            target_label=str(res.config["target"]), history=res.member_histories or res.history, time=time_col,
             y_true=res.predictions["y_true"].to_numpy(), y_pred=res.predictions["cnn_lstm"].to_numpy(),
             baselines={k: np.asarray(v) for k, v in baselines.items()}, results=res.metrics,
         )  # fmt: skip
@@ -829,7 +834,8 @@ def run_classification(
     if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
         config["member_best_epochs"] = [r.best_epoch for r in member_results]
     info = {"windows": {"train": Xtr[fit_idx].shape, "val": Xtr[val_idx].shape, "test": Xte.shape}, "skipped": {}}
-    res = RunResult("classification", metrics, result, table, config, info, model, None, None)
+    res = RunResult("classification", metrics, result, table, config, info, model, None, None,
+                    member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
 
         def write(tmp: Path) -> None:
@@ -841,7 +847,8 @@ def run_classification(
             _write_json(tmp / "history.json", result.to_dict())
             table.to_csv(tmp / "predictions.csv", index=False)
             np.savez(tmp / "test_windows.npz", X=Xte, y=yte.astype(str))
-            _report(tmp, title=title, task="classification", history=result, X=Xtr[:3], y=ytr_i[:3],
+            _report(tmp, title=title, task="classification", history=res.member_histories or result,
+                    X=Xtr[:3], y=ytr_i[:3],
                     y_true=yte, y_pred=pred, baselines={k: v for k, v in preds.items() if k != "cnn_lstm"},
                     labels=classes.tolist(), results=metrics)  # fmt: skip
 
