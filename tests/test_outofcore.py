@@ -313,7 +313,7 @@ def test_cli_prepare(tmp_path):
 
 @pytest.mark.parametrize("features", [None, ["b", "a"]])
 def test_calendar_features_stream_and_match_in_memory(tmp_path, features):
-    from seqprep.features import Calendar, Lag
+    from seqprep.features import Calendar
 
     df = _long()
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet", row_group_size=70)
@@ -330,9 +330,55 @@ def test_calendar_features_stream_and_match_in_memory(tmp_path, features):
     new = df[df["key"] == "s1"].tail(30)
     np.testing.assert_allclose(Pipeline.load(out / "pipeline").transform(new)[:][0], mem.transform(new)[:][0],
                                rtol=1e-6, atol=1e-6)
-    # features with warm-up rows would need the previous chunk: refused by name
-    lagged = Pipeline(**{**kw, "derived": [Lag("a", lags=2)]})
-    with pytest.raises(InvalidParameterError, match=r"`derived`.*without warm-up rows.*Lag"):
-        fit_stream(lagged, tmp_path / "d.parquet")
     with pytest.raises(InvalidParameterError, match=r"`time` must be a timestamp column"):
         fit_stream(Pipeline(lookback=5, target="y", derived=[Calendar()]), tmp_path / "d.parquet")
+
+
+def _warmup_features():
+    from seqprep.features import Calendar, Diff, Lag, Rolling
+
+    return [Lag("a", lags=(1, 7)), Diff("y"), Rolling("b", 12, stats=("mean", "std")), Calendar(features="weekday")]
+
+
+@pytest.mark.parametrize(("features", "scale_per", "chunk_rows"), [
+    (None, "feature", 37),           # chunks cut through series and through warm-up rows
+    (["b", "y"], "series", 5),       # chunks shorter than the warm-up; "a" read for its lag only
+    (None, "feature", 10_000),       # one chunk
+])
+def test_features_with_warm_up_rows_stream_and_match_in_memory(tmp_path, features, scale_per, chunk_rows):
+    df = _long()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet", row_group_size=70)
+    kw = dict(lookback=10, target="y", time="t", group="key", split=(0.7, 0.15, 0.15), gap=2, features=features,
+              derived=_warmup_features(), scale_per=scale_per)
+    mem = Pipeline(**kw)
+    parts_mem = mem.fit(df).parts
+    assert mem.schema_["warmup"] == 11
+    ooc = Pipeline(**kw)
+    out = ooc.export(tmp_path / "out", tmp_path / "d.parquet", chunk_rows=chunk_rows)
+    assert ooc.schema_ == {**mem.schema_, "n_rows_fitted": ooc.schema_["n_rows_fitted"]}
+    parts = open_export(out, verify=True)
+    if scale_per == "series":  # (n_series, n_features) statistics; the NaN warm-up rows are left out
+        np.testing.assert_allclose(ooc.scaler_.center_, mem.scaler_.center_, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(ooc.scaler_.scale_, mem.scaler_.scale_, rtol=1e-9, atol=1e-12)
+        assert np.isfinite(ooc.scaler_.center_).all()
+    _assert_same(mem, parts_mem, ooc, parts)
+    # the first windows of every series start after its warm-up rows, and hold no NaN
+    starts = parts["train"].starts
+    bounds = np.load(out / "bounds.npy")
+    assert (starts - bounds[np.searchsorted(bounds, starts, side="right") - 1]).min() == 11
+    assert np.isfinite(parts["train"][:][0]).all()
+
+
+def test_a_resumed_export_with_warm_up_rows_equals_a_clean_one(tmp_path, monkeypatch):
+    df = _long()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet", row_group_size=70)
+    kw = dict(lookback=6, target="y", time="t", group="key", derived=_warmup_features())
+    monkeypatch.setenv("SEQPREP_EXPORT_FAIL_AFTER", "4")
+    with pytest.raises(RuntimeError, match="interrupted after chunk 3"):
+        Pipeline(**kw).export(tmp_path / "out", tmp_path / "d.parquet", chunk_rows=64)
+    monkeypatch.delenv("SEQPREP_EXPORT_FAIL_AFTER")
+    Pipeline(**kw).export(tmp_path / "out", tmp_path / "d.parquet", chunk_rows=64)  # resumes at chunk 4
+    runs = json.loads((tmp_path / "out" / "manifest.json").read_text())["runs"]
+    assert [r["chunks_written"][:1] for r in runs] == [[0], [4]]
+    clean = Pipeline(**kw).export(tmp_path / "clean", tmp_path / "d.parquet", chunk_rows=64)
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "data.npy"), np.load(clean / "data.npy"))

@@ -23,8 +23,9 @@ Statistics, split rows and window starts equal those of ``Pipeline.fit`` on the 
 every ``scale_per`` (``"series"``: one set of statistics per series, fitted on that series'
 training rows in the same single pass and kept as ``(n_series, n_features)`` arrays;
 ``"sample"``: each window normalised on its own when it is read), ``nan_policy="raise"``,
-``derived`` features without warm-up rows (:class:`~seqprep.features.Calendar`: computed per chunk
-from its timestamps), and scalers whose ``partial_fit`` is exact (everything but ``"robust"``).
+``derived`` features (computed per chunk with the in-memory code; lags, differences and rolling
+windows get the last rows of the previous chunk, and windows skip each series' warm-up rows as in
+memory), and scalers whose ``partial_fit`` is exact (everything but ``"robust"``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,13 +111,8 @@ class StreamFit:
 def _check_streamable(pipe: Any) -> None:
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' for streaming", pipe.holdout, "Use Pipeline.fit for holdout='series'.")
-    needs_rows = [repr(d) for d in pipe.derived if d.warmup]
-    if needs_rows:
-        # A lag or rolling window at the start of a chunk reads rows of the previous chunk.
-        raise param_error("derived", "features without warm-up rows (Calendar) for streaming", needs_rows,
-                          "Add lag/diff/rolling columns to the file first, or fit in memory with Pipeline.fit.")
-    if pipe.derived and pipe.time is None:
-        raise param_error("time", "a timestamp column when derived (Calendar) features are set", None,
+    if any(not d.source_columns() for d in pipe.derived) and pipe.time is None:  # Calendar reads the time only
+        raise param_error("time", "a timestamp column when Calendar features are set", None,
                           "Pass time='<column>'.")
     if pipe.nan_policy != "raise":
         raise param_error("nan_policy", "'raise' for streaming", pipe.nan_policy,
@@ -136,7 +132,9 @@ def _resolve_columns(pipe: Any, source: _Source) -> tuple[list[str], list[str], 
             f"Available columns: {list_names(source.columns)}."
         )
     if pipe.features is not None:
-        raw = list(dict.fromkeys(pipe.features + pipe._targets))
+        # as Pipeline._prepare: the columns derived features read are loaded even when not inputs
+        extra = [c for d in pipe.derived for c in d.source_columns() if c not in pipe.features]
+        raw = list(dict.fromkeys(pipe.features + extra + pipe._targets))
     else:
         raw = [c for c in source.columns if c not in skip and source.numeric(c)]
         raw += [t for t in pipe._targets if t not in raw and t in source.columns]
@@ -160,24 +158,56 @@ def _resolve_columns(pipe: Any, source: _Source) -> tuple[list[str], list[str], 
     return raw, in_cols + extra, len(in_cols)
 
 
-def _chunk_table(pipe: Any, raw: list[str], columns: list[str]) -> tuple[list[str], Callable[[Any], np.ndarray]]:
-    """(columns to read from the source, chunk -> float64 table of ``columns``).
+def _warmup(pipe: Any) -> int:
+    """Rows at the start of every series where some derived feature is undefined (NaN)."""
+    return max((d.warmup for d in pipe.derived), default=0)
 
-    With derived features the chunk's raw columns and timestamps go through the same
-    :func:`~seqprep.features.apply_features` as in memory; only warm-up-free features stream
-    (:func:`_check_streamable`), so a chunk needs no row of the previous one.
+
+class _ChunkTable:
+    """Chunk -> float64 table of ``columns`` (raw columns, then derived ones where the pipeline has them).
+
+    Derived features go through the same :func:`~seqprep.features.apply_features` as in memory.
+    Features with warm-up rows (lags, differences, rolling windows) read earlier rows of their
+    series, so the last ``warmup`` rows of each chunk are carried into the next one: chunks must
+    then come in order, none skipped (:attr:`reads_every_chunk`). The raw values are checked for
+    NaN/inf before the features add their (expected) warm-up NaN.
     """
-    if not pipe.derived:
-        return columns, lambda cols: _table(cols, columns)
-    from .features import apply_features
 
-    def table(cols: dict[str, np.ndarray]) -> np.ndarray:
-        values = _table(cols, raw)
-        out, names, _ = apply_features(pipe.derived, values, tuple(raw), np.array([0, len(values)]),
-                                       np.asarray(cols[pipe.time]))
-        return out[:, [names.index(c) for c in columns]]
+    def __init__(self, pipe: Any, raw: list[str], columns: list[str], bounds: np.ndarray) -> None:
+        self.pipe, self.raw, self.columns, self.bounds = pipe, raw, columns, bounds
+        self.warmup = _warmup(pipe)
+        self.uses_time = bool(pipe.derived) and pipe.time is not None
+        self.read = list(dict.fromkeys([*raw, pipe.time])) if self.uses_time else (raw if pipe.derived else columns)
+        self._carry: tuple[int, np.ndarray, np.ndarray | None] | None = None  # (first row, values, time)
 
-    return list(dict.fromkeys([*raw, pipe.time])), table
+    @property
+    def reads_every_chunk(self) -> bool:
+        return self.warmup > 0
+
+    def __call__(self, a: int, b: int, cols: dict[str, np.ndarray]) -> np.ndarray:
+        if not self.pipe.derived:
+            values = _table(cols, self.columns)
+            _finite_check(values, self.columns, a)
+            return values
+        from .features import apply_features
+
+        values = _table(cols, self.raw)
+        _finite_check(values, self.raw, a)
+        time = np.asarray(cols[self.pipe.time]) if self.uses_time else None
+        lo = a
+        if self._carry is not None and self._carry[0] + len(self._carry[1]) == a:
+            lo = self._carry[0]
+            values = np.concatenate([self._carry[1], values])
+            time = None if time is None else np.concatenate([self._carry[2], time])
+        elif self.warmup and a > 0:
+            raise RuntimeError(f"chunk at row {a} came without the rows before it (internal error)")
+        inner = self.bounds[(self.bounds > lo) & (self.bounds < b)] - lo
+        block_bounds = np.concatenate([[0], inner, [b - lo]]).astype(np.int64)
+        out, names, _ = apply_features(self.pipe.derived, values, tuple(self.raw), block_bounds, time)
+        if self.warmup:
+            keep = min(self.warmup, b - lo)
+            self._carry = (b - keep, values[-keep:], None if time is None else time[-keep:])
+        return out[a - lo:, [names.index(c) for c in self.columns]]
 
 
 def _key(value: Any) -> Any:
@@ -346,9 +376,12 @@ def _part_names(split_arg: Any) -> tuple[str, ...]:
 
 def _part_starts(
     bounds: np.ndarray, breaks: np.ndarray, ranges: list[tuple[np.ndarray, np.ndarray]], spec: WindowSpec,
-    context: str, block: int = _STARTS_BLOCK,
+    context: str, block: int = _STARTS_BLOCK, warmup: int = 0,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """``(part, start rows)`` blocks, in the order of ``window_starts`` + ``split`` (series, then rows).
+
+    Windows starting in the first ``warmup`` rows of a series (derived features undefined there)
+    are left out, as ``Pipeline`` leaves them out in memory.
 
     Consecutive series are taken together until their windows fill a block (index arithmetic over
     the whole block, as :func:`seqprep.windowing.window_starts`), so millions of short series cost
@@ -388,6 +421,9 @@ def _part_starts(
             ok = np.searchsorted(breaks, starts, side="right") == np.searchsorted(
                 breaks, starts + span - 1, side="right"
             )
+            starts, local, series = starts[ok], local[ok], series[ok]
+        if warmup:
+            ok = local >= warmup
             starts, local, series = starts[ok], local[ok], series[ok]
         first, last = local + off + h_lo, local + off + h_hi
         for p, (lo, hi) in enumerate(ranges):
@@ -456,7 +492,7 @@ def _plan(
     ranges = _cut(pipe.split, pipe.gap, bounds, time)
     names = _part_names(pipe.split)
     counts = [0] * len(ranges)
-    for p, s in _part_starts(bounds, breaks, ranges, pipe.spec, pipe.context):
+    for p, s in _part_starts(bounds, breaks, ranges, pipe.spec, pipe.context, warmup=_warmup(pipe)):
         counts[p] += len(s)
     if any(c == 0 for c in counts):
         _require_windows(
@@ -471,17 +507,18 @@ def _plan(
     scaler = pipe._make_scaler(columns)
     fitted = False
     task = bar.add_task("fit (training rows)", total=int((hi - lo).sum()))
-    read, table = _chunk_table(pipe, raw, columns)
-    for _, a, b, cols in source.chunks(read, chunk_rows, wanted):
+    table = _ChunkTable(pipe, raw, columns, bounds)
+    for _, a, b, cols in source.chunks(table.read, chunk_rows, None if table.reads_every_chunk else wanted):
         if cols is None:
             continue
         rows = np.arange(a, b, dtype=np.int64)
         code = np.searchsorted(bounds, rows, side="right") - 1
         mask = (rows >= train_start[code]) & (rows < train_stop[code])
         if not mask.any():
+            if table.reads_every_chunk:
+                table(a, b, cols)  # carries its last rows into the next chunk
             continue
-        values = table(cols)[mask]
-        _finite_check(values, columns, a)
+        values = table(a, b, cols)[mask]
         if isinstance(scaler, SeriesScaler):
             # Series codes are positions in file order, the order of the saved series keys.
             scaler.partial_fit(values, code[mask])
@@ -504,7 +541,7 @@ def _plan(
         "raw_columns": raw,
         "freq": _freq_json(freq),
         "series_keys": [_key_json(k) for k in keys] if pipe.scale_per == "series" else None,
-        "warmup": 0,
+        "warmup": _warmup(pipe),
         "n_rows_fitted": int(bounds[-1]),
     }
     pipe.split_ = None
@@ -773,7 +810,7 @@ def _setup(pipe: Any, out: Path, source: _Source, chunk_rows: int, fp: dict[str,
         tmp_files[p] = (tmp, out / f"starts-{name}.npy")
     filled = [0] * len(names)
     for p, s in _part_starts(fit.bounds, fit.breaks, [tuple(r.T) for r in fit.row_ranges.values()], pipe.spec,
-                             pipe.context):
+                             pipe.context, warmup=_warmup(pipe)):
         arrays[p][filled[p] : filled[p] + len(s)] = s
         filled[p] += len(s)
     for p, (tmp, final) in tmp_files.items():
@@ -844,14 +881,16 @@ def _write_chunks(pipe: Any, out: Path, source: _Source, state: dict[str, Any], 
     state["runs"] = [*state.get("runs", []), {"seqprep_version": __version__, "chunks_written": written}]
     task = bar.add_task("write (scaled rows)", total=state["n_rows"] * len(columns) * data.itemsize)
     remaining = sum(1 for k in range(state["n_chunks"]) if str(k) not in done)
-    read, table = _chunk_table(pipe, _resolve_columns(pipe, source)[0], columns)
-    for k, a, b, cols in source.chunks(read, chunk_rows, lambda a, b: str(a // chunk_rows) not in done):
+    table = _ChunkTable(pipe, _resolve_columns(pipe, source)[0], columns, bounds)
+    wanted = None if table.reads_every_chunk else (lambda a, b: str(a // chunk_rows) not in done)
+    for k, a, b, cols in source.chunks(table.read, chunk_rows, wanted):
         nbytes = (b - a) * len(columns) * data.itemsize
         if cols is None or str(k) in done:
+            if cols is not None and table.reads_every_chunk:
+                table(a, b, cols)  # a resumed export: rows for the next chunk's warm-up
             bar.update(task, advance=nbytes)
             continue
-        values = table(cols)
-        _finite_check(values, columns, a)
+        values = table(a, b, cols)
         codes = np.searchsorted(bounds, np.arange(a, b), side="right") - 1
         scaled = pipe._scale(values, codes)
         data[a:b] = scaled
