@@ -108,8 +108,10 @@ def _check_same(ref: Pipeline, parts, pipe: Pipeline, out) -> None:
         {"gap": "3D", "context": "part"},
         {"split": ("2021-02-01", "2021-02-15"), "gap": "2D", "scaler": "maxabs"},
         {"gap": 1, "derived": [{"kind": "calendar", "features": ["dayofyear", "weekday"]}]},
+        {"derived": [{"kind": "lag", "column": "b", "lags": [1, 3]}, {"kind": "rolling", "column": "a", "window": 5},
+                     {"kind": "diff", "column": "a"}], "features": ["b"], "scale_per": "series"},
     ],
-    ids=["fractions", "gap-rows-minmax", "gap-duration-part", "timestamp-cuts", "calendar"],
+    ids=["fractions", "gap-rows-minmax", "gap-duration-part", "timestamp-cuts", "calendar", "lag-rolling-diff"],
 )
 def test_series_aligned_parquet_matches_in_memory(client, tmp_path, options):
     df = _panel()
@@ -279,7 +281,6 @@ def test_partitions_out_of_time_order_are_refused(client):
         ({"scale_per": "series", "group": "g", "scaler": "robust"}, "scale_per='series'"),
         ({"scale_per": "series", "group": "g", "scaler": {"y": "minmax"}}, "scaler"),
         ({"holdout": "series"}, "holdout"),
-        ({"derived": [{"kind": "lag", "column": "y", "lags": 2}]}, r"`derived`.*without warm-up rows.*Lag"),
         ({"derived": [{"kind": "calendar"}]}, "`time` must be a timestamp column"),
     ],
 )
@@ -314,3 +315,14 @@ def test_clear_import_error_without_dask():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert "pip install 'seqprep[dask]'" in out.stdout
+
+
+def test_warm_up_features_on_a_series_split_across_partitions_are_refused(client):
+    df = pd.DataFrame({"t": pd.date_range("2022-01-01", periods=60, freq="D"), "y": np.arange(60.0)})
+    pipe = Pipeline(lookback=4, target="y", time="t", derived=[{"kind": "lag", "column": "y", "lags": 2}])
+    with pytest.raises(DataError, match=r"warm-up rows .*Lag.* split across 3 partitions.*seqprep.outofcore"):
+        fit_pipeline(pipe, dd.from_pandas(df, chunksize=20, sort=False), client=client)
+    one = fit_pipeline(Pipeline(**pipe.get_config()), dd.from_pandas(df, npartitions=1), client=client)
+    ref = Pipeline(**pipe.get_config())
+    ref.fit(df)
+    assert one.schema_ == ref.schema_ and one.schema_["warmup"] == 2

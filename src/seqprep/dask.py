@@ -93,13 +93,8 @@ def _require_dask() -> Any:
 def _check_pipeline(pipe: Any) -> None:
     if not isinstance(pipe, Pipeline):
         raise param_error("pipe", "a seqprep.Pipeline", type(pipe).__name__)
-    needs_rows = [repr(d) for d in pipe.derived if d.warmup]
-    if needs_rows:
-        # Warm-up rows (lags, rolling windows) would cross partitions and shift the window starts.
-        raise param_error("derived", "features without warm-up rows (Calendar) with seqprep.dask", needs_rows,
-                          "Add lag/diff/rolling columns to the data first, or fit this pipeline on one machine.")
-    if pipe.derived and pipe.time is None:
-        raise param_error("time", "a timestamp column when derived (Calendar) features are set", None,
+    if any(not d.source_columns() for d in pipe.derived) and pipe.time is None:  # Calendar reads the time only
+        raise param_error("time", "a timestamp column when Calendar features are set", None,
                           "Pass time='<column>'.")
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' with seqprep.dask", pipe.holdout, "Fit holdout='series' on one machine.")
@@ -120,6 +115,11 @@ def _check_pipeline(pipe: Any) -> None:
             "scaler", "a scaler with mergeable statistics ('standard', 'minmax', 'maxabs' or 'none')", pipe.scaler,
             "Quantiles (robust) are not mergeable exactly; fit that pipeline on one machine.",
         )
+
+
+def _warmup(pipe: Pipeline) -> int:
+    """Rows at the start of every series where a derived feature is undefined (NaN)."""
+    return max((d.warmup for d in pipe.derived), default=0)
 
 
 def _as_dask_frame(ddf: Any) -> Any:
@@ -534,6 +534,17 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
     # ---- windows and parts: the same functions as the in-memory pipeline
     spec = pipe.spec
     starts, _ = window_starts(bounds, breaks, spec)
+    warmup = _warmup(pipe)
+    if warmup:
+        # Each partition computed its derived features over whole series (partitions are aligned to
+        # series): as in memory, the first `warmup` rows of a series are NaN there and start no window.
+        if time_aligned and len(light) > 1:
+            raise DataError(
+                f"derived features with warm-up rows ({', '.join(repr(d) for d in pipe.derived if d.warmup)}) need "
+                f"the rows before each row, but the one series is split across {len(light)} partitions. Use one "
+                "partition per series (group=...), seqprep.outofcore (it carries rows between chunks), or Pipeline.fit."
+            )
+        starts = starts[starts - bounds[np.searchsorted(bounds, starts, side="right") - 1] >= warmup]
     if len(starts) == 0:
         raise DataError(
             f"the data gives no window: the longest series has {int(lengths.max())} rows; lookback={spec.lookback} "
@@ -654,7 +665,7 @@ def fit_pipeline(pipe: Pipeline, ddf: Any, client: Any = None) -> Pipeline:
         "raw_columns": plan.raw_columns,
         "freq": _freq_json(plan.freq),
         "series_keys": list(plan.keys) if pipe.scale_per == "series" else None,
-        "warmup": 0,
+        "warmup": _warmup(pipe),
         "n_rows_fitted": int(plan.bounds[-1]),
     }
     pipe.split_ = None
