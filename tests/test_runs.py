@@ -174,9 +174,12 @@ def test_ensemble_runs_train_each_member_and_reload_as_one_model(tmp_path) -> No
     assert isinstance(load_run(res.run_dir).model, Ensemble)
     # a number of members: the same settings with seeds seed, seed + 1 -- different networks
     fc = run_forecast(_sine_frame(300), target="f0", time="date", lookback=25, train_config={"epochs": 2},
-                      model_config={"members": 2}, progress=False)
+                      model_config={"members": 2}, progress=False, out_dir=tmp_path / "fc")
     a, b = fc.model.members
     assert a.config == b.config and not torch_equal_weights(a, b)
+    assert evaluate_run(fc.run_dir)["matches"]  # the saved ensemble reproduces the forecasts
+    table = predict_run(fc.run_dir, _sine_frame(300))
+    assert np.isfinite(table["prediction"]).all()
 
 
 def torch_equal_weights(a, b) -> bool:
