@@ -128,6 +128,7 @@ def test_train_classification_ts(tmp_path: Path) -> None:
         (["train", "{tmp}/missing.csv", "--target", "f0"], "does not exist"),
         (["train", "{data}", "--target", "nope", "--time", "date"], "not in the data"),
         (["train", "{data}", "--target", "kind", "--time", "date"], "not numeric"),
+        (["train", "{data}", "--target", "f0", "--time", "date", "--device", "tpu9"], "`device` must be"),
         (["train", "{data}", "--target", "f0", "--time", "date", "--lookback", "5000"], "lookback"),
         (["train", "{data}", "--config", "{tmp}/bad.toml"], "not valid TOML"),
         (["evaluate", "{tmp}"], "COMPLETE"),

@@ -9,6 +9,8 @@ machine and give the same predictions.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -125,3 +127,14 @@ def test_an_ensemble_on_cuda_averages_its_members_probabilities(tmp_path):
     save_model(ens, tmp_path / "ens")
     on_cpu = predict(load_model(tmp_path / "ens"), X, task="classification", proba=True, device="cpu")
     np.testing.assert_allclose(on_cpu, mean, atol=2e-3)
+
+
+def test_runs_train_on_the_gpu_and_save_a_model_that_scores_the_same_on_the_cpu(tmp_path):
+    from seqprep.datasets import make_classification_sines
+    from seqprep.runs import evaluate_run, run_classification
+
+    X, y = make_classification_sines(60, 32, n_classes=2, seed=0)
+    res = run_classification((X[:40], y[:40]), (X[40:], y[40:]), progress=False, out_dir=tmp_path / "run",
+                             train_config={"epochs": 5}, model_config={"members": 2}, device="cuda")
+    assert json.loads((res.run_dir / "run.json").read_text())["device"].startswith("cuda")
+    assert evaluate_run(res.run_dir)["matches"]  # predictions were made on the CPU, as evaluate makes them

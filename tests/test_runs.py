@@ -53,6 +53,7 @@ def test_forecast_beats_persistence_and_writes_run(forecast_run) -> None:
     saved = json.loads((run / "metrics.json").read_text())["test"]
     assert saved["cnn_lstm"]["mae"] == pytest.approx(m["cnn_lstm"]["mae"])
     assert not list(run.parent.glob(".sine.tmp-*"))
+    assert json.loads((run / "run.json").read_text())["device"] in ("cpu", "cuda")  # device="auto" records it
 
 
 def test_saved_run_rescoring_and_prediction_reproduce(forecast_run) -> None:

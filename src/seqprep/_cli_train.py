@@ -165,7 +165,7 @@ def demo(out: str | None, epochs: int, seed: int, show_leakage: bool, overwrite:
         df, target=DEMO_TARGET, time="date", features=DEMO_FEATURES, lookback=DEMO_LOOKBACK, horizon=1,
         gap=DEMO_GAP, derived=derived, period=365, seed=seed, out_dir=target, overwrite=overwrite,
         train_config={"epochs": epochs}, progress=True, on_step=_printer(console),
-        title="seqprep demo: Seattle temp_max, next day",
+        title="seqprep demo: Seattle temp_max, next day", device="cpu",  # the same numbers on every machine
     )  # fmt: skip
     _print_results(console, res, " (°C)")
     cnn, pers = res.metrics["cnn_lstm"]["mae"], res.metrics["persistence"]["mae"]
@@ -254,7 +254,7 @@ def _leakage_demo(console: Any, df: pd.DataFrame, seed: int) -> None:
 # ============================================================================ train
 _TOML_KEYS = {
     "data", "train", "test", "target", "time", "group", "features", "lookback", "horizon", "gap", "split",
-    "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model",
+    "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model", "device",
 }
 
 
@@ -316,20 +316,23 @@ def _split_value(value: Any) -> Any:
 @click.option("--members", type=int, default=None,
               help="Train this many networks (seeds seed, seed+1, ...) and average them [1]. "
                    "Per-member settings: [[model.members]] tables in the TOML file.")
+@click.option("--device", default=None,
+              help="Where to train: auto (a CUDA GPU when there is one, with mixed precision), cpu, cuda, cuda:N "
+                   "[auto].")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run directory.")
 @click.option("--overwrite/--no-overwrite", default=False, help="Replace an existing --out directory.")
 @click.option("--config", "config_path", type=click.Path(), default=None, help="TOML file with the same keys.")
 def train(data: str | None, train_path: str | None, test_path: str | None, target: str | None,
           time_col: str | None, group: str | None, features: str | None, lookback: int | None,
           horizon: int | None, gap: int | None, split_: str | None, period: int | None, epochs: int | None,
-          seed: int | None, members: int | None, out: str | None, overwrite: bool,
+          seed: int | None, members: int | None, device: str | None, out: str | None, overwrite: bool,
           config_path: str | None) -> None:  # fmt: skip
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
     flags = {
         "data": data, "train": train_path, "test": test_path, "target": target, "time": time_col, "group": group,
         "features": features, "lookback": lookback, "horizon": horizon, "gap": gap, "split": split_,
-        "period": period, "epochs": epochs, "seed": seed, "out": out,
+        "period": period, "epochs": epochs, "seed": seed, "out": out, "device": device,
     }  # fmt: skip
     cfg.update({k: v for k, v in flags.items() if v is not None})
     if members is not None:  # the flag overrides a TOML [model] members entry, keeping its other settings
@@ -365,7 +368,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         lookback=int(cfg.get("lookback", 14)), horizon=int(cfg.get("horizon", 1)), gap=cfg.get("gap", 0),
         split=_split_value(cfg.get("split")), scaler=cfg.get("scaler", "standard"), period=cfg.get("period"),
         model_config=cfg.get("model"), train_config=train_cfg, seed=seed_v, out_dir=out_dir, overwrite=overwrite,
-        on_step=_printer(console),
+        on_step=_printer(console), device=cfg.get("device", "auto"),
     )  # fmt: skip
     _print_results(console, res, "")
     console.print(f"  run directory: [bold]{res.run_dir}[/]")
@@ -385,7 +388,7 @@ def _train_classification(
                   "no statistic crosses cases, train or test.")  # fmt: skip
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(cfg["train"]).stem)
     res = run_classification(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
-                             out_dir=out_dir, overwrite=overwrite)  # fmt: skip
+                             out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"))  # fmt: skip
     _print_results(console, res, "")
     console.print(f"  run directory: [bold]{res.run_dir}[/]")
 

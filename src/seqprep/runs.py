@@ -285,7 +285,7 @@ def _build_model(
 
 def _fit_model(
     n_features: int, n_outputs: int, task: str, lookback: int, model_config: dict[str, Any], seed: int,
-    train: Any, val: Any, progress: bool, train_config: dict[str, Any],
+    train: Any, val: Any, progress: bool, train_config: dict[str, Any], device: Any = "cpu",
 ) -> tuple[Any, Any, list[Any]]:
     """Build and train the run's model; returns (model, member 0's TrainResult, every member's TrainResult).
 
@@ -309,17 +309,23 @@ def _fit_model(
                           members, "Use e.g. members = 5, or [[model.members]] tables in the TOML file.")
     if not entries:
         model = _build_model(n_features, n_outputs, task, lookback, base, seed)
-        result = fit(model, train, val, task=task, seed=seed, progress=progress, device="cpu", **train_config)
+        result = fit(model, train, val, task=task, seed=seed, progress=progress, device=device, **train_config)
         return model, result, [result]
     from .models import Ensemble
 
     models, results = [], []
     for i, entry in enumerate(entries):
         model = _build_model(n_features, n_outputs, task, lookback, {**base, **entry}, seed + i)
-        results.append(fit(model, train, val, task=task, seed=seed + i, progress=progress, device="cpu",
+        results.append(fit(model, train, val, task=task, seed=seed + i, progress=progress, device=device,
                            **train_config))
         models.append(model)
     return Ensemble(models), results[0], results
+
+
+def _resolve_device(device: Any) -> Any:
+    from .training import _resolve_device as resolve
+
+    return resolve(device)
 
 
 def _prepare_out_dir(out_dir: Any, overwrite: bool) -> Path | None:
@@ -440,6 +446,7 @@ def run_forecast(
     period: int | None = None,
     title: str = "seqprep forecasting run",
     on_step: Step | None = None,
+    device: Any = "auto",
 ) -> RunResult:
     """Train a CNN-LSTM forecaster on ``df`` the leak-free way and score it against baselines.
 
@@ -486,6 +493,11 @@ def run_forecast(
     on_step : callable, optional
         Called as ``on_step(name, info)`` after each step (``"check"``, ``"split"``, ``"scaler"``,
         ``"windows"``), before training starts -- the CLI prints from it.
+    device : {"auto", "cpu", "cuda", "cuda:N"} or torch.device, default "auto"
+        Where to train (:func:`seqprep.training.fit`): "auto" takes a CUDA GPU when there is one,
+        with mixed precision. Predictions, scores and the saved model are computed on the CPU
+        afterwards; ``run.json`` records the device. ``seqprep demo`` trains on "cpu", so that its
+        numbers are the same everywhere.
 
     Returns
     -------
@@ -518,6 +530,7 @@ def run_forecast(
     horizon = check_int(horizon, "horizon", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
     overwrite = check_bool(overwrite, "overwrite")
+    device = _resolve_device(device)  # before any work: "cuda" without a GPU is refused here
     if period is not None:
         period = check_int(period, "period", minimum=1)
     if not isinstance(target, str):
@@ -595,7 +608,7 @@ def run_forecast(
     if "skip_index" not in model_cfg and target in schema["inputs"]:
         model_cfg = {**model_cfg, "skip_index": list(schema["inputs"]).index(target)}
     model, result, member_results = _fit_model(X_tr.shape[2], 1, "regression", lookback, model_cfg, seed,
-                                               (X_tr, y_tr), (X_va, y_va), progress, train_cfg)
+                                               (X_tr, y_tr), (X_va, y_va), progress, train_cfg, device)
     pred_scaled = predict(model, X_te, device="cpu")
     y_true = pipe.inverse_target(y_te).reshape(-1)
     preds: dict[str, np.ndarray] = {"cnn_lstm": pipe.inverse_target(pred_scaled).reshape(-1)}
@@ -637,7 +650,8 @@ def run_forecast(
         "target": target, "time": time, "group": group, "features": inputs, "lookback": lookback,
         "horizon": horizon, "split": list(split) if not isinstance(split, str) else split, "gap": gap,
         "scaler": scaler if isinstance(scaler, (str, dict)) else type(scaler).__name__, "period": period,
-        "seed": seed, "model": model.config, "train": train_cfg, "inputs": inputs_fit,
+        "seed": seed, "model": model.config, "train": train_cfg, "device": result.device,
+        "inputs": inputs_fit,
         "derived": [d.to_dict() for d in pipe.derived],
     }  # fmt: skip
     if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
@@ -753,6 +767,7 @@ def run_classification(
     overwrite: bool = False,
     progress: bool = True,
     title: str = "seqprep classification run",
+    device: Any = "auto",
 ) -> RunResult:
     """Train a CNN-LSTM classifier on ``.ts``-style cases and score it against majority class and 1-NN.
 
@@ -766,7 +781,7 @@ def run_classification(
         ``X`` of shape ``(n_cases, length, n_channels)``, ``y`` of shape ``(n_cases,)`` labels.
     val_fraction : float, default 0.2
         Share of training cases used for validation.
-    model_config, train_config, seed, out_dir, overwrite, progress, title
+    model_config, train_config, seed, out_dir, overwrite, progress, title, device
         As in :func:`run_forecast`.
 
     Returns
@@ -797,6 +812,7 @@ def run_classification(
     val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=0.5, inclusive=False)
     seed = check_int(seed, "seed", minimum=0)
     overwrite = check_bool(overwrite, "overwrite")
+    device = _resolve_device(device)  # before any work: "cuda" without a GPU is refused here
     model_cfg = _merge(DEFAULT_CLASSIFICATION_MODEL_CONFIG, model_config, "model_config")
     train_cfg = _fit_kwargs(_merge(DEFAULT_CLASSIFICATION_TRAIN_CONFIG, train_config, "train_config"))
     target_dir = _prepare_out_dir(out_dir, overwrite)
@@ -815,7 +831,7 @@ def run_classification(
     val = (Xtr[val_idx], ytr_i[val_idx]) if n_val else None
     model, result, member_results = _fit_model(Xtr.shape[2], int(classes.size), "classification", length,
                                                model_cfg, seed, (Xtr[fit_idx], ytr_i[fit_idx]), val, progress,
-                                               train_cfg)
+                                               train_cfg, device)
     pred = classes[predict(model, Xte, task="classification", device="cpu")]
     preds = {
         "cnn_lstm": pred,
@@ -828,7 +844,7 @@ def run_classification(
         "format": _FORMAT, "version": _FORMAT_VERSION, "seqprep_version": __version__, "task": "classification",
         "classes": classes.tolist(), "length": int(length), "n_channels": int(Xtr.shape[2]),
         "normalization": "instance (per case and channel, z-score over time)", "val_fraction": val_fraction,
-        "seed": seed, "model": model.config, "train": train_cfg,
+        "seed": seed, "model": model.config, "train": train_cfg, "device": result.device,
         "n_train": int(len(fit_idx)), "n_val": int(n_val), "n_test": int(len(yte)),
     }  # fmt: skip
     if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
