@@ -125,8 +125,8 @@ def run(args: argparse.Namespace) -> dict:
     sampler.phase = "import"
     t0 = time.perf_counter()
     sampler.phase = "fit+export"
-    pipe = (Pipeline(args.lookback, target="f0", group="g", scale_per=args.scale_per) if args.series
-            else Pipeline(args.lookback, target="f0"))
+    pipe = (Pipeline(args.lookback, target="f0", group="g", scale_per=args.scale_per, scaler=args.scaler)
+            if args.series else Pipeline(args.lookback, target="f0", scaler=args.scaler))
     pipe.export(out, base / "x.npy", chunk_rows=args.chunk_rows, overwrite=True)
     t_export = time.perf_counter() - t0
     sampler.phase = "shuffled pass"
@@ -151,6 +151,7 @@ def run(args: argparse.Namespace) -> dict:
     data_bytes = os.path.getsize(out / "data.npy")
     return {
         "rows": args.rows, "features": args.features, "series": args.series, "scale_per": args.scale_per,
+        "scaler": args.scaler,
         "lookback": args.lookback, "batch": args.batch,
         "chunk_rows": args.chunk_rows, "train_windows": n, "windows": {k: len(v) for k, v in parts.items()},
         "export_s": round(t_export, 2), "export_GBps_written": round(data_bytes / t_export / 1e9, 3),
@@ -186,6 +187,9 @@ def main() -> None:
     p.add_argument("--series", type=lambda s: int(s.replace("_", "")), default=0,
                    help="add a series id column with this many series; compare per-feature and per-series scaling")
     p.add_argument("--scale-per", default="feature", help=argparse.SUPPRESS)
+    p.add_argument("--robust", action="store_true",
+                   help="also export with scaler='robust' (exact quantiles over several passes) and compare")
+    p.add_argument("--scaler", default="standard", help=argparse.SUPPRESS)
     p.add_argument("--keep", action="store_true", help="keep the generated files")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -206,6 +210,15 @@ def main() -> None:
                 for k in ("export_s", "pass_s", "peak_rss_anon_MB_max") if baseline[k]
             }
             print(f"per-series / per-feature: {result['ratio_series_over_feature']}", flush=True)
+        if args.robust:
+            baseline, result = result, _measure(["--scaler", "robust"])
+            result["standard_baseline"] = baseline
+            result["ratio_robust_over_standard"] = {
+                k: round(result[k] / baseline[k], 3)
+                for k in ("export_s", "pass_s", "peak_rss_anon_MB_max") if baseline[k]
+            }
+            print(f"robust / standard: export {baseline['export_s']} -> {result['export_s']} s, "
+                  f"{result['ratio_robust_over_standard']}", flush=True)
         result["generate_s"] = round(t_gen, 2)
         result["data_GB"] = round(os.path.getsize(src) / 1e9, 3)
     finally:

@@ -271,8 +271,6 @@ def test_unsorted_and_bad_data_are_refused(tmp_path):
     np.save(tmp_path / "n.npy", arr)
     with pytest.raises(DataError, match="b: 1 .*row 150"):
         Pipeline(lookback=5, target="y").export(tmp_path / "o", tmp_path / "n.npy", columns=["a", "b", "y"])
-    with pytest.raises(InvalidParameterError, match="streaming"):
-        fit_stream(Pipeline(lookback=5, target="y", scaler="robust"), tmp_path / "n.npy", columns=["a", "b", "y"])
     with pytest.raises(InvalidParameterError, match="columns"):
         NpySource(tmp_path / "n.npy", columns=["a", "b"])
     with pytest.raises(ArtifactError, match="no seqprep export"):
@@ -382,3 +380,22 @@ def test_a_resumed_export_with_warm_up_rows_equals_a_clean_one(tmp_path, monkeyp
     assert [r["chunks_written"][:1] for r in runs] == [[0], [4]]
     clean = Pipeline(**kw).export(tmp_path / "clean", tmp_path / "d.parquet", chunk_rows=64)
     np.testing.assert_array_equal(np.load(tmp_path / "out" / "data.npy"), np.load(clean / "data.npy"))
+
+
+@pytest.mark.parametrize("chunk_rows", [23, 10_000])
+def test_robust_scaling_streams_exact_quantiles(tmp_path, chunk_rows):
+    df = _long()
+    df.loc[df.index[::7], "b"] = 5.0  # ties around the median
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet", row_group_size=70)
+    kw = dict(lookback=10, target="y", time="t", group="key", split=(0.7, 0.15, 0.15), gap=2, scaler="robust",
+              derived=[{"kind": "lag", "column": "a", "lags": 3}])
+    mem = Pipeline(**kw)
+    parts_mem = mem.fit(df).parts
+    ooc = Pipeline(**kw)
+    out = ooc.export(tmp_path / "out", tmp_path / "d.parquet", chunk_rows=chunk_rows)
+    # the same order statistics, so the same medians and ranges to the last bit
+    np.testing.assert_array_equal(ooc.scaler_.center_, mem.scaler_.center_)
+    np.testing.assert_array_equal(ooc.scaler_.scale_, mem.scaler_.scale_)
+    assert ooc.scaler_.n_samples_seen_ is not None
+    np.testing.assert_array_equal(np.asarray(ooc.scaler_.n_samples_seen_), np.asarray(mem.scaler_.n_samples_seen_))
+    _assert_same(mem, parts_mem, ooc, open_export(out, verify=True))

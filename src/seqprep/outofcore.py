@@ -25,7 +25,8 @@ training rows in the same single pass and kept as ``(n_series, n_features)`` arr
 ``"sample"``: each window normalised on its own when it is read), ``nan_policy="raise"``,
 ``derived`` features (computed per chunk with the in-memory code; lags, differences and rolling
 windows get the last rows of the previous chunk, and windows skip each series' warm-up rows as in
-memory), and scalers whose ``partial_fit`` is exact (everything but ``"robust"``).
+memory), and every per-feature scaler: moments merge exactly in one pass, and ``"robust"`` finds
+its exact quantiles in a few passes over the training rows (:mod:`seqprep._quantiles`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._quantiles import StreamingQuantiles
 from ._sources import NpySource, ParquetSource, _Source, open_source
 from ._validation import check_int, list_names, param_error, zero_of
 from ._version import __version__
@@ -117,9 +119,6 @@ def _check_streamable(pipe: Any) -> None:
     if pipe.nan_policy != "raise":
         raise param_error("nan_policy", "'raise' for streaming", pipe.nan_policy,
                           "Clean NaN values upstream (streaming cannot fill across chunks).")
-    if isinstance(pipe.scaler, RobustScaler) or pipe.scaler == "robust":
-        raise param_error("scaler", "a streaming scaler ('standard', 'minmax', 'maxabs', 'none', ...)", pipe.scaler,
-                          "Quantiles of chunks do not combine exactly; RobustScaler needs Pipeline.fit.")
 
 
 def _resolve_columns(pipe: Any, source: _Source) -> tuple[list[str], list[str], int]:
@@ -505,27 +504,46 @@ def _plan(
         return bool(np.any((train_start < b) & (train_stop > a)))
 
     scaler = pipe._make_scaler(columns)
+    robust = isinstance(scaler, RobustScaler)
+    # A robust scaler's quantiles need several passes (exact order statistics, :mod:`._quantiles`);
+    # every other scaler merges its moments in one.
+    quantiles = StreamingQuantiles([scaler.quantile_range[0], 50.0, scaler.quantile_range[1]], len(columns)) \
+        if robust else None
+
+    def training_rows(label: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(values, series codes) of the training rows of every chunk that holds some, in order."""
+        task = bar.add_task(label, total=int((hi - lo).sum()))
+        table = _ChunkTable(pipe, raw, columns, bounds)
+        for _, a, b, cols in source.chunks(table.read, chunk_rows, None if table.reads_every_chunk else wanted):
+            if cols is None:
+                continue
+            rows = np.arange(a, b, dtype=np.int64)
+            code = np.searchsorted(bounds, rows, side="right") - 1
+            mask = (rows >= train_start[code]) & (rows < train_stop[code])
+            if not mask.any():
+                if table.reads_every_chunk:
+                    table(a, b, cols)  # carries its last rows into the next chunk
+                continue
+            yield table(a, b, cols)[mask], code[mask]
+            bar.update(task, advance=int(mask.sum()))
+
     fitted = False
-    task = bar.add_task("fit (training rows)", total=int((hi - lo).sum()))
-    table = _ChunkTable(pipe, raw, columns, bounds)
-    for _, a, b, cols in source.chunks(table.read, chunk_rows, None if table.reads_every_chunk else wanted):
-        if cols is None:
-            continue
-        rows = np.arange(a, b, dtype=np.int64)
-        code = np.searchsorted(bounds, rows, side="right") - 1
-        mask = (rows >= train_start[code]) & (rows < train_stop[code])
-        if not mask.any():
-            if table.reads_every_chunk:
-                table(a, b, cols)  # carries its last rows into the next chunk
-            continue
-        values = table(a, b, cols)[mask]
-        if isinstance(scaler, SeriesScaler):
-            # Series codes are positions in file order, the order of the saved series keys.
-            scaler.partial_fit(values, code[mask])
-        else:
-            scaler.partial_fit(values)
-        fitted = True
-        bar.update(task, advance=int(mask.sum()))
+    if quantiles is not None:
+        while quantiles.next_pass():
+            for values, _ in training_rows(f"fit (training rows, quantile pass {quantiles.passes})"):
+                quantiles.update(values)
+                fitted = True
+        if fitted:
+            scaler.n_features_in_ = len(columns)
+            scaler._set_quantiles(quantiles.result(), quantiles.count)
+    else:
+        for values, codes in training_rows("fit (training rows)"):
+            if isinstance(scaler, SeriesScaler):
+                # Series codes are positions in file order, the order of the saved series keys.
+                scaler.partial_fit(values, codes)
+            else:
+                scaler.partial_fit(values)
+            fitted = True
     if not fitted:
         raise DataError("the training part has no rows to fit the statistics on. Use other fractions or more data.")
     from .pipeline import _freq_json, _key_json, check_series_trained

@@ -610,20 +610,27 @@ class RobustScaler(BaseScaler):
             self.feature_names_in_ = names
         rows = _rows(a)
         lo_q, hi_q = self.quantile_range
-        center = np.zeros(rows.shape[1])
-        scale = np.ones(rows.shape[1])
+        quantiles = np.full((3, rows.shape[1]), np.nan)
         counts = np.zeros(rows.shape[1], np.int64)
         for j in range(rows.shape[1]):  # one column at a time bounds the float64 copy
             col = rows[:, j].astype(np.float64)
             col = col[~np.isnan(col)]
             counts[j] = col.size
             if col.size:
-                q = np.percentile(col, [lo_q, 50.0, hi_q])
-                center[j] = q[1]
-                scale[j] = q[2] - q[0] if q[2] > q[0] else 1.0
-        self.center_, self.scale_ = center, scale
-        self._set_seen(counts)
+                quantiles[:, j] = np.percentile(col, [lo_q, 50.0, hi_q])
+        self._set_quantiles(quantiles, counts)
         return self
+
+    def _set_quantiles(self, quantiles: np.ndarray, counts: np.ndarray) -> None:
+        """Fitted state from the ``(q_low, median, q_high)`` rows of ``quantiles`` and the non-NaN counts.
+
+        Shared by :meth:`fit` and the streaming fit (:mod:`seqprep.outofcore`, exact quantiles over
+        several passes), so that both give the same statistics. A zero range scales by 1.
+        """
+        has = counts > 0
+        self.center_ = np.where(has, quantiles[1], 0.0)
+        self.scale_ = np.where(has & (quantiles[2] > quantiles[0]), quantiles[2] - quantiles[0], 1.0)
+        self._set_seen(np.asarray(counts, np.int64))
 
     def partial_fit(self, X: Any, y: Any = None) -> RobustScaler:
         """Not supported: quantiles cannot be merged exactly across chunks."""
