@@ -25,7 +25,8 @@ __all__ = ["prepare"]
 @click.option("--split", "split_", default="0.7,0.15,0.15", show_default=True,
               help="Fractions (train,val,test) or cut timestamps.")
 @click.option("--gap", default="0", show_default=True, help="Purge gap: rows, or a duration such as 7D.")
-@click.option("--scaler", default="standard", show_default=True, help="standard, minmax, maxabs or none.")
+@click.option("--scaler", default="standard", show_default=True,
+              help="standard, minmax, maxabs, robust (exact quantiles, a few passes) or none.")
 @click.option("--scale-per", "scale_per", type=click.Choice(["feature", "series", "sample"]), default="feature",
               show_default=True, help="One set of statistics per feature, per series (--group), or per window.")
 @click.option("--calendar", default=None,
