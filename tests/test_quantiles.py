@@ -82,3 +82,18 @@ def test_ranges_that_overflow_a_float_subtraction():
     x = np.array([[-1.7e308], [1.7e308], [0.0], [1.0], [2.0], [3.0]])
     got, _ = _streamed(x, [10, 50, 90], bins=4, max_buffer=1, chunks=2)
     np.testing.assert_array_equal(got, np.percentile(x, [10, 50, 90], axis=0))
+
+
+def test_accumulators_fed_elsewhere_and_merged_give_the_same_quantiles():
+    rng = np.random.default_rng(3)
+    x = np.round(rng.normal(size=(20_000, 3)), 2)  # many ties
+    x[::9, 1] = np.nan
+    sq = StreamingQuantiles([5, 50, 95], 3, bins=8, max_buffer=50)
+    while sq.next_pass():
+        for part in np.array_split(x, 4):  # as Dask partitions: each into its own accumulator
+            acc = sq.accumulator()
+            for chunk in np.array_split(part, 3):
+                acc.update(chunk)
+            sq.merge(acc)
+    np.testing.assert_array_equal(sq.result(), np.nanpercentile(x, [5, 50, 95], axis=0))
+    assert sq.passes > 3  # several histogram passes really ran through the accumulators

@@ -15,7 +15,7 @@ data needs one histogram pass and one collecting pass after the counting pass.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -144,6 +144,35 @@ class StreamingQuantiles:
             counts = np.bincount(k, minlength=len(same[0].counts))[: len(same[0].counts)]
             for s in same:
                 s.counts += counts
+
+    def accumulator(self) -> StreamingQuantiles:
+        """An empty copy for the current pass.
+
+        Feed it some of the chunks (elsewhere, e.g. on a Dask worker) and :meth:`merge` it back; the
+        passes then proceed as if this object had been fed those chunks.
+        """
+        acc = StreamingQuantiles.__new__(StreamingQuantiles)
+        acc.__dict__.update(self.__dict__)
+        acc.count = np.zeros_like(self.count)
+        acc.min, acc.max = np.full_like(self.min, np.inf), np.full_like(self.max, -np.inf)
+        if self._searches is not None:
+            acc._searches = [replace(s, counts=None if s.counts is None else np.zeros_like(s.counts), buffer=[])
+                             for s in self._searches]
+        return acc
+
+    def merge(self, other: StreamingQuantiles) -> None:
+        """Add what an :meth:`accumulator` of this pass was fed."""
+        if self._searches is None:
+            self.count += other.count
+            self.min, self.max = np.fmin(self.min, other.min), np.fmax(self.max, other.max)
+            return
+        for s, o in zip(self._searches, other._searches or (), strict=True):
+            if s.value is not None:
+                continue
+            if s.counts is None:
+                s.buffer.extend(o.buffer)
+            else:
+                s.counts += o.counts
 
     def result(self) -> np.ndarray:
         """``(len(q), n_columns)`` percentiles (NaN for a column without values)."""

@@ -52,7 +52,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -61,11 +61,20 @@ import numpy as np
 import pandas as pd
 
 from ._moments import Moments, group_moments
+from ._quantiles import StreamingQuantiles
 from ._validation import check_int, list_names, param_error, zero_of
 from .exceptions import ArtifactError, DataError
 from .io import replace_dir, temp_dir_beside
 from .pipeline import Pipeline, _freq_json, _key_json, check_series_trained, fitted_series_codes
-from .scaling import BaseScaler, IdentityScaler, MaxAbsScaler, MinMaxScaler, SeriesScaler, StandardScaler
+from .scaling import (
+    BaseScaler,
+    IdentityScaler,
+    MaxAbsScaler,
+    MinMaxScaler,
+    RobustScaler,
+    SeriesScaler,
+    StandardScaler,
+)
 from .splitting import _assign, _check_fractions, _is_time_cuts, _require_windows, ranges_from_cuts
 from .windowing import window_starts
 
@@ -74,7 +83,7 @@ __all__ = ["export", "fit_pipeline"]
 EXPORT_FORMAT = "seqprep.export"
 EXPORT_VERSION = 1
 _EXTRA = "seqprep.dask needs dask and distributed. Install the extra: pip install 'seqprep[dask]'."
-_MERGEABLE = (StandardScaler, MinMaxScaler, MaxAbsScaler, IdentityScaler)
+_MERGEABLE = (StandardScaler, MinMaxScaler, MaxAbsScaler, IdentityScaler, RobustScaler)  # robust: exact, in passes
 
 
 def _require_dask() -> Any:
@@ -112,8 +121,8 @@ def _check_pipeline(pipe: Any) -> None:
                           "Use 'standard', 'minmax', 'maxabs' or 'none'.")
     if type(pipe._make_scaler([])) not in _MERGEABLE:
         raise param_error(
-            "scaler", "a scaler with mergeable statistics ('standard', 'minmax', 'maxabs' or 'none')", pipe.scaler,
-            "Quantiles (robust) are not mergeable exactly; fit that pipeline on one machine.",
+            "scaler", "a scaler with mergeable statistics ('standard', 'minmax', 'maxabs', 'robust' or 'none')",
+            pipe.scaler, "Use one of these, or fit that pipeline on one machine.",
         )
 
 
@@ -213,6 +222,24 @@ def _time_at(pipe: Pipeline, pdf: pd.DataFrame, rows: list[int]) -> list[Any]:
     return [sd.time[r] for r in rows]
 
 
+def _train_rows(sd: Any, task: dict[str, Any]) -> np.ndarray:
+    """Mask of a partition's training rows: before the cut timestamp, or the first rows of each series."""
+    if task["train_stamp"] is not None:
+        return sd.time < task["train_stamp"]
+    codes = sd.series_codes()
+    local = np.arange(sd.n_rows, dtype=np.int64) - sd.bounds[:-1][codes]
+    return local < np.asarray(task["train_rows"], dtype=np.int64)[codes]
+
+
+def _partition_quantiles(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any], acc: StreamingQuantiles
+                         ) -> StreamingQuantiles:
+    """Feed one partition's training rows to an accumulator of the current quantile pass (robust scaler)."""
+    if len(pdf):
+        table, sd, _, _ = _load(pipe, pdf)
+        acc.update(table[_train_rows(sd, task)])
+    return acc
+
+
 def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) -> dict[str, Any] | None:
     """Training-row moments, threshold counts per series, and breaks (global rows) of one partition.
 
@@ -225,11 +252,7 @@ def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) ->
         return None
     table, sd, _, _ = _load(pipe, pdf)
     codes = sd.series_codes()
-    local = np.arange(sd.n_rows, dtype=np.int64) - sd.bounds[:-1][codes]
-    if task["train_stamp"] is not None:
-        train = sd.time < task["train_stamp"]
-    else:
-        train = local < np.asarray(task["train_rows"], dtype=np.int64)[codes]
+    train = _train_rows(sd, task)
     with_range = task["with_range"]
     moments = series_moments = series_counts = None
     if not task["statistics"]:
@@ -325,6 +348,7 @@ class _Plan:
     time_dtype: Any = None
     series_moments: Moments | None = None  # scale_per="series": (n_series, n_features), global series order
     series_counts: np.ndarray | None = None  # scale_per="series": training rows per series
+    train_tasks: list[dict[str, Any]] = field(default_factory=list)  # per non-empty partition: its training rows
 
 
 def _tree_reduce(dask: Any, items: list[Any], fn: Any) -> Any:
@@ -486,7 +510,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
         with_range = scaler.base != "standard"  # as SeriesScaler.partial_fit
     else:
         with_range = bool(getattr(scaler, "_with_range", False)) and not isinstance(scaler, IdentityScaler)
-    tasks = []
+    tasks, train_tasks = [], []
     for j, s in enumerate(light):
         lo, hi = slices[j]
         task: dict[str, Any] = {
@@ -501,6 +525,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
         if stamps is None:
             b0 = boundaries[0]
             task["train_rows"] = [int(b0[0]) - int(offsets[j])] if time_aligned else b0[lo:hi]
+        train_tasks.append(task)
         tasks.append(dask.delayed(_partition_stats, pure=True)(pipe, parts[s["index"]], task))
     mom_d = _tree_reduce(dask, [dask.delayed(_moments_of, pure=True)(t) for t in tasks], _merge_moments)
     rest_d = [dask.delayed(_without_moments, pure=True)(t) for t in tasks]
@@ -558,7 +583,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
         offsets=offsets, n_rows=n_rows_part, series_slices=slices, freq=freq, breaks=breaks, ranges=ranges,
         names=names, starts=starts, members=members, moments=moments, n_train=sum(r["n_train"] for r in rest),
         partition_index=index, time_dtype=np.asarray(first["first"]).dtype if has_time else None,
-        series_moments=series_moments, series_counts=series_counts,
+        series_moments=series_moments, series_counts=series_counts, train_tasks=train_tasks,
     )
 
 
@@ -578,6 +603,28 @@ def _times_at_rows(
         for pos, value in zip(np.flatnonzero(owner == j), values, strict=True):
             out[pos] = value
     return np.asarray(out)
+
+
+def _robust_scaler(pipe: Pipeline, plan: _Plan, ddf: Any, client: Any) -> RobustScaler:
+    """Exact medians and quantile ranges of the training rows, in a few passes over the partitions.
+
+    Each pass sends every partition an empty accumulator of :class:`StreamingQuantiles` and merges
+    what they return (counts, histograms, the few values left), as the streaming fit does in one process.
+    """
+    dask = _require_dask()
+    scaler = pipe._make_scaler(plan.columns)
+    lo, hi = scaler.quantile_range
+    quantiles = StreamingQuantiles([lo, 50.0, hi], len(plan.columns))
+    parts = list(ddf.to_delayed())
+    while quantiles.next_pass():
+        jobs = [dask.delayed(_partition_quantiles, pure=False)(pipe, parts[i], task, quantiles.accumulator())
+                for i, task in zip(plan.partition_index, plan.train_tasks, strict=True)]
+        for acc in _compute(dask, client, jobs):
+            quantiles.merge(acc)
+    scaler.n_features_in_ = len(plan.columns)
+    scaler._set_quantiles(quantiles.result(), quantiles.count)
+    scaler._report()
+    return scaler
 
 
 def _fitted_scaler(pipe: Pipeline, plan: _Plan) -> BaseScaler:
@@ -657,7 +704,8 @@ def fit_pipeline(pipe: Pipeline, ddf: Any, client: Any = None) -> Pipeline:
     _check_pipeline(pipe)
     ddf = _as_dask_frame(ddf)
     plan = _make_plan(pipe, ddf, client)
-    pipe.scaler_ = _fitted_scaler(pipe, plan)
+    robust = isinstance(pipe._make_scaler(plan.columns), RobustScaler)
+    pipe.scaler_ = _robust_scaler(pipe, plan, ddf, client) if robust else _fitted_scaler(pipe, plan)
     pipe.schema_ = {
         "columns": plan.columns,
         "inputs": plan.columns[: plan.n_in],
