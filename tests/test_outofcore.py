@@ -399,3 +399,28 @@ def test_robust_scaling_streams_exact_quantiles(tmp_path, chunk_rows):
     assert ooc.scaler_.n_samples_seen_ is not None
     np.testing.assert_array_equal(np.asarray(ooc.scaler_.n_samples_seen_), np.asarray(mem.scaler_.n_samples_seen_))
     _assert_same(mem, parts_mem, ooc, open_export(out, verify=True))
+
+
+def test_option_combinations_stream_as_in_memory(tmp_path):
+    """A sweep over the options that change rows, statistics or starts (every 4th of 192 combinations)."""
+    import itertools
+
+    from seqprep.features import Calendar, Lag, Rolling
+
+    df = _long()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet", row_group_size=70)
+    combos = [c for c in itertools.product(
+        ["feature", "series", "sample"], [1, 3], ["history", "part"], ["standard", "robust", "minmax"],
+        [(Lag("a", lags=(2, 5)),), (Rolling("y", 4), Calendar()), ()], [1, (1, 4)],
+    ) if not (c[0] == "series" and c[3] == "robust")][::4]
+    assert len(combos) >= 40
+    for n, (scale_per, stride, context, scaler, derived, horizon) in enumerate(combos):
+        kw = dict(lookback=6, horizon=horizon, target="y", time="t", group="key", split=(0.6, 0.2, 0.2), gap=3,
+                  scale_per=scale_per, stride=stride, context=context, scaler=scaler, derived=list(derived))
+        mem = Pipeline(**kw)
+        parts_mem = mem.fit(df).parts
+        parts = open_export(Pipeline(**kw).export(tmp_path / f"o{n}", tmp_path / "d.parquet", chunk_rows=41))
+        for name, w in parts_mem.items():
+            np.testing.assert_array_equal(parts[name].starts, w.starts, err_msg=str(kw))
+            for a, b in zip(parts[name][:], w[:], strict=True):
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=str(kw))
