@@ -317,15 +317,25 @@ def test_clear_import_error_without_dask():
     assert "pip install 'seqprep[dask]'" in out.stdout
 
 
-def test_warm_up_features_on_a_series_split_across_partitions_are_refused(client):
-    df = pd.DataFrame({"t": pd.date_range("2022-01-01", periods=60, freq="D"), "y": np.arange(60.0)})
-    pipe = Pipeline(lookback=4, target="y", time="t", derived=[{"kind": "lag", "column": "y", "lags": 2}])
-    with pytest.raises(DataError, match=r"warm-up rows .*Lag.* split across 3 partitions.*seqprep.outofcore"):
-        fit_pipeline(pipe, dd.from_pandas(df, chunksize=20, sort=False), client=client)
-    one = fit_pipeline(Pipeline(**pipe.get_config()), dd.from_pandas(df, npartitions=1), client=client)
-    ref = Pipeline(**pipe.get_config())
-    ref.fit(df)
-    assert one.schema_ == ref.schema_ and one.schema_["warmup"] == 2
+@pytest.mark.parametrize("scaler", ["standard", "robust"])
+def test_warm_up_features_of_a_series_split_across_partitions_read_the_rows_before(client, tmp_path, scaler):
+    # 3 partitions of 20 rows; a rolling window of 25 rows needs rows from two partitions back.
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"t": pd.date_range("2022-01-01", periods=60, freq="D"), "y": rng.normal(size=60).cumsum(),
+                       "x": rng.normal(size=60)})
+    cfg = {"lookback": 4, "target": "y", "time": "t", "split": (0.7, 0.3), "scaler": scaler,
+           "derived": [{"kind": "lag", "column": "y", "lags": 2}, {"kind": "rolling", "column": "x", "window": 25,
+                                                                         "stats": ["mean", "std"]}]}
+    ddf = dd.from_pandas(df, chunksize=20, sort=False)
+    assert ddf.npartitions == 3
+    ref = Pipeline(**cfg)
+    parts = ref.fit(df)
+    pipe = fit_pipeline(Pipeline(**cfg), ddf, client=client)
+    assert pipe.schema_["warmup"] == 24
+    out = export(pipe, ddf, tmp_path / "export", client=client)
+    _check_same(ref, parts, pipe, out)
+    if scaler == "robust":
+        np.testing.assert_array_equal(pipe.scaler_.center_, ref.scaler_.center_)
 
 
 @pytest.mark.parametrize("npartitions", [1, 3])

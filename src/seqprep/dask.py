@@ -145,10 +145,38 @@ def _as_dask_frame(ddf: Any) -> Any:
 # ---------------------------------------------------------------------- per-partition work (runs on workers)
 
 
-def _load(pipe: Pipeline, pdf: pd.DataFrame) -> Any:
-    """The pipeline's own validation of one partition: (table, SeriesData, columns, n_in)."""
+def _load(pipe: Pipeline, pdf: pd.DataFrame, head: pd.DataFrame | None = None) -> Any:
+    """The pipeline's own validation of one partition: (table, SeriesData, columns, n_in).
+
+    ``head`` -- the last rows of the previous partitions of a time-aligned series -- goes in front
+    while derived features are computed, so that lags and rolling windows at the start of the
+    partition read the rows before it, as in memory; its rows are dropped again afterwards.
+    """
     table, sd, columns, n_in, _ = pipe._prepare(pdf)
+    if head is not None and len(head):
+        table = pipe._prepare(pd.concat([head, pdf], ignore_index=True))[0][len(head):]
     return table, sd, columns, n_in
+
+
+def _tail(pdf: pd.DataFrame, before: pd.DataFrame | None, rows: int) -> pd.DataFrame:
+    """The last ``rows`` rows of everything up to and including ``pdf`` (``before``: the tail so far)."""
+    frames = [f for f in (before, pdf) if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True).tail(rows) if frames else pdf.iloc[:0]
+
+
+def _heads(dask: Any, pipe: Pipeline, parts: list[Any], index: list[int], time_aligned: bool) -> list[Any]:
+    """Per non-empty partition: the rows its derived features need from earlier partitions (or None).
+
+    Only a time-aligned series split across partitions needs them (a series-aligned partition holds
+    whole series); each head is the tail of the previous head and partition, a chain of cheap tasks.
+    """
+    warmup = _warmup(pipe)
+    if not (warmup and time_aligned and len(index) > 1):
+        return [None] * len(index)
+    heads: list[Any] = [None]
+    for j in range(1, len(index)):
+        heads.append(dask.delayed(_tail, pure=True)(parts[index[j - 1]], heads[-1], warmup))
+    return heads
 
 
 def _within_diffs(sd: Any) -> np.ndarray:
@@ -231,16 +259,17 @@ def _train_rows(sd: Any, task: dict[str, Any]) -> np.ndarray:
     return local < np.asarray(task["train_rows"], dtype=np.int64)[codes]
 
 
-def _partition_quantiles(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any], acc: StreamingQuantiles
-                         ) -> StreamingQuantiles:
+def _partition_quantiles(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any], acc: StreamingQuantiles,
+                         head: pd.DataFrame | None = None) -> StreamingQuantiles:
     """Feed one partition's training rows to an accumulator of the current quantile pass (robust scaler)."""
     if len(pdf):
-        table, sd, _, _ = _load(pipe, pdf)
+        table, sd, _, _ = _load(pipe, pdf, head)
         acc.update(table[_train_rows(sd, task)])
     return acc
 
 
-def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) -> dict[str, Any] | None:
+def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any],
+                     head: pd.DataFrame | None = None) -> dict[str, Any] | None:
     """Training-row moments, threshold counts per series, and breaks (global rows) of one partition.
 
     With ``task["per_series"]`` the moments are per series of the partition (local codes, shape
@@ -250,7 +279,7 @@ def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) ->
     """
     if len(pdf) == 0:
         return None
-    table, sd, _, _ = _load(pipe, pdf)
+    table, sd, _, _ = _load(pipe, pdf, head)
     codes = sd.series_codes()
     train = _train_rows(sd, task)
     with_range = task["with_range"]
@@ -282,7 +311,7 @@ def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any]) ->
 
 def _write_rows(
     pipe: Pipeline, pdf: pd.DataFrame, path: str, offset: int, n_rows: int, time_path: str | None,
-    series_codes: np.ndarray | None = None,
+    series_codes: np.ndarray | None = None, head: pd.DataFrame | None = None,
 ) -> int:
     """Scale one partition and write it into its slice of ``data.npy`` (and ``time.npy``).
 
@@ -291,7 +320,7 @@ def _write_rows(
     """
     if len(pdf) == 0:
         return 0
-    table, sd, _, _ = _load(pipe, pdf)
+    table, sd, _, _ = _load(pipe, pdf, head)
     if sd.n_rows != n_rows:
         raise DataError(
             f"a partition changed between the summary and the export pass: {sd.n_rows} rows now, {n_rows} before."
@@ -349,6 +378,7 @@ class _Plan:
     series_moments: Moments | None = None  # scale_per="series": (n_series, n_features), global series order
     series_counts: np.ndarray | None = None  # scale_per="series": training rows per series
     train_tasks: list[dict[str, Any]] = field(default_factory=list)  # per non-empty partition: its training rows
+    heads: list[Any] = field(default_factory=list)  # per non-empty partition: rows from before it, or None
 
 
 def _tree_reduce(dask: Any, items: list[Any], fn: Any) -> Any:
@@ -510,6 +540,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
         with_range = scaler.base != "standard"  # as SeriesScaler.partial_fit
     else:
         with_range = bool(getattr(scaler, "_with_range", False)) and not isinstance(scaler, IdentityScaler)
+    heads = _heads(dask, pipe, parts, index, time_aligned)
     tasks, train_tasks = [], []
     for j, s in enumerate(light):
         lo, hi = slices[j]
@@ -526,7 +557,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
             b0 = boundaries[0]
             task["train_rows"] = [int(b0[0]) - int(offsets[j])] if time_aligned else b0[lo:hi]
         train_tasks.append(task)
-        tasks.append(dask.delayed(_partition_stats, pure=True)(pipe, parts[s["index"]], task))
+        tasks.append(dask.delayed(_partition_stats, pure=True)(pipe, parts[s["index"]], task, heads[j]))
     mom_d = _tree_reduce(dask, [dask.delayed(_moments_of, pure=True)(t) for t in tasks], _merge_moments)
     rest_d = [dask.delayed(_without_moments, pure=True)(t) for t in tasks]
     rest, moments = _compute(dask, client, [rest_d, mom_d])
@@ -561,14 +592,9 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
     starts, _ = window_starts(bounds, breaks, spec)
     warmup = _warmup(pipe)
     if warmup:
-        # Each partition computed its derived features over whole series (partitions are aligned to
-        # series): as in memory, the first `warmup` rows of a series are NaN there and start no window.
-        if time_aligned and len(light) > 1:
-            raise DataError(
-                f"derived features with warm-up rows ({', '.join(repr(d) for d in pipe.derived if d.warmup)}) need "
-                f"the rows before each row, but the one series is split across {len(light)} partitions. Use one "
-                "partition per series (group=...), seqprep.outofcore (it carries rows between chunks), or Pipeline.fit."
-            )
+        # Derived features were computed over whole series (series-aligned partitions, or a time-aligned
+        # series with the previous partitions' last rows in front): as in memory, the first `warmup` rows
+        # of a series are NaN there and start no window.
         starts = starts[starts - bounds[np.searchsorted(bounds, starts, side="right") - 1] >= warmup]
     if len(starts) == 0:
         raise DataError(
@@ -583,7 +609,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
         offsets=offsets, n_rows=n_rows_part, series_slices=slices, freq=freq, breaks=breaks, ranges=ranges,
         names=names, starts=starts, members=members, moments=moments, n_train=sum(r["n_train"] for r in rest),
         partition_index=index, time_dtype=np.asarray(first["first"]).dtype if has_time else None,
-        series_moments=series_moments, series_counts=series_counts, train_tasks=train_tasks,
+        series_moments=series_moments, series_counts=series_counts, train_tasks=train_tasks, heads=heads,
     )
 
 
@@ -617,8 +643,8 @@ def _robust_scaler(pipe: Pipeline, plan: _Plan, ddf: Any, client: Any) -> Robust
     quantiles = StreamingQuantiles([lo, 50.0, hi], len(plan.columns))
     parts = list(ddf.to_delayed())
     while quantiles.next_pass():
-        jobs = [dask.delayed(_partition_quantiles, pure=False)(pipe, parts[i], task, quantiles.accumulator())
-                for i, task in zip(plan.partition_index, plan.train_tasks, strict=True)]
+        jobs = [dask.delayed(_partition_quantiles, pure=False)(pipe, parts[i], task, quantiles.accumulator(), head)
+                for i, task, head in zip(plan.partition_index, plan.train_tasks, plan.heads, strict=True)]
         for acc in _compute(dask, client, jobs):
             quantiles.merge(acc)
     scaler.n_features_in_ = len(plan.columns)
@@ -814,7 +840,7 @@ def export(
             jobs.append(dask.delayed(_write_rows, pure=False)(
                 pipe, parts[s_index], str(data_path), int(plan.offsets[j]), int(plan.n_rows[j]),
                 None if time_path is None else str(time_path),
-                None if series_codes is None else series_codes[lo:hi]))
+                None if series_codes is None else series_codes[lo:hi], plan.heads[j]))
         written = sum(_compute(dask, client, jobs))
         if written != n_total:
             raise DataError(f"the export wrote {written} rows; the data has {n_total}.")
