@@ -175,6 +175,15 @@ def _measure(extra: list[str]) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
+def _versus(baseline: dict, extra: list[str], baseline_key: str, ratio_key: str) -> dict:
+    """Measure again with the ``extra`` flags; the result carries the baseline and the ratios to it."""
+    result = _measure(extra)
+    result[baseline_key] = baseline
+    result[ratio_key] = {k: round(result[k] / baseline[k], 3)
+                         for k in ("export_s", "pass_s", "peak_rss_anon_MB_max") if baseline[k]}
+    return result
+
+
 def main() -> None:
     """Parse arguments, generate the data, measure in a subprocess, print RESULT."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -203,21 +212,11 @@ def main() -> None:
         print(f"generated {src} ({os.path.getsize(src) / 1e9:.2f} GB) in {t_gen:.1f} s", flush=True)
         result = _measure([])
         if args.series:
-            baseline, result = result, _measure(["--scale-per", "series"])
-            result["feature_baseline"] = baseline
-            result["ratio_series_over_feature"] = {
-                k: round(result[k] / baseline[k], 3)
-                for k in ("export_s", "pass_s", "peak_rss_anon_MB_max") if baseline[k]
-            }
+            result = _versus(result, ["--scale-per", "series"], "feature_baseline", "ratio_series_over_feature")
             print(f"per-series / per-feature: {result['ratio_series_over_feature']}", flush=True)
-        if args.robust:
-            baseline, result = result, _measure(["--scaler", "robust"])
-            result["standard_baseline"] = baseline
-            result["ratio_robust_over_standard"] = {
-                k: round(result[k] / baseline[k], 3)
-                for k in ("export_s", "pass_s", "peak_rss_anon_MB_max") if baseline[k]
-            }
-            print(f"robust / standard: export {baseline['export_s']} -> {result['export_s']} s, "
+        if args.robust:  # (with --series: robust against the per-series run)
+            result = _versus(result, ["--scaler", "robust"], "standard_baseline", "ratio_robust_over_standard")
+            print(f"robust / standard: export {result['standard_baseline']['export_s']} -> {result['export_s']} s, "
                   f"{result['ratio_robust_over_standard']}", flush=True)
         result["generate_s"] = round(t_gen, 2)
         result["data_GB"] = round(os.path.getsize(src) / 1e9, 3)
