@@ -65,7 +65,14 @@ from ._quantiles import StreamingQuantiles
 from ._validation import check_int, list_names, param_error, zero_of
 from .exceptions import ArtifactError, DataError
 from .io import replace_dir, temp_dir_beside
-from .pipeline import Pipeline, _freq_json, _key_json, check_series_trained, fitted_series_codes
+from .pipeline import (
+    Pipeline,
+    _freq_json,
+    _key_json,
+    check_calendar_time,
+    check_series_trained,
+    fitted_series_codes,
+)
 from .scaling import (
     BaseScaler,
     IdentityScaler,
@@ -102,9 +109,7 @@ def _require_dask() -> Any:
 def _check_pipeline(pipe: Any) -> None:
     if not isinstance(pipe, Pipeline):
         raise param_error("pipe", "a seqprep.Pipeline", type(pipe).__name__)
-    if any(not d.source_columns() for d in pipe.derived) and pipe.time is None:  # Calendar reads the time only
-        raise param_error("time", "a timestamp column when Calendar features are set", None,
-                          "Pass time='<column>'.")
+    check_calendar_time(pipe)
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' with seqprep.dask", pipe.holdout, "Fit holdout='series' on one machine.")
     if pipe.scale_per == "sample":
@@ -124,11 +129,6 @@ def _check_pipeline(pipe: Any) -> None:
             "scaler", "a scaler with mergeable statistics ('standard', 'minmax', 'maxabs', 'robust' or 'none')",
             pipe.scaler, "Use one of these, or fit that pipeline on one machine.",
         )
-
-
-def _warmup(pipe: Pipeline) -> int:
-    """Rows at the start of every series where a derived feature is undefined (NaN)."""
-    return max((d.warmup for d in pipe.derived), default=0)
 
 
 def _as_dask_frame(ddf: Any) -> Any:
@@ -170,7 +170,7 @@ def _heads(dask: Any, pipe: Pipeline, parts: list[Any], index: list[int], time_a
     Only a time-aligned series split across partitions needs them (a series-aligned partition holds
     whole series); each head is the tail of the previous head and partition, a chain of cheap tasks.
     """
-    warmup = _warmup(pipe)
+    warmup = pipe.warmup
     if not (warmup and time_aligned and len(index) > 1):
         return [None] * len(index)
     heads: list[Any] = [None]
@@ -590,7 +590,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
     # ---- windows and parts: the same functions as the in-memory pipeline
     spec = pipe.spec
     starts, _ = window_starts(bounds, breaks, spec)
-    warmup = _warmup(pipe)
+    warmup = pipe.warmup
     if warmup:
         # Derived features were computed over whole series (series-aligned partitions, or a time-aligned
         # series with the previous partitions' last rows in front): as in memory, the first `warmup` rows
@@ -739,7 +739,7 @@ def fit_pipeline(pipe: Pipeline, ddf: Any, client: Any = None) -> Pipeline:
         "raw_columns": plan.raw_columns,
         "freq": _freq_json(plan.freq),
         "series_keys": list(plan.keys) if pipe.scale_per == "series" else None,
-        "warmup": _warmup(pipe),
+        "warmup": pipe.warmup,
         "n_rows_fitted": int(plan.bounds[-1]),
     }
     pipe.split_ = None

@@ -111,11 +111,11 @@ class StreamFit:
 
 
 def _check_streamable(pipe: Any) -> None:
+    from .pipeline import check_calendar_time
+
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' for streaming", pipe.holdout, "Use Pipeline.fit for holdout='series'.")
-    if any(not d.source_columns() for d in pipe.derived) and pipe.time is None:  # Calendar reads the time only
-        raise param_error("time", "a timestamp column when Calendar features are set", None,
-                          "Pass time='<column>'.")
+    check_calendar_time(pipe)
     if pipe.nan_policy != "raise":
         raise param_error("nan_policy", "'raise' for streaming", pipe.nan_policy,
                           "Clean NaN values upstream (streaming cannot fill across chunks).")
@@ -157,11 +157,6 @@ def _resolve_columns(pipe: Any, source: _Source) -> tuple[list[str], list[str], 
     return raw, in_cols + extra, len(in_cols)
 
 
-def _warmup(pipe: Any) -> int:
-    """Rows at the start of every series where some derived feature is undefined (NaN)."""
-    return max((d.warmup for d in pipe.derived), default=0)
-
-
 class _ChunkTable:
     """Chunk -> float64 table of ``columns`` (raw columns, then derived ones where the pipeline has them).
 
@@ -174,7 +169,7 @@ class _ChunkTable:
 
     def __init__(self, pipe: Any, raw: list[str], columns: list[str], bounds: np.ndarray) -> None:
         self.pipe, self.raw, self.columns, self.bounds = pipe, raw, columns, bounds
-        self.warmup = _warmup(pipe)
+        self.warmup = pipe.warmup
         self.uses_time = bool(pipe.derived) and pipe.time is not None
         self.read = list(dict.fromkeys([*raw, pipe.time])) if self.uses_time else (raw if pipe.derived else columns)
         self._carry: tuple[int, np.ndarray, np.ndarray | None] | None = None  # (first row, values, time)
@@ -491,7 +486,7 @@ def _plan(
     ranges = _cut(pipe.split, pipe.gap, bounds, time)
     names = _part_names(pipe.split)
     counts = [0] * len(ranges)
-    for p, s in _part_starts(bounds, breaks, ranges, pipe.spec, pipe.context, warmup=_warmup(pipe)):
+    for p, s in _part_starts(bounds, breaks, ranges, pipe.spec, pipe.context, warmup=pipe.warmup):
         counts[p] += len(s)
     if any(c == 0 for c in counts):
         _require_windows(
@@ -559,7 +554,7 @@ def _plan(
         "raw_columns": raw,
         "freq": _freq_json(freq),
         "series_keys": [_key_json(k) for k in keys] if pipe.scale_per == "series" else None,
-        "warmup": _warmup(pipe),
+        "warmup": pipe.warmup,
         "n_rows_fitted": int(bounds[-1]),
     }
     pipe.split_ = None
@@ -828,7 +823,7 @@ def _setup(pipe: Any, out: Path, source: _Source, chunk_rows: int, fp: dict[str,
         tmp_files[p] = (tmp, out / f"starts-{name}.npy")
     filled = [0] * len(names)
     for p, s in _part_starts(fit.bounds, fit.breaks, [tuple(r.T) for r in fit.row_ranges.values()], pipe.spec,
-                             pipe.context, warmup=_warmup(pipe)):
+                             pipe.context, warmup=pipe.warmup):
         arrays[p][filled[p] : filled[p] + len(s)] = s
         filled[p] += len(s)
     for p, (tmp, final) in tmp_files.items():

@@ -152,6 +152,11 @@ class Pipeline:
         self.schema_: dict[str, Any] | None = None
         self.split_: Split | None = None
 
+    @property
+    def warmup(self) -> int:
+        """Rows at the start of every series where a derived feature is undefined (NaN): no window starts there."""
+        return max((d.warmup for d in self.derived), default=0)
+
     # ------------------------------------------------------------------ fitting
     def fit(self, data: Any) -> Split:
         """Split ``data`` in time, fit the scaler on the training rows, and window every part.
@@ -691,6 +696,16 @@ def check_series_trained(scaler: Any, keys: Sequence[Any]) -> None:
             f"(none of their rows is in the training part): {list_names([_key_json(k) for k in missing[:10]])}"
             f"{' ...' if len(missing) > 10 else ''}. Drop those series, move the cut, or use scale_per='feature'."
         )
+
+
+def check_calendar_time(pipe: Pipeline) -> None:
+    """Refuse ``Calendar`` features without a time column before an out-of-core pass starts.
+
+    In memory the same mistake fails when the features are computed; streaming and Dask refuse it
+    up front, before any chunk or partition is read.
+    """
+    if any(not d.source_columns() for d in pipe.derived) and pipe.time is None:  # Calendar reads the time only
+        raise param_error("time", "a timestamp column when Calendar features are set", None, "Pass time='<column>'.")
 
 
 def fitted_series_codes(schema: dict[str, Any], keys: Sequence[Any]) -> np.ndarray:
