@@ -154,6 +154,9 @@ def _load(pipe: Pipeline, pdf: pd.DataFrame, head: pd.DataFrame | None = None) -
     """
     table, sd, columns, n_in, _ = pipe._prepare(pdf)
     if head is not None and len(head):
+        # Prepared a second time with the head: the first call gives this partition's own series
+        # layout (rows, bounds, times), this one the feature values; only time-aligned data with
+        # warm-up features pays for it.
         table = pipe._prepare(pd.concat([head, pdf], ignore_index=True))[0][len(head):]
     return table, sd, columns, n_in
 
@@ -729,8 +732,8 @@ def fit_pipeline(pipe: Pipeline, ddf: Any, client: Any = None) -> Pipeline:
     _require_dask()
     _check_pipeline(pipe)
     ddf = _as_dask_frame(ddf)
-    plan = _make_plan(pipe, ddf, client)
-    robust = isinstance(pipe._make_scaler(plan.columns), RobustScaler)
+    robust = isinstance(pipe._make_scaler([]), RobustScaler)  # its quantiles take passes of their own
+    plan = _make_plan(pipe, ddf, client, statistics=not robust)
     pipe.scaler_ = _robust_scaler(pipe, plan, ddf, client) if robust else _fitted_scaler(pipe, plan)
     pipe.schema_ = {
         "columns": plan.columns,
