@@ -519,8 +519,13 @@ def _plan(
                 if table.reads_every_chunk:
                     table(a, b, cols)  # carries its last rows into the next chunk
                 continue
-            yield table(a, b, cols)[mask], code[mask]
-            bar.update(task, advance=int(mask.sum()))
+            values, codes, n_train = table(a, b, cols)[mask], code[mask], int(mask.sum())
+            # Drop the chunk before the caller folds its training rows in: this frame would otherwise
+            # keep the whole chunk alive beside the caller's work and the next chunk's read.
+            del cols, rows, code, mask
+            yield values, codes
+            del values, codes
+            bar.update(task, advance=n_train)
 
     fitted = False
     if quantiles is not None:
