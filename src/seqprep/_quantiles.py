@@ -121,8 +121,8 @@ class StreamingQuantiles:
             ok = ~np.isnan(X)
             self.count += ok.sum(axis=0)
             if len(X):
-                self.min = np.fmin(self.min, np.nanmin(np.where(ok, X, np.inf), axis=0))
-                self.max = np.fmax(self.max, np.nanmax(np.where(ok, X, -np.inf), axis=0))
+                self.min = np.fmin(self.min, np.where(ok, X, np.inf).min(axis=0))
+                self.max = np.fmax(self.max, np.where(ok, X, -np.inf).max(axis=0))
             return
         # Order statistics of one column that share an interval (the two ranks around one quantile,
         # or every rank in the first histogram pass) share its mask and histogram.
@@ -130,12 +130,11 @@ class StreamingQuantiles:
         for s in self._pending():
             groups.setdefault((s.column, s.lo, s.hi, s.closed, s.counts is None), []).append(s)
         columns = np.ascontiguousarray(X.T)  # one copy: each column is then read contiguously
-        for (j, lo, hi, _, collect), same in groups.items():
+        for (j, *_, collect), same in groups.items():
             x = columns[j]
-            if not (lo <= self.min[j] and hi >= self.max[j] and same[0].closed):  # else every value is inside
-                x = x[same[0].mask(x)]
-            else:
-                x = x[~np.isnan(x)]
+            # A pending interval is closed only while it is still the column's whole range [min, max]
+            # (narrowing gives half-open bins, or [hi, hi], which is resolved at once): no mask needed.
+            x = x[~np.isnan(x)] if same[0].closed else x[same[0].mask(x)]
             if collect:
                 for s in same:
                     s.buffer.append(x)

@@ -195,7 +195,8 @@ class _ChunkTable:
             time = None if time is None else np.concatenate([self._carry[2], time])
         elif self.warmup and a > 0:
             raise RuntimeError(f"chunk at row {a} came without the rows before it (internal error)")
-        inner = self.bounds[(self.bounds > lo) & (self.bounds < b)] - lo
+        # series starts strictly inside the block (bounds are sorted: two binary searches, not a scan)
+        inner = self.bounds[np.searchsorted(self.bounds, lo, "right"):np.searchsorted(self.bounds, b, "left")] - lo
         block_bounds = np.concatenate([[0], inner, [b - lo]]).astype(np.int64)
         out, names, _ = apply_features(self.pipe.derived, values, tuple(self.raw), block_bounds, time)
         if self.warmup:

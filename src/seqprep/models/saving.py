@@ -17,8 +17,7 @@ from .._files import atomic_write
 from .._validation import list_names, param_error
 from .._version import __version__
 from ..exceptions import ArtifactError
-from .cnn_lstm import CNNLSTM, TimeDistributedCNNLSTM
-from .ensemble import Ensemble
+from .ensemble import _MEMBERS, Ensemble
 
 __all__ = ["load_model", "save_model"]
 
@@ -28,11 +27,8 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 
 
-_MODELS: dict[str, type[nn.Module]] = {
-    "CNNLSTM": CNNLSTM,
-    "TimeDistributedCNNLSTM": TimeDistributedCNNLSTM,
-    "Ensemble": Ensemble,
-}
+# The classes save_model writes and load_model rebuilds by name: an ensemble's possible members, and ensembles.
+_MODELS: dict[str, type[nn.Module]] = {**_MEMBERS, "Ensemble": Ensemble}
 
 
 def _sha256(path: Path) -> str:
