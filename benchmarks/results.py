@@ -42,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit_result, headline, machine_info  # noqa: E402
 
+from seqprep.augment import Compose  # noqa: E402  (numpy only: the round-12 config builds one)
+
 REPO = Path(__file__).resolve().parent.parent
 UCR_SETS = ("GunPoint", "ItalyPowerDemand", "ArrowHead", "BasicMotions")
 WEATHER_FEATURES = ["precipitation", "temp_max", "temp_min", "wind"]
@@ -175,6 +177,24 @@ UCR_CONFIGS["wide-bi-autopool-gap-augwarpshift-ep600-ens5"] = {
 UCR_CONFIGS["kmix-bi-autopool-gap-augwarp-ep600-ens5"] = {
     **UCR_CONFIGS["wide-bi-autopool-gap-augwarp-ep600"], "members": 5,
     "member_models": [{"kernel_size": k} for k in ((7, 5, 3), (5, 3, 3), (9, 5, 3), (11, 7, 3), (15, 7, 3))]}
+# Round 12 (the last round; candidates and rule fixed in this commit before any run): the round-5 network is
+# trained on window slices ALWAYS (Compose p=1): every training batch is stretched by 1/0.9, and the unsliced
+# TEST series are a time scale it never saw. Two ways to close that gap, each alone and together:
+# (a) "-tta": predict the mean softmax over 5 evenly spaced slices of each series (WindowSlice.views, the
+#     slices training sees; Le Guennec et al. 2016 vote over slices at test time): the same trained networks;
+# (b) "-p0.5": every augmentation step applied with probability 0.5 per batch, so training also sees unsliced
+#     (and un-warped) series.
+# Rule (rounds 10-11): the lowest mean CV log loss over the four sets among these single networks; if it is not
+# the round-5 network, it is scored on TEST once (3 seeds).
+UCR_CONFIGS["wide-bi-autopool-gap-augwarp-ep600-tta"] = {**UCR_CONFIGS["wide-bi-autopool-gap-augwarp-ep600"],
+                                                         "tta": True}
+UCR_CONFIGS["wide-bi-autopool-gap-augwarp-p0.5-ep600"] = {
+    **UCR_CONFIGS["wide-bi-autopool-gap-augwarp-ep600"], "augment": Compose(_AUG_WARP, p=0.5).to_dict()}
+UCR_CONFIGS["wide-bi-autopool-gap-augwarp-p0.5-ep600-tta"] = {
+    **UCR_CONFIGS["wide-bi-autopool-gap-augwarp-p0.5-ep600"], "tta": True}
+UCR_CV_CANDIDATES_R12 = ["wide-bi-autopool-gap-augwarp-ep600", "wide-bi-autopool-gap-augwarp-ep600-tta",
+                         "wide-bi-autopool-gap-augwarp-p0.5-ep600", "wide-bi-autopool-gap-augwarp-p0.5-ep600-tta"]
+TTA_VIEWS = 5
 # Candidates compared by stratified k-fold cross-validation on TRAIN only (TEST is not read).
 # Round 2 compared these four (one 4-fold repeat, --seeds 0); round 3 compares UCR_CV_CANDIDATES with
 # 2 x 4-fold (--seeds 0 1: the seed also reshuffles the folds).
@@ -425,6 +445,25 @@ def member_probas(models: list[Any], X: np.ndarray) -> np.ndarray:
     return np.stack([predict(m, X, task="classification", proba=True, device="cpu") for m in models])
 
 
+def _train_key(cfg: dict[str, Any]) -> str:
+    """What determines the trained networks of a config (everything but the test-time ``tta``)."""
+    return json.dumps({k: v for k, v in cfg.items() if k != "tta"}, sort_keys=True, default=str)
+
+
+def tta_probas(cfg: dict[str, Any], model: Any, X: np.ndarray) -> np.ndarray | None:
+    """Mean softmax over :data:`TTA_VIEWS` evenly spaced window slices of every case (the ratio of the
+    config's training ``window_slice``; ``WindowSlice.views``), or None if it trains without slices."""
+    from seqprep.augment import Compose, WindowSlice, make_augmentation
+
+    aug = make_augmentation(cfg["augment"]) if cfg.get("augment") else None
+    steps = aug.steps if isinstance(aug, Compose) else (aug,)
+    ws = next((a for a in steps if isinstance(a, WindowSlice)), None)
+    if ws is None:
+        return None
+    views = ws.views(X, TTA_VIEWS)
+    return member_probas([model], views.reshape(-1, *X.shape[1:]))[0].reshape(len(views), len(X), -1).mean(axis=0)
+
+
 def proba_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     """Accuracy and two proper scoring rules: log loss (probabilities clipped at 1e-7) and Brier score."""
     p_true = np.clip(proba[np.arange(len(y)), y], 1e-7, 1.0)
@@ -451,11 +490,13 @@ def _cv_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(folds.split(np.zeros(len(y)), y))
 
 
-def _ucr_fit(job: tuple[str, str, str, int, int | None, int]) -> tuple[tuple[Any, ...], np.ndarray, float]:
+def _ucr_fit(job: tuple[str, str, str, int, int | None, int]) -> tuple[tuple[Any, ...], dict[str, Any], float]:
     """One fit: member ``i`` of config ``name`` with ``seed``, on CV fold ``fold`` of TRAIN (its held-out
     probabilities), with ``fold=None`` on all of TRAIN (its TEST probabilities), or with
     ``fold=("resample", r)`` on resample ``r`` of TRAIN + TEST (see :func:`_resample`). Returns
-    (job, probabilities, training seconds). A module-level function, so a process pool can run it."""
+    (job, {"plain": probabilities, "tta": test-time-augmented probabilities or None}, training seconds): both
+    predictions of the same network, so a config and its ``tta`` twin share their fits. A module-level
+    function, so a process pool can run it."""
     name, set_name, root, seed, fold, i = job
     Xtr, ytr, Xte, yte, classes = _cached_set(root, set_name)
     if fold is None:
@@ -468,9 +509,15 @@ def _ucr_fit(job: tuple[str, str, str, int, int | None, int]) -> tuple[tuple[Any
         tr_i, va_i = _cv_folds(ytr, seed)[fold]
         X_fit, y_fit, X_eval = Xtr[tr_i], ytr[tr_i], Xtr[va_i]
     t0 = time.perf_counter()
-    model = train_member(UCR_CONFIGS[name], X_fit, y_fit, len(classes), seed, i)
+    cfg = UCR_CONFIGS[name]
+    model = train_member(cfg, X_fit, y_fit, len(classes), seed, i)
     sec = time.perf_counter() - t0
-    return job, member_probas([model], X_eval)[0], sec
+    return job, {"plain": member_probas([model], X_eval)[0], "tta": tta_probas(cfg, model, X_eval)}, sec
+
+
+def _pick(cfg: dict[str, Any], probas: dict[str, Any]) -> np.ndarray:
+    """The probabilities a config is scored on: test-time augmented if it asks for ``tta``."""
+    return probas["tta"] if cfg.get("tta") else probas["plain"]
 
 
 def _run_fits(jobs: list[tuple[Any, ...]], n_jobs: int) -> Any:
@@ -493,50 +540,58 @@ def run_ucr_cv(seeds: list[int], root: Path, candidates: list[str], sets: list[s
     Every held-out case gets its out-of-fold probabilities, so besides accuracy the CV reports two
     proper scoring rules, log loss and Brier score, which resolve differences that 36 cases' accuracy
     cannot. ``select`` picks the criterion: "acc" (rounds 2-9, highest wins) or "log_loss" (rounds
-    10-11, lowest wins). A multi-member config also reports its first member alone, on the same folds:
-    one run compares the ensemble with a single network of it (for seed 0 the very model of the
-    one-member config). ``n_jobs`` > 1 trains the (member, fold) fits in that many processes; the
-    seconds reported are the sum of an ensemble's member fits, i.e. its one-core training time.
+    10-12, lowest wins). A config and its ``tta`` twin (round 12) share their fits. A multi-member
+    config also reports its first member alone, on the same folds: one run compares the ensemble
+    with a single network of it (for seed 0 the very model of the one-member config). ``n_jobs`` > 1
+    trains the (member, fold) fits in that many processes; the seconds reported are the sum of an
+    ensemble's member fits, i.e. its one-core training time.
     """
     out: dict[str, Any] = {"folds": UCR_CV_FOLDS, "seeds": seeds, "select": select, "candidates": {}}
     print(f"\n## ucr-cv: {UCR_CV_FOLDS}-fold stratified CV on TRAIN only, seeds {seeds}, select by {select}, "
           f"{n_jobs} process(es)", flush=True)
-    jobs = [(name, set_name, str(root), seed, fold, i) for name in candidates for set_name in sets for seed in seeds
-            for fold in range(UCR_CV_FOLDS) for i in range(int(UCR_CONFIGS[name].get("members", 1)))]
-    per_group = {(name, set_name): sum(1 for j in jobs if j[:2] == (name, set_name))
+    # a config and its test-time-augmented twin train the same networks: one fit serves both
+    twins: dict[str, list[str]] = {}
+    for name in candidates:
+        twins.setdefault(_train_key(UCR_CONFIGS[name]), []).append(name)
+    trained_as = {name: twins[_train_key(UCR_CONFIGS[name])][0] for name in candidates}
+    jobs = [(name, set_name, str(root), seed, fold, i) for name in dict.fromkeys(trained_as.values())
+            for set_name in sets for seed in seeds for fold in range(UCR_CV_FOLDS)
+            for i in range(int(UCR_CONFIGS[name].get("members", 1)))]
+    per_group = {(name, set_name): sum(1 for j in jobs if j[:2] == (trained_as[name], set_name))
                  for name in candidates for set_name in sets}
     oof: dict[tuple[str, str, int], np.ndarray] = {}
     fit_secs: dict[tuple[str, str], dict[tuple[int, int], float]] = {}
     done: dict[tuple[str, str], int] = {}
     per_set: dict[str, dict[str, dict[str, Any]]] = {}
     rows = []
-    for (name, set_name, _, seed, fold, i), proba, sec in _run_fits(jobs, n_jobs):
-        cfg = UCR_CONFIGS[name]
-        _, ytr, _, _, classes = _cached_set(str(root), set_name)
-        va_i = _cv_folds(ytr, seed)[fold][1]
-        shape = (cfg.get("members", 1), len(ytr), len(classes))
-        oof.setdefault((name, set_name, seed), np.zeros(shape))[i, va_i] = proba
-        secs = fit_secs.setdefault((name, set_name), {})
-        secs[seed, fold] = secs.get((seed, fold), 0.0) + sec
-        done[name, set_name] = done.get((name, set_name), 0) + 1
-        if done[name, set_name] < per_group[name, set_name]:
-            continue
-        # every fit of this candidate on this set is in: score it
-        variants = {name: slice(None)} if cfg.get("members", 1) == 1 else {name: slice(None),
-                                                                          f"{name} (member 0)": slice(0, 1)}
-        for v, members in variants.items():
-            scores = [proba_scores(ytr, oof[name, set_name, seed][members].mean(axis=0)) for seed in seeds]
-            r = per_set.setdefault(v, {})[set_name] = {k: _stats([sc[k] for sc in scores])
-                                                       for k in ("acc", "log_loss", "brier")}
-            r["cv_acc"] = r["acc"]  # the key rounds 2-9 used
-            r["seconds"] = _stats(list(secs.values()))
-            print(f"  {v:<42} {set_name:<17} CV acc {_fmt(r['acc'])}, log loss {r['log_loss']['mean']:.3f}, "
-                  f"Brier {r['brier']['mean']:.3f}, {np.mean(list(secs.values())):.1f} s/fit", flush=True)
+    for (trained_name, set_name, _, seed, fold, i), probas, sec in _run_fits(jobs, n_jobs):
+        for name in twins[_train_key(UCR_CONFIGS[trained_name])]:  # a fit serves its tta twin too
+            cfg = UCR_CONFIGS[name]
+            _, ytr, _, _, classes = _cached_set(str(root), set_name)
+            va_i = _cv_folds(ytr, seed)[fold][1]
+            shape = (cfg.get("members", 1), len(ytr), len(classes))
+            oof.setdefault((name, set_name, seed), np.zeros(shape))[i, va_i] = _pick(cfg, probas)
+            secs = fit_secs.setdefault((name, set_name), {})
+            secs[seed, fold] = secs.get((seed, fold), 0.0) + sec
+            done[name, set_name] = done.get((name, set_name), 0) + 1
+            if done[name, set_name] < per_group[name, set_name]:
+                continue
+            # every fit of this candidate on this set is in: score it
+            variants = {name: slice(None)} if cfg.get("members", 1) == 1 else {name: slice(None),
+                                                                              f"{name} (member 0)": slice(0, 1)}
+            for v, members in variants.items():
+                scores = [proba_scores(ytr, oof[name, set_name, seed][members].mean(axis=0)) for seed in seeds]
+                r = per_set.setdefault(v, {})[set_name] = {k: _stats([sc[k] for sc in scores])
+                                                           for k in ("acc", "log_loss", "brier")}
+                r["cv_acc"] = r["acc"]  # the key rounds 2-9 used
+                r["seconds"] = _stats(list(secs.values()))
+                print(f"  {v:<46} {set_name:<17} CV acc {_fmt(r['acc'])}, log loss {r['log_loss']['mean']:.3f}, "
+                      f"Brier {r['brier']['mean']:.3f}, {np.mean(list(secs.values())):.1f} s/fit", flush=True)
     for v in per_set:
         means = {k: float(np.mean([per_set[v][s][k]["mean"] for s in sets])) for k in ("acc", "log_loss", "brier")}
         out["candidates"][v] = {"sets": per_set[v], "mean_cv_acc": means["acc"], "mean_log_loss": means["log_loss"],
                                 "mean_brier": means["brier"]}
-        print(f"  {v:<42} mean over sets: CV acc {means['acc']:.3f}, log loss {means['log_loss']:.3f}, "
+        print(f"  {v:<46} mean over sets: CV acc {means['acc']:.3f}, log loss {means['log_loss']:.3f}, "
               f"Brier {means['brier']:.3f}", flush=True)
         rows.append([f"`{v}`", *(f"{per_set[v][s]['acc']['mean']:.3f} / {per_set[v][s]['log_loss']['mean']:.3f}"
                                  for s in sets), f"{means['acc']:.3f} / {means['log_loss']:.3f}"])
@@ -585,8 +640,8 @@ def run_ucr_resamples(seed: int, root: Path, config: str, sets: list[str], resam
     jobs = [(config, name, str(root), seed, ("resample", r), i) for name in sets
             for r in range(1, resamples + 1) for i in range(members)]
     probas: dict[tuple[str, int], list[np.ndarray]] = {}
-    for (_, name, _, _, (_, r), _), proba, _sec in _run_fits(jobs, n_jobs):
-        probas.setdefault((name, r), []).append(proba)
+    for (_, name, _, _, (_, r), _), fit_probas, _sec in _run_fits(jobs, n_jobs):
+        probas.setdefault((name, r), []).append(_pick(cfg, fit_probas))
     out: dict[str, Any] = {"config": config, "seed": seed, "resamples": resamples, "sets": {}}
     rows = []
     for name in sets:
@@ -611,6 +666,7 @@ def run_ucr(seeds: list[int], root: Path, config: str, sets: list[str], n_jobs: 
     cfg = UCR_CONFIGS[config]
     ref = inception_reference(root)
     out: dict[str, Any] = {"config": config, "model": cfg["model"], "augment": cfg.get("augment"),
+                            "tta_views": TTA_VIEWS if cfg.get("tta") else None,
                             "members": cfg.get("members", 1), "member_models": cfg.get("member_models"),
                             "fit": {**UCR_FIT, **cfg["fit"]}, "sets": {}}
     per_member = f", members {json.dumps(out['member_models'])}" if out["member_models"] else ""
@@ -622,8 +678,8 @@ def run_ucr(seeds: list[int], root: Path, config: str, sets: list[str], n_jobs: 
     jobs = [(config, name, str(root), seed, None, i) for name in sets for seed in seeds for i in range(members)]
     probas: dict[tuple[str, int], list[np.ndarray]] = {}
     fit_secs: dict[tuple[str, int], float] = {}
-    for (_, name, _, seed, _, _), proba, sec in _run_fits(jobs, n_jobs):
-        probas.setdefault((name, seed), []).append(proba)
+    for (_, name, _, seed, _, _), fit_probas, sec in _run_fits(jobs, n_jobs):
+        probas.setdefault((name, seed), []).append(_pick(cfg, fit_probas))
         fit_secs[name, seed] = fit_secs.get((name, seed), 0.0) + sec
         if len(probas[name, seed]) == members:
             yte = _cached_set(str(root), name)[3]
@@ -766,7 +822,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="the config scored on TEST (default: the one chosen by --task ucr-cv)")
     ap.add_argument("--cv-candidates", nargs="+", default=UCR_CV_CANDIDATES, choices=sorted(UCR_CONFIGS))
     ap.add_argument("--cv-select", choices=("acc", "log_loss"), default="acc",
-                    help="CV criterion: accuracy (rounds 2-9) or log loss (round 10)")
+                    help="CV criterion: accuracy (rounds 2-9) or log loss (rounds 10-12)")
     ap.add_argument("--sets", "--cv-sets", dest="sets", nargs="+", default=list(UCR_SETS), choices=UCR_SETS,
                     help="UCR sets of the ucr and ucr-cv tasks (e.g. to split the work over two processes)")
     ap.add_argument("--jobs", type=int, default=1,

@@ -270,3 +270,31 @@ def test_make_augmentation():
     assert make_augmentation(["scaling", {"kind": "time_warp"}]) == Compose((Scaling(), TimeWarp()))
     for name in ["jitter", "scaling", "magnitude_warp", "time_warp", "window_slice", "shift"]:
         assert make_augmentation(name).kind == name
+
+
+def test_window_slice_views_are_the_training_slices_at_even_starts():
+    X = np.random.default_rng(1).normal(size=(3, 20, 2)).astype(np.float32)
+    aug = WindowSlice(ratio=0.8)  # 16 steps, starts 0..4
+    views = aug.views(X, n=3)
+    assert views.shape == (3, 3, 20, 2) and views.dtype == np.float32
+    # view i is exactly what training produces when the random start is i's start (0, 2, 4)
+    class FixedStart:  # stands in for the generator: every window starts at `start`
+        def __init__(self, start: int) -> None:
+            self.start = start
+
+        def integers(self, low, high, size):
+            return np.full(size, self.start)
+
+    for v, start in zip(views, (0, 2, 4), strict=True):
+        np.testing.assert_array_equal(v, aug._apply(X, FixedStart(start)))
+    # the first view begins at the first step, the last ends at the last step
+    np.testing.assert_allclose(views[0][:, 0], X[:, 0])
+    np.testing.assert_allclose(views[-1][:, -1], X[:, -1], rtol=1e-6)  # x0 + 1.0 * (x1 - x0) in float32
+
+
+def test_window_slice_views_drop_duplicate_starts_and_keep_shape():
+    X = np.zeros((2, 10), dtype=np.float64)  # (k, T): length 9, starts 0..1
+    assert WindowSlice(0.9).views(X, n=5).shape == (2, 2, 10)
+    assert WindowSlice(1.0).views(X, n=5).shape == (1, 2, 10)
+    with pytest.raises(InvalidParameterError, match="`n`"):
+        WindowSlice(0.9).views(X, n=0)

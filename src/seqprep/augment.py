@@ -379,12 +379,55 @@ class WindowSlice(Augmentation):
             raise param_error("ratio", "a number with 0 < ratio <= 1", ratio, "Use e.g. ratio=0.9.")
         object.__setattr__(self, "ratio", ratio)
 
+    def _length(self, T: int) -> int:
+        return min(T, max(1, round(self.ratio * T)))
+
     def _apply(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         k, T, _ = X.shape
-        length = min(T, max(1, round(self.ratio * T)))
+        length = self._length(T)
         start = rng.integers(0, T - length + 1, size=k)
         pos = start[:, None] + np.linspace(0.0, length - 1, T)[None, :]
         return _resample(X, pos)
+
+    def views(self, X: Any, n: int = 5) -> np.ndarray:
+        """Deterministic crops for test-time augmentation: ``n`` evenly spaced slices per window.
+
+        A model trained on window slices only ever sees windows stretched by ``1 / ratio``; at
+        prediction time the unsliced window is a time scale it was never trained on. Averaging the
+        predictions over these views (as Le Guennec et al., 2016, do with their slices) shows the
+        model the scale it learned. Starts are spread evenly from the first to the last possible
+        one (duplicates dropped, so a short window may give fewer than ``n`` views).
+
+        Parameters
+        ----------
+        X : array of shape (k, T, ...)
+            Windows, as for calling the augmentation.
+        n : int, default 5
+            Number of views wanted, ``n >= 1``.
+
+        Returns
+        -------
+        ndarray of shape (n_views, k, T, ...)
+            ``n_views <= n`` stretched slices of every window, same dtype as ``X``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = np.arange(5.0).reshape(1, 5, 1)
+        >>> WindowSlice(ratio=0.6).views(t, n=3)[:, 0, :, 0]
+        array([[0. , 0.5, 1. , 1.5, 2. ],
+               [1. , 1.5, 2. , 2.5, 3. ],
+               [2. , 2.5, 3. , 3.5, 4. ]])
+        """
+        X = _check_batch(X, np.random.default_rng(0))
+        n = check_int(n, "n", minimum=1)
+        k, T = X.shape[0], X.shape[1]
+        flat = _as_ktc(X)
+        length = self._length(T)
+        starts = np.unique(np.round(np.linspace(0.0, T - length, n)).astype(np.int64))
+        offsets = np.linspace(0.0, length - 1, T)
+        out = np.stack([_resample(flat, np.broadcast_to(s + offsets, (k, T))) for s in starts])
+        return np.asarray(out, dtype=X.dtype).reshape(len(starts), *X.shape)
 
 
 @dataclass(frozen=True)
