@@ -278,7 +278,8 @@ def test_partitions_out_of_time_order_are_refused(client):
     ("options", "match"),
     [
         ({"scaler": "log1p"}, "mergeable"),
-        ({"scale_per": "series", "group": "g", "scaler": "robust"}, "scale_per='series'"),
+        ({"scale_per": "series", "group": "g", "scaler": "robust"},
+         r"with scale_per='series' with seqprep\.dask\. Received: scaler='robust'.*in memory with Pipeline\.fit"),
         ({"scale_per": "series", "group": "g", "scaler": {"y": "minmax"}}, "scaler"),
         ({"holdout": "series"}, "holdout"),
         ({"derived": [{"kind": "calendar"}]}, "`time` must be a timestamp column"),

@@ -332,6 +332,32 @@ def test_calendar_features_stream_and_match_in_memory(tmp_path, features):
         fit_stream(Pipeline(lookback=5, target="y", derived=[Calendar()]), tmp_path / "d.parquet")
 
 
+def test_per_series_robust_is_refused_before_any_pass(tmp_path):
+    from seqprep.cli import cli
+
+    df = _long()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet", row_group_size=100)
+    kw = dict(lookback=7, target="y", time="t", group="key", scaler="robust", scale_per="series")
+    match = (r"`scaler` must be 'standard', 'minmax', 'maxabs' or 'none' with scale_per='series' for streaming\. "
+             r"Received: scaler='robust'\..*Pipeline\.fit.*scale_per='feature'.*scaler='standard' per series")
+    with pytest.raises(InvalidParameterError, match=match):
+        fit_stream(Pipeline(**kw), tmp_path / "d.parquet")
+    with pytest.raises(InvalidParameterError, match=match):
+        Pipeline(**kw).export(tmp_path / "out", tmp_path / "d.parquet")
+    assert not (tmp_path / "out").exists()  # refused before the directory is made
+    # The CLI reaches the same check: one line on stderr, exit code 2, no traceback, no directory.
+    result = CliRunner().invoke(cli, ["prepare", str(tmp_path / "d.parquet"), "--out", str(tmp_path / "cli"),
+                                      "--lookback", "7", "--target", "y", "--time", "t", "--group", "key",
+                                      "--scaler", "robust", "--scale-per", "series"])
+    assert result.exit_code == 2, result.output
+    assert "scale_per='series' for streaming" in result.output and "Pipeline.fit" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "cli").exists()
+    # What the message offers instead works: robust per feature streams, and per series fits in memory.
+    fit_stream(Pipeline(**{**kw, "scale_per": "feature"}), tmp_path / "d.parquet")
+    Pipeline(**kw).fit(df)
+
+
 def _warmup_features():
     from seqprep.features import Calendar, Diff, Lag, Rolling
 

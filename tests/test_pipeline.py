@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -210,6 +211,53 @@ def test_per_series_statistics_are_saved_in_an_npz_with_their_hash(tmp_path):
         Pipeline.load(tmp_path / "p")
     (tmp_path / "p" / "arrays.npz").unlink()
     with pytest.raises(ArtifactError, match="arrays.npz is missing"):
+        Pipeline.load(tmp_path / "p")
+
+
+def test_per_series_robust_scaling_end_to_end(tmp_path):
+    from seqprep.pipeline import _digest
+    from seqprep.scaling import RobustScaler, SeriesScaler
+
+    df = _three_sites()
+    df.loc[[10, 160, 320], "temp"] = [1e4, -1e4, 5e4]  # outliers in the training rows of every site
+    pipe = Pipeline(lookback=5, target="temp", time="date", group="site", scaler="robust", scale_per="series")
+    parts = pipe.fit(df)
+    assert isinstance(pipe.scaler_, SeriesScaler) and pipe.scaler_.base == "robust"
+    # Each site's statistics are RobustScaler's on that site's training rows alone.
+    columns = pipe.schema_["columns"]
+    for k, site in enumerate(["s0", "s1", "s2"]):
+        lo, hi = pipe.split_.row_ranges["train"][k]
+        one = RobustScaler().fit(df[df.site == site][columns].to_numpy()[lo:hi])
+        np.testing.assert_array_equal(pipe.scaler_.center_[k], one.center_)
+        np.testing.assert_array_equal(pipe.scaler_.scale_[k], one.scale_)
+    X, y = parts.test.to_numpy()
+    assert np.abs(X[:, :, 0]).max() < 20  # each series on its own scale, outliers or not
+    prov = parts.test.provenance()
+    truth = np.concatenate([df[df.site == s]["temp"].to_numpy()[prov[prov.series == s]["target_row"]] for s in
+                            prov.series.unique()])
+    np.testing.assert_allclose(pipe.inverse_target(y, windows=parts.test), truth, rtol=1e-4)
+    # Saved: center/scale/counts in arrays.npz; the loaded pipeline scales and inverts the same.
+    pipe.save(tmp_path / "p")
+    spec = json.loads((tmp_path / "p" / "pipeline.json").read_text())
+    assert spec["scaler"]["fitted"]["arrays"] == ["center", "constant", "count", "scale", "series_counts"]
+    assert spec["scaler"]["params"]["base"] == "robust" and spec["config"]["scaler"] == "robust"
+    back = Pipeline.load(tmp_path / "p")
+    np.testing.assert_array_equal(back.scaler_.center_, pipe.scaler_.center_)
+    np.testing.assert_array_equal(back.scaler_.scale_, pipe.scaler_.scale_)
+    np.testing.assert_array_equal(back.transform(df, inference=False).to_numpy()[0],
+                                  pipe.transform(df, inference=False).to_numpy()[0])
+    np.testing.assert_array_equal(back.inverse_target(y, windows=parts.test),
+                                  pipe.inverse_target(y, windows=parts.test))
+    # A malformed statistic is refused even when the hashes were updated to match it.
+    with np.load(tmp_path / "p" / "arrays.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k].copy() for k in npz.files}
+    arrays["scaler.scale"][1, 0] = -2.0
+    np.savez(tmp_path / "p" / "arrays.npz", **arrays)
+    spec.pop("sha256")
+    spec["arrays"]["sha256"] = hashlib.sha256((tmp_path / "p" / "arrays.npz").read_bytes()).hexdigest()
+    spec["sha256"] = _digest(spec)
+    (tmp_path / "p" / "pipeline.json").write_text(json.dumps(spec))
+    with pytest.raises(ArtifactError, match="finite positive scales"):
         Pipeline.load(tmp_path / "p")
 
 

@@ -97,3 +97,47 @@ def test_accumulators_fed_elsewhere_and_merged_give_the_same_quantiles():
             sq.merge(acc)
     np.testing.assert_array_equal(sq.result(), np.nanpercentile(x, [5, 50, 95], axis=0))
     assert sq.passes > 3  # several histogram passes really ran through the accumulators
+
+
+# ---------------------------------------------------------------- per-group quantiles in memory
+
+
+def _per_group_reference(x: np.ndarray, g: np.ndarray, n_groups: int, q) -> np.ndarray:
+    out = np.full((len(q), n_groups), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": NaN, as group_percentiles gives
+        for k in range(n_groups):
+            if (g == k).any():
+                out[:, k] = np.nanpercentile(x[g == k], q)
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.lists(st.tuples(st.integers(0, 6), _values), min_size=0, max_size=80),
+    extra_groups=st.integers(0, 3),
+    q=st.lists(st.floats(0, 100), min_size=1, max_size=4),
+)
+def test_group_percentiles_equal_nanpercentile_of_each_group(data, extra_groups, q):
+    from seqprep._quantiles import group_percentiles
+
+    g = np.array([k for k, _ in data], dtype=np.int64)
+    x = np.array([v for _, v in data], dtype=np.float64)
+    n_groups = (int(g.max()) + 1 if g.size else 0) + extra_groups  # trailing groups without rows
+    got, counts = group_percentiles(x, g, n_groups, [*q, 0.0, 50.0, 100.0])
+    want = _per_group_reference(x, g, n_groups, [*q, 0.0, 50.0, 100.0])
+    np.testing.assert_array_equal(got, want)  # bit for bit (NaN where a group has no number)
+    np.testing.assert_array_equal(counts, [int((~np.isnan(x[g == k])).sum()) for k in range(n_groups)])
+
+
+def test_group_percentiles_one_row_groups_ties_and_all_nan_groups():
+    from seqprep._quantiles import group_percentiles
+
+    x = np.array([7.0, np.nan, np.nan, 2.0, 2.0, 2.0, 5.0, -0.0, 0.0, np.nan, 3.0])
+    g = np.array([0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 4])
+    got, counts = group_percentiles(x, g, 6, [25, 50, 75])
+    np.testing.assert_array_equal(got, _per_group_reference(x, g, 6, [25, 50, 75]))
+    np.testing.assert_array_equal(got[:, 0], 7.0)  # one row: every percentile is that row
+    assert np.isnan(got[:, 1]).all() and np.isnan(got[:, 5]).all()  # all NaN; no rows at all
+    np.testing.assert_array_equal(got[:, 2], [2.0, 2.0, 2.75])  # ties
+    assert counts.tolist() == [1, 0, 4, 2, 1, 0]

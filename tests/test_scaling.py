@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from seqprep import _moments
 from seqprep.exceptions import ArtifactError, DataError, DataWarning, InvalidParameterError, ShapeError
@@ -308,6 +310,7 @@ def test_make_scaler():
     assert isinstance(make_scaler("robust"), RobustScaler)
     assert isinstance(make_scaler({"a": "none"}, ["a", "b"]), ColumnScaler)
     assert isinstance(make_scaler("minmax", per="series"), SeriesScaler)
+    assert make_scaler("robust", per="series").base == "robust"
     assert isinstance(make_scaler(per="sample"), InstanceScaler)
     with pytest.raises(InvalidParameterError, match="per"):
         make_scaler(per="window")
@@ -325,12 +328,13 @@ def _series_data(rng, n_series=7, n=2000):
     return X, g
 
 
-@pytest.mark.parametrize("base", ["standard", "minmax", "maxabs", "none"])
+@pytest.mark.parametrize("base", ["standard", "minmax", "maxabs", "robust", "none"])
 def test_series_scaler_matches_loop(rng, base):
     X, g = _series_data(rng)
     s = SeriesScaler(base=base).fit(X, g)
     Y = s.transform(X, g)
-    ref_cls = {"standard": StandardScaler, "minmax": MinMaxScaler, "maxabs": MaxAbsScaler, "none": None}[base]
+    ref_cls = {"standard": StandardScaler, "minmax": MinMaxScaler, "maxabs": MaxAbsScaler, "robust": RobustScaler,
+               "none": None}[base]
     for k in range(7):
         rows = g == k
         want = X[rows] if ref_cls is None else ref_cls().fit(X[rows]).transform(X[rows])
@@ -338,6 +342,154 @@ def test_series_scaler_matches_loop(rng, base):
     np.testing.assert_allclose(s.inverse_transform(Y, g), X, rtol=1e-12)
     np.testing.assert_allclose(s.inverse_transform(Y[:, [2]], g, features=[2]), X[:, [2]], rtol=1e-12)
     assert s.center_.shape == (7, 3) and s.series_counts_.sum() == 2000
+
+
+_robust_values = st.one_of(
+    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 5.0, np.nan]),  # ties, signed zeros, NaN
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    groups=st.lists(st.integers(0, 5), min_size=1, max_size=40),
+    inner=st.sampled_from([(), (2,), (2, 3)]),  # (n_samples, n_features) or (n_samples, *feature_shape)
+    n_features=st.integers(1, 3),
+    q=st.tuples(st.floats(0, 50), st.floats(50, 100)).filter(lambda t: t[0] < t[1]),
+    data=st.data(),
+)
+def test_series_robust_equals_nanpercentile_of_each_series(groups, inner, n_features, q, data):
+    g = np.array(groups)
+    X = data.draw(hnp.arrays(np.float64, (len(g), *inner, n_features), elements=_robust_values))
+    X[g == g[0], ..., 0] = np.nan  # one series with no value in one feature
+    s = SeriesScaler(base="robust", quantile_range=q).fit(X, g)
+    assert s.center_.shape == s.scale_.shape == (int(g.max()) + 1, n_features)
+    for k in np.unique(g):
+        rows = X[g == k].reshape(-1, n_features)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column
+            lo, med, hi = np.nanpercentile(rows, [q[0], 50.0, q[1]], axis=0)
+        has = ~np.isnan(med)
+        np.testing.assert_array_equal(s.center_[k], np.where(has, med, 0.0))
+        np.testing.assert_array_equal(s.scale_[k], np.where(has & (hi > lo), hi - lo, 1.0))
+        one = RobustScaler(quantile_range=q).fit(rows)  # the global scaler on this series alone
+        np.testing.assert_array_equal(one.center_, s.center_[k])
+        np.testing.assert_array_equal(one.scale_, s.scale_[k])
+    np.testing.assert_array_equal(s.series_counts_, np.bincount(g))
+    np.testing.assert_array_equal(s.n_samples_seen_, (~np.isnan(X)).reshape(-1, n_features).sum(axis=0))
+    Y = s.transform(X, g)
+    np.testing.assert_array_equal(np.isnan(Y), np.isnan(X))
+
+
+def test_series_robust_constant_and_all_nan_pairs_scale_by_one():
+    X = np.array([[1.0, np.nan], [1.0, np.nan], [1.0, 3.0], [2.0, 4.0], [5.0, 6.0], [9.0, 8.0]])
+    g = np.array([0, 0, 0, 1, 1, 1])
+    s = SeriesScaler(base="robust").fit(X, g)  # no DataWarning: RobustScaler does not warn either
+    np.testing.assert_array_equal(s.center_, [[1.0, 3.0], [5.0, 6.0]])
+    np.testing.assert_array_equal(s.scale_, [[1.0, 1.0], [3.5, 2.0]])  # zero range; one value
+    np.testing.assert_array_equal(s._constant, [[True, True], [False, False]])
+    s = SeriesScaler(base="robust").fit(np.array([[np.nan], [np.nan], [4.0]]), np.array([0, 0, 1]))
+    np.testing.assert_array_equal(s.center_.ravel(), [0.0, 4.0])  # all NaN: not centred, scale 1
+    np.testing.assert_array_equal(s.scale_.ravel(), [1.0, 1.0])
+    assert s.n_samples_seen_ == 1
+
+
+def test_series_robust_partial_fit_refused_and_other_inputs_checked(rng):
+    X, g = _series_data(rng)
+    with pytest.raises(InvalidParameterError, match=r"base='robust'\. .*call fit\(X, groups\) with all training"):
+        SeriesScaler(base="robust").partial_fit(X, g)
+    with pytest.raises(InvalidParameterError, match="quantile_range"):
+        SeriesScaler(base="robust", quantile_range=(75, 25)).fit(X, g)
+    X[4, 1] = np.inf
+    with pytest.raises(DataError, match=r"1 infinite value\(s\) in column\(s\) \[1\]"):
+        SeriesScaler(base="robust").fit(X, g)
+    assert make_scaler("robust", per="series").get_params() == {
+        "base": "robust", "epsilon": 1e-12, "quantile_range": (25, 75)}
+
+
+def test_series_robust_refit_forgets_and_dtype_rule(rng):
+    X, g = _series_data(rng)
+    s = SeriesScaler(base="robust").fit(X * 5, g)
+    s.fit(X, g)
+    np.testing.assert_array_equal(s.center_, SeriesScaler(base="robust").fit(X, g).center_)
+    assert s.transform(X.astype(np.float32), g).dtype == np.float32
+
+
+def test_series_robust_many_series_vectorised(rng):
+    n_series = 200_000
+    g = np.repeat(np.arange(n_series), 3)
+    X = rng.standard_normal((g.size, 2))
+    s = SeriesScaler(base="robust").fit(X, g)
+    np.testing.assert_array_equal(s.center_[5], np.median(X[15:18], axis=0))
+    np.testing.assert_array_equal(s.scale_[n_series - 1], RobustScaler().fit(X[-3:]).scale_)
+
+
+def _robust_fitted(rng):
+    X, g = _series_data(rng)
+    X[g == 2, 1] = np.nan  # a pair without values
+    X[g == 4, 0] = 7.0  # a pair without spread
+    g[g == 5] = 6  # a series code without rows
+    return X, g, SeriesScaler(base="robust", quantile_range=(10, 90)).fit(X, g)
+
+
+def test_series_robust_saved_as_arrays_and_as_json(rng):
+    X, g, s = _robust_fitted(rng)
+    arrays: dict[str, np.ndarray] = {}
+    d = s.to_dict(arrays=arrays)
+    assert d["fitted"]["arrays"] == ["center", "constant", "count", "scale", "series_counts"]
+    assert arrays["scaler.center"].shape == (7, 3) and arrays["scaler.constant"].dtype == bool
+    for back in (BaseScaler.from_dict(json.loads(json.dumps(d)), arrays=arrays),
+                 BaseScaler.from_dict(json.loads(json.dumps(s.to_dict(), allow_nan=False)))):
+        assert back.get_params() == s.get_params()
+        for attr in ("center_", "scale_", "series_counts_", "_counts", "_constant"):
+            np.testing.assert_array_equal(getattr(back, attr), getattr(s, attr))
+        np.testing.assert_array_equal(back.n_samples_seen_, s.n_samples_seen_)
+        np.testing.assert_array_equal(back.transform(X, g), s.transform(X, g))
+        np.testing.assert_array_equal(back.inverse_transform(X[:, [0]], g, features=[0]),
+                                      s.inverse_transform(X[:, [0]], g, features=[0]))
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda a: a.pop("scaler.scale"), "missing"),
+        (lambda a: a.update({"scaler.center": a["scaler.center"][:, :2]}), r"'center'.*must have shape \(7, 3\)"),
+        (lambda a: a.update({"scaler.count": a["scaler.count"].astype(float)}), "'count'.*dtype kind"),
+        (lambda a: a.update({"scaler.constant": a["scaler.constant"].astype(np.int8)}), "'constant'.*dtype kind"),
+        (lambda a: a["scaler.scale"].__setitem__((0, 0), 0.0), "finite positive scales"),
+        (lambda a: a["scaler.center"].__setitem__((0, 0), np.nan), "finite centres"),
+        (lambda a: a["scaler.count"].__setitem__((0, 0), -1), "inconsistent"),
+        (lambda a: a["scaler.count"].__setitem__((5, 0), 3), "inconsistent"),  # series 5 has no rows
+        (lambda a: a["scaler.constant"].__setitem__((2, 1), False), "inconsistent"),  # pair without values
+        (lambda a: a["scaler.scale"].__setitem__((4, 0), 2.0), "inconsistent"),  # constant pair, scale != 1
+        (lambda a: a.update({"scaler.series_counts": a["scaler.series_counts"][:-1]}), "shape"),
+    ],
+)
+def test_series_robust_malformed_arrays_are_refused(rng, change, match):
+    _, _, s = _robust_fitted(rng)
+    arrays: dict[str, np.ndarray] = {}
+    d = s.to_dict(arrays=arrays)
+    arrays = {k: v.copy() for k, v in arrays.items()}
+    change(arrays)
+    with pytest.raises(ArtifactError, match=match):
+        BaseScaler.from_dict(d, arrays=arrays)
+
+
+def test_series_robust_malformed_json_is_refused(rng):
+    X, g, s = _robust_fitted(rng)
+    arrays: dict[str, np.ndarray] = {}
+    d = SeriesScaler(base="minmax").fit(X, g).to_dict(arrays=arrays)
+    d["params"]["base"] = "robust"  # edited params: the arrays hold moments, not quantile statistics
+    with pytest.raises(ArtifactError, match=r"stores the arrays \['center', 'constant'"):
+        BaseScaler.from_dict(d, arrays=arrays)
+    d = json.loads(json.dumps(s.to_dict()))
+    d["fitted"]["scale_"][0][0] = -1.0
+    with pytest.raises(ArtifactError, match="finite positive scales"):
+        BaseScaler.from_dict(d)
+    d = json.loads(json.dumps(s.to_dict()))
+    d["fitted"]["count"] = d["fitted"]["count"][:3]
+    with pytest.raises(ArtifactError, match="'count'"):
+        BaseScaler.from_dict(d)
 
 
 def test_series_scaler_streaming_grows_series(rng):

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 
 from . import _moments
-from ._moments import Moments, _as_array, _out_dtype, _rows
+from ._moments import Moments, _as_array, _out_dtype, _raise_inf, _rows
+from ._quantiles import group_percentiles
 from ._validation import check_choice, check_float, check_is_fitted, list_names, param_error
 from .exceptions import ArtifactError, DataError, DataWarning, ShapeError
-from .scaling import BaseScaler, _scaler_from_spec
+from .scaling import BaseScaler, _check_range, _robust_center_scale, _scaler_from_spec
 
 __all__ = ["ColumnScaler", "InstanceScaler", "SeriesScaler"]
 
@@ -224,16 +225,25 @@ class SeriesScaler(BaseScaler):
     """Per-series statistics (``per="series"``): one centre/scale per (series, feature).
 
     ``groups`` gives each row's series code ``0..n_series-1``. The reductions are
-    vectorised (``np.bincount`` on ``series * n_features + feature``), with no
-    Python loop over series, and exact across ``partial_fit`` chunks.
+    vectorised, with no Python loop over series: ``np.bincount`` on
+    ``series * n_features + feature`` for the moments (exact across ``partial_fit``
+    chunks), and one sort by ``(series, value)`` per feature for the quantiles of
+    ``base="robust"`` (equal to a per-series ``np.nanpercentile``).
 
     Risk of data leak: fit on the training rows of every series only.
 
     Parameters
     ----------
-    base : {"standard", "minmax", "maxabs", "none"}, default="standard"
+    base : {"standard", "minmax", "maxabs", "robust", "none"}, default="standard"
+        The per-feature scaler applied within each series. ``"robust"`` centres on
+        each series' median and divides by its inter-quantile range, as
+        :class:`RobustScaler` does for one series (NaN ignored; a zero range, or a
+        series with no value in a feature, scales by 1). Its quantiles need every
+        row at once, so it has no :meth:`partial_fit`: call :meth:`fit`.
     epsilon : float, default=1e-12
         Constant-feature bound of ``"standard"`` (see :class:`StandardScaler`).
+    quantile_range : tuple (q_low, q_high), default=(25, 75)
+        Percentiles in ``[0, 100]`` of ``"robust"`` (see :class:`RobustScaler`).
 
     Attributes
     ----------
@@ -251,31 +261,54 @@ class SeriesScaler(BaseScaler):
     >>> s = SeriesScaler().fit(X, g)
     >>> s.center_.ravel(), s.transform(X, g).ravel()
     (array([ 2., 20.]), array([-1.,  1., -1.,  1.]))
+
+    Per-series medians and inter-quartile ranges, which the outlier 900 does not move:
+
+    >>> X = np.array([[1.0], [2.0], [3.0], [4.0], [900.0], [10.0], [20.0], [30.0]])
+    >>> g = np.array([0, 0, 0, 0, 0, 1, 1, 1])
+    >>> r = SeriesScaler(base="robust").fit(X, g)
+    >>> r.center_.ravel(), r.scale_.ravel()
+    (array([ 3., 20.]), array([ 2., 10.]))
+    >>> r.transform(X, g).ravel()
+    array([ -1. ,  -0.5,   0. ,   0.5, 448.5,  -1. ,   0. ,   1. ])
     """
 
     _name = "series"
-    _fitted_attrs = ("center_", "scale_", "series_counts_", "n_series_")
-    _BASES = ("standard", "minmax", "maxabs", "none")
+    _fitted_attrs = ("center_", "scale_", "series_counts_", "n_series_", "_counts", "_constant")
+    _BASES = ("standard", "minmax", "maxabs", "robust", "none")
 
-    def __init__(self, *, base: str = "standard", epsilon: float = 1e-12) -> None:
+    def __init__(
+        self, *, base: str = "standard", epsilon: float = 1e-12, quantile_range: tuple[float, float] = (25, 75)
+    ) -> None:
         self.base = base
         self.epsilon = epsilon
+        self.quantile_range = quantile_range
 
     def _validate_params(self) -> None:
-        check_choice(self.base, "base", self._BASES, "RobustScaler, log1p and pixel need no per-series variant.")
+        check_choice(self.base, "base", self._BASES, "log1p and pixel need no per-series statistics.")
         check_float(self.epsilon, "epsilon", minimum=0.0)
+        _check_range(self.quantile_range, "quantile_range", 0.0, 100.0, True)
 
     def fit(self, X: Any, groups: Any) -> SeriesScaler:  # type: ignore[override]
         """Per-series statistics of ``X``; ``groups`` is an int array of series codes, one per row."""
         self._validate_params()
         self._reset()
-        self.partial_fit(X, groups)
+        if self.base == "robust":
+            self._fit_quantiles(X, groups)  # quantiles need all rows at once: not through partial_fit
+        else:
+            self.partial_fit(X, groups)
         self._report()
         return self
 
     def partial_fit(self, X: Any, groups: Any) -> SeriesScaler:  # type: ignore[override]
-        """Update the per-series statistics with more rows (exact)."""
+        """Update the per-series statistics with more rows (exact); not for ``base="robust"``."""
         self._validate_params()
+        if self.base == "robust":
+            raise param_error(
+                "base", "'standard', 'minmax', 'maxabs' or 'none' for partial_fit", self.base,
+                "Per-series medians and quantiles of chunks do not combine exactly: call fit(X, groups) with "
+                "all training rows, or use base='standard' to fit chunk by chunk.",
+            )
         a, names = _as_array(X)
         g = _check_groups(groups, a)
         if getattr(self, "n_features_in_", None) is None:
@@ -320,6 +353,63 @@ class SeriesScaler(BaseScaler):
             const = np.zeros(m.mean.shape, bool)
             self.center_, self.scale_ = np.zeros(m.mean.shape), np.ones(m.mean.shape)
         self._constant = const & (self.series_counts_ > 0)[:, None]
+
+    def _fit_quantiles(self, X: Any, groups: Any) -> None:
+        """``base="robust"``: per-(series, feature) quantiles of all rows, one feature at a time."""
+        a, names = _as_array(X)
+        g = _check_groups(groups, a)
+        self.n_features_in_ = int(a.shape[-1])
+        if names is not None:
+            self.feature_names_in_ = names
+        rows = _rows(a)
+        if rows.dtype.kind == "f" and np.isinf(rows).any():
+            _raise_inf(rows)  # refused as the moment bases refuse it: an infinite range would zero the series
+        n_series = int(g.max()) + 1 if g.size else 0
+        lo_q, hi_q = self.quantile_range
+        quantiles = np.empty((3, n_series, self.n_features_in_))
+        counts = np.empty((n_series, self.n_features_in_), np.int64)
+        for j in range(self.n_features_in_):  # one column at a time bounds the float64 copy and the sort
+            quantiles[:, :, j], counts[:, j] = group_percentiles(rows[:, j], g, n_series, [lo_q, 50.0, hi_q])
+        per_row = int(np.prod(a.shape[1:-1]))
+        series_counts = np.bincount(g, minlength=n_series).astype(np.int64) // per_row
+        center, scale, const = _robust_center_scale(quantiles, counts)
+        self._set_robust(center, scale, counts, const & (series_counts > 0)[:, None], series_counts)
+
+    def _set_robust(
+        self, center: np.ndarray, scale: np.ndarray, counts: np.ndarray, constant: np.ndarray,
+        series_counts: np.ndarray,
+    ) -> None:
+        """Fitted state of ``base="robust"``, from fit or from a saved scaler (checked: ArtifactError)."""
+        shape = (series_counts.shape[0], self.n_features_in_)
+        if series_counts.ndim != 1 or series_counts.dtype.kind not in "iu" or np.any(series_counts < 0):
+            raise ArtifactError("'series_counts' must hold one non-negative integer per series.")
+        for name, arr, kinds in (("center", center, "f"), ("scale", scale, "f"), ("count", counts, "iu"),
+                                 ("constant", constant, "b")):
+            if arr.shape != shape or arr.dtype.kind not in kinds:
+                raise ArtifactError(
+                    f"Array {name!r} of SeriesScaler(base='robust') must have shape {shape} and dtype kind "
+                    f"{kinds!r}. Received shape {arr.shape}, dtype {arr.dtype}."
+                )
+        if not np.all(np.isfinite(center)) or not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+            raise ArtifactError("SeriesScaler(base='robust') needs finite centres and finite positive scales.")
+        empty, seen = counts == 0, (series_counts > 0)[:, None]
+        # The rules fit follows (_robust_center_scale): a pair without values is centred on 0 and, in a
+        # series with rows, flagged constant; every constant pair has scale 1.
+        consistent = (
+            not np.any(counts < 0) and not np.any(counts[~seen[:, 0]])
+            and np.all(constant[empty & seen]) and not np.any(center[empty]) and np.all(scale[constant] == 1.0)
+        )
+        if not consistent:
+            raise ArtifactError(
+                "The per-series statistics of SeriesScaler(base='robust') are inconsistent: counts must be >= 0 "
+                "and 0 for series without rows; pairs without values must be constant and centred on 0; "
+                "constant pairs must have scale 1."
+            )
+        self.center_, self.scale_ = center.astype(np.float64), scale.astype(np.float64)
+        self._counts, self._constant = counts.astype(np.int64), constant.astype(bool)
+        self.series_counts_ = series_counts.astype(np.int64)
+        self.n_series_ = int(shape[0])
+        self._set_seen(self._counts.sum(axis=0))
 
     def _report(self) -> None:
         n_const = int(self._constant.sum())
@@ -390,10 +480,18 @@ class SeriesScaler(BaseScaler):
         return out
 
     def _fitted_json(self) -> dict[str, Any]:
+        if self.base == "robust":
+            return {"center_": self.center_.tolist(), "scale_": self.scale_.tolist(), "count": self._counts.tolist(),
+                    "constant": self._constant.tolist(), "series_counts_": self.series_counts_.tolist()}
         return {"moments": self._moments.to_dict(), "series_counts_": self.series_counts_.tolist()}
 
     def _fitted_arrays(self) -> dict[str, np.ndarray]:
         # One row per series: with many series a JSON list would be slow and large; binary is exact.
+        if self.base == "robust":
+            # Quantiles have no mergeable summary: what is kept is what transform uses, plus the
+            # counts (n_samples_seen_) and which pairs were scaled by 1 (no spread or no value).
+            return {"center": self.center_, "scale": self.scale_, "count": self._counts,
+                    "constant": self._constant, "series_counts": self.series_counts_}
         m = self._moments
         out = {"count": m.count, "mean": m.mean, "m2": m.m2, "series_counts": self.series_counts_}
         if m.min is not None and m.max is not None:
@@ -401,6 +499,14 @@ class SeriesScaler(BaseScaler):
         return out
 
     def _load_fitted_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
+        if self.base == "robust":
+            want = {"center", "scale", "count", "constant", "series_counts"}
+            if set(arrays) != want:
+                raise ArtifactError(f"SeriesScaler(base='robust') stores the arrays {sorted(want)}. "
+                                    f"Received: {sorted(arrays)}.")
+            self._set_robust(arrays["center"], arrays["scale"], arrays["count"], arrays["constant"],
+                             arrays["series_counts"])
+            return
         count = arrays["count"]
         shape = count.shape
         for name, arr in arrays.items():
@@ -417,6 +523,13 @@ class SeriesScaler(BaseScaler):
         self._set_fitted(moments, arrays["series_counts"])
 
     def _load_fitted(self, d: Mapping[str, Any]) -> None:
+        if self.base == "robust":
+            counts = np.asarray(d["series_counts_"])
+            shape = (len(counts), self.n_features_in_)
+            self._set_robust(_moments._floats(d["center_"], "center_", shape),
+                             _moments._floats(d["scale_"], "scale_", shape),
+                             np.asarray(d["count"]), np.asarray(d["constant"]), counts)
+            return
         self._set_fitted(Moments.from_dict(d["moments"]), np.asarray(d["series_counts_"]))
 
     def _set_fitted(self, moments: Moments, counts: np.ndarray) -> None:

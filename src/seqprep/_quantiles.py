@@ -10,6 +10,10 @@ interpolation between the two order statistics around ``q / 100 * (n - 1)``), bi
 
 Memory is O(bins + max_buffer) per wanted order statistic, whatever the number of rows; smooth
 data needs one histogram pass and one collecting pass after the counting pass.
+
+:func:`group_percentiles` is the in-memory counterpart for many groups at once (per-series
+``RobustScaler``): one sort by ``(group, value)``, then every group's order statistics by index
+arithmetic, with the same interpolation, so it too equals a per-group ``np.nanpercentile``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["StreamingQuantiles"]
+__all__ = ["StreamingQuantiles", "group_percentiles"]
 
 
 @dataclass
@@ -247,3 +251,78 @@ def _lerp(a: float, b: float, t: float) -> float:
     diff = b - a
     out = np.subtract(b, diff * (1 - t)) if t >= 0.5 else np.add(a, diff * t)
     return float(out)
+
+
+def group_percentiles(
+    x: np.ndarray, groups: np.ndarray, n_groups: int, q: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentiles ``q`` of one column within every group, without a loop over groups.
+
+    Equal to ``np.nanpercentile(x[groups == k], q)`` for every group ``k`` (NaN ignored, linear
+    interpolation): the values are sorted once by ``(group, value)`` with ``np.lexsort``, which puts
+    each group's NaN after its numbers, so group ``k``'s ``n_k`` numbers are the first ``n_k``
+    entries of its block and each order statistic is found by index arithmetic. The interpolation
+    is numpy's own (its index ``(n - 1) * q / 100``, its lerp), so the results are bit for bit
+    numpy's up to the sign of a zero.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples,)
+        Float values (cast to float64); NaN is ignored.
+    groups : ndarray of int of shape (n_samples,)
+        Codes in ``0 .. n_groups - 1``.
+    n_groups : int
+    q : sequence of float
+        Percentiles in [0, 100].
+
+    Returns
+    -------
+    out : ndarray of shape (len(q), n_groups)
+        NaN for a group without a non-NaN value (as ``np.nanpercentile`` of an all-NaN slice).
+    counts : ndarray of int64 of shape (n_groups,)
+        Non-NaN values per group.
+
+    Examples
+    --------
+    >>> x = np.array([5.0, 1.0, np.nan, 10.0, 2.0, 3.0])
+    >>> g = np.array([1, 0, 1, 1, 0, 0])
+    >>> out, counts = group_percentiles(x, g, 3, [25, 50])
+    >>> out
+    array([[1.5 , 6.25,  nan],
+           [2.  , 7.5 ,  nan]])
+    >>> counts
+    array([3, 2, 0])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    g = np.asarray(groups, dtype=np.intp)
+    order = np.lexsort((x, g))
+    xs = x[order]
+    del order
+    rows = np.bincount(g, minlength=n_groups)
+    start = np.zeros(n_groups, np.int64)
+    np.cumsum(rows[:-1], out=start[1:])
+    counts = np.bincount(g[~np.isnan(x)], minlength=n_groups).astype(np.int64)
+    fractions = np.true_divide(np.asarray(q, dtype=np.float64), 100)  # as np.percentile divides q
+    out = np.full((len(fractions), n_groups), np.nan)
+    has = np.flatnonzero(counts)
+    last, first = counts[has] - 1, start[has]
+    for i, fraction in enumerate(fractions):
+        virtual = last * fraction
+        below = np.floor(virtual)
+        # numpy takes the last value when the index reaches it, and its weight is then computed
+        # against the index -1; copying that keeps even the sign of a zero result identical.
+        top = virtual >= last
+        prev = np.where(top, last, below.astype(np.int64))
+        nxt = np.where(top, last, prev + 1)
+        weight = virtual - np.where(top, -1.0, below)
+        out[i, has] = _lerp_many(xs[first + prev], xs[first + nxt], weight)
+    return out, counts
+
+
+def _lerp_many(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """:func:`_lerp` on arrays: ``a + (b - a) * t``, from ``b`` when ``t >= 0.5``, as numpy does."""
+    with np.errstate(over="ignore", invalid="ignore"):  # b - a may overflow, as in numpy
+        diff = b - a
+        out = a + diff * t
+        np.subtract(b, diff * (1 - t), out=out, where=t >= 0.5)
+    return out

@@ -30,7 +30,8 @@ is regular, and that comes from the summaries (each partition's first and last t
 
 Supported: ``holdout="time"``; ``scale_per="feature"`` or ``"series"`` (one set of statistics per
 series, fitted on that series' training rows only) with ``"standard"``, ``"minmax"``, ``"maxabs"``
-or ``"none"`` scalers; ``scale_per="sample"`` (rows written unscaled, each window normalised as it
+or ``"none"`` scalers (per-series ``"robust"`` needs all of a series' rows at once: ``Pipeline.fit``
+only); ``scale_per="sample"`` (rows written unscaled, each window normalised as it
 is read, as :func:`seqprep.outofcore.open_export` does); no derived features. Other settings raise
 :class:`~seqprep.exceptions.InvalidParameterError` (fit those on one machine).
 
@@ -71,6 +72,7 @@ from .pipeline import (
     _key_json,
     check_calendar_time,
     check_series_trained,
+    check_streamed_series_scaler,
     fitted_series_codes,
 )
 from .scaling import (
@@ -115,11 +117,7 @@ def _check_pipeline(pipe: Any) -> None:
     if pipe.scale_per == "sample":
         return  # no statistics to fit: the scaler is an identity, whatever ``scaler`` says
     if pipe.scale_per == "series":
-        if not isinstance(pipe.scaler, str) or pipe.scaler not in SeriesScaler._BASES:
-            raise param_error(
-                "scaler", "'standard', 'minmax', 'maxabs' or 'none' with scale_per='series'", pipe.scaler,
-                "Per-series statistics exist for these bases only; use one of them or scale_per='feature'.",
-            )
+        check_streamed_series_scaler(pipe, "with seqprep.dask")
         return
     if isinstance(pipe.scaler, dict):
         raise param_error("scaler", "one scaler for every column with seqprep.dask", pipe.scaler,

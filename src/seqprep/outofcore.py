@@ -21,7 +21,8 @@ sidecar JSON ``<file>.json``) and Parquet files or directories (read in record b
 Statistics, split rows and window starts equal those of ``Pipeline.fit`` on the same data
 (statistics to float64 rounding, starts bit for bit). Streaming supports ``holdout="time"``,
 every ``scale_per`` (``"series"``: one set of statistics per series, fitted on that series'
-training rows in the same single pass and kept as ``(n_series, n_features)`` arrays;
+training rows in the same single pass and kept as ``(n_series, n_features)`` arrays, for every
+base but ``"robust"``, whose per-series quantiles need ``Pipeline.fit``;
 ``"sample"``: each window normalised on its own when it is read), ``nan_policy="raise"``,
 ``derived`` features (computed per chunk with the in-memory code; lags, differences and rolling
 windows get the last rows of the previous chunk, and windows skip each series' warm-up rows as in
@@ -111,11 +112,12 @@ class StreamFit:
 
 
 def _check_streamable(pipe: Any) -> None:
-    from .pipeline import check_calendar_time
+    from .pipeline import check_calendar_time, check_streamed_series_scaler
 
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' for streaming", pipe.holdout, "Use Pipeline.fit for holdout='series'.")
     check_calendar_time(pipe)
+    check_streamed_series_scaler(pipe, "for streaming")
     if pipe.nan_policy != "raise":
         raise param_error("nan_policy", "'raise' for streaming", pipe.nan_policy,
                           "Clean NaN values upstream (streaming cannot fill across chunks).")
@@ -762,6 +764,7 @@ def export(
     """
     if format != "npy":
         raise param_error("format", "'npy'", format, "Only .npy exports are written for now.")
+    _check_streamable(pipeline)  # settings that cannot stream are refused before the directory is made
     chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
     source = open_source(data, columns)
     if np.dtype(pipeline.spec.dtype).kind != "f":

@@ -79,6 +79,9 @@ class Pipeline:
     scale_per : {"feature", "series", "sample"}, default "feature"
         One set of statistics per feature, per (series, feature), or per window (instance
         normalization of the inputs, e.g. for UCR-style classification; targets are unscaled).
+        ``"series"`` takes a scaler name, ``"standard" | "minmax" | "maxabs" | "robust" | "none"``
+        (:class:`~seqprep.scaling.SeriesScaler`); per-series ``"robust"`` (median and
+        inter-quartile range of each series' training rows) is fitted in memory only.
     derived : sequence, optional
         Causal features (:mod:`seqprep.features`: ``Lag``, ``Diff``, ``Rolling``, ``Calendar``)
         appended to the inputs.
@@ -706,6 +709,28 @@ def check_calendar_time(pipe: Pipeline) -> None:
     """
     if any(not d.source_columns() for d in pipe.derived) and pipe.time is None:  # Calendar reads the time only
         raise param_error("time", "a timestamp column when Calendar features are set", None, "Pass time='<column>'.")
+
+
+# Per-series bases whose statistics are moments, which merge exactly across chunks and partitions.
+# "robust" needs all of a series' rows at once (exact quantiles), so only Pipeline.fit has it per series.
+STREAMED_SERIES_BASES = ("standard", "minmax", "maxabs", "none")
+
+
+def check_streamed_series_scaler(pipe: Pipeline, how: str) -> None:
+    """Refuse a per-series scaler that an out-of-core fit cannot compute, before any pass starts.
+
+    ``how`` ends the message's expectation, e.g. ``"for streaming"`` or ``"with seqprep.dask"``.
+    """
+    if pipe.scale_per != "series" or (isinstance(pipe.scaler, str) and pipe.scaler in STREAMED_SERIES_BASES):
+        return
+    if isinstance(pipe.scaler, str) and pipe.scaler == "robust":
+        fix = ("Per-series medians and quantile ranges need all of a series' training rows at once: fit in memory "
+               "with Pipeline.fit, use scale_per='feature' with scaler='robust' (exact streaming quantiles), or "
+               "scaler='standard' per series.")
+    else:
+        fix = "Per-series statistics exist for these bases only; use one of them or scale_per='feature'."
+    raise param_error("scaler", f"'standard', 'minmax', 'maxabs' or 'none' with scale_per='series' {how}",
+                      pipe.scaler, fix)
 
 
 def fitted_series_codes(schema: dict[str, Any], keys: Sequence[Any]) -> np.ndarray:

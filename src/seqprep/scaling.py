@@ -403,6 +403,19 @@ def _check_range(value: Any, name: str, lo: float, hi: float, strict: bool) -> t
     return a, b
 
 
+def _robust_center_scale(quantiles: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(center, scale, constant)`` from the ``(q_low, median, q_high)`` rows of ``quantiles`` and the counts.
+
+    One rule for :class:`RobustScaler` (per feature) and ``SeriesScaler(base="robust")`` (per series
+    and feature), so that a series alone gets the same statistics from both: the median is the
+    centre (0 without values) and the inter-quantile range the scale, 1 when it is zero or there
+    are no values (``constant``: only centred).
+    """
+    has = counts > 0
+    spread = has & (quantiles[2] > quantiles[0])
+    return np.where(has, quantiles[1], 0.0), np.where(spread, quantiles[2] - quantiles[0], 1.0), ~spread
+
+
 def _warn_constant(scaler: BaseScaler, idx: np.ndarray, all_nan: np.ndarray) -> None:
     names = getattr(scaler, "feature_names_in_", None)
     label = [names[i] if names is not None else int(i) for i in idx]
@@ -627,9 +640,7 @@ class RobustScaler(BaseScaler):
         Shared by :meth:`fit` and the streaming fit (:mod:`seqprep.outofcore`, exact quantiles over
         several passes), so that both give the same statistics. A zero range scales by 1.
         """
-        has = counts > 0
-        self.center_ = np.where(has, quantiles[1], 0.0)
-        self.scale_ = np.where(has & (quantiles[2] > quantiles[0]), quantiles[2] - quantiles[0], 1.0)
+        self.center_, self.scale_, _ = _robust_center_scale(quantiles, counts)
         self._set_seen(np.asarray(counts, np.int64))
 
     def partial_fit(self, X: Any, y: Any = None) -> RobustScaler:
@@ -820,8 +831,9 @@ def make_scaler(
         Column names for a dict spec when the data is an ndarray.
     per : {"feature", "series", "sample"}, default="feature"
         One set of statistics per feature, per (series, feature)
-        (:class:`SeriesScaler`, ``spec`` is its ``base``), or per window
-        (:class:`InstanceScaler`, ``spec`` is ignored).
+        (:class:`SeriesScaler`, ``spec`` is its ``base``: ``"standard" | "minmax" |
+        "maxabs" | "robust" | "none"``), or per window (:class:`InstanceScaler`,
+        ``spec`` is ignored).
 
     Returns
     -------
@@ -835,13 +847,15 @@ def make_scaler(
     ColumnScaler(spec={'rain': 'log1p'}, feature_names=['rain', 'temp'])
     >>> make_scaler("standard", per="series")
     SeriesScaler()
+    >>> make_scaler("robust", per="series")
+    SeriesScaler(base='robust')
     """
     check_choice(per, "per", ("feature", "series", "sample"))
     if per == "sample":
         return InstanceScaler()
     if per == "series":
         if not isinstance(spec, str):
-            fix = "E.g. make_scaler('standard', per='series')."
+            fix = "E.g. make_scaler('standard', per='series') or make_scaler('robust', per='series')."
             raise param_error("spec", "a base name for per='series'", spec, fix)
         scaler = SeriesScaler(base=spec)
         scaler._validate_params()
