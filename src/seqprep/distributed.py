@@ -178,7 +178,8 @@ def fit_distributed(
     from torch.nn.parallel import DistributedDataParallel
     from torch.utils.data import DataLoader, DistributedSampler
 
-    from .training import _align, _as_windows, _dataset_class, _make_criterion, collate_batch
+    from ._loaders import _as_windows, _dataset_class, collate_batch
+    from ._train_loop import _align, _make_criterion
 
     if not isinstance(model, torch.nn.Module):
         raise param_error("model", "a torch.nn.Module", type(model).__name__)
