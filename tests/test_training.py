@@ -383,3 +383,10 @@ def test_fit_augmentation_errors_and_workers():
         fit(_model(), (X, y), epochs=1, batch_size=32, augment=lambda X, rng: X[:, 1:], progress=False)
     result = fit(_model(), (X, y), epochs=1, batch_size=16, augment="jitter", num_workers=2, progress=False)
     assert np.isfinite(result.history[0]["train_loss"])
+
+
+@pytest.mark.parametrize("augment", [None, "jitter"])
+def test_fit_refuses_empty_training_windows(augment):
+    X = np.zeros((0, 4, 1), dtype=np.float32)
+    with pytest.raises(DataError, match="`train` holds 0 windows"):
+        fit(_model(), (X, np.zeros(0, np.float32)), None, epochs=1, progress=False, augment=augment)

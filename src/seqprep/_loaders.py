@@ -331,6 +331,13 @@ def _fit_loaders(
 ) -> dict[str, torch.utils.data.DataLoader]:
     """The loaders :func:`seqprep.training.fit` iterates over: ``"train"`` (shuffled, augmented) and ``"val"``."""
     train = _training_windows(train, augment, seed)
+    # Checked before the loader is built: torch's shuffling sampler refuses an empty dataset with a
+    # message about `num_samples` that does not say which argument is empty.
+    if len(_as_windows(train, "train")) == 0:
+        raise DataError(
+            "`train` holds 0 windows: there is nothing to train on. Check the split sizes and that the "
+            "training part is longer than lookback + horizon."
+        )
     loaders = {
         name: make_dataloader(
             _as_windows(data, name),
@@ -344,6 +351,4 @@ def _fit_loaders(
         for name, data in (("train", train), ("val", val))
         if data is not None
     }
-    if len(loaders["train"].dataset) == 0:
-        raise DataError("`train` holds 0 windows: there is nothing to train on.")
     return loaders
