@@ -19,14 +19,16 @@ interrupted run never leaves a directory that looks finished.
 
 Every score is computed on the SAME test windows for the model and the baselines, after
 un-scaling to the data's own units. Only training rows ever feed a statistic.
+
+The module is the public face; the steps live in private modules, one concept each:
+``_forecast`` and ``_classify`` (the steps of each kind of run), ``_data_check`` (the data check),
+``_run_model`` (settings, training, scoring), ``_run_dir`` (the run directory's format, atomic write
+and loading) and ``_saved_runs`` (re-scoring and forecasting from a saved run).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +37,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_bool, check_float, check_int, list_names, param_error
-from ._version import __version__
-from .exceptions import ArtifactError, DataError
-from .io import replace_dir, temp_dir_beside
+from ._classify import (
+    classification_config,
+    classify_with_baselines,
+    instance_normalize,
+    prepare_cases,
+    read_cases,
+    write_classification_run,
+)
+from ._data_check import check_scales, data_check
+from ._forecast import (
+    ForecastSpec,
+    check_columns,
+    fit_split,
+    forecast_config,
+    predict_with_baselines,
+    prediction_table,
+    scaler_summary,
+    select_inputs,
+    train_forecaster,
+    window_arrays,
+    write_forecast_run,
+)
+from ._run_dir import COMPLETE_FILE as COMPLETE_FILE  # re-exported: importable from here, as before the split
+from ._run_dir import LoadedRun as LoadedRun  # re-exported, likewise
+from ._run_dir import load_run, prepare_out_dir
+from ._run_model import fit_kwargs, fit_model, merge_settings, resolve_device, score
+from ._saved_runs import evaluate_run, predict_run
+from ._validation import check_bool, check_float, check_int, param_error
 
 __all__ = [
     "DEFAULT_CLASSIFICATION_MODEL_CONFIG",
@@ -92,10 +118,8 @@ DEFAULT_CLASSIFICATION_TRAIN_CONFIG: dict[str, Any] = {
     "patience": 60,
     "augment": ["jitter", "scaling", "window_slice", "time_warp"],
 }
-COMPLETE_FILE = "COMPLETE"
-_FORMAT = "seqprep.run"
-_FORMAT_VERSION = 1
 
+#: The type of ``on_step``: called as ``on_step(name, info)`` after each step of :func:`run_forecast`.
 Step = Callable[[str, dict[str, Any]], None]
 
 
@@ -139,268 +163,6 @@ class RunResult:
     member_histories: list[Any] = field(default_factory=list)
 
 
-# ============================================================================ data check
-def check_scales(df: pd.DataFrame, columns: Sequence[str], *, threshold: float = 3.0) -> dict[str, Any]:
-    """Per-column magnitude and spread, and whether the columns live on very different scales.
-
-    A column's *magnitude* is its mean absolute value; its *spread* the inter-quartile range
-    (the standard deviation when the IQR is 0). The columns are flagged when the largest
-    magnitude or spread is at least ``threshold`` times the smallest non-zero one -- the case
-    where an unscaled network would be dominated by the big columns.
-
-    Parameters
-    ----------
-    df : DataFrame
-        Raw data.
-    columns : sequence of str
-        Numeric columns to compare.
-    threshold : float, default 3.0
-        Ratio from which the scales count as very different.
-
-    Returns
-    -------
-    dict
-        ``columns`` (name -> median, iqr, mean_abs, max_abs, zero_share), ``disparate`` (bool),
-        ``ratio`` (float), ``largest``/``smallest`` (column names) and ``message`` (one sentence).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"rain": [0.0, 0.0, 1.0, 3.0], "temp": [14.0, 16.0, 18.0, 15.0]})
-    >>> out = check_scales(df, ["rain", "temp"])
-    >>> out["disparate"], out["largest"], out["smallest"]
-    (True, 'temp', 'rain')
-    """
-    stats: dict[str, dict[str, float]] = {}
-    for c in columns:
-        v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64)
-        v = v[np.isfinite(v)]
-        if v.size == 0:
-            continue
-        q1, med, q3 = np.percentile(v, [25, 50, 75])
-        iqr = float(q3 - q1) or float(v.std())
-        stats[c] = {
-            "median": float(med), "iqr": iqr, "mean_abs": float(np.abs(v).mean()),
-            "max_abs": float(np.abs(v).max()), "zero_share": float(np.mean(v == 0)),
-        }  # fmt: skip
-    out: dict[str, Any] = {"columns": stats, "disparate": False, "ratio": 1.0, "largest": None, "smallest": None}
-    if len(stats) < 2:
-        out["message"] = "fewer than two numeric columns: nothing to compare."
-        return out
-    ratios = []
-    for key, label in (("mean_abs", "mean |x|"), ("iqr", "IQR")):
-        vals = {c: s[key] for c, s in stats.items() if s[key] > 0}
-        if len(vals) >= 2:
-            hi, lo = max(vals, key=vals.__getitem__), min(vals, key=vals.__getitem__)
-            ratios.append((vals[hi] / vals[lo], hi, lo, label))
-    if not ratios:
-        ratios = [(1.0, None, None, "mean |x|")]
-    ratio, hi, lo, label = ratios[0]  # magnitude first: it is what an unscaled network sees
-    if len(ratios) > 1 and ratios[1][0] >= threshold > ratio:
-        ratio, hi, lo, label = ratios[1]
-    out.update(ratio=float(ratio), largest=hi, smallest=lo, disparate=bool(ratio >= threshold))
-    if out["disparate"]:
-        skew = [c for c, s in stats.items() if s["zero_share"] > 0.3 and s["max_abs"] > 5 * max(s["mean_abs"], 1e-12)]
-        extra = (
-            f" {list_names(skew)} {'is' if len(skew) == 1 else 'are'} also heavily skewed "
-            "(" + ", ".join(_skew_text(stats[c]) for c in skew) + ")."
-            if skew else ""
-        )  # fmt: skip
-        out["message"] = (
-            f"the columns live on very different scales: {hi!r} has {label} {stats[hi][_KEY[label]]:.3g} but "
-            f"{lo!r} only {stats[lo][_KEY[label]]:.3g} ({ratio:.1f}x).{extra} Scaling with training statistics "
-            "puts every column on one scale."
-        )
-        if len(ratios) > 1 and ratios[1][1:3] != (hi, lo) and ratios[1][0] >= threshold:
-            r2, h2, l2, lab2 = ratios[1]
-            out["message"] = out["message"].replace(
-                " Scaling", f" The {lab2} differs too: {h2!r} {stats[h2][_KEY[lab2]]:.3g} vs {l2!r} "
-                f"{stats[l2][_KEY[lab2]]:.3g} ({r2:.1f}x). Scaling", 1,
-            )
-    else:
-        out["message"] = f"the columns have comparable scales (largest ratio {ratio:.1f}x)."
-    return out
-
-
-_KEY = {"mean |x|": "mean_abs", "IQR": "iqr"}
-
-
-def _skew_text(s: Mapping[str, float]) -> str:
-    return f"{s['zero_share']:.0%} zeros, median {s['median']:.3g}, max {s['max_abs']:.3g}"
-
-
-def _data_check(df: pd.DataFrame, columns: Sequence[str], time: str | None, group: str | None) -> dict[str, Any]:
-    """The project's audit (when it imports) plus the scale check."""
-    findings: list[dict[str, Any]] = []
-    try:
-        from .auditing import check_data
-
-        report = check_data(df[[c for c in dict.fromkeys([*(x for x in (time, group) if x), *columns])]],
-                            time=time, group=group)  # fmt: skip
-        findings = [f.to_dict() for f in report.findings]
-    except ImportError:  # the audit module is optional here
-        findings = []
-    return {"findings": findings, "scales": check_scales(df, columns)}
-
-
-# ============================================================================ helpers
-def _merge(defaults: Mapping[str, Any], given: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
-    if given is None:
-        return dict(defaults)
-    if not isinstance(given, Mapping):
-        raise param_error(name, "a dict of settings", given)
-    return {**defaults, **given}
-
-
-def _fit_kwargs(train_config: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"epochs", "batch_size", "lr", "weight_decay", "scheduler", "clip_grad_norm", "patience", "loss",
-               "augment", "label_smoothing"}
-    unknown = sorted(set(train_config) - allowed)
-    if unknown:
-        raise param_error(
-            "train_config", f"keys among {sorted(allowed)}", unknown, "Remove or rename the unknown keys."
-        )
-    out = dict(train_config)
-    if out.get("augment") is not None:
-        from .augment import make_augmentation
-
-        # Stored in run.json: keep the JSON form (fit accepts it back), validated here, before training.
-        out["augment"] = make_augmentation(out["augment"]).to_dict()
-    return out
-
-
-def _build_model(
-    n_features: int, n_outputs: int, task: str, lookback: int, model_config: dict[str, Any], seed: int
-) -> Any:
-    import torch
-
-    from .models import CNNLSTM
-
-    torch.manual_seed(seed)
-    try:
-        return CNNLSTM(n_features, n_outputs, task=task, lookback=lookback, **model_config)
-    except TypeError as exc:
-        raise param_error("model_config", "keyword arguments of CNNLSTM", model_config, str(exc)) from None
-
-
-def _fit_model(
-    n_features: int, n_outputs: int, task: str, lookback: int, model_config: dict[str, Any], seed: int,
-    train: Any, val: Any, progress: bool, train_config: dict[str, Any], device: Any = "cpu",
-) -> tuple[Any, Any, list[Any]]:
-    """Build and train the run's model; returns (model, member 0's TrainResult, every member's TrainResult).
-
-    Without ``model_config["members"]`` one CNNLSTM is trained. With it, an :class:`~seqprep.models.Ensemble`:
-    ``members`` is a number of networks (the same settings, seeds ``seed``, ``seed + 1``, ...) or a list of
-    per-member settings that update the shared ones (e.g. ``[{"kernel_size": [7, 5, 3]}, {"kernel_size":
-    [5, 3, 3]}]``); each member trains on its own, with its own early stopping on the same validation part.
-    """
-    from .training import fit
-
-    members = model_config.get("members")
-    base = {k: v for k, v in model_config.items() if k != "members"}
-    if members is None:
-        entries: list[Mapping[str, Any]] = []
-    elif isinstance(members, int) and not isinstance(members, bool):
-        entries = [{}] * check_int(members, "model_config['members']", minimum=1)
-    elif isinstance(members, (list, tuple)) and members and all(isinstance(e, Mapping) for e in members):
-        entries = list(members)
-    else:
-        raise param_error("model_config['members']", "a number of networks or a non-empty list of settings dicts",
-                          members, "Use e.g. members = 5, or [[model.members]] tables in the TOML file.")
-    if not entries:
-        model = _build_model(n_features, n_outputs, task, lookback, base, seed)
-        result = fit(model, train, val, task=task, seed=seed, progress=progress, device=device, **train_config)
-        return model, result, [result]
-    from .models import Ensemble
-
-    models, results = [], []
-    for i, entry in enumerate(entries):
-        model = _build_model(n_features, n_outputs, task, lookback, {**base, **entry}, seed + i)
-        results.append(fit(model, train, val, task=task, seed=seed + i, progress=progress, device=device,
-                           **train_config))
-        models.append(model)
-    return Ensemble(models), results[0], results
-
-
-def _resolve_device(device: Any) -> Any:
-    from .training import _resolve_device as resolve
-
-    return resolve(device)
-
-
-def _prepare_out_dir(out_dir: Any, overwrite: bool) -> Path | None:
-    if out_dir is None:
-        return None
-    target = Path(out_dir)
-    if target.exists():
-        if not target.is_dir():
-            raise DataError(f"the run directory {str(target)!r} exists and is a file. Choose another --out.")
-        if any(target.iterdir()) and not overwrite:
-            raise DataError(
-                f"the run directory {str(target)!r} already exists and is not empty. Choose another --out or "
-                "pass overwrite=True (--overwrite) to replace it."
-            )
-    return target
-
-
-def _json_clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_clean(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        return str(pd.Timestamp(value))
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def _write_json(path: Path, payload: Any) -> None:
-    path.write_text(json.dumps(_json_clean(payload), indent=2, sort_keys=True, default=str) + "\n")
-
-
-def _commit_dir(tmp: Path, target: Path) -> None:
-    """Rename the finished temporary run directory into place (replacing an old one if allowed)."""
-    (tmp / COMPLETE_FILE).write_text(f"seqprep {__version__}\n")
-    replace_dir(tmp, target)
-
-
-def _write_run(target: Path, write: Callable[[Path], None]) -> Path:
-    tmp = temp_dir_beside(target)
-    try:
-        write(tmp)
-        _commit_dir(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
-
-
-def _report(run: Path, **kwargs: Any) -> None:
-    """Write report.html; a missing matplotlib only skips the report."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        (run / "report.html").write_text("<p>matplotlib is not installed: no pictures (pip install seqprep[plot]).</p>")
-        return
-    from .report import build_run_report
-
-    build_run_report(run, **kwargs)
-
-
-def _score(task: str, y_true: Any, preds: Mapping[str, Any]) -> dict[str, dict[str, float]]:
-    from .metrics import classification_metrics, regression_metrics
-
-    fn = regression_metrics if task == "regression" else classification_metrics
-    return {name: {k: float(v) for k, v in fn(y_true, p).items()} for name, p in preds.items()}
-
-
 # ============================================================================ forecasting
 def _calendar_features() -> list[Any]:
     """Day-of-year sine/cosine (a deterministic function of the date: causal and leak-free)."""
@@ -409,19 +171,8 @@ def _calendar_features() -> list[Any]:
     return [Calendar(("dayofyear",))]
 
 
-def _seasonal_from_history(windows: Any, column: int, period: int) -> np.ndarray | None:
-    """Seasonal naive from the series itself: the target column ``period`` rows before each target.
-
-    The window may be shorter than a season; the value one season back is still the past at prediction
-    time, so reading it from the (scaled) series rows is leak-free. None when a target has no such row.
-    """
-    prov = windows.provenance()
-    sd = windows.series_data
-    series = np.searchsorted(sd.bounds, np.asarray(windows.starts), side="right") - 1
-    back = prov["target_row"].to_numpy() - period
-    if (back < 0).any():
-        return None
-    return np.asarray(sd.values[sd.bounds[series] + back, column], dtype=np.float64)
+def _no_step(name: str, info: dict[str, Any]) -> None:
+    """The default ``on_step``: report nothing."""
 
 
 def run_forecast(
@@ -520,241 +271,55 @@ def run_forecast(
     >>> sorted(res.metrics)
     ['cnn_lstm', 'persistence', 'ridge']
     """
-    from .baselines import RidgeBaseline, persistence, seasonal_naive
-    from .pipeline import Pipeline
-    from .training import predict
-
     if not isinstance(df, pd.DataFrame):
         raise param_error("df", "a pandas DataFrame", df)
     lookback = check_int(lookback, "lookback", minimum=1)
     horizon = check_int(horizon, "horizon", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
     overwrite = check_bool(overwrite, "overwrite")
-    device = _resolve_device(device)  # before any work: "cuda" without a GPU is refused here
+    device = resolve_device(device)  # before any work: "cuda" without a GPU is refused here
     if period is not None:
         period = check_int(period, "period", minimum=1)
-    if not isinstance(target, str):
-        raise param_error("target", "one column name", target, 'E.g. target="temp_max".')
-    named = [c for c in [target, time, group, *(features or [])] if c is not None]
-    missing = [c for c in named if c not in df.columns]
-    if missing:
-        raise DataError(
-            f"column(s) {list_names(missing)} are not in the data. Columns: {list_names(df.columns)}."
-        )
-    if not pd.api.types.is_numeric_dtype(df[target]):
-        raise DataError(
-            f"the target column {target!r} is not numeric (dtype {df[target].dtype}); a forecast needs numbers. "
-            "Pick a numeric target or use classification."
-        )
-    model_cfg = _merge(DEFAULT_MODEL_CONFIG, model_config, "model_config")
-    train_cfg = _fit_kwargs(_merge(DEFAULT_TRAIN_CONFIG, train_config, "train_config"))
-    target_dir = _prepare_out_dir(out_dir, overwrite)
-    step = on_step or (lambda name, info: None)
-
-    if features is None:
-        features = [c for c in df.columns if c not in (time, group) and pd.api.types.is_numeric_dtype(df[c])]
-    features = list(features)
-    bad = [c for c in features if not pd.api.types.is_numeric_dtype(df[c])]
-    if bad:
-        raise DataError(f"feature column(s) {list_names(bad)} are not numeric. Encode them or leave them out.")
-    inputs = list(dict.fromkeys(features))
-    check = _data_check(df, list(dict.fromkeys([*inputs, target])), time, group)
-    step("check", check)
-
-    n_rows = len(df) if group is None else int(df.groupby(group).size().max())
-    if lookback + horizon > n_rows:
-        raise DataError(
-            f"lookback={lookback} plus horizon={horizon} needs at least {lookback + horizon} rows per series, but the "
-            f"longest series has {n_rows}. Use a shorter lookback or more data."
-        )
-    pipe = Pipeline(
-        lookback, horizon, target=target, features=inputs, time=time, group=group, split=split, gap=gap,
-        scaler=scaler, derived=derived, seed=seed,
+    check_columns(df, target, [time, group, *(features or [])])
+    model_cfg = merge_settings(DEFAULT_MODEL_CONFIG, model_config, "model_config")
+    train_cfg = fit_kwargs(merge_settings(DEFAULT_TRAIN_CONFIG, train_config, "train_config"))
+    target_dir = prepare_out_dir(out_dir, overwrite)
+    step = on_step or _no_step
+    spec = ForecastSpec(
+        target=target, time=time, group=group, inputs=select_inputs(df, features, time, group), lookback=lookback,
+        horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed, period=period,
     )  # fmt: skip
-    parts = pipe.fit(df)
-    for name in ("train", "val", "test"):
-        if name not in parts.parts or len(parts[name]) == 0:
-            raise DataError(
-                f"the {name!r} part has no window. Use more data, a shorter lookback or other split fractions."
-            )
-    describe = parts.describe()
-    row_info = {}
-    for name, rr in parts.row_ranges.items():
-        row_info[name] = {"rows": int((rr[:, 1] - rr[:, 0]).sum())}
-    split_info = {"describe": describe, "rows": row_info, "gap": parts.gap, "context": parts.context}
+
+    # the data check and the pipeline; on_step reports each before training starts
+    check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group)
+    step("check", check)
+    pipe, parts, split_info = fit_split(df, spec)
     step("split", split_info)
-
-    schema = pipe.schema_
-    scaler_info: dict[str, Any] = {"kind": scaler if isinstance(scaler, str) else type(scaler).__name__}
-    sc = pipe.scaler_
-    if hasattr(sc, "mean_") and getattr(sc, "mean_", None) is not None:
-        scaler_info["mean"] = dict(zip(schema["columns"], np.asarray(sc.mean_, dtype=float).tolist(), strict=False))
-        scaler_info["std"] = dict(zip(schema["columns"], np.asarray(sc.scale_, dtype=float).tolist(), strict=False))
-    train_mask = parts.train_rows("train")
-    scaler_info["train_rows"] = int(train_mask.sum())
-    scaler_info["all_rows"] = int(train_mask.size)
+    scaler_info = scaler_summary(pipe, parts, scaler)
     step("scaler", scaler_info)
-
-    # to_numpy() checks the size against the available memory first (the baselines need arrays)
-    X_tr, y_tr = parts.train.to_numpy()
-    X_va, y_va = parts.val.to_numpy()
-    X_te, y_te = parts.test.to_numpy()
-    windows_info = {
-        "train": (X_tr.shape, y_tr.shape), "val": (X_va.shape, y_va.shape), "test": (X_te.shape, y_te.shape),
-        "inputs": list(schema["inputs"]),
-    }  # fmt: skip
+    arrays, windows_info = window_arrays(parts, pipe.schema_["inputs"])
     step("windows", windows_info)
 
-    if "skip_index" not in model_cfg and target in schema["inputs"]:
-        model_cfg = {**model_cfg, "skip_index": list(schema["inputs"]).index(target)}
-    model, result, member_results = _fit_model(X_tr.shape[2], 1, "regression", lookback, model_cfg, seed,
-                                               (X_tr, y_tr), (X_va, y_va), progress, train_cfg, device)
-    pred_scaled = predict(model, X_te, device="cpu")
-    y_true = pipe.inverse_target(y_te).reshape(-1)
-    preds: dict[str, np.ndarray] = {"cnn_lstm": pipe.inverse_target(pred_scaled).reshape(-1)}
-    skipped: dict[str, str] = {}
-    inputs_fit = list(schema["inputs"])
-    if target in inputs_fit:
-        t_idx = inputs_fit.index(target)
-        preds["persistence"] = pipe.inverse_target(persistence(X_te, t_idx)).reshape(-1)
-        if period is not None:
-            need = math.ceil(horizon / period) * period - horizon + 1
-            if lookback >= need:
-                preds["seasonal_naive"] = pipe.inverse_target(seasonal_naive(X_te, t_idx, period, horizon)).reshape(-1)
-            else:
-                season = _seasonal_from_history(parts.test, schema["columns"].index(target), period)
-                if season is not None:
-                    preds["seasonal_naive"] = pipe.inverse_target(season).reshape(-1)
-                else:
-                    skipped["seasonal_naive"] = f"the test targets have no value one period ({period} rows) earlier"
-    else:
-        skipped["persistence"] = f"the target {target!r} is not an input"
-    ridge = RidgeBaseline(alpha=1.0).fit(X_tr.astype(np.float64), y_tr.astype(np.float64).reshape(-1))
-    preds["ridge"] = pipe.inverse_target(ridge.predict(X_te.astype(np.float64))).reshape(-1)
-    metrics = _score("regression", y_true, preds)
+    # training, then the model and the baselines scored on the same test windows, in original units
+    model, result, member_results = train_forecaster(spec, pipe.schema_["inputs"], arrays, model_cfg, train_cfg,
+                                                     progress, device)  # fmt: skip
+    y_true, preds, skipped = predict_with_baselines(model, pipe, parts, arrays, spec)
+    metrics = score("regression", y_true, preds)
+    table = prediction_table(parts.test, group is not None, y_true, preds)
 
-    prov = parts.test.provenance()
-    table = pd.DataFrame({"series": prov["series"]}) if group is not None else pd.DataFrame(index=prov.index)
-    if "end_time" in prov:
-        table["end_time"] = prov["end_time"].to_numpy()
-        table["target_time"] = prov["target_time"].to_numpy()
-    else:
-        table["end_row"] = prov["end"].to_numpy()
-        table["target_row"] = prov["target_row"].to_numpy()
-    table["y_true"] = y_true
-    for name, p in preds.items():
-        table[name] = p
-
-    config = {
-        "format": _FORMAT, "version": _FORMAT_VERSION, "seqprep_version": __version__, "task": "regression",
-        "target": target, "time": time, "group": group, "features": inputs, "lookback": lookback,
-        "horizon": horizon, "split": list(split) if not isinstance(split, str) else split, "gap": gap,
-        "scaler": scaler if isinstance(scaler, (str, dict)) else type(scaler).__name__, "period": period,
-        "seed": seed, "model": model.config, "train": train_cfg, "device": result.device,
-        "inputs": inputs_fit,
-        "derived": [d.to_dict() for d in pipe.derived],
-    }  # fmt: skip
-    if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
-        config["member_best_epochs"] = [r.best_epoch for r in member_results]
+    # the result, and the run directory
+    config = forecast_config(spec, pipe, model, train_cfg, result, member_results)
     info = {"data_check": check, "split": split_info, "scaler": scaler_info, "windows": windows_info,
             "skipped": skipped}  # fmt: skip
     res = RunResult("regression", metrics, result, table, config, info, model, pipe, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
-        res.run_dir = _write_forecast_run(target_dir, res, describe, X_te, y_te, df, title)
+        X_te, y_te = arrays["test"]
+        res.run_dir = write_forecast_run(target_dir, res, split_info["describe"], X_te, y_te, df, title)
     return res
 
 
-def _write_forecast_run(
-    target: Path, res: RunResult, describe: pd.DataFrame, X_te: np.ndarray, y_te: np.ndarray, df: pd.DataFrame,
-    title: str,
-) -> Path:
-    from .models import save_model
-
-    pipe = res.pipeline
-
-    def write(tmp: Path) -> None:
-        pipe.save(tmp / "pipeline")
-        save_model(res.model, tmp / "model")
-        _write_json(tmp / "run.json", res.config)
-        _write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": res.info["skipped"],
-                                            "n_test_windows": len(y_te), "units": "original"})  # fmt: skip
-        _write_json(tmp / "history.json", res.history.to_dict())
-        res.predictions.to_csv(tmp / "predictions.csv", index=False)
-        np.savez(tmp / "test_windows.npz", X=X_te, y=y_te)
-        parts = []
-        for name, row in describe.iterrows():
-            start = row.get("first_target_time", row.get("first_target_row"))
-            end = row.get("last_target_time", row.get("last_target_row"))
-            parts.append({"name": str(name), "start": start, "end": end, "n_windows": int(row["windows"])})
-        cols = list(pipe.schema_["inputs"])
-        raw_cols = [c for c in cols if c in df.columns]
-        train_rows = pipe.split_.train_rows("train")
-        raw = df[raw_cols].to_numpy(dtype=np.float64)[np.asarray(train_rows[: len(df)])] if raw_cols else None
-        scaled = None
-        if raw is not None:
-            idx = [pipe.schema_["columns"].index(c) for c in raw_cols]
-            full = np.zeros((raw.shape[0], len(pipe.schema_["columns"])))
-            full[:, idx] = raw
-            scaled = np.asarray(pipe.scaler_.transform(full))[:, idx]
-        baselines = {k: v for k, v in res.predictions.items() if k in res.metrics and k != "cnn_lstm"}
-        time_col = res.predictions["target_time"] if "target_time" in res.predictions else None
-        X_show, y_show = pipe.split_.train[0:3]
-        notes = (
-            f"Forecast {res.config['target']!r}, {res.config['horizon']} step(s) ahead, from {res.config['lookback']} "
-            f"steps of {list_names(res.config['inputs'])}. Scaler fit on the training rows only. "
-            f"Best epoch {res.history.best_epoch} of {len(res.history.history)}."
-        )
-        _report(
-            tmp, title=title, task="regression", notes=notes, split_parts=parts, raw=raw, scaled=scaled,
-            feature_names=raw_cols, X=X_show, y=y_show, window_names=cols,
-            target_index=cols.index(res.config["target"]) if res.config["target"] in cols else None,
-            target_label=str(res.config["target"]), history=res.member_histories or res.history, time=time_col,
-            y_true=res.predictions["y_true"].to_numpy(), y_pred=res.predictions["cnn_lstm"].to_numpy(),
-            baselines={k: np.asarray(v) for k, v in baselines.items()}, results=res.metrics,
-        )  # fmt: skip
-
-    return _write_run(target, write)
-
-
 # ============================================================================ classification
-def instance_normalize(X: Any, eps: float = 1e-8) -> np.ndarray:
-    """Z-score each case per channel over time (instance normalization); NaN padding becomes 0.
-
-    Each case uses only its own mean and standard deviation, so no statistic crosses cases,
-    let alone train and test.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_cases, length, n_channels)
-        Cases, channels last; NaN marks padding or missing values.
-    eps : float, default 1e-8
-        Added to the standard deviation (a flat channel becomes all zeros).
-
-    Returns
-    -------
-    ndarray of shape (n_cases, length, n_channels), float32
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> out = instance_normalize(np.array([[[1.0], [3.0], [np.nan]]]))
-    >>> out[0, :, 0].round(3).tolist()
-    [-1.0, 1.0, 0.0]
-    """
-    arr = np.asarray(X, dtype=np.float64)
-    if arr.ndim != 3:
-        raise DataError(f"instance_normalize needs X of shape (n_cases, length, n_channels). Received: {arr.shape}.")
-    eps = check_float(eps, "eps", minimum=0.0)
-    finite = np.isfinite(arr)
-    count = finite.sum(axis=1, keepdims=True)
-    safe = np.where(finite, arr, 0.0)
-    mean = safe.sum(axis=1, keepdims=True) / np.maximum(count, 1)
-    var = (np.where(finite, arr - mean, 0.0) ** 2).sum(axis=1, keepdims=True) / np.maximum(count, 1)
-    out = np.where(finite, (arr - mean) / (np.sqrt(var) + eps), 0.0)
-    return out.astype(np.float32)
-
-
 def run_classification(
     train: Any,
     test: Any,
@@ -797,241 +362,27 @@ def run_classification(
     >>> sorted(res.metrics)
     ['cnn_lstm', 'majority_class', 'nearest_neighbour_1']
     """
-    from .baselines import majority_class, nearest_neighbour_1
-    from .training import predict
-
-    Xtr_raw, ytr = _cases(train, "train")
-    Xte_raw, yte = _cases(test, "test")
-    if Xtr_raw.shape[1:] != Xte_raw.shape[1:]:
-        if Xtr_raw.shape[2] != Xte_raw.shape[2]:
-            raise DataError(
-                f"train has {Xtr_raw.shape[2]} channel(s) but test has {Xte_raw.shape[2]}. They must match."
-            )
-        length = max(Xtr_raw.shape[1], Xte_raw.shape[1])
-        Xtr_raw, Xte_raw = _pad(Xtr_raw, length), _pad(Xte_raw, length)
+    Xtr_raw, ytr, Xte_raw, yte = read_cases(train, test)
     val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=0.5, inclusive=False)
     seed = check_int(seed, "seed", minimum=0)
     overwrite = check_bool(overwrite, "overwrite")
-    device = _resolve_device(device)  # before any work: "cuda" without a GPU is refused here
-    model_cfg = _merge(DEFAULT_CLASSIFICATION_MODEL_CONFIG, model_config, "model_config")
-    train_cfg = _fit_kwargs(_merge(DEFAULT_CLASSIFICATION_TRAIN_CONFIG, train_config, "train_config"))
-    target_dir = _prepare_out_dir(out_dir, overwrite)
+    device = resolve_device(device)  # before any work: "cuda" without a GPU is refused here
+    model_cfg = merge_settings(DEFAULT_CLASSIFICATION_MODEL_CONFIG, model_config, "model_config")
+    train_cfg = fit_kwargs(merge_settings(DEFAULT_CLASSIFICATION_TRAIN_CONFIG, train_config, "train_config"))
+    target_dir = prepare_out_dir(out_dir, overwrite)
 
-    classes = np.unique(ytr)
-    if classes.size < 2:
-        raise DataError(f"the training cases have {classes.size} class(es); classification needs at least 2.")
-    code = {c: i for i, c in enumerate(classes.tolist())}
-    ytr_i = np.array([code[c] for c in ytr.tolist()], dtype=np.int64)
-    Xtr, Xte = instance_normalize(Xtr_raw), instance_normalize(Xte_raw)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(Xtr))
-    n_val = max(1, round(val_fraction * len(Xtr))) if len(Xtr) >= 5 else 0
-    val_idx, fit_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-    length = Xtr.shape[1]
-    val = (Xtr[val_idx], ytr_i[val_idx]) if n_val else None
-    model, result, member_results = _fit_model(Xtr.shape[2], int(classes.size), "classification", length,
-                                               model_cfg, seed, (Xtr[fit_idx], ytr_i[fit_idx]), val, progress,
-                                               train_cfg, device)
-    pred = classes[predict(model, Xte, task="classification", device="cpu")]
-    preds = {
-        "cnn_lstm": pred,
-        "majority_class": majority_class(ytr, len(yte)),
-        "nearest_neighbour_1": nearest_neighbour_1(Xtr, ytr, Xte),
-    }
-    metrics = _score("classification", yte, preds)
+    cases = prepare_cases(Xtr_raw, ytr, Xte_raw, yte, val_fraction, seed)
+    model, result, member_results = fit_model(
+        cases.X_train.shape[2], int(cases.classes.size), "classification", cases.X_train.shape[1], model_cfg, seed,
+        cases.fit_part(), cases.val_part(), progress, train_cfg, device,
+    )  # fmt: skip
+    preds = classify_with_baselines(model, cases)
+    metrics = score("classification", yte, preds)
     table = pd.DataFrame({"case": np.arange(len(yte)), "y_true": yte, **preds})
-    config = {
-        "format": _FORMAT, "version": _FORMAT_VERSION, "seqprep_version": __version__, "task": "classification",
-        "classes": classes.tolist(), "length": int(length), "n_channels": int(Xtr.shape[2]),
-        "normalization": "instance (per case and channel, z-score over time)", "val_fraction": val_fraction,
-        "seed": seed, "model": model.config, "train": train_cfg, "device": result.device,
-        "n_train": int(len(fit_idx)), "n_val": int(n_val), "n_test": int(len(yte)),
-    }  # fmt: skip
-    if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
-        config["member_best_epochs"] = [r.best_epoch for r in member_results]
-    info = {"windows": {"train": Xtr[fit_idx].shape, "val": Xtr[val_idx].shape, "test": Xte.shape}, "skipped": {}}
+    config = classification_config(cases, val_fraction, seed, model, train_cfg, result, member_results)
+    info = {"windows": cases.shapes(), "skipped": {}}
     res = RunResult("classification", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
-
-        def write(tmp: Path) -> None:
-            from .models import save_model
-
-            save_model(model, tmp / "model")
-            _write_json(tmp / "run.json", config)
-            _write_json(tmp / "metrics.json", {"test": metrics, "skipped": {}, "n_test_windows": len(yte)})
-            _write_json(tmp / "history.json", result.to_dict())
-            table.to_csv(tmp / "predictions.csv", index=False)
-            np.savez(tmp / "test_windows.npz", X=Xte, y=yte.astype(str))
-            _report(tmp, title=title, task="classification", history=res.member_histories or result,
-                    X=Xtr[:3], y=ytr_i[:3],
-                    y_true=yte, y_pred=pred, baselines={k: v for k, v in preds.items() if k != "cnn_lstm"},
-                    labels=classes.tolist(), results=metrics)  # fmt: skip
-
-        res.run_dir = _write_run(target_dir, write)
+        res.run_dir = write_classification_run(target_dir, res, cases, preds, title)
     return res
-
-
-def _cases(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
-    if hasattr(data, "X") and hasattr(data, "y"):
-        X, y = data.X, data.y
-    elif isinstance(data, tuple) and len(data) == 2:
-        X, y = data
-    else:
-        raise param_error(name, "a TSData or a tuple (X, y)", data)
-    if y is None:
-        raise DataError(f"the {name} cases have no class labels (@classLabel false). Classification needs labels.")
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y).reshape(-1)
-    if X.ndim != 3:
-        raise DataError(f"the {name} cases must have shape (n_cases, length, n_channels). Received: {X.shape}.")
-    if len(X) != len(y):
-        raise DataError(f"the {name} part has {len(X)} cases but {len(y)} labels.")
-    if len(X) == 0:
-        raise DataError(f"the {name} part has no case.")
-    return X, y
-
-
-def _pad(X: np.ndarray, length: int) -> np.ndarray:
-    if X.shape[1] == length:
-        return X
-    out = np.full((X.shape[0], length, X.shape[2]), np.nan)
-    out[:, : X.shape[1]] = X
-    return out
-
-
-# ============================================================================ saved runs
-@dataclass
-class LoadedRun:
-    """A run directory read back by :func:`load_run`."""
-
-    path: Path
-    config: dict[str, Any]
-    metrics: dict[str, Any]
-    model: Any
-    pipeline: Any = None
-
-
-def load_run(run_dir: str | os.PathLike[str]) -> LoadedRun:
-    """Read a finished run directory: its config, metrics, model and (forecasting) pipeline.
-
-    Raises
-    ------
-    ArtifactError
-        When the directory is missing, unfinished (no ``COMPLETE`` marker) or malformed.
-    """
-    from .models import load_model
-    from .pipeline import Pipeline
-
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise ArtifactError(f"no run directory at {str(path)!r}.")
-    if not (path / COMPLETE_FILE).is_file():
-        raise ArtifactError(
-            f"{str(path)!r} is not a finished seqprep run: the {COMPLETE_FILE} marker is missing "
-            "(the run was interrupted or the directory is something else). Train it again."
-        )
-    try:
-        config = json.loads((path / "run.json").read_text())
-        metrics = json.loads((path / "metrics.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{str(path)!r} has a missing or malformed run.json/metrics.json ({exc}).") from None
-    if not isinstance(config, dict) or config.get("format") != _FORMAT:
-        raise ArtifactError(f"{str(path / 'run.json')!r} is not a seqprep run description.")
-    pipe = Pipeline.load(path / "pipeline") if config.get("task") == "regression" else None
-    return LoadedRun(path, config, metrics, load_model(path / "model"), pipe)
-
-
-def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Re-score a saved run's model on its saved test windows and compare with ``metrics.json``.
-
-    Returns
-    -------
-    dict
-        ``saved`` (the stored metrics of every model), ``rescored`` (the model's metrics now) and
-        ``matches`` (True when they agree to 1e-6 relative).
-    """
-    from .training import predict
-
-    run = load_run(run_dir)
-    try:
-        with np.load(run.path / "test_windows.npz", allow_pickle=False) as data:
-            X, y = data["X"], data["y"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise ArtifactError(f"{str(run.path)!r}: test_windows.npz is missing or unreadable ({exc}).") from None
-    task = run.config["task"]
-    if task == "regression":
-        pred = run.pipeline.inverse_target(predict(run.model, X, device="cpu")).reshape(-1)
-        truth = run.pipeline.inverse_target(y).reshape(-1)
-    else:
-        classes = np.asarray(run.config["classes"])
-        pred = classes[predict(run.model, X, task="classification", device="cpu")].astype(str)
-        truth = y.astype(str)
-        if classes.dtype.kind not in "US":
-            pred = pred.astype(str)
-    now = _score(task, truth, {"cnn_lstm": pred})["cnn_lstm"]
-    saved = run.metrics["test"]
-    before = saved.get("cnn_lstm", {})
-    matches = all(math.isclose(now[k], before.get(k, float("nan")), rel_tol=1e-5, abs_tol=1e-9) for k in now)
-    return {"saved": saved, "rescored": now, "matches": bool(matches), "task": task, "config": run.config,
-            "skipped": run.metrics.get("skipped", {})}  # fmt: skip
-
-
-def _shift(times: pd.Series, steps: int, freq: Any) -> pd.Series:
-    try:
-        return times + steps * pd.Timedelta(freq)
-    except (ValueError, TypeError):
-        from pandas.tseries.frequencies import to_offset
-
-        return times + steps * to_offset(freq)
-
-
-def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
-    """Forecast new data with a saved forecasting run.
-
-    One prediction per window of ``data`` (every window whose last input row is in ``data``),
-    with the time it forecasts: ``end_time + horizon * freq``.
-
-    Parameters
-    ----------
-    run_dir : str or path-like
-        A finished forecasting run.
-    data : DataFrame or path
-        New rows with the fitted columns (the target column may be absent if it is not an input).
-
-    Returns
-    -------
-    DataFrame
-        ``[series,] end_time, prediction_time, prediction`` (original units).
-
-    Raises
-    ------
-    DataError
-        When the data does not match the fitted schema (from :meth:`Pipeline.transform`).
-    """
-    from .training import predict
-
-    run = load_run(run_dir)
-    if run.config.get("task") != "regression":
-        raise ArtifactError(
-            f"{str(run.path)!r} is a {run.config.get('task')} run; predict works on forecasting runs. "
-            "Classify new cases with seqprep.training.predict on instance-normalized arrays."
-        )
-    pipe = run.pipeline
-    windows = pipe.transform(data, inference=True)
-    X = windows[:]
-    X = X[0] if isinstance(X, tuple) else X
-    pred = pipe.inverse_target(predict(run.model, X, device="cpu")).reshape(-1)
-    prov = windows.provenance()
-    out = pd.DataFrame({"series": prov["series"]}) if run.config.get("group") else pd.DataFrame(index=prov.index)
-    horizon = int(run.config["horizon"])
-    if "end_time" in prov:
-        out["end_time"] = prov["end_time"].to_numpy()
-        freq = pipe.schema_.get("freq")
-        if freq is not None:
-            out["prediction_time"] = _shift(prov["end_time"], horizon, freq)
-    else:
-        out["end_row"] = prov["end"].to_numpy()
-        out["prediction_row"] = prov["end"].to_numpy() + horizon
-    out["prediction"] = pred
-    return out
