@@ -28,11 +28,13 @@ addressed by their start row, so time-aligned partitions need no overlap: the on
 window needs from the previous partition is whether the time step across the partition boundary
 is regular, and that comes from the summaries (each partition's first and last timestamp).
 
-Supported: ``holdout="time"``; ``scale_per="feature"`` or ``"series"`` (one set of statistics per
-series, fitted on that series' training rows only) with ``"standard"``, ``"minmax"``, ``"maxabs"``
-or ``"none"`` scalers (per-series ``"robust"`` needs all of a series' rows at once: ``Pipeline.fit``
-only); ``scale_per="sample"`` (rows written unscaled, each window normalised as it
-is read, as :func:`seqprep.outofcore.open_export` does); no derived features. Other settings raise
+Supported: ``holdout="time"``; ``scale_per="feature"`` with ``"standard"``, ``"minmax"``,
+``"maxabs"``, ``"robust"`` (exact quantiles in a few passes over the partitions) or ``"none"``;
+``scale_per="series"`` (one set of statistics per series, fitted on that series' training rows
+only) with the same scalers except ``"robust"`` (per-series quantiles need all of a series' rows at
+once: ``Pipeline.fit`` only); ``scale_per="sample"`` (rows written unscaled, each window normalised
+as it is read, as :func:`seqprep.outofcore.open_export` does); derived features (a time-aligned
+partition gets the warm-up rows of the partitions before it). Other settings raise
 :class:`~seqprep.exceptions.InvalidParameterError` (fit those on one machine).
 
 Examples
@@ -61,6 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._export_files import FORMAT, FORMAT_VERSION, _json_default  # the one-machine export's format
 from ._moments import Moments, group_moments
 from ._quantiles import StreamingQuantiles
 from ._validation import check_int, list_names, param_error, zero_of
@@ -89,8 +92,6 @@ from .windowing import window_starts
 
 __all__ = ["export", "fit_pipeline"]
 
-EXPORT_FORMAT = "seqprep.export"
-EXPORT_VERSION = 1
 _EXTRA = "seqprep.dask needs dask and distributed. Install the extra: pip install 'seqprep[dask]'."
 _MERGEABLE = (StandardScaler, MinMaxScaler, MaxAbsScaler, IdentityScaler, RobustScaler)  # robust: exact, in passes
 
@@ -860,8 +861,8 @@ def export(
         pipe.save(tmp / "pipeline")
         cfg = pipe.get_config()
         manifest = {  # the fields of seqprep.outofcore's manifest, so that open_export reads this export
-            "format": EXPORT_FORMAT,
-            "version": EXPORT_VERSION,
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
             "fingerprint": {"config": cfg, "source": {"kind": "dask", "npartitions": int(ddf.npartitions)},
                             "columns": plan.columns, "chunk_rows": chunk_rows, "format": "npy"},
             "columns": plan.columns,
@@ -907,11 +908,3 @@ def _fitted_series_codes(pipe: Pipeline, plan: _Plan) -> np.ndarray | None:
     if not isinstance(pipe.scaler_, SeriesScaler):
         return None
     return fitted_series_codes(pipe.schema_, plan.keys)  # type: ignore[arg-type]
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
