@@ -12,232 +12,50 @@ The semantics, for a series ``x[0..n-1]``, a window starting at row ``s``, ``loo
 - target: row ``e + h`` of the target column(s); ``h = 0`` labels a window by its own last row;
 - starts: ``0, stride, 2*stride, ...`` (relative to each series) while every needed row exists;
   windows never cross a series boundary nor, unless ``allow_gaps=True``, a gap in time.
+
+The engine is split by concept; this module is its public face (:func:`windows`, :class:`Windows`,
+:class:`WindowSpec`, :func:`window_starts`): the spec and its checks live in
+:mod:`seqprep._window_spec`, the data and column handling of :func:`windows` in
+:mod:`seqprep._window_inputs`, the start-row arithmetic in :mod:`seqprep._window_starts`, and the
+zero-copy views and machine checks of the gather in :mod:`seqprep._window_views`.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import sys
-import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import as_strided
 
-from ._validation import check_bool, check_choice, check_int, check_int_sequence, param_error
-from .exceptions import DataError, MemoryBudgetError, ShapeError
-from .io import SeriesData, as_series
+from ._validation import check_bool, check_int
+from ._window_inputs import (
+    _check_layout_fits,
+    _column_names,
+    _input_columns,
+    _no_window_message,
+    _normalize_columns,
+    _read_series,
+    _target_rows,
+)
+from ._window_spec import LAYOUTS as LAYOUTS
+from ._window_spec import WindowSpec, _make_spec
+from ._window_starts import _Arange, window_starts
+from ._window_views import _TORCH_STATE as _TORCH_STATE
+from ._window_views import _available_memory, _fmt_bytes, _strided_rows, _torch_available, _torch_window_view
+from .exceptions import DataError, MemoryBudgetError
+from .io import SeriesData
 
+# LAYOUTS and _TORCH_STATE are imported `as` themselves: re-exports that nothing here uses, kept for
+# readers of seqprep.windowing.LAYOUTS and for benchmarks/windows.py and panel.py, which switch the
+# torch gather in-process through seqprep.windowing._TORCH_STATE (the same dict).
 __all__ = ["WindowSpec", "Windows", "windows"]
-
-LAYOUTS = ("NTC", "NCT", "NSTC", "NTHWC", "NTCHW")
 
 # Batches at least this large go through torch.index_select when torch is installed: it copies
 # 8 KiB window blocks ~2x faster than numpy's fancy indexing (see docs/performance.md).
+# Read at call time by Windows._gather_x, so tests switch the gather by patching it here.
 _TORCH_MIN_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    """Everything that defines how windows are cut (JSON-safe, saved with pipelines).
-
-    Attributes
-    ----------
-    lookback : int
-        Input time steps per window.
-    horizons : tuple of int
-        Target offsets after the last input row.
-    scalar_horizon : bool
-        True when a single int horizon was given (``y`` has no horizon axis).
-    stride, sampling_rate : int
-        Step between window starts; step between the rows of one window.
-    layout : str
-        Output layout of ``X``.
-    subsequences : int or None
-        Number of sub-windows for layout ``"NSTC"``.
-    dtype : str
-        dtype of the batches.
-    allow_gaps : bool
-        Whether windows may span a gap in time.
-    """
-
-    lookback: int
-    horizons: tuple[int, ...] = (1,)
-    scalar_horizon: bool = True
-    stride: int = 1
-    sampling_rate: int = 1
-    layout: str = "NTC"
-    subsequences: int | None = None
-    dtype: str = "float32"
-    allow_gaps: bool = False
-
-    @property
-    def last_input_offset(self) -> int:
-        """Offset of the last input row from the window start, ``(lookback - 1) * sampling_rate``."""
-        return (self.lookback - 1) * self.sampling_rate
-
-    @property
-    def span(self) -> int:
-        """Rows a window needs from its start to its last target row, inclusive."""
-        return self.last_input_offset + max(self.horizons) + 1
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe representation."""
-        return {
-            "lookback": self.lookback,
-            "horizons": list(self.horizons),
-            "scalar_horizon": self.scalar_horizon,
-            "stride": self.stride,
-            "sampling_rate": self.sampling_rate,
-            "layout": self.layout,
-            "subsequences": self.subsequences,
-            "dtype": self.dtype,
-            "allow_gaps": self.allow_gaps,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> WindowSpec:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**{**d, "horizons": tuple(d["horizons"])})
-
-
-def _make_spec(
-    lookback: Any,
-    horizon: Any,
-    stride: Any,
-    sampling_rate: Any,
-    layout: Any,
-    subsequences: Any,
-    dtype: Any,
-    allow_gaps: Any,
-) -> WindowSpec:
-    lookback = check_int(lookback, "lookback", minimum=1)
-    if isinstance(horizon, (int, np.integer)) and not isinstance(horizon, bool) and horizon < 0:
-        raise param_error(
-            "horizon", "an integer >= 0 (0 = the window's own last row)", horizon,
-            "A negative horizon would put the target inside the input window; use horizon >= 0.",
-        )
-    horizons, scalar = check_int_sequence(horizon, "horizon", minimum=0)
-    stride = check_int(stride, "stride", minimum=1)
-    sampling_rate = check_int(sampling_rate, "sampling_rate", minimum=1)
-    check_choice(layout, "layout", LAYOUTS)
-    if layout == "NSTC":
-        if subsequences is None:
-            raise param_error(
-                "subsequences", "an integer when layout='NSTC'", subsequences,
-                f"Pass subsequences=S with lookback % S == 0, e.g. one of {_divisors(lookback)}.",
-            )
-        subsequences = check_int(subsequences, "subsequences", minimum=1)
-        if lookback % subsequences:
-            raise ShapeError(
-                f"`lookback` must be divisible by `subsequences` for layout 'NSTC'. Received: lookback={lookback}, "
-                f"subsequences={subsequences}. Valid subsequences for lookback={lookback}: {_divisors(lookback)}."
-            )
-    elif subsequences is not None:
-        raise param_error("subsequences", "None unless layout='NSTC'", subsequences)
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise param_error("dtype", "a numpy dtype name such as 'float32'", dtype) from None
-    if dt.kind not in "fiu":
-        raise param_error("dtype", "a numeric dtype such as 'float32'", dtype)
-    gaps_ok = check_bool(allow_gaps, "allow_gaps")
-    return WindowSpec(lookback, horizons, scalar, stride, sampling_rate, layout, subsequences, dt.name, gaps_ok)
-
-
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-class _Arange:
-    """``start, start + step, ...`` (``n`` values) without storing them: the start rows of one series.
-
-    Indexing with an integer array or mask gives an ndarray; ``np.asarray`` materializes it.
-    """
-
-    __slots__ = ("dtype", "n", "start", "step")
-
-    def __init__(self, start: int, step: int, n: int, dtype: Any) -> None:
-        self.start, self.step, self.n, self.dtype = int(start), int(step), int(n), np.dtype(dtype)
-
-    def __len__(self) -> int:
-        return self.n
-
-    @property
-    def shape(self) -> tuple[int]:
-        return (self.n,)
-
-    def __getitem__(self, index: Any) -> np.ndarray:
-        idx = np.asarray(index)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
-        return (self.start + idx.astype(np.int64) * self.step).astype(self.dtype, copy=False)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return np.arange(self.start, self.start + self.n * self.step, self.step, dtype=dtype or self.dtype)
-
-
-def window_starts(
-    bounds: np.ndarray, breaks: np.ndarray, spec: WindowSpec, *, lazy: bool = False
-) -> tuple[Any, dict[str, int]]:
-    """Start rows of every valid window, by index arithmetic (no loop per series or window).
-
-    Parameters
-    ----------
-    bounds : ndarray of shape (n_series + 1,)
-        Series boundaries in the concatenated rows.
-    breaks : ndarray of int
-        Rows ``p`` with a gap in time between ``p - 1`` and ``p``.
-    spec : WindowSpec
-    lazy : bool, default False
-        Return an implicit range (no array) for a single series without gaps.
-
-    Returns
-    -------
-    starts : ndarray of int32 (int64 beyond 2**31 rows)
-        Global start rows, series after series, ascending.
-    counts : dict
-        ``series_too_short`` and ``windows_spanning_gaps``.
-    """
-    bounds = np.asarray(bounds, dtype=np.int64)
-    lengths = np.diff(bounds)
-    span = spec.span
-    n_per = np.where(lengths >= span, (lengths - span) // spec.stride + 1, 0)
-    total = int(n_per.sum())
-    # int32 when the rows allow it: half the memory for the one integer per window we keep.
-    idx_dtype = np.int32 if int(bounds[-1]) < 2**31 - 1 else np.int64
-    if len(lengths) == 1:
-        if lazy and not (len(breaks) and not spec.allow_gaps):
-            # One series without gaps: the starts are a range; keep it implicit (no O(n) array).
-            return _Arange(int(bounds[0]), spec.stride, total, idx_dtype), {
-                "series_too_short": int((lengths < span).sum()), "windows_spanning_gaps": 0,
-            }
-        starts = np.arange(int(bounds[0]), int(bounds[0]) + total * spec.stride, spec.stride, dtype=idx_dtype)
-    else:
-        # Window i of series k starts at bounds[k] + (i - first[k]) * stride = i * stride + offset[k]:
-        # one arange and one repeat, in int32 when the rows allow it (this runs for 10^5-10^6 series).
-        first = np.cumsum(n_per) - n_per
-        offset = (bounds[:-1] - first * spec.stride).astype(np.int64)
-        if idx_dtype == np.int32 and total * spec.stride < 2**31 and offset.min(initial=0) > -(2**31):
-            offset = offset.astype(np.int32)
-            starts = np.arange(0, total * spec.stride, spec.stride, dtype=np.int32)
-        else:
-            starts = np.arange(0, total * spec.stride, spec.stride, dtype=np.int64)
-        starts += np.repeat(offset, n_per)
-        starts = starts.astype(idx_dtype, copy=False)
-    counts = {"series_too_short": int((lengths < span).sum()), "windows_spanning_gaps": 0}
-    if len(breaks) and not spec.allow_gaps and total:
-        seg = np.zeros(int(bounds[-1]) + 1, dtype=np.int32)
-        seg[breaks] = 1
-        np.cumsum(seg, out=seg)
-        ok = seg[starts] == seg[starts + span - 1]
-        counts["windows_spanning_gaps"] = int((~ok).sum())
-        starts = starts[ok]
-    return starts, counts
 
 
 def windows(
@@ -344,84 +162,18 @@ def windows(
     """
     spec = _make_spec(lookback, horizon, stride, sampling_rate, layout, subsequences, dtype, allow_gaps)
     feat_sel, tgt_sel, scalar_target = _normalize_columns(features, target)
-    wanted = None
-    if feat_sel is not None or tgt_sel is not None:
-        if feat_sel is None:
-            wanted = None  # all numeric columns; targets must be among them
-        else:
-            wanted = list(dict.fromkeys(list(feat_sel) + [t for t in (tgt_sel or []) if t not in feat_sel]))
-    sd = as_series(data, columns=wanted, time=time, group=group, nan_policy=nan_policy, required=tgt_sel or ())
-    if tgt_sel is not None and sd.values.ndim > 2:
-        raise param_error(
-            "target", "None for frame data (n, H, W, C), which has no columns", target,
-            "Pass the labels separately, or window a 2-D table.",
-        )
-    n_feat = len(feat_sel) if feat_sel is not None else (sd.values.shape[1] if sd.values.ndim == 2 else None)
-    x_data = sd.values[:, :n_feat] if n_feat is not None else sd.values
-    tgt_idx = sd.column_index(tgt_sel, "target") if tgt_sel is not None else None
-    if spec.layout in ("NTHWC", "NTCHW") and x_data.ndim != 4:
-        raise ShapeError(
-            f"layout={spec.layout!r} is for image sequences: data must be frames of shape (n, H, W, C). "
-            f"Received: rows of shape {x_data.shape[1:]}. Use layout='NTC' or 'NCT' for tabular data."
-        )
-    if spec.layout in ("NCT", "NSTC") and x_data.ndim != 2:
-        raise ShapeError(
-            f"layout={spec.layout!r} needs tabular rows (n, n_features). Received: rows of shape "
-            f"{x_data.shape[1:]}. For frames use layout 'NTHWC' or 'NTCHW'."
-        )
-    y_data = None
-    if tgt_idx is not None:
-        if len(tgt_idx) == 1 and sd.values.dtype == np.dtype(spec.dtype):
-            y_data = sd.values[:, tgt_idx[0] : tgt_idx[0] + 1]  # a view: no copy of the target column
-        else:
-            y_data = np.ascontiguousarray(sd.values[:, tgt_idx]).astype(spec.dtype, copy=False)
+    sd = _read_series(data, feat_sel, tgt_sel, target, time=time, group=group, nan_policy=nan_policy)
+    n_feat, x_data, tgt_idx = _input_columns(sd, feat_sel, tgt_sel)
+    _check_layout_fits(spec.layout, x_data)
+    y_data = _target_rows(sd, tgt_idx, spec.dtype)
     starts, counts = window_starts(sd.bounds, sd.breaks, spec, lazy=True)
     report = {**sd.report, **counts}
     if len(starts) == 0:
         raise DataError(_no_window_message(sd, spec, counts))
-    names = (sd.columns[:n_feat] if sd.columns is not None and n_feat is not None else None)
-    target_names = tuple(sd.columns[i] for i in tgt_idx) if (tgt_idx is not None and sd.columns) else (
-        tuple(str(i) for i in tgt_idx) if tgt_idx is not None else None
-    )
+    names, target_names = _column_names(sd, n_feat, tgt_idx)
     return Windows(
         x_data, y_data, starts, spec, sd, report=report, feature_names=names,
         target_names=target_names, scalar_target=scalar_target,
-    )
-
-
-def _normalize_columns(features: Any, target: Any) -> tuple[list[Any] | None, list[Any] | None, bool]:
-    if isinstance(features, (str, int, np.integer)) and not isinstance(features, bool):
-        features = [features]
-    feat = None if features is None else list(features)
-    if feat is not None and not feat:
-        raise param_error("features", "a non-empty list of columns, or None for all", features)
-    if target is None:
-        return feat, None, True
-    if isinstance(target, bool):
-        raise param_error("target", "a column name, a position, or a list of them", target)
-    scalar = isinstance(target, (str, int, np.integer))
-    tgt = [target] if scalar else list(target)
-    if not tgt:
-        raise param_error("target", "a column name or a non-empty list of names", target)
-    return feat, tgt, scalar
-
-
-def _no_window_message(sd: SeriesData, spec: WindowSpec, counts: dict[str, int]) -> str:
-    longest = int(np.diff(sd.bounds).max())
-    h = spec.horizons if not spec.scalar_horizon else spec.horizons[0]
-    what = f"lookback={spec.lookback}, horizon={h}" + (
-        f", sampling_rate={spec.sampling_rate}" if spec.sampling_rate != 1 else ""
-    )
-    if counts["windows_spanning_gaps"]:
-        return (
-            f"no window fits between the gaps in time: all {counts['windows_spanning_gaps']} candidate windows "
-            f"span a gap ({sd.report.get('gaps', 0)} gaps; dominant step {sd.report.get('freq')}). Fill the "
-            "missing timestamps, use a shorter lookback, or pass allow_gaps=True."
-        )
-    noun = "a series" if sd.n_series == 1 else f"the longest of {sd.n_series} series"
-    return (
-        f"{noun} of {longest} rows gives no window for {what}; it needs at least {spec.span} rows. "
-        "Use a shorter lookback or horizon, or more data."
     )
 
 
@@ -818,78 +570,6 @@ class Windows:
         from .adapters import keras_dataset
 
         return keras_dataset(self, batch_size=batch_size, shuffle=shuffle, seed=seed, **kwargs)
-
-
-def _strided_rows(x: np.ndarray, spec: WindowSpec) -> np.ndarray:
-    """Read-only view of shape (n_valid_starts, lookback, *feat): window ``s`` is ``view[s]``."""
-    n_valid = max(x.shape[0] - spec.last_input_offset, 0)
-    shape = (n_valid, spec.lookback, *x.shape[1:])
-    strides = (x.strides[0], x.strides[0] * spec.sampling_rate, *x.strides[1:])
-    return as_strided(x, shape=shape, strides=strides, writeable=False)
-
-
-def _torch_window_view(x: np.ndarray, spec: WindowSpec) -> Any:
-    """A torch view in which row ``s`` is the window starting at ``s`` (no copy).
-
-    Contiguous rows with ``sampling_rate=1`` make every window one contiguous block: a 2-D
-    ``(n_valid, lookback * row)`` view, which ``index_select`` copies as whole blocks (the fast
-    case). Otherwise a 3-D+ strided view of the same storage.
-    """
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # read-only memmaps: we never write through the tensor
-        base = torch.from_numpy(x)
-    n_valid = x.shape[0] - spec.last_input_offset
-    item = x.itemsize
-    if x.flags.c_contiguous and spec.sampling_rate == 1:
-        row = int(np.prod(x.shape[1:]))
-        return base.reshape(x.shape[0], row).as_strided((n_valid, spec.lookback * row), (row, 1))
-    strides = tuple(st // item for st in x.strides)
-    return base.as_strided(
-        (n_valid, spec.lookback, *x.shape[1:]), (strides[0], strides[0] * spec.sampling_rate, *strides[1:])
-    )
-
-
-_TORCH_STATE: dict[str, bool] = {}
-
-
-def _torch_available() -> bool:
-    if "ok" not in _TORCH_STATE:
-        if os.environ.get("SEQPREP_NO_TORCH_GATHER"):
-            _TORCH_STATE["ok"] = False
-        elif "torch" in sys.modules:
-            _TORCH_STATE["ok"] = True
-        else:
-            try:
-                import torch  # noqa: F401
-            except ImportError:
-                _TORCH_STATE["ok"] = False
-            else:
-                _TORCH_STATE["ok"] = True
-    return _TORCH_STATE["ok"]
-
-
-def _available_memory() -> int:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 4 << 30
-
-
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:,.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 def _windows_getstate(self: Windows) -> dict[str, Any]:
