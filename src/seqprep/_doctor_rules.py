@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import divisors
 from .diagnosis import Diagnosis, DoctorReport, LayerRow, _clean, _first_line, _shape_of, format_shape
 
 __all__: list[str] = []  # internal module
@@ -60,8 +61,6 @@ class _Ctx:
     layout: str | None
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 def _is_tensor_shape(s: Any) -> bool:
@@ -219,7 +218,7 @@ def _missing_feature_axis(name: str | None, t: str, s: tuple, conv_first: bool) 
 
 
 def _subwindow_not_divisible(name: str | None, T: int, S: int, C: int | None, where: str) -> Diagnosis:
-    valid = ", ".join(str(d) for d in _divisors(T))
+    valid = ", ".join(str(d) for d in divisors(T))
     up = -(-T // S) * S
     shape = f"(N, {S}, {T}/{S}, {C if C is not None else 'C'})"
     message = (f"{where} splits each window into S={S} sub-windows {shape}, but lookback T={T} is not "
@@ -736,7 +735,7 @@ def _diagnose_keras(ctx: _Ctx) -> Diagnosis:
         inner = layer.layer
         it = _tname(inner)
         if it in _K_CONV1D + _K_POOL1D and len(s) == 3:
-            valid = ", ".join(str(d) for d in _divisors(s[1]))
+            valid = ", ".join(str(d) for d in divisors(s[1]))
             return Diagnosis(
                 "SUBWINDOW_AXIS_MISSING", name,
                 f"TimeDistributed({it}) '{name}' got {_fs(s)} (N, T, C): it applies the {it} to each time step "

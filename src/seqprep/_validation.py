@@ -172,3 +172,8 @@ def list_names(names: Iterable[Any], limit: int = 20) -> str:
     if len(names) > limit:
         return ", ".join(repr(n) for n in names[:limit]) + f", ... ({len(names)} in all)"
     return ", ".join(repr(n) for n in names)
+
+
+def divisors(n: int) -> list[int]:
+    """The divisors of ``n``, ascending: the valid ``subsequences`` for a window of ``n`` steps (for messages)."""
+    return [d for d in range(1, n + 1) if n % d == 0]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_bool, check_choice, check_int, check_int_sequence, param_error
+from ._validation import check_bool, check_choice, check_int, check_int_sequence, divisors, param_error
 from .exceptions import ShapeError
 
 LAYOUTS = ("NTC", "NCT", "NSTC", "NTHWC", "NTCHW")
@@ -120,13 +120,13 @@ def _check_subsequences(layout: str, subsequences: Any, lookback: int) -> int | 
         if subsequences is None:
             raise param_error(
                 "subsequences", "an integer when layout='NSTC'", subsequences,
-                f"Pass subsequences=S with lookback % S == 0, e.g. one of {_divisors(lookback)}.",
+                f"Pass subsequences=S with lookback % S == 0, e.g. one of {divisors(lookback)}.",
             )
         subsequences = check_int(subsequences, "subsequences", minimum=1)
         if lookback % subsequences:
             raise ShapeError(
                 f"`lookback` must be divisible by `subsequences` for layout 'NSTC'. Received: lookback={lookback}, "
-                f"subsequences={subsequences}. Valid subsequences for lookback={lookback}: {_divisors(lookback)}."
+                f"subsequences={subsequences}. Valid subsequences for lookback={lookback}: {divisors(lookback)}."
             )
     elif subsequences is not None:
         raise param_error("subsequences", "None unless layout='NSTC'", subsequences)
@@ -144,6 +144,3 @@ def _check_dtype(dtype: Any) -> str:
     return dt.name
 
 
-def _divisors(n: int) -> list[int]:
-    """The divisors of ``n``, ascending: the valid ``subsequences`` for ``lookback=n``."""
-    return [d for d in range(1, n + 1) if n % d == 0]

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._validation import check_bool, check_choice, check_int, check_int_sequence, param_error
+from ._validation import check_bool, check_choice, check_int, check_int_sequence, divisors, param_error
 from .exceptions import ShapeError
 
 __all__ = [
@@ -131,8 +131,6 @@ def _check_ndim(X: Any, layout: str, name: str = "X") -> None:
     raise ShapeError(text + fix)
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 def add_feature_axis(X: Any) -> Any:
@@ -289,7 +287,7 @@ def to_layout(
         if t % s != 0:
             raise ShapeError(
                 f"cannot split T={t} time steps into subsequences={s} equal sub-windows: {t} is not a "
-                f"multiple of {s}. Valid values of subsequences for T={t}: {_divisors(t)}; or make the "
+                f"multiple of {s}. Valid values of subsequences for T={t}: {divisors(t)}; or make the "
                 f"lookback a multiple of {s} (e.g. {max(s, t - t % s)})."
             )
 
