@@ -24,17 +24,7 @@ from .exceptions import DataError
 if TYPE_CHECKING:
     from .runs import RunResult
 
-__all__ = [
-    "Cases",
-    "classification_config",
-    "classify_with_baselines",
-    "encode_labels",
-    "hold_out",
-    "instance_normalize",
-    "prepare_cases",
-    "read_cases",
-    "write_classification_run",
-]
+__all__: list[str] = []  # internal module: served by seqprep.runs
 
 
 # ============================================================================ 1. cases
@@ -83,7 +73,6 @@ def _pad(X: np.ndarray, length: int) -> np.ndarray:
     out = np.full((X.shape[0], length, X.shape[2]), np.nan)
     out[:, : X.shape[1]] = X
     return out
-
 
 
 # ============================================================================ 2. labels, normalization, hold-out
@@ -152,8 +141,8 @@ class Cases:
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """Array shapes of the fitting, validation and test cases (the run's ``info["windows"]``)."""
-        return {"train": self.X_train[self.fit_idx].shape, "val": self.X_train[self.val_idx].shape,
-                "test": self.X_test.shape}  # fmt: skip
+        case = self.X_train.shape[1:]  # from the indices: no copy of the cases just to read a shape
+        return {"train": (len(self.fit_idx), *case), "val": (len(self.val_idx), *case), "test": self.X_test.shape}
 
 
 def prepare_cases(

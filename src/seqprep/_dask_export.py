@@ -10,8 +10,6 @@ manifest. Functions shipped to workers are module-level (pickled by reference).
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import pandas as pd
 
 from ._dask_common import _compute, _load
 from ._dask_plan import _Plan
-from ._export_files import FORMAT, FORMAT_VERSION, _json_default  # the one-machine export's format
+from ._export_files import FORMAT, FORMAT_VERSION, _write_json  # the one-machine export's format
 from .exceptions import DataError
 from .pipeline import Pipeline, fitted_series_codes
 from .scaling import SeriesScaler
@@ -181,8 +179,5 @@ def _manifest(
 
 
 def _write_manifest(tmp: Path, manifest: dict[str, Any]) -> None:
-    """Write ``manifest.json``, synced to disk: written last, it marks the export complete."""
-    with open(tmp / "manifest.json", "w") as fh:
-        json.dump(manifest, fh, indent=1, sort_keys=True, default=_json_default)
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Write ``manifest.json`` as the one-machine export does (atomic, synced); written last: marks it complete."""
+    _write_json(tmp / "manifest.json", manifest)

@@ -37,11 +37,6 @@ def _tail(pdf: pd.DataFrame, before: pd.DataFrame | None, rows: int) -> pd.DataF
     return pd.concat(frames, ignore_index=True).tail(rows) if frames else pdf.iloc[:0]
 
 
-def _within_diffs(sd: Any) -> np.ndarray:
-    """The time steps between consecutive rows of the same series of a partition."""
-    diffs, same = _step_diffs(sd)
-    return diffs[same]
-
 
 def _summarize(pipe: Pipeline, pdf: pd.DataFrame, want_times: bool) -> dict[str, Any] | None:
     """One partition's summary: series keys and lengths, columns, time-step histogram, first and last time.
@@ -63,7 +58,8 @@ def _summarize(pipe: Pipeline, pdf: pd.DataFrame, want_times: bool) -> dict[str,
         "times": None,
     }
     if sd.time is not None:
-        out["steps"] = np.unique(_within_diffs(sd), return_counts=True)
+        diffs, same = _step_diffs(sd)  # the steps between consecutive rows of the same series
+        out["steps"] = np.unique(diffs[same], return_counts=True)
         out["first"], out["last"] = sd.time[0], sd.time[-1]
         if want_times:
             out["times"] = np.unique(sd.time, return_counts=True)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ._validation import list_names
 
-__all__ = ["check_scales", "data_check"]
+__all__: list[str] = []  # internal module: served by seqprep.runs
 
 
 def check_scales(df: pd.DataFrame, columns: Sequence[str], *, threshold: float = 3.0) -> dict[str, Any]:

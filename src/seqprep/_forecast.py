@@ -32,19 +32,7 @@ from .exceptions import DataError
 if TYPE_CHECKING:
     from .runs import RunResult
 
-__all__ = [
-    "ForecastSpec",
-    "check_columns",
-    "fit_split",
-    "forecast_config",
-    "predict_with_baselines",
-    "prediction_table",
-    "scaler_summary",
-    "select_inputs",
-    "train_forecaster",
-    "window_arrays",
-    "write_forecast_run",
-]
+__all__: list[str] = []  # internal module: served by seqprep.runs
 
 #: The three parts' windows as arrays: ``{"train": (X, y), "val": (X, y), "test": (X, y)}``.
 Arrays = dict[str, tuple[np.ndarray, np.ndarray]]

@@ -24,18 +24,7 @@ from ._version import __version__
 from .exceptions import ArtifactError, DataError
 from .io import replace_dir, temp_dir_beside
 
-__all__ = [
-    "COMPLETE_FILE",
-    "FORMAT",
-    "FORMAT_VERSION",
-    "LoadedRun",
-    "load_run",
-    "prepare_out_dir",
-    "run_header",
-    "write_json",
-    "write_report",
-    "write_run",
-]
+__all__: list[str] = []  # internal module: served by seqprep.runs
 
 COMPLETE_FILE = "COMPLETE"
 FORMAT = "seqprep.run"

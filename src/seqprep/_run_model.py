@@ -12,7 +12,7 @@ from typing import Any
 
 from ._validation import check_int, param_error
 
-__all__ = ["fit_kwargs", "fit_model", "merge_settings", "resolve_device", "score"]
+__all__: list[str] = []  # internal module: run_forecast/run_classification use these
 
 
 def merge_settings(defaults: Mapping[str, Any], given: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
@@ -22,7 +22,6 @@ def merge_settings(defaults: Mapping[str, Any], given: Mapping[str, Any] | None,
     if not isinstance(given, Mapping):
         raise param_error(name, "a dict of settings", given)
     return {**defaults, **given}
-
 
 
 def fit_kwargs(train_config: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +40,6 @@ def fit_kwargs(train_config: dict[str, Any]) -> dict[str, Any]:
         # Stored in run.json: keep the JSON form (fit accepts it back), validated here, before training.
         out["augment"] = make_augmentation(out["augment"]).to_dict()
     return out
-
 
 
 def _build_model(
@@ -96,16 +94,6 @@ def fit_model(
                            **train_config))
         models.append(model)
     return Ensemble(models), results[0], results
-
-
-
-
-def resolve_device(device: Any) -> Any:
-    """The training device, resolved (and "cuda" without a GPU refused) the way seqprep.training.fit does."""
-    from .training import _resolve_device as resolve
-
-    return resolve(device)
-
 
 
 def score(task: str, y_true: Any, preds: Mapping[str, Any]) -> dict[str, dict[str, float]]:

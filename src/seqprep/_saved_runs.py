@@ -17,7 +17,7 @@ from ._run_dir import load_run
 from ._run_model import score
 from .exceptions import ArtifactError
 
-__all__ = ["evaluate_run", "predict_run"]
+__all__: list[str] = []  # internal module: served by seqprep.runs
 
 
 def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -53,7 +53,6 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     matches = all(math.isclose(now[k], before.get(k, float("nan")), rel_tol=1e-5, abs_tol=1e-9) for k in now)
     return {"saved": saved, "rescored": now, "matches": bool(matches), "task": task, "config": run.config,
             "skipped": run.metrics.get("skipped", {})}  # fmt: skip
-
 
 
 def _shift(times: pd.Series, steps: int, freq: Any) -> pd.Series:

@@ -62,8 +62,9 @@ from ._forecast import (
 from ._run_dir import COMPLETE_FILE as COMPLETE_FILE  # re-exported: importable from here, as before the split
 from ._run_dir import LoadedRun as LoadedRun  # re-exported, likewise
 from ._run_dir import load_run, prepare_out_dir
-from ._run_model import fit_kwargs, fit_model, merge_settings, resolve_device, score
+from ._run_model import fit_kwargs, fit_model, merge_settings, score
 from ._saved_runs import evaluate_run, predict_run
+from ._train_loop import _resolve_device as resolve_device  # fit's own rule (torch imported on call)
 from ._validation import check_bool, check_float, check_int, param_error
 
 __all__ = [
