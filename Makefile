@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/seqprep demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import importlib
 
 _NEEDS = {
-    "torch": ["src/seqprep/models", "src/seqprep/training.py", "src/seqprep/distributed.py",
-              "src/seqprep/diagnosis.py"],
-    "dask": ["src/seqprep/dask.py"],
-    "matplotlib": ["src/seqprep/report.py"],
+    "torch": ["src/seqprep/models", "src/seqprep/training",
+              "src/seqprep/diagnosis"],
+    "dask": ["src/seqprep/dask"],
+    "matplotlib": ["src/seqprep/runs/report.py"],
 }
 
 

@@ -17,10 +17,16 @@ data sets in :mod:`seqprep.datasets`.
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import types
+import typing
+
 from ._version import __version__
-from .adapters import TorchWindows, keras_dataset
 from .auditing import AuditReport, Finding, audit, check_data
-from .diagnosis import DoctorReport, doctor
+from .diagnosis import DoctorReport, add_feature_axis, doctor, plan_cnn_lstm, to_layout
 from .exceptions import (
     ArtifactError,
     DataError,
@@ -48,9 +54,8 @@ from .scaling import (
     StandardScaler,
     make_scaler,
 )
-from .shapes import add_feature_axis, plan_cnn_lstm, to_layout
 from .splitting import Split, split, walk_forward
-from .windowing import Windows, WindowSpec, windows
+from .windowing import TorchWindows, Windows, WindowSpec, keras_dataset, windows
 
 __all__ = [
     "ArtifactError",
@@ -97,3 +102,38 @@ __all__ = [
     "walk_forward",
     "windows",
 ]
+
+# Modules that moved into a package keep their old import path: ``import seqprep.metrics`` is
+# ``seqprep.training.metrics`` itself (one module object, not a copy), loaded only when asked for.
+_MOVED = {
+    "seqprep.adapters": "seqprep.windowing.adapters",
+    "seqprep.baselines": "seqprep.training.baselines",
+    "seqprep.distributed": "seqprep.training.distributed",
+    "seqprep.metrics": "seqprep.training.metrics",
+    "seqprep.report": "seqprep.runs.report",
+    "seqprep.shapes": "seqprep.diagnosis.shapes",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolve an old module path to the module at its new place."""
+
+    def find_spec(
+        self, fullname: str, path: typing.Any = None, target: typing.Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in _MOVED:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module = importlib.import_module(_MOVED[spec.name])
+        spec.loader_state = module.__spec__  # the import system sets the alias's spec on it next
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__spec__ = module.__spec__.loader_state  # give the module its own spec back
+
+
+if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
+    sys.meta_path.append(_MovedModules())
+

@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._files import atomic_write, replace_dir, temp_dir_beside
 from ._validation import check_choice, list_names, param_error, zero_of
 from .exceptions import DataError, InvalidParameterError, ShapeError
 
-__all__ = ["SeriesData", "as_series", "atomic_write", "read_table", "replace_dir", "temp_dir_beside"]
+__all__ = ["SeriesData", "as_series", "read_table"]
 
 NAN_POLICIES = ("raise", "drop", "ffill", "interpolate")
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}

@@ -33,13 +33,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._files import replace_dir, temp_dir_beside
+from ._json import freq_json, json_default, key_json
 from ._validation import check_choice, check_int, list_names, param_error
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, NotFittedError, ShapeError
-from .io import SeriesData, as_series, replace_dir, temp_dir_beside
+from .io import SeriesData, as_series
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
 from .splitting import CONTEXTS, Split, split
-from .windowing import Windows, WindowSpec, _make_spec, window_starts
+from .windowing import Windows, WindowSpec, make_window_spec, window_starts
 
 __all__ = ["Pipeline"]
 
@@ -133,7 +135,7 @@ class Pipeline:
         allow_gaps: bool = False,
         seed: int = 0,
     ) -> None:
-        self.spec = _make_spec(lookback, horizon, stride, sampling_rate, layout, subsequences, dtype, allow_gaps)
+        self.spec = make_window_spec(lookback, horizon, stride, sampling_rate, layout, subsequences, dtype, allow_gaps)
         if target is None:
             raise param_error("target", "a column name or a list of names", target, 'E.g. target="temp_max".')
         self.target = target
@@ -361,8 +363,8 @@ class Pipeline:
             "inputs": columns[:n_in],
             "targets": self._targets,
             "raw_columns": [c for c in (sd.columns or ())],
-            "freq": _freq_json(sd.freq),
-            "series_keys": [_key_json(k) for k in sd.keys] if self.scale_per == "series" else None,
+            "freq": freq_json(sd.freq),
+            "series_keys": [key_json(k) for k in sd.keys] if self.scale_per == "series" else None,
             "warmup": warmup,
             "n_rows_fitted": sd.n_rows,
         }
@@ -412,9 +414,9 @@ class Pipeline:
                 f"{', '.join(str(frame[c].dtype) for c in bad)} now. Convert them to numbers."
             )
         table, sd, columns, n_in, warmup = self._prepare_new(frame, inference)
-        if schema["freq"] is not None and sd.freq is not None and _freq_json(sd.freq) != schema["freq"]:
+        if schema["freq"] is not None and sd.freq is not None and freq_json(sd.freq) != schema["freq"]:
             raise DataError(
-                f"the new data's time step is {_freq_json(sd.freq)!r} but the pipeline was fitted on "
+                f"the new data's time step is {freq_json(sd.freq)!r} but the pipeline was fitted on "
                 f"{schema['freq']!r}. Resample the new data to the fitted step."
             )
         codes = self._codes_for(sd)
@@ -595,7 +597,7 @@ class Pipeline:
             files[_ARRAYS_FILE] = buf.getvalue()
             payload["arrays"] = {"file": _ARRAYS_FILE, "sha256": hashlib.sha256(files[_ARRAYS_FILE]).hexdigest()}
         payload["sha256"] = _digest(payload)
-        files[_SPEC_FILE] = json.dumps(payload, indent=1, sort_keys=True, default=_json_default)
+        files[_SPEC_FILE] = json.dumps(payload, indent=1, sort_keys=True, default=json_default)
         _write_dir_atomically(target, files, overwrite=overwrite)
         return target
 
@@ -677,15 +679,6 @@ def _as_frame(data: Any) -> pd.DataFrame:
     raise param_error("data", "a DataFrame or a CSV/Parquet path", type(data).__name__)
 
 
-def _freq_json(freq: Any) -> Any:
-    if freq is None:
-        return None
-    arr = np.asarray(freq)
-    if arr.dtype.kind == "m":
-        return str(pd.Timedelta(freq))
-    return arr.item()
-
-
 def check_series_trained(scaler: Any, keys: Sequence[Any]) -> None:
     """Per-series statistics exist only for series with training rows: refuse the others by name, up front."""
     if not isinstance(scaler, SeriesScaler):
@@ -696,7 +689,7 @@ def check_series_trained(scaler: Any, keys: Sequence[Any]) -> None:
     if missing:
         raise DataError(
             f"scale_per='series' needs training rows in every series, but {len(missing)} series have none "
-            f"(none of their rows is in the training part): {list_names([_key_json(k) for k in missing[:10]])}"
+            f"(none of their rows is in the training part): {list_names([key_json(k) for k in missing[:10]])}"
             f"{' ...' if len(missing) > 10 else ''}. Drop those series, move the cut, or use scale_per='feature'."
         )
 
@@ -740,7 +733,7 @@ def fitted_series_codes(schema: dict[str, Any], keys: Sequence[Any]) -> np.ndarr
     only some of them) is scaled with each series' own statistics.
     """
     known = {k: i for i, k in enumerate(schema["series_keys"])}
-    keys = [_key_json(k) for k in keys]
+    keys = [key_json(k) for k in keys]
     unknown = [k for k in keys if k not in known]
     if unknown:
         raise DataError(
@@ -764,20 +757,6 @@ class PerWindowScaling:
         return self._scaler.transform(X).astype(X.dtype, copy=False)
 
 
-def _key_json(key: Any) -> Any:
-    return key.item() if isinstance(key, np.generic) else key
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (pd.Timestamp, pd.Timedelta, np.datetime64, np.timedelta64)):
-        return str(obj)
-    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
-
-
 def _read_arrays(folder: Path, ref: Any) -> dict[str, np.ndarray] | None:
     """The arrays file a pipeline.json refers to, checked against the sha256 it records."""
     if ref is None:
@@ -798,7 +777,7 @@ def _read_arrays(folder: Path, ref: Any) -> dict[str, np.ndarray] | None:
 
 
 def _digest(payload: dict[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_json_default)
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=json_default)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

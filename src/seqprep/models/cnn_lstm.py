@@ -32,8 +32,8 @@ from .._validation import (
     list_names,
     param_error,
 )
+from ..diagnosis.shapes import CNNLSTMPlan, per_block, plan_cnn_lstm
 from ..exceptions import ShapeError
-from ..shapes import CNNLSTMPlan, _per_block, plan_cnn_lstm
 
 __all__ = ["CNNLSTM", "TimeDistributedCNNLSTM"]
 
@@ -173,8 +173,8 @@ class _RecurrentModel(nn.Module):
         n_outputs = check_int(n_outputs, "n_outputs", minimum=1)
         task = check_choice(task, "task", _TASKS)
         channels, ch_scalar = check_int_sequence(conv_channels, "conv_channels", minimum=1)
-        kernels = _per_block(kernel_size, "kernel_size", len(channels), 1)
-        pools = _per_block(pool, "pool", len(channels), 1)
+        kernels = per_block(kernel_size, "kernel_size", len(channels), 1)
+        pools = per_block(pool, "pool", len(channels), 1)
         batch_norm = check_bool(batch_norm, "batch_norm")
         dropout = check_float(dropout, "dropout", minimum=0.0, maximum=1.0, fix="Use 0 <= dropout < 1, e.g. 0.1.")
         if dropout >= 1.0:
@@ -470,7 +470,7 @@ class CNNLSTM(_RecurrentModel):
                     "Pass lookback=T (the window length) so the pools can be chosen from it.",
                 )  # fmt: skip
             channels, _ = check_int_sequence(conv_channels, "conv_channels", minimum=1)
-            pool = list(_auto_pools(lookback, _per_block(kernel_size, "kernel_size", len(channels), 1), padding))
+            pool = list(_auto_pools(lookback, per_block(kernel_size, "kernel_size", len(channels), 1), padding))
         a = self._check_common(
             n_outputs, task, conv_channels, kernel_size, pool, batch_norm, dropout,
             lstm_hidden, lstm_layers, bidirectional, horizons,

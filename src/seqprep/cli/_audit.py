@@ -1,0 +1,150 @@
+"""``seqprep audit`` and ``seqprep check``: the audit from the command line.
+
+Exit codes: 0 when no error finding, 1 when an error finding exists, 2 on bad
+input (raised as a :class:`~seqprep.exceptions.SeqprepError`, printed by ``cli.main``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from ..exceptions import DataError, InvalidParameterError
+
+__all__ = ["audit_cmd", "check"]
+
+_KEYS = ("X_train", "X_val", "X_test", "y_train", "y_val", "y_test", "time_train", "time_val", "time_test")
+
+
+def _load_array(path: str, what: str) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidParameterError(f"File not found for {what}: {path!r}. Check the path.")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(p, allow_pickle=False)
+        if suffix in (".csv", ".txt"):
+            import pandas as pd
+
+            frame = pd.read_csv(p)
+            return frame.to_numpy()
+    except ValueError as exc:
+        raise DataError(f"Could not read {what} from {path!r}: {exc}") from exc
+    raise InvalidParameterError(f"{what} must be a .npy or .csv file. Received: {path!r}. Save arrays with numpy.save.")
+
+
+def _load_npz(path: str) -> dict[str, np.ndarray]:
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidParameterError(f"File not found: {path!r}. Check the path.")
+    if p.suffix.lower() != ".npz":
+        raise InvalidParameterError(
+            f"The positional ARRAYS file must be an .npz archive. Received: {path!r}. "
+            "Use --train/--test for .npy or .csv files."
+        )
+    try:
+        with np.load(p, allow_pickle=False) as archive:
+            data = {k: archive[k] for k in archive.files}
+    except ValueError as exc:
+        raise DataError(f"Could not read {path!r} without pickle: {exc}") from exc
+    unknown = sorted(set(data) - set(_KEYS))
+    if unknown:
+        raise DataError(f"{path!r} holds unknown key(s) {unknown}. Allowed keys: {', '.join(_KEYS)}.")
+    for key in ("X_train", "X_test"):
+        if key not in data:
+            raise DataError(
+                f"{path!r} has no key {key!r}. Keys found: {sorted(data)}. Save it with np.savez(..., {key}=...)."
+            )
+    return data
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(report.to_json())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    colour = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+    table = Table(title="seqprep audit", show_lines=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("code", no_wrap=True)
+    table.add_column("finding", overflow="fold", ratio=3)
+    table.add_column("fix", overflow="fold", ratio=1)
+    for f in report.findings:
+        evidence = "\n".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in f.evidence.items())
+        table.add_row(f"[{colour[f.severity]}]{f.severity}[/]", f.code, f"{f.title}\n[dim]{evidence}[/]", f.fix)
+    if report.findings:
+        console.print(table)
+    n_info = len(report.findings) - len(report.errors) - len(report.warnings)
+    console.print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), {n_info} info")
+
+
+@click.command("audit")
+@click.argument("arrays", required=False, type=click.Path(dir_okay=False))
+@click.option("--train", "train", type=click.Path(dir_okay=False), help="X_train (.npy or .csv).")
+@click.option("--test", "test", type=click.Path(dir_okay=False), help="X_test (.npy or .csv).")
+@click.option("--val", "val", type=click.Path(dir_okay=False), help="X_val (.npy or .csv).")
+@click.option("--y-train", type=click.Path(dir_okay=False), help="y_train (.npy or .csv).")
+@click.option("--y-test", type=click.Path(dir_okay=False), help="y_test (.npy or .csv).")
+@click.option("--y-val", type=click.Path(dir_okay=False), help="y_val (.npy or .csv).")
+@click.option("--layout", type=click.Choice(["NTC", "NCT"]), default="NTC", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def audit_cmd(
+    ctx: click.Context,
+    arrays: str | None,
+    train: str | None,
+    test: str | None,
+    val: str | None,
+    y_train: str | None,
+    y_test: str | None,
+    y_val: str | None,
+    layout: str,
+    as_json: bool,
+) -> None:
+    """Audit arrays you built yourself for leakage.
+
+    Pass one ARRAYS .npz with keys X_train, X_test (and X_val, y_*, time_*), or the
+    parts as --train/--test/... files. Exits 1 when an error is found.
+    """
+    from ..auditing import audit
+
+    if arrays is not None:
+        if train or test or val:
+            raise InvalidParameterError("Pass either an ARRAYS .npz file or --train/--test files, not both.")
+        data = _load_npz(arrays)
+    else:
+        if not train or not test:
+            raise InvalidParameterError(
+                "`--train` and `--test` are required without an ARRAYS .npz file. "
+                "Run: seqprep audit --train X_train.npy --test X_test.npy"
+            )
+        named = {"X_train": train, "X_test": test, "X_val": val, "y_train": y_train, "y_test": y_test, "y_val": y_val}
+        data = {k: _load_array(v, k) for k, v in named.items() if v}
+    report = audit(data.pop("X_train"), data.pop("X_test"), layout=layout, **data)
+    _print_report(report, as_json)
+    ctx.exit(1 if report.errors else 0)
+
+
+@click.command("check")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--time", "time_col", default=None, help="The timestamp column.")
+@click.option("--group", "group_col", default=None, help="The series id column.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | None, as_json: bool) -> None:
+    """Check a CSV/Parquet file for data problems (NaN, time order, gaps, scales).
+
+    Exits 1 when an error is found.
+    """
+    from ..auditing import check_data
+
+    report = check_data(data, time=time_col, group=group_col)
+    _print_report(report, as_json)
+    ctx.exit(1 if report.errors else 0)

@@ -1,0 +1,79 @@
+"""``seqprep prepare``: fit by streaming and export scaled rows + window starts (larger than memory)."""
+
+from __future__ import annotations
+
+import click
+
+from ._options import gap as _gap
+from ._options import horizon as _horizon
+from ._options import names as _names
+from ._options import split as _split
+
+__all__ = ["prepare"]
+
+
+@click.command("prepare")
+@click.argument("data", type=click.Path(exists=True, dir_okay=True, path_type=str))
+@click.option("--out", "out", required=True, type=click.Path(path_type=str), help="Output directory.")
+@click.option("--lookback", type=int, required=True, help="Input time steps per window.")
+@click.option("--target", required=True, help="Target column(s), comma-separated.")
+@click.option("--horizon", default="1", show_default=True, help="Target offset(s), e.g. 1 or 1,7.")
+@click.option("--time", "time_col", default=None, help="Time column.")
+@click.option("--group", default=None, help="Series key column (rows sorted by group, then time).")
+@click.option("--features", default=None, help="Input columns, comma-separated (default: all numeric).")
+@click.option("--columns", default=None, help="Column names of an .npy file (default: its sidecar JSON).")
+@click.option("--split", "split_", default="0.7,0.15,0.15", show_default=True,
+              help="Fractions (train,val,test) or cut timestamps.")
+@click.option("--gap", default="0", show_default=True, help="Purge gap: rows, or a duration such as 7D.")
+@click.option("--scaler", default="standard", show_default=True,
+              help="standard, minmax, maxabs, robust (exact quantiles, a few passes) or none.")
+@click.option("--scale-per", "scale_per", type=click.Choice(["feature", "series", "sample"]), default="feature",
+              show_default=True, help="One set of statistics per feature, per series (--group), or per window.")
+@click.option("--calendar", default=None,
+              help="Add cyclic calendar inputs from --time, comma-separated: dayofyear, weekday, month, hour.")
+@click.option("--stride", default=1, show_default=True, type=int)
+@click.option("--chunk-rows", default=1 << 20, show_default=True, type=int, help="Rows per chunk (unit of resume).")
+@click.option("--overwrite", is_flag=True, help="Start again in a directory holding another export.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a terminal).")
+def prepare(
+    data: str,
+    out: str,
+    lookback: int,
+    target: str,
+    horizon: str,
+    time_col: str | None,
+    group: str | None,
+    features: str | None,
+    columns: str | None,
+    split_: str,
+    gap: str,
+    scaler: str,
+    scale_per: str,
+    calendar: str | None,
+    stride: int,
+    chunk_rows: int,
+    overwrite: bool,
+    progress: bool | None,
+) -> None:
+    """Fit on DATA (.npy or Parquet) by streaming; write scaled rows and window starts to --out.
+
+    The statistics are fitted in one pass over the training rows; the scaled rows are written once,
+    chunk by chunk. Re-running an interrupted command with the same arguments resumes it.
+    """
+    from ..features import Calendar
+    from ..outofcore import open_export
+    from ..pipeline import Pipeline
+
+    targets = _names(target) or []
+    pipe = Pipeline(
+        lookback, _horizon(horizon), target=targets[0] if len(targets) == 1 else targets,
+        features=_names(features), time=time_col, group=group, split=_split(split_), gap=_gap(gap),
+        scaler=scaler, scale_per=scale_per, stride=stride,
+        derived=[Calendar(features=tuple(_names(calendar) or ()))] if calendar else (),
+    )
+    path = pipe.export(out, data, columns=_names(columns), chunk_rows=chunk_rows, overwrite=overwrite,
+                       progress=progress)
+    parts = open_export(path)
+    click.echo(f"wrote {path}: data.npy {parts[next(iter(parts))].series_data.values.shape}")
+    for name, w in parts.items():
+        click.echo(f"  {name}: {len(w):,} windows, X {w.sample_shape}")

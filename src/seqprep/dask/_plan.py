@@ -1,0 +1,461 @@
+"""The plan of :mod:`seqprep.dask`: per-partition summaries, series, split cut, breaks and windows.
+
+The summary pass runs on the workers (:func:`_summarize`: validate a partition with the pipeline's
+own checks, count its rows per series, histogram its time steps) and brings only small summaries
+to the client. From them the client derives what :func:`seqprep.split` derives from the whole data:
+the series and their global rows (:func:`_series_layout`), the dominant time step
+(:func:`_global_freq`), the split cut (:func:`_cut_points`); the statistics pass
+(:mod:`seqprep.dask._stats`) then counts each series' rows before the cut timestamps and finds the
+gaps, and the window starts of each part follow with the in-memory functions (:func:`_windows`).
+Functions shipped to workers are module-level (pickled by reference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._json import key_json
+from .._validation import check_int, list_names, param_error, zero_of
+from ..exceptions import DataError
+from ..pipeline import Pipeline
+from ..scaling import Moments
+from ..splitting import _assign, _check_fractions, _is_time_cuts, _require_windows, ranges_from_cuts
+from ..windowing import window_starts
+from ._common import _compute, _load, _require_dask, _step_diffs, _tree_reduce
+from ._stats import _moment_kind, _series_statistics, _statistics_pass
+
+# ---------------------------------------------------------------------- per-partition work (runs on workers)
+
+
+def _tail(pdf: pd.DataFrame, before: pd.DataFrame | None, rows: int) -> pd.DataFrame:
+    """The last ``rows`` rows of everything up to and including ``pdf`` (``before``: the tail so far)."""
+    frames = [f for f in (before, pdf) if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True).tail(rows) if frames else pdf.iloc[:0]
+
+
+
+def _summarize(pipe: Pipeline, pdf: pd.DataFrame, want_times: bool) -> dict[str, Any] | None:
+    """One partition's summary: series keys and lengths, columns, time-step histogram, first and last time.
+
+    ``want_times`` adds a histogram of its timestamps (for a common timestamp cut over many series).
+    """
+    if len(pdf) == 0:
+        return None
+    _, sd, columns, n_in = _load(pipe, pdf)
+    out: dict[str, Any] = {
+        "keys": [key_json(k) for k in sd.keys],
+        "lengths": np.diff(sd.bounds).astype(np.int64),
+        "columns": list(columns),
+        "n_in": n_in,
+        "raw_columns": list(sd.columns or ()),
+        "steps": None,
+        "first": None,
+        "last": None,
+        "times": None,
+    }
+    if sd.time is not None:
+        diffs, same = _step_diffs(sd)  # the steps between consecutive rows of the same series
+        out["steps"] = np.unique(diffs[same], return_counts=True)
+        out["first"], out["last"] = sd.time[0], sd.time[-1]
+        if want_times:
+            out["times"] = np.unique(sd.time, return_counts=True)
+    return out
+
+
+def _light(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A summary without its timestamp histogram (that one is tree-reduced on the workers instead)."""
+    return None if summary is None else {k: v for k, v in summary.items() if k != "times"}
+
+
+def _times(summary: dict[str, Any] | None) -> Any:
+    """A summary's timestamp histogram (``None`` when not asked for)."""
+    return None if summary is None else summary["times"]
+
+
+def _merge_hist(a: Any, b: Any) -> Any:
+    """Merge two (values, counts) histograms; ``None`` is the empty one."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    values = np.concatenate([a[0], b[0]])
+    counts = np.concatenate([a[1], b[1]])
+    uniq, inv = np.unique(values, return_inverse=True)
+    return uniq, np.bincount(inv, weights=counts, minlength=len(uniq)).astype(np.int64)
+
+
+def _time_at(pipe: Pipeline, pdf: pd.DataFrame, rows: list[int]) -> list[Any]:
+    """The timestamps of some rows of a partition (local row numbers)."""
+    _, sd, _, _ = _load(pipe, pdf)
+    return [sd.time[r] for r in rows]
+
+
+# ---------------------------------------------------------------------- the plan (client side)
+
+
+@dataclass
+class _Plan:
+    """Everything fit and export need from the data, without its rows: series, cut, breaks, windows, moments."""
+
+    columns: list[str]
+    n_in: int
+    raw_columns: list[str]
+    keys: list[Any]
+    bounds: np.ndarray
+    offsets: np.ndarray  # global first row of each partition
+    n_rows: np.ndarray  # rows per partition
+    series_slices: list[tuple[int, int]]  # global series range of each partition
+    freq: Any
+    breaks: np.ndarray
+    ranges: list[tuple[np.ndarray, np.ndarray]]
+    names: tuple[str, ...]
+    starts: np.ndarray
+    members: list[np.ndarray]
+    moments: Moments | None
+    n_train: int
+    partition_index: list[int]  # the non-empty partitions, in order
+    time_dtype: Any = None
+    series_moments: Moments | None = None  # scale_per="series": (n_series, n_features), global series order
+    series_counts: np.ndarray | None = None  # scale_per="series": training rows per series
+    train_tasks: list[dict[str, Any]] = field(default_factory=list)  # per non-empty partition: its training rows
+    heads: list[Any] = field(default_factory=list)  # per non-empty partition: rows from before it, or None
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The non-empty partitions and the series and rows they hold, in global order."""
+
+    light: list[dict[str, Any]]  # summary (less the timestamp histogram) of each non-empty partition, with "index"
+    keys: list[Any]
+    lengths: np.ndarray  # rows per series
+    bounds: np.ndarray  # global first row of each series, and the total
+    offsets: np.ndarray  # global first row of each partition
+    n_rows: np.ndarray  # rows per partition
+    slices: list[tuple[int, int]]  # global series range of each partition
+    time_aligned: bool
+
+    @property
+    def has_time(self) -> bool:
+        """Whether the rows have a time column (then every partition's summary has its first and last time)."""
+        return self.light[0]["first"] is not None
+
+
+@dataclass(frozen=True)
+class _Cuts:
+    """The split cut: timestamps (``stamps``), or rows per series (``boundaries``), and the gap.
+
+    ``thresholds`` (``(n_thr, n_series)``) are the timestamps whose preceding rows the statistics
+    pass counts per series: the cut stamps, the ends of their gaps, or the rows' time plus a gap
+    duration; ``None`` when the cut and gap are rows already.
+    """
+
+    stamps: list[Any] | None
+    thresholds: np.ndarray | None
+    boundaries: list[np.ndarray]
+    duration: Any
+    gap_rows: int
+
+
+def _heads(dask: Any, pipe: Pipeline, parts: list[Any], index: list[int], time_aligned: bool) -> list[Any]:
+    """Per non-empty partition: the rows its derived features need from earlier partitions (or None).
+
+    Only a time-aligned series split across partitions needs them (a series-aligned partition holds
+    whole series); each head is the tail of the previous head and partition, a chain of cheap tasks.
+    """
+    warmup = pipe.warmup
+    if not (warmup and time_aligned and len(index) > 1):
+        return [None] * len(index)
+    heads: list[Any] = [None]
+    for j in range(1, len(index)):
+        heads.append(dask.delayed(_tail, pure=True)(parts[index[j - 1]], heads[-1], warmup))
+    return heads
+
+
+def _gap(pipe: Pipeline, has_datetime: bool) -> tuple[Any, int]:
+    """(duration or None, gap rows), checked as :func:`seqprep.split` checks them."""
+    gap = pipe.gap
+    if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):
+        if not has_datetime:
+            raise param_error("gap", "a number of rows when the data has no timestamps", gap)
+        duration = pd.Timedelta(gap).to_timedelta64()
+        if duration < zero_of(duration.dtype):
+            raise param_error("gap", "a non-negative duration", gap)
+        return duration, 0
+    return None, check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D').")
+
+
+def _part_names(cuts: Any) -> tuple[str, ...]:
+    """The names of the parts a split gives: train/test, or train/val/test."""
+    n_parts = len(cuts) if not isinstance(cuts, str) and isinstance(cuts, (list, tuple)) else 1
+    if _is_time_cuts(cuts):
+        n_parts += 1
+    return ("train", "val", "test") if n_parts == 3 else ("train", "test")
+
+
+def _global_freq(light: list[dict[str, Any]], time_aligned: bool) -> tuple[Any, list[int]]:
+    """Dominant time step over all series (ties: the smallest, as np.unique + argmax), and boundary breaks."""
+    hist = None
+    for s in light:
+        hist = _merge_hist(hist, s["steps"])
+    boundary: list[tuple[int, Any]] = []
+    if time_aligned:
+        for i in range(1, len(light)):
+            step = light[i]["first"] - light[i - 1]["last"]
+            zero = zero_of(np.asarray(step).dtype)
+            if step <= zero:
+                word = "repeats" if step == zero else "comes before"
+                raise DataError(
+                    f"the partitions are not in time order: partition {light[i]['index']} starts at "
+                    f"{light[i]['first']}, which {word} the end of partition {light[i - 1]['index']} "
+                    f"({light[i - 1]['last']}). Sort the rows by time (ddf.set_index(time) or sorted Parquet files)."
+                )
+            boundary.append((i, step))
+            hist = _merge_hist(hist, (np.asarray([step]), np.asarray([1])))
+    if hist is None or len(hist[0]) == 0:
+        return None, []
+    freq = hist[0][int(np.argmax(hist[1]))]
+    return freq, [i for i, step in boundary if step != freq]
+
+
+def _summaries(
+    dask: Any, client: Any, pipe: Pipeline, parts: list[Any], want_times: bool
+) -> tuple[list[dict[str, Any]], Any]:
+    """The summary pass: (light summary of each non-empty partition, with its ``index``; timestamp histogram).
+
+    Refuses data without rows and partitions whose columns differ.
+    """
+    summaries = [dask.delayed(_summarize, pure=True)(pipe, p, want_times) for p in parts]
+    light_d = [dask.delayed(_light, pure=True)(s) for s in summaries]
+    hist_d = _tree_reduce(dask, [dask.delayed(_times, pure=True)(s) for s in summaries], _merge_hist)
+    light_all, times_hist = _compute(dask, client, [light_d, hist_d])
+    index = [i for i, s in enumerate(light_all) if s is not None]
+    if not index:
+        raise DataError("the Dask DataFrame has no rows (every partition is empty).")
+    light = [dict(light_all[i], index=i) for i in index]
+    first = light[0]
+    for s in light[1:]:
+        if s["columns"] != first["columns"]:
+            raise DataError(
+                f"partition {s['index']} has columns {list_names(s['columns'])} but partition {first['index']} has "
+                f"{list_names(first['columns'])}. Every partition must have the same numeric columns."
+            )
+    return light, times_hist
+
+
+def _aligned_series(
+    pipe: Pipeline, light: list[dict[str, Any]]
+) -> tuple[list[Any], np.ndarray, list[tuple[int, int]]]:
+    """(keys, rows per series, global series range of each partition) of series-aligned partitions.
+
+    Refuses a series found in more than one partition.
+    """
+    keys: list[Any] = []
+    length_list: list[int] = []
+    slices: list[tuple[int, int]] = []
+    owner: dict[Any, int] = {}
+    clashes: list[str] = []
+    for s in light:
+        slices.append((len(keys), len(keys) + len(s["keys"])))
+        for k, n in zip(s["keys"], s["lengths"], strict=True):
+            if k in owner:
+                clashes.append(f"{k!r} (partitions {owner[k]} and {s['index']})")
+            owner.setdefault(k, s["index"])
+            keys.append(k)
+            length_list.append(int(n))
+    if clashes:
+        raise DataError(
+            f"seqprep.dask needs partitions aligned to series: each series inside one partition. "
+            f"{len(clashes)} series are split across partitions: {', '.join(clashes[:10])}"
+            f"{', ...' if len(clashes) > 10 else ''}. Repartition so that every `{pipe.group}` lies in one "
+            "partition (e.g. one Parquet file per group of series), with its rows in time order."
+        )
+    return keys, np.asarray(length_list, dtype=np.int64), slices
+
+
+def _series_layout(pipe: Pipeline, light: list[dict[str, Any]], time_aligned: bool) -> _Layout:
+    """Series, their global rows, and each partition's rows and series, from the summaries."""
+    n_rows_part = np.array([int(s["lengths"].sum()) for s in light], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(n_rows_part)[:-1]]).astype(np.int64)
+    if time_aligned:
+        keys: list[Any] = [0]
+        lengths = np.array([n_rows_part.sum()], dtype=np.int64)
+        slices = [(0, 1)] * len(light)
+    else:
+        keys, lengths, slices = _aligned_series(pipe, light)
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return _Layout(light=light, keys=keys, lengths=lengths, bounds=bounds, offsets=offsets, n_rows=n_rows_part,
+                   slices=slices, time_aligned=time_aligned)
+
+
+def _cut_points(
+    dask: Any, client: Any, pipe: Pipeline, parts: list[Any], layout: _Layout, times_hist: Any, gap: tuple[Any, int],
+) -> _Cuts:
+    """The split cut as :func:`seqprep.split` finds it: thresholds evaluated on the workers, or rows computed here.
+
+    Timestamp cuts, and fractions over many series with timestamps (a common cut timestamp, from
+    the timestamp histogram), become thresholds; otherwise fractions are rows of each series, and a
+    gap duration becomes thresholds at the cut rows' timestamps (read from the partitions holding them).
+    """
+    cuts = pipe.split
+    duration, gap_rows = gap
+    lengths, bounds = layout.lengths, layout.bounds
+    n_total, n_series, has_time = int(bounds[-1]), len(lengths), layout.has_time
+    stamps: list[Any] | None = None
+    thresholds: np.ndarray | None = None  # (n_thr, n_series)
+    boundaries: list[np.ndarray] = []
+    if _is_time_cuts(cuts):
+        if not has_time:
+            raise param_error("split", "fractions when the data has no timestamps", cuts, "Pass time=... or fractions.")
+        stamps = [pd.Timestamp(c).to_datetime64() for c in ([cuts] if isinstance(cuts, str) else cuts)]
+        if any(b <= a for a, b in zip(stamps, stamps[1:], strict=False)):
+            raise param_error("split", "increasing timestamps", cuts)
+    else:
+        fractions = _check_fractions(cuts)
+        cum = np.cumsum(fractions)[:-1]
+        if has_time and n_series > 1:
+            uniq, counts = times_hist
+            cumcount = np.cumsum(counts)
+            stamps = [uniq[int(np.searchsorted(cumcount, min(int(round(c * n_total)), n_total - 1), side="right"))]
+                      for c in cum]
+        else:
+            boundaries = [np.round(lengths * c).astype(np.int64) for c in cum]
+    if stamps is not None:
+        thr = list(stamps) + ([s + duration for s in stamps] if duration is not None else [])
+        thresholds = np.stack([np.full(n_series, s) for s in thr])
+    elif duration is not None:
+        rows = [np.minimum(bounds[:-1] + b, n_total - 1) for b in boundaries]
+        start_times = _times_at_rows(dask, client, pipe, parts, layout.light, layout.offsets, np.concatenate(rows))
+        thresholds = start_times.reshape(len(boundaries), n_series) + duration
+    return _Cuts(stamps=stamps, thresholds=thresholds, boundaries=boundaries, duration=duration, gap_rows=gap_rows)
+
+
+def _partition_tasks(
+    layout: _Layout, cut: _Cuts, freq: Any, per_series: bool, with_range: bool, statistics: bool
+) -> list[dict[str, Any]]:
+    """What the statistics pass asks of each non-empty partition: its training rows, thresholds, step, offset."""
+    tasks = []
+    for j in range(len(layout.light)):
+        lo, hi = layout.slices[j]
+        task: dict[str, Any] = {
+            "train_stamp": cut.stamps[0] if cut.stamps is not None else None,
+            "with_range": with_range,
+            "per_series": per_series,
+            "statistics": statistics,
+            "thresholds": None if cut.thresholds is None else cut.thresholds[:, lo:hi],
+            "freq": freq,
+            "offset": int(layout.offsets[j]),
+        }
+        if cut.stamps is None:
+            b0 = cut.boundaries[0]
+            task["train_rows"] = [int(b0[0]) - int(layout.offsets[j])] if layout.time_aligned else b0[lo:hi]
+        tasks.append(task)
+    return tasks
+
+
+def _part_ranges(layout: _Layout, cut: _Cuts, rest: list[dict[str, Any]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Row ranges of each part per series, from the cut rows or the partitions' threshold counts."""
+    boundaries = cut.boundaries
+    if cut.thresholds is not None:
+        counts = np.zeros((len(cut.thresholds), len(layout.lengths)), np.int64)
+        for j, r in enumerate(rest):
+            lo, hi = layout.slices[j]
+            counts[:, lo:hi] += r["counts"]
+        if cut.stamps is not None:
+            n_stamps = len(cut.stamps)
+            boundaries = [counts[i] for i in range(n_stamps)]
+            after_gap: list[Any] = [counts[n_stamps + i] for i in range(n_stamps)] if cut.duration is not None \
+                else [None] * n_stamps
+        else:
+            after_gap = [counts[i] for i in range(len(boundaries))]
+    else:
+        after_gap = [None] * len(boundaries)
+    return ranges_from_cuts(boundaries, after_gap, cut.gap_rows, layout.lengths)
+
+
+def _windows(
+    pipe: Pipeline, bounds: np.ndarray, lengths: np.ndarray, breaks: np.ndarray,
+    ranges: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...],
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Window starts and the members of each part: the same functions as the in-memory pipeline."""
+    spec = pipe.spec
+    starts, _ = window_starts(bounds, breaks, spec)
+    warmup = pipe.warmup
+    if warmup:
+        # Derived features were computed over whole series (series-aligned partitions, or a time-aligned
+        # series with the previous partitions' last rows in front): as in memory, the first `warmup` rows
+        # of a series are NaN there and start no window.
+        starts = starts[starts - bounds[np.searchsorted(bounds, starts, side="right") - 1] >= warmup]
+    if len(starts) == 0:
+        raise DataError(
+            f"the data gives no window: the longest series has {int(lengths.max())} rows; lookback={spec.lookback} "
+            f"and horizon(s) {list(spec.horizons)} need at least {spec.span} rows per series."
+        )
+    view = SimpleNamespace(starts=starts, spec=spec, series_data=SimpleNamespace(bounds=bounds))
+    members = _assign(view, ranges, pipe.context)  # type: ignore[arg-type]
+    _require_windows(view, names, members, ranges, pipe.context)  # type: ignore[arg-type]
+    return starts, members
+
+
+def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -> _Plan:
+    """Series, cuts, breaks and windows of the data, and the training rows' moments.
+
+    :func:`export` passes ``statistics=False``: its pipeline is fitted already, so no moments are computed.
+    """
+    dask = _require_dask()
+    parts = list(ddf.to_delayed())
+    time_aligned = pipe.group is None
+    want_times = (not time_aligned) and (pipe.time is not None) and not _is_time_cuts(pipe.split)
+    light, times_hist = _summaries(dask, client, pipe, parts, want_times)
+    index = [s["index"] for s in light]
+    first = light[0]
+    layout = _series_layout(pipe, light, time_aligned)
+    has_time = layout.has_time
+    freq, boundary_breaks = _global_freq(light, time_aligned) if has_time else (None, [])
+    has_datetime = has_time and np.asarray(first["first"]).dtype.kind == "M"
+    gap = _gap(pipe, has_datetime)
+    names = _part_names(pipe.split)
+    cut = _cut_points(dask, client, pipe, parts, layout, times_hist, gap)
+    # ---- pass 2: training statistics, threshold counts and breaks, in one read of the rows
+    per_series, with_range = _moment_kind(pipe)
+    heads = _heads(dask, pipe, parts, index, time_aligned)
+    train_tasks = _partition_tasks(layout, cut, freq, per_series, with_range, statistics)
+    rest, moments = _statistics_pass(dask, client, pipe, parts, index, train_tasks, heads)
+    series_moments = series_counts = None
+    if per_series and statistics:
+        series_moments, series_counts = _series_statistics(rest, layout.slices, len(layout.lengths),
+                                                           len(first["columns"]), with_range)
+    breaks = np.concatenate([r["breaks"] for r in rest] + [layout.offsets[boundary_breaks]]).astype(np.int64)
+    breaks.sort()
+    ranges = _part_ranges(layout, cut, rest)
+    starts, members = _windows(pipe, layout.bounds, layout.lengths, breaks, ranges, names)
+    return _Plan(
+        columns=first["columns"], n_in=first["n_in"], raw_columns=first["raw_columns"], keys=layout.keys,
+        bounds=layout.bounds, offsets=layout.offsets, n_rows=layout.n_rows, series_slices=layout.slices, freq=freq,
+        breaks=breaks, ranges=ranges, names=names, starts=starts, members=members, moments=moments,
+        n_train=sum(r["n_train"] for r in rest), partition_index=index,
+        time_dtype=np.asarray(first["first"]).dtype if has_time else None,
+        series_moments=series_moments, series_counts=series_counts, train_tasks=train_tasks, heads=heads,
+    )
+
+
+def _times_at_rows(
+    dask: Any, client: Any, pipe: Pipeline, parts: list[Any], light: list[dict[str, Any]], offsets: np.ndarray,
+    rows: np.ndarray,
+) -> np.ndarray:
+    """Timestamps of global rows, each read from the partition that holds it."""
+    owner = np.searchsorted(offsets, rows, side="right") - 1
+    jobs = {}
+    for j in np.unique(owner):
+        local = (rows[owner == j] - offsets[j]).tolist()
+        jobs[int(j)] = dask.delayed(_time_at, pure=True)(pipe, parts[light[j]["index"]], local)
+    got = _compute(dask, client, jobs)
+    out = [None] * len(rows)
+    for j, values in got.items():
+        for pos, value in zip(np.flatnonzero(owner == j), values, strict=True):
+            out[pos] = value
+    return np.asarray(out)

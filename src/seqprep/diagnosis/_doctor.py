@@ -1,0 +1,315 @@
+"""doctor(): run one forward pass and explain a shape error layer by layer."""
+
+from __future__ import annotations
+
+import numbers
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._validation import check_bool, check_int, param_error
+from ..exceptions import ShapeError
+
+__all__ = ["Diagnosis", "DoctorReport", "LayerRow", "doctor"]
+
+Shape = Any  # tuple of int (a tensor), a tuple of shapes (a tuple output), or None
+
+
+class Diagnosis(NamedTuple):
+    """What went wrong (or looks wrong) and how to fix it.
+
+    Attributes
+    ----------
+    code : str
+        Stable identifier of the rule, e.g. ``"CHANNELS_LAST_TO_CONV1D"``.
+    layer : str or None
+        Name of the layer concerned (``None`` when the problem is not in a layer).
+    message : str
+        What happened, with the shapes involved.
+    fix : str
+        The concrete change to make.
+    """
+
+    code: str
+    layer: str | None
+    message: str
+    fix: str
+
+
+class LayerRow(NamedTuple):
+    """One call of one layer in the forward pass: ``(name, type, input_shape, output_shape, n_params)``."""
+
+    name: str
+    type: str
+    input_shape: Shape
+    output_shape: Shape
+    n_params: int
+
+
+def format_shape(shape: Shape) -> str:
+    """Format a recorded shape: ``(2, 30, 4)``, ``tuple[(2, 30, 8), ...]`` or ``-``.
+
+    Examples
+    --------
+    >>> format_shape((2, 30, 4))
+    '(2, 30, 4)'
+    >>> format_shape(((2, 30, 8), ((1, 2, 8), (1, 2, 8))))
+    'tuple[(2, 30, 8), tuple[(1, 2, 8), (1, 2, 8)]]'
+    """
+    if shape is None:
+        return "-"
+    if all(isinstance(d, numbers.Integral) or d is None for d in shape):
+        dims = ", ".join("None" if d is None else str(int(d)) for d in shape)
+        return f"({dims},)" if len(shape) == 1 else f"({dims})"
+    return "tuple[" + ", ".join(format_shape(s) for s in shape) + "]"
+
+
+def _brief(shape: Shape) -> str:
+    """Table form: a tuple output (LSTM's ``(out, (h, c))``) shows its first tensor only."""
+    if shape and not all(isinstance(d, numbers.Integral) or d is None for d in shape):
+        return f"tuple[{_brief(shape[0])}, ...]"
+    return format_shape(shape)
+
+
+@dataclass
+class DoctorReport:
+    """Result of :func:`doctor`.
+
+    Attributes
+    ----------
+    rows : list of LayerRow
+        One row per layer call, in execution order: ``(name, type, input shape,
+        output shape, n_params)``. On failure the last row is the failing layer
+        (its output shape is ``None``).
+    ok : bool
+        True when the forward pass went through.
+    error : str or None
+        The original exception text (``None`` when ``ok``).
+    diagnosis : Diagnosis or None
+        Why the pass failed and how to fix it (``None`` when ``ok``).
+    warnings : list of Diagnosis
+        Problems that did not crash the pass (e.g. ``RNN_NOT_BATCH_FIRST``).
+    framework : str
+        ``"torch"`` or ``"keras"``.
+    input_shape : tuple of int
+        Shape of the batch that was fed.
+    output_shape : tuple of int or None
+        Shape of the model's output when ``ok``.
+    """
+
+    rows: list[LayerRow]
+    ok: bool
+    error: str | None = None
+    diagnosis: Diagnosis | None = None
+    warnings: list[Diagnosis] = field(default_factory=list)
+    framework: str = "torch"
+    input_shape: tuple[int, ...] = ()
+    output_shape: Shape = None
+
+    @property
+    def n_params(self) -> int:
+        """Parameters of the layers in the table (each layer counted once)."""
+        seen: dict[str, int] = {}
+        for row in self.rows:
+            seen.setdefault(row.name, row.n_params)
+        return sum(seen.values())
+
+    def table(self) -> str:
+        """The layer table as aligned text."""
+        header = ("Layer", "Type", "Input shape", "Output shape", "Params")
+        body = [
+            (r.name, r.type, _brief(r.input_shape), _brief(r.output_shape) if r.output_shape else "FAILED",
+             f"{r.n_params:,}")
+            for r in self.rows
+        ]
+        widths = [max(len(line[i]) for line in [header, *body]) for i in range(5)]
+
+        def fmt(line: Sequence[str]) -> str:
+            cells = [c.ljust(w) for c, w in zip(line[:4], widths[:4], strict=True)]
+            return "  ".join([*cells, line[4].rjust(widths[4])]).rstrip()
+
+        rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+        lines = [fmt(header), rule, *(fmt(line) for line in body), rule]
+        lines.append(f"Total params: {self.n_params:,}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        title = f"seqprep doctor: {self.framework} model, batch {format_shape(self.input_shape)}"
+        lines = [title, "", self.table(), ""]
+        if self.ok:
+            lines.append(f"OK: forward pass {format_shape(self.input_shape)} -> {format_shape(self.output_shape)}")
+        else:
+            where = f" in layer {self.diagnosis.layer!r}" if self.diagnosis and self.diagnosis.layer else ""
+            lines.append(f"FAILED{where}: {_first_line(self.error or '')}")
+            if self.diagnosis is not None:
+                lines += [f"Diagnosis [{self.diagnosis.code}]: {self.diagnosis.message}", f"Fix: {self.diagnosis.fix}"]
+        for w in self.warnings:
+            where = f" ({w.layer})" if w.layer else ""
+            lines += [f"Warning [{w.code}]{where}: {w.message}", f"  Fix: {w.fix}"]
+        return "\n".join(lines)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _clean(text: str) -> str:
+    return _ANSI.sub("", text).strip()
+
+
+def _first_line(text: str) -> str:
+    """The informative line of an error text (Keras wraps it in 'Exception encountered ...')."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in lines:
+        if not ln.startswith("Exception encountered when calling"):
+            return ln
+    return lines[0] if lines else ""
+
+
+def _shape_of(obj: Any) -> Shape:
+    if hasattr(obj, "shape") and not isinstance(obj, type):
+        try:
+            return tuple(None if d is None else int(d) for d in obj.shape)
+        except TypeError:
+            return None
+    if isinstance(obj, (tuple, list)):
+        return tuple(_shape_of(o) for o in obj)
+    return None
+
+
+def _framework(model: Any) -> str:
+    names = {(c.__module__.split(".")[0], c.__name__) for c in type(model).__mro__}
+    if ("keras", "Layer") in names or ("keras", "Operation") in names:
+        return "keras"
+    if ("torch", "Module") in names:
+        return "torch"
+    raise param_error(
+        "model", "a torch.nn.Module or a Keras 3 model", model,
+        "Pass the model object itself (e.g. the return value of your build function).",
+    )
+
+
+def _is_shape(value: Any) -> bool:
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) > 0
+        and all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in value)
+    )
+
+
+def _make_batch(batch_or_shape: Any, windows: Any, batch_size: int) -> tuple[np.ndarray | Any, str | None]:
+    """Return the tiny batch (numpy array or the user's tensor slice) and the layout if known."""
+    layout = None
+    source = windows if windows is not None else batch_or_shape
+    if source is None:
+        raise param_error(
+            "batch_or_shape", "a shape such as (32, 30, 4), an array/tensor or windows", None,
+            "Pass the shape of one batch, a batch, or windows=seqprep.windows(...).",
+        )
+    if _is_shape(source):
+        shape = tuple(int(d) for d in source)
+        if any(d < 1 for d in shape):
+            raise param_error("batch_or_shape", "a shape of positive sizes", source,
+                              "Use sizes >= 1, e.g. (32, 30, 4).")
+        rng = np.random.default_rng(0)
+        return rng.standard_normal(shape).astype(np.float32), layout
+    spec = getattr(source, "spec", None)
+    if spec is not None:  # a seqprep Windows object (duck-typed)
+        layout = getattr(spec, "layout", None)
+        if len(source) == 0:
+            raise ShapeError("the windows are empty: there is no sample to run the model on.")
+        sample = source[0 : min(batch_size, len(source))]
+        x = sample[0] if isinstance(sample, tuple) else sample
+        return _as_float(x), layout
+    if not hasattr(source, "shape") or not hasattr(source, "__getitem__"):
+        raise param_error(
+            "batch_or_shape", "a shape tuple, a numpy array or a tensor", source,
+            "Pass e.g. (32, 30, 4) or X_train.",
+        )
+    if len(source.shape) == 0 or source.shape[0] == 0:
+        raise ShapeError(f"the batch has shape {tuple(source.shape)}: it holds no sample to run the model on.")
+    return _as_float(source[:batch_size]), layout
+
+
+def _as_float(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return x.astype(np.float32) if np.issubdtype(x.dtype, np.floating) else x
+    if type(x).__module__.startswith("torch") and getattr(x, "is_floating_point", lambda: False)():
+        return x.float()
+    return x
+
+
+def doctor(
+    model: Any,
+    batch_or_shape: Any = None,
+    *,
+    windows: Any = None,
+    batch_size: int = 2,
+    raise_on_error: bool = False,
+) -> DoctorReport:
+    """Run a model on a tiny batch and explain the shape problems it hits.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or keras.Model
+        The model to examine. A PyTorch module is put in ``eval()`` mode for the
+        pass (and restored); a Keras model is run layer by layer.
+    batch_or_shape : tuple of int, ndarray or tensor
+        Either the shape of one batch, e.g. ``(32, 30, 4)`` (a random batch of
+        that exact shape is used: axis 0 is the batch size), or real data, of
+        which the first *batch_size* samples are used.
+    windows : seqprep.Windows, optional
+        Windows built by :func:`seqprep.windows`; the first *batch_size*
+        windows' ``X`` are used and their layout is named in the advice.
+    batch_size : int, default 2
+        Samples taken from an array, tensor or windows.
+    raise_on_error : bool, default False
+        Raise a :class:`~seqprep.exceptions.ShapeError` with the diagnosis
+        (chained to the original error) instead of returning a failed report.
+
+    Returns
+    -------
+    DoctorReport
+        ``rows`` (layer table), ``ok``, ``error``, ``diagnosis``, ``warnings``.
+        ``print(report)`` shows the table, then the diagnosis and warnings.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a model that is neither torch nor Keras, or a bad shape/batch_size.
+    ShapeError
+        With ``raise_on_error=True`` when the pass fails.
+
+    Examples
+    --------
+    >>> import torch.nn as nn
+    >>> model = nn.Sequential(nn.Conv1d(4, 8, kernel_size=3), nn.ReLU())
+    >>> report = doctor(model, (32, 30, 4))
+    >>> report.ok
+    False
+    >>> report.diagnosis.code
+    'CHANNELS_LAST_TO_CONV1D'
+    >>> print(report.diagnosis.fix)
+    Build windows with seqprep.windows(..., layout='NCT') or call x.permute(0, 2, 1) before the conv.
+    >>> doctor(model, (32, 4, 30)).rows[0]
+    LayerRow(name='0', type='Conv1d', input_shape=(32, 4, 30), output_shape=(32, 8, 28), n_params=104)
+    """
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    raise_on_error = check_bool(raise_on_error, "raise_on_error")
+    framework = _framework(model)
+    x, layout = _make_batch(batch_or_shape, windows, batch_size)
+    from . import _rules as rules
+
+    if framework == "torch":
+        report, exc = rules.run_torch(model, x, layout)
+    else:
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        report, exc = rules.run_keras(model, x, layout)
+    if raise_on_error and not report.ok:
+        diag = report.diagnosis
+        text = f"{diag.message} Fix: {diag.fix}" if diag else (report.error or "forward pass failed")
+        raise ShapeError(text) from exc
+    return report

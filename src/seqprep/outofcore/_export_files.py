@@ -1,0 +1,306 @@
+"""The files of a resumable export and the state they record, for :func:`seqprep.outofcore.export`.
+
+An export directory holds ``data.npy`` (filled chunk by chunk), the window starts of every part,
+``bounds.npy``, ``breaks.npy``, ``time.npy``, the fitted ``pipeline/``, ``series.json``,
+``progress.json`` and, written last, ``manifest.json``. Everything here is about those files:
+deciding whether a directory is a fresh start, a finished export or one to resume (by the
+fingerprint of the arguments and the data), writing the plan's files once, writing the chunks
+that are still missing with their sha256 (:func:`_write_chunks`), and reading the manifest back
+for :func:`seqprep.outofcore.open_export`. JSON and arrays are written atomically, so an
+interrupted run leaves either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._files import atomic_write
+from .._json import as_json, write_json
+from .._version import __version__
+from ..exceptions import ArtifactError
+from ._fit import _Bar, _ChunkTable
+from ._plan import _key, _part_starts, _resolve_columns
+from ._sources import _Source
+
+if TYPE_CHECKING:
+    from ._stream import StreamFit
+
+EXPORT_FORMAT = "seqprep.export"
+EXPORT_FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+_PROGRESS = "progress.json"
+# Per-series fields (one entry per series): written once at setup to _SERIES, not with every chunk's
+# progress.json (rewriting them after each chunk cost O(n_series) per chunk); the manifest has everything.
+_SERIES = "series.json"
+_PER_SERIES_FIELDS = ("keys", "row_ranges")
+_FAIL_ENV = "SEQPREP_EXPORT_FAIL_AFTER"  # test hook: raise after this many chunks were written in one run
+
+
+# ---------------------------------------------------------------------- JSON and arrays
+
+
+def _fingerprint(pipe: Any, source: _Source, chunk_rows: int, fmt: str) -> dict[str, Any]:
+    """What an export is resumed only with: the config, the data (paths, sizes, mtimes), its columns, the chunking."""
+    payload = {"config": pipe.get_config(), "source": source.identity(), "columns": list(source.columns),
+               "chunk_rows": chunk_rows, "format": fmt}
+    return as_json(payload)  # as it reads back from JSON
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON object of an export; anything else is an :class:`ArtifactError`."""
+    try:
+        payload = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc}).") from None
+    if not isinstance(payload, dict):
+        raise ArtifactError(f"{path} is not a seqprep export file.")
+    return payload
+
+
+def _save_array(path: Path, arr: np.ndarray) -> None:
+    """``np.save`` to ``path`` atomically."""
+    with atomic_write(path, "wb") as fh:
+        np.save(fh, arr, allow_pickle=False)
+
+
+def _refuse_other_args(out: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Refuse to resume an export with another fingerprint, naming the fields (and config keys) that differ."""
+    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    detail = diff
+    if "config" in diff:
+        oc, nc = old.get("config", {}), new.get("config", {})
+        detail = [k for k in diff if k != "config"] + [f"config.{k}" for k in sorted(set(oc) | set(nc))
+                                                       if oc.get(k) != nc.get(k)]
+    raise ArtifactError(
+        f"{str(out)!r} holds an export made with other arguments or other data (differences: "
+        f"{', '.join(detail)}); refusing to mix them. Use another output directory, or pass overwrite=True "
+        "(--overwrite) to start it again."
+    )
+
+
+# ---------------------------------------------------------------------- starting or resuming
+
+
+def _existing_state(out: Path, fp: dict[str, Any], overwrite: bool) -> tuple[bool, dict[str, Any] | None]:
+    """What ``out`` holds for an export with fingerprint ``fp``: ``(complete, progress state to resume)``.
+
+    A new or empty directory gives ``(False, None)``. ``overwrite`` deletes an earlier export
+    (never unrelated files). Without it, unrelated files or an export made with other arguments
+    or data are refused; the same export gives ``(True, None)`` when it is finished and its
+    recorded state otherwise (None without a ``progress.json``).
+    """
+    manifest_file, progress_file = out / _MANIFEST, out / _PROGRESS
+    if not (out.exists() and any(out.iterdir())):
+        return False, None
+    known = progress_file.is_file() or manifest_file.is_file()
+    if overwrite:
+        if not known:
+            raise ArtifactError(f"{str(out)!r} is not a seqprep export; refusing to delete it even with overwrite.")
+        shutil.rmtree(out)
+        return False, None
+    if not known:
+        raise ArtifactError(
+            f"{str(out)!r} already exists and is not a seqprep export; choose an empty or new directory."
+        )
+    old = _read_json(manifest_file if manifest_file.is_file() else progress_file)
+    if old.get("fingerprint") != fp:
+        _refuse_other_args(out, old.get("fingerprint") or {}, fp)
+    if manifest_file.is_file() and old.get("complete") is True:
+        return True, None
+    return False, _read_progress(out) if progress_file.is_file() else None
+
+
+def _load_fitted(pipeline: Any, out: Path) -> None:
+    """Set ``pipeline``'s fitted state from the one the export saved (a resumed or finished export is not refitted)."""
+    from ..pipeline import Pipeline
+
+    saved = Pipeline.load(out / "pipeline")
+    pipeline.scaler_, pipeline.schema_, pipeline.split_ = saved.scaler_, saved.schema_, None
+
+
+def _clear_stale(out: Path) -> None:
+    """Remove the state files of an earlier attempt, so that none outlives the setup that starts again."""
+    for stale in (_MANIFEST, _PROGRESS, _SERIES):
+        (out / stale).unlink(missing_ok=True)
+
+
+def _write_setup(
+    pipe: Any, out: Path, fit: StreamFit, fp: dict[str, Any], chunk_rows: int, time_dtype: np.dtype | None
+) -> dict[str, Any]:
+    """Write everything of a planned, fitted export but its data rows; record it in progress.json."""
+    _write_starts(pipe, out, fit)
+    _save_array(out / "bounds.npy", fit.bounds)
+    _save_array(out / "breaks.npy", fit.breaks)
+    pipe.save(out / "pipeline", overwrite=True)
+    data_file = out / "data.npy"
+    data_file.unlink(missing_ok=True)
+    # Allocated in full now, filled by _write_chunks: a resumed run writes into the same file.
+    data = np.lib.format.open_memmap(data_file, mode="w+", dtype=pipe.spec.dtype, shape=(fit.n_rows, len(fit.columns)))
+    del data
+    state = _new_state(pipe, fit, fp, chunk_rows, time_dtype)
+    write_json(out / _SERIES, {k: state[k] for k in _PER_SERIES_FIELDS})
+    _write_progress(out, state)
+    return state
+
+
+def _write_starts(pipe: Any, out: Path, fit: StreamFit) -> None:
+    """``starts-<part>.npy``: the window start rows of every part, filled block by block through memory maps."""
+    names = list(fit.n_windows)
+    tmp_files: dict[int, tuple[Path, Path]] = {}
+    arrays: dict[int, np.ndarray] = {}
+    for p, name in enumerate(names):
+        tmp = out / f".starts-{name}.npy.tmp"
+        arrays[p] = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int64, shape=(fit.n_windows[name],))
+        tmp_files[p] = (tmp, out / f"starts-{name}.npy")
+    filled = [0] * len(names)
+    for p, s in _part_starts(fit.bounds, fit.breaks, [tuple(r.T) for r in fit.row_ranges.values()], pipe.spec,
+                             pipe.context, warmup=pipe.warmup):
+        arrays[p][filled[p] : filled[p] + len(s)] = s
+        filled[p] += len(s)
+    for p, (tmp, final) in tmp_files.items():
+        arrays[p].flush()
+        del arrays[p]
+        os.replace(tmp, final)
+
+
+def _new_state(
+    pipe: Any, fit: StreamFit, fp: dict[str, Any], chunk_rows: int, time_dtype: np.dtype | None
+) -> dict[str, Any]:
+    """The state of an export with no chunk written yet: the manifest's fields, less ``complete``."""
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_FORMAT_VERSION,
+        "fingerprint": fp,
+        "setup": True,
+        "columns": fit.columns,
+        "inputs": fit.columns[: fit.n_inputs],
+        "targets": list(pipe._targets),
+        "scalar_target": isinstance(pipe.target, str),
+        "spec": pipe.spec.to_dict(),
+        "n_rows": fit.n_rows,
+        "dtype": pipe.spec.dtype,
+        "chunk_rows": chunk_rows,
+        "n_chunks": -(-fit.n_rows // chunk_rows),
+        "parts": fit.n_windows,
+        "part_names": list(fit.n_windows),
+        "row_ranges": {k: v.tolist() for k, v in fit.row_ranges.items()},
+        "keys": [_key(k) for k in fit.keys],
+        "scale_per": pipe.scale_per,
+        "time": pipe.time,
+        "time_dtype": None if time_dtype is None else str(time_dtype),
+        "freq": pipe.schema_["freq"],
+        "chunks": {},
+        "runs": [],
+    }
+
+
+# ---------------------------------------------------------------------- progress and chunks
+
+
+def _write_progress(out: Path, state: dict[str, Any]) -> None:
+    """``progress.json``: the state less its per-series fields (those are in ``series.json``)."""
+    write_json(out / _PROGRESS, {k: v for k, v in state.items() if k not in _PER_SERIES_FIELDS})
+
+
+def _read_progress(out: Path) -> dict[str, Any]:
+    """The recorded state of an unfinished export, its per-series fields read back from ``series.json``."""
+    state = _read_json(out / _PROGRESS)
+    if state.get("setup") and not all(k in state for k in _PER_SERIES_FIELDS):
+        if not (out / _SERIES).is_file():
+            raise ArtifactError(f"{out / _SERIES} is missing; re-run the export with overwrite=True.")
+        state.update({k: v for k, v in _read_json(out / _SERIES).items() if k in _PER_SERIES_FIELDS})
+    return state
+
+
+def _write_chunks(pipe: Any, out: Path, source: _Source, state: dict[str, Any], bar: _Bar) -> None:
+    """Scale and write the chunks missing from ``state["chunks"]``, then the manifest.
+
+    Each chunk's sha256 is recorded in ``progress.json`` as soon as it is written, so that an
+    interrupted run loses at most the chunk it was writing.
+    """
+    columns, chunk_rows = state["columns"], state["chunk_rows"]
+    bounds = np.load(out / "bounds.npy")
+    done: dict[str, str] = dict(state["chunks"])
+    data = np.load(out / "data.npy", mmap_mode="r+")
+    if data.shape != (state["n_rows"], len(columns)) or data.dtype != np.dtype(state["dtype"]):
+        raise ArtifactError(f"{out / 'data.npy'} has shape {data.shape}, not {(state['n_rows'], len(columns))}; "
+                            "re-run with overwrite=True.")
+    fail_after = int(os.environ.get(_FAIL_ENV, "0") or 0)
+    written: list[int] = []
+    state["runs"] = [*state.get("runs", []), {"seqprep_version": __version__, "chunks_written": written}]
+    task = bar.add_task("write (scaled rows)", total=state["n_rows"] * len(columns) * data.itemsize)
+    remaining = sum(1 for k in range(state["n_chunks"]) if str(k) not in done)
+    table = _ChunkTable(pipe, _resolve_columns(pipe, source)[0], columns, bounds)
+    wanted = None if table.reads_every_chunk else (lambda a, b: str(a // chunk_rows) not in done)
+    for k, a, b, cols in source.chunks(table.read, chunk_rows, wanted):
+        nbytes = (b - a) * len(columns) * data.itemsize
+        if cols is None or str(k) in done:
+            if cols is not None and table.reads_every_chunk:
+                table(a, b, cols)  # a resumed export: rows for the next chunk's warm-up
+            bar.update(task, advance=nbytes)
+            continue
+        values = table(a, b, cols)
+        codes = np.searchsorted(bounds, np.arange(a, b), side="right") - 1
+        scaled = pipe._scale(values, codes)
+        data[a:b] = scaled
+        data.flush()
+        done[str(k)] = hashlib.sha256(memoryview(scaled).cast("B")).hexdigest()
+        written.append(k)
+        state["chunks"] = done
+        _write_progress(out, state)
+        bar.update(task, advance=nbytes)
+        if fail_after and len(written) >= fail_after and len(written) < remaining:
+            raise RuntimeError(f"{_FAIL_ENV}={fail_after}: export interrupted after chunk {k} (test hook).")
+    del data
+    missing = [k for k in range(state["n_chunks"]) if str(k) not in done]
+    if missing:
+        raise ArtifactError(
+            f"the source gave fewer rows than expected: chunks {missing[:5]} were never written. "
+            "The data changed during the export; re-run with overwrite=True."
+        )
+    manifest = {k: v for k, v in state.items() if k != "setup"}
+    manifest["complete"] = True
+    write_json(out / _MANIFEST, manifest)
+
+
+# ---------------------------------------------------------------------- reading back
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    """The manifest of a finished export in ``out``, of this format and version; refuses anything else."""
+    manifest_file = out / _MANIFEST
+    if not manifest_file.is_file():
+        if (out / _PROGRESS).is_file():
+            state = _read_json(out / _PROGRESS)
+            raise ArtifactError(
+                f"{str(out)!r} is an incomplete export ({len(state.get('chunks', {}))} of {state.get('n_chunks', '?')} "
+                "chunks written, no manifest). Run the same export again to finish it."
+            )
+        raise ArtifactError(f"no seqprep export at {str(out)!r}: {_MANIFEST} is missing.")
+    m = _read_json(manifest_file)
+    if m.get("format") != EXPORT_FORMAT:
+        raise ArtifactError(f"{manifest_file} is not a seqprep export (format {m.get('format')!r}).")
+    if m.get("version") != EXPORT_FORMAT_VERSION:
+        raise ArtifactError(
+            f"{manifest_file} has export format version {m.get('version')!r}; this seqprep ({__version__}) reads "
+            f"version {EXPORT_FORMAT_VERSION}."
+        )
+    if m.get("complete") is not True or len(m.get("chunks", {})) != m.get("n_chunks"):
+        raise ArtifactError(f"{str(out)!r} is an incomplete export; run the same export again to finish it.")
+    return m
+
+
+def _verify_chunks(out: Path, data: np.ndarray, m: dict[str, Any]) -> None:
+    """Recompute the sha256 of every chunk of ``data`` (reads it all once) and compare with the manifest ``m``."""
+    step = m["chunk_rows"]
+    for k in range(m["n_chunks"]):
+        block = np.ascontiguousarray(data[k * step : (k + 1) * step])
+        if hashlib.sha256(memoryview(block).cast("B")).hexdigest() != m["chunks"][str(k)]:
+            raise ArtifactError(f"chunk {k} of {out / 'data.npy'} (rows {k * step}..) changed after the export.")

@@ -1,0 +1,234 @@
+"""The steps of a classification run, in the order :func:`~seqprep.runs.run_classification` takes them.
+
+1. :func:`read_cases`: the train and test cases as arrays, NaN-padded to one length.
+2. :func:`prepare_cases`: integer labels (:func:`encode_labels`), each case normalized on its own
+   (:func:`instance_normalize`), the validation cases for early stopping (:func:`hold_out`).
+3. :func:`classify_with_baselines`: the model, majority class and 1-NN on the same test cases.
+4. :func:`classification_config` and :func:`write_classification_run`: run.json and the run directory.
+
+No statistic crosses cases, so nothing from the test cases reaches training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._run_dir import run_header, write_json, write_report, write_run
+from .._validation import check_float, param_error
+from ..exceptions import DataError
+
+if TYPE_CHECKING:
+    from ._runs import RunResult
+
+__all__: list[str] = []  # internal module: served by seqprep.runs
+
+
+# ============================================================================ 1. cases
+def read_cases(train: Any, test: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(X_train, y_train, X_test, y_test)``; cases of different lengths are NaN-padded to the longer one.
+
+    The channels must match; padding is what :func:`instance_normalize` turns into zeros.
+    """
+    Xtr_raw, ytr = _cases(train, "train")
+    Xte_raw, yte = _cases(test, "test")
+    if Xtr_raw.shape[1:] != Xte_raw.shape[1:]:
+        if Xtr_raw.shape[2] != Xte_raw.shape[2]:
+            raise DataError(
+                f"train has {Xtr_raw.shape[2]} channel(s) but test has {Xte_raw.shape[2]}. They must match."
+            )
+        length = max(Xtr_raw.shape[1], Xte_raw.shape[1])
+        Xtr_raw, Xte_raw = _pad(Xtr_raw, length), _pad(Xte_raw, length)
+    return Xtr_raw, ytr, Xte_raw, yte
+
+
+def _cases(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """One part's cases as ``(X, y)`` float64/label arrays, refused with its ``name`` when unusable."""
+    if hasattr(data, "X") and hasattr(data, "y"):
+        X, y = data.X, data.y
+    elif isinstance(data, tuple) and len(data) == 2:
+        X, y = data
+    else:
+        raise param_error(name, "a TSData or a tuple (X, y)", data)
+    if y is None:
+        raise DataError(f"the {name} cases have no class labels (@classLabel false). Classification needs labels.")
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y).reshape(-1)
+    if X.ndim != 3:
+        raise DataError(f"the {name} cases must have shape (n_cases, length, n_channels). Received: {X.shape}.")
+    if len(X) != len(y):
+        raise DataError(f"the {name} part has {len(X)} cases but {len(y)} labels.")
+    if len(X) == 0:
+        raise DataError(f"the {name} part has no case.")
+    return X, y
+
+
+def _pad(X: np.ndarray, length: int) -> np.ndarray:
+    """``X`` NaN-padded at the end of the time axis to ``length`` steps."""
+    if X.shape[1] == length:
+        return X
+    out = np.full((X.shape[0], length, X.shape[2]), np.nan)
+    out[:, : X.shape[1]] = X
+    return out
+
+
+# ============================================================================ 2. labels, normalization, hold-out
+def instance_normalize(X: Any, eps: float = 1e-8) -> np.ndarray:
+    """Z-score each case per channel over time (instance normalization); NaN padding becomes 0.
+
+    Each case uses only its own mean and standard deviation, so no statistic crosses cases,
+    let alone train and test.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_cases, length, n_channels)
+        Cases, channels last; NaN marks padding or missing values.
+    eps : float, default 1e-8
+        Added to the standard deviation (a flat channel becomes all zeros).
+
+    Returns
+    -------
+    ndarray of shape (n_cases, length, n_channels), float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = instance_normalize(np.array([[[1.0], [3.0], [np.nan]]]))
+    >>> out[0, :, 0].round(3).tolist()
+    [-1.0, 1.0, 0.0]
+    """
+    arr = np.asarray(X, dtype=np.float64)
+    if arr.ndim != 3:
+        raise DataError(f"instance_normalize needs X of shape (n_cases, length, n_channels). Received: {arr.shape}.")
+    eps = check_float(eps, "eps", minimum=0.0)
+    finite = np.isfinite(arr)
+    count = finite.sum(axis=1, keepdims=True)
+    safe = np.where(finite, arr, 0.0)
+    mean = safe.sum(axis=1, keepdims=True) / np.maximum(count, 1)
+    var = (np.where(finite, arr - mean, 0.0) ** 2).sum(axis=1, keepdims=True) / np.maximum(count, 1)
+    out = np.where(finite, (arr - mean) / (np.sqrt(var) + eps), 0.0)
+    return out.astype(np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class Cases:
+    """A classification run's data, ready to train on.
+
+    ``X_train``/``X_test`` are instance-normalized; ``X_train`` holds every training case, the
+    fitting and the validation ones (``fit_idx``/``val_idx``). ``y_train``/``y_test`` are the labels
+    as given, ``codes`` the training labels as indices into ``classes`` (sorted).
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    codes: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    classes: np.ndarray
+    fit_idx: np.ndarray
+    val_idx: np.ndarray
+
+    def fit_part(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cases the model is fit on, with integer labels."""
+        return self.X_train[self.fit_idx], self.codes[self.fit_idx]
+
+    def val_part(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The early-stopping cases with integer labels; None when none were held out."""
+        return (self.X_train[self.val_idx], self.codes[self.val_idx]) if len(self.val_idx) else None
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Array shapes of the fitting, validation and test cases (the run's ``info["windows"]``)."""
+        case = self.X_train.shape[1:]  # from the indices: no copy of the cases just to read a shape
+        return {"train": (len(self.fit_idx), *case), "val": (len(self.val_idx), *case), "test": self.X_test.shape}
+
+
+def prepare_cases(
+    X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, val_fraction: float, seed: int
+) -> Cases:
+    """Encode the labels, normalize every case on its own and hold out the validation cases."""
+    classes, codes = encode_labels(y_train)
+    X_train, X_test = instance_normalize(X_train), instance_normalize(X_test)
+    fit_idx, val_idx = hold_out(len(X_train), val_fraction, seed)
+    return Cases(X_train, y_train, codes, X_test, y_test, classes, fit_idx, val_idx)
+
+
+def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted classes of the training labels and the labels as int64 indices into them.
+
+    Fewer than two classes is refused: there would be nothing to tell apart.
+    """
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise DataError(f"the training cases have {classes.size} class(es); classification needs at least 2.")
+    code = {c: i for i, c in enumerate(classes.tolist())}
+    return classes, np.array([code[c] for c in y.tolist()], dtype=np.int64)
+
+
+def hold_out(n_cases: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices of the fitting and the validation cases: a seeded random ``val_fraction`` of them.
+
+    At least one validation case; none at all below 5 training cases.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n_cases)
+    n_val = max(1, round(val_fraction * n_cases)) if n_cases >= 5 else 0
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+# ============================================================================ 3. test predictions
+def classify_with_baselines(model: Any, cases: Cases) -> dict[str, np.ndarray]:
+    """Test-case labels from the model, the majority class and 1-NN (the baselines see every training case)."""
+    from ..training.baselines import majority_class, nearest_neighbour_1
+    from ..training import predict
+
+    pred = cases.classes[predict(model, cases.X_test, task="classification", device="cpu")]
+    return {
+        "cnn_lstm": pred,
+        "majority_class": majority_class(cases.y_train, len(cases.y_test)),
+        "nearest_neighbour_1": nearest_neighbour_1(cases.X_train, cases.y_train, cases.X_test),
+    }
+
+
+# ============================================================================ 4. run.json and the run directory
+def classification_config(
+    cases: Cases, val_fraction: float, seed: int, model: Any, train_config: dict[str, Any], result: Any,
+    member_results: list[Any],
+) -> dict[str, Any]:
+    """The run's configuration, as written to run.json."""
+    config = {
+        **run_header("classification"),
+        "classes": cases.classes.tolist(), "length": int(cases.X_train.shape[1]),
+        "n_channels": int(cases.X_train.shape[2]),
+        "normalization": "instance (per case and channel, z-score over time)", "val_fraction": val_fraction,
+        "seed": seed, "model": model.config, "train": train_config, "device": result.device,
+        "n_train": int(len(cases.fit_idx)), "n_val": int(len(cases.val_idx)), "n_test": int(len(cases.y_test)),
+    }  # fmt: skip
+    if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
+        config["member_best_epochs"] = [r.best_epoch for r in member_results]
+    return config
+
+
+def write_classification_run(
+    target: Path, res: RunResult, cases: Cases, preds: dict[str, np.ndarray], title: str
+) -> Path:
+    """Write the classification run directory (model, JSON files, predictions, test cases, report)."""
+
+    def write(tmp: Path) -> None:
+        from ..models import save_model
+
+        save_model(res.model, tmp / "model")
+        write_json(tmp / "run.json", res.config)
+        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": {}, "n_test_windows": len(cases.y_test)})
+        write_json(tmp / "history.json", res.history.to_dict())
+        res.predictions.to_csv(tmp / "predictions.csv", index=False)
+        np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str))
+        write_report(tmp, title=title, task="classification", history=res.member_histories or res.history,
+                     X=cases.X_train[:3], y=cases.codes[:3],
+                     y_true=cases.y_test, y_pred=preds["cnn_lstm"],
+                     baselines={k: v for k, v in preds.items() if k != "cnn_lstm"},
+                     labels=cases.classes.tolist(), results=res.metrics)  # fmt: skip
+
+    return write_run(target, write)

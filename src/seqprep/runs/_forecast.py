@@ -1,0 +1,332 @@
+"""The steps of a forecasting run, in the order :func:`~seqprep.runs.run_forecast` takes them.
+
+1. :func:`check_columns` and :func:`select_inputs`: the columns exist and are numeric. (The data
+   check that follows lives in :mod:`seqprep.runs._data_check`.)
+2. :func:`fit_split`: the leak-free :class:`~seqprep.Pipeline` (chronological split, scaler fit on
+   training rows); :func:`scaler_summary` describes the scaler, :func:`window_arrays` materializes
+   the windows.
+3. :func:`train_forecaster`: the CNN-LSTM, early-stopped on the validation windows.
+4. :func:`predict_with_baselines`: the model and every baseline on the same test windows, in
+   original units; :func:`prediction_table` lays them out one row per window.
+5. :func:`forecast_config` and :func:`write_forecast_run`: run.json and the run directory.
+
+Every statistic (scaler, ridge baseline) comes from the training rows only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ._run_dir import run_header, write_json, write_report, write_run
+from ._model import fit_model
+from .._validation import list_names, param_error
+from ..exceptions import DataError
+
+if TYPE_CHECKING:
+    from ._runs import RunResult
+
+__all__: list[str] = []  # internal module: served by seqprep.runs
+
+#: The three parts' windows as arrays: ``{"train": (X, y), "val": (X, y), "test": (X, y)}``.
+Arrays = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class ForecastSpec:
+    """The checked arguments of :func:`~seqprep.runs.run_forecast` that shape the data and the baselines.
+
+    One object instead of a dozen arguments passed from step to step; ``inputs`` are the input
+    columns, de-duplicated in their given order.
+    """
+
+    target: str
+    time: str | None
+    group: str | None
+    inputs: list[str]
+    lookback: int
+    horizon: int
+    split: Any
+    gap: Any
+    scaler: Any
+    derived: Sequence[Any]
+    seed: int
+    period: int | None
+
+
+# ============================================================================ 1. columns
+def check_columns(df: pd.DataFrame, target: Any, named: Sequence[Any]) -> None:
+    """Refuse a target that is not one numeric column, and any named column the data lacks."""
+    if not isinstance(target, str):
+        raise param_error("target", "one column name", target, 'E.g. target="temp_max".')
+    missing = [c for c in [target, *named] if c is not None and c not in df.columns]
+    if missing:
+        raise DataError(
+            f"column(s) {list_names(missing)} are not in the data. Columns: {list_names(df.columns)}."
+        )
+    if not pd.api.types.is_numeric_dtype(df[target]):
+        raise DataError(
+            f"the target column {target!r} is not numeric (dtype {df[target].dtype}); a forecast needs numbers. "
+            "Pick a numeric target or use classification."
+        )
+
+
+def select_inputs(
+    df: pd.DataFrame, features: Sequence[str] | None, time: str | None, group: str | None
+) -> list[str]:
+    """The input columns: ``features`` (default: every numeric column but time/group), numeric, de-duplicated."""
+    if features is None:
+        features = [c for c in df.columns if c not in (time, group) and pd.api.types.is_numeric_dtype(df[c])]
+    features = list(features)
+    bad = [c for c in features if not pd.api.types.is_numeric_dtype(df[c])]
+    if bad:
+        raise DataError(f"feature column(s) {list_names(bad)} are not numeric. Encode them or leave them out.")
+    return list(dict.fromkeys(features))
+
+
+# ============================================================================ 2. pipeline
+def fit_split(df: pd.DataFrame, spec: ForecastSpec) -> tuple[Any, Any, dict[str, Any]]:
+    """Fit the run's Pipeline on ``df``; returns (pipeline, its split, the ``"split"`` step's summary).
+
+    Data too short for one window, or a part left without windows, is refused here with a fix,
+    before any training.
+    """
+    from ..pipeline import Pipeline
+
+    n_rows = len(df) if spec.group is None else int(df.groupby(spec.group).size().max())
+    if spec.lookback + spec.horizon > n_rows:
+        raise DataError(
+            f"lookback={spec.lookback} plus horizon={spec.horizon} needs at least {spec.lookback + spec.horizon} "
+            f"rows per series, but the longest series has {n_rows}. Use a shorter lookback or more data."
+        )
+    pipe = Pipeline(
+        spec.lookback, spec.horizon, target=spec.target, features=spec.inputs, time=spec.time, group=spec.group,
+        split=spec.split, gap=spec.gap, scaler=spec.scaler, derived=spec.derived, seed=spec.seed,
+    )  # fmt: skip
+    parts = pipe.fit(df)
+    for name in ("train", "val", "test"):
+        if name not in parts.parts or len(parts[name]) == 0:
+            raise DataError(
+                f"the {name!r} part has no window. Use more data, a shorter lookback or other split fractions."
+            )
+    row_info = {name: {"rows": int((rr[:, 1] - rr[:, 0]).sum())} for name, rr in parts.row_ranges.items()}
+    split_info = {"describe": parts.describe(), "rows": row_info, "gap": parts.gap, "context": parts.context}
+    return pipe, parts, split_info
+
+
+def scaler_summary(pipe: Any, parts: Any, scaler: Any) -> dict[str, Any]:
+    """The ``"scaler"`` step's summary: its kind, its training statistics when it has a mean, the rows it saw."""
+    schema = pipe.schema_
+    scaler_info: dict[str, Any] = {"kind": scaler if isinstance(scaler, str) else type(scaler).__name__}
+    sc = pipe.scaler_
+    if hasattr(sc, "mean_") and getattr(sc, "mean_", None) is not None:
+        scaler_info["mean"] = dict(zip(schema["columns"], np.asarray(sc.mean_, dtype=float).tolist(), strict=False))
+        scaler_info["std"] = dict(zip(schema["columns"], np.asarray(sc.scale_, dtype=float).tolist(), strict=False))
+    train_mask = parts.train_rows("train")
+    scaler_info["train_rows"] = int(train_mask.sum())
+    scaler_info["all_rows"] = int(train_mask.size)
+    return scaler_info
+
+
+def window_arrays(parts: Any, inputs: Sequence[str]) -> tuple[Arrays, dict[str, Any]]:
+    """The three parts' windows as arrays, and the ``"windows"`` step's summary of their shapes.
+
+    The baselines need arrays; ``to_numpy()`` checks the size against the available memory first.
+    """
+    X_tr, y_tr = parts.train.to_numpy()
+    X_va, y_va = parts.val.to_numpy()
+    X_te, y_te = parts.test.to_numpy()
+    windows_info = {
+        "train": (X_tr.shape, y_tr.shape), "val": (X_va.shape, y_va.shape), "test": (X_te.shape, y_te.shape),
+        "inputs": list(inputs),
+    }  # fmt: skip
+    return {"train": (X_tr, y_tr), "val": (X_va, y_va), "test": (X_te, y_te)}, windows_info
+
+
+# ============================================================================ 3. training
+def train_forecaster(
+    spec: ForecastSpec, inputs: Sequence[str], arrays: Arrays, model_config: dict[str, Any],
+    train_config: dict[str, Any], progress: bool, device: Any,
+) -> tuple[Any, Any, list[Any]]:
+    """Train the CNN-LSTM (or ensemble) on the training windows, early-stopped on the validation windows.
+
+    When the target is an input and ``model_config`` sets no ``skip_index``, the model gets a
+    persistence skip on the target's column, as the chosen default configuration has (see
+    :data:`~seqprep.runs.DEFAULT_MODEL_CONFIG`). Returns what :func:`fit_model` returns.
+    """
+    if "skip_index" not in model_config and spec.target in inputs:
+        model_config = {**model_config, "skip_index": list(inputs).index(spec.target)}
+    (X_tr, y_tr), (X_va, y_va) = arrays["train"], arrays["val"]
+    return fit_model(X_tr.shape[2], 1, "regression", spec.lookback, model_config, spec.seed,
+                     (X_tr, y_tr), (X_va, y_va), progress, train_config, device)  # fmt: skip
+
+
+# ============================================================================ 4. test predictions
+def predict_with_baselines(
+    model: Any, pipe: Any, parts: Any, arrays: Arrays, spec: ForecastSpec
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, str]]:
+    """Un-scaled test truth and predictions of the model and every baseline, plus why a baseline was skipped.
+
+    Returns ``(y_true, preds, skipped)``; ``preds`` keeps the order cnn_lstm, persistence,
+    seasonal_naive, ridge (the order of the metrics and of the prediction table's columns).
+    """
+    from ..training.baselines import RidgeBaseline, persistence
+    from ..training import predict
+
+    (X_tr, y_tr), (X_te, y_te) = arrays["train"], arrays["test"]
+    pred_scaled = predict(model, X_te, device="cpu")
+    y_true = pipe.inverse_target(y_te).reshape(-1)
+    preds: dict[str, np.ndarray] = {"cnn_lstm": pipe.inverse_target(pred_scaled).reshape(-1)}
+    skipped: dict[str, str] = {}
+    inputs_fit = list(pipe.schema_["inputs"])
+    if spec.target in inputs_fit:
+        t_idx = inputs_fit.index(spec.target)
+        preds["persistence"] = pipe.inverse_target(persistence(X_te, t_idx)).reshape(-1)
+        if spec.period is not None:
+            season = _seasonal_naive(pipe, parts.test, X_te, t_idx, spec, spec.period)
+            if season is not None:
+                preds["seasonal_naive"] = pipe.inverse_target(season).reshape(-1)
+            else:
+                skipped["seasonal_naive"] = (
+                    f"the test targets have no value one period ({spec.period} rows) earlier"
+                )
+    else:
+        skipped["persistence"] = f"the target {spec.target!r} is not an input"
+    ridge = RidgeBaseline(alpha=1.0).fit(X_tr.astype(np.float64), y_tr.astype(np.float64).reshape(-1))
+    preds["ridge"] = pipe.inverse_target(ridge.predict(X_te.astype(np.float64))).reshape(-1)
+    return y_true, preds, skipped
+
+
+def _seasonal_naive(
+    pipe: Any, test: Any, X_te: np.ndarray, t_idx: int, spec: ForecastSpec, period: int
+) -> np.ndarray | None:
+    """Scaled seasonal-naive forecasts: from the window when it reaches a season back, else from the series.
+
+    None when some test target has no row one season earlier.
+    """
+    from ..training.baselines import seasonal_naive
+
+    need = math.ceil(spec.horizon / period) * period - spec.horizon + 1
+    if spec.lookback >= need:
+        return seasonal_naive(X_te, t_idx, period, spec.horizon)
+    return _seasonal_from_history(test, pipe.schema_["columns"].index(spec.target), period)
+
+
+def _seasonal_from_history(windows: Any, column: int, period: int) -> np.ndarray | None:
+    """Seasonal naive from the series itself: the target column ``period`` rows before each target.
+
+    The window may be shorter than a season; the value one season back is still the past at prediction
+    time, so reading it from the (scaled) series rows is leak-free. None when a target has no such row.
+    """
+    prov = windows.provenance()
+    sd = windows.series_data
+    series = np.searchsorted(sd.bounds, np.asarray(windows.starts), side="right") - 1
+    back = prov["target_row"].to_numpy() - period
+    if (back < 0).any():
+        return None
+    return np.asarray(sd.values[sd.bounds[series] + back, column], dtype=np.float64)
+
+
+def prediction_table(
+    test: Any, grouped: bool, y_true: np.ndarray, preds: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """One row per test window: its series, its times (or row numbers), the truth and every prediction."""
+    prov = test.provenance()
+    table = pd.DataFrame({"series": prov["series"]}) if grouped else pd.DataFrame(index=prov.index)
+    if "end_time" in prov:
+        table["end_time"] = prov["end_time"].to_numpy()
+        table["target_time"] = prov["target_time"].to_numpy()
+    else:
+        table["end_row"] = prov["end"].to_numpy()
+        table["target_row"] = prov["target_row"].to_numpy()
+    table["y_true"] = y_true
+    for name, p in preds.items():
+        table[name] = p
+    return table
+
+
+# ============================================================================ 5. run.json and the run directory
+def forecast_config(
+    spec: ForecastSpec, pipe: Any, model: Any, train_config: dict[str, Any], result: Any, member_results: list[Any]
+) -> dict[str, Any]:
+    """The run's configuration, as written to run.json (``inputs`` are the fitted ones, derived included)."""
+    split, scaler = spec.split, spec.scaler
+    config = {
+        **run_header("regression"),
+        "target": spec.target, "time": spec.time, "group": spec.group, "features": spec.inputs,
+        "lookback": spec.lookback, "horizon": spec.horizon,
+        "split": list(split) if not isinstance(split, str) else split, "gap": spec.gap,
+        "scaler": scaler if isinstance(scaler, (str, dict)) else type(scaler).__name__, "period": spec.period,
+        "seed": spec.seed, "model": model.config, "train": train_config, "device": result.device,
+        "inputs": list(pipe.schema_["inputs"]),
+        "derived": [d.to_dict() for d in pipe.derived],
+    }  # fmt: skip
+    if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
+        config["member_best_epochs"] = [r.best_epoch for r in member_results]
+    return config
+
+
+def write_forecast_run(
+    target: Path, res: RunResult, describe: pd.DataFrame, X_te: np.ndarray, y_te: np.ndarray, df: pd.DataFrame,
+    title: str,
+) -> Path:
+    """Write the forecasting run directory (pipeline, model, JSON files, predictions, test windows, report)."""
+    from ..models import save_model
+
+    pipe = res.pipeline
+
+    def write(tmp: Path) -> None:
+        pipe.save(tmp / "pipeline")
+        save_model(res.model, tmp / "model")
+        write_json(tmp / "run.json", res.config)
+        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": res.info["skipped"],
+                                          "n_test_windows": len(y_te), "units": "original"})  # fmt: skip
+        write_json(tmp / "history.json", res.history.to_dict())
+        res.predictions.to_csv(tmp / "predictions.csv", index=False)
+        np.savez(tmp / "test_windows.npz", X=X_te, y=y_te)
+        _write_forecast_report(tmp, res, describe, df, title)
+
+    return write_run(target, write)
+
+
+def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df: pd.DataFrame, title: str) -> None:
+    """report.html of a forecasting run: the split, raw vs scaled training rows, sample windows, results."""
+    pipe = res.pipeline
+    parts = []
+    for name, row in describe.iterrows():
+        start = row.get("first_target_time", row.get("first_target_row"))
+        end = row.get("last_target_time", row.get("last_target_row"))
+        parts.append({"name": str(name), "start": start, "end": end, "n_windows": int(row["windows"])})
+    cols = list(pipe.schema_["inputs"])
+    raw_cols = [c for c in cols if c in df.columns]
+    train_rows = pipe.split_.train_rows("train")
+    raw = df[raw_cols].to_numpy(dtype=np.float64)[np.asarray(train_rows[: len(df)])] if raw_cols else None
+    scaled = None
+    if raw is not None:
+        # The scaler works on every fitted column; fill the raw ones in and read them back scaled.
+        idx = [pipe.schema_["columns"].index(c) for c in raw_cols]
+        full = np.zeros((raw.shape[0], len(pipe.schema_["columns"])))
+        full[:, idx] = raw
+        scaled = np.asarray(pipe.scaler_.transform(full))[:, idx]
+    baselines = {k: v for k, v in res.predictions.items() if k in res.metrics and k != "cnn_lstm"}
+    time_col = res.predictions["target_time"] if "target_time" in res.predictions else None
+    X_show, y_show = pipe.split_.train[0:3]
+    notes = (
+        f"Forecast {res.config['target']!r}, {res.config['horizon']} step(s) ahead, from {res.config['lookback']} "
+        f"steps of {list_names(res.config['inputs'])}. Scaler fit on the training rows only. "
+        f"Best epoch {res.history.best_epoch} of {len(res.history.history)}."
+    )
+    write_report(
+        tmp, title=title, task="regression", notes=notes, split_parts=parts, raw=raw, scaled=scaled,
+        feature_names=raw_cols, X=X_show, y=y_show, window_names=cols,
+        target_index=cols.index(res.config["target"]) if res.config["target"] in cols else None,
+        target_label=str(res.config["target"]), history=res.member_histories or res.history, time=time_col,
+        y_true=res.predictions["y_true"].to_numpy(), y_pred=res.predictions["cnn_lstm"].to_numpy(),
+        baselines={k: np.asarray(v) for k, v in baselines.items()}, results=res.metrics,
+    )  # fmt: skip

@@ -1,0 +1,104 @@
+"""The model side of a run: settings over the defaults, the device, training one network or an ensemble, scoring.
+
+Shared by :func:`~seqprep.runs.run_forecast`, :func:`~seqprep.runs.run_classification` and
+:func:`~seqprep.runs.evaluate_run`. torch is imported inside the functions, so importing
+:mod:`seqprep.runs` stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._validation import check_int, param_error
+
+__all__: list[str] = []  # internal module: run_forecast/run_classification use these
+
+
+def merge_settings(defaults: Mapping[str, Any], given: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
+    """The user's ``model_config``/``train_config`` over the run's defaults (a fresh dict either way)."""
+    if given is None:
+        return dict(defaults)
+    if not isinstance(given, Mapping):
+        raise param_error(name, "a dict of settings", given)
+    return {**defaults, **given}
+
+
+def fit_kwargs(train_config: dict[str, Any]) -> dict[str, Any]:
+    """Check ``train_config``'s keys before any work and put ``augment`` in the JSON form run.json stores."""
+    allowed = {"epochs", "batch_size", "lr", "weight_decay", "scheduler", "clip_grad_norm", "patience", "loss",
+               "augment", "label_smoothing"}
+    unknown = sorted(set(train_config) - allowed)
+    if unknown:
+        raise param_error(
+            "train_config", f"keys among {sorted(allowed)}", unknown, "Remove or rename the unknown keys."
+        )
+    out = dict(train_config)
+    if out.get("augment") is not None:
+        from ..augment import make_augmentation
+
+        # Stored in run.json: keep the JSON form (fit accepts it back), validated here, before training.
+        out["augment"] = make_augmentation(out["augment"]).to_dict()
+    return out
+
+
+def _build_model(
+    n_features: int, n_outputs: int, task: str, lookback: int, model_config: dict[str, Any], seed: int
+) -> Any:
+    """One seeded CNNLSTM; a bad ``model_config`` key becomes an InvalidParameterError naming model_config."""
+    import torch
+
+    from ..models import CNNLSTM
+
+    torch.manual_seed(seed)
+    try:
+        return CNNLSTM(n_features, n_outputs, task=task, lookback=lookback, **model_config)
+    except TypeError as exc:
+        raise param_error("model_config", "keyword arguments of CNNLSTM", model_config, str(exc)) from None
+
+
+def fit_model(
+    n_features: int, n_outputs: int, task: str, lookback: int, model_config: dict[str, Any], seed: int,
+    train: Any, val: Any, progress: bool, train_config: dict[str, Any], device: Any = "cpu",
+) -> tuple[Any, Any, list[Any]]:
+    """Build and train the run's model; returns (model, member 0's TrainResult, every member's TrainResult).
+
+    Without ``model_config["members"]`` one CNNLSTM is trained. With it, an :class:`~seqprep.models.Ensemble`:
+    ``members`` is a number of networks (the same settings, seeds ``seed``, ``seed + 1``, ...) or a list of
+    per-member settings that update the shared ones (e.g. ``[{"kernel_size": [7, 5, 3]}, {"kernel_size":
+    [5, 3, 3]}]``); each member trains on its own, with its own early stopping on the same validation part.
+    """
+    from ..training import fit
+
+    members = model_config.get("members")
+    base = {k: v for k, v in model_config.items() if k != "members"}
+    if members is None:
+        entries: list[Mapping[str, Any]] = []
+    elif isinstance(members, int) and not isinstance(members, bool):
+        entries = [{}] * check_int(members, "model_config['members']", minimum=1)
+    elif isinstance(members, (list, tuple)) and members and all(isinstance(e, Mapping) for e in members):
+        entries = list(members)
+    else:
+        raise param_error("model_config['members']", "a number of networks or a non-empty list of settings dicts",
+                          members, "Use e.g. members = 5, or [[model.members]] tables in the TOML file.")
+    if not entries:
+        model = _build_model(n_features, n_outputs, task, lookback, base, seed)
+        result = fit(model, train, val, task=task, seed=seed, progress=progress, device=device, **train_config)
+        return model, result, [result]
+    from ..models import Ensemble
+
+    models, results = [], []
+    for i, entry in enumerate(entries):
+        model = _build_model(n_features, n_outputs, task, lookback, {**base, **entry}, seed + i)
+        results.append(fit(model, train, val, task=task, seed=seed + i, progress=progress, device=device,
+                           **train_config))
+        models.append(model)
+    return Ensemble(models), results[0], results
+
+
+def score(task: str, y_true: Any, preds: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Test metrics of every named prediction against the same truth, as plain floats (JSON-ready)."""
+    from ..training.metrics import classification_metrics, regression_metrics
+
+    fn = regression_metrics if task == "regression" else classification_metrics
+    return {name: {k: float(v) for k, v in fn(y_true, p).items()} for name, p in preds.items()}

@@ -1,0 +1,116 @@
+"""Using a finished run directory: re-score its model on its saved test windows, forecast new data.
+
+Both read the directory with :func:`~seqprep.runs.load_run` and predict on the CPU, as the
+training run scored its model, so that a re-score reproduces ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._run_dir import load_run
+from ._model import score
+from ..exceptions import ArtifactError
+
+__all__: list[str] = []  # internal module: served by seqprep.runs
+
+
+def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Re-score a saved run's model on its saved test windows and compare with ``metrics.json``.
+
+    Returns
+    -------
+    dict
+        ``saved`` (the stored metrics of every model), ``rescored`` (the model's metrics now) and
+        ``matches`` (True when they agree to 1e-6 relative).
+    """
+    from ..training import predict
+
+    run = load_run(run_dir)
+    try:
+        with np.load(run.path / "test_windows.npz", allow_pickle=False) as data:
+            X, y = data["X"], data["y"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise ArtifactError(f"{str(run.path)!r}: test_windows.npz is missing or unreadable ({exc}).") from None
+    task = run.config["task"]
+    if task == "regression":
+        pred = run.pipeline.inverse_target(predict(run.model, X, device="cpu")).reshape(-1)
+        truth = run.pipeline.inverse_target(y).reshape(-1)
+    else:
+        classes = np.asarray(run.config["classes"])
+        pred = classes[predict(run.model, X, task="classification", device="cpu")].astype(str)
+        truth = y.astype(str)
+        if classes.dtype.kind not in "US":
+            pred = pred.astype(str)
+    now = score(task, truth, {"cnn_lstm": pred})["cnn_lstm"]
+    saved = run.metrics["test"]
+    before = saved.get("cnn_lstm", {})
+    matches = all(math.isclose(now[k], before.get(k, float("nan")), rel_tol=1e-5, abs_tol=1e-9) for k in now)
+    return {"saved": saved, "rescored": now, "matches": bool(matches), "task": task, "config": run.config,
+            "skipped": run.metrics.get("skipped", {})}  # fmt: skip
+
+
+def _shift(times: pd.Series, steps: int, freq: Any) -> pd.Series:
+    """``times`` moved ``steps`` periods of ``freq`` on: a fixed Timedelta, else a calendar offset ("MS")."""
+    try:
+        return times + steps * pd.Timedelta(freq)
+    except (ValueError, TypeError):
+        from pandas.tseries.frequencies import to_offset
+
+        return times + steps * to_offset(freq)
+
+
+def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
+    """Forecast new data with a saved forecasting run.
+
+    One prediction per window of ``data`` (every window whose last input row is in ``data``),
+    with the time it forecasts: ``end_time + horizon * freq``.
+
+    Parameters
+    ----------
+    run_dir : str or path-like
+        A finished forecasting run.
+    data : DataFrame or path
+        New rows with the fitted columns (the target column may be absent if it is not an input).
+
+    Returns
+    -------
+    DataFrame
+        ``[series,] end_time, prediction_time, prediction`` (original units).
+
+    Raises
+    ------
+    DataError
+        When the data does not match the fitted schema (from :meth:`Pipeline.transform`).
+    """
+    from ..training import predict
+
+    run = load_run(run_dir)
+    if run.config.get("task") != "regression":
+        raise ArtifactError(
+            f"{str(run.path)!r} is a {run.config.get('task')} run; predict works on forecasting runs. "
+            "Classify new cases with seqprep.training.predict on instance-normalized arrays."
+        )
+    pipe = run.pipeline
+    windows = pipe.transform(data, inference=True)
+    X = windows[:]
+    X = X[0] if isinstance(X, tuple) else X
+    pred = pipe.inverse_target(predict(run.model, X, device="cpu")).reshape(-1)
+    prov = windows.provenance()
+    out = pd.DataFrame({"series": prov["series"]}) if run.config.get("group") else pd.DataFrame(index=prov.index)
+    horizon = int(run.config["horizon"])
+    if "end_time" in prov:
+        out["end_time"] = prov["end_time"].to_numpy()
+        freq = pipe.schema_.get("freq")
+        if freq is not None:
+            out["prediction_time"] = _shift(prov["end_time"], horizon, freq)
+    else:
+        out["end_row"] = prov["end"].to_numpy()
+        out["prediction_row"] = prov["end"].to_numpy() + horizon
+    out["prediction"] = pred
+    return out

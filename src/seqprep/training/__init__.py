@@ -1,0 +1,79 @@
+"""Train and evaluate a PyTorch model on windows: a plain, readable loop.
+
+:func:`fit` trains any ``torch.nn.Module`` on a "windows-like" object: anything
+with ``len(w)`` and ``w[index_array] -> (X, y)`` numpy arrays (``seqprep``'s
+lazy windows, or a plain ``(X, y)`` tuple, which is wrapped in
+:class:`ArrayWindows`). Batches are drawn through a
+``torch.utils.data.DataLoader`` over :class:`WindowsDataset`, which fetches a
+whole batch with one fancy-index call, so windows are materialised one batch at
+a time.
+
+The loop, in order: AdamW, mixed precision on CUDA (``torch.autocast``),
+gradient clipping, a learning-rate schedule, early stopping on the validation
+loss with the best weights restored, one history record per epoch, and a
+``rich`` progress bar when stdout is a terminal.
+
+Shapes: ``X`` is whatever the model takes, usually ``(batch, lookback,
+n_features)``. For ``task="regression"`` the targets are floats of shape
+``(batch,)`` or ``(batch, n_outputs)`` and the model's output must have the
+same number of values per sample (``(batch, 1)`` against ``(batch,)`` is
+reshaped, anything else is a :class:`~seqprep.exceptions.ShapeError` instead of
+a silent broadcast). For ``task="classification"`` the targets are integer
+labels ``0 .. n_classes - 1`` of shape ``(batch,)`` and the model returns
+logits of shape ``(batch, n_classes)``.
+
+torch is imported inside the functions; ``import seqprep.training`` stays light.
+
+Where things live: this module holds :func:`fit`, :func:`predict`, :func:`evaluate` and
+:class:`TrainResult`; the data side (:class:`ArrayWindows`, ``WindowsDataset``,
+:func:`make_dataloader`, training-only augmentation) is in ``seqprep.training._loaders``, and the pieces of
+the epoch loop (device, precision, schedule, loss, one epoch, early stopping, progress bar) are in
+``seqprep.training._loop``. Both are internal; import from here.
+
+Examples
+--------
+>>> import numpy as np, torch
+>>> from seqprep.training import fit, predict, evaluate
+>>> X = np.random.default_rng(0).normal(size=(64, 8, 1)).astype("float32")
+>>> y = X[:, -1, 0] * 2.0                      # next value = 2 x last value
+>>> _ = torch.manual_seed(0)
+>>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 1))
+>>> result = fit(model, (X[:48], y[:48]), (X[48:], y[48:]), epochs=3, progress=False)
+>>> len(result.history), sorted(result.history[0])
+(3, ['epoch', 'lr', 'seconds', 'train_loss', 'val_loss', 'val_metric'])
+>>> predict(model, X[:5]).shape
+(5,)
+>>> sorted(evaluate(model, (X[48:], y[48:])))
+['mae', 'rmse', 'smape']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._fit import ArrayWindows, TrainResult, collate_batch, evaluate, fit, make_dataloader, predict
+from ._loaders import _dataset_class
+from ._loop import resolve_device
+
+__all__ = [
+    "ArrayWindows",
+    "TrainResult",
+    "WindowsDataset",
+    "collate_batch",
+    "evaluate",
+    "fit",
+    "make_dataloader",
+    "predict",
+    "resolve_device",
+]
+
+WindowsDataset: type  # served by __getattr__ below; declared here for __all__ and type checkers
+
+
+def __getattr__(name: str) -> Any:
+    # WindowsDataset subclasses torch's Dataset, so it is built on first use (keeps torch out of
+    # `import seqprep.training`); pickle finds it here too: the class names this module as its own.
+    if name == "WindowsDataset":
+        return _dataset_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+

@@ -1,0 +1,375 @@
+"""fit, predict and evaluate: a plain, readable training loop (the face is :mod:`seqprep.training`)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._validation import check_bool, check_choice, check_int, param_error
+from ..exceptions import DataError, ShapeError
+
+# The data side (windows -> tensors -> DataLoader) lives in _loaders, the pieces of the epoch loop in
+# _train_loop; this module keeps the public functions and re-exports the public names.
+from ._loaders import (
+    TASKS,
+    ArrayWindows,
+    _as_windows,
+    _fetch,
+    _fit_loaders,
+    _labels_as_int,
+    collate_batch,
+    make_dataloader,
+)
+from ._loop import (
+    Callback,
+    _check_fit_args,
+    _EpochProgress,
+    _make_criterion,
+    _make_scheduler,
+    _resolve_amp,
+    _restore_best,
+    _run_epochs,
+    _Runtime,
+    _seed_everything,
+    resolve_device,
+)
+from .metrics import classification_metrics, regression_metrics
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "ArrayWindows",
+    "TrainResult",
+    "collate_batch",
+    "evaluate",
+    "fit",
+    "make_dataloader",
+    "predict",
+]
+
+# ============================================================================ result
+@dataclass
+class TrainResult:
+    """What :func:`fit` returns.
+
+    Attributes
+    ----------
+    history : list of dict
+        One record per epoch: ``epoch`` (1-based), ``train_loss``, ``val_loss``,
+        ``val_metric`` (MAE for regression, accuracy for classification; NaN
+        without validation data), ``lr`` (used during the epoch), ``seconds``.
+    best_epoch : int
+        Epoch whose weights the model holds at the end (lowest validation loss;
+        the last epoch without validation data).
+    best_val : float
+        Validation loss of ``best_epoch`` (NaN without validation data).
+    stopped_early : bool
+        True if early stopping (or a callback) ended training before ``epochs``.
+    seconds : float
+        Wall time of the whole fit.
+    metric_name : str
+        Name of ``val_metric``: ``"mae"`` or ``"accuracy"``.
+    device : str
+        Device the model was trained on.
+    """
+
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_val: float
+    stopped_early: bool
+    seconds: float
+    metric_name: str = "mae"
+    device: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (NaN becomes ``None``)."""
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, float) and not math.isfinite(value):
+                return None
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            return value
+
+        return clean(asdict(self))
+
+
+# ============================================================================ fit
+def fit(
+    model: Any,
+    train: Any,
+    val: Any = None,
+    *,
+    task: str = "regression",
+    epochs: int = 50,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    scheduler: str | None = "cosine",
+    clip_grad_norm: float | None = 1.0,
+    patience: int | None = 10,
+    seed: int = 0,
+    device: Any = "auto",
+    amp: Any = "auto",
+    progress: bool = True,
+    num_workers: int = 0,
+    callbacks: Sequence[Callback] | None = None,
+    loss: str | None = None,
+    augment: Any = None,
+    label_smoothing: float = 0.0,
+) -> TrainResult:
+    """Train ``model`` in place and return its history.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any module mapping ``X`` of shape ``(batch, ...)`` to outputs (see the module docstring).
+        Create it after ``torch.manual_seed(...)`` for repeatable initial weights.
+    train : windows-like or tuple (X, y)
+        Training windows, reshuffled every epoch.
+    val : windows-like or tuple (X, y), optional
+        Validation windows for early stopping and best-weight selection.
+    task : {"regression", "classification"}, default "regression"
+        Loss MSE (or Huber, ``loss="huber"``) or cross-entropy on integer labels.
+    epochs : int, default 50
+        Maximum number of passes over ``train``.
+    batch_size : int, default 64
+        Windows per optimisation step.
+    lr, weight_decay : float, default 1e-3, 1e-4
+        AdamW learning rate and decoupled weight decay.
+    scheduler : {"cosine", "plateau", None}, default "cosine"
+        Cosine annealing over ``epochs``, halving the rate when the validation
+        loss (training loss without ``val``) stops improving, or a constant rate.
+    clip_grad_norm : float or None, default 1.0
+        Clip the global gradient norm to this value; None turns clipping off.
+    patience : int or None, default 10
+        Stop after this many epochs without a lower validation loss; None never stops early.
+        With ``val``, the weights of the best epoch are restored at the end.
+    seed : int, default 0
+        Seeds python, numpy and torch, and the shuffling order. On CPU the same
+        seed and the same initial weights give the same loss history.
+    device : str or torch.device, default "auto"
+        ``"auto"`` picks CUDA when available.
+    amp : {"auto", True, False}, default "auto"
+        Mixed precision with ``torch.autocast``; "auto" turns it on for CUDA
+        (bfloat16 where supported, else float16 with a gradient scaler).
+    progress : bool, default True
+        Show a rich progress bar (only when stdout is a terminal).
+    num_workers : int, default 0
+        DataLoader worker processes.
+    callbacks : sequence of callable, optional
+        Each called as ``cb(record, model)`` after every epoch; returning True stops training.
+    loss : {None, "mse", "huber", "cross_entropy"}, optional
+        Loss function; None picks MSE or cross-entropy from ``task``.
+    augment : str, dict, list, Augmentation or callable, optional
+        Training-only augmentation (a spec for :func:`seqprep.augment.make_augmentation`, or any
+        ``aug(X, rng) -> X`` keeping the shape), applied to every training batch with a
+        generator seeded from ``seed``; validation batches are never
+        augmented. Training windows that already carry one (``Pipeline(augment=...)``,
+        ``Windows.with_augmentation``) use theirs; giving both is an error.
+    label_smoothing : float, default 0.0
+        Classification only: the cross-entropy's target puts ``1 - label_smoothing`` on the
+        true class and spreads the rest evenly (``torch.nn.CrossEntropyLoss(label_smoothing=...)``),
+        which keeps a model trained to zero error on few cases from becoming overconfident.
+
+    Returns
+    -------
+    TrainResult
+        History, best epoch, best validation loss, whether it stopped early, seconds.
+    """
+    _check_fit_args(**locals())
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise param_error("model", "a torch.nn.Module", model)
+    started = time.perf_counter()
+    # Seeds python, numpy and torch for what draws during training (dropout, say); the initial weights
+    # were drawn by the caller, before this call (see `model` above).
+    _seed_everything(seed)
+    dev = resolve_device(device)
+    amp_dtype = _resolve_amp(amp, dev)
+    model.to(dev)
+    loaders = _fit_loaders(
+        train,
+        val,
+        augment=augment,
+        task=task,
+        batch_size=batch_size,
+        seed=seed,
+        num_workers=num_workers,
+        pin_memory=dev.type == "cuda",
+    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = _make_scheduler(optimizer, scheduler, epochs, patience)
+    # A gradient scaler is needed only for float16, whose small gradients would underflow; bfloat16 has
+    # float32's range. Disabled, it passes the loss and the step through unchanged.
+    scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
+    rt = _Runtime(dev, amp_dtype, task, _make_criterion(task, loss, label_smoothing), clip_grad_norm, scaler)
+    metric_name = "accuracy" if task == "classification" else "mae"
+    with _EpochProgress(progress, epochs, metric_name) as bar:
+        history, best, stopped_early = _run_epochs(
+            model, loaders, optimizer, sched, rt, epochs=epochs, patience=patience, callbacks=callbacks or (), bar=bar
+        )
+    best_epoch, best_val = _restore_best(model, best, len(history))
+    seconds = time.perf_counter() - started
+    return TrainResult(history, best_epoch, best_val, stopped_early, seconds, metric_name, str(dev))
+
+
+# ============================================================================ predict / evaluate
+def _model_device(model: Any, device: Any) -> torch.device:
+    import torch
+
+    if device == "auto":
+        for p in model.parameters():
+            return p.device
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = resolve_device(device)
+    model.to(dev)
+    return dev
+
+
+def _batches(data: Any, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    windows = _as_windows(data, "data")
+    n = len(windows)
+    for start in range(0, n, batch_size):
+        yield _fetch(windows, np.arange(start, min(start + batch_size, n), dtype=np.intp))
+
+
+def _outputs(
+    model: Any, data: Any, batch_size: int, device: Any, amp: Any, want_y: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw model outputs (float32, on CPU) over all windows in order, and the targets if asked."""
+    import torch
+
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    dev = _model_device(model, device)
+    amp_dtype = _resolve_amp(amp, dev)
+    was_training = model.training
+    model.eval()
+    outs, ys = [], []
+    try:
+        with torch.no_grad(), torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            for X, y in _batches(data, batch_size):
+                xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(dev)
+                outs.append(model(xt).float().cpu().numpy())
+                if want_y:
+                    if y is None:
+                        raise DataError("evaluate needs targets, but the data has none. Pass (X, y) windows.")
+                    ys.append(y)
+    finally:
+        model.train(was_training)
+    if not outs:
+        raise DataError("The data holds 0 windows: there is nothing to predict.")
+    return np.concatenate(outs), (np.concatenate(ys) if want_y else None)
+
+
+def predict(
+    model: Any,
+    windows_or_X: Any,
+    batch_size: int = 256,
+    *,
+    task: str = "regression",
+    proba: bool = False,
+    device: Any = "auto",
+    amp: Any = False,
+) -> np.ndarray:
+    """Run the model over all windows, in order, in eval mode and without gradients.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained model.
+    windows_or_X : windows-like, tuple (X, y) or ndarray of shape (n_windows, ...)
+        Inputs; targets, if any, are ignored.
+    batch_size : int, default 256
+        Windows per forward pass.
+    task : {"regression", "classification"}, default "regression"
+        Regression returns the outputs, with an output axis of length 1 dropped.
+        Classification returns the predicted labels (``argmax`` of the logits).
+    proba : bool, default False
+        Classification only: return softmax probabilities of shape ``(n_windows, n_classes)``.
+    device : str or torch.device, default "auto"
+        "auto" uses the device the model's weights are on.
+    amp : {"auto", True, False}, default False
+        Mixed precision for the forward pass.
+
+    Returns
+    -------
+    ndarray
+        ``(n_windows,)`` or ``(n_windows, n_outputs)`` values, ``(n_windows,)`` int64 labels,
+        or ``(n_windows, n_classes)`` probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 3))
+    >>> predict(model, np.zeros((4, 3, 2)), task="classification").shape
+    (4,)
+    """
+    check_choice(task, "task", TASKS)
+    out, _ = _outputs(model, windows_or_X, batch_size, device, amp, want_y=False)
+    if task == "regression":
+        if check_bool(proba, "proba"):
+            raise param_error("proba", "False for task='regression'", proba)
+        return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
+    if out.ndim != 2:
+        raise ShapeError(f"For classification the model must return (n, n_classes) logits. Received: {out.shape}.")
+    if check_bool(proba, "proba"):
+        shifted = np.exp(out - out.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    return out.argmax(axis=1).astype(np.int64)
+
+
+def evaluate(
+    model: Any,
+    windows: Any,
+    batch_size: int = 256,
+    *,
+    task: str = "regression",
+    labels: Sequence[Any] | None = None,
+    device: Any = "auto",
+    amp: Any = False,
+) -> dict[str, float]:
+    """Score the model on windows with targets.
+
+    Scores are in the units of ``y``: for results in original units, un-scale
+    ``predict(...)`` and the targets and use :mod:`seqprep.metrics` directly.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained model.
+    windows : windows-like or tuple (X, y)
+        Windows with targets.
+    batch_size : int, default 256
+        Windows per forward pass.
+    task : {"regression", "classification"}, default "regression"
+        Which metrics to compute.
+    labels : sequence, optional
+        Classes for macro F1 (classification).
+    device : str or torch.device, default "auto"
+        "auto" uses the device the model's weights are on.
+    amp : {"auto", True, False}, default False
+        Mixed precision for the forward pass.
+
+    Returns
+    -------
+    dict
+        :func:`~seqprep.metrics.regression_metrics` (mae, rmse, smape) or
+        :func:`~seqprep.metrics.classification_metrics` (accuracy, balanced_accuracy, macro_f1).
+    """
+    check_choice(task, "task", TASKS)
+    out, y = _outputs(model, windows, batch_size, device, amp, want_y=True)
+    if task == "classification":
+        return classification_metrics(_labels_as_int(y), out, labels)
+    if out.size != y.size:
+        raise ShapeError(f"The model output has shape {out.shape} but the targets have shape {y.shape}.")
+    return regression_metrics(y, out.reshape(y.shape))

@@ -1,0 +1,354 @@
+"""From windows to batches: the data side of :mod:`seqprep.training`.
+
+Internal module; :mod:`seqprep.training` re-exports its public names (:class:`ArrayWindows`,
+``WindowsDataset``, :func:`collate_batch`, :func:`make_dataloader`) and documents the
+"windows-like" interface: anything with ``len(w)`` and ``w[index_array] -> (X, y)`` numpy arrays.
+
+In reading order: wrapping arrays as windows (:class:`ArrayWindows`, :func:`_as_windows`),
+training-only augmentation of whole batches (:class:`_AugmentedWindows`), one checked
+fancy-index fetch (:func:`_fetch`), numpy batches to tensors, the torch ``Dataset`` class
+(built on first use so that torch stays out of ``import seqprep``), and the ``DataLoader``
+that :func:`seqprep.training.fit` iterates over.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._validation import check_bool, check_choice, check_int, param_error
+from ..exceptions import DataError, ShapeError
+
+if TYPE_CHECKING:
+    import torch
+
+TASKS = ("regression", "classification")
+
+
+# ============================================================================ windows-like data
+class ArrayWindows:
+    """Windows held in memory as two arrays, with the windows-like interface.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_windows, ...)
+        Inputs, one row per window (usually ``(n_windows, lookback, n_features)``).
+    y : ndarray of shape (n_windows,) or (n_windows, n_outputs), optional
+        Targets; ``None`` for inputs only (prediction).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = ArrayWindows(np.zeros((10, 4, 2)), np.arange(10))
+    >>> len(w), w[np.array([2, 5])][1]
+    (10, array([2, 5]))
+    """
+
+    def __init__(self, X: Any, y: Any = None) -> None:
+        self.X = np.asarray(X)
+        self.y = None if y is None else np.asarray(y)
+        if self.X.ndim < 2:
+            raise ShapeError(
+                f"`X` must have one row per window, shape (n_windows, lookback, n_features). "
+                f"Received: X.shape={self.X.shape}."
+            )
+        if self.y is not None and (self.y.ndim == 0 or len(self.y) != len(self.X)):
+            raise ShapeError(
+                f"`X` and `y` must hold the same number of windows. Received: X.shape={self.X.shape}, "
+                f"y.shape={self.y.shape}."
+            )
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, index: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        return self.X[index], (None if self.y is None else self.y[index])
+
+
+def _as_windows(data: Any, name: str) -> Any:
+    """Return a windows-like object: tuples ``(X, y)`` and bare arrays are wrapped."""
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return ArrayWindows(data[0], data[1])
+    if isinstance(data, np.ndarray):
+        return ArrayWindows(data)
+    if hasattr(data, "__len__") and hasattr(data, "__getitem__"):
+        return data
+    raise param_error(
+        name,
+        "a windows-like object (len(w) and w[index_array] -> (X, y)) or a tuple (X, y) of arrays",
+        data,
+        "Pass seqprep.windows(...) output or (X, y).",
+    )
+
+
+class _AugmentedWindows:
+    """Training windows whose batches pass through ``augment(X, rng)``; targets are untouched.
+
+    The generator is made lazily in each process: the main process uses ``default_rng(seed)``,
+    a DataLoader worker mixes in its own torch seed, so two workers never repeat each other's
+    draws. Picklable (the generator is not carried across processes).
+    """
+
+    def __init__(self, windows: Any, augment: Callable[[np.ndarray, np.random.Generator], np.ndarray],
+                 seed: int) -> None:
+        self.windows, self.augment, self.seed = windows, augment, seed
+        self._rng: np.random.Generator | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_rng": None}
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def _generator(self) -> np.random.Generator:
+        if self._rng is None:
+            import torch
+
+            info = torch.utils.data.get_worker_info()
+            self._rng = np.random.default_rng(self.seed if info is None else [self.seed, info.seed % 2**32])
+        return self._rng
+
+    def __getitem__(self, index: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        X, y = _fetch(self.windows, np.asarray(index, dtype=np.intp))
+        X_aug = np.asarray(self.augment(X, self._generator()))
+        if X_aug.shape != X.shape:
+            raise ShapeError(
+                f"the augmentation returned shape {X_aug.shape} for a batch of shape {X.shape}; it must keep the "
+                "shape (seqprep.augment's augmentations do)."
+            )
+        return X_aug.astype(X.dtype, copy=False), y
+
+
+def _training_windows(train: Any, augment: Any, seed: int) -> Any:
+    """``train`` as windows-like, with ``augment`` -- or the windows' own augmentation -- on its batches."""
+    windows = _as_windows(train, "train")
+    own = getattr(windows, "augmentation", None)  # seqprep.Windows.with_augmentation / Pipeline(augment=...)
+    if augment is not None and own is not None:
+        raise param_error(
+            "augment", "None when the training windows already carry an augmentation", augment,
+            f"The windows were built with {own!r} (Pipeline(augment=...) or with_augmentation); pass one of the two.",
+        )  # fmt: skip
+    if augment is None and own is None:
+        return windows
+    if augment is None:
+        return _AugmentedWindows(windows, own, windows.augmentation_seed)
+    from ..augment import make_augmentation
+
+    # Any callable aug(X, rng) -> X is accepted, as by Windows.with_augmentation; names, dicts and lists
+    # go through make_augmentation (which also validates them).
+    return _AugmentedWindows(windows, augment if callable(augment) else make_augmentation(augment), seed)
+
+
+def _fetch(windows: Any, index: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """One fancy-index call, checked: ``(X, y)`` with ``len(index)`` rows each."""
+    out = windows[index]
+    if isinstance(out, np.ndarray):
+        X, y = out, None
+    elif isinstance(out, (tuple, list)) and len(out) == 2:
+        X, y = np.asarray(out[0]), (None if out[1] is None else np.asarray(out[1]))
+    else:
+        raise ShapeError(
+            f"windows[index_array] must return a tuple (X, y) of arrays. Received: {type(out).__name__}. "
+            "Wrap the data as (X, y) or use seqprep.windows(...)."
+        )
+    n = len(index)
+    if X.shape[:1] != (n,) or (y is not None and y.shape[:1] != (n,)):
+        raise ShapeError(
+            f"windows[index_array] returned X.shape={X.shape}"
+            + ("" if y is None else f" and y.shape={y.shape}")
+            + f" for {n} indices; both must have {n} rows."
+        )
+    return X, y
+
+
+# ============================================================================ batches as tensors
+def _labels_as_int(y: np.ndarray) -> np.ndarray:
+    if np.issubdtype(y.dtype, np.integer):
+        return y.astype(np.int64, copy=False)
+    if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
+        return y.astype(np.int64)
+    raise DataError(
+        f"task='classification' needs integer class labels 0 .. n_classes - 1; received y of dtype {y.dtype}. "
+        "Encode the classes as integers first (e.g. np.unique(labels, return_inverse=True))."
+    )
+
+
+def _to_tensors(X: np.ndarray, y: np.ndarray | None, task: str) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
+
+    if y is None:
+        raise DataError("Training and evaluation need targets, but the windows returned y=None. Pass (X, y).")
+    xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    if task == "classification":
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        yt = torch.from_numpy(np.ascontiguousarray(_labels_as_int(y)))
+    else:
+        yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+    return xt, yt
+
+
+# ============================================================================ torch Dataset and DataLoader
+def _make_windows_dataset_class() -> type:
+    from torch.utils.data import Dataset
+
+    class WindowsDataset(Dataset):
+        """A ``torch.utils.data.Dataset`` over windows-like data, fetched a batch at a time.
+
+        ``DataLoader`` calls ``__getitems__`` with the batch's indices, which makes
+        one fancy-index call on the windows; use :func:`make_dataloader` (or pass
+        ``collate_fn=seqprep.training.collate_batch``) because the batch comes
+        back already stacked. Picklable, so ``num_workers > 0`` works.
+
+        Parameters
+        ----------
+        windows : windows-like or tuple (X, y)
+            ``len(w)`` and ``w[index_array] -> (X, y)`` numpy arrays.
+        task : {"regression", "classification"}, default "regression"
+            Targets become float32 (regression) or int64 labels (classification).
+        """
+
+        def __init__(self, windows: Any, task: str = "regression") -> None:
+            self.windows = _as_windows(windows, "windows")
+            self.task = check_choice(task, "task", TASKS)
+
+        def __len__(self) -> int:
+            return len(self.windows)
+
+        def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+            X, y = _fetch(self.windows, np.asarray(indices, dtype=np.intp))
+            return _to_tensors(X, y, self.task)
+
+        def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+            X, y = self.__getitems__([index])
+            return X[0], y[0]
+
+    # Named after its public home, not this module: pickle (DataLoader workers under "spawn") looks the
+    # class up as seqprep.training.WindowsDataset, which that module's __getattr__ serves from the cache below.
+    WindowsDataset.__module__ = "seqprep.training"
+    WindowsDataset.__qualname__ = "WindowsDataset"
+    return WindowsDataset
+
+
+# Built once and cached, so every lookup (and every unpickled dataset) gets the same class object.
+_windows_dataset_class: type | None = None
+
+
+def _dataset_class() -> type:
+    """``WindowsDataset``, built on first use: it subclasses torch's Dataset, and torch loads lazily."""
+    global _windows_dataset_class
+    if _windows_dataset_class is None:
+        _windows_dataset_class = _make_windows_dataset_class()
+    return _windows_dataset_class
+
+
+def collate_batch(batch: Any) -> Any:
+    """Collate function for :class:`WindowsDataset`: the batch is already stacked, return it as is."""
+    return batch
+
+
+def _seed_worker(worker_id: int) -> None:
+    import torch
+
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def make_dataloader(
+    windows: Any,
+    *,
+    task: str = "regression",
+    batch_size: int = 64,
+    shuffle: bool = False,
+    seed: int = 0,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+) -> torch.utils.data.DataLoader:
+    """A ``DataLoader`` of ``(X, y)`` tensor batches over windows-like data.
+
+    Parameters
+    ----------
+    windows : windows-like or tuple (X, y)
+        Data to iterate over.
+    task : {"regression", "classification"}, default "regression"
+        Sets the target dtype (float32 or int64).
+    batch_size : int, default 64
+        Windows per batch; the last batch may be smaller.
+    shuffle : bool, default False
+        Reshuffle the order every epoch, from a generator seeded with ``seed``.
+    seed : int, default 0
+        Seed of the shuffling generator and of the workers' numpy/random state.
+    num_workers : int, default 0
+        Worker processes fetching batches.
+    pin_memory : bool, default False
+        Pin batches in page-locked memory (faster copies to CUDA).
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+        Yields ``X`` float32 of shape ``(batch, ...)`` and ``y`` of shape ``(batch, ...)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loader = make_dataloader((np.zeros((5, 3, 2)), np.arange(5.0)), batch_size=2)
+    >>> [tuple(X.shape) for X, y in loader]
+    [(2, 3, 2), (2, 3, 2), (1, 3, 2)]
+    """
+    import torch
+
+    dataset = _dataset_class()(windows, task=task)
+    generator = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    workers = check_int(num_workers, "num_workers", minimum=0)
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=check_int(batch_size, "batch_size", minimum=1),
+        shuffle=check_bool(shuffle, "shuffle"),
+        num_workers=workers,
+        collate_fn=collate_batch,
+        pin_memory=pin_memory,
+        generator=generator,
+        worker_init_fn=_seed_worker if workers else None,
+        persistent_workers=workers > 0,
+    )
+
+
+
+def _fit_loaders(
+    train: Any,
+    val: Any,
+    *,
+    augment: Any,
+    task: str,
+    batch_size: int,
+    seed: int,
+    num_workers: int,
+    pin_memory: bool,
+) -> dict[str, torch.utils.data.DataLoader]:
+    """The loaders :func:`seqprep.training.fit` iterates over: ``"train"`` (shuffled, augmented) and ``"val"``."""
+    train = _training_windows(train, augment, seed)
+    # Checked before the loader is built: torch's shuffling sampler refuses an empty dataset with a
+    # message about `num_samples` that does not say which argument is empty.
+    if len(_as_windows(train, "train")) == 0:
+        raise DataError(
+            "`train` holds 0 windows: there is nothing to train on. Check the split sizes and that the "
+            "training part is longer than lookback + horizon."
+        )
+    loaders = {
+        name: make_dataloader(
+            _as_windows(data, name),
+            task=task,
+            batch_size=batch_size,
+            shuffle=name == "train",
+            seed=seed,
+            num_workers=num_workers,
+            pin_memory=pin_memory,
+        )
+        for name, data in (("train", train), ("val", val))
+        if data is not None
+    }
+    return loaders

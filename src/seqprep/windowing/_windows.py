@@ -1,0 +1,569 @@
+"""windows() and the lazy Windows object (the face is :mod:`seqprep.windowing`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_bool, check_int
+from ..exceptions import DataError, MemoryBudgetError
+from ..io import SeriesData
+from ._inputs import (
+    _check_layout_fits,
+    _column_names,
+    _input_columns,
+    _no_window_message,
+    _normalize_columns,
+    _read_series,
+    _target_rows,
+)
+from ._spec import LAYOUTS as LAYOUTS
+from ._spec import WindowSpec, make_window_spec
+from ._starts import _Arange, window_starts
+from ._views import _TORCH_STATE as _TORCH_STATE
+from ._views import _available_memory, _fmt_bytes, _strided_rows, _torch_available, _torch_window_view
+
+# LAYOUTS and _TORCH_STATE are imported `as` themselves: re-exports that nothing here uses, kept for
+# readers of seqprep.windowing.LAYOUTS and for benchmarks/windows.py and panel.py, which switch the
+# torch gather in-process through seqprep.windowing._TORCH_STATE (the same dict).
+__all__ = ["WindowSpec", "Windows", "windows"]
+
+# Batches at least this large go through torch.index_select when torch is installed: it copies
+# 8 KiB window blocks ~2x faster than numpy's fancy indexing (see docs/performance.md).
+# Read at call time by Windows._gather_x, so tests switch the gather by patching it here.
+_TORCH_MIN_BYTES = 1 << 20
+
+
+def windows(
+    data: Any,
+    lookback: int,
+    horizon: int | Sequence[int] = 1,
+    target: Any = None,
+    features: Any = None,
+    stride: int = 1,
+    sampling_rate: int = 1,
+    layout: str = "NTC",
+    dtype: str = "float32",
+    group: Any = None,
+    time: Any = None,
+    *,
+    subsequences: int | None = None,
+    nan_policy: str = "raise",
+    allow_gaps: bool = False,
+) -> Windows:
+    """Cut lazy sliding windows (and their targets) out of one or many series.
+
+    Parameters
+    ----------
+    data : array-like, DataFrame, path or list of those
+        ``(n,)``, ``(n, n_features)`` or ``(n, *feature_shape)`` (frames ``(n, H, W, C)``); a
+        DataFrame, CSV/Parquet path, or a list with one array/DataFrame per series.
+    lookback : int
+        Input time steps per window (``L``).
+    horizon : int or sequence of int, default 1
+        Target offset(s) after the last input row. A sequence gives ``y`` a horizon axis;
+        ``0`` labels a window by its own last row. Negative values are an error.
+    target : str, int, list or None
+        Target column(s) by name (DataFrames) or position (arrays). A single name gives ``y`` of
+        shape ``(N,)`` (or ``(N, H)``); a list adds a trailing target axis. ``None``: no ``y``.
+    features : list of str or int, optional
+        Input columns. Default: every numeric column except ``time`` and ``group``
+        (the target's past values included, as in autoregressive models).
+    stride : int, default 1
+        Rows between consecutive window starts of a series.
+    sampling_rate : int, default 1
+        Rows between consecutive time steps inside a window.
+    layout : {"NTC", "NCT", "NSTC", "NTHWC", "NTCHW"}, default "NTC"
+        ``"NTC"`` (batch, time, features) for LSTM/Keras; ``"NCT"`` for PyTorch Conv1d;
+        ``"NSTC"`` (batch, subsequences, steps, features) for a TimeDistributed CNN (needs
+        ``subsequences``); for frames, ``"NTC"``/``"NTHWC"`` keep ``(N, T, H, W, C)`` and
+        ``"NTCHW"`` moves channels for PyTorch Conv2d.
+    dtype : str, default "float32"
+        dtype of ``X`` and ``y`` batches (the data itself is not converted).
+    group : str or array-like, optional
+        Series key column or one key per row; windows never cross series.
+    time : str or array-like, optional
+        Time column or one timestamp per row (a DatetimeIndex is used automatically). Used to
+        check order, find gaps (no window spans one unless ``allow_gaps``) and for provenance.
+    subsequences : int, optional
+        Number of sub-windows for ``layout="NSTC"``; ``lookback % subsequences`` must be 0.
+    nan_policy : {"raise", "drop", "ffill", "interpolate"}, default "raise"
+        What to do with NaN/inf values (see :func:`seqprep.io.as_series`).
+    allow_gaps : bool, default False
+        Let windows span gaps in time.
+
+    Returns
+    -------
+    Windows
+        Lazy windows: ``len(w)``, ``w.shape``, ``w[i]``, ``w[a:b]``, ``w[idx]``,
+        ``w.batches(...)``, ``w.to_numpy()``, ``w.provenance()``, ``w.to_torch()``,
+        ``w.to_keras(...)``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a bad argument (non-positive ``lookback``, unknown column, ...).
+    DataError
+        For unusable data (NaN, unsorted time, a series too short for one window, ...).
+
+    Notes
+    -----
+    **Alignment with Keras.** For 2-D data, target column ``c`` and horizon ``h``, the windows and
+    targets are exactly those of ``keras.utils.timeseries_dataset_from_array(data,
+    data[(lookback - 1) * sampling_rate + h:, c], sequence_length=lookback,
+    sampling_rate=sampling_rate, sequence_stride=stride)`` in the same order. Keras pairs
+    ``targets[i]`` with the window that *starts* at row ``i``, so the user has to shift the targets
+    by hand -- the usual off-by-one trap (a target equal to the last input row is a leak).
+    seqprep takes the horizon instead and does the shift itself.
+
+    Examples
+    --------
+    Ten rows, lookback 3, sampling rate 2, horizon 1: window ``s`` reads rows ``s, s+2, s+4`` and
+    its target is row ``s+5``.
+
+    >>> import numpy as np
+    >>> x = np.arange(10.0)
+    >>> w = windows(x, lookback=3, sampling_rate=2, target=0)
+    >>> len(w), w.shape
+    (5, (5, 3, 1))
+    >>> X, y = w[0:5]
+    >>> X[:, :, 0]
+    array([[0., 2., 4.],
+           [1., 3., 5.],
+           [2., 4., 6.],
+           [3., 5., 7.],
+           [4., 6., 8.]], dtype=float32)
+    >>> y
+    array([5., 6., 7., 8., 9.], dtype=float32)
+    """
+    spec = make_window_spec(lookback, horizon, stride, sampling_rate, layout, subsequences, dtype, allow_gaps)
+    feat_sel, tgt_sel, scalar_target = _normalize_columns(features, target)
+    sd = _read_series(data, feat_sel, tgt_sel, target, time=time, group=group, nan_policy=nan_policy)
+    n_feat, x_data, tgt_idx = _input_columns(sd, feat_sel, tgt_sel)
+    _check_layout_fits(spec.layout, x_data)
+    y_data = _target_rows(sd, tgt_idx, spec.dtype)
+    starts, counts = window_starts(sd.bounds, sd.breaks, spec, lazy=True)
+    report = {**sd.report, **counts}
+    if len(starts) == 0:
+        raise DataError(_no_window_message(sd, spec, counts))
+    names, target_names = _column_names(sd, n_feat, tgt_idx)
+    return Windows(
+        x_data, y_data, starts, spec, sd, report=report, feature_names=names,
+        target_names=target_names, scalar_target=scalar_target,
+    )
+
+
+class Windows:
+    """Lazy windows over validated series; build them with :func:`windows`.
+
+    Holds the feature rows once (a view of the caller's array when possible), the target rows,
+    and one start row per window. Indexing gathers contiguous arrays on demand.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = windows(np.arange(20.0).reshape(10, 2), lookback=4, target=1)
+    >>> len(w), w.shape
+    (6, (6, 4, 2))
+    >>> X, y = w[[0, 5]]
+    >>> X.shape, y.tolist()
+    ((2, 4, 2), [9.0, 19.0])
+    """
+
+    def __init__(
+        self,
+        x_data: np.ndarray,
+        y_data: np.ndarray | None,
+        starts: np.ndarray,
+        spec: WindowSpec,
+        series: SeriesData,
+        *,
+        report: dict[str, Any] | None = None,
+        feature_names: Sequence[str] | None = None,
+        target_names: Sequence[str] | None = None,
+        scalar_target: bool = True,
+        batch_transform: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self._x = x_data
+        self._y = y_data
+        if not isinstance(starts, _Arange):
+            starts = np.asarray(starts)
+            starts = starts if starts.dtype in (np.int32, np.int64) else starts.astype(np.int64)
+        self._starts = starts
+        self.spec = spec
+        self._series = series
+        self.report = dict(report or {})
+        self.feature_names = tuple(feature_names) if feature_names is not None else None
+        self.target_names = tuple(target_names) if target_names is not None else None
+        self._scalar_target = scalar_target
+        self._batch_transform = batch_transform
+        self.name = name
+        self._view = _strided_rows(x_data, spec)
+        self._torch_view: Any = None
+        self._augment: Any = None
+        self._augment_seed = 0
+        self._augment_calls = 0
+
+    # ------------------------------------------------------------------ basic protocol
+    def __len__(self) -> int:
+        return int(self._starts.shape[0])
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        y = f", y {self.y_shape}" if self._y is not None else ""
+        return (
+            f"<Windows{label}: {len(self)} windows, X {self.shape}{y}, layout={self.spec.layout!r}, "
+            f"{self._series.n_series} series>"
+        )
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Global start row of each window (read-only view)."""
+        view = np.asarray(self._starts).view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def series_data(self) -> SeriesData:
+        """The validated series the windows are cut from."""
+        return self._series
+
+    @property
+    def data(self) -> np.ndarray:
+        """The feature rows the windows read (not copied)."""
+        return self._x
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of one window's ``X`` in the output layout."""
+        L = self.spec.lookback
+        feat = tuple(self._x.shape[1:])
+        layout = self.spec.layout
+        if layout == "NCT":
+            return (feat[0], L)
+        if layout == "NSTC":
+            s = self.spec.subsequences or 1
+            return (s, L // s, *feat)
+        if layout == "NTCHW":
+            h, w_, c = feat
+            return (L, c, h, w_)
+        return (L, *feat)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape ``X`` would have if materialized."""
+        return (len(self), *self.sample_shape)
+
+    @property
+    def y_shape(self) -> tuple[int, ...] | None:
+        """Shape ``y`` would have if materialized (None without a target)."""
+        if self._y is None:
+            return None
+        shape: tuple[int, ...] = (len(self),)
+        if not self.spec.scalar_horizon:
+            shape += (len(self.spec.horizons),)
+        if not self._scalar_target:
+            shape += (self._y.shape[1],)
+        return shape
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features (channels for frames)."""
+        return int(self._x.shape[-1])
+
+    @property
+    def has_target(self) -> bool:
+        """Whether batches carry ``y``."""
+        return self._y is not None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes ``X`` and ``y`` would take if materialized."""
+        item = np.dtype(self.spec.dtype).itemsize
+        total = math.prod(self.shape) * item
+        if self.y_shape is not None:
+            total += math.prod(self.y_shape) * item
+        return int(total)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            n = len(self)
+            if not -n <= key < n:
+                raise IndexError(f"window index {key} is out of range for {n} windows")
+            out = self._take(np.array([int(key) % n], dtype=np.int64))
+            return tuple(a[0] for a in out) if isinstance(out, tuple) else out[0]
+        if isinstance(key, slice):
+            idx = np.arange(len(self), dtype=np.int64)[key]
+        else:
+            idx = np.asarray(key)
+            if idx.dtype == bool:
+                if idx.shape != (len(self),):
+                    raise IndexError(f"boolean index of shape {idx.shape} does not match {len(self)} windows")
+                idx = np.flatnonzero(idx)
+            elif idx.dtype.kind not in "iu":
+                raise IndexError(f"windows are indexed by int, slice or integer/boolean array; got dtype {idx.dtype}")
+            idx = idx.astype(np.int64, copy=False)
+            if idx.size and (idx.max() >= len(self) or idx.min() < -len(self)):
+                raise IndexError(f"window index out of range for {len(self)} windows")
+            idx = np.where(idx < 0, idx + len(self), idx)
+        return self._take(idx)
+
+    # ------------------------------------------------------------------ gathering
+    def _take(self, idx: np.ndarray, rng: np.random.Generator | None = None) -> Any:
+        starts = self._starts[idx]
+        X = self._gather_x(starts)
+        if rng is not None and self._augment is not None:
+            X = np.asarray(self._augment(X, rng), dtype=X.dtype)
+        y = None
+        if self._y is not None:
+            rows = (starts + self.spec.last_input_offset)[:, None] + np.asarray(self.spec.horizons)[None, :]
+            y = self._y[rows]  # (k, H, n_targets)
+            if self._scalar_target:
+                y = y[..., 0]
+            if self.spec.scalar_horizon:
+                y = y[:, 0]
+            y = np.ascontiguousarray(y)
+        if self._batch_transform is not None:
+            X = self._batch_transform(X, starts)
+        X = self._apply_layout(X)
+        return (X, y) if y is not None else X
+
+    def _gather_x(self, starts: np.ndarray) -> np.ndarray:
+        """``X`` in (k, L, *feat) order, contiguous, in the output dtype."""
+        out_dtype = np.dtype(self.spec.dtype)
+        k = len(starts)
+        window_bytes = self.spec.lookback * int(np.prod(self._x.shape[1:])) * self._x.itemsize
+        use_torch = (
+            k * window_bytes >= _TORCH_MIN_BYTES
+            and self._x.dtype == out_dtype
+            and all(st > 0 for st in self._x.strides)
+            and _torch_available()
+        )
+        if use_torch:
+            return self._gather_torch(starts)
+        X = self._view[starts]
+        return X.astype(out_dtype, copy=False) if X.dtype != out_dtype else X
+
+    def _gather_torch(self, starts: np.ndarray) -> np.ndarray:
+        import torch
+
+        if self._torch_view is None:
+            self._torch_view = _torch_window_view(self._x, self.spec)
+        k = len(starts)
+        out = np.empty((k, self.spec.lookback, *self._x.shape[1:]), dtype=self._x.dtype)
+        target = torch.from_numpy(out.reshape(k, -1) if self._torch_view.dim() == 2 else out)
+        torch.index_select(self._torch_view, 0, torch.from_numpy(np.asarray(starts, dtype=np.int64)), out=target)
+        return out
+
+    def _apply_layout(self, X: np.ndarray) -> np.ndarray:
+        layout = self.spec.layout
+        if layout == "NCT":
+            return np.ascontiguousarray(X.transpose(0, 2, 1))
+        if layout == "NSTC":
+            s = self.spec.subsequences or 1
+            return X.reshape(X.shape[0], s, self.spec.lookback // s, *X.shape[2:])
+        if layout == "NTCHW":
+            return np.ascontiguousarray(np.moveaxis(X, -1, 2))
+        return X
+
+    # ------------------------------------------------------------------ iteration and export
+    def batches(
+        self, batch_size: int = 32, shuffle: bool = False, seed: int | None = None, drop_last: bool = False
+    ) -> Iterator[Any]:
+        """Iterate over batches: ``X`` or ``(X, y)`` per batch, each window once.
+
+        Parameters
+        ----------
+        batch_size : int, default 32
+        shuffle : bool, default False
+            Visit windows in a random order (seeded by ``seed``).
+        seed : int, optional
+            Seed of the shuffle.
+        drop_last : bool, default False
+            Skip the last, smaller batch.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> w = windows(np.arange(12.0), lookback=3, target=0)
+        >>> [X.shape[0] for X, y in w.batches(4)]
+        [4, 4, 1]
+        """
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        check_bool(shuffle, "shuffle")
+        check_bool(drop_last, "drop_last")
+        n = len(self)
+        idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
+        order = np.arange(n, dtype=idx_dtype)
+        if shuffle:
+            np.random.default_rng(seed).shuffle(order)
+        stop = n - n % batch_size if drop_last else n
+        rng = self.augmentation_rng()
+        for i in range(0, stop, batch_size):
+            yield self._take(order[i : i + batch_size], rng)
+
+    def with_augmentation(
+        self, augment: Callable[[np.ndarray, np.random.Generator], np.ndarray], seed: int = 0
+    ) -> Windows:
+        """A copy whose :meth:`batches`, torch loader and :func:`seqprep.training.fit` apply ``augment`` to ``X``.
+
+        For training windows only.
+
+        Indexing (``w[i]``, ``w[idx]``) and :meth:`to_numpy` return the windows unaugmented.
+        """
+        new = self._copy()
+        new._augment = augment
+        new._augment_seed = int(seed)
+        new._augment_calls = 0
+        return new
+
+    @property
+    def augmentation(self) -> Callable[[np.ndarray, np.random.Generator], np.ndarray] | None:
+        """The training augmentation set by :meth:`with_augmentation`, or None."""
+        return self._augment
+
+    @property
+    def augmentation_seed(self) -> int:
+        """Seed of the augmentation's generator (see :meth:`with_augmentation`)."""
+        return self._augment_seed
+
+    def augmentation_rng(self) -> np.random.Generator | None:
+        """A fresh generator for one pass (a new stream each call), or None without augmentation."""
+        if self._augment is None:
+            return None
+        self._augment_calls += 1
+        return np.random.default_rng([self._augment_seed, self._augment_calls])
+
+    def to_numpy(self, max_bytes: int | None = None) -> Any:
+        """Materialize every window, after checking that it fits in memory.
+
+        Parameters
+        ----------
+        max_bytes : int, optional
+            Refuse above this many bytes; default: half of the memory available now.
+
+        Returns
+        -------
+        X or (X, y)
+
+        Raises
+        ------
+        MemoryBudgetError
+            With the size needed and the lazy alternative.
+        """
+        need = self.nbytes
+        budget = max_bytes if max_bytes is not None else _available_memory() // 2
+        if need > budget:
+            raise MemoryBudgetError(
+                f"materializing {len(self):,} windows of shape {self.sample_shape} ({self.spec.dtype}) needs "
+                f"{_fmt_bytes(need)}, more than the {_fmt_bytes(budget)} allowed "
+                f"({'max_bytes' if max_bytes is not None else 'half of the available memory'}). Iterate lazily "
+                "instead: w.batches(256, shuffle=True), w[i:j], or w.to_torch() in a DataLoader."
+            )
+        return self._take(np.arange(len(self), dtype=np.int64))
+
+    def _copy(self) -> Windows:
+        """Shallow copy sharing the data and the start rows (nothing O(n) is copied)."""
+        new = Windows.__new__(Windows)
+        new.__dict__.update(self.__dict__)
+        new.report = dict(self.report)
+        return new
+
+    def subset(self, index: Any, *, name: str | None = None) -> Windows:
+        """A new :class:`Windows` with the windows selected by *index* (int array or boolean mask)."""
+        idx = np.asarray(index)
+        new = Windows.__new__(Windows)
+        new.__dict__.update(self.__dict__)
+        new._starts = self._starts[idx]
+        new.name = name if name is not None else self.name
+        new.report = dict(self.report)
+        return new
+
+    def with_spec(
+        self, *, layout: str | None = None, dtype: str | None = None, subsequences: int | None = None
+    ) -> Windows:
+        """The same windows in another layout or dtype (no data is copied).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> w = windows(np.zeros((20, 3)), lookback=4, target=0)
+        >>> w.with_spec(layout="NCT").shape, w.with_spec(layout="NSTC", subsequences=2).shape
+        ((16, 3, 4), (16, 2, 2, 3))
+        """
+        s = self.spec
+        layout = s.layout if layout is None else layout
+        if subsequences is None and layout == s.layout:
+            subsequences = s.subsequences
+        horizon: Any = s.horizons[0] if s.scalar_horizon else list(s.horizons)
+        spec = make_window_spec(
+            s.lookback, horizon, s.stride, s.sampling_rate, layout, subsequences, dtype or s.dtype, s.allow_gaps
+        )
+        new = self._copy()
+        new.spec = spec
+        new._torch_view = None
+        return new
+
+    def provenance(self) -> pd.DataFrame:
+        """Where every window comes from: series, start row, last input row, target rows (and times).
+
+        Rows are counted from the start of each series.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> windows(np.arange(6.0), lookback=2, target=0).provenance().iloc[0].tolist()
+        [0, 0, 1, 2]
+        """
+        sd = self._series
+        starts = np.asarray(self._starts)
+        series = np.searchsorted(sd.bounds, starts, side="right") - 1
+        offset = sd.bounds[series]
+        start = starts - offset
+        end = start + self.spec.last_input_offset
+        keys = np.asarray(sd.keys, dtype=object)[series] if sd.n_series > 1 else np.zeros(len(self), dtype=np.int64)
+        out = {"series": keys, "start": start, "end": end}
+        if self._y is not None:
+            out["target_row"] = end + max(self.spec.horizons)
+        frame = pd.DataFrame(out)
+        if sd.time is not None:
+            frame["start_time"] = sd.time[starts]
+            frame["end_time"] = sd.time[starts + self.spec.last_input_offset]
+            if self._y is not None:
+                frame["target_time"] = sd.time[starts + self.spec.last_input_offset + max(self.spec.horizons)]
+        return frame
+
+    # ------------------------------------------------------------------ framework adapters
+    def to_torch(self) -> Any:
+        """A ``torch.utils.data.Dataset`` over these windows (works with ``num_workers > 0``)."""
+        from .adapters import TorchWindows
+
+        return TorchWindows(self)
+
+    def to_keras(self, batch_size: int = 32, shuffle: bool = True, seed: int | None = None, **kwargs: Any) -> Any:
+        """A Keras 3 ``PyDataset`` yielding batches of these windows."""
+        from .adapters import keras_dataset
+
+        return keras_dataset(self, batch_size=batch_size, shuffle=shuffle, seed=seed, **kwargs)
+
+
+def _windows_getstate(self: Windows) -> dict[str, Any]:
+    # The strided view would pickle as a full (lookback x data) copy: drop it and rebuild.
+    state = dict(self.__dict__)
+    state["_view"] = None
+    state["_torch_view"] = None
+    return state
+
+
+def _windows_setstate(self: Windows, state: dict[str, Any]) -> None:
+    self.__dict__.update(state)
+    self._view = _strided_rows(self._x, self.spec)
+
+
+Windows.__getstate__ = _windows_getstate  # type: ignore[method-assign]
+Windows.__setstate__ = _windows_setstate  # type: ignore[attr-defined]

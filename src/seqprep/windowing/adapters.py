@@ -1,0 +1,160 @@
+"""Framework adapters: feed lazy :class:`~seqprep.windowing.Windows` to PyTorch and Keras.
+
+Both gather a whole batch with one call (one fancy index over the strided view), instead of
+one Python call per window. torch and keras are imported only when an adapter is created.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._validation import check_bool, check_int
+
+if TYPE_CHECKING:
+    from ._windows import Windows
+
+__all__ = ["TorchWindows", "keras_dataset"]
+
+
+def _torch_dataset_base() -> type:
+    import torch.utils.data
+
+    return torch.utils.data.Dataset
+
+
+_IMPL: dict[str, type] = {}
+
+
+class TorchWindows:
+    """A ``torch.utils.data.Dataset`` over :class:`Windows`.
+
+    ``ds[i]`` gives one sample as tensors; ``ds[[i, j, ...]]`` (and ``__getitems__``, which
+    ``DataLoader`` uses) gives a whole batch from one gather. :meth:`loader` builds a
+    ``DataLoader`` that passes batches of indices, so collation costs nothing.
+
+    Examples
+    --------
+    >>> import numpy as np, seqprep
+    >>> ds = seqprep.windows(np.arange(20.0), lookback=4, target=0).to_torch()
+    >>> X, y = next(iter(ds.loader(batch_size=8)))
+    >>> tuple(X.shape), tuple(y.shape)
+    ((8, 4, 1), (8,))
+    """
+
+    def __new__(cls, windows: Windows) -> TorchWindows:
+        """Return an instance of a subclass that also derives from ``torch.utils.data.Dataset``."""
+        # Made on first use so that importing seqprep never imports torch.
+        if cls is TorchWindows:
+            impl = _IMPL.get("cls")
+            if impl is None:
+                impl = type("TorchWindows", (TorchWindows, _torch_dataset_base()), {"__module__": __name__})
+                _IMPL["cls"] = impl
+            cls = impl
+        return object.__new__(cls)
+
+    def __init__(self, windows: Windows) -> None:
+        self.windows = windows
+        self._rng = windows.augmentation_rng()
+
+    def __reduce__(self) -> Any:
+        return (TorchWindows, (self.windows,))
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: Any) -> Any:
+        import torch
+
+        if isinstance(index, (list, tuple, np.ndarray)):
+            out = self.windows._take(np.asarray(index, dtype=np.int64), self._rng)
+        else:
+            out = self.windows[index]
+        if isinstance(out, tuple):
+            return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in out)
+        return torch.from_numpy(np.ascontiguousarray(out))
+
+    def __getitems__(self, indices: list[int]) -> Any:
+        return self[indices]
+
+    def loader(
+        self,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        seed: int | None = None,
+        drop_last: bool = False,
+        num_workers: int = 0,
+        **kwargs: Any,
+    ) -> Any:
+        """A ``DataLoader`` whose batches come from one gather each.
+
+        Parameters
+        ----------
+        batch_size : int, default 32
+        shuffle : bool, default False
+        seed : int, optional
+            Seed of the shuffle (a ``torch.Generator``), for repeatable epochs.
+        drop_last : bool, default False
+        num_workers : int, default 0
+        **kwargs
+            Passed to ``torch.utils.data.DataLoader``.
+        """
+        import torch
+        from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        check_bool(shuffle, "shuffle")
+        num_workers = check_int(num_workers, "num_workers", minimum=0)
+        if shuffle:
+            gen = torch.Generator()
+            gen.manual_seed(int(seed) if seed is not None else int(torch.seed() % (2**63)))
+            base = RandomSampler(self, generator=gen)
+        else:
+            base = SequentialSampler(self)
+        sampler = BatchSampler(base, batch_size=batch_size, drop_last=drop_last)
+        return DataLoader(self, sampler=sampler, batch_size=None, num_workers=num_workers, **kwargs)
+
+
+def keras_dataset(
+    windows: Windows, batch_size: int = 32, shuffle: bool = True, seed: int | None = None, **kwargs: Any
+) -> Any:
+    """A Keras 3 ``PyDataset`` over :class:`Windows` (any backend; tested with ``KERAS_BACKEND=torch``).
+
+    Parameters
+    ----------
+    windows : Windows
+    batch_size : int, default 32
+    shuffle : bool, default True
+        Reshuffle the window order at the end of every epoch (seeded).
+    seed : int, optional
+    **kwargs
+        ``workers``, ``use_multiprocessing``, ``max_queue_size`` for ``PyDataset``.
+    """
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    check_bool(shuffle, "shuffle")
+
+    class WindowsPyDataset(keras.utils.PyDataset):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__(**kwargs)
+            self.windows = windows
+            self._rng = np.random.default_rng(seed)
+            self._order = self._rng.permutation(len(windows)) if shuffle else np.arange(len(windows))
+
+        def __len__(self) -> int:
+            return -(-len(self.windows) // batch_size)
+
+        def __getitem__(self, i: int) -> Any:
+            if not 0 <= i < len(self):
+                raise IndexError(f"batch {i} out of range for {len(self)} batches")
+            return self.windows[self._order[i * batch_size : (i + 1) * batch_size]]
+
+        def on_epoch_end(self) -> None:
+            if shuffle:
+                self._order = self._rng.permutation(len(self.windows))
+
+    return WindowsPyDataset()
