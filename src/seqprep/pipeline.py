@@ -516,6 +516,7 @@ class Pipeline:
 
         See :func:`seqprep.outofcore.fit_stream`; returns its :class:`~seqprep.outofcore.StreamFit`.
         """
+        # The one import back up: a convenience method that delegates to the package built on Pipeline.
         from .outofcore import fit_stream
 
         return fit_stream(self, data, columns=columns, chunk_rows=chunk_rows, progress=progress)
@@ -528,6 +529,7 @@ class Pipeline:
 
         See :func:`seqprep.outofcore.export`; read the result with :func:`seqprep.outofcore.open_export`.
         """
+        # The one import back up: a convenience method that delegates to the package built on Pipeline.
         from .outofcore import export
 
         return export(

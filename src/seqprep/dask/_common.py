@@ -8,12 +8,14 @@ to a worker they are module-level, so that they are pickled by reference.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..pipeline import Pipeline
+from ..scaling import Moments
 
 _EXTRA = "seqprep.dask needs dask and distributed. Install the extra: pip install 'seqprep[dask]'."
 
@@ -75,3 +77,31 @@ def _step_diffs(sd: Any) -> tuple[np.ndarray, np.ndarray]:
     same = np.ones(len(diffs), dtype=bool)
     same[sd.bounds[1:-1] - 1] = False
     return diffs, same
+
+
+@dataclass
+class _Plan:
+    """Everything fit and export need from the data, without its rows: series, cut, breaks, windows, moments."""
+
+    columns: list[str]
+    n_in: int
+    raw_columns: list[str]
+    keys: list[Any]
+    bounds: np.ndarray
+    offsets: np.ndarray  # global first row of each partition
+    n_rows: np.ndarray  # rows per partition
+    series_slices: list[tuple[int, int]]  # global series range of each partition
+    freq: Any
+    breaks: np.ndarray
+    ranges: list[tuple[np.ndarray, np.ndarray]]
+    names: tuple[str, ...]
+    starts: np.ndarray
+    members: list[np.ndarray]
+    moments: Moments | None
+    n_train: int
+    partition_index: list[int]  # the non-empty partitions, in order
+    time_dtype: Any = None
+    series_moments: Moments | None = None  # scale_per="series": (n_series, n_features), global series order
+    series_counts: np.ndarray | None = None  # scale_per="series": training rows per series
+    train_tasks: list[dict[str, Any]] = field(default_factory=list)  # per non-empty partition: its training rows
+    heads: list[Any] = field(default_factory=list)  # per non-empty partition: rows from before it, or None

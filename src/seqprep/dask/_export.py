@@ -21,8 +21,7 @@ from ..exceptions import DataError
 from ..outofcore import EXPORT_FORMAT, EXPORT_FORMAT_VERSION  # the one-machine export's format
 from ..pipeline import Pipeline, fitted_series_codes
 from ..scaling import SeriesScaler
-from ._common import _compute, _load
-from ._plan import _Plan
+from ._common import _compute, _load, _Plan
 
 # ---------------------------------------------------------------------- per-partition work (runs on workers)
 

@@ -12,7 +12,7 @@ Functions shipped to workers are module-level (pickled by reference).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,10 +23,9 @@ from .._json import key_json
 from .._validation import check_int, list_names, param_error, zero_of
 from ..exceptions import DataError
 from ..pipeline import Pipeline
-from ..scaling import Moments
 from ..splitting import _assign, _check_fractions, _is_time_cuts, _require_windows, ranges_from_cuts
 from ..windowing import window_starts
-from ._common import _compute, _load, _require_dask, _step_diffs, _tree_reduce
+from ._common import _compute, _load, _Plan, _require_dask, _step_diffs, _tree_reduce
 from ._stats import _moment_kind, _series_statistics, _statistics_pass
 
 # ---------------------------------------------------------------------- per-partition work (runs on workers)
@@ -96,34 +95,6 @@ def _time_at(pipe: Pipeline, pdf: pd.DataFrame, rows: list[int]) -> list[Any]:
 
 
 # ---------------------------------------------------------------------- the plan (client side)
-
-
-@dataclass
-class _Plan:
-    """Everything fit and export need from the data, without its rows: series, cut, breaks, windows, moments."""
-
-    columns: list[str]
-    n_in: int
-    raw_columns: list[str]
-    keys: list[Any]
-    bounds: np.ndarray
-    offsets: np.ndarray  # global first row of each partition
-    n_rows: np.ndarray  # rows per partition
-    series_slices: list[tuple[int, int]]  # global series range of each partition
-    freq: Any
-    breaks: np.ndarray
-    ranges: list[tuple[np.ndarray, np.ndarray]]
-    names: tuple[str, ...]
-    starts: np.ndarray
-    members: list[np.ndarray]
-    moments: Moments | None
-    n_train: int
-    partition_index: list[int]  # the non-empty partitions, in order
-    time_dtype: Any = None
-    series_moments: Moments | None = None  # scale_per="series": (n_series, n_features), global series order
-    series_counts: np.ndarray | None = None  # scale_per="series": training rows per series
-    train_tasks: list[dict[str, Any]] = field(default_factory=list)  # per non-empty partition: its training rows
-    heads: list[Any] = field(default_factory=list)  # per non-empty partition: rows from before it, or None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from ..scaling import BaseScaler, IdentityScaler, Moments, RobustScaler, SeriesS
 from ._common import _compute, _load, _require_dask, _step_diffs, _tree_reduce
 
 if TYPE_CHECKING:
-    from ._plan import _Plan
+    from ._common import _Plan
 
 
 # ---------------------------------------------------------------------- per-partition work (runs on workers)

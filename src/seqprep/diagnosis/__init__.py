@@ -12,7 +12,8 @@ torch and keras are imported only when a model of theirs is examined.
 
 from __future__ import annotations
 
-from ._doctor import Diagnosis, DoctorReport, LayerRow, doctor
+from ._doctor import doctor
+from ._report import Diagnosis, DoctorReport, LayerRow
 from .shapes import LAYOUTS, CNNLSTMPlan, PlanRow, add_feature_axis, plan_cnn_lstm, to_layout
 
 __all__ = [

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import divisors
-from ._doctor import Diagnosis, DoctorReport, LayerRow, _clean, _first_line, _shape_of, format_shape
+from ._report import Diagnosis, DoctorReport, LayerRow, _clean, _first_line, _shape_of, format_shape
 
 __all__: list[str] = []  # internal module
 

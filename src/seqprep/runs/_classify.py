@@ -22,7 +22,7 @@ from .._validation import check_float, param_error
 from ..exceptions import DataError
 
 if TYPE_CHECKING:
-    from ._runs import RunResult
+    from ._result import RunResult
 
 __all__: list[str] = []  # internal module: served by seqprep.runs
 

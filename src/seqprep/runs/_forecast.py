@@ -30,7 +30,7 @@ from .._validation import list_names, param_error
 from ..exceptions import DataError
 
 if TYPE_CHECKING:
-    from ._runs import RunResult
+    from ._result import RunResult
 
 __all__: list[str] = []  # internal module: served by seqprep.runs
 

@@ -33,10 +33,9 @@ from ._forecast import (
     window_arrays,
     write_forecast_run,
 )
-from ._run_dir import COMPLETE_FILE as COMPLETE_FILE  # re-exported: importable from here, as before the split
-from ._run_dir import LoadedRun as LoadedRun  # re-exported, likewise
 from ._run_dir import load_run, prepare_out_dir
 from ._model import fit_kwargs, fit_model, merge_settings, score
+from ._result import RunResult
 from ._saved import evaluate_run, predict_run
 from ..training import resolve_device  # fit's own rule (torch imported on call)
 from .._validation import check_bool, check_float, check_int, param_error
@@ -46,13 +45,8 @@ __all__ = [
     "DEFAULT_CLASSIFICATION_TRAIN_CONFIG",
     "DEFAULT_MODEL_CONFIG",
     "DEFAULT_TRAIN_CONFIG",
-    "RunResult",
-    "check_scales",
-    "evaluate_run",
-    "instance_normalize",
-    "load_run",
-    "predict_run",
     "run_classification",
+    "default_derived_features",
     "run_forecast",
 ]
 
@@ -98,44 +92,6 @@ DEFAULT_CLASSIFICATION_TRAIN_CONFIG: dict[str, Any] = {
 Step = Callable[[str, dict[str, Any]], None]
 
 
-@dataclass
-class RunResult:
-    """What a run returns.
-
-    Attributes
-    ----------
-    task : {"regression", "classification"}
-    metrics : dict of str to dict of str to float
-        Test metrics in original units: ``{"cnn_lstm": {...}, "persistence": {...}, ...}``.
-    history : TrainResult
-        The training history (``.history``, ``.best_epoch``, ``.stopped_early``).
-    predictions : DataFrame
-        One row per test window: time(s), truth, model and baseline predictions.
-    config : dict
-        The configuration written to ``run.json``.
-    info : dict
-        What the run found on the way: ``data_check``, ``split``, ``scaler``, ``windows``, ``skipped``.
-    model : torch.nn.Module
-        The trained model (best validation epoch).
-    pipeline : Pipeline or None
-        The fitted pipeline (forecasting only).
-    run_dir : Path or None
-        The run directory, when one was written.
-    member_histories : list of TrainResult
-        With an ensemble (``model_config["members"]``): every member's history, ``history``
-        being the first's; empty otherwise.
-    """
-
-    task: str
-    metrics: dict[str, dict[str, float]]
-    history: Any
-    predictions: pd.DataFrame
-    config: dict[str, Any]
-    info: dict[str, Any] = field(default_factory=dict)
-    model: Any = None
-    pipeline: Any = None
-    run_dir: Path | None = None
-    member_histories: list[Any] = field(default_factory=list)
 
 
 # ============================================================================ forecasting

@@ -24,22 +24,19 @@ production.
 
 from __future__ import annotations
 
-from ._moments import group_moments
+from ._factory import make_scaler
+from ._grouped import ColumnScaler, InstanceScaler, SeriesScaler
+from ._moments import Moments, group_moments
 from ._quantiles import StreamingQuantiles
 from ._scalers import (
     BaseScaler,
-    ColumnScaler,
     IdentityScaler,
-    InstanceScaler,
     Log1pScaler,
     MaxAbsScaler,
     MinMaxScaler,
-    Moments,
     PixelScaler,
     RobustScaler,
-    SeriesScaler,
     StandardScaler,
-    make_scaler,
 )
 
 __all__ = [

@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from ..exceptions import ArtifactError, DataError, ShapeError
 
-__all__: list[str] = []  # internal module; ``Moments`` is re-exported by seqprep.scaling
+__all__ = ["Moments", "group_moments"]
 
 #: float64 elements per chunk (1 MiB): small enough to stay in L2, big enough to amortise the Python loop.
 CHUNK_ELEMENTS = 1 << 17

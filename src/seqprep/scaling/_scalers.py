@@ -16,18 +16,13 @@ from . import _moments
 from ._moments import Moments, _affine, _as_array, _out_dtype, _rows
 
 __all__ = [
-    "ColumnScaler",
     "IdentityScaler",
-    "InstanceScaler",
     "Log1pScaler",
     "MaxAbsScaler",
     "MinMaxScaler",
-    "Moments",
     "PixelScaler",
     "RobustScaler",
-    "SeriesScaler",
     "StandardScaler",
-    "make_scaler",
 ]
 
 _FORMAT = 1
@@ -782,66 +777,3 @@ def _scaler_from_spec(spec: Any, name: str = "spec") -> BaseScaler:
         return type(spec)(**spec.get_params())
     raise param_error(name, f"a scaler name ({', '.join(map(repr, _NAMES))}) or a scaler instance", spec)
 
-
-
-# The scalers that combine others (one per column, per series, per window) live in _grouped_scalers;
-# imported here, after the per-feature scalers they build on, so that seqprep.scaling exports them all.
-from ._grouped import ColumnScaler, InstanceScaler, SeriesScaler  # noqa: E402
-
-# --------------------------------------------------------------------------- functional helper
-
-
-def make_scaler(
-    spec: str | BaseScaler | Mapping[str | int, str | BaseScaler] = "standard",
-    feature_names: Sequence[str] | None = None,
-    *,
-    per: str = "feature",
-) -> BaseScaler:
-    """Build an unfitted scaler from a spec.
-
-    Parameters
-    ----------
-    spec : str, scaler or dict, default="standard"
-        ``"standard" | "minmax" | "robust" | "maxabs" | "log1p" | "pixel" | "none"``,
-        a scaler instance (returned as is), or a dict ``{column: spec}`` (gives a
-        :class:`ColumnScaler`).
-    feature_names : list of str, optional
-        Column names for a dict spec when the data is an ndarray.
-    per : {"feature", "series", "sample"}, default="feature"
-        One set of statistics per feature, per (series, feature)
-        (:class:`SeriesScaler`, ``spec`` is its ``base``: ``"standard" | "minmax" |
-        "maxabs" | "robust" | "none"``), or per window (:class:`InstanceScaler`,
-        ``spec`` is ignored).
-
-    Returns
-    -------
-    scaler
-
-    Examples
-    --------
-    >>> make_scaler("minmax")
-    MinMaxScaler()
-    >>> make_scaler({"rain": "log1p"}, ["rain", "temp"])
-    ColumnScaler(spec={'rain': 'log1p'}, feature_names=['rain', 'temp'])
-    >>> make_scaler("standard", per="series")
-    SeriesScaler()
-    >>> make_scaler("robust", per="series")
-    SeriesScaler(base='robust')
-    """
-    check_choice(per, "per", ("feature", "series", "sample"))
-    if per == "sample":
-        return InstanceScaler()
-    if per == "series":
-        if not isinstance(spec, str):
-            fix = "E.g. make_scaler('standard', per='series') or make_scaler('robust', per='series')."
-            raise param_error("spec", "a base name for per='series'", spec, fix)
-        scaler = SeriesScaler(base=spec)
-        scaler._validate_params()
-        return scaler
-    if isinstance(spec, Mapping):
-        scaler = ColumnScaler(spec, feature_names=feature_names)
-        scaler._validate_params()
-        return scaler
-    if isinstance(spec, BaseScaler):
-        return spec
-    return _scaler_from_spec(spec)

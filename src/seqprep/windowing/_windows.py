@@ -541,13 +541,15 @@ class Windows:
     # ------------------------------------------------------------------ framework adapters
     def to_torch(self) -> Any:
         """A ``torch.utils.data.Dataset`` over these windows (works with ``num_workers > 0``)."""
+        # A cycle inside the package on purpose: the adapters wrap Windows, and these
+        # convenience methods delegate to them (imported on call).
         from .adapters import TorchWindows
 
         return TorchWindows(self)
 
     def to_keras(self, batch_size: int = 32, shuffle: bool = True, seed: int | None = None, **kwargs: Any) -> Any:
         """A Keras 3 ``PyDataset`` yielding batches of these windows."""
-        from .adapters import keras_dataset
+        from .adapters import keras_dataset  # convenience method, as above
 
         return keras_dataset(self, batch_size=batch_size, shuffle=shuffle, seed=seed, **kwargs)
 
