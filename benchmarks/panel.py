@@ -73,7 +73,7 @@ def check_first(name: str, X: Any, y: Any, starts: np.ndarray, values: np.ndarra
 
 # ----------------------------------------------------------------------------- seqprep
 def seqprep_pass(w: Any, args: argparse.Namespace, use_torch: bool, values: np.ndarray, name: str) -> dict[str, Any]:
-    import seqprep.windowing as sw
+    import seqprep.windowing._views as sw
 
     sw._TORCH_STATE["ok"] = use_torch
     B = args.batch

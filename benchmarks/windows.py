@@ -7,7 +7,7 @@ one shuffled pass. Measured in the same process (baselines move between machines
     ``(batch, lookback, features)`` buffer from contiguous blocks;
 (b) ``seqprep.windows(...).batches(batch, shuffle=True, seed=0)``: construction, then one full
     pass, with the torch gather and with the numpy gather (``SEQPREP_NO_TORCH_GATHER``; switched
-    in-process through ``seqprep.windowing._TORCH_STATE``);
+    in-process through ``seqprep.windowing._views._TORCH_STATE``);
 (c) the tutorial loop ``for i in range(n): X[i] = data[i:i+L]`` into ``np.zeros((n, L, F))``
     (float64, as in the tutorials), then shuffled batches cast to float32 (on ``--loop-rows``);
 (d) ``keras.utils.timeseries_dataset_from_array(..., shuffle=True, batch_size=batch)`` with
@@ -78,7 +78,7 @@ def check(name: str, got: tuple[np.ndarray, np.ndarray], want: tuple[np.ndarray,
 # ----------------------------------------------------------------------------- (b) seqprep
 def run_seqprep(data: np.ndarray, args: argparse.Namespace, use_torch: bool) -> dict[str, Any]:
     import seqprep
-    import seqprep.windowing as sw
+    import seqprep.windowing._views as sw
 
     sw._TORCH_STATE["ok"] = use_torch
     L, B = args.lookback, args.batch

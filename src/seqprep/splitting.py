@@ -98,7 +98,7 @@ class Split:
         return f"Split(context={self.context!r}, gap={self.gap!r})\n{table}"
 
 
-def _check_fractions(fractions: Sequence[Any]) -> tuple[float, ...]:
+def check_fractions(fractions: Sequence[Any]) -> tuple[float, ...]:
     if isinstance(fractions, (str, bytes)) or not isinstance(fractions, Sequence) or not 2 <= len(fractions) <= 3:
         raise param_error(
             "split", "a sequence of 2 or 3 fractions (train, [val,] test) or of 1-2 timestamps", fractions,
@@ -110,7 +110,7 @@ def _check_fractions(fractions: Sequence[Any]) -> tuple[float, ...]:
     return values
 
 
-def _is_time_cuts(cuts: Any) -> bool:
+def is_time_cuts(cuts: Any) -> bool:
     if isinstance(cuts, (str, pd.Timestamp, np.datetime64)):
         return True
     return isinstance(cuts, Sequence) and not isinstance(cuts, str) and all(
@@ -151,7 +151,7 @@ def _cut_rows(w: Windows, cuts: Any, gap: Any) -> list[tuple[np.ndarray, np.ndar
     lengths = np.diff(sd.bounds)
     n_series = sd.n_series
     gap, duration = check_gap(gap, sd.time)
-    if _is_time_cuts(cuts):
+    if is_time_cuts(cuts):
         if sd.time is None:
             raise param_error("split", "fractions when the data has no timestamps", cuts, "Pass time=... or fractions.")
         stamps = [pd.Timestamp(c).to_datetime64() for c in ([cuts] if isinstance(cuts, str) else cuts)]
@@ -162,7 +162,7 @@ def _cut_rows(w: Windows, cuts: Any, gap: Any) -> list[tuple[np.ndarray, np.ndar
             _count_before(codes, coord < s + duration, n_series) if duration is not None else None for s in stamps
         ]
     else:
-        fractions = _check_fractions(cuts)
+        fractions = check_fractions(cuts)
         cum = np.cumsum(fractions)[:-1]
         if sd.time is not None and n_series > 1:
             # The same timestamp for every series: quantiles of all rows' times.
@@ -205,7 +205,7 @@ def ranges_from_cuts(
     return ranges
 
 
-def _assign(w: Windows, ranges: list[tuple[np.ndarray, np.ndarray]], context: str) -> list[np.ndarray]:
+def assign_parts(w: Windows, ranges: list[tuple[np.ndarray, np.ndarray]], context: str) -> list[np.ndarray]:
     """Window indices of each part (vectorized over windows)."""
     sd = w.series_data
     starts = w.starts
@@ -284,22 +284,22 @@ def split(
     check_choice(context, "context", CONTEXTS)
     check_choice(holdout, "holdout", ("time", "series"))
     n_parts = len(fractions) if not isinstance(fractions, str) and isinstance(fractions, Sequence) else 1
-    if _is_time_cuts(fractions):
+    if is_time_cuts(fractions):
         n_parts += 1
     names = tuple(names) if names is not None else (("train", "val", "test") if n_parts == 3 else ("train", "test"))
     if len(names) != n_parts:
         raise param_error("names", f"{n_parts} names (one per part)", names)
     if holdout == "series":
-        return _split_series(windows, _check_fractions(fractions), names, seed)
+        return _split_series(windows, check_fractions(fractions), names, seed)
     ranges = _cut_rows(windows, fractions, gap)
-    members = _assign(windows, ranges, context)
-    _require_windows(windows, names, members, ranges, context)
+    members = assign_parts(windows, ranges, context)
+    require_windows(windows, names, members, ranges, context)
     parts = {n: windows.subset(m, name=n) for n, m in zip(names, members, strict=True)}
     row_ranges = {n: np.stack(r, axis=1) for n, r in zip(names, ranges, strict=True)}
     return Split(parts, row_ranges, gap, context)
 
 
-def _require_windows(
+def require_windows(
     w: Windows, names: Sequence[str], members: list[np.ndarray], ranges: list[Any], context: str
 ) -> None:
     empty = [n for n, m in zip(names, members, strict=True) if len(m) == 0]
@@ -405,8 +405,8 @@ def walk_forward(
         train_hi = np.maximum(val_lo - gap, 0)
         train_lo = np.zeros_like(train_hi) if mode == "expanding" else np.maximum(train_hi - train_size, 0)
         ranges = [(train_lo, train_hi), (val_lo, val_hi)]
-        members = _assign(windows, ranges, context)
-        _require_windows(windows, ("train", "val"), members, ranges, context)
+        members = assign_parts(windows, ranges, context)
+        require_windows(windows, ("train", "val"), members, ranges, context)
         parts = {n: windows.subset(m, name=f"fold{k}:{n}") for n, m in zip(("train", "val"), members, strict=True)}
         folds.append(Split(parts, {"train": np.stack(ranges[0], 1), "val": np.stack(ranges[1], 1)}, gap, context))
     return folds

@@ -20,7 +20,8 @@ two classes, and the thresholds the rules use (``EXACT_TOL``, ``WINDOW_TOL``, ..
 
 from __future__ import annotations
 
-from ._audit import AuditReport, Finding, audit, check_data
+from ._audit import audit, check_data
+from ._report import AuditReport, Finding
 
 __all__ = [
     "AuditReport",

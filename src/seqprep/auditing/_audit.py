@@ -11,13 +11,6 @@ import pandas as pd
 from .._validation import check_bool, check_choice
 from ._inputs import _feature_names, _parts_aux, _parts_x, _underlying_rows
 from ._report import AuditReport, Finding, _report
-from ._report import Severity as Severity
-from ._rules import DUPLICATE_ERROR_SHARE as DUPLICATE_ERROR_SHARE
-from ._rules import EXACT_TOL as EXACT_TOL
-from ._rules import MIN_DISTINCT as MIN_DISTINCT
-from ._rules import SCALE_RATIO as SCALE_RATIO
-from ._rules import TARGET_MATCH_SHARE as TARGET_MATCH_SHARE
-from ._rules import WINDOW_TOL as WINDOW_TOL
 from ._rules import (
     _check_duplicates,
     _check_features,
@@ -30,7 +23,7 @@ from ._rules import (
 )
 from ._table import _check_non_numeric, _check_nonfinite_columns, _check_times, _column, _load_frame
 
-__all__ = ["AuditReport", "Finding", "audit", "check_data"]
+__all__ = ["audit", "check_data"]
 
 
 def audit(

@@ -150,7 +150,3 @@ def _report(findings: list[Finding]) -> AuditReport:
     return AuditReport(tuple(sorted(findings, key=lambda f: rank[f.severity])))
 
 
-# The classes live here, but their public home is seqprep.auditing: naming it keeps pickles, reprs
-# and the documentation pointing at the public path, whatever the private modules are called.
-Finding.__module__ = "seqprep.auditing"
-AuditReport.__module__ = "seqprep.auditing"

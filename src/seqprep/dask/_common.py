@@ -17,6 +17,8 @@ import pandas as pd
 from ..pipeline import Pipeline
 from ..scaling import Moments
 
+__all__: list[str] = []  # internal to seqprep.dask: its siblings import the names they need
+
 _EXTRA = "seqprep.dask needs dask and distributed. Install the extra: pip install 'seqprep[dask]'."
 
 

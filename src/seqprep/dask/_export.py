@@ -23,6 +23,8 @@ from ..pipeline import Pipeline, fitted_series_codes
 from ..scaling import SeriesScaler
 from ._common import _compute, _load, _Plan
 
+__all__: list[str] = []  # internal to seqprep.dask: its siblings import the names they need
+
 # ---------------------------------------------------------------------- per-partition work (runs on workers)
 
 

@@ -23,10 +23,12 @@ from .._json import key_json
 from .._validation import check_int, list_names, param_error, zero_of
 from ..exceptions import DataError
 from ..pipeline import Pipeline
-from ..splitting import _assign, _check_fractions, _is_time_cuts, _require_windows, ranges_from_cuts
+from ..splitting import assign_parts, check_fractions, is_time_cuts, ranges_from_cuts, require_windows
 from ..windowing import window_starts
 from ._common import _compute, _load, _Plan, _require_dask, _step_diffs, _tree_reduce
 from ._stats import _moment_kind, _series_statistics, _statistics_pass
+
+__all__: list[str] = []  # internal to seqprep.dask: its siblings import the names they need
 
 # ---------------------------------------------------------------------- per-partition work (runs on workers)
 
@@ -163,7 +165,7 @@ def _gap(pipe: Pipeline, has_datetime: bool) -> tuple[Any, int]:
 def _part_names(cuts: Any) -> tuple[str, ...]:
     """The names of the parts a split gives: train/test, or train/val/test."""
     n_parts = len(cuts) if not isinstance(cuts, str) and isinstance(cuts, (list, tuple)) else 1
-    if _is_time_cuts(cuts):
+    if is_time_cuts(cuts):
         n_parts += 1
     return ("train", "val", "test") if n_parts == 3 else ("train", "test")
 
@@ -279,14 +281,14 @@ def _cut_points(
     stamps: list[Any] | None = None
     thresholds: np.ndarray | None = None  # (n_thr, n_series)
     boundaries: list[np.ndarray] = []
-    if _is_time_cuts(cuts):
+    if is_time_cuts(cuts):
         if not has_time:
             raise param_error("split", "fractions when the data has no timestamps", cuts, "Pass time=... or fractions.")
         stamps = [pd.Timestamp(c).to_datetime64() for c in ([cuts] if isinstance(cuts, str) else cuts)]
         if any(b <= a for a, b in zip(stamps, stamps[1:], strict=False)):
             raise param_error("split", "increasing timestamps", cuts)
     else:
-        fractions = _check_fractions(cuts)
+        fractions = check_fractions(cuts)
         cum = np.cumsum(fractions)[:-1]
         if has_time and n_series > 1:
             uniq, counts = times_hist
@@ -367,8 +369,8 @@ def _windows(
             f"and horizon(s) {list(spec.horizons)} need at least {spec.span} rows per series."
         )
     view = SimpleNamespace(starts=starts, spec=spec, series_data=SimpleNamespace(bounds=bounds))
-    members = _assign(view, ranges, pipe.context)  # type: ignore[arg-type]
-    _require_windows(view, names, members, ranges, pipe.context)  # type: ignore[arg-type]
+    members = assign_parts(view, ranges, pipe.context)  # type: ignore[arg-type]
+    require_windows(view, names, members, ranges, pipe.context)  # type: ignore[arg-type]
     return starts, members
 
 
@@ -380,7 +382,7 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
     dask = _require_dask()
     parts = list(ddf.to_delayed())
     time_aligned = pipe.group is None
-    want_times = (not time_aligned) and (pipe.time is not None) and not _is_time_cuts(pipe.split)
+    want_times = (not time_aligned) and (pipe.time is not None) and not is_time_cuts(pipe.split)
     light, times_hist = _summaries(dask, client, pipe, parts, want_times)
     index = [s["index"] for s in light]
     first = light[0]

@@ -23,6 +23,8 @@ from ._common import _compute, _load, _require_dask, _step_diffs, _tree_reduce
 if TYPE_CHECKING:
     from ._common import _Plan
 
+__all__: list[str] = []  # internal to seqprep.dask: its siblings import the names they need
+
 
 # ---------------------------------------------------------------------- per-partition work (runs on workers)
 

@@ -38,8 +38,8 @@ from .._validation import check_bool, check_choice, check_int, check_int_sequenc
 from ..exceptions import ShapeError
 
 __all__ = [
-    "LAYOUTS",
     "CNNLSTMPlan",
+    "LAYOUTS",
     "PlanRow",
     "add_feature_axis",
     "plan_cnn_lstm",

@@ -43,7 +43,8 @@ This module is the public face and runs the steps in order (``_plan``: scan, spl
 from __future__ import annotations
 
 from ._export_files import EXPORT_FORMAT, EXPORT_FORMAT_VERSION
-from ._stream import NpySource, ParquetSource, StreamFit, export, fit_stream, open_export, open_source
+from ._sources import NpySource, ParquetSource, open_source
+from ._stream import StreamFit, export, fit_stream, open_export
 
 __all__ = [
     "EXPORT_FORMAT",

@@ -32,6 +32,8 @@ from ._sources import _Source
 if TYPE_CHECKING:
     from ._stream import StreamFit
 
+__all__ = ["EXPORT_FORMAT", "EXPORT_FORMAT_VERSION"]
+
 EXPORT_FORMAT = "seqprep.export"
 EXPORT_FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"

@@ -20,6 +20,8 @@ from ..exceptions import DataError
 from ..scaling import BaseScaler, RobustScaler, SeriesScaler, StreamingQuantiles
 from ._sources import _Source
 
+__all__: list[str] = []  # internal to seqprep.outofcore: its siblings import the names they need
+
 
 class _ChunkTable:
     """Chunk -> float64 table of ``columns`` (raw columns, then derived ones where the pipeline has them).

@@ -20,12 +20,14 @@ import pandas as pd
 
 from .._validation import list_names, param_error, zero_of
 from ..exceptions import DataError, InvalidParameterError
-from ..splitting import _check_fractions, _is_time_cuts, _require_windows, check_gap, ranges_from_cuts
+from ..splitting import check_fractions, check_gap, is_time_cuts, ranges_from_cuts, require_windows
 from ..windowing import WindowSpec
 from ._sources import _Source
 
 if TYPE_CHECKING:
     from ._fit import _Bar
+
+__all__: list[str] = []  # internal to seqprep.outofcore: its siblings import the names they need
 
 _STARTS_BLOCK = 1 << 20
 
@@ -240,7 +242,7 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
     def below(stamp: Any) -> np.ndarray:
         return _count_below(time, bounds, np.full(n_series, stamp))  # type: ignore[arg-type]
 
-    if _is_time_cuts(split_arg):
+    if is_time_cuts(split_arg):
         if time is None:
             raise param_error("split", "fractions when the data has no timestamps", split_arg,
                               "Pass time=... or fractions.")
@@ -252,7 +254,7 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
         boundaries = [below(s) for s in stamps]
         after_gap = [below(s + duration) if duration is not None else None for s in stamps]
     else:
-        fractions = _check_fractions(split_arg)
+        fractions = check_fractions(split_arg)
         cum = np.cumsum(fractions)[:-1]
         if time is not None and n_series > 1:
             ks = [min(int(round(c * n_rows)), n_rows - 1) for c in cum]
@@ -277,7 +279,7 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
 def _part_names(split_arg: Any) -> tuple[str, ...]:
     """``("train", "val", "test")`` for a split into three parts, ``("train", "test")`` for two."""
     n_parts = len(split_arg) if not isinstance(split_arg, str) and isinstance(split_arg, Sequence) else 1
-    if _is_time_cuts(split_arg):
+    if is_time_cuts(split_arg):
         n_parts += 1
     return ("train", "val", "test") if n_parts == 3 else ("train", "test")
 
@@ -351,7 +353,7 @@ def _count_windows(
     for p, s in _part_starts(bounds, breaks, ranges, pipe.spec, pipe.context, warmup=pipe.warmup):
         counts[p] += len(s)
     if any(c == 0 for c in counts):
-        _require_windows(
+        require_windows(
             _SpecOnly(pipe.spec), names, [range(c) for c in counts], ranges, pipe.context  # type: ignore[arg-type]
         )
     return counts
@@ -359,6 +361,6 @@ def _count_windows(
 
 @dataclass(frozen=True)
 class _SpecOnly:
-    """What :func:`seqprep.splitting._require_windows` reads of a ``Windows``: its spec, for the message."""
+    """What :func:`seqprep.splitting.require_windows` reads of a ``Windows``: its spec, for the message."""
 
     spec: WindowSpec

@@ -18,7 +18,6 @@ from ..io import SeriesData
 from ..windowing import Windows, WindowSpec
 
 # ``x as x``: re-exported from the module they moved to, for code that imports them from here.
-from ._export_files import EXPORT_FORMAT_VERSION as EXPORT_FORMAT_VERSION
 from ._export_files import (
     _clear_stale,
     _existing_state,
@@ -39,10 +38,9 @@ from ._plan import (
     _scan,
     _time_dtype,
 )
-from ._plan import _part_starts as _part_starts  # tests/test_outofcore.py imports it from here
-from ._sources import NpySource, ParquetSource, _Source, open_source
+from ._sources import _Source, open_source
 
-__all__ = ["NpySource", "ParquetSource", "StreamFit", "export", "fit_stream", "open_export", "open_source"]
+__all__ = ["StreamFit", "export", "fit_stream", "open_export"]
 
 DEFAULT_CHUNK_ROWS = 1 << 20
 

@@ -51,8 +51,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._fit import ArrayWindows, TrainResult, collate_batch, evaluate, fit, make_dataloader, predict
-from ._loaders import _dataset_class
+from ._fit import TrainResult, evaluate, fit, predict
+from ._loaders import ArrayWindows, _dataset_class, collate_batch, make_dataloader
 from ._loop import resolve_device
 
 __all__ = [

@@ -17,13 +17,10 @@ from ..exceptions import DataError, ShapeError
 # _train_loop; this module keeps the public functions and re-exports the public names.
 from ._loaders import (
     TASKS,
-    ArrayWindows,
     _as_windows,
     _fetch,
     _fit_loaders,
     _labels_as_int,
-    collate_batch,
-    make_dataloader,
 )
 from ._loop import (
     Callback,
@@ -44,12 +41,9 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "ArrayWindows",
     "TrainResult",
-    "collate_batch",
     "evaluate",
     "fit",
-    "make_dataloader",
     "predict",
 ]
 

@@ -25,6 +25,8 @@ from ..exceptions import DataError, ShapeError
 if TYPE_CHECKING:
     import torch
 
+__all__ = ["ArrayWindows", "collate_batch", "make_dataloader"]
+
 TASKS = ("regression", "classification")
 
 

@@ -27,6 +27,8 @@ from ._loaders import TASKS
 if TYPE_CHECKING:
     import torch
 
+__all__ = ["resolve_device"]
+
 SCHEDULERS = ("cosine", "plateau", None)
 Callback = Callable[[dict[str, float], Any], Any]
 

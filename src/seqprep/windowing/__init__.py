@@ -22,12 +22,13 @@ zero-copy views and machine checks of the gather in :mod:`seqprep.windowing._vie
 
 from __future__ import annotations
 
-from ._spec import make_window_spec
+from ._spec import LAYOUTS, WindowSpec, make_window_spec
 from ._starts import window_starts
-from ._windows import Windows, WindowSpec, windows
+from ._windows import Windows, windows
 from .adapters import TorchWindows, keras_dataset
 
 __all__ = [
+    "LAYOUTS",
     "TorchWindows",
     "WindowSpec",
     "Windows",

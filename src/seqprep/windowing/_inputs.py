@@ -19,6 +19,8 @@ from ..exceptions import ShapeError
 from ..io import SeriesData, as_series
 from ._spec import WindowSpec
 
+__all__: list[str] = []  # internal to seqprep.windowing: its siblings import the names they need
+
 
 def _normalize_columns(features: Any, target: Any) -> tuple[list[Any] | None, list[Any] | None, bool]:
     """``features`` and ``target`` as lists (None: all / no target), and whether ``y`` has no target axis."""

@@ -16,6 +16,8 @@ import numpy as np
 from .._validation import check_bool, check_choice, check_int, check_int_sequence, divisors, param_error
 from ..exceptions import ShapeError
 
+__all__ = ["make_window_spec"]
+
 LAYOUTS = ("NTC", "NCT", "NSTC", "NTHWC", "NTCHW")
 
 
@@ -82,9 +84,6 @@ class WindowSpec:
         """Inverse of :meth:`to_dict`."""
         return cls(**{**d, "horizons": tuple(d["horizons"])})
 
-
-# Public name, documented and pickled (inside every pickled Windows) as seqprep.windowing.WindowSpec.
-WindowSpec.__module__ = "seqprep.windowing"
 
 
 def make_window_spec(

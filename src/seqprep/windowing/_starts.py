@@ -16,6 +16,8 @@ import numpy as np
 
 from ._spec import WindowSpec
 
+__all__ = ["window_starts"]
+
 
 class _Arange:
     """``start, start + step, ...`` (``n`` values) without storing them: the start rows of one series.

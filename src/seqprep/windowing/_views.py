@@ -19,6 +19,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from ._spec import WindowSpec
 
+__all__: list[str] = []  # internal to seqprep.windowing: its siblings import the names they need
+
 
 def _strided_rows(x: np.ndarray, spec: WindowSpec) -> np.ndarray:
     """Read-only view of shape (n_valid_starts, lookback, *feat): window ``s`` is ``view[s]``."""

@@ -21,16 +21,11 @@ from ._inputs import (
     _read_series,
     _target_rows,
 )
-from ._spec import LAYOUTS as LAYOUTS
 from ._spec import WindowSpec, make_window_spec
 from ._starts import _Arange, window_starts
-from ._views import _TORCH_STATE as _TORCH_STATE
 from ._views import _available_memory, _fmt_bytes, _strided_rows, _torch_available, _torch_window_view
 
-# LAYOUTS and _TORCH_STATE are imported `as` themselves: re-exports that nothing here uses, kept for
-# readers of seqprep.windowing.LAYOUTS and for benchmarks/windows.py and panel.py, which switch the
-# torch gather in-process through seqprep.windowing._TORCH_STATE (the same dict).
-__all__ = ["WindowSpec", "Windows", "windows"]
+__all__ = ["Windows", "windows"]
 
 # Batches at least this large go through torch.index_select when torch is installed: it copies
 # 8 KiB window blocks ~2x faster than numpy's fancy indexing (see docs/performance.md).
