@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, type[Augmentation]] = {}
-INTERPOLATIONS = ("cubic", "linear")
+_INTERPOLATIONS = ("cubic", "linear")
 # Smallest local speed of a time warp (relative to 1): keeps the warp strictly increasing.
 _MIN_SPEED = 1e-2
 
@@ -288,7 +288,7 @@ class MagnitudeWarp(Augmentation):
     def __post_init__(self) -> None:
         object.__setattr__(self, "sigma", _check_sigma(self.sigma))
         object.__setattr__(self, "knots", check_int(self.knots, "knots", minimum=1))
-        object.__setattr__(self, "interpolation", check_choice(self.interpolation, "interpolation", INTERPOLATIONS))
+        object.__setattr__(self, "interpolation", check_choice(self.interpolation, "interpolation", _INTERPOLATIONS))
 
     def _apply(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         k, T, C = X.shape
@@ -334,7 +334,7 @@ class TimeWarp(Augmentation):
     def __post_init__(self) -> None:
         object.__setattr__(self, "sigma", _check_sigma(self.sigma))
         object.__setattr__(self, "knots", check_int(self.knots, "knots", minimum=1))
-        object.__setattr__(self, "interpolation", check_choice(self.interpolation, "interpolation", INTERPOLATIONS))
+        object.__setattr__(self, "interpolation", check_choice(self.interpolation, "interpolation", _INTERPOLATIONS))
 
     def warp_positions(self, k: int, T: int, rng: np.random.Generator) -> np.ndarray:
         """Random sampling positions, shape ``(k, T)``: strictly increasing from 0 to ``T - 1``."""

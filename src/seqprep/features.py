@@ -60,8 +60,8 @@ __all__ = [
     "make_features",
 ]
 
-ROLLING_STATS = ("mean", "std", "min", "max")
-CALENDAR_FEATURES = ("dayofyear", "weekday", "month", "hour")
+_ROLLING_STATS = ("mean", "std", "min", "max")
+_CALENDAR_FEATURES = ("dayofyear", "weekday", "month", "hour")
 
 _REGISTRY: dict[str, type[Feature]] = {}
 
@@ -461,12 +461,12 @@ class Rolling(Feature):
     kind: ClassVar[str] = "rolling"
     column: str
     window: int
-    stats: tuple[str, ...] = ROLLING_STATS
+    stats: tuple[str, ...] = _ROLLING_STATS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "column", _check_column(self.column))
         object.__setattr__(self, "window", check_int(self.window, "window", minimum=1))
-        object.__setattr__(self, "stats", _check_names(self.stats, "stats", ROLLING_STATS))
+        object.__setattr__(self, "stats", _check_names(self.stats, "stats", _ROLLING_STATS))
         if "std" in self.stats and self.window < 2:
             raise param_error(
                 "window", "at least 2 when stats include 'std' (ddof=1)", self.window, "Use window >= 2."
@@ -554,7 +554,7 @@ class Calendar(Feature):
     features: tuple[str, ...] = ("dayofyear", "weekday")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "features", _check_names(self.features, "features", CALENDAR_FEATURES))
+        object.__setattr__(self, "features", _check_names(self.features, "features", _CALENDAR_FEATURES))
 
     @property
     def warmup(self) -> int:

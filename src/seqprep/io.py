@@ -29,7 +29,7 @@ from .exceptions import DataError, InvalidParameterError, ShapeError
 
 __all__ = ["SeriesData", "as_series", "read_table"]
 
-NAN_POLICIES = ("raise", "drop", "ffill", "interpolate")
+_NAN_POLICIES = ("raise", "drop", "ffill", "interpolate")
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 
@@ -213,7 +213,7 @@ def as_series(
     >>> sd.values.shape, sd.n_series
     ((10, 1), 1)
     """
-    check_choice(nan_policy, "nan_policy", NAN_POLICIES)
+    check_choice(nan_policy, "nan_policy", _NAN_POLICIES)
     if isinstance(data, (str, os.PathLike)):
         data = read_table(data)
     if isinstance(data, list | tuple) and data and all(isinstance(d, (np.ndarray, pd.DataFrame)) for d in data):
@@ -331,7 +331,7 @@ def _frame_to_rows(df: pd.DataFrame, chosen: list[str]) -> np.ndarray:
     if dtype.kind not in "iuf" or any(df[c].hasnans for c in chosen):
         dtype = np.dtype(np.float64) if dtype.kind != "f" else dtype
     cols = [df[c].to_numpy(dtype=dtype, na_value=np.nan) if dtype.kind == "f" else df[c].to_numpy(dtype)
-            for c in chosen]  # fmt: skip
+            for c in chosen]
     out = np.empty((len(df), len(chosen)), dtype=dtype)
     block = 1 << 16
     for start in range(0, len(df), block):

@@ -708,7 +708,7 @@ def check_calendar_time(pipe: Pipeline) -> None:
 
 # Per-series bases whose statistics are moments, which merge exactly across chunks and partitions.
 # "robust" needs all of a series' rows at once (exact quantiles), so only Pipeline.fit has it per series.
-STREAMED_SERIES_BASES = ("standard", "minmax", "maxabs", "none")
+_STREAMED_SERIES_BASES = ("standard", "minmax", "maxabs", "none")
 
 
 def check_streamed_series_scaler(pipe: Pipeline, how: str) -> None:
@@ -716,7 +716,7 @@ def check_streamed_series_scaler(pipe: Pipeline, how: str) -> None:
 
     ``how`` ends the message's expectation, e.g. ``"for streaming"`` or ``"with seqprep.dask"``.
     """
-    if pipe.scale_per != "series" or (isinstance(pipe.scaler, str) and pipe.scaler in STREAMED_SERIES_BASES):
+    if pipe.scale_per != "series" or (isinstance(pipe.scaler, str) and pipe.scaler in _STREAMED_SERIES_BASES):
         return
     if isinstance(pipe.scaler, str) and pipe.scaler == "robust":
         fix = ("Per-series medians and quantile ranges need all of a series' training rows at once: fit in memory "
@@ -808,7 +808,7 @@ def _write_dir_atomically(target: Path, files: dict[str, str | bytes], *, overwr
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def describe_spec(spec: WindowSpec) -> str:
+def _describe_spec(spec: WindowSpec) -> str:
     """One line describing a window spec (used by the CLI)."""
     return (
         f"lookback={spec.lookback}, horizon={list(spec.horizons) if not spec.scalar_horizon else spec.horizons[0]}, "

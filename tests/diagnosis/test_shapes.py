@@ -142,7 +142,7 @@ def test_default_plan_numbers():
     assert plan.check() is plan
     assert [r.name for r in plan.layers] == [
         "conv1d_1", "maxpool1d_1", "conv1d_2", "maxpool1d_2", "lstm_1", "last_step", "linear",
-    ]  # fmt: skip
+    ]
     assert plan.layers[0] == PlanRow("conv1d_1", (48, 4), (46, 32), 3 * 4 * 32 + 32)
     assert plan.layers[3].output_shape == (10, 32)  # ((48 - 2) // 2 - 2) // 2
     assert plan.layers[4].n_params == 4 * (32 * 64 + 64 * 64 + 2 * 64)
@@ -187,7 +187,7 @@ CONFIGS = [
 
 def _reference_stack(torch, n_features, conv=(32, 32), kernel_size=3, pool=2, padding="valid", stride=1,
                      dilation=1, lstm=64, lstm_layers=1, bidirectional=False, n_outputs=1,
-                     batch_norm=False, ceil_mode=False):  # fmt: skip
+                     batch_norm=False, ceil_mode=False):
     """The stack the plan describes, built directly from torch.nn."""
     nn = torch.nn
     channels = (conv,) if isinstance(conv, int) else tuple(conv)

@@ -123,7 +123,7 @@ def _print_results(console: Any, res: Any, units: str) -> None:
     )
     console.rule("[bold]6. Results on the test part (same windows for every model)")
     console.print(_metrics_table(res.metrics, "Test scores (lower is better)" if res.task == "regression"
-                                 else "Test scores (higher is better)", units))  # fmt: skip
+                                 else "Test scores (higher is better)", units))
     for name, why in res.info.get("skipped", {}).items():
         console.print(f"  {name} skipped: {why}.")
 
@@ -166,7 +166,7 @@ def demo(out: str | None, epochs: int, seed: int, show_leakage: bool, overwrite:
         gap=DEMO_GAP, derived=derived, period=365, seed=seed, out_dir=target, overwrite=overwrite,
         train_config={"epochs": epochs}, progress=True, on_step=_printer(console),
         title="seqprep demo: Seattle temp_max, next day", device="cpu",  # the same numbers on every machine
-    )  # fmt: skip
+    )
     _print_results(console, res, " (°C)")
     cnn, pers = res.metrics["cnn_lstm"]["mae"], res.metrics["persistence"]["mae"]
     verdict = "beats" if cnn < pers else "does NOT beat"
@@ -240,7 +240,7 @@ def _leakage_demo(console: Any, df: pd.DataFrame, seed: int) -> None:
     for name, value in (("Scaling on all rows", scaled_first), ("The random split of windows", shuffled)):
         if value < honest:
             console.print(f"  {name} reports {honest - value:.3f} °C lower MAE than the honest pipeline: "
-                          f"it flatters the model by {(honest - value) / honest:.1%}.")  # fmt: skip
+                          f"it flatters the model by {(honest - value) / honest:.1%}.")
         else:
             console.print(f"  {name} does not flatter ridge here ({value:.3f} vs {honest:.3f} °C).")
     console.print(
@@ -326,14 +326,14 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
           time_col: str | None, group: str | None, features: str | None, lookback: int | None,
           horizon: int | None, gap: int | None, split_: str | None, period: int | None, epochs: int | None,
           seed: int | None, members: int | None, device: str | None, out: str | None, overwrite: bool,
-          config_path: str | None) -> None:  # fmt: skip
+          config_path: str | None) -> None:
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
     flags = {
         "data": data, "train": train_path, "test": test_path, "target": target, "time": time_col, "group": group,
         "features": features, "lookback": lookback, "horizon": horizon, "gap": gap, "split": split_,
         "period": period, "epochs": epochs, "seed": seed, "out": out, "device": device,
-    }  # fmt: skip
+    }
     cfg.update({k: v for k, v in flags.items() if v is not None})
     if members is not None:  # the flag overrides a TOML [model] members entry, keeping its other settings
         model = cfg.get("model")
@@ -369,7 +369,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         split=_split_value(cfg.get("split")), scaler=cfg.get("scaler", "standard"), period=cfg.get("period"),
         model_config=cfg.get("model"), train_config=train_cfg, seed=seed_v, out_dir=out_dir, overwrite=overwrite,
         on_step=_printer(console), device=cfg.get("device", "auto"),
-    )  # fmt: skip
+    )
     _print_results(console, res, "")
     console.print(f"  run directory: [bold]{res.run_dir}[/]")
 
@@ -385,10 +385,10 @@ def _train_classification(
     tr, te = load_ts(cfg["train"]), load_ts(cfg["test"])
     console.print(f"train: {tr!r}\ntest:  {te!r}")
     console.print("Each case is z-scored per channel over its own time steps (instance normalization): "
-                  "no statistic crosses cases, train or test.")  # fmt: skip
+                  "no statistic crosses cases, train or test.")
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(cfg["train"]).stem)
     res = run_classification(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
-                             out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"))  # fmt: skip
+                             out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"))
     _print_results(console, res, "")
     console.print(f"  run directory: [bold]{res.run_dir}[/]")
 
@@ -404,7 +404,7 @@ def evaluate(run_dir: str) -> None:
     console = _console()
     cfg = out["config"]
     what = (f"forecast {cfg.get('target')!r}, lookback {cfg.get('lookback')}, horizon {cfg.get('horizon')}"
-            if out["task"] == "regression" else f"classification, {len(cfg.get('classes', []))} classes")  # fmt: skip
+            if out["task"] == "regression" else f"classification, {len(cfg.get('classes', []))} classes")
     console.print(f"run {run_dir}: {what}")
     console.print(_metrics_table(out["saved"], "Saved test scores"))
     for name, why in out["skipped"].items():
@@ -414,7 +414,7 @@ def evaluate(run_dir: str) -> None:
         console.print(f"[green]Re-scored the saved model on the saved test windows: {now} (matches).[/]")
     else:
         console.print(f"[yellow]Re-scored the saved model on the saved test windows: {now} -- differs from "
-                      "metrics.json (different torch version or hardware?).[/]")  # fmt: skip
+                      "metrics.json (different torch version or hardware?).[/]")
 
 
 @click.command("predict")

@@ -106,7 +106,7 @@ class _ConvBlock(nn.Module):
         self.conv: nn.Module = (
             _MultiScaleConv1d(c_in, c_out, kernel, scales) if scales > 1
             else conv_cls(c_in, c_out, kernel, padding=conv_padding)
-        )  # fmt: skip
+        )
         norm_cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
         self.norm = norm_cls(c_out) if batch_norm else nn.Identity()
         self.act = nn.ReLU()
@@ -456,7 +456,7 @@ class CNNLSTM(_RecurrentModel):
             raise param_error(
                 "padding", "'same' when multiscale > 1", padding,
                 "The parallel kernels of a multi-scale block must keep the length: use padding='same'.",
-            )  # fmt: skip
+            )
         padding = check_choice(padding, "padding", ("same", "valid"))
         if lookback is not None:
             lookback = check_int(lookback, "lookback", minimum=1)
@@ -468,13 +468,13 @@ class CNNLSTM(_RecurrentModel):
                 raise param_error(
                     "lookback", "an integer when pool='auto'", lookback,
                     "Pass lookback=T (the window length) so the pools can be chosen from it.",
-                )  # fmt: skip
+                )
             channels, _ = check_int_sequence(conv_channels, "conv_channels", minimum=1)
             pool = list(_auto_pools(lookback, per_block(kernel_size, "kernel_size", len(channels), 1), padding))
         a = self._check_common(
             n_outputs, task, conv_channels, kernel_size, pool, batch_norm, dropout,
             lstm_hidden, lstm_layers, bidirectional, horizons,
-        )  # fmt: skip
+        )
         head = check_choice(head, "head", _HEADS)
         linear_path = check_bool(linear_path, "linear_path")
         conv_summary = check_bool(conv_summary, "conv_summary")
@@ -484,18 +484,18 @@ class CNNLSTM(_RecurrentModel):
                 raise param_error(
                     "skip_index", f"the index of an input feature, 0 <= skip_index < n_features = {n_features}",
                     skip_index, "Use the target's position in the inputs, e.g. pipe.schema_['inputs'].index(target).",
-                )  # fmt: skip
+                )
         for name, value in (("skip_index", skip_index is not None), ("linear_path", linear_path)):
             if value and a["task"] != "regression":
                 raise param_error(
                     name, "unset for task='classification'", skip_index if name == "skip_index" else linear_path,
                     "The persistence skip and the linear path add to regression outputs only.",
-                )  # fmt: skip
+                )
         if linear_path and lookback is None:
             raise param_error(
                 "lookback", "an integer when linear_path=True", lookback,
                 "Pass lookback=T: the linear path reads the flattened (T, n_features) window.",
-            )  # fmt: skip
+            )
         self.n_features = n_features
         self.padding = padding
         self._a = a
@@ -514,7 +514,7 @@ class CNNLSTM(_RecurrentModel):
                 raise param_error(
                     "conv_channels", f"at least multiscale = {multiscale} channels per block", a["conv_channels"],
                     "Each parallel convolution of a multi-scale block needs at least one channel.",
-                )  # fmt: skip
+                )
             blocks.append(_ConvBlock(1, c_in, c_out, k, p, padding, a["batch_norm"], a["dropout"], multiscale))
             c_in = c_out
         self.blocks = nn.Sequential(*blocks)
@@ -708,7 +708,7 @@ class TimeDistributedCNNLSTM(_RecurrentModel):
         a = self._check_common(
             n_outputs, task, conv_channels, kernel_size, pool, batch_norm, dropout,
             lstm_hidden, lstm_layers, bidirectional, horizons,
-        )  # fmt: skip
+        )
         self.in_channels = in_channels
         self.frame_layout = frame_layout
         dims = 1 if frame_layout == "NSTC" else 2

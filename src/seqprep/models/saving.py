@@ -23,8 +23,8 @@ __all__ = ["load_model", "save_model"]
 
 _FORMAT = "seqprep-model"
 _FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "weights.pt"
+_CONFIG_FILE = "config.json"
+_WEIGHTS_FILE = "weights.pt"
 
 
 # The classes save_model writes and load_model rebuilds by name: an ensemble's possible members, and ensembles.
@@ -85,7 +85,7 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    weights = directory / WEIGHTS_FILE
+    weights = directory / _WEIGHTS_FILE
     with atomic_write(weights, "wb") as fh:
         torch.save(state, fh)
     meta = {
@@ -93,13 +93,13 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
         "format_version": _FORMAT_VERSION,
         "class": name,
         "config": model.config,
-        "weights": WEIGHTS_FILE,
+        "weights": _WEIGHTS_FILE,
         "weights_sha256": _sha256(weights),
         "seqprep_version": __version__,
         "torch_version": torch.__version__,
     }
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    with atomic_write(directory / CONFIG_FILE, "wb") as fh:
+    with atomic_write(directory / _CONFIG_FILE, "wb") as fh:
         fh.write(text.encode("utf-8"))
     return directory
 
@@ -126,10 +126,10 @@ def load_model(path: str | os.PathLike[str], *, map_location: str | torch.device
         model class, or the weights do not match the config (hash or keys).
     """
     directory = Path(path)
-    config_path = directory / CONFIG_FILE
+    config_path = directory / _CONFIG_FILE
     if not config_path.is_file():
         raise ArtifactError(
-            f"no {CONFIG_FILE} in {directory}: expected a directory written by seqprep.models.save_model."
+            f"no {_CONFIG_FILE} in {directory}: expected a directory written by seqprep.models.save_model."
         )
     try:
         meta = json.loads(config_path.read_text(encoding="utf-8"))
@@ -148,7 +148,7 @@ def load_model(path: str | os.PathLike[str], *, map_location: str | torch.device
         raise ArtifactError(
             f"{config_path} names an unknown model class {meta.get('class')!r}; known: {list_names(_MODELS)}."
         )
-    weights = directory / str(meta.get("weights", WEIGHTS_FILE))
+    weights = directory / str(meta.get("weights", _WEIGHTS_FILE))
     if not weights.is_file():
         raise ArtifactError(f"{config_path} refers to {weights.name}, which is missing from {directory}.")
     if _sha256(weights) != meta.get("weights_sha256"):

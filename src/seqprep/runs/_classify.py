@@ -205,7 +205,7 @@ def classification_config(
         "normalization": "instance (per case and channel, z-score over time)", "val_fraction": val_fraction,
         "seed": seed, "model": model.config, "train": train_config, "device": result.device,
         "n_train": int(len(cases.fit_idx)), "n_val": int(len(cases.val_idx)), "n_test": int(len(cases.y_test)),
-    }  # fmt: skip
+    }
     if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
         config["member_best_epochs"] = [r.best_epoch for r in member_results]
     return config
@@ -229,6 +229,6 @@ def write_classification_run(
                      X=cases.X_train[:3], y=cases.codes[:3],
                      y_true=cases.y_test, y_pred=preds["cnn_lstm"],
                      baselines={k: v for k, v in preds.items() if k != "cnn_lstm"},
-                     labels=cases.classes.tolist(), results=res.metrics)  # fmt: skip
+                     labels=cases.classes.tolist(), results=res.metrics)
 
     return write_run(target, write)

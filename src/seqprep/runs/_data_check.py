@@ -59,7 +59,7 @@ def check_scales(df: pd.DataFrame, columns: Sequence[str], *, threshold: float =
         stats[c] = {
             "median": float(med), "iqr": iqr, "mean_abs": float(np.abs(v).mean()),
             "max_abs": float(np.abs(v).max()), "zero_share": float(np.mean(v == 0)),
-        }  # fmt: skip
+        }
     out: dict[str, Any] = {"columns": stats, "disparate": False, "ratio": 1.0, "largest": None, "smallest": None}
     if len(stats) < 2:
         out["message"] = "fewer than two numeric columns: nothing to compare."
@@ -82,7 +82,7 @@ def check_scales(df: pd.DataFrame, columns: Sequence[str], *, threshold: float =
             f" {list_names(skew)} {'is' if len(skew) == 1 else 'are'} also heavily skewed "
             "(" + ", ".join(_skew_text(stats[c]) for c in skew) + ")."
             if skew else ""
-        )  # fmt: skip
+        )
         out["message"] = (
             f"the columns live on very different scales: {hi!r} has {label} {stats[hi][_KEY[label]]:.3g} but "
             f"{lo!r} only {stats[lo][_KEY[label]]:.3g} ({ratio:.1f}x).{extra} Scaling with training statistics "
@@ -118,7 +118,7 @@ def data_check(df: pd.DataFrame, columns: Sequence[str], time: str | None, group
         from ..auditing import check_data
 
         report = check_data(df[[c for c in dict.fromkeys([*(x for x in (time, group) if x), *columns])]],
-                            time=time, group=group)  # fmt: skip
+                            time=time, group=group)
         findings = [f.to_dict() for f in report.findings]
     except ImportError:  # the audit module is optional here
         findings = []

@@ -108,7 +108,7 @@ def fit_split(df: pd.DataFrame, spec: ForecastSpec) -> tuple[Any, Any, dict[str,
     pipe = Pipeline(
         spec.lookback, spec.horizon, target=spec.target, features=spec.inputs, time=spec.time, group=spec.group,
         split=spec.split, gap=spec.gap, scaler=spec.scaler, derived=spec.derived, seed=spec.seed,
-    )  # fmt: skip
+    )
     parts = pipe.fit(df)
     for name in ("train", "val", "test"):
         if name not in parts.parts or len(parts[name]) == 0:
@@ -145,7 +145,7 @@ def window_arrays(parts: Any, inputs: Sequence[str]) -> tuple[Arrays, dict[str, 
     windows_info = {
         "train": (X_tr.shape, y_tr.shape), "val": (X_va.shape, y_va.shape), "test": (X_te.shape, y_te.shape),
         "inputs": list(inputs),
-    }  # fmt: skip
+    }
     return {"train": (X_tr, y_tr), "val": (X_va, y_va), "test": (X_te, y_te)}, windows_info
 
 
@@ -164,7 +164,7 @@ def train_forecaster(
         model_config = {**model_config, "skip_index": list(inputs).index(spec.target)}
     (X_tr, y_tr), (X_va, y_va) = arrays["train"], arrays["val"]
     return fit_model(X_tr.shape[2], 1, "regression", spec.lookback, model_config, spec.seed,
-                     (X_tr, y_tr), (X_va, y_va), progress, train_config, device)  # fmt: skip
+                     (X_tr, y_tr), (X_va, y_va), progress, train_config, device)
 
 
 # ============================================================================ 4. test predictions
@@ -266,7 +266,7 @@ def forecast_config(
         "seed": spec.seed, "model": model.config, "train": train_config, "device": result.device,
         "inputs": list(pipe.schema_["inputs"]),
         "derived": [d.to_dict() for d in pipe.derived],
-    }  # fmt: skip
+    }
     if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
         config["member_best_epochs"] = [r.best_epoch for r in member_results]
     return config
@@ -286,7 +286,7 @@ def write_forecast_run(
         save_model(res.model, tmp / "model")
         write_json(tmp / "run.json", res.config)
         write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": res.info["skipped"],
-                                          "n_test_windows": len(y_te), "units": "original"})  # fmt: skip
+                                          "n_test_windows": len(y_te), "units": "original"})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)
         np.savez(tmp / "test_windows.npz", X=X_te, y=y_te)
@@ -329,4 +329,4 @@ def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df
         target_label=str(res.config["target"]), history=res.member_histories or res.history, time=time_col,
         y_true=res.predictions["y_true"].to_numpy(), y_pred=res.predictions["cnn_lstm"].to_numpy(),
         baselines={k: np.asarray(v) for k, v in baselines.items()}, results=res.metrics,
-    )  # fmt: skip
+    )

@@ -53,9 +53,8 @@ __all__ = [
 #: Small, fast defaults: a run on a few thousand windows takes seconds on a CPU.
 # The forecasting defaults are the configuration chosen on the weather VALIDATION part in docs/results.md
 # (benchmarks/results.py, candidate "skip-lr3e-3-huber"): the library's default CNNLSTM with a persistence skip
-# (added per run: it predicts the change from the target's last input value), AdamW lr 3e-3, Huber loss.
-# ("skip-lr3e-3-huber-drop0.3" won the second round by 0.0006 degC of validation MAE -- a tie; dropout 0.1 is
-# kept here because it was steadier across seeds on the demo's own split: 2.188/2.199/2.179 vs 2.250/2.207/2.121.)
+# (added per run: it predicts the change from the target's last input value), AdamW lr 3e-3, Huber loss
+# (docs/results.md has the selection and why dropout stays 0.1).
 DEFAULT_MODEL_CONFIG: dict[str, Any] = {}
 DEFAULT_TRAIN_CONFIG: dict[str, Any] = {
     "epochs": 100,
@@ -219,7 +218,7 @@ def run_forecast(
     spec = ForecastSpec(
         target=target, time=time, group=group, inputs=select_inputs(df, features, time, group), lookback=lookback,
         horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed, period=period,
-    )  # fmt: skip
+    )
 
     # the data check and the pipeline; on_step reports each before training starts
     check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group)
@@ -233,7 +232,7 @@ def run_forecast(
 
     # training, then the model and the baselines scored on the same test windows, in original units
     model, result, member_results = train_forecaster(spec, pipe.schema_["inputs"], arrays, model_cfg, train_cfg,
-                                                     progress, device)  # fmt: skip
+                                                     progress, device)
     y_true, preds, skipped = predict_with_baselines(model, pipe, parts, arrays, spec)
     metrics = score("regression", y_true, preds)
     table = prediction_table(parts.test, group is not None, y_true, preds)
@@ -241,7 +240,7 @@ def run_forecast(
     # the result, and the run directory
     config = forecast_config(spec, pipe, model, train_cfg, result, member_results)
     info = {"data_check": check, "split": split_info, "scaler": scaler_info, "windows": windows_info,
-            "skipped": skipped}  # fmt: skip
+            "skipped": skipped}
     res = RunResult("regression", metrics, result, table, config, info, model, pipe, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
@@ -306,7 +305,7 @@ def run_classification(
     model, result, member_results = fit_model(
         cases.X_train.shape[2], int(cases.classes.size), "classification", cases.X_train.shape[1], model_cfg, seed,
         cases.fit_part(), cases.val_part(), progress, train_cfg, device,
-    )  # fmt: skip
+    )
     preds = classify_with_baselines(model, cases)
     metrics = score("classification", yte, preds)
     table = pd.DataFrame({"case": np.arange(len(yte)), "y_true": yte, **preds})

@@ -61,12 +61,12 @@ __all__ = [
     "write_html_report",
 ]
 
-PART_COLORS = {"train": "#4C72B0", "val": "#DD8452", "validation": "#DD8452", "test": "#55A868"}
+_PART_COLORS = {"train": "#4C72B0", "val": "#DD8452", "validation": "#DD8452", "test": "#55A868"}
 _CYCLE = ["#8172B3", "#C44E52", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
-FEATURE_COLORS = ["#4C72B0", "#DD8452", "#55A868", "#8172B3", "#937860", "#DA8BC3"]
-TARGET_COLOR = "#C44E52"
-MODEL_COLOR = "#1f77b4"
-TRUTH_COLOR = "black"
+_FEATURE_COLORS = ["#4C72B0", "#DD8452", "#55A868", "#8172B3", "#937860", "#DA8BC3"]
+_TARGET_COLOR = "#C44E52"
+_MODEL_COLOR = "#1f77b4"
+_TRUTH_COLOR = "black"
 
 
 # ============================================================================ plumbing
@@ -118,7 +118,7 @@ def _finish(fig: Figure, path: str | os.PathLike[str] | None) -> Figure:
 
 
 def _color(name: str, i: int) -> str:
-    return PART_COLORS.get(str(name).lower(), _CYCLE[i % len(_CYCLE)])
+    return _PART_COLORS.get(str(name).lower(), _CYCLE[i % len(_CYCLE)])
 
 
 def _is_datetime(value: Any) -> bool:
@@ -309,7 +309,7 @@ def plot_feature_distributions(
     fig, axes = _new_figure(9, 0.5 + 1.45 * k, k, 2)
     for i in range(k):
         _hist(axes[i, 0], before[:, i], "#8C8C8C", bins)
-        _hist(axes[i, 1], after[:, i], MODEL_COLOR, bins)
+        _hist(axes[i, 1], after[:, i], _MODEL_COLOR, bins)
         axes[i, 0].set_ylabel(names[i], rotation=0, ha="right", va="center", fontsize=9)
     axes[0, 0].set_title("before scaling (original units)", fontsize=10)
     axes[0, 1].set_title("after scaling", fontsize=10)
@@ -379,7 +379,7 @@ def plot_example_windows(
     for ax, i in zip(axes[:, 0], indices, strict=True):
         for c in range(shown):
             is_target = task == "regression" and c == target_index
-            color = TARGET_COLOR if is_target else FEATURE_COLORS[c % len(FEATURE_COLORS)]
+            color = _TARGET_COLOR if is_target else _FEATURE_COLORS[c % len(_FEATURE_COLORS)]
             label = names[c] + (" (target feature)" if is_target else "")
             ax.plot(t, X[i, :, c], lw=2.2 if is_target else 1.0, color=color, label=label)
         ax.axvline(0, color="0.5", ls=":", lw=1)
@@ -389,7 +389,7 @@ def plot_example_windows(
         else:
             steps = np.atleast_1d(y[i]).astype(float)
             label = f"target (t+{horizon})" if len(steps) == 1 else f"targets (t+{horizon} ...)"
-            ax.plot(horizon + np.arange(len(steps)), steps, "*", ms=13, color=TARGET_COLOR, mec="black", label=label)
+            ax.plot(horizon + np.arange(len(steps)), steps, "*", ms=13, color=_TARGET_COLOR, mec="black", label=label)
             ax.set_title(f"window {i}", fontsize=10, loc="left")
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("step relative to the window's last row (0 = last input)")
@@ -531,10 +531,10 @@ def plot_predictions(
     k = min(len(truth), check_int(max_points, "max_points", minimum=2))
     fig, axes = _new_figure(11, 4.2)
     ax = axes[0, 0]
-    ax.plot(x[:k], pick(truth)[:k], color=TRUTH_COLOR, lw=1.6, label="actual")
+    ax.plot(x[:k], pick(truth)[:k], color=_TRUTH_COLOR, lw=1.6, label="actual")
     styles = [("--", "#DD8452"), (":", "#8172B3"), ("-.", "#937860"), ("--", "#8C8C8C")]
     for j, (name, values) in enumerate(series.items()):
-        ls, color = ("-", MODEL_COLOR) if name == "model" else styles[(j - 1) % len(styles)]
+        ls, color = ("-", _MODEL_COLOR) if name == "model" else styles[(j - 1) % len(styles)]
         ax.plot(x[:k], pick(values)[:k], ls, color=color, lw=1.3, label=f"{name} (MAE {scores[name]:.3g})")
     ax.set_xlabel("time" if time is not None else "test window")
     ax.set_ylabel(ylabel)

@@ -132,7 +132,7 @@ def _training_windows(train: Any, augment: Any, seed: int) -> Any:
         raise param_error(
             "augment", "None when the training windows already carry an augmentation", augment,
             f"The windows were built with {own!r} (Pipeline(augment=...) or with_augmentation); pass one of the two.",
-        )  # fmt: skip
+        )
     if augment is None and own is None:
         return windows
     if augment is None:
