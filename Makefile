@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/mypy
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)

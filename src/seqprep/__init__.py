@@ -131,7 +131,9 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:
-        module.__spec__ = module.__spec__.loader_state  # give the module its own spec back
+        spec = module.__spec__
+        if spec is not None:
+            module.__spec__ = spec.loader_state  # give the module its own spec back
 
 
 if not any(isinstance(f, _MovedModules) for f in sys.meta_path):

@@ -101,7 +101,7 @@ def check_float(
     fix: str | None = None,
 ) -> float:
     """Check that *value* is a finite real number within bounds."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
         raise param_error(name, "a finite number", value, fix)
     value = float(value)
     lo_bad = minimum is not None and (value < minimum if inclusive else value <= minimum)

@@ -589,7 +589,7 @@ def _one(spec: Any, name: str) -> Augmentation:
         except ArtifactError as exc:
             raise InvalidParameterError(str(exc)) from None
     if isinstance(spec, (list, tuple)):
-        return Compose(spec)
+        return Compose(tuple(spec))
     raise param_error(
         name, "an augmentation, a name, a dict or a list of them", spec, "Use e.g. augment=['jitter', 'time_warp']."
     )

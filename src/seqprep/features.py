@@ -194,7 +194,7 @@ class _Blocks:
     def reduce(self, y: np.ndarray, op: np.ufunc) -> np.ndarray:
         """``op``-reduction (``np.add``, ``np.minimum``, ``np.maximum``) of each window of *y*, at :attr:`rows`."""
         w = self.window
-        blocks = np.zeros(self.size)
+        blocks: np.ndarray = np.zeros(self.size)
         blocks[self.dst] = y[self.src]
         blocks = blocks.reshape(-1, w)
         prefix = op.accumulate(blocks, axis=1).ravel()
@@ -211,7 +211,7 @@ class _Blocks:
         formula ``M2 = M2a + M2b + delta**2 * na * nb / window``, which does not cancel.
         """
         w = self.window
-        blocks = np.zeros(self.size)
+        blocks: np.ndarray = np.zeros(self.size)
         blocks[self.dst] = x[self.src]
         blocks = blocks.reshape(-1, w)
         ref = blocks[:, :1]

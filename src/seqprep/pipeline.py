@@ -370,12 +370,14 @@ class Pipeline:
         }
 
     # ------------------------------------------------------------------ applying
-    def _check_fitted(self) -> None:
+    def _check_fitted(self) -> tuple[BaseScaler, dict[str, Any]]:
+        """The fitted scaler and schema, or NotFittedError."""
         if self.scaler_ is None or self.schema_ is None:
             raise NotFittedError(
                 "This Pipeline instance is not fitted yet. Call 'fit' with appropriate arguments before using "
                 "this estimator (or Pipeline.load(path))."
             )
+        return self.scaler_, self.schema_
 
     def transform(self, data: Any, *, inference: bool = True) -> Windows:
         """Windows of new data, scaled with the **training** statistics saved at fit.
@@ -397,8 +399,7 @@ class Pipeline:
         DataError
             When columns, dtypes or the time step differ from what was fitted.
         """
-        self._check_fitted()
-        schema = self.schema_
+        _, schema = self._check_fitted()
         frame = _as_frame(data)
         optional = {t for t in self._targets if t not in schema["inputs"]} if inference else set()
         missing = [c for c in schema["raw_columns"] if c not in frame.columns and c not in optional]
@@ -439,7 +440,7 @@ class Pipeline:
         return self._windows(scaled, sd, columns, n_in, warmup)
 
     def _prepare_new(self, frame: pd.DataFrame, inference: bool) -> tuple[np.ndarray, SeriesData, list[str], int, int]:
-        schema = self.schema_
+        _, schema = self._check_fitted()
         if inference:
             # Targets that are not inputs are unknown in the future: placeholders, never read.
             frame = frame.copy(deep=False)
@@ -485,15 +486,15 @@ class Pipeline:
         -------
         ndarray (float64), same shape as ``y``
         """
-        self._check_fitted()
+        scaler, _ = self._check_fitted()
         arr = np.asarray(y, dtype=np.float64)
-        if isinstance(self.scaler_, IdentityScaler):
+        if isinstance(scaler, IdentityScaler):
             return arr.copy()
         n_t = len(self._targets)
         flat = arr.reshape(-1, 1) if isinstance(self.target, str) else arr.reshape(-1, n_t)
         if flat.shape[-1] != n_t:
             raise ShapeError(f"`y` must end with {n_t} target columns. Received: shape {arr.shape}.")
-        if isinstance(self.scaler_, SeriesScaler):
+        if isinstance(scaler, SeriesScaler):
             if windows is None:
                 raise param_error(
                     "windows", "the Windows the predictions belong to when scale_per='series'", windows,
@@ -502,9 +503,9 @@ class Pipeline:
             per_window = np.searchsorted(windows.series_data.bounds, windows.starts, side="right") - 1
             codes = self._codes_for(windows.series_data)[windows.series_data.bounds[per_window]]
             reps = flat.shape[0] // len(codes)
-            out = self.scaler_.inverse_transform(flat, np.repeat(codes, reps), features=self._target_index())
+            out = scaler.inverse_transform(flat, np.repeat(codes, reps), features=self._target_index())
         else:
-            out = self.scaler_.inverse_transform(flat, features=self._target_index())
+            out = scaler.inverse_transform(flat, features=self._target_index())
         return np.asarray(out, dtype=np.float64).reshape(arr.shape)
 
     # ------------------------------------------------------------------ out of core
@@ -595,9 +596,10 @@ class Pipeline:
         files: dict[str, str | bytes] = {}
         if arrays:
             buf = BytesIO()
-            np.savez(buf, **arrays)
-            files[_ARRAYS_FILE] = buf.getvalue()
-            payload["arrays"] = {"file": _ARRAYS_FILE, "sha256": hashlib.sha256(files[_ARRAYS_FILE]).hexdigest()}
+            np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
+            blob = buf.getvalue()
+            files[_ARRAYS_FILE] = blob
+            payload["arrays"] = {"file": _ARRAYS_FILE, "sha256": hashlib.sha256(blob).hexdigest()}
         payload["sha256"] = _digest(payload)
         files[_SPEC_FILE] = json.dumps(payload, indent=1, sort_keys=True, default=json_default)
         _write_dir_atomically(target, files, overwrite=overwrite)
@@ -687,7 +689,7 @@ def check_series_trained(scaler: Any, keys: Sequence[Any]) -> None:
         return
     counts = np.zeros(len(keys), dtype=np.int64)
     counts[: len(scaler.series_counts_)] = scaler.series_counts_[: len(keys)]
-    missing = [keys[i] for i in np.flatnonzero(counts == 0)]
+    missing = [keys[int(i)] for i in np.flatnonzero(counts == 0)]
     if missing:
         raise DataError(
             f"scale_per='series' needs training rows in every series, but {len(missing)} series have none "

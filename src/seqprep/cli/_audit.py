@@ -115,6 +115,7 @@ def audit_cmd(
     """
     from ..auditing import audit
 
+    data: dict[str, Any]
     if arrays is not None:
         if train or test or val:
             raise InvalidParameterError("Pass either an ARRAYS .npz file or --train/--test files, not both.")

@@ -174,7 +174,8 @@ def demo(out: str | None, epochs: int, seed: int, show_leakage: bool, overwrite:
     if show_leakage:
         _leakage_demo(console, df, seed)
     console.rule("[bold]Saved")
-    console.print(f"  run directory: [bold]{res.run_dir}[/]  (report: {res.run_dir / 'report.html'})")
+    run_dir = Path(str(res.run_dir))  # the demo always writes its run directory
+    console.print(f"  run directory: [bold]{run_dir}[/]  (report: {run_dir / 'report.html'})")
     console.print(f"  next: seqprep evaluate {res.run_dir}")
     console.print(f"  done in {_time.perf_counter() - started:.1f} s")
 
@@ -339,7 +340,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         model = cfg.get("model")
         cfg["model"] = {**(model if isinstance(model, dict) else {}), "members": members}
     console = _console()
-    train_cfg = {k: cfg[k] for k in ("epochs", "batch_size", "lr", "patience", "augment") if k in cfg}
+    train_cfg: dict[str, Any] = {k: cfg[k] for k in ("epochs", "batch_size", "lr", "patience", "augment") if k in cfg}
     seed_v = int(cfg.get("seed", 0))
     if cfg.get("train") or cfg.get("test"):
         _train_classification(console, cfg, train_cfg, seed_v, overwrite)

@@ -69,7 +69,7 @@ def _hash_rows(path: str, start: int, stop: int) -> str:
     """The sha256 of rows ``start:stop`` of ``data.npy`` (the manifest's chunk hash)."""
     data = np.load(path, mmap_mode="r")
     block = np.ascontiguousarray(data[start:stop])
-    return hashlib.sha256(memoryview(block).cast("B")).hexdigest()
+    return hashlib.sha256(block.data.cast("B")).hexdigest()
 
 
 # ---------------------------------------------------------------------- client side

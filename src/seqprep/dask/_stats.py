@@ -10,7 +10,7 @@ scaler from the merged moments. Functions shipped to workers are module-level (p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -139,7 +139,7 @@ def _moment_kind(pipe: Pipeline) -> tuple[bool, bool]:
     scaler = pipe._make_scaler([])
     per_series = isinstance(scaler, SeriesScaler)
     if per_series:
-        with_range = scaler.base != "standard"  # as SeriesScaler.partial_fit
+        with_range = cast(SeriesScaler, scaler).base != "standard"  # as SeriesScaler.partial_fit
     else:
         with_range = bool(getattr(scaler, "_with_range", False)) and not isinstance(scaler, IdentityScaler)
     return per_series, with_range
@@ -183,7 +183,7 @@ def _robust_scaler(pipe: Pipeline, plan: _Plan, ddf: Any, client: Any) -> Robust
     what they return (counts, histograms, the few values left), as the streaming fit does in one process.
     """
     dask = _require_dask()
-    scaler = pipe._make_scaler(plan.columns)
+    scaler = cast(RobustScaler, pipe._make_scaler(plan.columns))  # called for scaler='robust' only
     lo, hi = scaler.quantile_range
     quantiles = StreamingQuantiles([lo, 50.0, hi], len(plan.columns))
     parts = list(ddf.to_delayed())

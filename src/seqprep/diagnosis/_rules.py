@@ -60,6 +60,13 @@ class _Ctx:
     batch_shape: tuple[int, ...]
     layout: str | None
 
+    @property
+    def failed(self) -> _Call:
+        """The failing call (the layer rules run only when a call failed)."""
+        if self.failing is None:
+            raise RuntimeError("a layer rule ran without a failing call")
+        return self.failing
+
 
 
 
@@ -403,7 +410,7 @@ def _torch_too_short(ctx: _Ctx) -> Diagnosis:
 def _torch_conv1d(ctx: _Ctx, m: Any, s: tuple) -> Diagnosis:
     import torch.nn as nn
 
-    name, cin = ctx.failing.name, m.in_channels
+    name, cin = ctx.failed.name, m.in_channels
     if len(s) == 2:
         return _missing_feature_axis(name, "Conv1d", s, conv_first=True)
     if len(s) == 4:
@@ -467,7 +474,7 @@ def _rnn_tuple(ctx: _Ctx, rnn: _Call, what: str) -> Diagnosis:
 def _torch_rnn(ctx: _Ctx, m: Any, s: tuple) -> Diagnosis:
     import torch.nn as nn
 
-    name, t, size = ctx.failing.name, _tname(m), m.input_size
+    name, t, size = ctx.failed.name, _tname(m), m.input_size
     if len(s) == 2:
         return _missing_feature_axis(name, t, s, conv_first=False)
     if len(s) == 4:
@@ -510,7 +517,7 @@ def _torch_rnn(ctx: _Ctx, m: Any, s: tuple) -> Diagnosis:
 
 
 def _torch_conv2d(ctx: _Ctx, m: Any, s: tuple) -> Diagnosis:
-    name, cin = ctx.failing.name, m.in_channels
+    name, cin = ctx.failed.name, m.in_channels
     if len(s) == 5:
         n, t, a, b, c = s
         order = "channels-last (N, T, H, W, C)" if c == cin and a != cin else "(N, T, C, H, W)"
@@ -537,7 +544,7 @@ def _torch_conv2d(ctx: _Ctx, m: Any, s: tuple) -> Diagnosis:
 def _torch_linear(ctx: _Ctx, m: Any, s: tuple) -> Diagnosis:
     import torch.nn as nn
 
-    name, fin, last = ctx.failing.name, m.in_features, s[-1]
+    name, fin, last = ctx.failed.name, m.in_features, s[-1]
     rnn = _previous(ctx, (nn.RNNBase,))
     if rnn is not None:
         units = rnn.layer.hidden_size * (2 if rnn.layer.bidirectional else 1)
@@ -549,7 +556,7 @@ def _torch_linear(ctx: _Ctx, m: Any, s: tuple) -> Diagnosis:
                 "take the last time step instead: out, _ = self.lstm(x); self.fc(out[:, -1, :]) (batch_first=True); "
                 f"or set in_features={last} to use every step.",
             )
-    idx = ctx.calls.index(ctx.failing)
+    idx = ctx.calls.index(ctx.failed)
     prev = ctx.calls[idx - 1] if idx > 0 else None
     note = ""
     if prev is not None and isinstance(prev.layer, nn.Flatten) and _is_tensor_shape(prev.in_shape):
@@ -756,7 +763,7 @@ def _keras_inner(layer: Any) -> Any:
 
 
 def _keras_layer_rules(ctx: _Ctx, layer: Any, s: tuple, t: str) -> Diagnosis:
-    name, err = ctx.failing.name, ctx.error
+    name, err = ctx.failed.name, ctx.error
     kind = _tname(_keras_inner(layer))
     is_conv, is_rnn = kind in _K_CONV1D, kind in _K_RNN
     if not (is_conv or is_rnn):

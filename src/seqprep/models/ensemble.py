@@ -19,7 +19,7 @@ from .cnn_lstm import CNNLSTM, TimeDistributedCNNLSTM
 __all__ = ["Ensemble"]
 
 # The models an ensemble can hold (and rebuild from its config); an ensemble is not one of them.
-_MEMBERS: dict[str, type[nn.Module]] = {"CNNLSTM": CNNLSTM, "TimeDistributedCNNLSTM": TimeDistributedCNNLSTM}
+_MEMBERS: dict[str, Any] = {"CNNLSTM": CNNLSTM, "TimeDistributedCNNLSTM": TimeDistributedCNNLSTM}
 
 
 class Ensemble(nn.Module):
@@ -68,9 +68,9 @@ class Ensemble(nn.Module):
                                       f"a model with {attr}={getattr(m, attr)!r}",
                                       "Every member must predict the same outputs.")
         self.members = nn.ModuleList(members)
-        self.task: str = first.task
-        self.n_outputs: int = first.n_outputs
-        self.horizons: int | None = first.horizons
+        self.task: str = str(first.task)
+        self.n_outputs: int = int(first.n_outputs)  # type: ignore[arg-type]  # a member's int attribute
+        self.horizons: int | None = first.horizons  # type: ignore[assignment]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The members' mean: of softmax probabilities (returned as log-probabilities) or of regression outputs."""
@@ -98,7 +98,7 @@ class Ensemble(nn.Module):
             raise param_error("config", "{'members': [{'class': ..., 'config': ...}, ...]}", config)
         built = []
         for i, entry in enumerate(members):
-            member_cls = _MEMBERS.get(entry.get("class")) if isinstance(entry, dict) else None
+            member_cls = _MEMBERS.get(str(entry.get("class"))) if isinstance(entry, dict) else None
             if member_cls is None:
                 raise param_error(f"config['members'][{i}]", "{'class': 'CNNLSTM' or 'TimeDistributedCNNLSTM', "
                                   "'config': {...}}", entry)

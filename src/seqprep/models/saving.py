@@ -157,7 +157,7 @@ def load_model(path: str | os.PathLike[str], *, map_location: str | torch.device
             "was interrupted. Save the model again."
         )
     try:
-        model = cls.from_config(meta.get("config"))  # type: ignore[arg-type]
+        model = cls.from_config(meta.get("config"))  # type: ignore[arg-type,attr-defined]
     except ValueError as exc:
         raise ArtifactError(f"{config_path} holds an invalid {cls.__name__} config: {exc}") from exc
     state = torch.load(weights, map_location=map_location, weights_only=True)

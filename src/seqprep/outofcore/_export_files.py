@@ -156,7 +156,7 @@ def _write_starts(pipe: Any, out: Path, fit: StreamFit) -> None:
     """``starts-<part>.npy``: the window start rows of every part, filled block by block through memory maps."""
     names = list(fit.n_windows)
     tmp_files: dict[int, tuple[Path, Path]] = {}
-    arrays: dict[int, np.ndarray] = {}
+    arrays: dict[int, np.memmap] = {}
     for p, name in enumerate(names):
         tmp = out / f".starts-{name}.npy.tmp"
         arrays[p] = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int64, shape=(fit.n_windows[name],))
@@ -304,5 +304,5 @@ def _verify_chunks(out: Path, data: np.ndarray, m: dict[str, Any]) -> None:
     step = m["chunk_rows"]
     for k in range(m["n_chunks"]):
         block = np.ascontiguousarray(data[k * step : (k + 1) * step])
-        if hashlib.sha256(memoryview(block).cast("B")).hexdigest() != m["chunks"][str(k)]:
+        if hashlib.sha256(block.data.cast("B")).hexdigest() != m["chunks"][str(k)]:
             raise ArtifactError(f"chunk {k} of {out / 'data.npy'} (rows {k * step}..) changed after the export.")

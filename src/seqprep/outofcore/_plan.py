@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -115,7 +115,8 @@ def _scan(
     prev_t: Any = None
     diff_counts: dict[Any, int] = {}
     task = bar.add_task("scan (time/group)", total=n)
-    for _, a, b, cols in source.chunks(names, chunk_rows):
+    for _, a, b, chunk in source.chunks(names, chunk_rows):
+        cols = cast(dict[str, np.ndarray], chunk)  # no `wanted` filter: every chunk is read
         m = b - a
         change = np.zeros(m, dtype=bool)  # True where a row starts a series
         if group is not None:
@@ -354,7 +355,7 @@ def _count_windows(
         counts[p] += len(s)
     if any(c == 0 for c in counts):
         require_windows(
-            _SpecOnly(pipe.spec), names, [range(c) for c in counts], ranges, pipe.context  # type: ignore[arg-type]
+            _SpecOnly(pipe.spec), names, [range(c) for c in counts], ranges, pipe.context  # type: ignore[arg-type,misc]
         )
     return counts
 

@@ -64,7 +64,7 @@ def check_scales(df: pd.DataFrame, columns: Sequence[str], *, threshold: float =
     if len(stats) < 2:
         out["message"] = "fewer than two numeric columns: nothing to compare."
         return out
-    ratios = []
+    ratios: list[tuple[float, Any, Any, str]] = []
     for key, label in (("mean_abs", "mean |x|"), ("iqr", "IQR")):
         vals = {c: s[key] for c, s in stats.items() if s[key] > 0}
         if len(vals) >= 2:

@@ -255,7 +255,7 @@ def _as_2d(data: Any, name: str) -> tuple[np.ndarray, list[str] | None]:
 def _hist(ax: Axes, values: np.ndarray, color: str, bins: int) -> None:
     finite = values[np.isfinite(values)]
     if finite.size:
-        heights, _, _ = ax.hist(finite, bins=bins, color=color, alpha=0.85)
+        heights = np.asarray(ax.hist(finite, bins=bins, color=color, alpha=0.85)[0])
         ax.set_ylim(0, heights.max() * 1.45)  # head room for the statistics box
         mean, sd = finite.mean(), finite.std()
         mean = 0.0 if abs(mean) < 1e-9 * max(sd, 1e-300) else mean  # show 0, not -2.1e-16
@@ -372,7 +372,7 @@ def plot_example_windows(
         raise param_error("names", f"a sequence of {n_feat} feature names (one per feature of X)", names)
     if indices is None:
         count = min(check_int(n, "n", minimum=1), n_win)
-        indices = np.unique(np.linspace(0, n_win - 1, count).round().astype(int))
+        indices = [int(i) for i in np.unique(np.linspace(0, n_win - 1, count).round().astype(int))]
     t = np.arange(-lookback + 1, 1)
     fig, axes = _new_figure(10, 0.6 + 2.0 * len(indices), len(indices), 1, sharex=True)
     shown = min(n_feat, 6)
@@ -827,7 +827,7 @@ def build_run_report(
             add("Test predictions", "predictions", fig)
         else:
             true_labels, pred_labels = labels_pair(y_true, y_pred)
-            names = labels if labels is not None else np.union1d(true_labels, pred_labels)
+            names = list(labels) if labels is not None else list(np.union1d(true_labels, pred_labels))
             cm = confusion_matrix(true_labels, pred_labels, names)
             add("Confusion matrix", "confusion_matrix", plot_confusion_matrix(cm, list(names)))
     elif results is not None:

@@ -59,9 +59,9 @@ def make_scaler(
         scaler._validate_params()
         return scaler
     if isinstance(spec, Mapping):
-        scaler = ColumnScaler(spec, feature_names=feature_names)
-        scaler._validate_params()
-        return scaler
+        columns = ColumnScaler(spec, feature_names=feature_names)
+        columns._validate_params()
+        return columns
     if isinstance(spec, BaseScaler):
         return spec
     return _scaler_from_spec(spec)

@@ -341,12 +341,12 @@ class SeriesScaler(BaseScaler):
             const = (std <= self.epsilon * np.abs(m.mean)) | (m.var == 0)
             self.center_, self.scale_ = m.mean.copy(), np.where(const, 1.0, std)
         elif self.base == "minmax":
-            lo = np.where(m.count > 0, m.min, 0.0)
+            lo = np.where(m.count > 0, m.bounds()[0], 0.0)
             rng = np.where(m.count > 0, m.max - lo, 0.0)
             const = rng <= 0
             self.center_, self.scale_ = lo, np.where(const, 1.0, rng)
         elif self.base == "maxabs":
-            mx = np.where(m.count > 0, np.maximum(np.abs(m.min), np.abs(m.max)), 0.0)
+            mx = np.where(m.count > 0, np.maximum(np.abs(m.bounds()[0]), np.abs(m.bounds()[1])), 0.0)
             const = mx <= 0
             self.center_, self.scale_ = np.zeros_like(mx), np.where(const, 1.0, mx)
         else:
@@ -510,8 +510,8 @@ class SeriesScaler(BaseScaler):
         count = arrays["count"]
         shape = count.shape
         for name, arr in arrays.items():
-            want = "iu" if name in ("count", "series_counts") else "f"
-            if arr.dtype.kind not in want:
+            kinds = "iu" if name in ("count", "series_counts") else "f"
+            if arr.dtype.kind not in kinds:
                 raise ArtifactError(f"Array {name!r} of {type(self).__name__} has dtype {arr.dtype}.")
             if name != "series_counts" and arr.shape != shape:
                 raise ArtifactError(f"Array {name!r} has shape {arr.shape}; 'count' has {shape}.")

@@ -42,7 +42,7 @@ def _floats(values: Any, name: str, shape: tuple[int, ...], fill: float | None =
         if arr.shape != shape:
             raise ArtifactError(f"Field {name!r} must have shape {shape}. Received shape {arr.shape}.")
         if fill is not None:
-            arr = np.where(np.equal(arr, None), fill, arr)
+            arr = np.where(np.equal(arr, None), fill, arr)  # type: ignore[call-overload]  # object arrays
         out = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, ArtifactError):
@@ -155,6 +155,12 @@ class Moments:
     def var(self) -> np.ndarray:
         """Population variance (ddof=0); 0 where there is no value."""
         return self.m2 / np.maximum(self.count, 1)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(min, max)``: the range these moments were accumulated with."""
+        if self.min is None or self.max is None:
+            raise ValueError("these Moments were accumulated without their range (with_range=False)")
+        return self.min, self.max
 
     def merge(self, other: Moments) -> Moments:
         """Combine with the statistics of other rows (Chan et al. parallel merge).

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 import numpy as np
 
@@ -143,10 +144,11 @@ class StreamingQuantiles:
                 for s in same:
                     s.buffer.append(x)
                 continue
-            k = _bin_index(x, same[0].edges)
-            counts = np.bincount(k, minlength=len(same[0].counts))[: len(same[0].counts)]
+            edges, bins = cast(np.ndarray, same[0].edges), cast(np.ndarray, same[0].counts)  # set by the pass
+            k = _bin_index(x, edges)
+            counts = np.bincount(k, minlength=len(bins))[: len(bins)]
             for s in same:
-                s.counts += counts
+                s.counts = cast(np.ndarray, s.counts) + counts
 
     def accumulator(self) -> StreamingQuantiles:
         """An empty copy for the current pass.
@@ -189,7 +191,7 @@ class StreamingQuantiles:
             for i, p in enumerate(self._positions(j)):
                 lo, hi = value[j, int(np.floor(p))], value[j, int(np.ceil(p))]
                 # numpy's linear interpolation, in its own form (lerp), for bit-identical results
-                out[i, j] = _lerp(lo, hi, p - np.floor(p))
+                out[i, j] = _lerp(cast(float, lo), cast(float, hi), p - np.floor(p))  # every search has its value
         return out
 
     # ------------------------------------------------------------------ helpers
@@ -206,14 +208,15 @@ class StreamingQuantiles:
             s.value = float(values[s.rank - s.below])
             s.buffer = []
             return
-        cum = np.cumsum(s.counts)
+        edges, counts = cast(np.ndarray, s.edges), s.counts  # edges are set by the histogram pass
+        cum = np.cumsum(counts)
         k = int(np.searchsorted(cum, s.rank - s.below, side="right"))
         s.below += int(cum[k - 1]) if k else 0
-        s.inside = int(s.counts[k])
-        if k == len(s.edges) - 1:  # the closed last bin: exactly the values equal to hi
+        s.inside = int(counts[k])
+        if k == len(edges) - 1:  # the closed last bin: exactly the values equal to hi
             s.lo, s.closed = s.hi, True
         else:
-            s.lo, s.hi, s.closed = float(s.edges[k]), float(s.edges[k + 1]), False
+            s.lo, s.hi, s.closed = float(edges[k]), float(edges[k + 1]), False
         if s.lo == s.hi or np.nextafter(s.lo, np.inf) == s.hi and not s.closed:
             s.value = s.lo  # [hi, hi], or [lo, the next float): one value left
 

@@ -141,7 +141,8 @@ class BaseScaler:
     def _update(self, a: np.ndarray) -> None:
         """Default: accumulate :class:`Moments` (with range when ``_with_range``) and finalise."""
         m = _moments.array_moments(_rows(a), with_range=self._with_range)
-        self._moments = m if getattr(self, "_moments", None) is None else self._moments.merge(m)
+        seen: Moments | None = getattr(self, "_moments", None)
+        self._moments = m if seen is None else seen.merge(m)
         self._set_seen(self._moments.count)
         self._finalize()
 
@@ -182,7 +183,7 @@ class BaseScaler:
                     known = list_names(names) if names is not None else "none (fitted on an array)"
                     raise param_error("features", f"names seen in fit ({known})", features)
                 out.append(list(names).index(f))
-            elif isinstance(f, numbers.Integral) and not isinstance(f, bool) and 0 <= f < self.n_features_in_:
+            elif isinstance(f, numbers.Integral) and not isinstance(f, bool) and 0 <= int(f) < self.n_features_in_:
                 out.append(int(f))
             else:
                 raise param_error(
@@ -508,8 +509,9 @@ class MinMaxScaler(BaseScaler):
     def _finalize(self) -> None:
         m = self._moments
         empty = m.count == 0
-        self.data_min_ = np.where(empty, 0.0, m.min)
-        self.data_max_ = np.where(empty, 0.0, m.max)
+        data_lo, data_hi = m.bounds()
+        self.data_min_ = np.where(empty, 0.0, data_lo)
+        self.data_max_ = np.where(empty, 0.0, data_hi)
         rng = self.data_max_ - self.data_min_
         self.data_range_ = np.where(rng > 0, rng, 1.0)
         lo, hi = (float(v) for v in self.feature_range)
@@ -546,7 +548,8 @@ class MaxAbsScaler(BaseScaler):
 
     def _finalize(self) -> None:
         m = self._moments
-        self.max_abs_ = np.where(m.count == 0, 0.0, np.maximum(np.abs(m.min), np.abs(m.max)))
+        lo, hi = m.bounds()
+        self.max_abs_ = np.where(m.count == 0, 0.0, np.maximum(np.abs(lo), np.abs(hi)))
         self.scale_ = np.where(self.max_abs_ > 0, self.max_abs_, 1.0)
 
     def _affine_params(self) -> tuple[Any, Any, Any]:

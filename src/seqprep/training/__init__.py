@@ -52,13 +52,14 @@ from __future__ import annotations
 from typing import Any
 
 from ._fit import TrainResult, evaluate, fit, predict
-from ._loaders import ArrayWindows, _dataset_class, collate_batch, make_dataloader
+from ._loaders import ArrayWindows, WindowsLike, _dataset_class, collate_batch, make_dataloader
 from ._loop import resolve_device
 
 __all__ = [
     "ArrayWindows",
     "TrainResult",
     "WindowsDataset",
+    "WindowsLike",
     "collate_batch",
     "evaluate",
     "fit",

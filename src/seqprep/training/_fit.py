@@ -17,6 +17,7 @@ from ..exceptions import DataError, ShapeError
 # _train_loop; this module keeps the public functions and re-exports the public names.
 from ._loaders import (
     TASKS,
+    WindowsLike,
     _as_windows,
     _fetch,
     _fit_loaders,
@@ -99,8 +100,8 @@ class TrainResult:
 # ============================================================================ fit
 def fit(
     model: Any,
-    train: Any,
-    val: Any = None,
+    train: WindowsLike | tuple[Any, Any],
+    val: WindowsLike | tuple[Any, Any] | None = None,
     *,
     task: str = "regression",
     epochs: int = 50,
@@ -267,7 +268,7 @@ def _outputs(
 
 def predict(
     model: Any,
-    windows_or_X: Any,
+    windows_or_X: WindowsLike | np.ndarray,
     batch_size: int = 256,
     *,
     task: str = "regression",
@@ -324,7 +325,7 @@ def predict(
 
 def evaluate(
     model: Any,
-    windows: Any,
+    windows: WindowsLike | tuple[Any, Any],
     batch_size: int = 256,
     *,
     task: str = "regression",
@@ -362,6 +363,8 @@ def evaluate(
     """
     check_choice(task, "task", TASKS)
     out, y = _outputs(model, windows, batch_size, device, amp, want_y=True)
+    if y is None:  # want_y=True always returns the targets
+        raise ShapeError("evaluate needs windows with targets.")
     if task == "classification":
         return classification_metrics(_labels_as_int(y), out, labels)
     if out.size != y.size:

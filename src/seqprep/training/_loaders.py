@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -25,7 +25,19 @@ from ..exceptions import DataError, ShapeError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["ArrayWindows", "collate_batch", "make_dataloader"]
+__all__ = ["ArrayWindows", "WindowsLike", "collate_batch", "make_dataloader"]
+
+
+@runtime_checkable
+class WindowsLike(Protocol):
+    """What :func:`seqprep.training.fit` trains on: ``len(w)`` and ``w[index_array] -> (X, y)``.
+
+    :class:`seqprep.Windows` is one; so is :class:`ArrayWindows` (a plain ``(X, y)`` pair, wrapped).
+    """
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: np.ndarray, /) -> Any: ...
 
 TASKS = ("regression", "classification")
 
@@ -70,7 +82,7 @@ class ArrayWindows:
         return self.X[index], (None if self.y is None else self.y[index])
 
 
-def _as_windows(data: Any, name: str) -> Any:
+def _as_windows(data: Any, name: str) -> WindowsLike:
     """Return a windows-like object: tuples ``(X, y)`` and bare arrays are wrapped."""
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return ArrayWindows(data[0], data[1])
@@ -133,10 +145,8 @@ def _training_windows(train: Any, augment: Any, seed: int) -> Any:
             "augment", "None when the training windows already carry an augmentation", augment,
             f"The windows were built with {own!r} (Pipeline(augment=...) or with_augmentation); pass one of the two.",
         )
-    if augment is None and own is None:
-        return windows
     if augment is None:
-        return _AugmentedWindows(windows, own, windows.augmentation_seed)
+        return windows if own is None else _AugmentedWindows(windows, own, cast(Any, windows).augmentation_seed)
     from ..augment import make_augmentation
 
     # Any callable aug(X, rng) -> X is accepted, as by Windows.with_augmentation; names, dicts and lists

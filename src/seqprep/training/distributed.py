@@ -208,7 +208,7 @@ def fit_distributed(
         model = model.to(device)
         ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
         dataset = _dataset_class()(train, task=task)
-        sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+        sampler: Any = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed)
         loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_batch)
         val_loader = None
         if val is not None and len(val):

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from ._spec import LAYOUTS, WindowSpec, make_window_spec
 from ._starts import window_starts
-from ._windows import Windows, windows
+from ._windows import Batch, Windows, windows
 from .adapters import TorchWindows, keras_dataset
 
 __all__ = [
+    "Batch",
     "LAYOUTS",
     "TorchWindows",
     "WindowSpec",

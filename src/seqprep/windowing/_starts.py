@@ -99,7 +99,7 @@ def _panel_starts(bounds: np.ndarray, n_per: np.ndarray, total: int, stride: int
         offset = offset.astype(np.int32)
         starts = np.arange(0, total * stride, stride, dtype=np.int32)
     else:
-        starts = np.arange(0, total * stride, stride, dtype=np.int64)
+        starts = np.arange(0, total * stride, stride, dtype=np.int64)  # type: ignore[assignment]
     starts += np.repeat(offset, n_per)
     return starts.astype(idx_dtype, copy=False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,11 @@ from ._spec import WindowSpec, make_window_spec
 from ._starts import _Arange, window_starts
 from ._views import _available_memory, _fmt_bytes, _strided_rows, _torch_available, _torch_window_view
 
-__all__ = ["Windows", "windows"]
+__all__ = ["Batch", "Windows", "windows"]
+
+#: What indexing windows returns: ``X`` alone (windows without a target) or ``(X, y)``.
+#: ``X, y = w[0:32]`` unpacks either way for a type checker; a window (``w[0]``) drops the first axis.
+Batch: TypeAlias = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 # Batches at least this large go through torch.index_select when torch is installed: it copies
 # 8 KiB window blocks ~2x faster than numpy's fancy indexing (see docs/performance.md).
@@ -285,7 +289,7 @@ class Windows:
             total += math.prod(self.y_shape) * item
         return int(total)
 
-    def __getitem__(self, key: Any) -> Any:
+    def __getitem__(self, key: int | slice | Sequence[int] | np.ndarray) -> Batch:
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
             n = len(self)
             if not -n <= key < n:
@@ -309,7 +313,7 @@ class Windows:
         return self._take(idx)
 
     # ------------------------------------------------------------------ gathering
-    def _take(self, idx: np.ndarray, rng: np.random.Generator | None = None) -> Any:
+    def _take(self, idx: np.ndarray, rng: np.random.Generator | None = None) -> Batch:
         starts = self._starts[idx]
         X = self._gather_x(starts)
         if rng is not None and self._augment is not None:
@@ -434,7 +438,7 @@ class Windows:
         self._augment_calls += 1
         return np.random.default_rng([self._augment_seed, self._augment_calls])
 
-    def to_numpy(self, max_bytes: int | None = None) -> Any:
+    def to_numpy(self, max_bytes: int | None = None) -> Batch:
         """Materialize every window, after checking that it fits in memory.
 
         Parameters
@@ -562,5 +566,5 @@ def _windows_setstate(self: Windows, state: dict[str, Any]) -> None:
     self._view = _strided_rows(self._x, self.spec)
 
 
-Windows.__getstate__ = _windows_getstate  # type: ignore[method-assign]
+Windows.__getstate__ = _windows_getstate  # type: ignore[method-assign,assignment]
 Windows.__setstate__ = _windows_setstate  # type: ignore[attr-defined]

@@ -110,11 +110,12 @@ class TorchWindows:
         if shuffle:
             gen = torch.Generator()
             gen.manual_seed(int(seed) if seed is not None else int(torch.seed() % (2**63)))
-            base = RandomSampler(self, generator=gen)
+            base: Any = RandomSampler(self, generator=gen)
         else:
             base = SequentialSampler(self)
         sampler = BatchSampler(base, batch_size=batch_size, drop_last=drop_last)
-        return DataLoader(self, sampler=sampler, batch_size=None, num_workers=num_workers, **kwargs)
+        # self is a torch Dataset: the class is built with torch's Dataset as a base on first use
+        return DataLoader(self, sampler=sampler, batch_size=None, num_workers=num_workers, **kwargs)  # type: ignore[arg-type]
 
 
 def keras_dataset(
