@@ -41,7 +41,7 @@ from .exceptions import ArtifactError, DataError, NotFittedError, ShapeError
 from .io import SeriesData, as_series
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
 from .splitting import CONTEXTS, Split, split
-from .windowing import Windows, WindowSpec, make_window_spec, window_starts
+from .windowing import Windows, make_window_spec, window_starts
 
 __all__ = ["Pipeline"]
 
@@ -808,11 +808,3 @@ def _write_dir_atomically(target: Path, files: dict[str, str | bytes], *, overwr
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _describe_spec(spec: WindowSpec) -> str:
-    """One line describing a window spec (used by the CLI)."""
-    return (
-        f"lookback={spec.lookback}, horizon={list(spec.horizons) if not spec.scalar_horizon else spec.horizons[0]}, "
-        f"stride={spec.stride}, sampling_rate={spec.sampling_rate}, layout={spec.layout}"
-    )

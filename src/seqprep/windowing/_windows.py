@@ -552,19 +552,14 @@ class Windows:
 
         return keras_dataset(self, batch_size=batch_size, shuffle=shuffle, seed=seed, **kwargs)
 
+    # ------------------------------------------------------------------ pickling (DataLoader workers)
+    def __getstate__(self) -> dict[str, Any]:
+        # The strided view would pickle as a full (lookback x data) copy: drop it and rebuild.
+        state = dict(self.__dict__)
+        state["_view"] = None
+        state["_torch_view"] = None
+        return state
 
-def _windows_getstate(self: Windows) -> dict[str, Any]:
-    # The strided view would pickle as a full (lookback x data) copy: drop it and rebuild.
-    state = dict(self.__dict__)
-    state["_view"] = None
-    state["_torch_view"] = None
-    return state
-
-
-def _windows_setstate(self: Windows, state: dict[str, Any]) -> None:
-    self.__dict__.update(state)
-    self._view = _strided_rows(self._x, self.spec)
-
-
-Windows.__getstate__ = _windows_getstate  # type: ignore[method-assign,assignment]
-Windows.__setstate__ = _windows_setstate  # type: ignore[attr-defined]
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._view = _strided_rows(self._x, self.spec)
