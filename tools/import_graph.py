@@ -7,8 +7,9 @@ inside functions (they still make one module depend on another). Modules are gro
 * cycles: strongly connected components of the module graph with more than one module;
 * unit cycles: the same on the graph of units (an import between two packages that also
   runs the other way);
-* back-up imports: with units ordered in layers (longest path from the sinks of the unit
-  graph once its cycles are collapsed), an import from a lower layer into a higher one.
+* layers: the longest path from the sinks of the unit graph once its cycles are collapsed;
+* back-up imports: imports between two units of one cycle (each closes the cycle, so in any
+  layering at least one of them runs from a lower layer back up).
 """
 
 from __future__ import annotations
@@ -120,9 +121,9 @@ def main(root: Path) -> None:
 
     for c in cgraph:
         depth(c)
-    back_up = [
-        (u, d) for u, deps in ugraph.items() for d in deps if layer[comp_of[d]] > layer[comp_of[u]]
-    ]
+    # An import runs back up when it closes a cycle: importer and imported sit in one cyclic component.
+    cyclic = {u for c in unit_cycles for u in c}
+    back_up = [(u, d) for u, deps in ugraph.items() for d in deps if u in cyclic and comp_of[u] == comp_of[d]]
     entries = sorted(p.name for p in root.iterdir() if p.name != "__pycache__" and not p.name.startswith("."))
     print(f"top-level entries in {root}: {len(entries)}")
     print(f"python modules: {len(files)}")
