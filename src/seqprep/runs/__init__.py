@@ -1,0 +1,60 @@
+"""End-to-end training runs: check the data, fit a leak-free pipeline, train a CNN-LSTM, compare to baselines.
+
+:func:`run_forecast` and :func:`run_classification` are what ``seqprep demo`` and ``seqprep train``
+call. Each returns a :class:`RunResult` and, given ``out_dir``, writes a *run directory*::
+
+    run_dir/
+        pipeline/          the fitted Pipeline (forecasting; JSON, hash-checked)
+        model/             the trained model (config.json + weights.pt)
+        run.json           the configuration of the run
+        metrics.json       test metrics of the model and of every baseline, in original units
+        history.json       the training history, one record per epoch
+        predictions.csv    test predictions (with timestamps for forecasting)
+        test_windows.npz   the model-ready test inputs and targets, to re-score the run
+        report.html        one-file HTML report (pictures also in report/*.png)
+        COMPLETE           written last: a run without it is refused by load_run()
+
+The directory is built under a temporary name beside ``out_dir`` and renamed into place, so an
+interrupted run never leaves a directory that looks finished.
+
+Every score is computed on the SAME test windows for the model and the baselines, after
+un-scaling to the data's own units. Only training rows ever feed a statistic.
+
+The module is the public face; the steps live in private modules, one concept each:
+``_forecast`` and ``_classify`` (the steps of each kind of run), ``_data_check`` (the data check),
+``_run_model`` (settings, training, scoring), ``_run_dir`` (the run directory's format, atomic write
+and loading) and ``_saved_runs`` (re-scoring and forecasting from a saved run).
+"""
+
+from __future__ import annotations
+
+from ._classify import instance_normalize
+from ._data_check import check_scales
+from ._result import RunResult
+from ._run_dir import load_run
+from ._runs import (
+    DEFAULT_CLASSIFICATION_MODEL_CONFIG,
+    DEFAULT_CLASSIFICATION_TRAIN_CONFIG,
+    DEFAULT_MODEL_CONFIG,
+    DEFAULT_TRAIN_CONFIG,
+    default_derived_features,
+    run_classification,
+    run_forecast,
+)
+from ._saved import evaluate_run, predict_run
+
+__all__ = [
+    "DEFAULT_CLASSIFICATION_MODEL_CONFIG",
+    "DEFAULT_CLASSIFICATION_TRAIN_CONFIG",
+    "DEFAULT_MODEL_CONFIG",
+    "DEFAULT_TRAIN_CONFIG",
+    "RunResult",
+    "check_scales",
+    "default_derived_features",
+    "evaluate_run",
+    "instance_normalize",
+    "load_run",
+    "predict_run",
+    "run_classification",
+    "run_forecast",
+]
