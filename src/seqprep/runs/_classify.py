@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._run_dir import run_header, write_json, write_report, write_run
 from .._validation import check_float, param_error
 from ..exceptions import DataError
+from ._run_dir import run_header, write_json, write_report, write_run
 
 if TYPE_CHECKING:
     from ._result import RunResult
@@ -181,8 +181,8 @@ def hold_out(n_cases: int, val_fraction: float, seed: int) -> tuple[np.ndarray, 
 # ============================================================================ 3. test predictions
 def classify_with_baselines(model: Any, cases: Cases) -> dict[str, np.ndarray]:
     """Test-case labels from the model, the majority class and 1-NN (the baselines see every training case)."""
-    from ..training.baselines import majority_class, nearest_neighbour_1
     from ..training import predict
+    from ..training.baselines import majority_class, nearest_neighbour_1
 
     pred = cases.classes[predict(model, cases.X_test, task="classification", device="cpu")]
     return {

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._run_dir import run_header, write_json, write_report, write_run
-from ._model import fit_model
 from .._validation import list_names, param_error
 from ..exceptions import DataError
+from ._model import fit_model
+from ._run_dir import run_header, write_json, write_report, write_run
 
 if TYPE_CHECKING:
     from ._result import RunResult
@@ -176,8 +176,8 @@ def predict_with_baselines(
     Returns ``(y_true, preds, skipped)``; ``preds`` keeps the order cnn_lstm, persistence,
     seasonal_naive, ridge (the order of the metrics and of the prediction table's columns).
     """
-    from ..training.baselines import RidgeBaseline, persistence
     from ..training import predict
+    from ..training.baselines import RidgeBaseline, persistence
 
     (X_tr, y_tr), (X_te, y_te) = arrays["train"], arrays["test"]
     pred_scaled = predict(model, X_te, device="cpu")

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._files import replace_dir, temp_dir_beside
 from .._version import __version__
 from ..exceptions import ArtifactError, DataError
-from .._files import replace_dir, temp_dir_beside
 
 __all__: list[str] = []  # internal module: served by seqprep.runs
 

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._validation import check_bool, check_float, check_int, param_error
+from ..training import resolve_device  # fit's own rule (torch imported on call)
 from ._classify import (
     classification_config,
     classify_with_baselines,
-    instance_normalize,
     prepare_cases,
     read_cases,
     write_classification_run,
 )
-from ._data_check import check_scales, data_check
+from ._data_check import data_check
 from ._forecast import (
     ForecastSpec,
     check_columns,
@@ -33,12 +32,9 @@ from ._forecast import (
     window_arrays,
     write_forecast_run,
 )
-from ._run_dir import load_run, prepare_out_dir
 from ._model import fit_kwargs, fit_model, merge_settings, score
 from ._result import RunResult
-from ._saved import evaluate_run, predict_run
-from ..training import resolve_device  # fit's own rule (torch imported on call)
-from .._validation import check_bool, check_float, check_int, param_error
+from ._run_dir import prepare_out_dir
 
 __all__ = [
     "DEFAULT_CLASSIFICATION_MODEL_CONFIG",

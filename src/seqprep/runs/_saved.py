@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._run_dir import load_run
-from ._model import score
 from ..exceptions import ArtifactError
+from ._model import score
+from ._run_dir import load_run
 
 __all__: list[str] = []  # internal module: served by seqprep.runs
 

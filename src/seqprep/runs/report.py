@@ -790,7 +790,7 @@ def build_run_report(
         Path of ``report.html``.
     """
     from .._validation import check_choice
-    from ..training.metrics import labels_pair, confusion_matrix
+    from ..training.metrics import confusion_matrix, labels_pair
 
     check_choice(task, "task", ("regression", "classification"))
     run = Path(run_dir)
