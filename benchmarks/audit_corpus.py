@@ -46,7 +46,7 @@ GRID = {
 _SCALING = ("SCALED_BEFORE_SPLIT", "SCALED_PER_PART")
 
 
-def sweep(corpus) -> None:
+def sweep(corpus, show: str | None = None) -> None:
     """Evaluate the scaling rule for every grid point on the dev half; print the chosen point.
 
     Rule, fixed before the held-out half was run: keep the points with no false SCALED_*
@@ -72,8 +72,8 @@ def sweep(corpus) -> None:
         for case, rows, windowed in cached:
             got = {f.code for f in _rules._check_scaling(rows.unique, rows.union, rows.own, windowed)} & set(_SCALING)
             false += len(got - case.expect - case.allow)
-            if got - case.expect - case.allow and (tol, per, before) == (0.02, 3.0, 3.0):
-                print(f"false at {tol}/{per}/{before}: {case.name} {sorted(got)}")
+            if show and got - case.expect - case.allow and (tol, per, before) == tuple(map(float, show.split(","))):
+                print(f"false at {show}: {case.name} {sorted(got)}")
             for code in _SCALING:
                 want[code] += code in case.expect
                 hit[code] += code in case.expect and code in got
@@ -97,10 +97,11 @@ def main() -> None:
     parser.add_argument("--half", choices=["dev", "held", "both"], default="both")
     parser.add_argument("--verbose", action="store_true", help="List every missed or false finding.")
     parser.add_argument("--sweep", action="store_true", help="Choose the scaling thresholds on the dev half.")
+    parser.add_argument("--show", default=None, help="With --sweep: list the false errors at 'TOL,PER,BEFORE'.")
     args = parser.parse_args()
     corpus = _load_corpus()
     if args.sweep:
-        sweep(corpus)
+        sweep(corpus, args.show)
         return
     halves = ("dev", "held") if args.half == "both" else (args.half,)
     rows = []

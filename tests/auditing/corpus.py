@@ -20,6 +20,7 @@ shared data folder (``SEQPREP_SHARED_DATA``).
 
 from __future__ import annotations
 
+import functools
 import os
 import zlib
 from collections.abc import Callable, Iterator
@@ -91,8 +92,9 @@ def _ar(rng: np.random.Generator, n: int, c: int, phi: float = 0.8) -> np.ndarra
     return out
 
 
+@functools.lru_cache(maxsize=32)
 def synthetic(shape: str, seed: int) -> tuple[list[np.ndarray], str]:
-    """The series of a synthetic shape (a list: one array per series) and its frequency."""
+    """The series of a synthetic shape (a list: one array per series) and its frequency (cached: do not modify)."""
     rng = np.random.default_rng(seed)
     levels = np.array([10.0, 1000.0, 0.5])
     if shape == "ar":
@@ -121,8 +123,9 @@ def _shared(name: str) -> Path | None:
     return p if p.is_file() else None
 
 
+@functools.lru_cache(maxsize=8)
 def real(name: str) -> tuple[list[np.ndarray], str] | None:
-    """A real data set as one series (None when its file is absent); NaN rows are interpolated."""
+    """A real data set as one series (None when its file is absent; cached: do not modify); NaN interpolated."""
     if name == "weather":
         p = _shared("seattle-weather.csv")
         if p is None:

@@ -26,15 +26,15 @@ __all__: list[str] = []  # internal module
 EXACT_TOL = 1e-5
 #: The same for windows: the rows after a part's last input window (its horizon) and the
 #: purge gap appear in no window, so the statistics of the covered rows are only close.
-WINDOW_TOL = 0.05
+WINDOW_TOL = 0.02
 #: A match must hold for this share of windows to call the target "inside the input".
 TARGET_MATCH_SHARE = 0.95
 #: Ratio of root-mean-square magnitudes between features that is flagged as unscaled.
 SCALE_RATIO = 100.0
 #: SCALED_BEFORE_SPLIT needs the training part's deviation mass to be this many times that of all parts.
-BEFORE_SPLIT_MASS = 10.0
+BEFORE_SPLIT_MASS = 3.0
 #: SCALED_PER_PART needs a part's deviation mass to be at most this many times the training part's.
-PER_PART_MASS = 5.0
+PER_PART_MASS = 3.0
 #: A part needs this many rows of its own (rows no training window holds) for SCALED_PER_PART.
 MIN_OWN_ROWS = 3
 #: Share of test samples duplicated in training above which duplicates are an error.
@@ -96,6 +96,7 @@ def _check_scaling(
     tr = _c.scale_fit(unique["train"], keep)
     fit_union = _c.scale_fit(union, keep)
     fits = {k: _c.scale_fit(r, keep) for k, r in own.items() if r.shape[0] >= MIN_OWN_ROWS}
+    whole = {k: _c.scale_fit(r, keep) for k, r in unique.items() if k != "train"}
     tol = WINDOW_TOL if windowed else EXACT_TOL
     what = "own rows (those no training window holds)" if windowed else "rows"
     for kind, label in _LABELS.items():
@@ -104,6 +105,7 @@ def _check_scaling(
             fit_union.dev(kind) <= tol
             and tr.dev(kind) > tol / 10
             and tr.mass(kind) >= BEFORE_SPLIT_MASS * max(fit_union.mass(kind), floor)
+            and not all(f.dev(kind) <= tol for f in whole.values())  # every part exact alone: scaled per part
         ):
             return [
                 Finding(
