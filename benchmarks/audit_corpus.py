@@ -81,9 +81,11 @@ def sweep(corpus, show: str | None = None) -> None:
         results.append((tol, per, before, false, hit, want, recall))
     print_table(
         ["WINDOW_TOL", "PER_PART_MASS", "BEFORE_SPLIT_MASS", "false SCALED_*", "before hit", "per-part hit"],
-        [[t, p, b, f, f"{h[_SCALING[0]]}/{w[_SCALING[0]]}", f"{h[_SCALING[1]]}/{w[_SCALING[1]]}"]
-         for t, p, b, f, h, w, _ in results],
-    )  # fmt: skip
+        [
+            [t, p, b, f, f"{h[_SCALING[0]]}/{w[_SCALING[0]]}", f"{h[_SCALING[1]]}/{w[_SCALING[1]]}"]
+            for t, p, b, f, h, w, _ in results
+        ],
+    )
     ok = [r for r in results if r[3] == 0]
     if not ok:
         print("no grid point without a false SCALED_* error")
@@ -120,7 +122,9 @@ def main() -> None:
         print(f"   by scaler: {dict(Counter(o.case.scaler for o in outcomes))}")
         print(f"   by parts: {dict(Counter(o.case.parts for o in outcomes))}")
         print(f"   by shape: {dict(Counter(o.case.shape for o in outcomes))}")
-        print(f"   with y: {sum(o.case.with_y for o in outcomes)}, with time: {sum(o.case.with_time for o in outcomes)}")
+        print(
+            f"   with y: {sum(o.case.with_y for o in outcomes)}, with time: {sum(o.case.with_time for o in outcomes)}"
+        )
         table = corpus.score(outcomes)
         body = []
         for code, r in table.items():
@@ -132,8 +136,10 @@ def main() -> None:
         print_table(["code", "tp", "fp", "fn", "precision", "recall"], body)
         infos = Counter(c for o in outcomes for c in o.infos)
         print(f"   info findings: {dict(sorted(infos.items()))}")
-        print(f"   honest cases: {len(honest)}; with a false error: {len(false_errors)}; "
-              f"with a false warning: {len(false_warnings)}")  # fmt: skip
+        print(
+            f"   honest cases: {len(honest)}; with a false error: {len(false_errors)}; "
+            f"with a false warning: {len(false_warnings)}"
+        )
         print(f"   leak cases passed in silence: {len(silent)}")
         for o in false_errors:
             print(f"   FALSE ERROR {o.case.name}: {sorted(o.errors)}")
@@ -143,8 +149,9 @@ def main() -> None:
             for o in outcomes:
                 if o.missed or o.false:
                     print(f"   {o.case.name}: missed={sorted(o.missed)} false={sorted(o.false)} info={sorted(o.infos)}")
-        rows.append(headline(f"{half} false errors on honest pipelines", len(false_errors), target="0",
-                             ok=not false_errors))  # fmt: skip
+        rows.append(
+            headline(f"{half} false errors on honest pipelines", len(false_errors), target="0", ok=not false_errors)
+        )
         rows.append(headline(f"{half} leak cases passed in silence", len(silent)))
         summary[half] = {"cases": len(cases), "honest": len(honest), "false_errors": len(false_errors)}
     emit_result("audit_corpus", {"halves": list(halves)}, rows, summary=summary)

@@ -364,11 +364,22 @@ def _make_case(half: str, shape: str, leak: str, scaler: str, parts: str, load: 
         built = _leaky(leak, series, plan, np.random.default_rng(seed))
         return _case_args(built, parts, with_y, with_time)
 
-    name = f"{half}/{shape}/{leak}/{scaler}/{parts}/y{int(with_y)}t{int(with_time)}/L{lookback}h{horizon}g{gap}{context[0]}"
+    given = f"y{int(with_y)}t{int(with_time)}"
+    name = f"{half}/{shape}/{leak}/{scaler}/{parts}/{given}/L{lookback}h{horizon}g{gap}{context[0]}"
     return Case(
-        name, half, leak, scaler, shape, parts, with_y, with_time,
-        frozenset(expect), frozenset(allow), frozenset(explain), build,
-    )  # fmt: skip
+        name,
+        half,
+        leak,
+        scaler,
+        shape,
+        parts,
+        with_y,
+        with_time,
+        frozenset(expect),
+        frozenset(allow),
+        frozenset(explain),
+        build,
+    )
 
 
 def _pipeline_cases(half: str) -> Iterator[Case]:
@@ -384,13 +395,27 @@ def _pipeline_cases(half: str) -> Iterator[Case]:
                 p = _shared("seattle-weather.csv")
                 assert p is not None
                 df = pd.read_csv(p, parse_dates=["date"]).drop(columns="weather")
-                pipe = Pipeline(lookback=14, target="temp_max", time="date", split=(0.7, 0.15, 0.15), gap=gap,
-                                context=context, scaler=scaler)  # fmt: skip
+                pipe = Pipeline(
+                    lookback=14,
+                    target="temp_max",
+                    time="date",
+                    split=(0.7, 0.15, 0.15),
+                    gap=gap,
+                    context=context,
+                    scaler=scaler,
+                )
             else:
                 df = pd.read_csv(TEST_DATA / "vega_seattle_temps" / "seattle-temps.csv")
                 df["date"] = pd.date_range("2010-01-01", periods=len(df), freq="h")
-                pipe = Pipeline(lookback=24, target="temp", time="date", split=(0.7, 0.15, 0.15), gap=gap,
-                                context=context, scaler=scaler)  # fmt: skip
+                pipe = Pipeline(
+                    lookback=24,
+                    target="temp",
+                    time="date",
+                    split=(0.7, 0.15, 0.15),
+                    gap=gap,
+                    context=context,
+                    scaler=scaler,
+                )
             fitted = pipe.fit(df)
             args: dict[str, Any] = {}
             for k in ("train", "val", "test"):
@@ -402,9 +427,19 @@ def _pipeline_cases(half: str) -> Iterator[Case]:
 
         allow = frozenset({"SCALE_DISPARITY"}) if scaler == "none" else frozenset()
         yield Case(
-            f"{half}/pipeline_{source}/honest/{scaler}/train_val_test/y1t1/{context}g{gap}", half, "honest", scaler,
-            f"pipeline_{source}", "train_val_test", True, True, frozenset(), allow, frozenset(), build,
-        )  # fmt: skip
+            f"{half}/pipeline_{source}/honest/{scaler}/train_val_test/y1t1/{context}g{gap}",
+            half,
+            "honest",
+            scaler,
+            f"pipeline_{source}",
+            "train_val_test",
+            True,
+            True,
+            frozenset(),
+            allow,
+            frozenset(),
+            build,
+        )
 
 
 def _sgd_shuffled_cases(half: str, seed: int) -> Iterator[Case]:
@@ -419,9 +454,19 @@ def _sgd_shuffled_cases(half: str, seed: int) -> Iterator[Case]:
             return _case_args(parts, "train_test", True, True)
 
         yield Case(
-            f"{half}/{shape}/honest/standard/train_test/y1t1/sgd_shuffled", half, "honest", "standard", shape,
-            "train_test", True, True, frozenset(), frozenset(), frozenset(), build,
-        )  # fmt: skip
+            f"{half}/{shape}/honest/standard/train_test/y1t1/sgd_shuffled",
+            half,
+            "honest",
+            "standard",
+            shape,
+            "train_test",
+            True,
+            True,
+            frozenset(),
+            frozenset(),
+            frozenset(),
+            build,
+        )
 
 
 def corpus(halves: tuple[str, ...] = ("dev", "held")) -> list[Case]:

@@ -12,9 +12,9 @@ from .._validation import check_bool, check_choice
 from ._inputs import _feature_names, _parts_aux, _parts_x, _underlying_rows
 from ._report import AuditReport, Finding, _report
 from ._rules import (
+    _check_coverage,
     _check_duplicates,
     _check_features,
-    _check_coverage,
     _check_nonfinite,
     _check_raw,
     _check_scaling,

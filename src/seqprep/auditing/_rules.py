@@ -98,7 +98,7 @@ def _check_scaling(
     fits = {k: _c.scale_fit(r, keep) for k, r in own.items() if r.shape[0] >= MIN_OWN_ROWS}
     whole = {k: _c.scale_fit(r, keep) for k, r in unique.items() if k != "train"}
     tol = WINDOW_TOL if windowed else EXACT_TOL
-    what = "own rows (those no training window holds)" if windowed else "rows"
+    what = "their own rows (those no training window holds)" if windowed else "their own rows"
     for kind, label in _LABELS.items():
         floor = EXACT_TOL * fit_union.n_rows
         if (
@@ -140,7 +140,7 @@ def _check_scaling(
                     "SCALED_PER_PART",
                     "error",
                     f"The training part and the {' and '.join(per_part)} part are each exactly {label} "
-                    f"on their own {what}: each part was scaled with its own statistics.",
+                    f"on {what}: each part was scaled with its own statistics.",
                     ev,
                     "Fit the scaler on the training rows only and apply the same statistics to val and test.",
                 )
@@ -152,17 +152,16 @@ def _check_scaling(
             "SCALING_UNDECIDED",
             "info",
             "Neither the training part nor all parts together are exactly standardized, min-max or robust "
-            "scaled: the scaler was fitted on rows not given here (a validation part between train and test, "
-            "rows before the first window) or is of another kind (none, log, per window), so whether it saw "
-            "the test rows cannot be decided from these arrays.",
+            "scaled: the arrays are unscaled, or the scaler was fitted on rows not given here (a validation "
+            "part between train and test, rows before the first window), or is of another kind (log, per "
+            "window); whether a scaler saw the test rows cannot be decided from these arrays.",
             {
                 "parts_given": list(unique),
                 **{f"deviation_train_{k}": tr.dev(k) for k in _LABELS},
                 **{f"deviation_all_parts_{k}": fit_union.dev(k) for k in _LABELS},
                 "tolerance": tol,
             },
-            "Pass every part (X_val too) to audit; if the data is scaled, fit the scaler on the training rows "
-            "only.",
+            "Pass every part (X_val too) to audit; if the data is scaled, fit the scaler on the training rows only.",
         )
     ]
 
