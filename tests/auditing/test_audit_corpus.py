@@ -8,6 +8,7 @@ series scaled before a chronological split with a part missing).
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -123,3 +124,24 @@ def test_robust_scaling_per_part_is_caught():
     report = audit(robust(x[:800]), robust(x[800:]))
     assert [f.code for f in report.errors] == ["SCALED_PER_PART"]
     assert report.errors[0].evidence["scaling"] == "robust"
+
+
+def test_cli_takes_times_and_targets(tmp_path):
+    """The NOT_CHECKED fix is actionable from the command line: --y-* and --time-* files."""
+    from click.testing import CliRunner
+
+    from seqprep.cli import cli
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    t = np.arange(300)
+    idx = rng.permutation(300)  # rows split at random: only the timestamps show it
+    files = {"train": X[idx[:240]], "test": X[idx[240:]], "time-train": t[idx[:240]], "time-test": t[idx[240:]]}
+    args = ["audit", "--json"]
+    for name, value in files.items():
+        np.save(tmp_path / f"{name}.npy", value)
+        args += [f"--{name}", str(tmp_path / f"{name}.npy")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    codes = [f["code"] for f in json.loads(result.output)["findings"]]
+    assert "CHRONOLOGICAL_OVERLAP" in codes and "NOT_CHECKED" in codes  # y not given
