@@ -12,6 +12,7 @@ from .._validation import check_bool, check_choice
 from ._inputs import _feature_names, _parts_aux, _parts_x, _underlying_rows
 from ._report import AuditReport, Finding, _report
 from ._rules import (
+    _check_coverage,
     _check_duplicates,
     _check_features,
     _check_nonfinite,
@@ -88,8 +89,11 @@ def audit(
     >>> X = np.column_stack([np.sin(t / 9) + t / 100, np.cos(t / 7) + t / 200])
     >>> train, test = X[:300], X[300:]
     >>> scale = lambda a: (a - a.mean(axis=0)) / a.std(axis=0)
-    >>> audit(scale(train), scale(test)).codes
-    ('SCALED_PER_PART',)
+    >>> report = audit(scale(train), scale(test))
+    >>> [f.code for f in report.errors]
+    ['SCALED_PER_PART']
+    >>> report.codes  # without y and timestamps, two checks cannot run: an info says which
+    ('SCALED_PER_PART', 'NOT_CHECKED')
     >>> mu, sd = train.mean(axis=0), train.std(axis=0)  # the honest way
     >>> audit((train - mu) / sd, (test - mu) / sd).ok
     True
@@ -107,7 +111,7 @@ def audit(
     findings: list[Finding] = []
     findings += _check_nonfinite(xs, ys, names)
     rows = _underlying_rows(xs)
-    findings += _check_scaling(rows.unique, rows.union, windowed)
+    findings += _check_scaling(rows.unique, rows.union, rows.own, windowed)
     if raw is not None:
         findings += _check_raw(raw, rows.unique, n_features)
     if rows.order is not None:
@@ -116,6 +120,7 @@ def audit(
     findings += _check_time(times)
     findings += _check_duplicates(xs, rows.ids)
     findings += _check_features(rows.unique["train"], names, severity="warning")
+    findings += _check_coverage(ys, times, rows.order)
     report = _report(findings)
     if strict:
         report.raise_if_errors()

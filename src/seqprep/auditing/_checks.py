@@ -205,10 +205,11 @@ class ScaleFit:
     n_rows: int
     dev_standard: float  # max over features of max(|mean|, |std - 1|)
     dev_minmax: float  # max over features of max(|min|, |max - 1|)
+    dev_robust: float  # max over features of max(|median|, |q75 - q25 - 1|)
 
     def dev(self, kind: str) -> float:
-        """Deviation for *kind* (``"standard"`` or ``"minmax"``)."""
-        return self.dev_standard if kind == "standard" else self.dev_minmax
+        """Deviation for *kind* (``"standard"``, ``"minmax"`` or ``"robust"``)."""
+        return {"standard": self.dev_standard, "minmax": self.dev_minmax, "robust": self.dev_robust}[kind]
 
     def mass(self, kind: str) -> float:
         """Deviation times the number of rows: what the rows would have to add to be exact."""
@@ -216,14 +217,16 @@ class ScaleFit:
 
 
 def scale_fit(rows: np.ndarray, keep: np.ndarray) -> ScaleFit:
-    """Measure how exactly *rows* (finite, 2-D) look standardized or min-max scaled.
+    """Measure how exactly *rows* (finite, 2-D) look standardized, min-max or robust scaled.
 
     Only the features flagged in *keep* (non-constant ones) count. The standard
     deviation is compared with ``ddof=0`` (scikit-learn) and ``ddof=1`` (pandas) and
-    the closer one is used.
+    the closer one is used. Robust scaling is a median of 0 and an inter-quartile range
+    (25th to 75th percentile, linear interpolation) of 1, as scikit-learn's ``RobustScaler``
+    and seqprep's ``"robust"`` scaler make it.
     """
     if rows.shape[0] < 3 or not keep.any():
-        return ScaleFit(rows.shape[0], np.inf, np.inf)
+        return ScaleFit(rows.shape[0], np.inf, np.inf, np.inf)
     x = rows[:, keep].astype(np.float64)
     mean = x.mean(axis=0)
     std0 = x.std(axis=0)
@@ -231,7 +234,9 @@ def scale_fit(rows: np.ndarray, keep: np.ndarray) -> ScaleFit:
     dev_std = np.minimum(np.abs(std0 - 1.0), np.abs(std1 - 1.0))
     dev_standard = float(np.max(np.maximum(np.abs(mean), dev_std)))
     dev_minmax = float(np.max(np.maximum(np.abs(x.min(axis=0)), np.abs(x.max(axis=0) - 1.0))))
-    return ScaleFit(rows.shape[0], dev_standard, dev_minmax)
+    q1, med, q3 = np.percentile(x, [25, 50, 75], axis=0)
+    dev_robust = float(np.max(np.maximum(np.abs(med), np.abs(q3 - q1 - 1.0))))
+    return ScaleFit(rows.shape[0], dev_standard, dev_minmax, dev_robust)
 
 
 # --- magnitudes ---------------------------------------------------------------------------------------

@@ -120,6 +120,7 @@ class _Rows:
     order: _c.Order | None  # the rebuilt time order of all windows; None for tabular inputs
     unique: dict[str, np.ndarray]  # per part, its finite underlying rows, each once
     union: np.ndarray  # the finite underlying rows of all parts; a row shared by two parts counts once
+    own: dict[str, np.ndarray]  # per part but train, its finite underlying rows whose values no train window holds
 
 
 def _underlying_rows(xs: dict[str, np.ndarray]) -> _Rows:
@@ -138,7 +139,14 @@ def _underlying_rows(xs: dict[str, np.ndarray]) -> _Rows:
         keys = {k: all_keys[bounds[i] : bounds[i + 1]] for i, k in enumerate(xs)}
         unique = {k: _unique_rows(xs[k], keys[k]) for k in xs}
         union = _unique_rows(np.concatenate(list(xs.values())), all_keys)  # shared rows count once
+        train_values = np.unique(ids["train"])
+        own = {}
+        for k in xs:
+            if k != "train":  # a row whose values train windows also hold was scaled as train was
+                mine = ~np.isin(ids[k], train_values).ravel()
+                own[k] = _unique_rows(_rows(xs[k])[mine], keys[k].ravel()[mine])
     else:
         unique = {k: _unique_rows(xs[k], None) for k in xs}
         union = np.concatenate(list(unique.values()))
-    return _Rows(ids, order, unique, union)
+        own = {k: v for k, v in unique.items() if k != "train"}
+    return _Rows(ids, order, unique, union, own)

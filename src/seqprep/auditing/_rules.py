@@ -26,11 +26,17 @@ __all__: list[str] = []  # internal module
 EXACT_TOL = 1e-5
 #: The same for windows: the rows after a part's last input window (its horizon) and the
 #: purge gap appear in no window, so the statistics of the covered rows are only close.
-WINDOW_TOL = 0.05
+WINDOW_TOL = 0.02
 #: A match must hold for this share of windows to call the target "inside the input".
 TARGET_MATCH_SHARE = 0.95
 #: Ratio of root-mean-square magnitudes between features that is flagged as unscaled.
 SCALE_RATIO = 100.0
+#: SCALED_BEFORE_SPLIT needs the training part's deviation mass to be this many times that of all parts.
+BEFORE_SPLIT_MASS = 3.0
+#: SCALED_PER_PART needs a part's deviation mass to be at most this many times the training part's.
+PER_PART_MASS = 3.0
+#: A part needs this many rows of its own (rows no training window holds) for SCALED_PER_PART.
+MIN_OWN_ROWS = 3
 #: Share of test samples duplicated in training above which duplicates are an error.
 DUPLICATE_ERROR_SHARE = 0.01
 #: Samples with fewer distinct values than this can repeat naturally (a dry week of rain).
@@ -61,31 +67,47 @@ def _check_nonfinite(xs: dict[str, np.ndarray], ys: dict[str, np.ndarray], names
     ]
 
 
-def _check_scaling(unique: dict[str, np.ndarray], union: np.ndarray, windowed: bool) -> list[Finding]:
-    """SCALED_BEFORE_SPLIT / SCALED_PER_PART from the arrays alone: which rows are exactly scaled.
+_LABELS = {
+    "standard": "standardized (mean 0, std 1)",
+    "minmax": "min-max scaled (min 0, max 1)",
+    "robust": "robust scaled (median 0, inter-quartile range 1)",
+}
 
-    Only the first scaling kind that fires is reported, so a min-max check cannot repeat a
-    standardization finding. The mass rules (deviation x rows) are why the loose window
-    tolerance stays quiet on honest pipelines; ``docs/audit.md`` gives the numbers.
+
+def _check_scaling(
+    unique: dict[str, np.ndarray], union: np.ndarray, own: dict[str, np.ndarray], windowed: bool
+) -> list[Finding]:
+    """SCALED_BEFORE_SPLIT / SCALED_PER_PART from the arrays alone, or SCALING_UNDECIDED.
+
+    A part counts as scaled of a kind when its underlying rows are within the tolerance of
+    exact. ``own`` holds each later part's rows that the training windows do not hold: rows
+    shared with training were scaled as training was, so only a part's own rows can show a
+    scaler of its own (windows shuffled across the split leave a part no rows of its own).
+    Only the first scaling kind that fires is reported. The mass rules (deviation x rows) are
+    why the loose window tolerance stays quiet on honest pipelines; ``docs/audit.md`` gives
+    the corpus numbers behind every threshold. When neither the training part nor all parts
+    together look scaled by any kind, nothing can be decided and an info says why.
     """
     if union.shape[0] < 3:
         return []
     keep = np.ptp(union, axis=0) > 0
-    fits = {k: _c.scale_fit(r, keep) for k, r in unique.items()}
+    if not keep.any():
+        return []
+    tr = _c.scale_fit(unique["train"], keep)
     fit_union = _c.scale_fit(union, keep)
+    fits = {k: _c.scale_fit(r, keep) for k, r in own.items() if r.shape[0] >= MIN_OWN_ROWS}
+    whole = {k: _c.scale_fit(r, keep) for k, r in unique.items() if k != "train"}
     tol = WINDOW_TOL if windowed else EXACT_TOL
-    what = "unique rows of the windows" if windowed else "rows"
-    out: list[Finding] = []
-    for kind in ("standard", "minmax"):
-        label = "standardized (mean 0, std 1)" if kind == "standard" else "min-max scaled (min 0, max 1)"
-        tr = fits["train"]
+    what = "their own rows (those no training window holds)" if windowed else "their own rows"
+    for kind, label in _LABELS.items():
         floor = EXACT_TOL * fit_union.n_rows
         if (
             fit_union.dev(kind) <= tol
             and tr.dev(kind) > tol / 10
-            and tr.mass(kind) >= 10 * max(fit_union.mass(kind), floor)
+            and tr.mass(kind) >= BEFORE_SPLIT_MASS * max(fit_union.mass(kind), floor)
+            and not all(f.dev(kind) <= tol for f in whole.values())  # every part exact alone: scaled per part
         ):
-            out.append(
+            return [
                 Finding(
                     "SCALED_BEFORE_SPLIT",
                     "error",
@@ -100,32 +122,48 @@ def _check_scaling(unique: dict[str, np.ndarray], union: np.ndarray, windowed: b
                     },
                     "Split first, fit the scaler on the training rows only, then apply it to val and test.",
                 )
-            )
-            break
+            ]
         per_part = [
             k
-            for k in ("val", "test")
-            if k in fits
-            and tr.dev(kind) <= tol
-            and fits[k].dev(kind) <= tol
-            and fits[k].mass(kind) <= 5 * max(tr.mass(kind), EXACT_TOL * tr.n_rows)
+            for k, f in fits.items()
+            if tr.dev(kind) <= tol
+            and f.dev(kind) <= tol
+            and f.mass(kind) <= PER_PART_MASS * max(tr.mass(kind), EXACT_TOL * tr.n_rows)
         ]
         if per_part:
             ev: dict[str, Any] = {"scaling": kind, "deviation_train": tr.dev(kind)}
             ev.update({f"deviation_{k}": fits[k].dev(kind) for k in per_part})
+            ev.update({f"own_rows_{k}": fits[k].n_rows for k in per_part})
             ev["tolerance"] = tol
-            out.append(
+            return [
                 Finding(
                     "SCALED_PER_PART",
                     "error",
                     f"The training part and the {' and '.join(per_part)} part are each exactly {label} "
-                    f"on their own {what}: each part was scaled with its own statistics.",
+                    f"on {what}: each part was scaled with its own statistics.",
                     ev,
                     "Fit the scaler on the training rows only and apply the same statistics to val and test.",
                 )
-            )
-            break
-    return out
+            ]
+    if any(tr.dev(kind) <= tol for kind in _LABELS):
+        return []  # the scaler was fitted on the training rows (or is indistinguishable from one that was)
+    return [
+        Finding(
+            "SCALING_UNDECIDED",
+            "info",
+            "Neither the training part nor all parts together are exactly standardized, min-max or robust "
+            "scaled: the arrays are unscaled, or the scaler was fitted on rows not given here (a validation "
+            "part between train and test, rows before the first window), or is of another kind (log, per "
+            "window); whether a scaler saw the test rows cannot be decided from these arrays.",
+            {
+                "parts_given": list(unique),
+                **{f"deviation_train_{k}": tr.dev(k) for k in _LABELS},
+                **{f"deviation_all_parts_{k}": fit_union.dev(k) for k in _LABELS},
+                "tolerance": tol,
+            },
+            "Pass every part (X_val too) to audit; if the data is scaled, fit the scaler on the training rows only.",
+        )
+    ]
 
 
 def _check_raw(raw: Any, unique: dict[str, np.ndarray], n_features: int) -> list[Finding]:
@@ -240,6 +278,29 @@ def _check_shuffled(ids: dict[str, np.ndarray], order: _c.Order) -> list[Finding
             )
         )
     return out
+
+
+def _check_coverage(ys: dict[str, np.ndarray], times: dict[str, np.ndarray], order: _c.Order | None) -> list[Finding]:
+    """NOT_CHECKED: the rules that the arrays given cannot run, each with the reason."""
+    skipped: dict[str, str] = {}
+    if not ys:
+        skipped["TARGET_IN_INPUT"] = "no y was given"
+    if not times and (order is None or order.stride == 0):
+        what = "the samples are tabular rows" if order is None else "the windows do not overlap"
+        skipped["CHRONOLOGICAL_OVERLAP"] = (
+            f"no timestamps were given and {what}, so their time order cannot be rebuilt: a random split is invisible"
+        )
+    if not skipped:
+        return []
+    return [
+        Finding(
+            "NOT_CHECKED",
+            "info",
+            f"Not checked for lack of inputs: {'; '.join(f'{k} ({v})' for k, v in skipped.items())}.",
+            skipped,
+            "Pass y_train/y_test and time_train/time_test (the time of each sample's target) to run these checks.",
+        )
+    ]
 
 
 def _check_target(xs: dict[str, np.ndarray], ys: dict[str, np.ndarray], names: list[str]) -> list[Finding]:

@@ -93,6 +93,9 @@ def _print_report(report: Any, as_json: bool) -> None:
 @click.option("--y-train", type=click.Path(dir_okay=False), help="y_train (.npy or .csv).")
 @click.option("--y-test", type=click.Path(dir_okay=False), help="y_test (.npy or .csv).")
 @click.option("--y-val", type=click.Path(dir_okay=False), help="y_val (.npy or .csv).")
+@click.option("--time-train", type=click.Path(dir_okay=False), help="time_train: each sample's target time.")
+@click.option("--time-test", type=click.Path(dir_okay=False), help="time_test (.npy or .csv).")
+@click.option("--time-val", type=click.Path(dir_okay=False), help="time_val (.npy or .csv).")
 @click.option("--layout", type=click.Choice(["NTC", "NCT"]), default="NTC", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
@@ -105,6 +108,9 @@ def audit_cmd(
     y_train: str | None,
     y_test: str | None,
     y_val: str | None,
+    time_train: str | None,
+    time_test: str | None,
+    time_val: str | None,
     layout: str,
     as_json: bool,
 ) -> None:
@@ -117,8 +123,10 @@ def audit_cmd(
 
     data: dict[str, Any]
     if arrays is not None:
-        if train or test or val:
-            raise InvalidParameterError("Pass either an ARRAYS .npz file or --train/--test files, not both.")
+        if train or test or val or y_train or y_test or y_val or time_train or time_test or time_val:
+            raise InvalidParameterError(
+                "Pass either an ARRAYS .npz file or --train/--test/--y-*/--time-* files, not both."
+            )
         data = _load_npz(arrays)
     else:
         if not train or not test:
@@ -127,6 +135,7 @@ def audit_cmd(
                 "Run: seqprep audit --train X_train.npy --test X_test.npy"
             )
         named = {"X_train": train, "X_test": test, "X_val": val, "y_train": y_train, "y_test": y_test, "y_val": y_val}
+        named.update({"time_train": time_train, "time_test": time_test, "time_val": time_val})
         data = {k: _load_array(v, k) for k, v in named.items() if v}
     report = audit(data.pop("X_train"), data.pop("X_test"), layout=layout, **data)
     _print_report(report, as_json)
