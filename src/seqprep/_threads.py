@@ -12,14 +12,16 @@ The policy, in order:
    stalls whenever another process holds a core.
 3. **The cores this process may use**: ``os.sched_getaffinity`` and a cgroup CPU quota
    (:func:`usable_cores`), at most :data:`MAX_AUTO_THREADS`.
-4. For the copies (whose results do not depend on the thread count): **the cores that look free
-   now** (:func:`free_cores`, from ``/proc/loadavg``: the 1-minute load and the runnable tasks at
-   this moment, less this thread). Training's count depends on 1-3 only, so that the same seed,
-   data and machine give the same numbers whatever else runs.
+4. For the copies and reductions (whose results do not depend on the thread count): **the cores
+   that look free now** (:func:`free_cores`, from ``/proc/loadavg``: the 1-minute load and the
+   runnable tasks at this moment, less this thread), and one thread when called from a thread
+   other than the main one (a Dask worker's task, a user's pool: they are the parallelism).
+   Training's count depends on 1-3 only, so that the same seed, data and machine give the same
+   numbers whatever else runs.
 
 seqprep never leaves a spinning thread behind: its parallel copies run on a small pool of Python
 threads that wait on a lock, never OpenMP; BLAS is held to the policy's count around seqprep's own
-reductions (:func:`blas_threads`); torch's intra-op count is set only for the length of
+reductions (:func:`one_blas_thread`); torch's intra-op count is set only for the length of
 :func:`seqprep.training.fit` and restored after (:func:`torch_threads`).
 """
 
@@ -50,6 +52,7 @@ MAX_AUTO_THREADS = 8
 _LOAD_TTL = 1.0  # seconds a free_cores() reading is reused
 
 _state: dict[str, Any] = {"global": None, "load": (-math.inf, 0), "pool": None, "pool_size": 0}
+_blas: dict[str, Any] = {"depth": 0}
 _local = threading.local()
 _lock = threading.Lock()
 
@@ -219,15 +222,15 @@ def free_cores() -> int:
 def threads_for(nbytes: int, per_thread: int = PARALLEL_MIN_BYTES) -> int:
     """Threads for a memory-bound pass that moves ``nbytes`` (the result never depends on the count).
 
-    One per ``per_thread`` bytes, at most the override, else at most the usable and the free cores
-    (and :data:`MAX_AUTO_THREADS`).
+    One per ``per_thread`` bytes, at most the override; else one off the main thread, and at most
+    the usable and the free cores (and :data:`MAX_AUTO_THREADS`).
     """
     by_size = max(1, int(nbytes) // max(1, int(per_thread)))
     cap = override()
     if cap is not None:
         return max(1, min(cap, by_size))
-    if by_size == 1:
-        return 1
+    if by_size == 1 or threading.current_thread() is not threading.main_thread():
+        return 1  # small, or already inside someone's pool (a Dask worker's task, a loader thread)
     return max(1, min(by_size, usable_cores(), free_cores(), MAX_AUTO_THREADS))
 
 
@@ -290,20 +293,33 @@ def run_parts(fn: Callable[[int], Any], n_parts: int, threads: int) -> list[Any]
 
 
 @contextmanager
-def blas_threads(n: int) -> Iterator[None]:
-    """Hold numpy's BLAS to ``n`` threads around seqprep's own calls (OpenBLAS threads spin when idle)."""
-    controller = _state.get("blas")
-    if controller is None:
-        from threadpoolctl import ThreadpoolController
+def one_blas_thread() -> Iterator[None]:
+    """Hold numpy's BLAS to one thread around seqprep's own reductions (OpenBLAS threads spin when idle).
 
-        controller = _state["blas"] = ThreadpoolController()
-    with controller.limit(limits=max(1, int(n)), user_api="blas"):
+    BLAS's thread count is process-wide: nested and concurrent blocks (threads of a Dask worker)
+    share one limit, set by the first to enter and restored by the last to leave.
+    """
+    with _lock:
+        if _blas["depth"] == 0:
+            controller = _blas.get("controller")
+            if controller is None:
+                from threadpoolctl import ThreadpoolController
+
+                controller = _blas["controller"] = ThreadpoolController()
+            _blas["limiter"] = controller.limit(limits=1, user_api="blas")
+        _blas["depth"] += 1
+    try:
         yield
+    finally:
+        with _lock:
+            _blas["depth"] -= 1
+            if _blas["depth"] == 0:
+                _blas.pop("limiter").restore_original_limits()
 
 
 @contextmanager
 def torch_threads(n: int) -> Iterator[None]:
-    """torch's intra-op thread count set to ``n`` in this thread for the block, restored after."""
+    """Set the intra-op thread count of torch to ``n`` in this thread for the block; restore it after."""
     import torch
 
     previous = torch.get_num_threads()
