@@ -7,9 +7,12 @@ alternates between repetitions) and in a rotating order inside a condition:
   contiguous blocks into a preallocated batch, in one thread (``_common.batch_ceiling``);
 - ``default``: ``Windows.batches(...)`` as shipped (seqprep's thread policy decides);
 - ``numpy-1``: the same with ``seqprep.set_threads(1)`` (numpy fancy indexing, one thread);
+- ``pool-2``: the same with ``seqprep.set_threads(2)``: seqprep's pool of waiting threads on two
+  threads for batches of 2 MiB and more, whatever the load (the override skips the load check);
 - ``torch-1`` / ``torch-2``: the gather seqprep used before the thread policy, ``torch.index_select``
   into a preallocated batch, with torch's thread count set to 1 or 2 around each call (``torch-2``
-  is that old default on a 2-core machine).
+  is that old default on a 2-core machine; timed on at most :data:`OLD_DEFAULT_BATCHES` batches and
+  scaled to a full pass, since it crawls when a core is busy).
 
 Every sample carries the 1-minute load average at its start. Ratios are rates over the ceiling of
 the same repetition and condition; the headline takes the median of those ratios.
@@ -28,7 +31,9 @@ from typing import Any
 import numpy as np
 from _common import Competitor, batch_ceiling, conditions, headline, load1, print_table
 
-VARIANTS = ("ceiling", "default", "numpy-1", "torch-1", "torch-2")
+VARIANTS = ("ceiling", "default", "numpy-1", "pool-2", "torch-1", "torch-2")
+#: torch-2 (the old default) crawls on a busy machine: it is timed on at most this many batches, per window.
+OLD_DEFAULT_BATCHES = 400
 
 
 def _torch_gather(threads: int) -> Callable[[Any, np.ndarray], np.ndarray]:
@@ -62,7 +67,8 @@ def _pass(w: Any, batch: int, n_batches: int, variant: str) -> float:
 
     if variant.startswith("torch"):
         w._gather_x = types.MethodType(_torch_gather(int(variant[-1])), w)
-    cap = seqprep.set_threads(1) if variant == "numpy-1" else None
+    n_threads = {"numpy-1": 1, "pool-2": 2}.get(variant)
+    cap = seqprep.set_threads(n_threads) if n_threads else None
     try:
         t0 = time.perf_counter()
         for _ in itertools.islice(w.batches(batch, shuffle=True, seed=0), n_batches):
@@ -90,11 +96,14 @@ def study(w: Any, data: np.ndarray, batch: int, n_batches: int, repeats: int, la
                 order = VARIANTS[r % len(VARIANTS):] + VARIANTS[: r % len(VARIANTS)]
                 for v in order:
                     load, picked = load1(), _threads.threads_for(batch_bytes)
+                    nb = min(n_batches, OLD_DEFAULT_BATCHES) if v == "torch-2" else n_batches
                     if v == "ceiling":
-                        secs = batch_ceiling(data, n_batches, (batch, lookback, *data.shape[1:]), seed=r)
+                        secs = batch_ceiling(data, nb, (batch, lookback, *data.shape[1:]), seed=r)
                     else:
-                        secs = _pass(w, batch, n_batches, v)
-                    samples[cond][v].append({"s": secs, "load1": load, "policy_threads": picked})
+                        secs = _pass(w, batch, nb, v)
+                    # seconds per full pass (torch-2: scaled from its sample of batches)
+                    samples[cond][v].append({"s": secs * n_batches / nb, "batches": nb, "load1": load,
+                                             "policy_threads": picked})
                 line = " | ".join(f"{v} {samples[cond][v][-1]['s']:.3f}s" for v in VARIANTS)
                 print(f"  {label} repeat {r + 1} {cond:<9} load {load1():5.2f}: {line}", flush=True)
     return summarize(samples, windows_per_pass, label)

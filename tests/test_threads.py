@@ -48,12 +48,12 @@ def test_free_cores_reads_the_load(monkeypatch):
     monkeypatch.setattr(T, "usable_cores", lambda: 2)
     for load, expected in (((0.05, 1), 2), ((1.9, 2), 1), ((7.5, 9), 1), ((0.2, 3), 1)):
         monkeypatch.setattr(T, "_read_load", lambda load=load: load)
-        T._state["load"] = (-np.inf, 0)  # forget the cached reading
+        T._state["load"] = (-np.inf, (1, 1))  # forget the cached reading
         assert T.free_cores() == expected, load
     monkeypatch.setattr(T, "_read_load", lambda: None)
-    T._state["load"] = (-np.inf, 0)
+    T._state["load"] = (-np.inf, (1, 1))
     assert T.free_cores() == 2
-    T._state["load"] = (-np.inf, 0)
+    T._state["load"] = (-np.inf, (1, 1))
 
 
 def test_usable_cores_follow_the_affinity_and_the_quota(monkeypatch):

@@ -51,7 +51,7 @@ TRAIN_WORK_PER_THREAD = 1 << 28
 MAX_AUTO_THREADS = 8
 _LOAD_TTL = 1.0  # seconds a free_cores() reading is reused
 
-_state: dict[str, Any] = {"global": None, "load": (-math.inf, 0), "pool": None, "pool_size": 0}
+_state: dict[str, Any] = {"global": None, "load": (-math.inf, (1, 1)), "pool": None, "pool_size": 0}
 _blas: dict[str, Any] = {"depth": 0}
 _local = threading.local()
 _lock = threading.Lock()
@@ -206,14 +206,19 @@ def free_cores() -> int:
     less this thread. The machine-wide figures over-count on a large shared host, which only
     makes the choice more careful.
     """
+    return _machine()[1]
+
+
+def _machine() -> tuple[int, int]:
+    """(usable cores, free cores), read at most once per :data:`_LOAD_TTL` seconds (a batch asks every time)."""
     now = time.monotonic()
     stamp, value = _state["load"]
     if now - stamp < _LOAD_TTL:
-        return int(value)
+        return value
     usable = usable_cores()
     load = _read_load()
     free = usable if load is None else usable - int(max(load[0], load[1]) - 1 + 0.5)
-    value = max(1, min(usable, free))
+    value = (usable, max(1, min(usable, free)))
     _state["load"] = (now, value)
     return value
 
@@ -231,7 +236,7 @@ def threads_for(nbytes: int, per_thread: int = PARALLEL_MIN_BYTES) -> int:
         return max(1, min(cap, by_size))
     if by_size == 1 or threading.current_thread() is not threading.main_thread():
         return 1  # small, or already inside someone's pool (a Dask worker's task, a loader thread)
-    return max(1, min(by_size, usable_cores(), free_cores(), MAX_AUTO_THREADS))
+    return max(1, min(by_size, free_cores(), MAX_AUTO_THREADS))  # free <= usable
 
 
 def training_threads(n_params: int, batch_size: int, steps: int) -> int:
