@@ -30,6 +30,9 @@ def test_one_thread_below_the_threshold_then_one_per_mib_up_to_the_cores():
     assert T.threads_for(2 * MIB) == 2
     assert T.threads_for(3 * MIB) == 3
     assert T.threads_for(1 << 30) == 4  # the usable cores
+    assert T.threads_for(1 << 30, automatic=False) == 1  # a pass whose threads have not been shown to pay ...
+    with seqprep.set_threads(3):
+        assert T.threads_for(1 << 30, automatic=False) == 3  # ... takes them only when asked
 
 
 def test_busy_cores_and_other_threads_get_one(monkeypatch):
@@ -161,12 +164,12 @@ def test_a_pooled_gather_leaves_torch_alone(monkeypatch):
     data = np.random.default_rng(0).standard_normal((2000, 8)).astype(np.float32)
     w = seqprep.windows(data, lookback=16, target=0)
     before = torch.get_num_threads()
-    monkeypatch.setattr(wmod, "threads_for", lambda nbytes: 3)
+    monkeypatch.setattr(wmod, "threads_for", lambda nbytes, **kw: 3)
     monkeypatch.setattr(wmod, "_PART_BYTES", 1024)
     idx = np.random.default_rng(1).permutation(len(w))[:300]
     X, y = w[idx]
     assert torch.get_num_threads() == before
-    monkeypatch.setattr(wmod, "threads_for", lambda nbytes: 1)
+    monkeypatch.setattr(wmod, "threads_for", lambda nbytes, **kw: 1)
     X1, y1 = w[idx]
     np.testing.assert_array_equal(X, X1)
     np.testing.assert_array_equal(y, y1)
@@ -177,7 +180,7 @@ def test_pooled_gather_casts_to_the_output_dtype(monkeypatch):
 
     frames = np.arange(40 * 6, dtype=np.uint8).reshape(40, 6)
     w = seqprep.windows(frames, lookback=5, horizon=0)
-    monkeypatch.setattr(wmod, "threads_for", lambda nbytes: 4)
+    monkeypatch.setattr(wmod, "threads_for", lambda nbytes, **kw: 4)
     monkeypatch.setattr(wmod, "_PART_BYTES", 64)
     X = w[np.arange(len(w))[::-1]]
     assert X.dtype == np.float32
@@ -195,3 +198,19 @@ def test_moments_do_not_depend_on_the_thread_count():
     for a, b in ((one.mean, three.mean), (one.m2, three.m2), (one.min, three.min), (one.count, three.count)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(one.mean, x.astype(np.float64).mean(axis=0), rtol=1e-12)
+
+
+def test_the_gather_uses_the_pool_only_when_asked(monkeypatch):
+    import seqprep.windowing._windows as wmod
+
+    used = []
+    real = wmod.run_parts
+    monkeypatch.setattr(wmod, "run_parts", lambda fn, n, threads: used.append(threads) or real(fn, n, threads))
+    data = np.zeros((20_000, 32), dtype=np.float32)
+    w = seqprep.windows(data, lookback=64)
+    idx = np.arange(256)  # 2 MiB: by size, two threads
+    w[idx]
+    assert used == []  # the automatic policy gathers in one thread, even with free cores (docs/performance.md)
+    with seqprep.set_threads(4):
+        w[idx]
+    assert used == [2]

@@ -224,17 +224,18 @@ def _machine() -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------------- the policy
-def threads_for(nbytes: int, per_thread: int = PARALLEL_MIN_BYTES) -> int:
+def threads_for(nbytes: int, per_thread: int = PARALLEL_MIN_BYTES, *, automatic: bool = True) -> int:
     """Threads for a memory-bound pass that moves ``nbytes`` (the result never depends on the count).
 
     One per ``per_thread`` bytes, at most the override; else one off the main thread, and at most
-    the usable and the free cores (and :data:`MAX_AUTO_THREADS`).
+    the usable and the free cores (and :data:`MAX_AUTO_THREADS`). ``automatic=False``: one thread
+    unless an override asks for more (a pass whose threads have not been shown to pay).
     """
     by_size = max(1, int(nbytes) // max(1, int(per_thread)))
     cap = override()
     if cap is not None:
         return max(1, min(cap, by_size))
-    if by_size == 1 or threading.current_thread() is not threading.main_thread():
+    if not automatic or by_size == 1 or threading.current_thread() is not threading.main_thread():
         return 1  # small, or already inside someone's pool (a Dask worker's task, a loader thread)
     return max(1, min(by_size, free_cores(), MAX_AUTO_THREADS))  # free <= usable
 

@@ -161,7 +161,7 @@ def _gather_threads(monkeypatch, threads):
     """Make every gather use ``threads`` threads, in parts of a few windows (the pooled path on small data)."""
     import seqprep.windowing._windows as wmod
 
-    monkeypatch.setattr(wmod, "threads_for", lambda nbytes: threads)
+    monkeypatch.setattr(wmod, "threads_for", lambda nbytes, **kw: threads)
     monkeypatch.setattr(wmod, "_PART_BYTES", 512)
 
 

@@ -32,11 +32,15 @@ __all__ = ["Batch", "Windows", "windows"]
 #: ``X, y = w[0:32]`` unpacks either way for a type checker; a window (``w[0]``) drops the first axis.
 Batch: TypeAlias = np.ndarray | tuple[np.ndarray, np.ndarray]
 
-# A batch is gathered by numpy's fancy indexing in one thread, or, where seqprep's thread policy
-# grants more (seqprep._threads: batches of 2 MiB and more, usable and free cores), in parts of about
-# this many bytes on its pool of waiting threads. No OpenMP: a torch/OpenMP gather stalled 10-30x
-# whenever another process held a core (docs/performance.md, "Threads").
+# A batch is gathered by numpy's fancy indexing in one thread: it runs at the single-core copy rate,
+# and a torch/OpenMP gather on two threads stalled 10-30x whenever another process held a core. Where
+# an override asks for more (seqprep.set_threads / SEQPREP_THREADS; batches of 2 MiB and more), it is
+# cut into parts of about this many bytes on seqprep's pool of waiting threads. The automatic policy
+# does not pick the pool for the gather: on the rule in docs/performance.md ("Threads") it has not
+# been shown to pay (no idle machine was at hand; on busy cores it lost to one thread).
 _PART_BYTES = 1 << 18
+# Whether the thread policy may pick several threads for a gather on its own (see above).
+_AUTO_THREADS = False
 
 
 def windows(
@@ -338,7 +342,7 @@ class Windows:
         out_dtype = np.dtype(self.spec.dtype)
         k = len(starts)
         window_items = self.spec.lookback * int(np.prod(self._x.shape[1:]))
-        threads = threads_for(k * window_items * max(out_dtype.itemsize, self._x.itemsize))
+        threads = threads_for(k * window_items * max(out_dtype.itemsize, self._x.itemsize), automatic=_AUTO_THREADS)
         if threads == 1:
             X = self._view[starts]
             return X.astype(out_dtype, copy=False) if X.dtype != out_dtype else X
