@@ -29,6 +29,7 @@ import numpy as np
 __all__ = [
     "RESULT_PREFIX",
     "Competitor",
+    "add_competitor_args",
     "batch_ceiling",
     "conditions",
     "emit_result",
@@ -153,12 +154,17 @@ class Competitor:
             busy.set(False)  # paused: quiet (as quiet as the machine is)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, same_session: bool = False) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
         self.on = False
+        self.same_session = same_session
 
     def __enter__(self) -> Competitor:
-        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        # Its own session by default: with the kernel's autogroup scheduling (sched_autogroup_enabled=1) the CPU is
+        # shared between sessions, so a loop in the benchmark's own session would take half of the benchmark's share
+        # whatever the thread count; in a session of its own it competes like any other program.
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                     start_new_session=not self.same_session)
         os.kill(self.proc.pid, signal.SIGSTOP)
         return self
 
@@ -175,6 +181,13 @@ class Competitor:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+
+
+def add_competitor_args(p: Any) -> None:
+    """``--same-session``: run the busy loop in the benchmark's own session (see :class:`Competitor`)."""
+    p.add_argument("--same-session", action="store_true",
+                   help="the competing busy loop in this session (under autogroup scheduling it then takes half of "
+                        "this benchmark's CPU share); default: a session of its own, like any other program")
 
 
 def conditions(repeat: int) -> tuple[str, str]:

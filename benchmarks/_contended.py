@@ -80,7 +80,8 @@ def _pass(w: Any, batch: int, n_batches: int, variant: str) -> float:
         w.__dict__.pop("_gather_x", None)
 
 
-def study(w: Any, data: np.ndarray, batch: int, n_batches: int, repeats: int, label: str) -> dict[str, Any]:
+def study(w: Any, data: np.ndarray, batch: int, n_batches: int, repeats: int, label: str,
+          same_session: bool = False) -> dict[str, Any]:
     """Interleaved quiet/contended samples of every variant; returns samples, ratios and headlines."""
     from seqprep import _threads
 
@@ -89,7 +90,7 @@ def study(w: Any, data: np.ndarray, batch: int, n_batches: int, repeats: int, la
     batch_bytes = batch * lookback * features * data.itemsize
     samples: dict[str, dict[str, list[dict[str, float]]]] = {c: {v: [] for v in VARIANTS}
                                                              for c in ("quiet", "contended")}
-    with Competitor() as busy:
+    with Competitor(same_session) as busy:
         for r in range(repeats):
             for cond in conditions(r):
                 busy.set(cond == "contended")

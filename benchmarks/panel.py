@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import (  # noqa: E402
     MIB,
+    add_competitor_args,
     emit_result,
     headline,
     machine_info,
@@ -291,6 +292,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pf-max-series", type=int, default=100_000)
     p.add_argument("--pf-sample-batches", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
+    add_competitor_args(p)
     p.add_argument("--contended", action="store_true",
                    help="only the shuffled pass over --sample-batches batches, with and without one competing busy "
                         "process, interleaved (e.g. --series 2000 --steps 500 --features 32)")
@@ -313,7 +315,7 @@ def contended(args: argparse.Namespace) -> int:
     print(f"# panel --contended: {args.series:,} series x {args.steps:,} steps x {args.features} float32, lookback "
           f"{args.lookback}, batch {args.batch}, {n_batches:,} batches per pass, {args.repeats} repeats | "
           f"{info.get('cpu')} | nproc {info['nproc']} | affinity {info.get('affinity')}", flush=True)
-    out = study(w, data, args.batch, n_batches, args.repeats, f"panel {args.series:,} series")
+    out = study(w, data, args.batch, n_batches, args.repeats, f"panel {args.series:,} series", args.same_session)
     emit_result("panel-contended", {k: v for k, v in vars(args).items() if k != "pf_worker"}, out["headline"],
                 stats=out["stats"], machine=info)
     return 0

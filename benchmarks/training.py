@@ -26,7 +26,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Competitor, conditions, emit_result, headline, load1, machine_info, print_table  # noqa: E402
+from _common import (  # noqa: E402
+    Competitor,
+    add_competitor_args,
+    conditions,
+    emit_result,
+    headline,
+    load1,
+    machine_info,
+    print_table,
+)
 
 VARIANTS = {"default": None, "threads-2": 2}
 
@@ -51,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--contended", action="store_true",
                    help="measure with and without one competing busy process (the only mode; the flag is accepted "
                         "for symmetry with windows.py and panel.py)")
+    add_competitor_args(p)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--epochs", type=int, default=60, help="epochs of the default runs (the demo's 60)")
     p.add_argument("--old-epochs", type=int, default=3,
@@ -71,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     train_once(1, 1, args.seed)  # warm-up: imports, data, first-call costs
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {c: {v: [] for v in args.variants}
                                                            for c in ("quiet", "contended")}
-    with Competitor() as busy:
+    with Competitor(args.same_session) as busy:
         for r in range(args.repeats):
             for cond in conditions(r):
                 busy.set(cond == "contended")

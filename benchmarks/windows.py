@@ -44,6 +44,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     MIB,
+    add_competitor_args,
     batch_ceiling,
     emit_result,
     headline,
@@ -208,6 +209,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keras-rows", type=int, default=200_000, help="rows for the Keras pipeline")
     p.add_argument("--skip-keras", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    add_competitor_args(p)
     p.add_argument("--contended", action="store_true",
                    help="only the shuffled pass, with and without one competing busy process (interleaved)")
     p.add_argument("--rss-probe", choices=("torch", "numpy"), help=argparse.SUPPRESS)
@@ -250,7 +252,7 @@ def contended(args: argparse.Namespace) -> int:
     print(f"# windows --contended: {args.rows:,} x {args.features} float32, lookback {args.lookback}, batch "
           f"{args.batch}, {n_batches:,} batches per pass, {args.repeats} repeats | {info.get('cpu')} | nproc "
           f"{info['nproc']} | affinity {info.get('affinity')}", flush=True)
-    out = study(w, data, args.batch, n_batches, args.repeats, "W1")
+    out = study(w, data, args.batch, n_batches, args.repeats, "W1", args.same_session)
     emit_result("windows-contended", dict(vars(args)), out["headline"], stats=out["stats"], machine=info)
     return 0
 
