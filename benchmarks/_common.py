@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,10 +28,14 @@ import numpy as np
 
 __all__ = [
     "RESULT_PREFIX",
+    "Competitor",
+    "add_competitor_args",
     "batch_ceiling",
+    "conditions",
     "emit_result",
     "fmt_mib",
     "headline",
+    "load1",
     "machine_info",
     "median",
     "peak_rss",
@@ -134,6 +140,67 @@ def batch_ceiling(src: np.ndarray, n_batches: int, batch_shape: tuple[int, ...],
     for i in range(n_batches):
         np.copyto(out, blocks[order[i % n_blocks]])
     return time.perf_counter() - t0
+
+
+# ----------------------------------------------------------------------------- a competing busy process
+class Competitor:
+    """One competing busy process (a pure-Python spin loop, pinned nowhere) for ``--contended`` runs.
+
+    Started once, then switched on and off (SIGCONT / SIGSTOP) between interleaved quiet and
+    contended repetitions; killed on exit, whatever happens. Use as a context manager::
+
+        with Competitor() as busy:
+            busy.set(True)   # one core busy
+            busy.set(False)  # paused: quiet (as quiet as the machine is)
+    """
+
+    def __init__(self, same_session: bool = False) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.on = False
+        self.same_session = same_session
+
+    def __enter__(self) -> Competitor:
+        # Its own session by default: with the kernel's autogroup scheduling (sched_autogroup_enabled=1) the CPU is
+        # shared between sessions, so a loop in the benchmark's own session would take half of the benchmark's share
+        # whatever the thread count; in a session of its own it competes like any other program.
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                     start_new_session=not self.same_session)
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        return self
+
+    def set(self, on: bool, settle: float = 0.5) -> None:
+        """Run (True) or pause (False) the busy loop, then wait ``settle`` seconds."""
+        if self.proc is None:
+            raise RuntimeError("use Competitor as a context manager")
+        os.kill(self.proc.pid, signal.SIGCONT if on else signal.SIGSTOP)
+        self.on = on
+        time.sleep(settle)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+def add_competitor_args(p: Any) -> None:
+    """``--same-session``: run the busy loop in the benchmark's own session (see :class:`Competitor`)."""
+    p.add_argument("--same-session", action="store_true",
+                   help="the competing busy loop in this session (under autogroup scheduling it then takes half of "
+                        "this benchmark's CPU share); default: a session of its own, like any other program")
+
+
+def conditions(repeat: int) -> tuple[str, str]:
+    """The order of the two conditions in repetition ``repeat``: A/B, then B/A (interleaved)."""
+    return ("quiet", "contended") if repeat % 2 == 0 else ("contended", "quiet")
+
+
+def load1() -> float:
+    """The machine's 1-minute load average (NaN where there is none): printed next to every number."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return float("nan")
 
 
 # ----------------------------------------------------------------------------- reporting

@@ -7,7 +7,7 @@ Data: ``--series`` x ``--steps`` rows x ``--features`` float32 (default 100,000 
   ``seqprep.windows(df, ..., target="f0", group="series")`` from a long pandas DataFrame;
 - a shuffled pass over a sample of batches (``--sample-batches``): time to the first batch
   (includes the permutation of every window index) and the per-window rate after it, with the
-  torch gather and the numpy gather;
+  default gather (seqprep's thread policy) and in one thread (``set_threads(1)``);
 - pytorch-forecasting's ``TimeSeriesDataSet`` (construction + its DataLoader over a sample of
   batches) at growing sizes until the next size would not fit in ``--pf-budget`` seconds. It runs
   as a subprocess in its own virtual environment (``--pf-python``, default /tmp/pfvenv); when that
@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import (  # noqa: E402
     MIB,
+    add_competitor_args,
     emit_result,
     headline,
     machine_info,
@@ -73,9 +74,18 @@ def check_first(name: str, X: Any, y: Any, starts: np.ndarray, values: np.ndarra
 
 # ----------------------------------------------------------------------------- seqprep
 def seqprep_pass(w: Any, args: argparse.Namespace, use_torch: bool, values: np.ndarray, name: str) -> dict[str, Any]:
-    import seqprep.windowing._views as sw
+    """A sampled pass; ``use_torch`` (a historical name): the default gather (thread policy), else one thread."""
+    import seqprep
 
-    sw._TORCH_STATE["ok"] = use_torch
+    cap = None if use_torch else seqprep.set_threads(1)
+    try:
+        return _seqprep_pass(w, args, use_torch, values, name)
+    finally:
+        if cap is not None:
+            cap.__exit__()
+
+
+def _seqprep_pass(w: Any, args: argparse.Namespace, use_torch: bool, values: np.ndarray, name: str) -> dict[str, Any]:
     B = args.batch
     t0 = time.perf_counter()
     it = w.batches(B, shuffle=True, seed=0)
@@ -89,8 +99,8 @@ def seqprep_pass(w: Any, args: argparse.Namespace, use_torch: bool, values: np.n
     t_rest = time.perf_counter() - t0
     pass_peak = peak_rss()  # before the check below, whose own permutation is not seqprep's memory
     order_head = np.random.default_rng(0).permutation(len(w))[:B]
-    check_first(f"{name} ({'torch' if use_torch else 'numpy'})", *first, np.asarray(w.starts)[order_head], values,
-                args.steps, args.lookback)
+    check_first(f"{name} ({'default' if use_torch else 'one-thread'})", *first, np.asarray(w.starts)[order_head],
+                values, args.steps, args.lookback)
     return {"first_batch_s": t_first, "rest_s": t_rest, "rest_windows": count,
             "wps": count / t_rest if t_rest else float("nan"), "peak": pass_peak}
 
@@ -107,14 +117,9 @@ def measure_passes(w: Any, args: argparse.Namespace, values: np.ndarray, name: s
         p = seqprep_pass(w, args, use_torch, values, name)
         peaks.append(p.pop("peak"))
         res["torch" if use_torch else "numpy"] = p
-        print(f"    pass ({'torch' if use_torch else 'numpy'}): first batch {p['first_batch_s']:.2f} s, then "
+        print(f"    pass ({'default' if use_torch else 'one-thread'}): first batch {p['first_batch_s']:.2f} s, then "
               f"{p['wps']:,.0f} windows/s over {p['rest_windows']:,} windows", flush=True)
     return max(peaks)
-
-
-def torch_gather_used(w: Any) -> bool:
-    x = w.data
-    return bool(x.flags.c_contiguous and x.dtype == np.dtype(w.spec.dtype) and w.spec.sampling_rate == 1)
 
 
 def run_seqprep(args: argparse.Namespace) -> dict[str, Any]:
@@ -164,8 +169,7 @@ def run_seqprep(args: argparse.Namespace) -> dict[str, Any]:
         if len(w) != n_expected:
             raise AssertionError(f"frame: {len(w)} windows, expected {n_expected}")
         res = {"build_s": build, "n": len(w), "contiguous": bool(w.data.flags.c_contiguous)}
-        print(f"  DataFrame: build {build:.2f} s, data C-contiguous {res['contiguous']} "
-              f"(torch gather possible: {torch_gather_used(w)})", flush=True)
+        print(f"  DataFrame: build {build:.2f} s, data C-contiguous {res['contiguous']}", flush=True)
         res["peak_delta"] = measure_passes(w, args, values, "frame", res) - before
         res["frame_mib"] = float(df.memory_usage(index=False).sum()) / MIB
         out["frame"] = res
@@ -288,14 +292,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pf-max-series", type=int, default=100_000)
     p.add_argument("--pf-sample-batches", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
+    add_competitor_args(p)
+    p.add_argument("--contended", action="store_true",
+                   help="only the shuffled pass over --sample-batches batches, with and without one competing busy "
+                        "process, interleaved (e.g. --series 2000 --steps 500 --features 32)")
+    p.add_argument("--repeats", type=int, default=3, help="repeats of the --contended study")
     p.add_argument("--pf-worker", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
+
+
+def contended(args: argparse.Namespace) -> int:
+    """The sampled shuffled pass quiet and with one core busy, interleaved; see ``_contended.py``."""
+    import torch  # noqa: F401  (the torch variants need it; loaded before timing)
+    from _contended import study
+
+    import seqprep
+
+    data, codes = make_panel(args.series, args.steps, args.features, args.seed)
+    w = seqprep.windows(data, args.lookback, horizon=1, target=0, group=codes)
+    n_batches = min(args.sample_batches, -(-len(w) // args.batch))
+    info = machine_info()
+    print(f"# panel --contended: {args.series:,} series x {args.steps:,} steps x {args.features} float32, lookback "
+          f"{args.lookback}, batch {args.batch}, {n_batches:,} batches per pass, {args.repeats} repeats | "
+          f"{info.get('cpu')} | nproc {info['nproc']} | affinity {info.get('affinity')}", flush=True)
+    out = study(w, data, args.batch, n_batches, args.repeats, f"panel {args.series:,} series", args.same_session)
+    emit_result("panel-contended", {k: v for k, v in vars(args).items() if k != "pf_worker"}, out["headline"],
+                stats=out["stats"], machine=info)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.pf_worker:
         return pf_worker(args)
+    if args.contended:
+        return contended(args)
     import torch  # noqa: F401  (library pages loaded before any RSS baseline)
 
     import seqprep
@@ -315,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         r = sp[key]
         for g in ("torch", "numpy"):
-            rows.append([f"{label} ({g} gather)", f"{S:,}", f"{r['n']:,}", f"{r['build_s']:.2f}",
+            gather = "default" if g == "torch" else "one-thread"
+            rows.append([f"{label} ({gather} gather)", f"{S:,}", f"{r['n']:,}", f"{r['build_s']:.2f}",
                          f"{r[g]['first_batch_s']:.2f}", f"{r[g]['wps']:,.0f}",
                          f"{r['n'] / r[g]['wps'] / 60:.1f}", f"{r['peak_delta'] / MIB:,.0f}"])
     for r in pf.get("sizes", []):
@@ -329,9 +361,9 @@ def main(argv: list[str] | None = None) -> int:
           + (f"; DataFrame {sp['frame']['frame_mib']:,.0f} MiB" if "frame" in sp else "")
           + ". Peak RSS delta = VmHWM (reset before construction) minus VmRSS before construction.")
     bb = args.batch * L * F * 4
-    if bb < (1 << 20):
-        print(f"note: a batch is {bb / 1024:.0f} KiB < 1 MiB, so seqprep uses its numpy gather in both "
-              "'torch' and 'numpy' rows (they differ by noise only).")
+    if bb < (2 << 20):
+        print(f"note: a batch is {bb / 1024:.0f} KiB < 2 MiB, so seqprep's policy gathers in one thread in both "
+              "'default' and 'one-thread' rows (they differ by noise only).")
     if "skipped" in pf:
         print(f"pytorch-forecasting: {pf['skipped']}")
 
@@ -340,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         headline("panel construction, array + codes", round(arr["build_s"], 2), "s", "seconds, not minutes",
                  arr["build_s"] < 60),
         headline("panel peak RSS above data, array", round(arr["peak_delta"] / MIB), "MiB"),
-        headline("panel windows/s (torch gather), array", round(arr["torch"]["wps"]), "windows/s"),
+        headline("panel windows/s (default gather), array", round(arr["torch"]["wps"]), "windows/s"),
     ]
     if "frame" in sp:
         fr = sp["frame"]

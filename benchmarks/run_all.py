@@ -5,6 +5,7 @@ Usage::
     python benchmarks/run_all.py --size small     # a minute or two
     python benchmarks/run_all.py --size medium    # ~10 minutes
     python benchmarks/run_all.py --size full      # the sizes quoted in docs/performance.md
+    python benchmarks/run_all.py --contended      # quiet vs one competing busy process (threads)
 
 Each script must print ``RESULT {json}`` as its last stdout line (see ``_common.py``); its
 ``headline`` list becomes rows of the summary table. Scripts run one after the other (never in
@@ -46,6 +47,22 @@ FLAGS: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# --contended: the scripts that measure with and without one competing busy process, interleaved
+CONTENDED: dict[str, dict[str, list[str]]] = {
+    "windows.py": {"small": ["--contended", "--rows", "200000", "--repeats", "2"],
+                   "medium": ["--contended", "--repeats", "3"], "full": ["--contended", "--repeats", "5"]},
+    "panel.py": {"small": ["--contended", "--series", "400", "--steps", "500", "--features", "32",
+                           "--sample-batches", "500", "--repeats", "2"],
+                 "medium": ["--contended", "--series", "2000", "--steps", "500", "--features", "32",
+                            "--sample-batches", "2000", "--repeats", "3"],
+                 "full": ["--contended", "--series", "2000", "--steps", "500", "--features", "32",
+                          "--sample-batches", "3000", "--repeats", "5"]},
+    "training.py": {"small": ["--contended", "--repeats", "1", "--epochs", "10", "--old-epochs", "2"],
+                    "medium": ["--contended", "--repeats", "2"], "full": ["--contended", "--repeats", "3"]},
+}
+
+FLAGS["training.py"] = CONTENDED["training.py"]  # its only mode measures both conditions
+
 # scale.py belongs to another developer: pass --size if its --help offers it, else --rows/--repeats
 SCALE_ROWS = {"small": ["--rows", "1000000", "--repeats", "2"], "medium": ["--rows", "5000000", "--repeats", "3"],
               "full": []}
@@ -70,8 +87,9 @@ def discover() -> list[Path]:
     return [p for p in first if p.exists()] + others
 
 
-def run_one(path: Path, size: str) -> tuple[dict | None, float, int]:
-    cmd = [sys.executable, str(path), *script_flags(path, size)]
+def run_one(path: Path, size: str, contended: bool = False) -> tuple[dict | None, float, int]:
+    flags = CONTENDED[path.name][size] if contended else script_flags(path, size)
+    cmd = [sys.executable, str(path), *flags]
     print(f"\n$ {' '.join(cmd)}", flush=True)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -102,14 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", choices=("small", "medium", "full"), default="small")
     p.add_argument("--only", nargs="*", help="script names to run (default: all)")
+    p.add_argument("--contended", action="store_true",
+                   help="run windows.py, panel.py and training.py with and without one competing busy process")
     args = p.parse_args(argv)
-    scripts = discover()
+    scripts = [HERE / n for n in CONTENDED] if args.contended else discover()
     if args.only:
         scripts = [s for s in scripts if s.name in args.only or s.stem in args.only]
     rows = []
     failed = []
     for path in scripts:
-        result, secs, rc = run_one(path, args.size)
+        result, secs, rc = run_one(path, args.size, args.contended)
         if rc != 0:
             failed.append(f"{path.name} (exit {rc})")
             rows.append([path.stem, "FAILED", "", "", "", ""])
@@ -122,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([result.get("benchmark", path.stem), h.get("name", ""), fmt(h.get("value")),
                          h.get("unit", ""), h.get("target") or "", "" if ok is None else ("yes" if ok else "NO")])
         print(f"({path.name}: {secs:.0f} s)", flush=True)
-    print(f"\n## Headline results (--size {args.size})\n")
+    print(f"\n## Headline results (--size {args.size}{' --contended' if args.contended else ''})\n")
     print_table(["benchmark", "measure", "value", "unit", "target", "met"], rows)
     if failed:
         print("\nfailed: " + ", ".join(failed))

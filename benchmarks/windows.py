@@ -6,8 +6,7 @@ one shuffled pass. Measured in the same process (baselines move between machines
 (a) memory-copy ceiling: ``np.copyto`` of the same bytes per batch into a preallocated
     ``(batch, lookback, features)`` buffer from contiguous blocks;
 (b) ``seqprep.windows(...).batches(batch, shuffle=True, seed=0)``: construction, then one full
-    pass, with the torch gather and with the numpy gather (``SEQPREP_NO_TORCH_GATHER``; switched
-    in-process through ``seqprep.windowing._views._TORCH_STATE``);
+    pass, with the default gather (seqprep's thread policy) and with one thread (``set_threads(1)``);
 (c) the tutorial loop ``for i in range(n): X[i] = data[i:i+L]`` into ``np.zeros((n, L, F))``
     (float64, as in the tutorials), then shuffled batches cast to float32 (on ``--loop-rows``);
 (d) ``keras.utils.timeseries_dataset_from_array(..., shuffle=True, batch_size=batch)`` with
@@ -16,10 +15,15 @@ one shuffled pass. Measured in the same process (baselines move between machines
 The first batch of every timed pass is compared with a direct slice of the data (and the
 last, partial batch too for seqprep), so a fast but wrong path fails loudly.
 
+``--contended`` runs only the shuffled pass, with and without one competing busy process,
+interleaved (``_contended.py``: the default gather, one-thread numpy, the old torch gather on 1
+and 2 threads, against the single-core copy rate), with the load average next to every number.
+
 Usage::
 
     python benchmarks/windows.py                     # 1M x 32, 3 repeats
     python benchmarks/windows.py --rows 200000 --repeats 2 --keras-rows 50000
+    python benchmarks/windows.py --contended         # quiet vs one busy core, 1M x 32, 3 repeats
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     MIB,
+    add_competitor_args,
     batch_ceiling,
     emit_result,
     headline,
@@ -51,6 +56,8 @@ from _common import (  # noqa: E402
     rss,
     spread,
 )
+
+NAMES = {"torch": "default", "numpy": "one-thread"}  # sample keys kept from when the default gather was torch's
 
 
 class WrongResult(AssertionError):
@@ -77,10 +84,20 @@ def check(name: str, got: tuple[np.ndarray, np.ndarray], want: tuple[np.ndarray,
 
 # ----------------------------------------------------------------------------- (b) seqprep
 def run_seqprep(data: np.ndarray, args: argparse.Namespace, use_torch: bool) -> dict[str, Any]:
+    """One construction + pass; ``use_torch`` (a historical name): the default gather, else one thread."""
     import seqprep
-    import seqprep.windowing._views as sw
 
-    sw._TORCH_STATE["ok"] = use_torch
+    cap = None if use_torch else seqprep.set_threads(1)
+    try:
+        return _run_seqprep(data, args, use_torch)
+    finally:
+        if cap is not None:
+            cap.__exit__()
+
+
+def _run_seqprep(data: np.ndarray, args: argparse.Namespace, use_torch: bool) -> dict[str, Any]:
+    import seqprep
+
     L, B = args.lookback, args.batch
     gc.collect()
     before = rss()
@@ -101,7 +118,7 @@ def run_seqprep(data: np.ndarray, args: argparse.Namespace, use_torch: bool) -> 
     peak = peak_rss()
     # correctness (outside the timing): same order as batches() uses
     order = np.random.default_rng(0).permutation(n)
-    label = f"seqprep ({'torch' if use_torch else 'numpy'} gather)"
+    label = f"seqprep ({'default' if use_torch else 'one-thread'} gather)"
     if count != n:
         raise WrongResult(f"{label}: {count} windows in one pass, expected {n}")
     check(label + " first batch", first, expected_batch(data, order[:B], L, 1))
@@ -192,6 +209,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keras-rows", type=int, default=200_000, help="rows for the Keras pipeline")
     p.add_argument("--skip-keras", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    add_competitor_args(p)
+    p.add_argument("--contended", action="store_true",
+                   help="only the shuffled pass, with and without one competing busy process (interleaved)")
     p.add_argument("--rss-probe", choices=("torch", "numpy"), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -218,10 +238,31 @@ def probe_rss(args: argparse.Namespace, path: str) -> int | None:
         return None
 
 
+def contended(args: argparse.Namespace) -> int:
+    """The shuffled pass quiet and with one core busy, interleaved; see ``_contended.py``."""
+    import torch  # noqa: F401  (the torch variants need it; loaded before timing)
+    from _contended import study
+
+    import seqprep
+
+    data = np.random.default_rng(args.seed).standard_normal((args.rows, args.features), dtype=np.float32)
+    w = seqprep.windows(data, args.lookback, horizon=1, target=0)
+    n_batches = math.ceil(len(w) / args.batch)
+    info = machine_info()
+    print(f"# windows --contended: {args.rows:,} x {args.features} float32, lookback {args.lookback}, batch "
+          f"{args.batch}, {n_batches:,} batches per pass, {args.repeats} repeats | {info.get('cpu')} | nproc "
+          f"{info['nproc']} | affinity {info.get('affinity')}", flush=True)
+    out = study(w, data, args.batch, n_batches, args.repeats, "W1", args.same_session)
+    emit_result("windows-contended", dict(vars(args)), out["headline"], stats=out["stats"], machine=info)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.rss_probe:
         return rss_probe(args)
+    if args.contended:
+        return contended(args)
     import torch  # loaded before any RSS baseline: library pages are not data
 
     import seqprep
@@ -239,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# windows benchmark: {args.rows:,} x {F} float32 ({data_bytes / MIB:,.1f} MiB), lookback {L}, "
           f"horizon 1, batch {B}, {n:,} windows = {n_batches:,} batches; repeats {args.repeats}")
     print(f"# machine: {info.get('cpu')} | nproc {info['nproc']} | RAM {info.get('ram_gib')} GiB | "
-          f"torch threads {torch.get_num_threads()} | {info['versions']}")
+          f"torch threads {torch.get_num_threads()} | seqprep threads {seqprep.get_threads()} | {info['versions']}")
 
     samples: dict[str, list[dict[str, Any]]] = {"ceiling": [], "torch": [], "numpy": []}
     for r in range(args.repeats):
@@ -274,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
 
     labels = {
         "ceiling": "(a) memcpy ceiling: np.copyto into prealloc batch",
-        "torch": "(b) seqprep batches(), torch gather",
-        "numpy": "(b) seqprep batches(), numpy gather",
+        "torch": "(b) seqprep batches(), default gather (thread policy)",
+        "numpy": "(b) seqprep batches(), one thread (set_threads(1))",
         "loop": f"(c) tutorial loop into np.zeros float64 ({args.loop_rows:,} rows)",
         "keras": f"(d) keras timeseries_dataset_from_array ({args.keras_rows:,} rows)",
     }
@@ -317,12 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("torch", "numpy"):
         s = stats[key]
         ratio = s["wps"] / ceil
-        out_rows.append(headline(f"windows {key} gather / memcpy ceiling", round(ratio, 3), "x", ">= 0.50",
+        out_rows.append(headline(f"windows {NAMES[key]} gather / memcpy ceiling", round(ratio, 3), "x", ">= 0.50",
                                  ratio >= 0.5))
         if "keras" in stats:
             kr = s["wps"] / stats["keras"]["wps"]
-            out_rows.append(headline(f"windows {key} gather / keras (iter)", round(kr, 1), "x", ">= 10", kr >= 10))
-        out_rows.append(headline(f"windows {key} peak RSS above data", round(s["peak_delta"] / MIB, 1), "MiB",
+            out_rows.append(headline(f"windows {NAMES[key]} gather / keras (iter)", round(kr, 1), "x", ">= 10",
+                                     kr >= 10))
+        out_rows.append(headline(f"windows {NAMES[key]} peak RSS above data", round(s["peak_delta"] / MIB, 1), "MiB",
                                  f"<= {allowed / MIB:.1f}", s["peak_delta"] <= allowed))
     out_rows.append(headline("windows seqprep construction", round(stats[best]["build_s"], 4), "s"))
     out_rows.append(headline("windows tutorial loop / memcpy ceiling (incl. setup)",

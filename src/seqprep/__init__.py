@@ -8,6 +8,7 @@ The small public API:
 - the scalers (:class:`StandardScaler`, :class:`MinMaxScaler`, ...), fit/transform like scikit-learn;
 - :func:`audit` / :func:`check_data` -- find leakage and data problems in arrays you built;
 - :func:`doctor` / :func:`plan_cnn_lstm` -- explain why a model rejects a batch;
+- :func:`set_threads` / :func:`get_threads` -- cap the threads of seqprep's own work (or ``SEQPREP_THREADS``);
 - the :class:`SeqprepError` exception tree.
 
 Importing seqprep is light (numpy and pandas): torch, keras and matplotlib are imported by the
@@ -24,6 +25,7 @@ import sys
 import types
 import typing
 
+from ._threads import get_threads, set_threads
 from ._version import __version__
 from .auditing import AuditReport, Finding, audit, check_data
 from .diagnosis import DoctorReport, add_feature_axis, doctor, plan_cnn_lstm, to_layout
@@ -93,10 +95,12 @@ __all__ = [
     "audit",
     "check_data",
     "doctor",
+    "get_threads",
     "keras_dataset",
     "make_scaler",
     "plan_cnn_lstm",
     "read_table",
+    "set_threads",
     "split",
     "to_layout",
     "walk_forward",

@@ -66,7 +66,7 @@ def test_train_predict_evaluate_forecast(tmp_path: Path) -> None:
     run = tmp_path / "run"
     toml = tmp_path / "run.toml"
     toml.write_text('target = "f0"\ntime = "date"\nfeatures = ["f0", "f1"]\nlookback = 20\nepochs = 3\nperiod = 20\n'
-                    'augment = ["jitter"]\n')
+                    'augment = ["jitter"]\nthreads = 1\n')
     runner = CliRunner()
     result = runner.invoke(cli, ["train", str(data), "--config", str(toml), "--epochs", "2", "--out", str(run)])
     assert result.exit_code == 0, result.output
@@ -74,6 +74,7 @@ def test_train_predict_evaluate_forecast(tmp_path: Path) -> None:
     history = pd.read_json(run / "history.json", typ="series")
     assert len(history["history"]) == 2  # the flag overrode the TOML
     assert json.loads((run / "run.json").read_text())["train"]["augment"]["steps"][0]["kind"] == "jitter"
+    assert json.loads((run / "run.json").read_text())["threads"] == 1  # the TOML key
     preds = tmp_path / "p.csv"
     result = runner.invoke(cli, ["predict", str(run), "--data", str(data), "--out", str(preds)])
     assert result.exit_code == 0, result.output
@@ -129,6 +130,7 @@ def test_train_classification_ts(tmp_path: Path) -> None:
         (["train", "{data}", "--target", "nope", "--time", "date"], "not in the data"),
         (["train", "{data}", "--target", "kind", "--time", "date"], "not numeric"),
         (["train", "{data}", "--target", "f0", "--time", "date", "--device", "tpu9"], "`device` must be"),
+        (["train", "{data}", "--target", "f0", "--time", "date", "--threads", "0"], "`threads` must be"),
         (["train", "{data}", "--target", "f0", "--time", "date", "--lookback", "5000"], "lookback"),
         (["train", "{data}", "--config", "{tmp}/bad.toml"], "not valid TOML"),
         (["evaluate", "{tmp}"], "COMPLETE"),

@@ -53,7 +53,9 @@ def test_forecast_beats_persistence_and_writes_run(forecast_run) -> None:
     saved = json.loads((run / "metrics.json").read_text())["test"]
     assert saved["cnn_lstm"]["mae"] == pytest.approx(m["cnn_lstm"]["mae"])
     assert not list(run.parent.glob(".sine.tmp-*"))
-    assert json.loads((run / "run.json").read_text())["device"] in ("cpu", "cuda")  # device="auto" records it
+    config = json.loads((run / "run.json").read_text())
+    assert config["device"] in ("cpu", "cuda")  # device="auto" records it
+    assert config["threads"] == 1  # the automatic count of a small model, recorded
 
 
 def test_saved_run_rescoring_and_prediction_reproduce(forecast_run) -> None:
@@ -97,6 +99,8 @@ def test_forecast_bad_inputs() -> None:
         run_forecast(df, target="f0", time="date", lookback=500, progress=False)
     with pytest.raises(InvalidParameterError):
         run_forecast(df, target="f0", time="date", train_config={"epoch": 3}, progress=False)
+    with pytest.raises(InvalidParameterError, match=r"`threads` must be .*Received: threads=0"):
+        run_forecast(df, target="f0", time="date", threads=0, progress=False)
 
 
 def test_check_scales_flags_weather() -> None:
@@ -145,8 +149,11 @@ def test_train_config_augment_is_validated_and_stored_as_json(tmp_path) -> None:
 
     X, y = make_classification_sines(40, 32, seed=0)
     res = run_classification((X[:30], y[:30]), (X[30:], y[30:]), progress=False, out_dir=tmp_path / "aug",
-                             train_config={"epochs": 2, "augment": ["jitter", "time_warp"], "label_smoothing": 0.1})
-    train = json.loads((res.run_dir / "run.json").read_text())["train"]
+                             train_config={"epochs": 2, "augment": ["jitter", "time_warp"], "label_smoothing": 0.1},
+                             threads=1)
+    config = json.loads((res.run_dir / "run.json").read_text())
+    assert config["threads"] == 1 and res.history.threads == 1
+    train = config["train"]
     assert [step["kind"] for step in train["augment"]["steps"]] == ["jitter", "time_warp"]
     assert train["label_smoothing"] == 0.1
     with pytest.raises(InvalidParameterError, match="`augment` must be one of"):

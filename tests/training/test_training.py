@@ -110,6 +110,36 @@ def test_same_seed_gives_identical_history():
     assert other.history[0]["train_loss"] != runs[0].history[0]["train_loss"]
 
 
+def test_same_seed_and_thread_count_give_identical_numbers():
+    threads = 1  # (2 as well, measured; not run here: two OpenMP threads crawl on a busy 2-core CI runner)
+    X, y = _sine_windows(n=160)
+    runs, weights = [], []
+    for _ in range(2):
+        model = _model()
+        runs.append(fit(model, (X[:120], y[:120]), (X[120:], y[120:]), epochs=3, batch_size=16, seed=3,
+                        progress=False, threads=threads))
+        weights.append([p.detach().clone() for p in model.parameters()])
+    keys = ("train_loss", "val_loss", "val_metric", "lr")
+    assert [[h[k] for k in keys] for h in runs[0].history] == [[h[k] for k in keys] for h in runs[1].history]
+    assert all(torch.equal(a, b) for a, b in zip(*weights, strict=True))
+    assert runs[0].threads == threads and runs[0].to_dict()["threads"] == threads
+
+
+def test_fit_sets_torch_threads_for_the_call_only():
+    X, y = _sine_windows(n=40)
+    before = torch.get_num_threads()
+    seen = []
+    fit(_model(), (X, y), epochs=2, batch_size=16, progress=False, threads=before + 1,
+        callbacks=[lambda record, model: seen.append(torch.get_num_threads())])
+    assert seen == [before + 1, before + 1]
+    assert torch.get_num_threads() == before
+    # the automatic count: one thread for a model this small, whatever the cores
+    assert fit(_model(), (X, y), epochs=1, progress=False).threads == 1
+    with pytest.raises(InvalidParameterError, match=r"`threads` must be .*Received: threads=0"):
+        fit(_model(), (X, y), epochs=1, progress=False, threads=0)
+    assert torch.get_num_threads() == before
+
+
 def test_early_stopping_restores_the_best_weights():
     # train says y = 2x, val says y = -2x: starting from zero weights, every epoch makes val worse,
     # so epoch 1 is the best and training stops after `patience` more epochs.

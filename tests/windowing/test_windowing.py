@@ -157,11 +157,17 @@ def test_keras_equivalence_with_tensorflow():
         np.testing.assert_array_equal(y, np.asarray(ky))
 
 
-@pytest.mark.parametrize("use_torch", [True, False])
-def test_layouts(monkeypatch, use_torch):
+def _gather_threads(monkeypatch, threads):
+    """Make every gather use ``threads`` threads, in parts of a few windows (the pooled path on small data)."""
     import seqprep.windowing._windows as wmod
 
-    monkeypatch.setattr(wmod, "_TORCH_MIN_BYTES", 0 if use_torch else 1 << 60)
+    monkeypatch.setattr(wmod, "threads_for", lambda nbytes, **kw: threads)
+    monkeypatch.setattr(wmod, "_PART_BYTES", 512)
+
+
+@pytest.mark.parametrize("threads", [3, 1])
+def test_layouts(monkeypatch, threads):
+    _gather_threads(monkeypatch, threads)
     data = np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32)
     base = windows(data, lookback=12, target=0)
     X, _ = base.to_numpy()
@@ -194,16 +200,13 @@ def test_holds_a_view_not_a_copy():
     assert len(pickle.dumps(w)) < 3 * data.nbytes
 
 
-def test_torch_gather_matches_numpy(monkeypatch):
-    pytest.importorskip("torch")
-    import seqprep.windowing._windows as wmod
-
+def test_pooled_gather_matches_one_thread(monkeypatch):
     data = np.random.default_rng(1).standard_normal((3000, 16)).astype(np.float32)
     w = windows(data, lookback=32, target=0)
     idx = np.random.default_rng(2).permutation(len(w))[:700]
-    monkeypatch.setattr(wmod, "_TORCH_MIN_BYTES", 0)
+    _gather_threads(monkeypatch, 3)
     a, ya = w[idx]
-    monkeypatch.setattr(wmod, "_TORCH_MIN_BYTES", 1 << 60)
+    _gather_threads(monkeypatch, 1)
     b, yb = w[idx]
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(ya, yb)
@@ -353,18 +356,15 @@ def test_features_exclude_target():
 
 
 @pytest.mark.parametrize("sampling_rate", [1, 3])
-def test_torch_gather_strided_sources(monkeypatch, sampling_rate):
-    """Non-contiguous rows (a column subset with an extra target) and dilated windows through torch."""
-    pytest.importorskip("torch")
-    import seqprep.windowing._windows as wmod
-
+def test_pooled_gather_strided_sources(monkeypatch, sampling_rate):
+    """Non-contiguous rows (a column subset with an extra target) and dilated windows on several threads."""
     df = pd.DataFrame(np.random.default_rng(3).standard_normal((400, 4)), columns=list("abcd"))
     w = windows(df, lookback=9, target="d", features=["a", "b"], sampling_rate=sampling_rate, dtype="float64")
     assert not w.data.flags.c_contiguous
     idx = np.random.default_rng(4).permutation(len(w))[:100]
-    monkeypatch.setattr(wmod, "_TORCH_MIN_BYTES", 0)
+    _gather_threads(monkeypatch, 3)
     a, ya = w[idx]
-    monkeypatch.setattr(wmod, "_TORCH_MIN_BYTES", 1 << 60)
+    _gather_threads(monkeypatch, 1)
     b, yb = w[idx]
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(ya, yb)
@@ -372,12 +372,9 @@ def test_torch_gather_strided_sources(monkeypatch, sampling_rate):
     np.testing.assert_array_equal(a[:, :, 0], df["a"].to_numpy()[starts[:, None] + sampling_rate * np.arange(9)])
 
 
-def test_frames_through_torch(monkeypatch):
-    pytest.importorskip("torch")
-    import seqprep.windowing._windows as wmod
-
+def test_frames_on_several_threads(monkeypatch):
     frames = np.random.default_rng(0).standard_normal((30, 5, 4, 3)).astype(np.float32)
     w = windows(frames, lookback=4, sampling_rate=2)
-    monkeypatch.setattr(wmod, "_TORCH_MIN_BYTES", 0)
+    _gather_threads(monkeypatch, 3)
     a = w[[0, 7, 3]]
     np.testing.assert_array_equal(a[1], frames[7:15:2])

@@ -146,7 +146,9 @@ def _calendar(console: Any) -> list[Any]:
 @click.option("--show-leakage", is_flag=True, help="Also score two classic leaky pipelines and compare.")
 @click.option("--overwrite/--no-overwrite", default=False, show_default=True,
               help="Replace an existing --out directory.")
-def demo(out: str | None, epochs: int, seed: int, show_leakage: bool, overwrite: bool) -> None:
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="torch threads for training [automatic: 1 for this small model].")
+def demo(out: str | None, epochs: int, seed: int, show_leakage: bool, overwrite: bool, threads: int | None) -> None:
     """Forecast tomorrow's temp_max in Seattle with a CNN-LSTM, leak-free, against baselines."""
     from ..datasets import load_weather
     from ..runs import run_forecast
@@ -166,6 +168,7 @@ def demo(out: str | None, epochs: int, seed: int, show_leakage: bool, overwrite:
         gap=DEMO_GAP, derived=derived, period=365, seed=seed, out_dir=target, overwrite=overwrite,
         train_config={"epochs": epochs}, progress=True, on_step=_printer(console),
         title="seqprep demo: Seattle temp_max, next day", device="cpu",  # the same numbers on every machine
+        threads=threads,
     )
     _print_results(console, res, " (°C)")
     cnn, pers = res.metrics["cnn_lstm"]["mae"], res.metrics["persistence"]["mae"]
@@ -256,6 +259,7 @@ def _leakage_demo(console: Any, df: pd.DataFrame, seed: int) -> None:
 _TOML_KEYS = {
     "data", "train", "test", "target", "time", "group", "features", "lookback", "horizon", "gap", "split",
     "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model", "device",
+    "threads",
 }
 
 
@@ -320,27 +324,32 @@ def _split_value(value: Any) -> Any:
 @click.option("--device", default=None,
               help="Where to train: auto (a CUDA GPU when there is one, with mixed precision), cpu, cuda, cuda:N "
                    "[auto].")
+@click.option("--threads", type=int, default=None,
+              help="torch threads for training; recorded in run.json [automatic: from the cores this process may "
+                   "use and the model's size, 1 for small models; capped by SEQPREP_THREADS].")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run directory.")
 @click.option("--overwrite/--no-overwrite", default=False, help="Replace an existing --out directory.")
 @click.option("--config", "config_path", type=click.Path(), default=None, help="TOML file with the same keys.")
 def train(data: str | None, train_path: str | None, test_path: str | None, target: str | None,
           time_col: str | None, group: str | None, features: str | None, lookback: int | None,
           horizon: int | None, gap: int | None, split_: str | None, period: int | None, epochs: int | None,
-          seed: int | None, members: int | None, device: str | None, out: str | None, overwrite: bool,
-          config_path: str | None) -> None:
+          seed: int | None, members: int | None, device: str | None, threads: int | None, out: str | None,
+          overwrite: bool, config_path: str | None) -> None:
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
     flags = {
         "data": data, "train": train_path, "test": test_path, "target": target, "time": time_col, "group": group,
         "features": features, "lookback": lookback, "horizon": horizon, "gap": gap, "split": split_,
-        "period": period, "epochs": epochs, "seed": seed, "out": out, "device": device,
+        "period": period, "epochs": epochs, "seed": seed, "out": out, "device": device, "threads": threads,
     }
     cfg.update({k: v for k, v in flags.items() if v is not None})
     if members is not None:  # the flag overrides a TOML [model] members entry, keeping its other settings
         model = cfg.get("model")
         cfg["model"] = {**(model if isinstance(model, dict) else {}), "members": members}
     console = _console()
-    train_cfg: dict[str, Any] = {k: cfg[k] for k in ("epochs", "batch_size", "lr", "patience", "augment") if k in cfg}
+    train_cfg: dict[str, Any] = {
+        k: cfg[k] for k in ("epochs", "batch_size", "lr", "patience", "augment", "threads") if k in cfg
+    }
     seed_v = int(cfg.get("seed", 0))
     if cfg.get("train") or cfg.get("test"):
         _train_classification(console, cfg, train_cfg, seed_v, overwrite)

@@ -204,6 +204,7 @@ def classification_config(
         "n_channels": int(cases.X_train.shape[2]),
         "normalization": "instance (per case and channel, z-score over time)", "val_fraction": val_fraction,
         "seed": seed, "model": model.config, "train": train_config, "device": result.device,
+        "threads": result.threads,
         "n_train": int(len(cases.fit_idx)), "n_val": int(len(cases.val_idx)), "n_test": int(len(cases.y_test)),
     }
     if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves

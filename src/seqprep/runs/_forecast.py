@@ -264,6 +264,7 @@ def forecast_config(
         "split": list(split) if not isinstance(split, str) else split, "gap": spec.gap,
         "scaler": scaler if isinstance(scaler, (str, dict)) else type(scaler).__name__, "period": spec.period,
         "seed": spec.seed, "model": model.config, "train": train_config, "device": result.device,
+        "threads": result.threads,
         "inputs": list(pipe.schema_["inputs"]),
         "derived": [d.to_dict() for d in pipe.derived],
     }

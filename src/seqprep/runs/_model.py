@@ -24,16 +24,24 @@ def merge_settings(defaults: Mapping[str, Any], given: Mapping[str, Any] | None,
     return {**defaults, **given}
 
 
-def fit_kwargs(train_config: dict[str, Any]) -> dict[str, Any]:
-    """Check ``train_config``'s keys before any work and put ``augment`` in the JSON form run.json stores."""
+def fit_kwargs(train_config: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
+    """Check ``train_config``'s keys before any work and put ``augment`` in the JSON form run.json stores.
+
+    ``threads`` (the run's argument) overrides ``train_config["threads"]``; both are checked here.
+    """
     allowed = {"epochs", "batch_size", "lr", "weight_decay", "scheduler", "clip_grad_norm", "patience", "loss",
-               "augment", "label_smoothing"}
+               "augment", "label_smoothing", "threads"}
     unknown = sorted(set(train_config) - allowed)
     if unknown:
         raise param_error(
             "train_config", f"keys among {sorted(allowed)}", unknown, "Remove or rename the unknown keys."
         )
     out = dict(train_config)
+    if threads is not None:
+        out["threads"] = threads
+    if out.get("threads") is not None:
+        out["threads"] = check_int(out["threads"], "threads", minimum=1,
+                                   fix="Use threads >= 1, or leave it out for the automatic count.")
     if out.get("augment") is not None:
         from ..augment import make_augmentation
 

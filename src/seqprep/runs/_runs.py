@@ -124,6 +124,7 @@ def run_forecast(
     title: str = "seqprep forecasting run",
     on_step: Step | None = None,
     device: Any = "auto",
+    threads: int | None = None,
 ) -> RunResult:
     """Train a CNN-LSTM forecaster on ``df`` the leak-free way and score it against baselines.
 
@@ -175,6 +176,10 @@ def run_forecast(
         with mixed precision. Predictions, scores and the saved model are computed on the CPU
         afterwards; ``run.json`` records the device. ``seqprep demo`` trains on "cpu", so that its
         numbers are the same everywhere.
+    threads : int, optional
+        torch's intra-op threads for training (:func:`seqprep.training.fit`; also
+        ``train_config["threads"]``). None: the automatic count (one thread for small models).
+        ``run.json`` records the count used; the same seed and count give the same numbers.
 
     Returns
     -------
@@ -208,7 +213,7 @@ def run_forecast(
         period = check_int(period, "period", minimum=1)
     check_columns(df, target, [time, group, *(features or [])])
     model_cfg = merge_settings(DEFAULT_MODEL_CONFIG, model_config, "model_config")
-    train_cfg = fit_kwargs(merge_settings(DEFAULT_TRAIN_CONFIG, train_config, "train_config"))
+    train_cfg = fit_kwargs(merge_settings(DEFAULT_TRAIN_CONFIG, train_config, "train_config"), threads)
     target_dir = prepare_out_dir(out_dir, overwrite)
     step = on_step or _no_step
     spec = ForecastSpec(
@@ -259,6 +264,7 @@ def run_classification(
     progress: bool = True,
     title: str = "seqprep classification run",
     device: Any = "auto",
+    threads: int | None = None,
 ) -> RunResult:
     """Train a CNN-LSTM classifier on ``.ts``-style cases and score it against majority class and 1-NN.
 
@@ -272,7 +278,7 @@ def run_classification(
         ``X`` of shape ``(n_cases, length, n_channels)``, ``y`` of shape ``(n_cases,)`` labels.
     val_fraction : float, default 0.2
         Share of training cases used for validation.
-    model_config, train_config, seed, out_dir, overwrite, progress, title, device
+    model_config, train_config, seed, out_dir, overwrite, progress, title, device, threads
         As in :func:`run_forecast`.
 
     Returns
@@ -294,7 +300,7 @@ def run_classification(
     overwrite = check_bool(overwrite, "overwrite")
     device = resolve_device(device)  # before any work: "cuda" without a GPU is refused here
     model_cfg = merge_settings(DEFAULT_CLASSIFICATION_MODEL_CONFIG, model_config, "model_config")
-    train_cfg = fit_kwargs(merge_settings(DEFAULT_CLASSIFICATION_TRAIN_CONFIG, train_config, "train_config"))
+    train_cfg = fit_kwargs(merge_settings(DEFAULT_CLASSIFICATION_TRAIN_CONFIG, train_config, "train_config"), threads)
     target_dir = prepare_out_dir(out_dir, overwrite)
 
     cases = prepare_cases(Xtr_raw, ytr, Xte_raw, yte, val_fraction, seed)

@@ -11,15 +11,13 @@ the number of rows. A block whose shift turns out to be far from its mean
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from .._threads import one_blas_thread, run_parts, threads_for
 from ..exceptions import ArtifactError, DataError, ShapeError
 
 __all__ = ["Moments", "group_moments"]
@@ -373,23 +371,22 @@ def _block_fast(b: np.ndarray, rows: int, with_range: bool, bufs: dict[str, np.n
     return Moments(count, shift + s1 / n, m2, lo, hi)
 
 
-#: Arrays with at least this many rows are reduced by several threads (numpy releases the GIL).
+#: Arrays with at least this many rows are reduced in parts of PART_ROWS rows, on several threads where
+#: seqprep's thread policy grants them (numpy releases the GIL). The parts do not depend on the thread
+#: count, so neither does the result.
 PARALLEL_MIN_ROWS = 1 << 18
-
-
-def _n_threads() -> int:
-    env = os.environ.get("SEQPREP_NUM_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, min(os.cpu_count() or 1, 8))
+PART_ROWS = 1 << 17
 
 
 def array_moments(a: np.ndarray, *, with_range: bool = True, rows: int | None = None) -> Moments:
     """Statistics of a 2-D numeric array: one float64 pass in L2-sized chunks, on several threads.
 
-    Large arrays are cut into one contiguous row range per thread (``SEQPREP_NUM_THREADS``,
-    default: the number of CPUs, at most 8); the ranges' moments are merged in row order with the
-    exact Chan merge, so the result does not depend on thread scheduling.
+    Arrays of :data:`PARALLEL_MIN_ROWS` rows or more are cut into contiguous parts of
+    :data:`PART_ROWS` rows, reduced on as many threads as :mod:`seqprep._threads` grants (one
+    per MiB, at most the usable and free cores, ``SEQPREP_THREADS`` or :func:`seqprep.set_threads`);
+    the parts' moments are merged in row order with the exact Chan merge, so the result depends
+    neither on the thread count nor on the scheduling. BLAS (the column sums) runs one thread per
+    worker: never a spinning BLAS pool under seqprep's own threads.
 
     Parameters
     ----------
@@ -404,21 +401,21 @@ def array_moments(a: np.ndarray, *, with_range: bool = True, rows: int | None = 
     -------
     Moments
     """
-    threads = _n_threads()
-    if a.ndim == 2 and a.shape[0] >= PARALLEL_MIN_ROWS and threads > 1:
-        bounds = np.linspace(0, a.shape[0], threads + 1).astype(np.int64)
-        # One BLAS thread per worker: the column sums are BLAS gemv calls, and letting each of our threads
-        # start its own BLAS threads oversubscribes the cores (measured: 0.52 vs 0.75 of one read on 2 cores).
-        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(
-                lambda i: _array_moments_serial(a[bounds[i] : bounds[i + 1]], with_range=with_range, rows=rows),
-                range(threads),
-            ))
-        total = parts[0]
-        for part in parts[1:]:
-            total = total.merge(part)
-        return total
-    return _array_moments_serial(a, with_range=with_range, rows=rows)
+    if a.ndim != 2 or a.shape[0] < PARALLEL_MIN_ROWS:
+        with one_blas_thread():
+            return _array_moments_serial(a, with_range=with_range, rows=rows)
+    n_parts = -(-a.shape[0] // PART_ROWS)
+    threads = min(threads_for(a.nbytes), n_parts)
+    with one_blas_thread():
+        parts = run_parts(
+            lambda i: _array_moments_serial(a[i * PART_ROWS : (i + 1) * PART_ROWS], with_range=with_range, rows=rows),
+            n_parts,
+            threads,
+        )
+    total = parts[0]
+    for part in parts[1:]:
+        total = total.merge(part)
+    return total
 
 
 def _array_moments_serial(a: np.ndarray, *, with_range: bool = True, rows: int | None = None) -> Moments:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._threads import torch_threads, training_threads
 from .._validation import check_bool, check_choice, check_int, param_error
 from ..exceptions import DataError, ShapeError
 
@@ -72,6 +73,8 @@ class TrainResult:
         Name of ``val_metric``: ``"mae"`` or ``"accuracy"``.
     device : str
         Device the model was trained on.
+    threads : int
+        torch's intra-op thread count during training (``fit(threads=...)`` or the automatic rule).
     """
 
     history: list[dict[str, float]]
@@ -81,6 +84,7 @@ class TrainResult:
     seconds: float
     metric_name: str = "mae"
     device: str = "cpu"
+    threads: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (NaN becomes ``None``)."""
@@ -120,6 +124,7 @@ def fit(
     loss: str | None = None,
     augment: Any = None,
     label_smoothing: float = 0.0,
+    threads: int | None = None,
 ) -> TrainResult:
     """Train ``model`` in place and return its history.
 
@@ -174,11 +179,19 @@ def fit(
         Classification only: the cross-entropy's target puts ``1 - label_smoothing`` on the
         true class and spreads the rest evenly (``torch.nn.CrossEntropyLoss(label_smoothing=...)``),
         which keeps a model trained to zero error on few cases from becoming overconfident.
+    threads : int, optional
+        torch's intra-op threads while training (set for this call only, restored after). None: one
+        thread per ``2**28`` of parameters x ``batch_size`` x time steps, at most the cores this
+        process may use and the cap of :func:`seqprep.set_threads` / ``SEQPREP_THREADS``. Small
+        models train on one thread: as fast as two for them, and unharmed by a busy core (with two
+        OpenMP threads, one competing process made the demo's training 10-30x slower). The count
+        never depends on the machine's load, and is recorded in the result: the same seed, data and
+        thread count give the same history.
 
     Returns
     -------
     TrainResult
-        History, best epoch, best validation loss, whether it stopped early, seconds.
+        History, best epoch, best validation loss, whether it stopped early, seconds, threads.
     """
     _check_fit_args(**locals())
     import torch
@@ -186,36 +199,55 @@ def fit(
     if not isinstance(model, torch.nn.Module):
         raise param_error("model", "a torch.nn.Module", model)
     started = time.perf_counter()
-    # Seeds python, numpy and torch for what draws during training (dropout, say); the initial weights
-    # were drawn by the caller, before this call (see `model` above).
-    _seed_everything(seed)
-    dev = resolve_device(device)
-    amp_dtype = _resolve_amp(amp, dev)
-    model.to(dev)
-    loaders = _fit_loaders(
-        train,
-        val,
-        augment=augment,
-        task=task,
-        batch_size=batch_size,
-        seed=seed,
-        num_workers=num_workers,
-        pin_memory=dev.type == "cuda",
-    )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = _make_scheduler(optimizer, scheduler, epochs, patience)
-    # A gradient scaler is needed only for float16, whose small gradients would underflow; bfloat16 has
-    # float32's range. Disabled, it passes the loss and the step through unchanged.
-    scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
-    rt = _Runtime(dev, amp_dtype, task, _make_criterion(task, loss, label_smoothing), clip_grad_norm, scaler)
-    metric_name = "accuracy" if task == "classification" else "mae"
-    with _EpochProgress(progress, epochs, metric_name) as bar:
-        history, best, stopped_early = _run_epochs(
-            model, loaders, optimizer, sched, rt, epochs=epochs, patience=patience, callbacks=callbacks or (), bar=bar
+    n_threads = _fit_threads(model, train, batch_size, threads)
+    with torch_threads(n_threads):  # this call only: the caller's torch setting comes back after
+        # Seeds python, numpy and torch for what draws during training (dropout, say); the initial weights
+        # were drawn by the caller, before this call (see `model` above).
+        _seed_everything(seed)
+        dev = resolve_device(device)
+        amp_dtype = _resolve_amp(amp, dev)
+        model.to(dev)
+        loaders = _fit_loaders(
+            train,
+            val,
+            augment=augment,
+            task=task,
+            batch_size=batch_size,
+            seed=seed,
+            num_workers=num_workers,
+            pin_memory=dev.type == "cuda",
         )
-    best_epoch, best_val = _restore_best(model, best, len(history))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        sched = _make_scheduler(optimizer, scheduler, epochs, patience)
+        # A gradient scaler is needed only for float16, whose small gradients would underflow; bfloat16 has
+        # float32's range. Disabled, it passes the loss and the step through unchanged.
+        scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
+        rt = _Runtime(dev, amp_dtype, task, _make_criterion(task, loss, label_smoothing), clip_grad_norm, scaler)
+        metric_name = "accuracy" if task == "classification" else "mae"
+        with _EpochProgress(progress, epochs, metric_name) as bar:
+            history, best, stopped_early = _run_epochs(
+                model, loaders, optimizer, sched, rt, epochs=epochs, patience=patience, callbacks=callbacks or (),
+                bar=bar,
+            )
+        best_epoch, best_val = _restore_best(model, best, len(history))
     seconds = time.perf_counter() - started
-    return TrainResult(history, best_epoch, best_val, stopped_early, seconds, metric_name, str(dev))
+    return TrainResult(history, best_epoch, best_val, stopped_early, seconds, metric_name, str(dev), n_threads)
+
+
+def _fit_threads(model: Any, train: Any, batch_size: int, threads: int | None) -> int:
+    """``threads`` checked, or the automatic count from the model's size, the batch and one window's length."""
+    if threads is not None:
+        return check_int(threads, "threads", minimum=1, fix="Use threads >= 1, or None for the automatic count.")
+    return _auto_threads(model, _as_windows(train, "train"), batch_size)
+
+
+def _auto_threads(model: Any, windows: Any, batch_size: int) -> int:
+    """:func:`seqprep._threads.training_threads` for this model and one window's longest axis."""
+    if len(windows) == 0:
+        return 1  # refused later with its own message
+    X, _ = _fetch(windows, np.zeros(1, dtype=np.intp))
+    steps = max(X.shape[1:], default=1)
+    return training_threads(sum(int(p.numel()) for p in model.parameters()), batch_size, steps)
 
 
 # ============================================================================ predict / evaluate
@@ -250,8 +282,10 @@ def _outputs(
     was_training = model.training
     model.eval()
     outs, ys = [], []
+    threads = _auto_threads(model, _as_windows(data, "data"), batch_size)  # as fit's default: one for small models
     try:
-        with torch.no_grad(), torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        with torch_threads(threads), torch.no_grad(), \
+                torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             for X, y in _batches(data, batch_size):
                 xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(dev)
                 outs.append(model(xt).float().cpu().numpy())

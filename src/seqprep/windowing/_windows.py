@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from .._threads import run_parts, threads_for
 from .._validation import check_bool, check_int
 from ..exceptions import DataError, MemoryBudgetError
 from ..io import SeriesData
@@ -23,7 +24,7 @@ from ._inputs import (
 )
 from ._spec import WindowSpec, make_window_spec
 from ._starts import _Arange, window_starts
-from ._views import _available_memory, _fmt_bytes, _strided_rows, _torch_available, _torch_window_view
+from ._views import _available_memory, _fmt_bytes, _strided_rows
 
 __all__ = ["Batch", "Windows", "windows"]
 
@@ -31,10 +32,15 @@ __all__ = ["Batch", "Windows", "windows"]
 #: ``X, y = w[0:32]`` unpacks either way for a type checker; a window (``w[0]``) drops the first axis.
 Batch: TypeAlias = np.ndarray | tuple[np.ndarray, np.ndarray]
 
-# Batches at least this large go through torch.index_select when torch is installed: it copies
-# 8 KiB window blocks ~2x faster than numpy's fancy indexing (see docs/performance.md).
-# Read at call time by Windows._gather_x, so tests switch the gather by patching it here.
-_TORCH_MIN_BYTES = 1 << 20
+# A batch is gathered by numpy's fancy indexing in one thread: it runs at the single-core copy rate,
+# and a torch/OpenMP gather on two threads stalled 10-30x whenever another process held a core. Where
+# an override asks for more (seqprep.set_threads / SEQPREP_THREADS; batches of 2 MiB and more), it is
+# cut into parts of about this many bytes on seqprep's pool of waiting threads. The automatic policy
+# does not pick the pool for the gather: on the rule in docs/performance.md ("Threads") it has not
+# been shown to pay (no idle machine was at hand; on busy cores it lost to one thread).
+_PART_BYTES = 1 << 18
+# Whether the thread policy may pick several threads for a gather on its own (see above).
+_AUTO_THREADS = False
 
 
 def windows(
@@ -203,7 +209,6 @@ class Windows:
         self._batch_transform = batch_transform
         self.name = name
         self._view = _strided_rows(x_data, spec)
-        self._torch_view: Any = None
         self._augment: Any = None
         self._augment_seed = 0
         self._augment_calls = 0
@@ -333,30 +338,22 @@ class Windows:
         return (X, y) if y is not None else X
 
     def _gather_x(self, starts: np.ndarray) -> np.ndarray:
-        """``X`` in (k, L, *feat) order, contiguous, in the output dtype."""
+        """``X`` in (k, L, *feat) order, contiguous, in the output dtype (threads: :mod:`seqprep._threads`)."""
         out_dtype = np.dtype(self.spec.dtype)
         k = len(starts)
-        window_bytes = self.spec.lookback * int(np.prod(self._x.shape[1:])) * self._x.itemsize
-        use_torch = (
-            k * window_bytes >= _TORCH_MIN_BYTES
-            and self._x.dtype == out_dtype
-            and all(st > 0 for st in self._x.strides)
-            and _torch_available()
-        )
-        if use_torch:
-            return self._gather_torch(starts)
-        X = self._view[starts]
-        return X.astype(out_dtype, copy=False) if X.dtype != out_dtype else X
+        window_items = self.spec.lookback * int(np.prod(self._x.shape[1:]))
+        threads = threads_for(k * window_items * max(out_dtype.itemsize, self._x.itemsize), automatic=_AUTO_THREADS)
+        if threads == 1:
+            X = self._view[starts]
+            return X.astype(out_dtype, copy=False) if X.dtype != out_dtype else X
+        out = np.empty((k, self.spec.lookback, *self._x.shape[1:]), dtype=out_dtype)
+        step = max(1, _PART_BYTES // max(1, window_items * out_dtype.itemsize))
 
-    def _gather_torch(self, starts: np.ndarray) -> np.ndarray:
-        import torch
+        def part(i: int) -> None:
+            a = i * step
+            out[a : a + step] = self._view[starts[a : a + step]]  # numpy copies without the GIL
 
-        if self._torch_view is None:
-            self._torch_view = _torch_window_view(self._x, self.spec)
-        k = len(starts)
-        out = np.empty((k, self.spec.lookback, *self._x.shape[1:]), dtype=self._x.dtype)
-        target = torch.from_numpy(out.reshape(k, -1) if self._torch_view.dim() == 2 else out)
-        torch.index_select(self._torch_view, 0, torch.from_numpy(np.asarray(starts, dtype=np.int64)), out=target)
+        run_parts(part, -(-k // step), threads)
         return out
 
     def _apply_layout(self, X: np.ndarray) -> np.ndarray:
@@ -505,7 +502,6 @@ class Windows:
         )
         new = self._copy()
         new.spec = spec
-        new._torch_view = None
         return new
 
     def provenance(self) -> pd.DataFrame:
@@ -557,9 +553,9 @@ class Windows:
         # The strided view would pickle as a full (lookback x data) copy: drop it and rebuild.
         state = dict(self.__dict__)
         state["_view"] = None
-        state["_torch_view"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state.pop("_torch_view", None)  # pickled before the torch gather went
         self.__dict__.update(state)
         self._view = _strided_rows(self._x, self.spec)
