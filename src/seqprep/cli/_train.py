@@ -259,7 +259,7 @@ def _leakage_demo(console: Any, df: pd.DataFrame, seed: int) -> None:
 _TOML_KEYS = {
     "data", "train", "test", "target", "time", "group", "features", "lookback", "horizon", "gap", "split",
     "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model", "device",
-    "threads",
+    "threads", "val_fraction", "variable_length",
 }
 
 
@@ -321,6 +321,9 @@ def _split_value(value: Any) -> Any:
 @click.option("--members", type=int, default=None,
               help="Train this many networks (seeds seed, seed+1, ...) and average them [1]. "
                    "Per-member settings: [[model.members]] tables in the TOML file.")
+@click.option("--model", "model_kind", type=click.Choice(["cnn_lstm", "lstm_fcn"]), default=None,
+              help="The network: cnn_lstm (CNNLSTM) or lstm_fcn (LSTM-FCN; MLSTM-FCN for several channels) "
+                   "[cnn_lstm]. TOML: [model] type = \"lstm_fcn\".")
 @click.option("--device", default=None,
               help="Where to train: auto (a CUDA GPU when there is one, with mixed precision), cpu, cuda, cuda:N "
                    "[auto].")
@@ -333,7 +336,8 @@ def _split_value(value: Any) -> Any:
 def train(data: str | None, train_path: str | None, test_path: str | None, target: str | None,
           time_col: str | None, group: str | None, features: str | None, lookback: int | None,
           horizon: int | None, gap: int | None, split_: str | None, period: int | None, epochs: int | None,
-          seed: int | None, members: int | None, device: str | None, threads: int | None, out: str | None,
+          seed: int | None, members: int | None, model_kind: str | None, device: str | None, threads: int | None,
+          out: str | None,
           overwrite: bool, config_path: str | None) -> None:
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
@@ -346,6 +350,9 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
     if members is not None:  # the flag overrides a TOML [model] members entry, keeping its other settings
         model = cfg.get("model")
         cfg["model"] = {**(model if isinstance(model, dict) else {}), "members": members}
+    if model_kind is not None:  # the flag overrides a TOML [model] type, keeping its other settings
+        model = cfg.get("model")
+        cfg["model"] = {**(model if isinstance(model, dict) else {}), "type": model_kind}
     console = _console()
     train_cfg: dict[str, Any] = {
         k: cfg[k] for k in ("epochs", "batch_size", "lr", "patience", "augment", "threads") if k in cfg
@@ -398,6 +405,7 @@ def _train_classification(
                   "no statistic crosses cases, train or test.")
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(cfg["train"]).stem)
     res = run_classification(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
+                             val_fraction=cfg.get("val_fraction"), variable_length=cfg.get("variable_length", "mask"),
                              out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"))
     _print_results(console, res, "")
     console.print(f"  run directory: [bold]{res.run_dir}[/]")

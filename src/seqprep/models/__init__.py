@@ -2,7 +2,7 @@
 
 PyTorch is optional: importing this package does not import torch.  The first
 access to a name (``from seqprep.models import CNNLSTM``) imports its module
-(:mod:`~seqprep.models.cnn_lstm`, :mod:`~seqprep.models.ensemble` or
+(:mod:`~seqprep.models.cnn_lstm`, :mod:`~seqprep.models.lstm_fcn`, :mod:`~seqprep.models.ensemble` or
 :mod:`~seqprep.models.saving`), and raises a clear :class:`ImportError` when
 PyTorch is not installed.
 
@@ -11,6 +11,9 @@ PyTorch is not installed.
 * :class:`~seqprep.models.cnn_lstm.TimeDistributedCNNLSTM` -- a shared CNN
   encodes each sub-window ``(N, S, steps, C)`` or each image frame
   ``(N, T, H, W, C)`` / ``(N, T, C, H, W)``, then an LSTM runs over the encodings.
+* :class:`~seqprep.models.lstm_fcn.LSTMFCN` -- LSTM-FCN / MLSTM-FCN (Karim et al.): a fully
+  convolutional branch beside an LSTM branch, squeeze-and-excite for multivariate input, masks
+  for unequal-length cases (``model(x, lengths)``).
 * :class:`~seqprep.models.ensemble.Ensemble` -- the mean of several trained
   models (of their softmax probabilities for classification).
 * :func:`~seqprep.models.saving.save_model` /
@@ -21,7 +24,7 @@ Examples
 --------
 >>> import seqprep.models
 >>> sorted(seqprep.models.__all__)
-['CNNLSTM', 'Ensemble', 'TimeDistributedCNNLSTM', 'load_model', 'save_model']
+['CNNLSTM', 'Ensemble', 'LSTMFCN', 'TimeDistributedCNNLSTM', 'load_model', 'save_model']
 """
 
 from __future__ import annotations
@@ -29,12 +32,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["CNNLSTM", "Ensemble", "TimeDistributedCNNLSTM", "load_model", "save_model"]
+__all__ = ["CNNLSTM", "Ensemble", "LSTMFCN", "TimeDistributedCNNLSTM", "load_model", "save_model"]
 
 _TORCH_MESSAGE = "seqprep.models needs PyTorch: pip install 'seqprep[torch]'"
 
 
-_MODULES = {"CNNLSTM": "cnn_lstm", "TimeDistributedCNNLSTM": "cnn_lstm", "Ensemble": "ensemble",
+_MODULES = {"CNNLSTM": "cnn_lstm", "TimeDistributedCNNLSTM": "cnn_lstm", "Ensemble": "ensemble", "LSTMFCN": "lstm_fcn",
             "load_model": "saving", "save_model": "saving"}
 
 

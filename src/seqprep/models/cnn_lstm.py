@@ -612,9 +612,17 @@ class CNNLSTM(_RecurrentModel):
         if shape[1] < self.min_lookback:
             raise ShapeError(str(self.plan(shape[1]).problem))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map windows ``(N, T, n_features)`` to ``(N, n_outputs)`` or ``(N, horizons, n_outputs)``."""
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Map windows ``(N, T, n_features)`` to ``(N, n_outputs)`` or ``(N, horizons, n_outputs)``.
+
+        ``lengths`` (classification, ``padding="same"``): an int tensor ``(N,)`` of valid steps per
+        case, the cases padded at the end. The conv features of padded steps are zeroed after every
+        block, the LSTM reads packed sequences, and the means over time (``head="mean"``,
+        ``conv_summary``) use the valid steps only.
+        """
         self._check_input(x)
+        if lengths is not None:
+            return self._masked_forward(x, lengths)
         if self.linear is not None and x.shape[1] != self.lookback:
             raise ShapeError(
                 f"this model has a linear path over lookback = {self.lookback} steps, got windows of "
@@ -633,6 +641,48 @@ class CNNLSTM(_RecurrentModel):
             last = last.reshape(-1, *([1] * (out.ndim - 1)))
             extra = last if extra is None else extra + last
         return out if extra is None else out + extra
+
+    def _masked_forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Forward for padded cases: masks through the conv blocks, packed sequences through the LSTM."""
+        if self.padding != "same" or self.linear is not None or self.skip_index is not None:
+            raise param_error(
+                "lengths", "None for a model with padding='valid', a linear path or a persistence skip", "a tensor",
+                "Masks need length-keeping convolutions and no path that reads the flattened or last step.",
+            )
+        if not isinstance(lengths, torch.Tensor) or lengths.shape != (x.shape[0],):
+            raise param_error("lengths", f"an integer tensor of shape ({x.shape[0]},) or None", lengths)
+        steps = lengths.to(device=x.device, dtype=torch.long)
+        if bool((steps < 1).any()) or bool((steps > x.shape[1]).any()):
+            raise param_error("lengths", f"valid steps per case, 1 .. {x.shape[1]}", lengths)
+        h = x.permute(0, 2, 1)
+        h = h * (torch.arange(h.shape[2], device=h.device)[None, :] < steps[:, None]).to(h.dtype)[:, None, :]
+        for block, pool in zip(self.blocks, self.pools, strict=True):
+            h = block.act(block.norm(block.conv(h if block._pad is None else F.pad(h, block._pad))))
+            h = h * (torch.arange(h.shape[2], device=h.device)[None, :] < steps[:, None]).to(h.dtype)[:, None, :]
+            h = block.drop(block.pool(h))  # the pool's last bin sees valid steps and zeros, never padding
+            steps = torch.div(steps + pool - 1, pool, rounding_mode="floor")  # ceil_mode pooling
+            mask = (torch.arange(h.shape[2], device=h.device)[None, :] < steps[:, None]).to(h.dtype)[:, None, :]
+            h = h * mask
+        extra = (h.sum(dim=2) / mask.sum(dim=2).clamp(min=1.0)) if self.conv_summary else None
+        packed = nn.utils.rnn.pack_padded_sequence(h.permute(0, 2, 1), steps.cpu(), batch_first=True,
+                                                   enforce_sorted=False)
+        outputs, (h_n, _) = self.lstm(packed)
+        if self.head_mode == "last":
+            summary = torch.cat((h_n[-2], h_n[-1]), dim=1) if self.bidirectional else h_n[-1]
+        else:
+            padded, _ = nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True, total_length=h.shape[2])
+            mean = (padded * mask.permute(0, 2, 1)).sum(dim=1) / mask.sum(dim=2).clamp(min=1.0)
+            if self.head_mode == "mean":
+                summary = mean
+            else:
+                last = torch.cat((h_n[-2], h_n[-1]), dim=1) if self.bidirectional else h_n[-1]
+                summary = torch.cat((last, mean), dim=1)
+        if extra is not None:
+            summary = torch.cat((summary, extra), dim=1)
+        out = self.head(self.head_dropout(summary))
+        if self.horizons is not None:
+            out = out.reshape(out.shape[0], self.horizons, self.n_outputs)
+        return out
 
 
 # --------------------------------------------------------------------------- time distributed

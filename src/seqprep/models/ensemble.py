@@ -15,11 +15,12 @@ from torch.nn import functional as F  # noqa: N812
 
 from .._validation import param_error
 from .cnn_lstm import CNNLSTM, TimeDistributedCNNLSTM
+from .lstm_fcn import LSTMFCN
 
 __all__ = ["Ensemble"]
 
 # The models an ensemble can hold (and rebuild from its config); an ensemble is not one of them.
-_MEMBERS: dict[str, Any] = {"CNNLSTM": CNNLSTM, "TimeDistributedCNNLSTM": TimeDistributedCNNLSTM}
+_MEMBERS: dict[str, Any] = {"CNNLSTM": CNNLSTM, "LSTMFCN": LSTMFCN, "TimeDistributedCNNLSTM": TimeDistributedCNNLSTM}
 
 
 class Ensemble(nn.Module):
@@ -58,7 +59,7 @@ class Ensemble(nn.Module):
                               "Pass e.g. Ensemble([model_a, model_b]).")
         for i, m in enumerate(members):
             if type(m) not in _MEMBERS.values():
-                raise param_error(f"members[{i}]", "a CNNLSTM or TimeDistributedCNNLSTM", m,
+                raise param_error(f"members[{i}]", "a CNNLSTM, LSTMFCN or TimeDistributedCNNLSTM", m,
                                   "Ensembles combine seqprep's own models (they save and load by config).")
         first = members[0]
         for i, m in enumerate(members[1:], start=1):
@@ -72,9 +73,12 @@ class Ensemble(nn.Module):
         self.n_outputs: int = int(first.n_outputs)  # type: ignore[arg-type]  # a member's int attribute
         self.horizons: int | None = first.horizons  # type: ignore[assignment]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The members' mean: of softmax probabilities (returned as log-probabilities) or of regression outputs."""
-        outs = torch.stack([m(x) for m in self.members])
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The members' mean: of softmax probabilities (returned as log-probabilities) or of regression outputs.
+
+        ``lengths`` (valid steps per case) is passed to the members when given.
+        """
+        outs = torch.stack([m(x) if lengths is None else m(x, lengths) for m in self.members])
         if self.task == "classification":
             # log(mean(softmax)) computed stably: logsumexp of the log-probabilities minus log(n).
             return torch.logsumexp(F.log_softmax(outs.float(), dim=-1), dim=0) - math.log(len(self.members))

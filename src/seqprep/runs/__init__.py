@@ -35,6 +35,7 @@ from ._run_dir import load_run
 from ._runs import (
     DEFAULT_CLASSIFICATION_MODEL_CONFIG,
     DEFAULT_CLASSIFICATION_TRAIN_CONFIG,
+    DEFAULT_CLASSIFICATION_VAL_FRACTION,
     DEFAULT_MODEL_CONFIG,
     DEFAULT_TRAIN_CONFIG,
     default_derived_features,
@@ -46,6 +47,7 @@ from ._saved import evaluate_run, predict_run
 __all__ = [
     "DEFAULT_CLASSIFICATION_MODEL_CONFIG",
     "DEFAULT_CLASSIFICATION_TRAIN_CONFIG",
+    "DEFAULT_CLASSIFICATION_VAL_FRACTION",
     "DEFAULT_MODEL_CONFIG",
     "DEFAULT_TRAIN_CONFIG",
     "RunResult",

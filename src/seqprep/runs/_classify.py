@@ -130,14 +130,28 @@ class Cases:
     classes: np.ndarray
     fit_idx: np.ndarray
     val_idx: np.ndarray
+    lengths_train: np.ndarray | None = None
+    lengths_test: np.ndarray | None = None
 
-    def fit_part(self) -> tuple[np.ndarray, np.ndarray]:
-        """The cases the model is fit on, with integer labels."""
-        return self.X_train[self.fit_idx], self.codes[self.fit_idx]
+    def _part(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
+        X, y = self.X_train[idx], self.codes[idx]
+        return (X, y) if self.lengths_train is None else (X, y, self.lengths_train[idx])
 
-    def val_part(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """The early-stopping cases with integer labels; None when none were held out."""
-        return (self.X_train[self.val_idx], self.codes[self.val_idx]) if len(self.val_idx) else None
+    def fit_part(self) -> tuple[np.ndarray, ...]:
+        """The cases the model is fit on, with integer labels (and their lengths when masked)."""
+        return self._part(self.fit_idx)
+
+    def val_part(self) -> tuple[np.ndarray, ...] | None:
+        """The early-stopping cases with integer labels (and lengths); None when none were held out."""
+        return self._part(self.val_idx) if len(self.val_idx) else None
+
+    def test_input(self) -> Any:
+        """The test cases as the model reads them: an array, or windows with their lengths when masked."""
+        if self.lengths_test is None:
+            return self.X_test
+        from ..training import ArrayWindows
+
+        return ArrayWindows(self.X_test, None, self.lengths_test)
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """Array shapes of the fitting, validation and test cases (the run's ``info["windows"]``)."""
@@ -145,14 +159,71 @@ class Cases:
         return {"train": (len(self.fit_idx), *case), "val": (len(self.val_idx), *case), "test": self.X_test.shape}
 
 
+VARIABLE_LENGTH = ("mask", "resample", "pad")
+
+
+def case_lengths(X: np.ndarray) -> np.ndarray:
+    """Valid steps of each NaN-padded case: one past its last step with any finite value (at least 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[[1.0], [2.0], [np.nan]], [[1.0], [np.nan], [3.0]]])
+    >>> case_lengths(X).tolist()
+    [2, 3]
+    """
+    finite = np.isfinite(np.asarray(X, dtype=np.float64)).any(axis=2)  # (n, T)
+    last = finite.shape[1] - np.argmax(finite[:, ::-1], axis=1)
+    return np.where(finite.any(axis=1), last, 1).astype(np.int64)
+
+
+def resample_cases(X: np.ndarray, lengths: np.ndarray, length: int) -> np.ndarray:
+    """Each case's first ``lengths[i]`` steps linearly interpolated onto ``length`` evenly spaced steps.
+
+    Vectorised over cases (no loop per case); NaN inside a case stays NaN where it is read.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[[0.0], [2.0], [np.nan]], [[0.0], [1.0], [2.0]]])
+    >>> resample_cases(X, np.array([2, 3]), 3)[:, :, 0].tolist()
+    [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    span = (lengths - 1).astype(np.float64)[:, None]
+    pos = np.arange(length, dtype=np.float64)[None, :] * span / max(length - 1, 1)  # (n, length)
+    i0 = np.floor(pos).astype(np.int64)
+    i1 = np.minimum(i0 + 1, (lengths - 1)[:, None])
+    w = (pos - i0)[:, :, None]
+    a = np.take_along_axis(X, i0[:, :, None], axis=1)
+    b = np.take_along_axis(X, i1[:, :, None], axis=1)
+    return a * (1.0 - w) + np.where(w > 0, b, 0.0) * w
+
+
 def prepare_cases(
-    X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, val_fraction: float, seed: int
+    X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, val_fraction: float, seed: int,
+    variable_length: str = "mask",
 ) -> Cases:
-    """Encode the labels, normalize every case on its own and hold out the validation cases."""
+    """Encode the labels, normalize every case on its own and hold out the validation cases.
+
+    Unequal-length cases (NaN-padded by :func:`read_cases`): ``"mask"`` keeps the padding (zeros
+    after normalization) and carries each case's length to the model, ``"resample"`` interpolates
+    every case onto the longest length, ``"pad"`` keeps zero padding without a mask (the old way).
+    Equal-length cases are the same under all three.
+    """
     classes, codes = encode_labels(y_train)
+    len_tr, len_te = case_lengths(X_train), case_lengths(X_test)
+    full = X_train.shape[1]
+    unequal = bool((len_tr < full).any() or (len_te < full).any())
+    lengths_train = lengths_test = None
+    if unequal and variable_length == "resample":
+        X_train, X_test = resample_cases(X_train, len_tr, full), resample_cases(X_test, len_te, full)
+    elif unequal and variable_length == "mask":
+        lengths_train, lengths_test = len_tr, len_te
     X_train, X_test = instance_normalize(X_train), instance_normalize(X_test)
     fit_idx, val_idx = hold_out(len(X_train), val_fraction, seed)
-    return Cases(X_train, y_train, codes, X_test, y_test, classes, fit_idx, val_idx)
+    return Cases(X_train, y_train, codes, X_test, y_test, classes, fit_idx, val_idx, lengths_train, lengths_test)
 
 
 def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +255,7 @@ def classify_with_baselines(model: Any, cases: Cases) -> dict[str, np.ndarray]:
     from ..training import predict
     from ..training.baselines import majority_class, nearest_neighbour_1
 
-    pred = cases.classes[predict(model, cases.X_test, task="classification", device="cpu")]
+    pred = cases.classes[predict(model, cases.test_input(), task="classification", device="cpu")]
     return {
         "cnn_lstm": pred,
         "majority_class": majority_class(cases.y_train, len(cases.y_test)),
@@ -195,7 +266,7 @@ def classify_with_baselines(model: Any, cases: Cases) -> dict[str, np.ndarray]:
 # ============================================================================ 4. run.json and the run directory
 def classification_config(
     cases: Cases, val_fraction: float, seed: int, model: Any, train_config: dict[str, Any], result: Any,
-    member_results: list[Any],
+    member_results: list[Any], variable_length: str = "mask",
 ) -> dict[str, Any]:
     """The run's configuration, as written to run.json."""
     config = {
@@ -203,6 +274,7 @@ def classification_config(
         "classes": cases.classes.tolist(), "length": int(cases.X_train.shape[1]),
         "n_channels": int(cases.X_train.shape[2]),
         "normalization": "instance (per case and channel, z-score over time)", "val_fraction": val_fraction,
+        "variable_length": variable_length, "masked": cases.lengths_train is not None,
         "seed": seed, "model": model.config, "train": train_config, "device": result.device,
         "threads": result.threads,
         "n_train": int(len(cases.fit_idx)), "n_val": int(len(cases.val_idx)), "n_test": int(len(cases.y_test)),
@@ -225,7 +297,8 @@ def write_classification_run(
         write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": {}, "n_test_windows": len(cases.y_test)})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)
-        np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str))
+        lengths = {} if cases.lengths_test is None else {"lengths": cases.lengths_test}
+        np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str), **lengths)
         write_report(tmp, title=title, task="classification", history=res.member_histories or res.history,
                      X=cases.X_train[:3], y=cases.codes[:3],
                      y_true=cases.y_test, y_pred=preds["cnn_lstm"],

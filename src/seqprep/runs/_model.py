@@ -24,13 +24,20 @@ def merge_settings(defaults: Mapping[str, Any], given: Mapping[str, Any] | None,
     return {**defaults, **given}
 
 
+def model_settings(defaults: Mapping[str, Any], given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``model_config`` over the default settings; another ``type`` starts from that model's own defaults."""
+    if isinstance(given, Mapping) and model_type(given) != model_type(defaults):
+        return dict(given)
+    return merge_settings(defaults, given, "model_config")
+
+
 def fit_kwargs(train_config: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
     """Check ``train_config``'s keys before any work and put ``augment`` in the JSON form run.json stores.
 
     ``threads`` (the run's argument) overrides ``train_config["threads"]``; both are checked here.
     """
     allowed = {"epochs", "batch_size", "lr", "weight_decay", "scheduler", "clip_grad_norm", "patience", "loss",
-               "augment", "label_smoothing", "threads"}
+               "augment", "label_smoothing", "threads", "checkpoint", "plateau_patience", "min_lr"}
     unknown = sorted(set(train_config) - allowed)
     if unknown:
         raise param_error(
@@ -50,19 +57,34 @@ def fit_kwargs(train_config: dict[str, Any], threads: int | None = None) -> dict
     return out
 
 
+MODEL_TYPES = ("cnn_lstm", "lstm_fcn")
+
+
+def model_type(model_config: Mapping[str, Any]) -> str:
+    """``model_config["type"]`` checked: "cnn_lstm" (the default) or "lstm_fcn"."""
+    kind = model_config.get("type", "cnn_lstm")
+    if kind not in MODEL_TYPES:
+        raise param_error("model_config['type']", f"one of {list(MODEL_TYPES)}", kind,
+                          "Use type = \"cnn_lstm\" (CNNLSTM) or \"lstm_fcn\" (LSTMFCN; MLSTM-FCN for channels).")
+    return kind
+
+
 def _build_model(
     n_features: int, n_outputs: int, task: str, lookback: int, model_config: dict[str, Any], seed: int
 ) -> Any:
-    """One seeded CNNLSTM; a bad ``model_config`` key becomes an InvalidParameterError naming model_config."""
+    """One seeded CNNLSTM or LSTMFCN (``model_config["type"]``); a bad key becomes an InvalidParameterError."""
     import torch
 
-    from ..models import CNNLSTM
+    from ..models import CNNLSTM, LSTMFCN
 
+    kind = model_type(model_config)
+    kwargs = {k: v for k, v in model_config.items() if k != "type"}
+    cls = LSTMFCN if kind == "lstm_fcn" else CNNLSTM
     torch.manual_seed(seed)
     try:
-        return CNNLSTM(n_features, n_outputs, task=task, lookback=lookback, **model_config)
+        return cls(n_features, n_outputs, task=task, lookback=lookback, **kwargs)
     except TypeError as exc:
-        raise param_error("model_config", "keyword arguments of CNNLSTM", model_config, str(exc)) from None
+        raise param_error("model_config", f"keyword arguments of {cls.__name__}", model_config, str(exc)) from None
 
 
 def fit_model(

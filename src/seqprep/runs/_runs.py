@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import check_bool, check_float, check_int, param_error
+from .._validation import check_bool, check_choice, check_float, check_int, param_error
 from ..training import resolve_device  # fit's own rule (torch imported on call)
 from ._classify import (
+    VARIABLE_LENGTH,
     classification_config,
     classify_with_baselines,
     prepare_cases,
@@ -32,13 +33,14 @@ from ._forecast import (
     window_arrays,
     write_forecast_run,
 )
-from ._model import fit_kwargs, fit_model, merge_settings, score
+from ._model import fit_kwargs, fit_model, merge_settings, model_settings, model_type, score
 from ._result import RunResult
 from ._run_dir import prepare_out_dir
 
 __all__ = [
     "DEFAULT_CLASSIFICATION_MODEL_CONFIG",
     "DEFAULT_CLASSIFICATION_TRAIN_CONFIG",
+    "DEFAULT_CLASSIFICATION_VAL_FRACTION",
     "DEFAULT_MODEL_CONFIG",
     "DEFAULT_TRAIN_CONFIG",
     "run_classification",
@@ -82,6 +84,8 @@ DEFAULT_CLASSIFICATION_TRAIN_CONFIG: dict[str, Any] = {
     "patience": 60,
     "augment": ["jitter", "scaling", "window_slice", "time_warp"],
 }
+
+DEFAULT_CLASSIFICATION_VAL_FRACTION: float = 0.2
 
 #: The type of ``on_step``: called as ``on_step(name, info)`` after each step of :func:`run_forecast`.
 Step = Callable[[str, dict[str, Any]], None]
@@ -212,7 +216,7 @@ def run_forecast(
     if period is not None:
         period = check_int(period, "period", minimum=1)
     check_columns(df, target, [time, group, *(features or [])])
-    model_cfg = merge_settings(DEFAULT_MODEL_CONFIG, model_config, "model_config")
+    model_cfg = model_settings(DEFAULT_MODEL_CONFIG, model_config)
     train_cfg = fit_kwargs(merge_settings(DEFAULT_TRAIN_CONFIG, train_config, "train_config"), threads)
     target_dir = prepare_out_dir(out_dir, overwrite)
     step = on_step or _no_step
@@ -255,7 +259,8 @@ def run_classification(
     train: Any,
     test: Any,
     *,
-    val_fraction: float = 0.2,
+    val_fraction: float | None = None,
+    variable_length: str = "mask",
     model_config: Mapping[str, Any] | None = None,
     train_config: Mapping[str, Any] | None = None,
     seed: int = 0,
@@ -276,8 +281,13 @@ def run_classification(
     ----------
     train, test : TSData or tuple (X, y)
         ``X`` of shape ``(n_cases, length, n_channels)``, ``y`` of shape ``(n_cases,)`` labels.
-    val_fraction : float, default 0.2
-        Share of training cases used for validation.
+    val_fraction : float, optional
+        Share of training cases held out for early stopping; default
+        :data:`DEFAULT_CLASSIFICATION_VAL_FRACTION`.
+    variable_length : {"mask", "resample", "pad"}, default "mask"
+        Unequal-length cases: padded at the end with their lengths passed to the model (a mask the
+        models use: packed sequences, masked pooling), each resampled to the longest length, or
+        zero-padded without a mask.
     model_config, train_config, seed, out_dir, overwrite, progress, title, device, threads
         As in :func:`run_forecast`.
 
@@ -295,15 +305,20 @@ def run_classification(
     ['cnn_lstm', 'majority_class', 'nearest_neighbour_1']
     """
     Xtr_raw, ytr, Xte_raw, yte = read_cases(train, test)
-    val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=0.5, inclusive=False)
+    if val_fraction is None:
+        val_fraction = DEFAULT_CLASSIFICATION_VAL_FRACTION
+    val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=0.5)
+    if val_fraction == 0.5:
+        raise param_error("val_fraction", "a number with 0 <= val_fraction < 0.5", val_fraction)
+    variable_length = check_choice(variable_length, "variable_length", VARIABLE_LENGTH)
     seed = check_int(seed, "seed", minimum=0)
     overwrite = check_bool(overwrite, "overwrite")
     device = resolve_device(device)  # before any work: "cuda" without a GPU is refused here
-    model_cfg = merge_settings(DEFAULT_CLASSIFICATION_MODEL_CONFIG, model_config, "model_config")
+    model_cfg = model_settings(DEFAULT_CLASSIFICATION_MODEL_CONFIG, model_config)
     train_cfg = fit_kwargs(merge_settings(DEFAULT_CLASSIFICATION_TRAIN_CONFIG, train_config, "train_config"), threads)
     target_dir = prepare_out_dir(out_dir, overwrite)
 
-    cases = prepare_cases(Xtr_raw, ytr, Xte_raw, yte, val_fraction, seed)
+    cases = prepare_cases(Xtr_raw, ytr, Xte_raw, yte, val_fraction, seed, variable_length)
     model, result, member_results = fit_model(
         cases.X_train.shape[2], int(cases.classes.size), "classification", cases.X_train.shape[1], model_cfg, seed,
         cases.fit_part(), cases.val_part(), progress, train_cfg, device,
@@ -311,7 +326,9 @@ def run_classification(
     preds = classify_with_baselines(model, cases)
     metrics = score("classification", yte, preds)
     table = pd.DataFrame({"case": np.arange(len(yte)), "y_true": yte, **preds})
-    config = classification_config(cases, val_fraction, seed, model, train_cfg, result, member_results)
+    config = classification_config(cases, val_fraction, seed, model, train_cfg, result, member_results,
+                                   variable_length)
+    config["model_type"] = model_type(model_cfg)
     info = {"windows": cases.shapes(), "skipped": {}}
     res = RunResult("classification", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])

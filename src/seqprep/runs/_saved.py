@@ -35,6 +35,7 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         with np.load(run.path / "test_windows.npz", allow_pickle=False) as data:
             X, y = data["X"], data["y"]
+            lengths = data["lengths"] if "lengths" in data.files else None
     except (OSError, KeyError, ValueError) as exc:
         raise ArtifactError(f"{str(run.path)!r}: test_windows.npz is missing or unreadable ({exc}).") from None
     task = run.config["task"]
@@ -43,7 +44,10 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         truth = run.pipeline.inverse_target(y).reshape(-1)
     else:
         classes = np.asarray(run.config["classes"])
-        pred = classes[predict(run.model, X, task="classification", device="cpu")].astype(str)
+        from ..training import ArrayWindows
+
+        inputs = X if lengths is None else ArrayWindows(X, None, lengths)  # a masked run's cases keep their lengths
+        pred = classes[predict(run.model, inputs, task="classification", device="cpu")].astype(str)
         truth = y.astype(str)
         if classes.dtype.kind not in "US":
             pred = pred.astype(str)

@@ -125,6 +125,9 @@ def fit(
     augment: Any = None,
     label_smoothing: float = 0.0,
     threads: int | None = None,
+    checkpoint: str = "auto",
+    plateau_patience: int | None = None,
+    min_lr: float = 0.0,
 ) -> TrainResult:
     """Train ``model`` in place and return its history.
 
@@ -148,6 +151,8 @@ def fit(
     scheduler : {"cosine", "plateau", None}, default "cosine"
         Cosine annealing over ``epochs``, halving the rate when the validation
         loss (training loss without ``val``) stops improving, or a constant rate.
+        ``"plateau"`` waits ``plateau_patience`` epochs (default ``patience // 3``)
+        and never goes below ``min_lr``.
     clip_grad_norm : float or None, default 1.0
         Clip the global gradient norm to this value; None turns clipping off.
     patience : int or None, default 10
@@ -187,6 +192,15 @@ def fit(
         OpenMP threads, one competing process made the demo's training 10-30x slower). The count
         never depends on the machine's load, and is recorded in the result: the same seed, data and
         thread count give the same history.
+    checkpoint : {"auto", "val", "train_loss", "last"}, default "auto"
+        Which weights the model ends with: those of the epoch with the lowest validation loss
+        ("val"; "auto" with ``val``), of the lowest training loss ("train_loss": the protocol of
+        Ismail Fawaz et al. 2019 for small data sets, no validation split needed; ``patience`` then
+        counts epochs without a lower training loss), or the last epoch's ("last"; "auto" without ``val``).
+    plateau_patience : int, optional
+        ``scheduler="plateau"``: epochs without improvement before the rate is halved.
+    min_lr : float, default 0.0
+        ``scheduler="plateau"``: the rate is never lowered below this.
 
     Returns
     -------
@@ -218,7 +232,7 @@ def fit(
             pin_memory=dev.type == "cuda",
         )
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-        sched = _make_scheduler(optimizer, scheduler, epochs, patience)
+        sched = _make_scheduler(optimizer, scheduler, epochs, patience, plateau_patience, min_lr)
         # A gradient scaler is needed only for float16, whose small gradients would underflow; bfloat16 has
         # float32's range. Disabled, it passes the loss and the step through unchanged.
         scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
@@ -227,9 +241,9 @@ def fit(
         with _EpochProgress(progress, epochs, metric_name) as bar:
             history, best, stopped_early = _run_epochs(
                 model, loaders, optimizer, sched, rt, epochs=epochs, patience=patience, callbacks=callbacks or (),
-                bar=bar,
+                bar=bar, checkpoint=checkpoint,
             )
-        best_epoch, best_val = _restore_best(model, best, len(history))
+        best_epoch, best_val = _restore_best(model, best, history)
     seconds = time.perf_counter() - started
     return TrainResult(history, best_epoch, best_val, stopped_early, seconds, metric_name, str(dev), n_threads)
 
@@ -245,7 +259,7 @@ def _auto_threads(model: Any, windows: Any, batch_size: int) -> int:
     """:func:`seqprep._threads.training_threads` for this model and one window's longest axis."""
     if len(windows) == 0:
         return 1  # refused later with its own message
-    X, _ = _fetch(windows, np.zeros(1, dtype=np.intp))
+    X = _fetch(windows, np.zeros(1, dtype=np.intp))[0]
     steps = max(X.shape[1:], default=1)
     return training_threads(sum(int(p.numel()) for p in model.parameters()), batch_size, steps)
 
@@ -263,7 +277,7 @@ def _model_device(model: Any, device: Any) -> torch.device:
     return dev
 
 
-def _batches(data: Any, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+def _batches(data: Any, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
     windows = _as_windows(data, "data")
     n = len(windows)
     for start in range(0, n, batch_size):
@@ -286,9 +300,10 @@ def _outputs(
     try:
         with torch_threads(threads), torch.no_grad(), \
                 torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            for X, y in _batches(data, batch_size):
+            for X, y, lengths in _batches(data, batch_size):
                 xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(dev)
-                outs.append(model(xt).float().cpu().numpy())
+                out = model(xt) if lengths is None else model(xt, torch.from_numpy(lengths).to(dev))
+                outs.append(out.float().cpu().numpy())
                 if want_y:
                     if y is None:
                         raise DataError("evaluate needs targets, but the data has none. Pass (X, y) windows.")

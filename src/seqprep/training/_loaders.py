@@ -52,6 +52,11 @@ class ArrayWindows:
         Inputs, one row per window (usually ``(n_windows, lookback, n_features)``).
     y : ndarray of shape (n_windows,) or (n_windows, n_outputs), optional
         Targets; ``None`` for inputs only (prediction).
+    lengths : ndarray of shape (n_windows,), optional
+        Valid steps of each window when ``X`` holds unequal-length cases padded at the end
+        (the mask). Indexing then returns ``(X, y, lengths)``, the batches carry them as a third
+        tensor, and :func:`seqprep.training.fit` / ``predict`` call ``model(X, lengths)``
+        (:class:`~seqprep.models.LSTMFCN` and :class:`~seqprep.models.CNNLSTM` accept it).
 
     Examples
     --------
@@ -59,11 +64,14 @@ class ArrayWindows:
     >>> w = ArrayWindows(np.zeros((10, 4, 2)), np.arange(10))
     >>> len(w), w[np.array([2, 5])][1]
     (10, array([2, 5]))
+    >>> ArrayWindows(np.zeros((3, 4, 1)), np.arange(3), lengths=[4, 2, 3])[np.array([1])][2]
+    array([2])
     """
 
-    def __init__(self, X: Any, y: Any = None) -> None:
+    def __init__(self, X: Any, y: Any = None, lengths: Any = None) -> None:
         self.X = np.asarray(X)
         self.y = None if y is None else np.asarray(y)
+        self.lengths = None if lengths is None else np.asarray(lengths, dtype=np.int64)
         if self.X.ndim < 2:
             raise ShapeError(
                 f"`X` must have one row per window, shape (n_windows, lookback, n_features). "
@@ -74,18 +82,28 @@ class ArrayWindows:
                 f"`X` and `y` must hold the same number of windows. Received: X.shape={self.X.shape}, "
                 f"y.shape={self.y.shape}."
             )
+        if self.lengths is not None:
+            ok = self.lengths.shape == (len(self.X),) and self.X.ndim >= 2
+            if not ok or (len(self.X) and (self.lengths.min() < 1 or self.lengths.max() > self.X.shape[1])):
+                raise ShapeError(
+                    f"`lengths` must give each window's valid steps, 1 .. {self.X.shape[1]}, one per window. "
+                    f"Received: lengths of shape {self.lengths.shape} for X.shape={self.X.shape}."
+                )
 
     def __len__(self) -> int:
         return len(self.X)
 
-    def __getitem__(self, index: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        return self.X[index], (None if self.y is None else self.y[index])
+    def __getitem__(self, index: Any) -> tuple[np.ndarray, ...]:
+        y = None if self.y is None else self.y[index]
+        if self.lengths is None:
+            return self.X[index], y
+        return self.X[index], y, self.lengths[index]
 
 
 def _as_windows(data: Any, name: str) -> WindowsLike:
-    """Return a windows-like object: tuples ``(X, y)`` and bare arrays are wrapped."""
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return ArrayWindows(data[0], data[1])
+    """Return a windows-like object: tuples ``(X, y)`` / ``(X, y, lengths)`` and bare arrays are wrapped."""
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3):
+        return ArrayWindows(*data)
     if isinstance(data, np.ndarray):
         return ArrayWindows(data)
     if hasattr(data, "__len__") and hasattr(data, "__getitem__"):
@@ -125,15 +143,26 @@ class _AugmentedWindows:
             self._rng = np.random.default_rng(self.seed if info is None else [self.seed, info.seed % 2**32])
         return self._rng
 
-    def __getitem__(self, index: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        X, y = _fetch(self.windows, np.asarray(index, dtype=np.intp))
+    def __getitem__(self, index: Any) -> tuple[np.ndarray, ...]:
+        X, y, lengths = _fetch(self.windows, np.asarray(index, dtype=np.intp))
+        if lengths is None:
+            return self._augment(X), y
+        # Padded cases: each group of equal length is augmented on its valid steps only, so warps and
+        # slices stretch the series, never its padding (one call per distinct length in the batch).
+        X_aug = np.zeros_like(X)
+        for length in np.unique(lengths):
+            rows = np.flatnonzero(lengths == length)
+            X_aug[rows, :length] = self._augment(X[rows, :length])
+        return X_aug, y, lengths
+
+    def _augment(self, X: np.ndarray) -> np.ndarray:
         X_aug = np.asarray(self.augment(X, self._generator()))
         if X_aug.shape != X.shape:
             raise ShapeError(
                 f"the augmentation returned shape {X_aug.shape} for a batch of shape {X.shape}; it must keep the "
                 "shape (seqprep.augment's augmentations do)."
             )
-        return X_aug.astype(X.dtype, copy=False), y
+        return X_aug.astype(X.dtype, copy=False)
 
 
 def _training_windows(train: Any, augment: Any, seed: int) -> Any:
@@ -154,13 +183,16 @@ def _training_windows(train: Any, augment: Any, seed: int) -> Any:
     return _AugmentedWindows(windows, augment if callable(augment) else make_augmentation(augment), seed)
 
 
-def _fetch(windows: Any, index: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """One fancy-index call, checked: ``(X, y)`` with ``len(index)`` rows each."""
+def _fetch(windows: Any, index: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """One fancy-index call, checked: ``(X, y, lengths)`` with ``len(index)`` rows each (``lengths`` may be None)."""
     out = windows[index]
+    lengths = None
     if isinstance(out, np.ndarray):
         X, y = out, None
-    elif isinstance(out, (tuple, list)) and len(out) == 2:
+    elif isinstance(out, (tuple, list)) and len(out) in (2, 3):
         X, y = np.asarray(out[0]), (None if out[1] is None else np.asarray(out[1]))
+        if len(out) == 3 and out[2] is not None:
+            lengths = np.asarray(out[2], dtype=np.int64)
     else:
         raise ShapeError(
             f"windows[index_array] must return a tuple (X, y) of arrays. Received: {type(out).__name__}. "
@@ -173,7 +205,9 @@ def _fetch(windows: Any, index: np.ndarray) -> tuple[np.ndarray, np.ndarray | No
             + ("" if y is None else f" and y.shape={y.shape}")
             + f" for {n} indices; both must have {n} rows."
         )
-    return X, y
+    if lengths is not None and lengths.shape != (n,):
+        raise ShapeError(f"windows[index_array] returned lengths of shape {lengths.shape} for {n} indices.")
+    return X, y, lengths
 
 
 # ============================================================================ batches as tensors
@@ -188,7 +222,9 @@ def _labels_as_int(y: np.ndarray) -> np.ndarray:
     )
 
 
-def _to_tensors(X: np.ndarray, y: np.ndarray | None, task: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _to_tensors(
+    X: np.ndarray, y: np.ndarray | None, task: str, lengths: np.ndarray | None = None
+) -> tuple[torch.Tensor, ...]:
     import torch
 
     if y is None:
@@ -200,7 +236,9 @@ def _to_tensors(X: np.ndarray, y: np.ndarray | None, task: str) -> tuple[torch.T
         yt = torch.from_numpy(np.ascontiguousarray(_labels_as_int(y)))
     else:
         yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
-    return xt, yt
+    if lengths is None:
+        return xt, yt
+    return xt, yt, torch.from_numpy(np.ascontiguousarray(lengths, dtype=np.int64))
 
 
 # ============================================================================ torch Dataset and DataLoader
@@ -230,13 +268,12 @@ def _make_windows_dataset_class() -> type:
         def __len__(self) -> int:
             return len(self.windows)
 
-        def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-            X, y = _fetch(self.windows, np.asarray(indices, dtype=np.intp))
-            return _to_tensors(X, y, self.task)
+        def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, ...]:
+            X, y, lengths = _fetch(self.windows, np.asarray(indices, dtype=np.intp))
+            return _to_tensors(X, y, self.task, lengths)
 
-        def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-            X, y = self.__getitems__([index])
-            return X[0], y[0]
+        def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+            return tuple(t[0] for t in self.__getitems__([index]))
 
     # Named after its public home, not this module: pickle (DataLoader workers under "spawn") looks the
     # class up as seqprep.training.WindowsDataset, which that module's __getattr__ serves from the cache below.

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["resolve_device"]
 
 SCHEDULERS = ("cosine", "plateau", None)
+CHECKPOINTS = ("auto", "val", "train_loss", "last")
 Callback = Callable[[dict[str, float], Any], Any]
 
 
@@ -81,14 +82,18 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)  # also seeds every CUDA device
 
 
-def _make_scheduler(optimizer: Any, name: str | None, epochs: int, patience: int | None) -> Any:
+def _make_scheduler(
+    optimizer: Any, name: str | None, epochs: int, patience: int | None, plateau_patience: int | None = None,
+    min_lr: float = 0.0,
+) -> Any:
     import torch
 
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     if name == "plateau":
-        wait = max(1, (patience or 6) // 3)
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=wait)
+        wait = plateau_patience if plateau_patience is not None else max(1, (patience or 6) // 3)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=wait,
+                                                          min_lr=min_lr)
     return None
 
 
@@ -112,6 +117,13 @@ def _check_fit_args(**kw: Any) -> None:
     check_float(kw["lr"], "lr", minimum=0.0, inclusive=False)
     check_float(kw["weight_decay"], "weight_decay", minimum=0.0)
     check_choice(kw["scheduler"], "scheduler", SCHEDULERS)
+    check_choice(kw["checkpoint"], "checkpoint", CHECKPOINTS)
+    if kw["checkpoint"] == "val" and kw["val"] is None:
+        raise param_error("checkpoint", "'auto', 'train_loss' or 'last' without validation data", "val",
+                          "Pass val=(X, y) windows, or use checkpoint='train_loss'.")
+    if kw["plateau_patience"] is not None:
+        check_int(kw["plateau_patience"], "plateau_patience", minimum=1)
+    check_float(kw["min_lr"], "min_lr", minimum=0.0)
     if kw["clip_grad_norm"] is not None:
         check_float(kw["clip_grad_norm"], "clip_grad_norm", minimum=0.0, inclusive=False)
     if kw["patience"] is not None:
@@ -170,14 +182,20 @@ class _Runtime:
 
         return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
 
-    def forward(self, model: Any, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Move a batch, run the model; return the aligned float32 output, the targets on the device, the loss."""
+    def forward(
+        self, model: Any, X: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Move a batch, run the model; return the aligned float32 output, the targets on the device, the loss.
+
+        ``lengths`` (valid steps per case of a padded batch) is passed on as ``model(X, lengths)``.
+        """
         # label range read on the CPU copy: no device sync
         label_range = (int(y.min()), int(y.max())) if self.task == "classification" and y.numel() else None
         X = X.to(self.device, non_blocking=True)
         y = y.to(self.device, non_blocking=True)
         with self.autocast():
-            out = _align(model(X), y, self.task).float()
+            raw = model(X) if lengths is None else model(X, lengths.to(self.device, non_blocking=True))
+            out = _align(raw, y, self.task).float()
         if label_range is not None:
             _check_labels(label_range, out.shape[1])
         return out, y, self.criterion(out, y)
@@ -189,9 +207,9 @@ def _train_one_epoch(model: Any, loader: Any, optimizer: Any, rt: _Runtime, epoc
     model.train()
     total = torch.zeros((), device=rt.device)
     seen = 0
-    for X, y in loader:
+    for X, y, *lengths in loader:
         optimizer.zero_grad(set_to_none=True)
-        _, _, loss = rt.forward(model, X, y)
+        _, _, loss = rt.forward(model, X, y, *lengths)
         rt.scaler.scale(loss).backward()
         if rt.clip is not None:
             rt.scaler.unscale_(optimizer)
@@ -218,8 +236,8 @@ def _validate(model: Any, loader: Any, rt: _Runtime) -> tuple[float, float]:
     metric_sum = torch.zeros((), device=rt.device)
     seen = 0
     with torch.no_grad():
-        for X, y in loader:
-            out, y, loss = rt.forward(model, X, y)
+        for X, y, *lengths in loader:
+            out, y, loss = rt.forward(model, X, y, *lengths)
             loss_sum += loss * len(y)
             if rt.task == "classification":
                 metric_sum += (out.argmax(dim=1) == y).sum()
@@ -320,33 +338,40 @@ def _run_epochs(
     patience: int | None,
     callbacks: Sequence[Callback],
     bar: _EpochProgress,
+    checkpoint: str = "auto",
 ) -> tuple[list[dict[str, float]], _BestEpoch, bool]:
     """Up to ``epochs`` epochs; return the history, the best epoch and whether training stopped early.
 
     Training stops when a callback returns True, or, with validation data, after ``patience``
-    epochs without a lower validation loss.
+    epochs without a lower validation loss. ``checkpoint`` says which epoch is "best": the lowest
+    validation loss (``"auto"`` with validation data, ``"val"``), the lowest training loss
+    (``"train_loss"``; early stopping then counts epochs without a lower training loss), or none
+    (``"last"``, and ``"auto"`` without validation data).
     """
     history: list[dict[str, float]] = []
     best = _BestEpoch()
+    key = {"auto": "val_loss", "val": "val_loss", "train_loss": "train_loss", "last": None}[checkpoint]
     for epoch in range(1, epochs + 1):
         record = _one_epoch(model, loaders, optimizer, scheduler, rt, epoch)
         history.append(record)
         bar.update(record)
-        if record["val_loss"] < best.val:  # never true without validation data (NaN)
-            best = _BestEpoch(epoch, record["val_loss"], _copy_state(model))
+        if key is not None and record[key] < best.val:  # never true for val_loss without validation data (NaN)
+            best = _BestEpoch(epoch, record[key], _copy_state(model))
         stop = [bool(cb(record, model)) for cb in callbacks]  # every callback sees every epoch
         waited = epoch - best.epoch
-        if any(stop) or ("val" in loaders and patience is not None and waited >= patience):
+        watched = "val" in loaders if key == "val_loss" else key == "train_loss"
+        if any(stop) or (watched and patience is not None and waited >= patience):
             return history, best, epoch < epochs
     return history, best, False
 
 
-def _restore_best(model: Any, best: _BestEpoch, n_epochs: int) -> tuple[int, float]:
+def _restore_best(model: Any, best: _BestEpoch, history: Sequence[dict[str, float]]) -> tuple[int, float]:
     """Load the best epoch's weights into ``model``; return that epoch and its validation loss.
 
-    Without a best epoch (no validation data) the model keeps its last weights: epoch ``n_epochs``, NaN.
+    Without a best epoch (no validation data, or ``checkpoint="last"``) the model keeps its last
+    weights. The validation loss is NaN without validation data.
     """
     if best.state is None:
-        return n_epochs, math.nan
+        return len(history), float(history[-1]["val_loss"]) if history else math.nan
     model.load_state_dict(best.state)
-    return int(best.epoch), float(best.val)
+    return int(best.epoch), float(history[best.epoch - 1]["val_loss"])
