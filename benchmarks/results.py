@@ -813,8 +813,12 @@ def run_leakage(seeds: list[int], alpha: float, cnn: dict[str, Any] | None) -> d
 # ============================================================================ main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--task", choices=("weather", "ucr", "ucr-cv", "ucr-resamples", "leakage", "all"),
-                    default="all")
+    ap.add_argument("--task", choices=("weather", "ucr", "ucr-cv", "ucr-resamples", "leakage", "pool-select",
+                                       "forecast-pool", "all"), default="all")
+    ap.add_argument("--staging", default="../staging/data", help="pool-select: staged registry sets")
+    ap.add_argument("--pool-candidates", nargs="+", default=None, help="pool-select: candidates (default all)")
+    ap.add_argument("--device", default="cpu", help="pool-select: where the fits train")
+    ap.add_argument("--no-test", action="store_true", help="pool-select: CV only")
     ap.add_argument("--resamples", type=int, default=10, help="ucr-resamples: resamples 1..N of TRAIN + TEST")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--data", default="../shared/data", help="shared data folder, relative to the repo root")
@@ -880,6 +884,20 @@ def main(argv: list[str] | None = None) -> int:
                                                           args.resamples, args.jobs)
         rows += [headline(f"UCR {k} acc, resamples 1-{args.resamples} (mean)", round(v["acc"]["mean"], 3), "")
                  for k, v in rs["sets"].items()]
+    if args.task == "pool-select":
+        from _pool import POOL_CANDIDATES, POOL_SETS, pool_select
+
+        staging = Path(args.staging) if Path(args.staging).is_absolute() else (REPO / args.staging).resolve()
+        ps = results["pool_select"] = pool_select(root, staging, args.pool_candidates or list(POOL_CANDIDATES),
+                                                  list(POOL_SETS), args.jobs, args.device, args.seeds,
+                                                  test=not args.no_test)
+        rows.append(headline("pool: protocol chosen by CV on TRAIN", ps["chosen"], ""))
+    if args.task == "forecast-pool":
+        from _forecast_pool import run_forecast_pool
+
+        staging = Path(args.staging) if Path(args.staging).is_absolute() else (REPO / args.staging).resolve()
+        fp = results["forecast_pool"] = run_forecast_pool(staging, args.seeds)
+        rows += [headline(f"forecast {k}: default test MAE <= best baseline", v["ok"], "") for k, v in fp.items()]
     if args.task == "ucr-cv":
         cv = results["ucr_cv"] = run_ucr_cv(args.seeds, root, args.cv_candidates, args.sets, args.cv_select, args.jobs)
         rows.append(headline("UCR config chosen by CV on TRAIN", cv["chosen"], ""))

@@ -37,7 +37,7 @@ def fit_kwargs(train_config: dict[str, Any], threads: int | None = None) -> dict
     ``threads`` (the run's argument) overrides ``train_config["threads"]``; both are checked here.
     """
     allowed = {"epochs", "batch_size", "lr", "weight_decay", "scheduler", "clip_grad_norm", "patience", "loss",
-               "augment", "label_smoothing", "threads", "checkpoint", "plateau_patience", "min_lr"}
+               "augment", "label_smoothing", "threads", "checkpoint", "plateau_patience", "min_lr", "amp"}
     unknown = sorted(set(train_config) - allowed)
     if unknown:
         raise param_error(

@@ -1,0 +1,138 @@
+"""The development pool of issue 16: eight classification sets, candidates of the classification protocol.
+
+Used by ``benchmarks/results.py --task pool-select`` (TRAIN only: stratified 3-fold CV on each
+TRAIN file, the rule below picks one candidate, and -- in the same call, so no choice can follow a
+TEST score -- the picked candidate alone is scored on TEST with 3 seeds). Every fit goes through
+:func:`seqprep.runs.run_classification`, i.e. the library's own path (instance normalization,
+masks for unequal lengths, the 1-NN baseline on the same cases).
+
+Sets: ArrowHead, BasicMotions, GunPoint, ItalyPowerDemand (``<data>/ucr``, .ts), Coffee (.txt),
+Trace (.npz), JapaneseVowels (12 channels, unequal length 7-29, .ts), PickupGestureWiimoteZ
+(unequal length 29-361, .ts), the last four from ``<staging>`` (copied from registry packages,
+see each folder's ATTRIBUTION.md).
+
+Rule (written in docs/results.md before any TEST score of these candidates): the candidate with
+the highest CV accuracy averaged over the eight sets is chosen; if it is not ahead of the current
+library default (``current``) by more than 0.005, the current default stays.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+POOL_SETS = ("ArrowHead", "BasicMotions", "GunPoint", "ItalyPowerDemand", "Coffee", "Trace", "JapaneseVowels",
+             "PickupGestureWiimoteZ")
+
+_TRAIN_LOSS = {"epochs": 300, "batch_size": 16, "lr": 1e-3, "weight_decay": 1e-4, "scheduler": "plateau",
+               "plateau_patience": 30, "min_lr": 1e-4, "checkpoint": "train_loss", "patience": None}
+_AUG = ["jitter", "scaling", "window_slice", "time_warp"]
+
+# name -> (model_config, train_config, val_fraction); "current" is the library default before issue 16.
+POOL_CANDIDATES: dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None, float]] = {
+    "current": (None, None, 0.2),
+    "cnnlstm-trainloss": (None, {**_TRAIN_LOSS, "augment": _AUG}, 0.0),
+    "lstmfcn-trainloss": ({"type": "lstm_fcn"}, {**_TRAIN_LOSS, "augment": None}, 0.0),
+    "lstmfcn-trainloss-aug": ({"type": "lstm_fcn"}, {**_TRAIN_LOSS, "augment": _AUG}, 0.0),
+}
+
+
+def load_pool_set(name: str, data: Path, staging: Path) -> tuple[Any, Any, Any, Any]:
+    """``(X_train, y_train, X_test, y_test)``, X as (n, T, C) float64 with NaN padding for unequal lengths."""
+    from seqprep.datasets import load_ts
+    from seqprep.runs._classify import read_cases
+
+    if name in ("ArrowHead", "BasicMotions", "GunPoint", "ItalyPowerDemand"):
+        tr, te = (load_ts(data / "ucr" / name / f"{name}_{p}.ts") for p in ("TRAIN", "TEST"))
+        return read_cases(tr, te)
+    if name == "Coffee":
+        parts = [np.loadtxt(staging / "ucr_coffee" / f"Coffee_{p}.txt") for p in ("TRAIN", "TEST")]
+        return read_cases(*((a[:, 1:, None], a[:, 0].astype(int)) for a in parts))
+    if name == "Trace":
+        d = np.load(staging / "ucr_trace_npz" / "Trace.npz")
+        return read_cases((d["X_train"], d["y_train"]), (d["X_test"], d["y_test"]))
+    folder = {"JapaneseVowels": "uea_japanesevowels", "PickupGestureWiimoteZ": "ucr_pickupgesturewiimotez"}[name]
+    tr, te = (load_ts(staging / folder / f"{name}_{p}.ts") for p in ("TRAIN", "TEST"))
+    return read_cases(tr, te)
+
+
+def _folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified k-fold indices (seeded), as (fit, held-out)."""
+    rng = np.random.default_rng(seed)
+    assign = np.empty(len(y), dtype=np.int64)
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        assign[idx] = (np.arange(len(idx)) + rng.integers(k)) % k
+    return [(np.flatnonzero(assign != f), np.flatnonzero(assign == f)) for f in range(k)]
+
+
+def _fit_one(job: tuple[str, str, str, str, int, int, int, str]) -> dict[str, Any]:
+    """One run_classification: (candidate, set, data, staging, fold or -1 for TEST, seed, threads, device)."""
+    cand, name, data, staging, fold, seed, threads, device = job
+    import torch
+
+    torch.set_num_threads(threads)
+    from seqprep.runs import run_classification
+
+    Xtr, ytr, Xte, yte = load_pool_set(name, Path(data), Path(staging))
+    if fold >= 0:  # CV on TRAIN: TEST is not read
+        fit_idx, held = _folds(np.asarray(ytr).astype(str), 3, 0)[fold]
+        Xtr, ytr, Xte, yte = Xtr[fit_idx], ytr[fit_idx], Xtr[held], ytr[held]
+    model_cfg, train_cfg, val_fraction = POOL_CANDIDATES[cand]
+    train_cfg = {**(train_cfg or {}), "amp": False}  # full precision on a GPU too, as on a CPU
+    t0 = time.process_time()
+    res = run_classification((Xtr, ytr), (Xte, yte), model_config=model_cfg, train_config=train_cfg,
+                             val_fraction=val_fraction, seed=seed, progress=False, device=device)
+    return {"candidate": cand, "set": name, "fold": fold, "seed": seed, "n": len(yte),
+            "correct": int(round(res.metrics["cnn_lstm"]["accuracy"] * len(yte))),
+            "acc": res.metrics["cnn_lstm"]["accuracy"], "nn1": res.metrics["nearest_neighbour_1"]["accuracy"],
+            "cpu_s": time.process_time() - t0, "epochs": len(res.history.history)}
+
+
+def _map(jobs: list[tuple[Any, ...]], n_jobs: int) -> list[dict[str, Any]]:
+    if n_jobs <= 1:
+        return [_fit_one(j) for j in jobs]
+    with ProcessPoolExecutor(n_jobs) as ex:
+        return list(ex.map(_fit_one, jobs))
+
+
+def pool_select(data: Path, staging: Path, candidates: list[str], sets: list[str], n_jobs: int, device: str,
+                seeds: list[int], test: bool = True) -> dict[str, Any]:
+    """CV on TRAIN for every candidate, the rule, then TEST for the chosen candidate only."""
+    t0 = time.perf_counter()
+    threads = 1 if n_jobs > 1 else max(1, (os.cpu_count() or 1))
+    jobs = [(c, s, str(data), str(staging), f, 0, threads, device) for c in candidates for s in sets for f in range(3)]
+    out = _map(jobs, n_jobs)
+    cv: dict[str, dict[str, float]] = {c: {} for c in candidates}
+    for s in sets:
+        for c in candidates:
+            rows = [r for r in out if r["candidate"] == c and r["set"] == s]
+            cv[c][s] = sum(r["correct"] for r in rows) / sum(r["n"] for r in rows)
+    mean = {c: float(np.mean([cv[c][s] for s in sets])) for c in candidates}
+    best = max(candidates, key=lambda c: mean[c])
+    chosen = best if "current" not in mean or mean[best] > mean["current"] + 0.005 else "current"
+    result: dict[str, Any] = {"cv": cv, "cv_mean": mean, "chosen": chosen, "cv_fits": out,
+                              "cv_seconds": time.perf_counter() - t0}
+    print("CV accuracy on TRAIN (3-fold, seed 0)")
+    print("| candidate | " + " | ".join(sets) + " | mean |")
+    for c in candidates:
+        print(f"| {c} | " + " | ".join(f"{cv[c][s]:.3f}" for s in sets) + f" | {mean[c]:.3f} |")
+    print(f"chosen by the rule: {chosen}")
+    if test:
+        tjobs = [(chosen, s, str(data), str(staging), -1, seed, threads, device) for s in sets for seed in seeds]
+        tout = _map(tjobs, n_jobs)
+        result["test"] = {s: {"acc": [r["acc"] for r in tout if r["set"] == s],
+                              "nn1": next(r["nn1"] for r in tout if r["set"] == s),
+                              "cpu_s": [r["cpu_s"] for r in tout if r["set"] == s]} for s in sets}
+        print(f"TEST, {chosen}, seeds {seeds}")
+        for s in sets:
+            a = np.array(result["test"][s]["acc"])
+            print(f"| {s} | {a.mean():.3f} ± {a.std():.3f} [{a.min():.3f}, {a.max():.3f}] | 1-NN "
+                  f"{result['test'][s]['nn1']:.3f} | cpu s max {max(result['test'][s]['cpu_s']):.0f} |")
+    result["seconds"] = time.perf_counter() - t0
+    return result
