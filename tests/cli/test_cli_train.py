@@ -121,6 +121,15 @@ def test_train_classification_ts(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     members = json.loads((tmp_path / "ens3" / "run.json").read_text())["model"]["members"]
     assert len(members) == 3 and {m["config"]["conv_channels"] == [8, 8, 8] for m in members} == {True}
+    # LSTM-FCN from the flag, its settings from the TOML's [model] table (type there too works)
+    toml = tmp_path / "fcn.toml"
+    toml.write_text(f'train = "{tmp_path / "tr.ts"}"\ntest = "{tmp_path / "te.ts"}"\nepochs = 1\n'
+                    '[model]\nconv_channels = [8, 8, 8]\n')
+    result = CliRunner().invoke(cli, ["train", "--config", str(toml), "--model", "lstm_fcn", "--out",
+                                      str(tmp_path / "fcn")])
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / "fcn" / "run.json").read_text())
+    assert run["model_type"] == "lstm_fcn" and run["model"]["conv_channels"] == [8, 8, 8]
 
 
 @pytest.mark.parametrize(

@@ -241,11 +241,12 @@ def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def hold_out(n_cases: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted indices of the fitting and the validation cases: a seeded random ``val_fraction`` of them.
 
-    At least one validation case; none at all below 5 training cases.
+    At least one validation case when ``val_fraction > 0``; none at all with ``val_fraction == 0``
+    or below 5 training cases.
     """
     rng = np.random.default_rng(seed)
     order = rng.permutation(n_cases)
-    n_val = max(1, round(val_fraction * n_cases)) if n_cases >= 5 else 0
+    n_val = max(1, round(val_fraction * n_cases)) if n_cases >= 5 and val_fraction > 0 else 0
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 

@@ -150,21 +150,87 @@ def window_arrays(parts: Any, inputs: Sequence[str]) -> tuple[Arrays, dict[str, 
 
 
 # ============================================================================ 3. training
+RIDGE_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0)
+
+
 def train_forecaster(
     spec: ForecastSpec, inputs: Sequence[str], arrays: Arrays, model_config: dict[str, Any],
     train_config: dict[str, Any], progress: bool, device: Any,
-) -> tuple[Any, Any, list[Any]]:
+) -> tuple[Any, Any, list[Any], dict[str, Any] | None]:
     """Train the CNN-LSTM (or ensemble) on the training windows, early-stopped on the validation windows.
 
     When the target is an input and ``model_config`` sets no ``skip_index``, the model gets a
     persistence skip on the target's column, as the chosen default configuration has (see
-    :data:`~seqprep.runs.DEFAULT_MODEL_CONFIG`). Returns what :func:`fit_model` returns.
+    :data:`~seqprep.runs.DEFAULT_MODEL_CONFIG`).
+
+    ``model_config["ridge_path"]`` (default True, single networks): a linear path beside the network
+    that starts as the closed-form ridge fit on the training windows (alpha picked on the validation
+    windows) and stays fixed, with the network's head zeroed, so the network learns the ridge's
+    residual. Afterwards the validation windows decide: if the ridge alone has a validation MAE no
+    higher than ridge + network, the network's head is zeroed again and the model IS the ridge.
+    Returns what :func:`fit_model` returns, plus that decision (None without a ridge path).
     """
+    model_config = dict(model_config)
+    ridge_path = bool(model_config.pop("ridge_path", False)) and model_config.get("members") is None
     if "skip_index" not in model_config and spec.target in inputs:
         model_config = {**model_config, "skip_index": list(inputs).index(spec.target)}
     (X_tr, y_tr), (X_va, y_va) = arrays["train"], arrays["val"]
-    return fit_model(X_tr.shape[2], 1, "regression", spec.lookback, model_config, spec.seed,
-                     (X_tr, y_tr), (X_va, y_va), progress, train_config, device)
+    if not ridge_path:
+        return (*fit_model(X_tr.shape[2], 1, "regression", spec.lookback, model_config, spec.seed,
+                           (X_tr, y_tr), (X_va, y_va), progress, train_config, device), None)
+    model_config["linear_path"] = True
+    coef, intercept, alpha, ridge_val = _ridge_on_val(X_tr, y_tr, X_va, y_va, model_config.get("skip_index"))
+
+    def init(model: Any) -> None:
+        import torch
+
+        with torch.no_grad():
+            model.linear.weight.copy_(torch.as_tensor(coef, dtype=model.linear.weight.dtype).reshape(1, -1))
+            model.linear.bias.fill_(float(intercept))
+            model.head.weight.zero_()
+            model.head.bias.zero_()
+        model.linear.weight.requires_grad_(False)  # the ridge stays as fitted; the network fits its residual
+        model.linear.bias.requires_grad_(False)
+
+    model, result, members = fit_model(X_tr.shape[2], 1, "regression", spec.lookback, model_config, spec.seed,
+                                       (X_tr, y_tr), (X_va, y_va), progress, train_config, device, init=init)
+    model.linear.requires_grad_(True)
+    from ..training import predict
+
+    net_val = float(np.mean(np.abs(predict(model, X_va, device="cpu").reshape(-1) - y_va.reshape(-1))))
+    kept = "network+ridge"
+    if ridge_val <= net_val:  # validation decides: the network does not help, the model becomes the ridge
+        import torch
+
+        with torch.no_grad():
+            model.head.weight.zero_()
+            model.head.bias.zero_()
+        kept = "ridge"
+    decision = {"alpha": alpha, "val_mae_ridge": ridge_val, "val_mae_network_plus_ridge": net_val, "kept": kept,
+                "units": "scaled"}
+    return model, result, members, decision
+
+
+def _ridge_on_val(
+    X_tr: np.ndarray, y_tr: np.ndarray, X_va: np.ndarray, y_va: np.ndarray, skip: int | None
+) -> tuple[np.ndarray, float, float, float]:
+    """Closed-form ridge on the training windows (on the change from the last value when *skip* is set).
+
+    Returns ``(coef, intercept, alpha, val_mae)`` for the alpha of :data:`RIDGE_ALPHAS` with the lowest
+    validation MAE (scaled units); the coefficients are on the flattened ``(lookback, n_features)`` window.
+    """
+    from ..training.baselines import RidgeBaseline
+
+    base_tr = X_tr[:, -1, skip].astype(np.float64) if skip is not None else 0.0
+    base_va = X_va[:, -1, skip].astype(np.float64) if skip is not None else 0.0
+    y_fit = y_tr.reshape(-1).astype(np.float64) - base_tr
+    fits = []
+    for alpha in RIDGE_ALPHAS:
+        ridge = RidgeBaseline(alpha=alpha).fit(X_tr.astype(np.float64), y_fit)
+        mae = float(np.mean(np.abs(ridge.predict(X_va.astype(np.float64)) + base_va - y_va.reshape(-1))))
+        fits.append((mae, alpha, ridge))
+    mae, alpha, ridge = min(fits, key=lambda f: f[0])  # the first of equal MAEs: the smallest alpha
+    return np.asarray(ridge.coef_, dtype=np.float64).reshape(-1), float(ridge.intercept_), alpha, mae
 
 
 # ============================================================================ 4. test predictions
@@ -253,7 +319,8 @@ def prediction_table(
 
 # ============================================================================ 5. run.json and the run directory
 def forecast_config(
-    spec: ForecastSpec, pipe: Any, model: Any, train_config: dict[str, Any], result: Any, member_results: list[Any]
+    spec: ForecastSpec, pipe: Any, model: Any, train_config: dict[str, Any], result: Any, member_results: list[Any],
+    ridge_path: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The run's configuration, as written to run.json (``inputs`` are the fitted ones, derived included)."""
     split, scaler = spec.split, spec.scaler
@@ -267,6 +334,7 @@ def forecast_config(
         "threads": result.threads,
         "inputs": list(pipe.schema_["inputs"]),
         "derived": [d.to_dict() for d in pipe.derived],
+        "ridge_path": ridge_path,
     }
     if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
         config["member_best_epochs"] = [r.best_epoch for r in member_results]

@@ -90,6 +90,7 @@ def _build_model(
 def fit_model(
     n_features: int, n_outputs: int, task: str, lookback: int, model_config: dict[str, Any], seed: int,
     train: Any, val: Any, progress: bool, train_config: dict[str, Any], device: Any = "cpu",
+    init: Any = None,
 ) -> tuple[Any, Any, list[Any]]:
     """Build and train the run's model; returns (model, member 0's TrainResult, every member's TrainResult).
 
@@ -97,6 +98,7 @@ def fit_model(
     ``members`` is a number of networks (the same settings, seeds ``seed``, ``seed + 1``, ...) or a list of
     per-member settings that update the shared ones (e.g. ``[{"kernel_size": [7, 5, 3]}, {"kernel_size":
     [5, 3, 3]}]``); each member trains on its own, with its own early stopping on the same validation part.
+    ``init(model)``, when given, prepares a single network before training (not used for ensembles).
     """
     from ..training import fit
 
@@ -113,6 +115,8 @@ def fit_model(
                           members, "Use e.g. members = 5, or [[model.members]] tables in the TOML file.")
     if not entries:
         model = _build_model(n_features, n_outputs, task, lookback, base, seed)
+        if init is not None:  # e.g. the forecaster's ridge path: weights set before training
+            init(model)
         result = fit(model, train, val, task=task, seed=seed, progress=progress, device=device, **train_config)
         return model, result, [result]
     from ..models import Ensemble

@@ -1,0 +1,62 @@
+"""Classification runs on unequal-length cases (masks, resampling), LSTMFCN runs, and the forecaster's ridge path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from seqprep.datasets import make_classification_sines, make_sine  # noqa: E402
+from seqprep.exceptions import InvalidParameterError  # noqa: E402
+from seqprep.runs import evaluate_run, run_classification, run_forecast  # noqa: E402
+from seqprep.runs._classify import case_lengths, resample_cases  # noqa: E402
+
+FAST = {"epochs": 2}
+
+
+def _unequal() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    X, y = make_classification_sines(40, 32, seed=0)
+    X = X.astype(np.float64)
+    X[::2, 20:] = np.nan  # every other case has 20 steps
+    return (X[:28], y[:28]), (X[28:], y[28:])
+
+
+def test_lengths_and_resampling() -> None:
+    train, _ = _unequal()
+    lengths = case_lengths(train[0])
+    assert set(lengths.tolist()) == {20, 32}
+    out = resample_cases(train[0], lengths, 32)
+    assert np.isfinite(out).all() and out[0, -1, 0] == train[0][0, 19, 0] and out[0, 0, 0] == train[0][0, 0, 0]
+
+
+@pytest.mark.parametrize("variable_length", ["mask", "resample", "pad"])
+def test_unequal_cases_run(variable_length: str, tmp_path) -> None:
+    train, test = _unequal()
+    res = run_classification(train, test, variable_length=variable_length, train_config=FAST, progress=False,
+                             device="cpu", out_dir=tmp_path / variable_length,
+                             model_config={"type": "lstm_fcn", "conv_channels": [8, 8, 8]})
+    assert res.config["masked"] is (variable_length == "mask")
+    assert res.config["model_type"] == "lstm_fcn" and res.config["n_val"] == 0
+    assert evaluate_run(res.run_dir)["matches"]  # a masked run keeps its lengths in test_windows.npz
+
+
+def test_unknown_model_type_and_variable_length() -> None:
+    train, test = _unequal()
+    with pytest.raises(InvalidParameterError, match="type"):
+        run_classification(train, test, model_config={"type": "transformer"}, train_config=FAST, progress=False)
+    with pytest.raises(InvalidParameterError, match="variable_length"):
+        run_classification(train, test, variable_length="crop", train_config=FAST, progress=False)
+
+
+def test_forecaster_ridge_path_is_decided_on_validation() -> None:
+    df = make_sine(300, period=20, noise=0.05, as_frame=True)
+    res = run_forecast(df, target="f0", time="time", lookback=20, progress=False, train_config=FAST, device="cpu")
+    decision = res.config["ridge_path"]
+    assert decision["kept"] in ("ridge", "network+ridge") and decision["alpha"] > 0
+    assert res.config["model"]["linear_path"] is True
+    if decision["kept"] == "ridge":  # the model is then exactly the ridge (+ persistence skip)
+        assert decision["val_mae_ridge"] <= decision["val_mae_network_plus_ridge"]
+    off = run_forecast(df, target="f0", time="time", lookback=20, progress=False, train_config=FAST, device="cpu",
+                       model_config={"ridge_path": False})
+    assert off.config["ridge_path"] is None and off.config["model"]["linear_path"] is False
