@@ -657,6 +657,7 @@ class CNNLSTM(_RecurrentModel):
         h = x.permute(0, 2, 1)
         h = h * (torch.arange(h.shape[2], device=h.device)[None, :] < steps[:, None]).to(h.dtype)[:, None, :]
         for block, pool in zip(self.blocks, self.pools, strict=True):
+            assert isinstance(block, _ConvBlock)  # noqa: S101  # for the type checker
             h = block.act(block.norm(block.conv(h if block._pad is None else F.pad(h, block._pad))))
             h = h * (torch.arange(h.shape[2], device=h.device)[None, :] < steps[:, None]).to(h.dtype)[:, None, :]
             h = block.drop(block.pool(h))  # the pool's last bin sees valid steps and zeros, never padding

@@ -172,7 +172,7 @@ def case_lengths(X: np.ndarray) -> np.ndarray:
     >>> case_lengths(X).tolist()
     [2, 3]
     """
-    finite = np.isfinite(np.asarray(X, dtype=np.float64)).any(axis=2)  # (n, T)
+    finite = np.asarray(np.isfinite(np.asarray(X, dtype=np.float64)).any(axis=2))  # (n, T)
     last = finite.shape[1] - np.argmax(finite[:, ::-1], axis=1)
     return np.where(finite.any(axis=1), last, 1).astype(np.int64)
 
@@ -298,8 +298,10 @@ def write_classification_run(
         write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": {}, "n_test_windows": len(cases.y_test)})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)
-        lengths = {} if cases.lengths_test is None else {"lengths": cases.lengths_test}
-        np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str), **lengths)
+        if cases.lengths_test is None:
+            np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str))
+        else:  # a masked run: the lengths travel with the cases
+            np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str), lengths=cases.lengths_test)
         write_report(tmp, title=title, task="classification", history=res.member_histories or res.history,
                      X=cases.X_train[:3], y=cases.codes[:3],
                      y_true=cases.y_test, y_pred=preds["cnn_lstm"],

@@ -93,7 +93,7 @@ class ArrayWindows:
     def __len__(self) -> int:
         return len(self.X)
 
-    def __getitem__(self, index: Any) -> tuple[np.ndarray, ...]:
+    def __getitem__(self, index: Any) -> tuple[Any, ...]:
         y = None if self.y is None else self.y[index]
         if self.lengths is None:
             return self.X[index], y
@@ -143,7 +143,7 @@ class _AugmentedWindows:
             self._rng = np.random.default_rng(self.seed if info is None else [self.seed, info.seed % 2**32])
         return self._rng
 
-    def __getitem__(self, index: Any) -> tuple[np.ndarray, ...]:
+    def __getitem__(self, index: Any) -> tuple[Any, ...]:
         X, y, lengths = _fetch(self.windows, np.asarray(index, dtype=np.intp))
         if lengths is None:
             return self._augment(X), y
