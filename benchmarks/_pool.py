@@ -84,7 +84,7 @@ def _fit_one(job: tuple[str, str, str, str, int, int, int, str]) -> dict[str, An
         fit_idx, held = _folds(np.asarray(ytr).astype(str), 3, 0)[fold]
         Xtr, ytr, Xte, yte = Xtr[fit_idx], ytr[fit_idx], Xtr[held], ytr[held]
     model_cfg, train_cfg, val_fraction = POOL_CANDIDATES[cand]
-    train_cfg = {**(train_cfg or {}), "amp": False}  # full precision on a GPU too, as on a CPU
+    train_cfg = {**(train_cfg or {}), "amp": False, "threads": threads}  # full precision on a GPU too
     t0 = time.process_time()
     res = run_classification((Xtr, ytr), (Xte, yte), model_config=model_cfg, train_config=train_cfg,
                              val_fraction=val_fraction, seed=seed, progress=False, device=device)
