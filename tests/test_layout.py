@@ -11,7 +11,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "seqprep"
 
 # The shared toolbox at the top of the package: private to seqprep, open to every part of it.
-TOOLBOX = {"seqprep._validation", "seqprep._files", "seqprep._json", "seqprep._version", "seqprep._threads"}
+TOOLBOX = {"seqprep._validation", "seqprep._files", "seqprep._json", "seqprep._manifest", "seqprep._version",
+           "seqprep._threads"}
 
 # Every public name, through every path it was documented under (the flat modules of 0.x included).
 PUBLIC = {

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqprep import Pipeline
+from seqprep._manifest import write_checksums
 from seqprep.exceptions import ArtifactError, DataError, NotFittedError
 
 
@@ -257,6 +258,7 @@ def test_per_series_robust_scaling_end_to_end(tmp_path):
     spec["arrays"]["sha256"] = hashlib.sha256((tmp_path / "p" / "arrays.npz").read_bytes()).hexdigest()
     spec["sha256"] = _digest(spec)
     (tmp_path / "p" / "pipeline.json").write_text(json.dumps(spec))
+    write_checksums(tmp_path / "p")  # and checksums.json too
     with pytest.raises(ArtifactError, match="finite positive scales"):
         Pipeline.load(tmp_path / "p")
 
@@ -286,11 +288,13 @@ def test_version_1_pipelines_with_statistics_in_json_still_load(tmp_path):
     spec["sha256"] = _digest(spec)
     (tmp_path / "p" / "pipeline.json").write_text(json.dumps(spec))
     (tmp_path / "p" / "arrays.npz").unlink()
+    write_checksums(tmp_path / "p")  # a version-1 pipeline.json saved with checksums.json (seqprep >= 0.2)
     back = Pipeline.load(tmp_path / "p")
     np.testing.assert_allclose(back.scaler_.scale_, pipe.scaler_.scale_, rtol=1e-15)
     spec["version"] = 3
     spec["sha256"] = _digest({k: v for k, v in spec.items() if k != "sha256"})
     (tmp_path / "p" / "pipeline.json").write_text(json.dumps(spec))
+    write_checksums(tmp_path / "p")
     with pytest.raises(ArtifactError, match=r"version 3; this seqprep .* reads versions \[1, 2\]"):
         Pipeline.load(tmp_path / "p")
 

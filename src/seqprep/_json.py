@@ -17,7 +17,7 @@ import pandas as pd
 
 from ._files import atomic_write
 
-__all__ = ["as_json", "freq_json", "json_default", "key_json", "write_json"]
+__all__ = ["as_json", "freq_json", "json_default", "json_text", "key_json", "write_json"]
 
 
 def key_json(key: Any) -> Any:
@@ -60,7 +60,12 @@ def as_json(payload: Any) -> Any:
     return json.loads(json.dumps(payload, sort_keys=True, default=_lenient_default))
 
 
+def json_text(payload: dict[str, Any]) -> str:
+    """``payload`` as :func:`write_json` writes it (for a writer that hashes the text before writing it)."""
+    return json.dumps(payload, indent=1, sort_keys=True, default=_lenient_default)
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` to ``path`` atomically (an interrupted write leaves the old file)."""
     with atomic_write(path) as fh:
-        json.dump(payload, fh, indent=1, sort_keys=True, default=_lenient_default)
+        fh.write(json_text(payload))

@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._files import replace_dir, temp_dir_beside
+from ._files import clean_stale, disk_errors, output_lock, replace_dir, temp_dir_beside
 from ._json import freq_json, json_default, key_json
+from ._manifest import verify_checksums, write_checksums
 from ._validation import check_choice, check_int, list_names, param_error
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, NotFittedError, ShapeError
@@ -629,6 +630,7 @@ class Pipeline:
                 f"{file} has pipeline format version {payload.get('version')!r}; this seqprep ({__version__}) reads "
                 f"versions {list(_READS_VERSIONS)}. Re-fit and save it with this version."
             )
+        verify_checksums(path, fix=_RESAVE)
         stored = payload.pop("sha256", None)
         if stored != _digest(payload):
             raise ArtifactError(f"{file} was modified after it was saved: its content hash does not match.")
@@ -780,6 +782,9 @@ def _read_arrays(folder: Path, ref: Any) -> dict[str, np.ndarray] | None:
         raise ArtifactError(f"{file} is not a readable .npz file ({exc}).") from None
 
 
+_RESAVE = "Load it with the seqprep that saved it and save it again with this one (Pipeline.save), or fit it again."
+
+
 def _digest(payload: dict[str, Any]) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=json_default)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -792,19 +797,26 @@ def _split_json(s: Split) -> dict[str, Any]:
 
 
 def _write_dir_atomically(target: Path, files: dict[str, str | bytes], *, overwrite: bool) -> None:
-    if target.exists() and not overwrite and any(target.iterdir()):
-        raise ArtifactError(
-            f"{str(target)!r} already exists and is not empty; refusing to overwrite it silently. "
-            "Choose another path or pass overwrite=True."
-        )
-    tmp = temp_dir_beside(target)
-    try:
-        for name, content in files.items():
-            with open(tmp / name, "wb" if isinstance(content, bytes) else "w") as fh:
-                fh.write(content)
-                fh.flush()
-                os.fsync(fh.fileno())
-        replace_dir(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    """Write ``files`` and their ``checksums.json`` (last) into a temporary folder; rename it to ``target``."""
+    if target.exists() and not target.is_dir():
+        raise ArtifactError(f"{str(target)!r} is a file; a pipeline is saved to a directory. Choose another path.")
+    with output_lock(target), disk_errors(target):
+        clean_stale(target)
+        if target.exists() and not overwrite and any(target.iterdir()):
+            raise ArtifactError(
+                f"{str(target)!r} already exists and is not empty; refusing to overwrite it silently. "
+                "Choose another path or pass overwrite=True."
+            )
+        tmp = temp_dir_beside(target)
+        try:
+            for name, content in files.items():
+                with open(tmp / name, "wb" if isinstance(content, bytes) else "w") as fh:
+                    fh.write(content)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            write_checksums(tmp)
+            replace_dir(tmp, target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+

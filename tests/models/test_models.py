@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from seqprep._manifest import write_checksums
 from seqprep.exceptions import ArtifactError, InvalidParameterError, ShapeError
 from seqprep.shapes import to_layout
 
@@ -386,7 +387,7 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path, build):
     model(x).sum().backward()  # move batch-norm running statistics away from their initial values
     model.eval()
     run = save_model(model, tmp_path / "run" / "model")
-    assert sorted(p.name for p in run.iterdir()) == ["config.json", "weights.pt"]
+    assert sorted(p.name for p in run.iterdir()) == ["checksums.json", "config.json", "weights.pt"]
     meta = json.loads((run / "config.json").read_text())
     assert meta["class"] == type(model).__name__ and meta["config"] == model.config
     loaded = load_model(run)
@@ -399,7 +400,7 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path, build):
 def test_save_overwrites_and_leaves_no_temporary_files(tmp_path):
     save_model(CNNLSTM(2), tmp_path)
     save_model(CNNLSTM(2, n_outputs=3), tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "weights.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checksums.json", "config.json", "weights.pt"]
     assert load_model(tmp_path).n_outputs == 3
 
 
@@ -407,18 +408,24 @@ def test_load_refuses_tampered_or_missing_files(tmp_path):
     run = save_model(CNNLSTM(2), tmp_path / "run")
     with open(run / "weights.pt", "ab") as fh:
         fh.write(b"\0")
+    with pytest.raises(ArtifactError, match="weights.pt was modified after it was saved"):
+        load_model(run)
+    write_checksums(run, files=["config.json", "weights.pt"])  # checksums.json re-made: config.json still knows
     with pytest.raises(ArtifactError, match="SHA-256 differs"):
         load_model(run)
     with pytest.raises(ArtifactError, match="no config.json"):
         load_model(tmp_path / "elsewhere")
     meta = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**meta, "format_version": 99}))
+    write_checksums(run, files=["config.json", "weights.pt"])  # the deeper checks, past checksums.json
     with pytest.raises(ArtifactError, match="format_version=99"):
         load_model(run)
     (run / "config.json").write_text(json.dumps({**meta, "class": "Transformer"}))
+    write_checksums(run, files=["config.json", "weights.pt"])
     with pytest.raises(ArtifactError, match="unknown model class 'Transformer'"):
         load_model(run)
     (run / "config.json").write_text("{not json")
+    write_checksums(run, files=["config.json", "weights.pt"])
     with pytest.raises(ArtifactError, match="not valid JSON"):
         load_model(run)
 
@@ -506,6 +513,7 @@ def test_ensemble_save_load_round_trip(tmp_path):
     assert torch.equal(loaded(x), ens(x))
     meta["config"]["members"][1]["class"] = "Ensemble"  # nesting is refused
     (tmp_path / "ens" / "config.json").write_text(json.dumps(meta))
+    write_checksums(tmp_path / "ens", files=["config.json", "weights.pt"])  # past checksums.json
     with pytest.raises(ArtifactError, match=r"invalid Ensemble config.*members'\]\[1\]"):
         load_model(tmp_path / "ens")
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import tomllib
 
-from ..exceptions import DataError, InvalidParameterError
+from ..exceptions import ArtifactError, DataError, InvalidParameterError
 
 __all__ = ["demo", "evaluate", "predict", "train"]
 
@@ -446,6 +446,11 @@ def predict(run_dir: str, data_path: str, out_path: str) -> None:
     from ..runs import load_run, predict_run
 
     run = load_run(run_dir)
+    if Path(out_path).resolve().is_relative_to(run.path.resolve()):
+        raise ArtifactError(
+            f"--out {out_path!r} is inside the run directory {run_dir!r}, whose files are sealed by its "
+            "checksums.json (a file added there makes the run refuse to load). Write the predictions elsewhere."
+        )
     df = read_table(data_path)
     time_name = run.config.get("time")
     if time_name and time_name in df.columns and not pd.api.types.is_datetime64_any_dtype(df[time_name]):

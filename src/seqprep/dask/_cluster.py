@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .._files import replace_dir, temp_dir_beside
+from .._files import clean_stale, disk_errors, output_lock, replace_dir, temp_dir_beside
 from .._json import freq_json
 from .._validation import check_int, list_names, param_error
 from ..exceptions import ArtifactError, DataError
@@ -195,6 +195,8 @@ def export(
     ddf = _as_dask_frame(ddf)
     chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
     target = Path(out_dir)
+    if target.exists() and not target.is_dir():
+        raise ArtifactError(f"{str(target)!r} is a file; an export is written to a directory. Choose another path.")
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise ArtifactError(
             f"{str(target)!r} already exists and is not empty; refusing to overwrite it silently. "
@@ -208,15 +210,19 @@ def export(
         )
     series_codes = _fitted_series_codes(pipe, plan)  # refuses unseen series before any file is made
     dask = _require_dask()
-    tmp = temp_dir_beside(target)
-    try:
-        data_path = _write_partitions(dask, client, pipe, ddf, plan, tmp, series_codes)
-        hashes = _hash_chunks(dask, client, data_path, int(plan.bounds[-1]), chunk_rows)
-        counts = _write_index(plan, tmp)
-        pipe.save(tmp / "pipeline")
-        _write_manifest(tmp, _manifest(pipe, ddf, plan, chunk_rows, hashes, counts))
-        replace_dir(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    # Built beside the target under its write lock, swapped in only when complete (an old export
+    # survives a failed or killed run); the temporaries of a killed run are removed first.
+    with output_lock(target), disk_errors(target):
+        clean_stale(target)
+        tmp = temp_dir_beside(target)
+        try:
+            data_path = _write_partitions(dask, client, pipe, ddf, plan, tmp, series_codes)
+            hashes = _hash_chunks(dask, client, data_path, int(plan.bounds[-1]), chunk_rows)
+            counts = _write_index(plan, tmp)
+            pipe.save(tmp / "pipeline")
+            _write_manifest(tmp, _manifest(pipe, ddf, plan, chunk_rows, hashes, counts))
+            replace_dir(tmp, target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     return target

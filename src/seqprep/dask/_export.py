@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._json import write_json
+from .._files import allocate_npy
 from ..exceptions import DataError
-from ..outofcore import EXPORT_FORMAT, EXPORT_FORMAT_VERSION  # the one-machine export's format
+from ..outofcore import EXPORT_FORMAT, EXPORT_FORMAT_VERSION, write_sealed_manifest  # the one-machine export's format
 from ..pipeline import Pipeline, fitted_series_codes
 from ..scaling import SeriesScaler
 from ._common import _compute, _load, _Plan
@@ -91,14 +91,12 @@ def _allocate(pipe: Pipeline, plan: _Plan, tmp: Path) -> tuple[Path, Path | None
     """Create ``data.npy`` (and ``time.npy``) at full size, for the workers to fill: (data path, time path)."""
     n_total = int(plan.bounds[-1])
     data_path = tmp / "data.npy"
-    mm = np.lib.format.open_memmap(data_path, mode="w+", dtype=np.dtype(pipe.spec.dtype),
-                                   shape=(n_total, len(plan.columns)))
-    del mm
+    # blocks reserved up front: a full disk is refused here, never a SIGBUS in a worker
+    allocate_npy(data_path, pipe.spec.dtype, (n_total, len(plan.columns)))
     time_path = None
     if plan.time_dtype is not None:
         time_path = tmp / "time.npy"
-        tm = np.lib.format.open_memmap(time_path, mode="w+", dtype=plan.time_dtype, shape=(n_total,))
-        del tm
+        allocate_npy(time_path, plan.time_dtype, (n_total,))
     return data_path, time_path
 
 
@@ -181,5 +179,5 @@ def _manifest(
 
 
 def _write_manifest(tmp: Path, manifest: dict[str, Any]) -> None:
-    """Write ``manifest.json`` as the one-machine export does (atomic, synced); written last: marks it complete."""
-    write_json(tmp / "manifest.json", manifest)
+    """Write ``checksums.json`` and ``manifest.json`` as the one-machine export does; last: marks it complete."""
+    write_sealed_manifest(tmp, manifest)

@@ -5,7 +5,6 @@ This module imports torch; import :func:`save_model` / :func:`load_model` throug
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -13,7 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .._files import atomic_write
+from .._files import atomic_write, disk_errors
+from .._manifest import CHECKSUMS_FILE, file_sha256, safe_member, verify_checksums, write_checksums
 from .._validation import list_names, param_error
 from .._version import __version__
 from ..exceptions import ArtifactError
@@ -31,22 +31,18 @@ _WEIGHTS_FILE = "weights.pt"
 _MODELS: dict[str, type[nn.Module]] = {**_MEMBERS, "Ensemble": Ensemble}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+_RESAVE = "Save the model again (seqprep.models.save_model) or train it again."
 
 
 def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     """Save a seqprep model as ``config.json`` + ``weights.pt`` in the directory *path*.
 
     Each file is written atomically (temporary file, then ``os.replace``);
-    ``config.json`` is written last and records the SHA-256 of the weights, so
-    a directory left by an interrupted save fails to load instead of loading
-    mismatched weights.  No pickle: the weights are a plain ``state_dict``
-    loaded back with ``torch.load(weights_only=True)``.
+    ``config.json`` records the SHA-256 of the weights and ``checksums.json``
+    (written last) that of both files, so a directory left by an interrupted
+    save, or edited since, fails to load instead of loading mismatched weights.
+    No pickle: the weights are a plain ``state_dict`` loaded back with
+    ``torch.load(weights_only=True)``.
 
     Parameters
     ----------
@@ -72,7 +68,7 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     ...     files = sorted(p.name for p in run.iterdir())
     ...     same = torch.equal(load_model(run)(x), model(x))
     >>> files, same
-    (['config.json', 'weights.pt'], True)
+    (['checksums.json', 'config.json', 'weights.pt'], True)
     """
     name = type(model).__name__
     if _MODELS.get(name) is not type(model):
@@ -83,9 +79,11 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
             "save other modules with torch.save(model.state_dict(), path).",
         )
     directory = Path(path)
-    directory.mkdir(parents=True, exist_ok=True)
+    with disk_errors(directory):
+        directory.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
     weights = directory / _WEIGHTS_FILE
+    (directory / CHECKSUMS_FILE).unlink(missing_ok=True)  # an interrupted re-save must not look complete
     with atomic_write(weights, "wb") as fh:
         torch.save(state, fh)
     meta = {
@@ -94,13 +92,15 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
         "class": name,
         "config": model.config,
         "weights": _WEIGHTS_FILE,
-        "weights_sha256": _sha256(weights),
+        "weights_sha256": file_sha256(weights),
         "seqprep_version": __version__,
         "torch_version": torch.__version__,
     }
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
     with atomic_write(directory / _CONFIG_FILE, "wb") as fh:
         fh.write(text.encode("utf-8"))
+    with disk_errors(directory):
+        write_checksums(directory, files=[_CONFIG_FILE, _WEIGHTS_FILE])
     return directory
 
 
@@ -131,6 +131,7 @@ def load_model(path: str | os.PathLike[str], *, map_location: str | torch.device
         raise ArtifactError(
             f"no {_CONFIG_FILE} in {directory}: expected a directory written by seqprep.models.save_model."
         )
+    verify_checksums(directory, fix=_RESAVE, extra_ok=True)  # files of its own may sit beside a model
     try:
         meta = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -148,10 +149,10 @@ def load_model(path: str | os.PathLike[str], *, map_location: str | torch.device
         raise ArtifactError(
             f"{config_path} names an unknown model class {meta.get('class')!r}; known: {list_names(_MODELS)}."
         )
-    weights = directory / str(meta.get("weights", _WEIGHTS_FILE))
+    weights = safe_member(directory, meta.get("weights", _WEIGHTS_FILE), source=str(config_path))
     if not weights.is_file():
         raise ArtifactError(f"{config_path} refers to {weights.name}, which is missing from {directory}.")
-    if _sha256(weights) != meta.get("weights_sha256"):
+    if file_sha256(weights) != meta.get("weights_sha256"):
         raise ArtifactError(
             f"{weights} does not match {config_path} (SHA-256 differs): the directory was modified or a save "
             "was interrupted. Save the model again."

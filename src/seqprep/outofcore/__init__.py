@@ -43,6 +43,7 @@ This module is the public face and runs the steps in order (``_plan``: scan, spl
 from __future__ import annotations
 
 from ._export_files import EXPORT_FORMAT, EXPORT_FORMAT_VERSION
+from ._export_files import write_sealed_manifest as write_sealed_manifest  # shared with seqprep.dask
 from ._sources import NpySource, ParquetSource, open_source
 from ._stream import StreamFit, export, fit_stream, open_export
 

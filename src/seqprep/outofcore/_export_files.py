@@ -2,7 +2,8 @@
 
 An export directory holds ``data.npy`` (filled chunk by chunk), the window starts of every part,
 ``bounds.npy``, ``breaks.npy``, ``time.npy``, the fitted ``pipeline/``, ``series.json``,
-``progress.json`` and, written last, ``manifest.json``. Everything here is about those files:
+``progress.json``, ``checksums.json`` (the sha256 of every file, :mod:`seqprep._manifest`) and,
+written last, ``manifest.json``. Everything here is about those files:
 deciding whether a directory is a fresh start, a finished export or one to resume (by the
 fingerprint of the arguments and the data), writing the plan's files once, writing the chunks
 that are still missing with their sha256 (:func:`_write_chunks`), and reading the manifest back
@@ -21,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._files import atomic_write
-from .._json import as_json, write_json
+from .._files import allocate_npy, atomic_write, fault_point
+from .._json import as_json, json_text, write_json
+from .._manifest import verify_checksums, write_checksums
 from .._version import __version__
 from ..exceptions import ArtifactError
 from ._fit import _Bar, _ChunkTable
@@ -90,33 +92,73 @@ def _refuse_other_args(out: Path, old: dict[str, Any], new: dict[str, Any]) -> N
 # ---------------------------------------------------------------------- starting or resuming
 
 
-def _existing_state(out: Path, fp: dict[str, Any], overwrite: bool) -> tuple[bool, dict[str, Any] | None]:
-    """What ``out`` holds for an export with fingerprint ``fp``: ``(complete, progress state to resume)``.
+def _existing_state(out: Path, fp: dict[str, Any], overwrite: bool) -> tuple[bool, dict[str, Any] | None, bool]:
+    """What ``out`` holds for an export with fingerprint ``fp``: ``(complete, state to resume, replace)``.
 
-    A new or empty directory gives ``(False, None)``. ``overwrite`` deletes an earlier export
-    (never unrelated files). Without it, unrelated files or an export made with other arguments
-    or data are refused; the same export gives ``(True, None)`` when it is finished and its
-    recorded state otherwise (None without a ``progress.json``).
+    A new or empty directory gives ``(False, None, False)``: start there. Unrelated files are
+    refused, with or without ``overwrite`` (never deleted). An export whose setup never finished
+    (a run that failed or was killed while scanning) holds nothing of value: it is cleared and
+    started again. With ``overwrite``, a finished export gives ``replace=True`` (the new one is
+    built beside it and swapped in only when complete, so that killing the run keeps the old
+    one); an unfinished one is cleared. Without it, an export made with other arguments or data
+    is refused; the same export gives ``(True, None, False)`` when it is finished and its
+    recorded state otherwise.
     """
     manifest_file, progress_file = out / _MANIFEST, out / _PROGRESS
     if not (out.exists() and any(out.iterdir())):
-        return False, None
-    known = progress_file.is_file() or manifest_file.is_file()
-    if overwrite:
-        if not known:
+        return False, None, False
+    if not (progress_file.is_file() or manifest_file.is_file()):
+        if overwrite:
             raise ArtifactError(f"{str(out)!r} is not a seqprep export; refusing to delete it even with overwrite.")
-        shutil.rmtree(out)
-        return False, None
-    if not known:
         raise ArtifactError(
             f"{str(out)!r} already exists and is not a seqprep export; choose an empty or new directory."
         )
     old = _read_json(manifest_file if manifest_file.is_file() else progress_file)
+    complete = manifest_file.is_file() and old.get("complete") is True
+    if overwrite and complete:
+        return False, None, True
+    if overwrite or not old.get("setup", complete):
+        _empty(out)
+        return False, None, False
     if old.get("fingerprint") != fp:
         _refuse_other_args(out, old.get("fingerprint") or {}, fp)
-    if manifest_file.is_file() and old.get("complete") is True:
-        return True, None
-    return False, _read_progress(out) if progress_file.is_file() else None
+    if complete:
+        return True, None, False
+    return False, _read_progress(out) if progress_file.is_file() else None, False
+
+
+def _empty(out: Path) -> None:
+    """Remove everything inside ``out`` (an export of ours, or what a failed start of one left)."""
+    for p in out.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
+def _begin(out: Path, fp: dict[str, Any]) -> None:
+    """Mark ``out`` (empty) as an export being set up: ``progress.json`` with ``"setup": false``.
+
+    Written before the scan, so that whatever a failed or killed setup leaves is recognised
+    by the next run as an export to start again, never as unrelated files.
+    """
+    if out.exists():
+        _empty(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / _PROGRESS, {"format": EXPORT_FORMAT, "version": EXPORT_FORMAT_VERSION, "fingerprint": fp,
+                                 "setup": False})
+
+
+def clean_inside(out: Path) -> None:
+    """Remove the hidden temporaries an interrupted run left inside the export ``out`` (call it holding the lock)."""
+    if not out.is_dir():
+        return
+    for p in out.iterdir():
+        if p.name.startswith(".") and (".tmp" in p.name or ".old-" in p.name or p.name.endswith(".lock")):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
 
 
 def _load_fitted(pipeline: Any, out: Path) -> None:
@@ -125,12 +167,6 @@ def _load_fitted(pipeline: Any, out: Path) -> None:
 
     saved = Pipeline.load(out / "pipeline")
     pipeline.scaler_, pipeline.schema_, pipeline.split_ = saved.scaler_, saved.schema_, None
-
-
-def _clear_stale(out: Path) -> None:
-    """Remove the state files of an earlier attempt, so that none outlives the setup that starts again."""
-    for stale in (_MANIFEST, _PROGRESS, _SERIES):
-        (out / stale).unlink(missing_ok=True)
 
 
 def _write_setup(
@@ -143,9 +179,9 @@ def _write_setup(
     pipe.save(out / "pipeline", overwrite=True)
     data_file = out / "data.npy"
     data_file.unlink(missing_ok=True)
-    # Allocated in full now, filled by _write_chunks: a resumed run writes into the same file.
-    data = np.lib.format.open_memmap(data_file, mode="w+", dtype=pipe.spec.dtype, shape=(fit.n_rows, len(fit.columns)))
-    del data
+    # Allocated in full now (blocks reserved: a full disk is refused here, never a SIGBUS later),
+    # filled by _write_chunks: a resumed run writes into the same file.
+    allocate_npy(data_file, pipe.spec.dtype, (fit.n_rows, len(fit.columns)))
     state = _new_state(pipe, fit, fp, chunk_rows, time_dtype)
     write_json(out / _SERIES, {k: state[k] for k in _PER_SERIES_FIELDS})
     _write_progress(out, state)
@@ -159,7 +195,8 @@ def _write_starts(pipe: Any, out: Path, fit: StreamFit) -> None:
     arrays: dict[int, np.memmap] = {}
     for p, name in enumerate(names):
         tmp = out / f".starts-{name}.npy.tmp"
-        arrays[p] = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int64, shape=(fit.n_windows[name],))
+        allocate_npy(tmp, np.int64, (fit.n_windows[name],))
+        arrays[p] = np.load(tmp, mmap_mode="r+")
         tmp_files[p] = (tmp, out / f"starts-{name}.npy")
     filled = [0] * len(names)
     for p, s in _part_starts(fit.bounds, fit.breaks, [tuple(r.T) for r in fit.row_ranges.values()], pipe.spec,
@@ -260,6 +297,7 @@ def _write_chunks(pipe: Any, out: Path, source: _Source, state: dict[str, Any], 
         bar.update(task, advance=nbytes)
         if fail_after and len(written) >= fail_after and len(written) < remaining:
             raise RuntimeError(f"{_FAIL_ENV}={fail_after}: export interrupted after chunk {k} (test hook).")
+        fault_point(f"export:chunk{len(written)}")
     del data
     missing = [k for k in range(state["n_chunks"]) if str(k) not in done]
     if missing:
@@ -269,7 +307,21 @@ def _write_chunks(pipe: Any, out: Path, source: _Source, state: dict[str, Any], 
         )
     manifest = {k: v for k, v in state.items() if k != "setup"}
     manifest["complete"] = True
-    write_json(out / _MANIFEST, manifest)
+    write_sealed_manifest(out, manifest)
+
+
+def write_sealed_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    """Write ``checksums.json`` (every file, ``manifest.json`` included), then ``manifest.json`` last.
+
+    ``data.npy`` is listed by size and head digest with a pointer to the manifest's chunk hashes
+    (hashing it whole would read the export once more). The manifest, the completion mark, is
+    hashed from its text before it is written, so it can stay the last file.
+    """
+    text = json_text(manifest)
+    write_checksums(out, chunked={"data.npy": _MANIFEST}, pending={_MANIFEST: text.encode()})
+    fault_point("export:sealed")
+    with atomic_write(out / _MANIFEST) as fh:
+        fh.write(text)
 
 
 # ---------------------------------------------------------------------- reading back
@@ -297,6 +349,14 @@ def _read_manifest(out: Path) -> dict[str, Any]:
     if m.get("complete") is not True or len(m.get("chunks", {})) != m.get("n_chunks"):
         raise ArtifactError(f"{str(out)!r} is an incomplete export; run the same export again to finish it.")
     return m
+
+
+REEXPORT = "Run the export again with overwrite=True (seqprep prepare --overwrite) to rebuild it."
+
+
+def verify_export(out: Path, deep: bool) -> None:
+    """Check the files of the export ``out`` against ``checksums.json`` (over 64 MiB: size only unless ``deep``)."""
+    verify_checksums(out, fix=REEXPORT, deep=deep)
 
 
 def _verify_chunks(out: Path, data: np.ndarray, m: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._files import allocate_npy, clean_stale, disk_errors, fault_point, output_lock, replace_dir
 from .._validation import check_int, param_error
 from ..exceptions import ArtifactError
 from ..io import SeriesData
@@ -19,7 +21,8 @@ from ..windowing import Windows, WindowSpec
 
 # ``x as x``: re-exported from the module they moved to, for code that imports them from here.
 from ._export_files import (
-    _clear_stale,
+    _begin,
+    _empty,
     _existing_state,
     _fingerprint,
     _load_fitted,
@@ -27,6 +30,8 @@ from ._export_files import (
     _verify_chunks,
     _write_chunks,
     _write_setup,
+    clean_inside,
+    verify_export,
 )
 from ._fit import _Bar, _fit_scaler
 from ._plan import (
@@ -250,36 +255,82 @@ def export(
     if np.dtype(pipeline.spec.dtype).kind != "f":
         raise param_error("dtype", "a float dtype for an export", pipeline.spec.dtype)
     out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ArtifactError(f"{str(out)!r} is a file; an export is written to a directory. Choose another path.")
     fp = _fingerprint(pipeline, source, chunk_rows, format)
-    complete, state = _existing_state(out, fp, overwrite)
-    if complete:
-        _load_fitted(pipeline, out)
-        return out
-    out.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.overwrite")
+    with output_lock(out), disk_errors(out):
+        clean_stale(out)
+        if not overwrite and staging.exists():  # what a killed --overwrite run built: a plain run drops it
+            shutil.rmtree(staging)
+        clean_inside(out)
+        complete, state, replace = _existing_state(out, fp, overwrite)
+        if complete:
+            verify_export(out, deep=False)
+            _load_fitted(pipeline, out)
+            return out
+        work = out
+        if replace:  # --overwrite of a finished export: build the new one beside it, swap it in when complete
+            work = staging
+            clean_inside(work)
+            try:
+                complete, state, _ = _existing_state(work, fp, False)  # resume a killed --overwrite run
+            except ArtifactError:
+                shutil.rmtree(work)
+                complete, state = False, None
+        if not complete:
+            _write(pipeline, work, source, chunk_rows, fp, state, progress)
+        if replace:
+            fault_point("export:swap")
+            replace_dir(work, out)
+    return out
+
+
+def _write(
+    pipe: Any, work: Path, source: _Source, chunk_rows: int, fp: dict[str, Any], state: dict[str, Any] | None,
+    progress: bool | None,
+) -> None:
+    """Set the export up in ``work`` (unless resumed) and write its missing chunks.
+
+    A failure before the setup is complete removes what it wrote (the directory too, when it
+    made it): a refused input leaves nothing behind. A kill leaves the ``"setup": false`` mark,
+    and the next run starts again.
+    """
+    created = not work.exists()
     with _Bar(progress) as bar:
         if state is None or not state.get("setup"):
-            state = _setup(pipeline, out, source, chunk_rows, fp, bar)
+            _begin(work, fp)
+            try:
+                state = _setup(pipe, work, source, chunk_rows, fp, bar)
+            except BaseException:
+                if created:
+                    shutil.rmtree(work, ignore_errors=True)
+                else:
+                    _empty(work)
+                raise
         else:
-            _load_fitted(pipeline, out)
-        _write_chunks(pipeline, out, source, state, bar)
-    return out
+            _load_fitted(pipe, work)
+        _write_chunks(pipe, work, source, state, bar)
 
 
 def _setup(pipe: Any, out: Path, source: _Source, chunk_rows: int, fp: dict[str, Any], bar: _Bar) -> dict[str, Any]:
     """Scan, fit, and write everything but the data rows; record it in progress.json."""
-    _clear_stale(out)
     tdtype = _time_dtype(source, pipe.time)
     time_out = None
     tmp_time = out / ".time.npy.tmp"
     if tdtype is not None:
-        time_out = np.lib.format.open_memmap(tmp_time, mode="w+", dtype=tdtype, shape=(source.n_rows,))
+        allocate_npy(tmp_time, tdtype, (source.n_rows,))
+        time_out = np.load(tmp_time, mmap_mode="r+")
     fit = _plan(pipe, source, chunk_rows, time_out, bar)
+    fault_point("export:scanned")
     if time_out is not None:
         time_out.flush()
         del time_out
         fit.time = None
         os.replace(tmp_time, out / "time.npy")
-    return _write_setup(pipe, out, fit, fp, chunk_rows, tdtype)
+    state = _write_setup(pipe, out, fit, fp, chunk_rows, tdtype)
+    fault_point("export:setup")
+    return state
 
 
 # ---------------------------------------------------------------------- reading back
@@ -293,7 +344,9 @@ def open_export(path: str | os.PathLike[str], *, verify: bool = False) -> dict[s
     path : str or path-like
         A directory written by :func:`export`.
     verify : bool, default False
-        Recompute every chunk's sha256 (reads all the data once) and compare with the manifest.
+        Also recompute the sha256 of the files over 64 MiB and of every chunk of ``data.npy``
+        (reads all the data once). Without it, the other files are still checked against
+        ``checksums.json`` (``data.npy`` and the big ones by size and header).
 
     Returns
     -------
@@ -303,11 +356,12 @@ def open_export(path: str | os.PathLike[str], *, verify: bool = False) -> dict[s
     Raises
     ------
     ArtifactError
-        No manifest, an incomplete export, another format or version, or (``verify``) a chunk
-        whose content changed.
+        No manifest, an incomplete export, another format or version, a file changed, missing
+        or added since the export (named), or (``verify``) a chunk whose content changed.
     """
     out = Path(path)
     m = _read_manifest(out)
+    verify_export(out, deep=verify)
     data = np.load(out / "data.npy", mmap_mode="r")
     columns = list(m["columns"])
     if data.shape != (m["n_rows"], len(columns)):

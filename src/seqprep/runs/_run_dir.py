@@ -1,9 +1,11 @@
 """The run directory on disk: its format marks, the atomic write, and reading it back.
 
 A run directory is built under a temporary name beside its target by a ``write(tmp)`` callback,
-gets the ``COMPLETE`` marker last, and is renamed into place (:func:`write_run`), so an
-interrupted run never leaves a directory that looks finished. :func:`load_run` refuses one
-without the marker. The layout is described in :mod:`seqprep.runs`.
+gets the ``COMPLETE`` marker and then ``checksums.json`` (the sha256 of every file) last, and is
+renamed into place (:func:`write_run`) while holding the target's write lock, so an interrupted
+run never leaves a directory that looks finished, and the temporaries of a killed run are removed
+by the next one. :func:`load_run` refuses a directory without the marker or whose files differ
+from its checksums. The layout is described in :mod:`seqprep.runs`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._files import replace_dir, temp_dir_beside
+from .._files import clean_stale, disk_errors, fault_point, in_use, output_lock, replace_dir, temp_dir_beside
+from .._manifest import verify_checksums, write_checksums
 from .._version import __version__
 from ..exceptions import ArtifactError, DataError
 
@@ -42,6 +45,12 @@ def prepare_out_dir(out_dir: Any, overwrite: bool) -> Path | None:
     if out_dir is None:
         return None
     target = Path(out_dir)
+    owner = in_use(target)
+    if owner is not None:
+        raise ArtifactError(
+            f"the run directory {str(target)!r} is in use by {owner}: another run is writing it. Wait until it "
+            "ends, or choose another --out."
+        )
     if target.exists():
         if not target.is_dir():
             raise DataError(f"the run directory {str(target)!r} exists and is a file. Choose another --out.")
@@ -78,8 +87,10 @@ def write_json(path: Path, payload: Any) -> None:
 
 
 def _commit_dir(tmp: Path, target: Path) -> None:
-    """Rename the finished temporary run directory into place (replacing an old one if allowed)."""
+    """Mark the finished temporary run directory, list its checksums and rename it into place."""
     (tmp / COMPLETE_FILE).write_text(f"seqprep {__version__}\n")
+    write_checksums(tmp)
+    fault_point("run:sealed")
     replace_dir(tmp, target)
 
 
@@ -87,15 +98,20 @@ def write_run(target: Path, write: Callable[[Path], None]) -> Path:
     """Build the run directory with ``write(tmp)`` in a temporary folder and commit it to ``target``.
 
     On any exception (KeyboardInterrupt included) the temporary folder is removed; the ``COMPLETE``
-    marker and the rename into place come last.
+    marker, ``checksums.json`` and the rename into place come last. The target's write lock is
+    held throughout (a second writer is refused: "in use by pid N"); the temporaries a killed
+    run left beside the target are removed first. A full disk is one :class:`ArtifactError`.
     """
-    tmp = temp_dir_beside(target)
-    try:
-        write(tmp)
-        _commit_dir(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with output_lock(target), disk_errors(target):
+        clean_stale(target)
+        tmp = temp_dir_beside(target)
+        try:
+            write(tmp)
+            fault_point("run:written")
+            _commit_dir(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return target
 
 
@@ -112,6 +128,8 @@ def write_report(run: Path, **kwargs: Any) -> None:
 
 
 # ============================================================================ reading
+_RETRAIN = "Train the run again (seqprep train) to get a directory this seqprep can trust."
+
 @dataclass
 class LoadedRun:
     """A run directory read back by :func:`load_run`."""
@@ -142,6 +160,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> LoadedRun:
             f"{str(path)!r} is not a finished seqprep run: the {COMPLETE_FILE} marker is missing "
             "(the run was interrupted or the directory is something else). Train it again."
         )
+    verify_checksums(path, fix=_RETRAIN)
     try:
         config = json.loads((path / "run.json").read_text())
         metrics = json.loads((path / "metrics.json").read_text())
