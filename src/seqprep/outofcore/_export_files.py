@@ -335,7 +335,7 @@ def _read_manifest(out: Path) -> dict[str, Any]:
             state = _read_json(out / _PROGRESS)
             raise ArtifactError(
                 f"{str(out)!r} is an incomplete export ({len(state.get('chunks', {}))} of {state.get('n_chunks', '?')} "
-                "chunks written, no manifest). Run the same export again to finish it."
+                f"chunks written, no {_MANIFEST}). Run the same export again to finish it."
             )
         raise ArtifactError(f"no seqprep export at {str(out)!r}: {_MANIFEST} is missing.")
     m = _read_json(manifest_file)
