@@ -248,6 +248,7 @@ def test_a_second_writer_is_refused_and_a_dead_writers_lock_is_taken_over(data, 
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
+        holder.stdout.close()
     assert (tmp_path / ".out.lock").exists()  # a dead writer's lock file stays ...
     _ok(_args(data, out))  # ... and the next run takes it over, and removes it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -358,3 +359,15 @@ def test_prepare_on_a_real_tiny_filesystem(data, tmp_path):
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and "no space left on the device" in err[0] and "Traceback" not in proc.stderr
     assert time.monotonic() - start < 120
+
+
+def test_a_run_written_while_another_trained_is_not_replaced_without_overwrite(tmp_path):
+    from seqprep.exceptions import DataError
+    from seqprep.runs._run_dir import write_run
+
+    target = tmp_path / "run"
+    write_run(target, lambda tmp: (tmp / "run.json").write_text("first"), overwrite=False)
+    with pytest.raises(DataError, match="already exists and is not empty"):
+        write_run(target, lambda tmp: (tmp / "run.json").write_text("second"), overwrite=False)
+    assert (target / "run.json").read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

@@ -286,7 +286,7 @@ def classification_config(
 
 
 def write_classification_run(
-    target: Path, res: RunResult, cases: Cases, preds: dict[str, np.ndarray], title: str
+    target: Path, res: RunResult, cases: Cases, preds: dict[str, np.ndarray], title: str, overwrite: bool = False
 ) -> Path:
     """Write the classification run directory (model, JSON files, predictions, test cases, report)."""
 
@@ -308,4 +308,4 @@ def write_classification_run(
                      baselines={k: v for k, v in preds.items() if k != "cnn_lstm"},
                      labels=cases.classes.tolist(), results=res.metrics)
 
-    return write_run(target, write)
+    return write_run(target, write, overwrite=overwrite)

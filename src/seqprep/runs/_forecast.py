@@ -343,7 +343,7 @@ def forecast_config(
 
 def write_forecast_run(
     target: Path, res: RunResult, describe: pd.DataFrame, X_te: np.ndarray, y_te: np.ndarray, df: pd.DataFrame,
-    title: str,
+    title: str, overwrite: bool = False,
 ) -> Path:
     """Write the forecasting run directory (pipeline, model, JSON files, predictions, test windows, report)."""
     from ..models import save_model
@@ -361,7 +361,7 @@ def write_forecast_run(
         np.savez(tmp / "test_windows.npz", X=X_te, y=y_te)
         _write_forecast_report(tmp, res, describe, df, title)
 
-    return write_run(target, write)
+    return write_run(target, write, overwrite=overwrite)
 
 
 def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df: pd.DataFrame, title: str) -> None:

@@ -40,12 +40,15 @@ def run_header(task: str) -> dict[str, Any]:
 
 
 # ============================================================================ writing
-def prepare_out_dir(out_dir: Any, overwrite: bool) -> Path | None:
-    """Refuse an unusable ``out_dir`` before any work (a file, or a non-empty folder without overwrite)."""
+def prepare_out_dir(out_dir: Any, overwrite: bool, *, locked: bool = False) -> Path | None:
+    """Refuse an unusable ``out_dir`` before any work (in use, a file, or a non-empty folder without overwrite).
+
+    ``locked``: the caller holds the directory's write lock (it is not "in use" by someone else).
+    """
     if out_dir is None:
         return None
     target = Path(out_dir)
-    owner = in_use(target)
+    owner = None if locked else in_use(target)
     if owner is not None:
         raise ArtifactError(
             f"the run directory {str(target)!r} is in use by {owner}: another run is writing it. Wait until it "
@@ -94,7 +97,7 @@ def _commit_dir(tmp: Path, target: Path) -> None:
     replace_dir(tmp, target)
 
 
-def write_run(target: Path, write: Callable[[Path], None]) -> Path:
+def write_run(target: Path, write: Callable[[Path], None], *, overwrite: bool = True) -> Path:
     """Build the run directory with ``write(tmp)`` in a temporary folder and commit it to ``target``.
 
     On any exception (KeyboardInterrupt included) the temporary folder is removed; the ``COMPLETE``
@@ -104,6 +107,7 @@ def write_run(target: Path, write: Callable[[Path], None]) -> Path:
     """
     with output_lock(target), disk_errors(target):
         clean_stale(target)
+        prepare_out_dir(target, overwrite, locked=True)  # again: another run may have written it meanwhile
         tmp = temp_dir_beside(target)
         try:
             write(tmp)

@@ -256,7 +256,8 @@ def run_forecast(
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
         X_te, y_te = arrays["test"]
-        res.run_dir = write_forecast_run(target_dir, res, split_info["describe"], X_te, y_te, df, title)
+        res.run_dir = write_forecast_run(target_dir, res, split_info["describe"], X_te, y_te, df, title,
+                                         overwrite=overwrite)
     return res
 
 
@@ -341,5 +342,5 @@ def run_classification(
     res = RunResult("classification", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
-        res.run_dir = write_classification_run(target_dir, res, cases, preds, title)
+        res.run_dir = write_classification_run(target_dir, res, cases, preds, title, overwrite=overwrite)
     return res
