@@ -171,7 +171,13 @@ def output_lock(target: str | os.PathLike[str]) -> Iterator[Path]:
     '...export' is in use by pid ... on ...
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ArtifactError(
+            f"cannot write {str(target)!r}: a part of {str(target.parent)!r} is a file, not a folder. "
+            "Choose another path."
+        ) from None
     lock = _lock_path(target)
     if fcntl is None:  # pragma: no cover
         yield lock

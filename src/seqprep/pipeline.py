@@ -800,7 +800,7 @@ def _write_dir_atomically(target: Path, files: dict[str, str | bytes], *, overwr
     """Write ``files`` and their ``checksums.json`` (last) into a temporary folder; rename it to ``target``."""
     if target.exists() and not target.is_dir():
         raise ArtifactError(f"{str(target)!r} is a file; a pipeline is saved to a directory. Choose another path.")
-    with output_lock(target), disk_errors(target):
+    with disk_errors(target), output_lock(target):
         clean_stale(target)
         if target.exists() and not overwrite and any(target.iterdir()):
             raise ArtifactError(

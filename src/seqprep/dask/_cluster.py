@@ -212,7 +212,7 @@ def export(
     dask = _require_dask()
     # Built beside the target under its write lock, swapped in only when complete (an old export
     # survives a failed or killed run); the temporaries of a killed run are removed first.
-    with output_lock(target), disk_errors(target):
+    with disk_errors(target), output_lock(target):
         clean_stale(target)
         tmp = temp_dir_beside(target)
         try:

@@ -259,7 +259,7 @@ def export(
         raise ArtifactError(f"{str(out)!r} is a file; an export is written to a directory. Choose another path.")
     fp = _fingerprint(pipeline, source, chunk_rows, format)
     staging = out.with_name(f".{out.name}.overwrite")
-    with output_lock(out), disk_errors(out):
+    with disk_errors(out), output_lock(out):
         clean_stale(out)
         if not overwrite and staging.exists():  # what a killed --overwrite run built: a plain run drops it
             shutil.rmtree(staging)

@@ -105,7 +105,7 @@ def write_run(target: Path, write: Callable[[Path], None], *, overwrite: bool = 
     held throughout (a second writer is refused: "in use by pid N"); the temporaries a killed
     run left beside the target are removed first. A full disk is one :class:`ArtifactError`.
     """
-    with output_lock(target), disk_errors(target):
+    with disk_errors(target), output_lock(target):
         clean_stale(target)
         prepare_out_dir(target, overwrite, locked=True)  # again: another run may have written it meanwhile
         tmp = temp_dir_beside(target)
