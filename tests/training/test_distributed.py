@@ -50,7 +50,7 @@ def test_two_processes_share_the_windows_and_only_rank0_saves(tmp_path):
     assert all(np.isfinite(h["train_loss"]) and np.isfinite(h["val_loss"]) for h in results[0]["history"])
     # only rank 0 saved, with seqprep's save_model
     assert results[0]["saved"] == str(tmp_path / "model") and results[1]["saved"] is None
-    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["config.json", "weights.pt"]
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["checksums.json", "config.json", "weights.pt"]
     assert not (tmp_path / "model.pt").exists()
     from seqprep.models import load_model
 
