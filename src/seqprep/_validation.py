@@ -17,6 +17,9 @@ from .exceptions import InvalidParameterError, NotFittedError
 
 __all__: list[str] = []  # internal module
 
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
 
 def _short(value: Any, limit: int = 80) -> str:
     """``repr`` of *value*, shortened so that messages stay one line."""
@@ -83,6 +86,10 @@ def check_int(
         expected = "an integer" if minimum is None else f"an integer >= {minimum}"
         raise param_error(name, expected, value, fix or f"Pass a whole number such as {name}={max(minimum or 1, 1)}.")
     value = int(value)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise param_error(
+            name, "an integer that fits in 64 bits", value, fix or f"Use a value between {INT64_MIN} and {INT64_MAX}."
+        )
     if minimum is not None and value < minimum:
         word = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise param_error(name, word, value, fix or f"Use {name} >= {minimum}.")
@@ -177,3 +184,80 @@ def list_names(names: Iterable[Any], limit: int = 20) -> str:
 def divisors(n: int) -> list[int]:
     """The divisors of ``n``, ascending: the valid ``subsequences`` for a window of ``n`` steps (for messages)."""
     return [d for d in range(1, n + 1) if n % d == 0]
+
+
+# --------------------------------------------------------------------------- names of columns
+def check_distinct(values: Iterable[Any], name: str, what: str = "names") -> None:
+    """Refuse a list of names that holds one twice (a target listed twice, a feature repeated).
+
+    >>> check_distinct(["a", "b"], "features")
+    >>> check_distinct(["a", "a"], "features")
+    Traceback (most recent call last):
+    ...
+    seqprep.exceptions.InvalidParameterError: `features` must hold distinct names; 'a' is listed twice. ...
+    """
+    items = list(values)
+    seen: set[Any] = set()
+    for item in items:
+        key = item if isinstance(item, str) else repr(item)
+        if key in seen:
+            raise InvalidParameterError(
+                f"`{name}` must hold distinct {what}; {item!r} is listed twice. Received: {name}={_short(items)}. "
+                "Remove the duplicate."
+            )
+        seen.add(key)
+
+
+def check_names(wanted: Iterable[Any], name: str, available: Sequence[Any], where: str = "") -> None:
+    """Refuse names that are not among *available*, listing the names that exist.
+
+    Every lookup of a column by name goes through here (or :func:`column_positions`), so that a
+    missing name is never resolved to another column (a lookup that returns -1 used as an index).
+
+    >>> check_names(["a"], "target", ["a", "b"])
+    >>> check_names(["nope"], "target", ["a", "b"], "data.csv")
+    Traceback (most recent call last):
+    ...
+    seqprep.exceptions.InvalidParameterError: `target` names a column that does not exist in data.csv: 'nope'.
+    Available columns: 'a', 'b'. Use one of them (names are case-sensitive).
+    """
+    names = [str(a) for a in available]
+    missing = [w for w in wanted if not isinstance(w, str) or w not in names]
+    if missing:
+        place = f" in {where}" if where else ""
+        noun = "a column that does not exist" if len(missing) == 1 else "columns that do not exist"
+        raise InvalidParameterError(
+            f"`{name}` names {noun}{place}: {list_names(missing)}. Available columns: "
+            f"{list_names(names) or '(none)'}. Use one of them (names are case-sensitive)."
+        )
+
+
+def column_positions(wanted: Iterable[str], name: str, available: Sequence[Any], where: str = "") -> list[int]:
+    """Positions of *wanted* in *available*, refusing a missing name (see :func:`check_names`).
+
+    >>> column_positions(["b"], "target", ["a", "b"])
+    [1]
+    """
+    items = list(wanted)
+    names = [str(a) for a in available]
+    check_names(items, name, names, where)
+    return [names.index(w) for w in items]
+
+
+def check_unique_columns(columns: Iterable[Any], where: str) -> None:
+    """Refuse a table whose header repeats a column name (a lookup by name would be ambiguous).
+
+    >>> check_unique_columns(["a", "b", "a"], "data.csv")
+    Traceback (most recent call last):
+    ...
+    seqprep.exceptions.DataError: data.csv has duplicate column names: 'a'. Rename the columns ...
+    """
+    from .exceptions import DataError
+
+    names = [str(c) for c in columns]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DataError(
+            f"{where} has duplicate column names: {list_names(dup)}. Rename the columns so that every name "
+            "appears once."
+        )

@@ -24,8 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_choice, list_names, param_error, zero_of
-from .exceptions import DataError, InvalidParameterError, ShapeError
+from ._validation import (
+    check_choice,
+    check_names,
+    check_unique_columns,
+    column_positions,
+    list_names,
+    param_error,
+    zero_of,
+)
+from .exceptions import DataError, ShapeError
 
 __all__ = ["SeriesData", "as_series", "read_table"]
 
@@ -108,12 +116,7 @@ class SeriesData:
                         argument, "an integer column position (this data has no column names)", item,
                         "Pass a DataFrame to select columns by name, or use positions such as 0.",
                     )
-                if item not in self.columns:
-                    raise InvalidParameterError(
-                        f"`{argument}` names a column that does not exist. Received: {argument}={item!r}. "
-                        f"Available columns: {list_names(self.columns)}."
-                    )
-                out.append(self.columns.index(item))
+                out.extend(column_positions([item], argument, self.columns))
             else:
                 raise param_error(argument, "a column name, a position, or a list of them", item)
         return out
@@ -139,7 +142,9 @@ def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
     Raises
     ------
     DataError
-        When the file does not exist or has an unknown suffix.
+        When the file does not exist, has an unknown suffix, is empty, binary, not UTF-8, not readable
+        Parquet (truncated, ...), repeats a column name or has a header but no rows. The message
+        names the file.
 
     Examples
     --------
@@ -150,23 +155,97 @@ def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
     >>> read_table(p).shape
     (2, 2)
     """
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"`path` does not exist. Received: path={str(path)!r}. Check the file name and folder.")
+    p = check_file(path, "path", allow_dir=True)
     if p.is_dir():
         if any(p.glob("*.parquet")):
-            return pd.read_parquet(p, **kwargs)
-        raise DataError(f"`path` is a folder without .parquet files. Received: path={str(path)!r}.")
+            return _read_parquet(p, **kwargs)
+        raise DataError(
+            f"`path` is a folder without .parquet files. Received: path={str(path)!r}. Pass a CSV/Parquet file "
+            "or a folder of .parquet files."
+        )
     suffix = p.suffix.lower()
     if suffix in _CSV_SUFFIXES:
         sep = "\t" if suffix == ".tsv" else kwargs.pop("sep", ",")
-        return pd.read_csv(p, sep=sep, **kwargs)
+        return _read_csv(p, sep=sep, **kwargs)
     if suffix in _PARQUET_SUFFIXES:
-        return pd.read_parquet(p, **kwargs)
+        return _read_parquet(p, **kwargs)
     raise DataError(
         f"`path` must end in .csv, .tsv, .txt, .parquet or .pq. Received: path={str(path)!r}. "
         "Convert the file, or load it with pandas and pass the DataFrame."
     )
+
+
+def check_file(path: Any, name: str, *, allow_dir: bool = False) -> Path:
+    """The path of an existing file (or folder when *allow_dir*), else a :class:`DataError` naming it."""
+    if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)):
+        raise param_error(name, "a path (str or os.PathLike)", path)
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"`{name}` does not exist. Received: {name}={str(path)!r}. Check the file name and folder.")
+    if p.is_dir() and not allow_dir:
+        raise DataError(f"`{name}` is a folder, not a file. Received: {name}={str(path)!r}. Pass the path of a file.")
+    return p
+
+
+def _read_csv(p: Path, sep: str, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` with every way a file can be unreadable turned into one :class:`DataError`."""
+    with p.open("rb") as fh:
+        head = fh.read(1 << 16)
+    where = f"the CSV file {str(p)!r}"
+    if not head.strip():
+        raise DataError(f"{where} is empty. Write a header line and at least one row, or pass another file.")
+    if b"\x00" in head:
+        raise DataError(f"{where} is not a text file (it holds binary data). Pass a CSV text file (UTF-8).")
+    try:
+        header = head.split(b"\n", 1)[0].decode(kwargs.get("encoding") or "utf-8-sig")
+        frame = pd.read_csv(p, sep=sep, **kwargs)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{where} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start} cannot be "
+            "decoded). Save it as UTF-8, or read it with pandas.read_csv(..., encoding=...) and pass the DataFrame."
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise DataError(f"{where} could not be parsed as CSV ({_first_line(exc)}). Check its format.") from None
+    if sep == "," and "quotechar" not in kwargs:
+        import csv
+
+        try:
+            names = next(csv.reader([header.strip("\r")]))
+        except (csv.Error, StopIteration):
+            names = []
+        check_unique_columns(names, where)
+    check_unique_columns(frame.columns, where)
+    if len(frame) == 0:
+        raise DataError(
+            f"{where} has a header ({list_names(frame.columns, limit=8)}) but no rows. Add the data rows, or pass "
+            "another file."
+        )
+    return frame
+
+
+def _read_parquet(p: Path, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_parquet`` with an unreadable (empty, truncated, non-Parquet) file as one :class:`DataError`."""
+    where = f"the Parquet {'folder' if p.is_dir() else 'file'} {str(p)!r}"
+    try:
+        frame = pd.read_parquet(p, **kwargs)
+    except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError; ArrowIOError an OSError
+        raise DataError(
+            f"{where} is not readable Parquet ({_first_line(exc)}). Check that it was written completely, "
+            "or write it again."
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any other pyarrow error is about this file
+        if not type(exc).__module__.startswith("pyarrow"):
+            raise
+        raise DataError(f"{where} is not readable Parquet ({_first_line(exc)}). Write it again.") from None
+    check_unique_columns(frame.columns, where)
+    if len(frame) == 0:
+        raise DataError(f"{where} has columns but no rows. Pass a file with data rows.")
+    return frame
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- input → SeriesData
@@ -266,16 +345,13 @@ def _from_frame(
     df: pd.DataFrame, *, columns: Any, time: Any, group: Any, nan_policy: str, required: Sequence[Any] = ()
 ) -> SeriesData:
     names = [str(c) for c in df.columns]
+    check_unique_columns(names, "the DataFrame")
     df = df.copy(deep=False)
     df.columns = names
     special: list[str] = []
     times: Any = None
     if isinstance(time, str):
-        if time not in names:
-            raise InvalidParameterError(
-                f"`time` names a column that does not exist. Received: time={time!r}. "
-                f"Available columns: {list_names(names)}."
-            )
+        check_names([time], "time", names)
         times = df[time]
         special.append(time)
     elif time is not None:
@@ -284,11 +360,7 @@ def _from_frame(
         times = df.index
     keys: Any = None
     if isinstance(group, str):
-        if group not in names:
-            raise InvalidParameterError(
-                f"`group` names a column that does not exist. Received: group={group!r}. "
-                f"Available columns: {list_names(names)}."
-            )
+        check_names([group], "group", names)
         keys = df[group].to_numpy()
         special.append(group)
     elif group is not None:
@@ -340,12 +412,7 @@ def _frame_to_rows(df: pd.DataFrame, chosen: list[str]) -> np.ndarray:
 
 
 def _check_columns(df: pd.DataFrame, names: list[str], chosen: Sequence[Any]) -> None:
-    missing = [c for c in chosen if c not in names]
-    if missing:
-        raise InvalidParameterError(
-            f"`features`/`target` name columns that do not exist: {list_names(missing)}. "
-            f"Available columns: {list_names(names)}."
-        )
+    check_names(chosen, "features`/`target", names)
     bad = [c for c in chosen if not _is_numeric(df[c])]
     if bad:
         dtypes = ", ".join(f"{c!r} ({df[c].dtype})" for c in bad)

@@ -36,13 +36,13 @@ import pandas as pd
 from ._files import clean_stale, disk_errors, output_lock, replace_dir, temp_dir_beside
 from ._json import freq_json, json_default, key_json
 from ._manifest import verify_checksums, write_checksums
-from ._validation import check_choice, check_int, list_names, param_error
+from ._validation import check_bool, check_choice, check_distinct, check_int, list_names, param_error
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, NotFittedError, ShapeError
 from .io import SeriesData, as_series
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
 from .splitting import CONTEXTS, Split, split
-from .windowing import Windows, make_window_spec, window_starts
+from .windowing import Windows, check_horizon_zero, make_window_spec, window_starts
 
 __all__ = ["Pipeline"]
 
@@ -91,7 +91,7 @@ class Pipeline:
     augment : str, list or object, optional
         Training-only augmentation (:mod:`seqprep.augment`), applied when iterating the
         training part with ``batches()``/``to_torch()``; never to validation/test.
-    stride, sampling_rate, layout, subsequences, dtype, nan_policy, allow_gaps
+    stride, sampling_rate, layout, subsequences, dtype, nan_policy, allow_gaps, allow_horizon_zero
         As in :func:`seqprep.windows`.
     seed : int, default 0
         Seed of the augmentation and of ``holdout="series"``.
@@ -135,13 +135,22 @@ class Pipeline:
         nan_policy: str = "raise",
         allow_gaps: bool = False,
         seed: int = 0,
+        allow_horizon_zero: bool = False,
     ) -> None:
         self.spec = make_window_spec(lookback, horizon, stride, sampling_rate, layout, subsequences, dtype, allow_gaps)
         if target is None:
             raise param_error("target", "a column name or a list of names", target, 'E.g. target="temp_max".')
         self.target = target
         self._targets = [target] if isinstance(target, str) else list(target)
+        check_distinct(self._targets, "target", "columns")
+        if isinstance(features, str):
+            features = [features]
         self.features = None if features is None else list(features)
+        if self.features is not None:
+            check_distinct(self.features, "features", "columns")
+        self.allow_horizon_zero = check_bool(allow_horizon_zero, "allow_horizon_zero")
+        check_horizon_zero(self.spec.horizons, [t for t in self._targets if self.features is None
+                                                or t in self.features], self.allow_horizon_zero)
         self.time = time
         self.group = group
         self.split = split
@@ -565,6 +574,7 @@ class Pipeline:
             "nan_policy": self.nan_policy,
             "allow_gaps": self.spec.allow_gaps,
             "seed": self.seed,
+            **({"allow_horizon_zero": True} if self.allow_horizon_zero else {}),
         }
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:

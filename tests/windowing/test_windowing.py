@@ -43,7 +43,7 @@ def test_docstring_semantics_small():
 
 def test_horizon_zero_labels_last_row():
     x = np.arange(8.0)
-    X, y = windows(x, lookback=3, horizon=0, target=0).to_numpy()
+    X, y = windows(x, lookback=3, horizon=0, target=0, allow_horizon_zero=True).to_numpy()
     np.testing.assert_array_equal(X[:, -1, 0], y)
     assert len(y) == 6
 

@@ -22,7 +22,7 @@ zero-copy views and machine checks of the gather in :mod:`seqprep.windowing._vie
 
 from __future__ import annotations
 
-from ._spec import LAYOUTS, WindowSpec, make_window_spec
+from ._spec import LAYOUTS, WindowSpec, check_horizon_zero, make_window_spec
 from ._starts import window_starts
 from ._windows import Batch, Windows, windows
 from .adapters import TorchWindows, keras_dataset
@@ -34,6 +34,7 @@ __all__ = [
     "WindowSpec",
     "Windows",
     "keras_dataset",
+    "check_horizon_zero",
     "make_window_spec",
     "window_starts",
     "windows",

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import param_error
+from .._validation import check_distinct, param_error
 from ..exceptions import ShapeError
 from ..io import SeriesData, as_series
 from ._spec import WindowSpec
@@ -29,6 +29,8 @@ def _normalize_columns(features: Any, target: Any) -> tuple[list[Any] | None, li
     feat = None if features is None else list(features)
     if feat is not None and not feat:
         raise param_error("features", "a non-empty list of columns, or None for all", features)
+    if feat is not None:
+        check_distinct(feat, "features", "columns")
     if target is None:
         return feat, None, True
     if isinstance(target, bool):
@@ -37,6 +39,7 @@ def _normalize_columns(features: Any, target: Any) -> tuple[list[Any] | None, li
     tgt = [target] if scalar else list(target)
     if not tgt:
         raise param_error("target", "a column name or a non-empty list of names", target)
+    check_distinct(tgt, "target", "columns")
     return feat, tgt, scalar
 
 

@@ -13,10 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_bool, check_choice, check_int, check_int_sequence, divisors, param_error
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_distinct,
+    check_int,
+    check_int_sequence,
+    divisors,
+    param_error,
+)
 from ..exceptions import ShapeError
 
-__all__ = ["make_window_spec"]
+__all__ = ["check_horizon_zero", "make_window_spec"]
 
 LAYOUTS = ("NTC", "NCT", "NSTC", "NTHWC", "NTCHW")
 
@@ -104,6 +112,7 @@ def make_window_spec(
             "A negative horizon would put the target inside the input window; use horizon >= 0.",
         )
     horizons, scalar = check_int_sequence(horizon, "horizon", minimum=0)
+    check_distinct(horizons, "horizon", "offsets")
     stride = check_int(stride, "stride", minimum=1)
     sampling_rate = check_int(sampling_rate, "sampling_rate", minimum=1)
     check_choice(layout, "layout", LAYOUTS)
@@ -142,4 +151,21 @@ def _check_dtype(dtype: Any) -> str:
         raise param_error("dtype", "a numeric dtype such as 'float32'", dtype)
     return dt.name
 
+
+def check_horizon_zero(horizons: tuple[int, ...], targets_in_inputs: list[str], allow: Any) -> None:
+    """Refuse ``horizon=0`` for a target that is also an input, unless *allow* (``allow_horizon_zero``).
+
+    With horizon 0 the target of a window is its own last row; when the target column is also an
+    input, ``y`` is a copy of ``X[:, -1, target]``: the model is handed the answer (the leak the
+    audit reports). Labelling a window by its last row is legitimate when the label is not an
+    input, so only that case is refused.
+    """
+    if check_bool(allow, "allow_horizon_zero") or 0 not in horizons or not targets_in_inputs:
+        return
+    raise param_error(
+        "horizon", "at least 1 when the target is also an input", list(horizons) if len(horizons) > 1 else 0,
+        f"With horizon 0, y is the last input row of each window (target {targets_in_inputs[0]!r} is an input): "
+        "a leak. Use horizon >= 1, leave the target out of `features`, or pass allow_horizon_zero=True "
+        "(--allow-horizon-zero) if you mean it.",
+    )
 

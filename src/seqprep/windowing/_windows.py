@@ -22,7 +22,7 @@ from ._inputs import (
     _read_series,
     _target_rows,
 )
-from ._spec import WindowSpec, make_window_spec
+from ._spec import WindowSpec, check_horizon_zero, make_window_spec
 from ._starts import _Arange, window_starts
 from ._views import _available_memory, _fmt_bytes, _strided_rows
 
@@ -59,6 +59,7 @@ def windows(
     subsequences: int | None = None,
     nan_policy: str = "raise",
     allow_gaps: bool = False,
+    allow_horizon_zero: bool = False,
 ) -> Windows:
     """Cut lazy sliding windows (and their targets) out of one or many series.
 
@@ -100,6 +101,9 @@ def windows(
         What to do with NaN/inf values (see :func:`seqprep.io.as_series`).
     allow_gaps : bool, default False
         Let windows span gaps in time.
+    allow_horizon_zero : bool, default False
+        Accept ``horizon=0`` for a target that is also an input (``y`` is then the last input row:
+        a leak, refused by default). Horizon 0 for a target that is not an input needs no flag.
 
     Returns
     -------
@@ -149,6 +153,9 @@ def windows(
     feat_sel, tgt_sel, scalar_target = _normalize_columns(features, target)
     sd = _read_series(data, feat_sel, tgt_sel, target, time=time, group=group, nan_policy=nan_policy)
     n_feat, x_data, tgt_idx = _input_columns(sd, feat_sel, tgt_sel)
+    if tgt_idx is not None:
+        shared = [i for i in tgt_idx if n_feat is None or i < n_feat]
+        check_horizon_zero(spec.horizons, [sd.columns[i] if sd.columns else str(i) for i in shared], allow_horizon_zero)
     _check_layout_fits(spec.layout, x_data)
     y_data = _target_rows(sd, tgt_idx, spec.dtype)
     starts, counts = window_starts(sd.bounds, sd.breaks, spec, lazy=True)
