@@ -243,6 +243,114 @@ def _read_parquet(p: Path, **kwargs: Any) -> pd.DataFrame:
     return frame
 
 
+def load_npy(path: Any, name: str, *, mmap: bool = False) -> np.ndarray:
+    """A numeric array from an ``.npy`` file, or a :class:`DataError` naming the file.
+
+    Empty, truncated, pickled (object) and non-``.npy`` files are refused; nothing is unpickled.
+    """
+    p = check_file(path, name)
+    where = f"`{name}` file {str(p)!r}"
+    if p.stat().st_size == 0:
+        raise DataError(f"the {where} is empty (0 bytes). Save the array again with numpy.save.")
+    try:
+        arr = np.load(p, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(
+            f"the {where} is not a readable numeric .npy array ({_first_line(exc)}). It may be truncated or "
+            "hold Python objects; save a numeric array with numpy.save."
+        ) from None
+    if not isinstance(arr, np.ndarray):
+        raise DataError(f"the {where} is an .npz archive, not an .npy array. Pass an .npy file.")
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"the {where} holds dtype {arr.dtype}, not numbers. Save a numeric array.")
+    return arr
+
+
+def load_npz(path: Any, name: str) -> dict[str, np.ndarray]:
+    """The numeric arrays of an ``.npz`` archive, or a :class:`DataError` naming the file (never unpickles)."""
+    import zipfile
+
+    p = check_file(path, name)
+    where = f"`{name}` file {str(p)!r}"
+    try:
+        with np.load(p, allow_pickle=False) as archive:
+            if not hasattr(archive, "files"):
+                raise DataError(f"the {where} is an .npy array, not an .npz archive. Save it with numpy.savez.")
+            data = {k: archive[k] for k in archive.files}
+    except DataError:
+        raise
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise DataError(
+                f"the {where} holds Python objects (an object array), which seqprep does not unpickle. Save "
+                "numeric arrays with numpy.savez."
+            ) from None
+        raise DataError(f"the {where} is not a readable .npz archive ({_first_line(exc)}). Save it again "
+                        "with numpy.savez.") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise DataError(
+            f"the {where} is not a readable .npz archive (not a complete zip file: {_first_line(exc)}). It may "
+            "be truncated; save it again with numpy.savez."
+        ) from None
+    bad = [k for k, v in data.items() if v.dtype.kind not in "biufmM"]
+    if bad:
+        raise DataError(f"the {where} holds non-numeric arrays: {list_names(bad)}. Save numeric arrays.")
+    return data
+
+
+def check_out_dir(path: Any, name: str = "--out") -> Path:
+    """Refuse an output folder path that is a file or lies under a file, before anything is computed."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise DataError(f"`{name}` {str(p)!r} is a file, not a folder. Choose a folder path (or remove the file).")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataError(f"`{name}` {str(p)!r} lies under {str(parent)!r}, which is a file. Choose a folder "
+                                "path whose parents are folders.")
+            break
+    return p
+
+
+def check_out_file(path: Any, name: str = "--out") -> Path:
+    """Refuse an output file path that is a folder or lies under a file, before anything is computed."""
+    p = Path(path)
+    if p.is_dir():
+        raise DataError(
+            f"`{name}` {str(p)!r} is a folder, not a file. Pass a file path such as {str(p / 'out.csv')!r}."
+        )
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataError(f"`{name}` {str(p)!r} lies under {str(parent)!r}, which is a file. Choose a path "
+                                "whose parents are folders.")
+            break
+    return p
+
+
+def parse_time_column(values: Any, name: str = "time", where: str = "") -> Any:
+    """Timestamps parsed from strings; an unparseable one is reported in one line with its row and value."""
+    raw = values if isinstance(values, (pd.Series, pd.Index)) else pd.Series(np.asarray(values))
+    try:
+        return pd.to_datetime(raw, errors="raise")
+    except (ValueError, TypeError, OverflowError):
+        pass
+    parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+    bad = np.flatnonzero(pd.isna(parsed) & ~pd.isna(pd.Series(np.asarray(raw))).to_numpy())
+    place = f" of {where}" if where else ""
+    if len(bad):
+        row = int(bad[0])
+        value = np.asarray(raw)[row]
+        raise DataError(
+            f"the time column {name!r}{place} has a value that is not a date at row {row}: {value!r} "
+            f"({len(bad)} such value(s)). Fix or remove those rows, or pass another `time` column."
+        )
+    raise DataError(
+        f"the time column {name!r}{place} mixes date formats that cannot be parsed together. Write every "
+        "timestamp in one format (ISO 8601, e.g. 2020-01-31 12:00)."
+    )
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -503,12 +611,7 @@ def _to_time_array(times: Any, n: int) -> np.ndarray:
         return arr
     if arr.dtype.kind == "M":
         return arr.astype("datetime64[ns]")
-    try:
-        parsed = pd.to_datetime(pd.Series(raw), errors="raise")
-    except (ValueError, TypeError) as exc:
-        raise DataError(
-            f"`time` could not be parsed as timestamps ({exc}). Pass datetimes, ISO strings or numbers."
-        ) from None
+    parsed = pd.Series(parse_time_column(pd.Series(raw), getattr(raw, "name", None) or "time"))
     if parsed.isna().any():
         row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         raise DataError(f"`time` has a missing timestamp at row {row}. Every row needs a timestamp.")

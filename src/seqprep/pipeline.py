@@ -41,7 +41,7 @@ from ._version import __version__
 from .exceptions import ArtifactError, DataError, NotFittedError, ShapeError
 from .io import SeriesData, as_series
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
-from .splitting import CONTEXTS, Split, split
+from .splitting import CONTEXTS, Split, check_split_args, split
 from .windowing import Windows, check_horizon_zero, make_window_spec, window_starts
 
 __all__ = ["Pipeline"]
@@ -153,6 +153,7 @@ class Pipeline:
                                                 or t in self.features], self.allow_horizon_zero)
         self.time = time
         self.group = group
+        check_split_args(split, gap)
         self.split = split
         self.gap = gap
         self.context = check_choice(context, "context", CONTEXTS)

@@ -132,14 +132,62 @@ def _count_before(codes: np.ndarray, mask: np.ndarray, n_series: int) -> np.ndar
     return np.bincount(codes, weights=mask, minlength=n_series).astype(np.int64)
 
 
+def parse_duration(gap: Any, name: str = "gap") -> np.timedelta64:
+    """A non-negative duration (``"7D"``, ``"12h"``, a Timedelta) as ``timedelta64[ns]``, or a one-line error."""
+    try:
+        duration = pd.Timedelta(gap)
+    except (ValueError, TypeError, OverflowError):
+        raise param_error(
+            name, "a number of rows or a duration such as '7D' or '12h'", gap,
+            "Use pandas offset units (D, h, min, s) after a number, e.g. gap='7D'.",
+        ) from None
+    if pd.isna(duration):
+        raise param_error(name, "a duration, not NaT", gap, "Use e.g. gap='7D'.")
+    value = duration.to_timedelta64()
+    if value < zero_of(value.dtype):
+        raise param_error(name, "a non-negative duration", gap, "Use a duration >= 0 such as '7D'.")
+    return value
+
+
+def parse_cuts(cuts: Any, name: str = "split") -> list[np.datetime64]:
+    """Cut timestamps (one or a sequence of str/Timestamp/datetime64) as ``datetime64[ns]``, increasing."""
+    items = [cuts] if isinstance(cuts, (str, pd.Timestamp, np.datetime64)) else list(cuts)
+    stamps = []
+    for c in items:
+        try:
+            stamp = pd.Timestamp(c)
+        except (ValueError, TypeError, OverflowError):
+            raise param_error(
+                name, "fractions such as (0.7, 0.15, 0.15) or timestamps pandas can parse", c,
+                "Use ISO dates such as '2020-03-01' (or '2020-03-01 12:00').",
+            ) from None
+        if pd.isna(stamp):
+            raise param_error(name, "timestamps, not NaT", c, "Use ISO dates such as '2020-03-01'.")
+        stamps.append(stamp.to_datetime64().astype("datetime64[ns]"))
+    if any(b <= a for a, b in zip(stamps, stamps[1:], strict=False)):
+        raise param_error(name, "increasing timestamps", cuts, "Sort the cut timestamps.")
+    return stamps
+
+
+def check_split_args(split: Any, gap: Any) -> None:
+    """Check the form of ``split`` and ``gap`` before any data is read (their fit to the data is checked later)."""
+    if is_time_cuts(split):
+        parse_cuts(split)
+    else:
+        check_fractions(split)
+    if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):
+        parse_duration(gap)
+    else:
+        check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D').")
+
+
 def check_gap(gap: Any, time: np.ndarray | None) -> tuple[int, np.timedelta64 | None]:
     """Validate ``gap``: ``(rows, None)`` for a number of rows, ``(0, duration)`` for a duration."""
     if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):
+        duration = parse_duration(gap)
         if time is None or time.dtype.kind != "M":
-            raise param_error("gap", "a number of rows when the data has no timestamps", gap)
-        duration = pd.Timedelta(gap).to_timedelta64()
-        if duration < zero_of(duration.dtype):
-            raise param_error("gap", "a non-negative duration", gap)
+            raise param_error("gap", "a number of rows when the data has no timestamps", gap,
+                              "Pass time=... (a timestamp column) or give the gap in rows.")
         return 0, duration
     return check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D')."), None
 
@@ -154,9 +202,7 @@ def _cut_rows(w: Windows, cuts: Any, gap: Any) -> list[tuple[np.ndarray, np.ndar
     if is_time_cuts(cuts):
         if sd.time is None:
             raise param_error("split", "fractions when the data has no timestamps", cuts, "Pass time=... or fractions.")
-        stamps = [pd.Timestamp(c).to_datetime64() for c in ([cuts] if isinstance(cuts, str) else cuts)]
-        if any(b <= a for a, b in zip(stamps, stamps[1:], strict=False)):
-            raise param_error("split", "increasing timestamps", cuts)
+        stamps = parse_cuts(cuts)
         boundaries = [_count_before(codes, coord < s, n_series) for s in stamps]
         after_gap = [
             _count_before(codes, coord < s + duration, n_series) if duration is not None else None for s in stamps

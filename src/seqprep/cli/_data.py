@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._options import INT64
 from ._options import horizon as _horizon
 from ._options import names as _split_list
 
@@ -12,17 +13,19 @@ __all__ = ["windows_cmd"]
 
 @click.command("windows")
 @click.argument("data", type=click.Path(dir_okay=True, path_type=str))
-@click.option("--lookback", type=int, required=True, help="Input time steps per window.")
+@click.option("--lookback", type=INT64, required=True, help="Input time steps per window.")
 @click.option("--horizon", default="1", show_default=True, help="Target offset(s), e.g. 1 or 1,7.")
 @click.option("--target", default=None, help="Target column(s), comma-separated.")
 @click.option("--features", default=None, help="Input columns, comma-separated (default: all numeric).")
 @click.option("--time", "time_col", default=None, help="Time column.")
 @click.option("--group", default=None, help="Series key column (long tables).")
-@click.option("--stride", default=1, show_default=True, type=int)
-@click.option("--sampling-rate", default=1, show_default=True, type=int)
+@click.option("--stride", default=1, show_default=True, type=INT64)
+@click.option("--sampling-rate", default=1, show_default=True, type=INT64)
 @click.option("--layout", default="NTC", show_default=True, help="NTC, NCT or NSTC.")
-@click.option("--subsequences", default=None, type=int, help="Sub-windows for layout NSTC.")
+@click.option("--subsequences", default=None, type=INT64, help="Sub-windows for layout NSTC.")
 @click.option("--nan-policy", default="raise", show_default=True, help="raise, drop, ffill or interpolate.")
+@click.option("--allow-horizon-zero", is_flag=True,
+              help="Accept --horizon 0 for a target that is also an input (y is then the last input row: a leak).")
 def windows_cmd(
     data: str,
     lookback: int,
@@ -36,6 +39,7 @@ def windows_cmd(
     layout: str,
     subsequences: int | None,
     nan_policy: str,
+    allow_horizon_zero: bool,
 ) -> None:
     """Build lazy windows from DATA (CSV or Parquet) and print their shapes and provenance."""
     from rich.console import Console
@@ -43,13 +47,13 @@ def windows_cmd(
 
     from ..windowing import windows
 
-    targets = _split_list(target)
+    targets = _split_list(target, "target")
     w = windows(
         data,
         lookback=lookback,
         horizon=_horizon(horizon),
         target=(targets[0] if targets and len(targets) == 1 else targets),
-        features=_split_list(features),
+        features=_split_list(features, "features"),
         stride=stride,
         sampling_rate=sampling_rate,
         layout=layout,
@@ -57,6 +61,7 @@ def windows_cmd(
         time=time_col,
         subsequences=subsequences,
         nan_policy=nan_policy,
+        allow_horizon_zero=allow_horizon_zero,
     )
     console = Console()
     console.print(f"[bold]{w!r}[/bold]")

@@ -1,45 +1,138 @@
-"""Parsers for command-line option values shared by the ``seqprep`` subcommands."""
+"""Parsers for command-line (and TOML) option values shared by the ``seqprep`` subcommands.
+
+One parser per kind of value, so that ``train`` and ``prepare`` (and a TOML config) accept the
+same things: :func:`split` (fractions or cut timestamps), :func:`gap` (rows or a duration),
+:func:`horizon`, :func:`names` (comma-separated or a list, duplicates refused) and :data:`INT64`
+(a click type: an integer that fits in 64 bits).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..exceptions import InvalidParameterError
+import click
+
+from .._validation import INT64_MAX, INT64_MIN, check_distinct, param_error
 
 __all__: list[str] = []  # internal module
 
 
-def names(value: str | None) -> list[str] | None:
-    """``"a, b,c"`` -> ``["a", "b", "c"]``; None or an empty string -> None."""
+class _Int64(click.ParamType):
+    """An integer option that fits in 64 bits (numpy and torch refuse larger ones with a traceback)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number. Use an integer such as 8.", param, ctx)
+        if not INT64_MIN <= number <= INT64_MAX:
+            self.fail(f"{value} is too large. Use an integer below 2**63.", param, ctx)
+        return number
+
+
+INT64 = _Int64()
+
+
+def names(value: Any, option: str = "names") -> list[str] | None:
+    """``"a, b,c"`` or ``["a", "b", "c"]`` -> ``["a", "b", "c"]``; None or empty -> None; duplicates refused."""
     if value is None:
         return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",") if v.strip()]
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value if v.strip()]
+    else:
+        raise param_error(option, "a comma-separated string or a list of column names", value,
+                          f'Write e.g. {option}="a,b" or {option}=["a", "b"].')
+    check_distinct(items, option, "columns")
     return items or None
 
 
-def horizon(value: str) -> int | list[int]:
-    """``"1"`` -> 1, ``"1,7"`` -> [1, 7]."""
+def horizon(value: Any) -> int | list[int]:
+    """``"1"`` -> 1, ``"1,7"`` -> [1, 7] (an int or a list of ints from TOML is kept)."""
+    if isinstance(value, bool):
+        raise param_error("horizon", "an integer or a list of integers", value, "Use e.g. horizon=1.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise param_error("horizon", "an integer or a list of integers", value, "Use e.g. horizon=[1, 7].")
+        return value
+    if not isinstance(value, str):
+        raise param_error("horizon", "an integer or a comma-separated list of integers", value, "Use e.g. 1 or 1,7.")
     try:
         parts = [int(v) for v in value.split(",")]
     except ValueError:
-        raise InvalidParameterError(
-            f"`--horizon` must be an integer or a comma-separated list of integers. Received: --horizon={value!r}."
-        ) from None
+        raise param_error("horizon", "an integer or a comma-separated list of integers", value,
+                          "Use e.g. --horizon 1 or --horizon 1,7.") from None
     return parts[0] if len(parts) == 1 else parts
 
 
-def split(value: str) -> Any:
-    """``"0.7,0.15,0.15"`` -> fractions; anything else is taken as cut timestamps."""
-    items = [v.strip() for v in value.split(",") if v.strip()]
+def _is_number(text: str) -> bool:
     try:
-        return tuple(float(v) for v in items)
+        float(text)
     except ValueError:
-        return tuple(items)
+        return False
+    return True
 
 
-def gap(value: str) -> Any:
-    """A number of rows, or a duration such as ``"7D"``."""
-    try:
-        return int(value)
-    except ValueError:
-        return value
+def split(value: Any) -> Any:
+    """Fractions (``"0.7,0.15,0.15"``, ``[0.7, 0.15, 0.15]``) or cut timestamps (``"2020-03-01,2020-04-01"``).
+
+    A mix of numbers and dates is refused; timestamps are parsed here, so a bad date is reported
+    with the option's name before any data is read.
+    """
+    from ..splitting import check_fractions, parse_cuts
+
+    if isinstance(value, str):
+        items: list[Any] = [v.strip() for v in value.split(",") if v.strip()]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise param_error("split", "fractions such as 0.7,0.15,0.15 or cut timestamps", value,
+                          "Use e.g. --split 0.7,0.15,0.15 or --split 2020-03-01,2020-04-01.")
+    numeric = [isinstance(v, (int, float)) and not isinstance(v, bool) or (isinstance(v, str) and _is_number(v))
+               for v in items]
+    if items and all(numeric):
+        fractions = tuple(float(v) for v in items)
+        check_fractions(fractions)
+        return fractions
+    if any(numeric):
+        raise param_error("split", "all fractions or all timestamps, not a mix", value,
+                          "Use e.g. 0.7,0.15,0.15 or 2020-03-01,2020-04-01.")
+    if not all(isinstance(v, str) for v in items) or not 1 <= len(items) <= 2:
+        raise param_error("split", "2-3 fractions or 1-2 cut timestamps", value,
+                          "Use e.g. 0.7,0.15,0.15 or 2020-03-01,2020-04-01.")
+    parse_cuts(items)
+    return tuple(items)
+
+
+def gap(value: Any) -> Any:
+    """A whole number of rows (``"3"``, 3) or a duration (``"7D"``, ``"12h"``), checked here."""
+    from ..splitting import parse_duration
+
+    if isinstance(value, bool):
+        raise param_error("gap", "a number of rows or a duration such as '7D'", value, "Use e.g. gap=3 or gap='7D'.")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        number = int(value)
+    elif isinstance(value, str) and not _is_number(value):
+        parse_duration(value)
+        return value.strip()
+    else:
+        raise param_error("gap", "a whole number of rows or a duration such as '7D'", value,
+                          "Use e.g. --gap 3 (rows) or --gap 7D.")
+    if number < 0 or number > INT64_MAX:
+        raise param_error("gap", "a number of rows between 0 and 2**63-1", value, "Use e.g. --gap 3.")
+    return number
+
+
+def is_time_split(value: Any) -> bool:
+    """Whether a parsed :func:`split` value is cut timestamps (not fractions)."""
+    return bool(value) and all(isinstance(v, str) for v in value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._options import INT64
 from ._options import gap as _gap
 from ._options import horizon as _horizon
 from ._options import names as _names
@@ -15,7 +16,7 @@ __all__ = ["prepare"]
 @click.command("prepare")
 @click.argument("data", type=click.Path(exists=True, dir_okay=True, path_type=str))
 @click.option("--out", "out", required=True, type=click.Path(path_type=str), help="Output directory.")
-@click.option("--lookback", type=int, required=True, help="Input time steps per window.")
+@click.option("--lookback", type=INT64, required=True, help="Input time steps per window.")
 @click.option("--target", required=True, help="Target column(s), comma-separated.")
 @click.option("--horizon", default="1", show_default=True, help="Target offset(s), e.g. 1 or 1,7.")
 @click.option("--time", "time_col", default=None, help="Time column.")
@@ -31,8 +32,10 @@ __all__ = ["prepare"]
               show_default=True, help="One set of statistics per feature, per series (--group), or per window.")
 @click.option("--calendar", default=None,
               help="Add cyclic calendar inputs from --time, comma-separated: dayofyear, weekday, month, hour.")
-@click.option("--stride", default=1, show_default=True, type=int)
-@click.option("--chunk-rows", default=1 << 20, show_default=True, type=int, help="Rows per chunk (unit of resume).")
+@click.option("--stride", default=1, show_default=True, type=INT64)
+@click.option("--chunk-rows", default=1 << 20, show_default=True, type=INT64, help="Rows per chunk (unit of resume).")
+@click.option("--allow-horizon-zero", is_flag=True,
+              help="Accept --horizon 0 for a target that is also an input (y is then the last input row: a leak).")
 @click.option("--overwrite", is_flag=True, help="Start again in a directory holding another export.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a terminal).")
 def prepare(
@@ -52,6 +55,7 @@ def prepare(
     calendar: str | None,
     stride: int,
     chunk_rows: int,
+    allow_horizon_zero: bool,
     overwrite: bool,
     progress: bool | None,
 ) -> None:
@@ -61,17 +65,20 @@ def prepare(
     chunk by chunk. Re-running an interrupted command with the same arguments resumes it.
     """
     from ..features import Calendar
+    from ..io import check_out_dir
     from ..outofcore import open_export
     from ..pipeline import Pipeline
 
-    targets = _names(target) or []
+    targets = _names(target, "target") or []
     pipe = Pipeline(
         lookback, _horizon(horizon), target=targets[0] if len(targets) == 1 else targets,
-        features=_names(features), time=time_col, group=group, split=_split(split_), gap=_gap(gap),
+        features=_names(features, "features"), time=time_col, group=group, split=_split(split_), gap=_gap(gap),
         scaler=scaler, scale_per=scale_per, stride=stride,
-        derived=[Calendar(features=tuple(_names(calendar) or ()))] if calendar else (),
+        derived=[Calendar(features=tuple(_names(calendar, "calendar") or ()))] if calendar else (),
+        allow_horizon_zero=allow_horizon_zero,
     )
-    path = pipe.export(out, data, columns=_names(columns), chunk_rows=chunk_rows, overwrite=overwrite,
+    check_out_dir(out)
+    path = pipe.export(out, data, columns=_names(columns, "columns"), chunk_rows=chunk_rows, overwrite=overwrite,
                        progress=progress)
     parts = open_export(path)
     click.echo(f"wrote {path}: data.npy {parts[next(iter(parts))].series_data.values.shape}")

@@ -17,7 +17,10 @@ import numpy as np
 import pandas as pd
 import tomllib
 
+from .._validation import check_float, check_int
 from ..exceptions import ArtifactError, DataError, InvalidParameterError
+from ..io import check_out_dir, check_out_file, parse_time_column
+from ._options import INT64
 
 __all__ = ["demo", "evaluate", "predict", "train"]
 
@@ -256,6 +259,8 @@ def _leakage_demo(console: Any, df: pd.DataFrame, seed: int) -> None:
 
 
 # ============================================================================ train
+_DEFAULT_EPOCHS = (100, 300)  # runs.DEFAULT_TRAIN_CONFIG / DEFAULT_CLASSIFICATION_TRAIN_CONFIG (a test checks)
+
 _TOML_KEYS = {
     "data", "train", "test", "target", "time", "group", "features", "lookback", "horizon", "gap", "split",
     "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model", "device",
@@ -266,12 +271,15 @@ _TOML_KEYS = {
 def _read_toml(path: str) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"the config file {path!r} does not exist. Check the path.")
+        what = "is a folder, not a file" if p.is_dir() else "does not exist"
+        raise DataError(f"the config file {path!r} {what}. Check the path given to --config.")
     try:
         with p.open("rb") as fh:
             cfg = tomllib.load(fh)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"the config file {path!r} is not UTF-8 text ({exc.reason}). Save it as UTF-8.") from None
     except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"the config file {path!r} is not valid TOML: {exc}.") from None
+        raise DataError(f"the config file {path!r} is not valid TOML: {exc}. Fix the line it names.") from None
     unknown = sorted(set(cfg) - _TOML_KEYS)
     if unknown:
         raise DataError(
@@ -280,27 +288,93 @@ def _read_toml(path: str) -> dict[str, Any]:
     return cfg
 
 
-def _features_list(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return value
-    raise InvalidParameterError(f"`features` must be a comma-separated string or a list of names. Received: {value!r}.")
+# TOML key -> (minimum, what) for the integer settings; None: no minimum.
+_INT_KEYS = {"lookback": 1, "epochs": 1, "batch_size": 1, "patience": 1, "seed": 0, "period": 1, "threads": 1}
+_STR_KEYS = ("data", "train", "test", "target", "time", "group", "out", "device", "variable_length")
 
 
-def _split_value(value: Any) -> Any:
-    if value is None:
-        return (0.7, 0.15, 0.15)
-    if isinstance(value, str):
-        try:
-            return tuple(float(v) for v in value.split(","))
-        except ValueError:
+_FORECAST_ONLY = ("data", "target", "time", "group", "features", "lookback", "horizon", "gap", "split", "period",
+                  "scaler")
+
+
+def _refuse_forecast_options(cfg: dict[str, Any], flags: set[str]) -> None:
+    """Classification reads .ts files: a forecasting option given with --train/--test would be ignored."""
+    given = [k for k in _FORECAST_ONLY if k in cfg]
+    if given:
+        key = given[0]
+        shown = f"--{key}" if key in flags else (f"DATA ({cfg[key]})" if key == "data" else key)
+        raise InvalidParameterError(
+            f"`{shown}` has no effect in classification (--train/--test .ts files): the cases, labels and lengths "
+            f"come from the .ts files. Remove {shown}, or drop --train/--test to forecast a CSV/Parquet file."
+        )
+
+
+def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
+    """Check the type of every setting (from the TOML file or the flags) and parse split/gap/horizon/features.
+
+    A float where an integer is expected is refused (never truncated), an integer beyond 64 bits is
+    refused, and the message names the key and where it came from.
+    """
+    from . import _options
+
+    out = dict(cfg)
+    for key, minimum in _INT_KEYS.items():
+        if key in out:
+            value = out[key]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidParameterError(
+                    f"`{key}` must be a whole number{source}. Received: {key}={value!r} ({type(value).__name__}). "
+                    f"Write an integer such as {key} = {max(minimum, 1) if key != 'lookback' else 14} (no quotes, "
+                    "no decimal point)."
+                )
+            check_int(value, key, minimum=minimum)
+    for key in _STR_KEYS:
+        if key in out and not isinstance(out[key], str):
             raise InvalidParameterError(
-                f"`split` must be comma-separated fractions such as 0.7,0.15,0.15. Received: {value!r}."
-            ) from None
-    return tuple(value)
+                f"`{key}` must be a string{source}. Received: {key}={out[key]!r}. Write it in quotes, e.g. "
+                f'{key} = "..."' + (" (one target column)." if key == "target" else ".")
+            )
+    if "val_fraction" in out:
+        value = out["val_fraction"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidParameterError(
+                f"`val_fraction` must be a number{source}. Received: val_fraction={value!r}. Write e.g. 0.2."
+            )
+    if "lr" in out:
+        value = out["lr"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidParameterError(
+                f"`lr` must be a number{source}. Received: lr={value!r}. Write e.g. lr = 0.001."
+            )
+        check_float(value, "lr", minimum=0.0, inclusive=False)
+    if "scaler" in out and not isinstance(out["scaler"], (str, dict)):
+        raise InvalidParameterError(f"`scaler` must be a name such as \"standard\"{source}. Received: "
+                                    f"scaler={out['scaler']!r}. Use one of standard, minmax, maxabs, robust, none.")
+    if "augment" in out and not isinstance(out["augment"], (str, list, dict)):
+        raise InvalidParameterError(f"`augment` must be a name or a list of names{source}. Received: "
+                                    f"augment={out['augment']!r}. Use e.g. augment = [\"jitter\"].")
+    if "model" in out and not isinstance(out["model"], dict):
+        raise InvalidParameterError(f"`model` must be a [model] table{source}. Received: model={out['model']!r}. "
+                                    "Write the model settings under a [model] header.")
+    if "features" in out:
+        out["features"] = _options.names(out["features"], "features")
+    if "horizon" in out:
+        h = _options.horizon(out["horizon"])
+        if isinstance(h, list):
+            raise InvalidParameterError(f"`horizon` must be one integer for `seqprep train`{source}. Received: "
+                                        f"horizon={out['horizon']!r}. Use e.g. horizon = 1.")
+        out["horizon"] = check_int(h, "horizon", minimum=1, fix="Use horizon >= 1 (0 would forecast a row the "
+                                   "model already sees).")
+    if "split" in out:
+        out["split"] = _options.split(out["split"])
+        if not _options.is_time_split(out["split"]) and len(out["split"]) != 3:
+            raise InvalidParameterError(
+                f"`split` must have three fractions (train, val, test) for `seqprep train`{source}: the validation "
+                f"part stops the training early. Received: split={out['split']!r}. Use e.g. 0.7,0.15,0.15."
+            )
+    if "gap" in out:
+        out["gap"] = _options.gap(out["gap"])
+    return out
 
 
 @click.command("train")
@@ -311,14 +385,16 @@ def _split_value(value: Any) -> Any:
 @click.option("--time", "time_col", default=None, help="Timestamp column.")
 @click.option("--group", default=None, help="Series-key column (panel data).")
 @click.option("--features", default=None, help="Comma-separated input columns (default: all numeric).")
-@click.option("--lookback", type=int, default=None, help="Input steps per window [14].")
-@click.option("--horizon", type=int, default=None, help="Steps ahead [1].")
-@click.option("--gap", type=int, default=None, help="Rows purged between parts [0].")
-@click.option("--split", "split_", default=None, help="Fractions train,val,test [0.7,0.15,0.15].")
-@click.option("--period", type=int, default=None, help="Season length in rows for the seasonal-naive baseline.")
-@click.option("--epochs", type=int, default=None, help="Maximum epochs [60].")
-@click.option("--seed", type=int, default=None, help="Seed [0].")
-@click.option("--members", type=int, default=None,
+@click.option("--lookback", type=INT64, default=None, help="Input steps per window [14].")
+@click.option("--horizon", type=INT64, default=None, help="Steps ahead [1].")
+@click.option("--gap", default=None, help="Purge gap between parts: rows, or a duration such as 7D [0].")
+@click.option("--split", "split_", default=None,
+              help="Fractions train,val,test [0.7,0.15,0.15], or two cut timestamps (needs --time).")
+@click.option("--period", type=INT64, default=None, help="Season length in rows for the seasonal-naive baseline.")
+@click.option("--epochs", type=INT64, default=None,
+              help=f"Maximum epochs [{_DEFAULT_EPOCHS[0]}; {_DEFAULT_EPOCHS[1]} for classification].")
+@click.option("--seed", type=INT64, default=None, help="Seed [0].")
+@click.option("--members", type=INT64, default=None,
               help="Train this many networks (seeds seed, seed+1, ...) and average them [1]. "
                    "Per-member settings: [[model.members]] tables in the TOML file.")
 @click.option("--model", "model_kind", type=click.Choice(["cnn_lstm", "lstm_fcn"]), default=None,
@@ -327,27 +403,30 @@ def _split_value(value: Any) -> Any:
 @click.option("--device", default=None,
               help="Where to train: auto (a CUDA GPU when there is one, with mixed precision), cpu, cuda, cuda:N "
                    "[auto].")
-@click.option("--threads", type=int, default=None,
+@click.option("--threads", type=INT64, default=None,
               help="torch threads for training; recorded in run.json [automatic: from the cores this process may "
                    "use and the model's size, 1 for small models; capped by SEQPREP_THREADS].")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help="Run directory.")
+@click.option("--out", default=None, type=click.Path(), help="Run directory.")
 @click.option("--overwrite/--no-overwrite", default=False, help="Replace an existing --out directory.")
 @click.option("--config", "config_path", type=click.Path(), default=None, help="TOML file with the same keys.")
 def train(data: str | None, train_path: str | None, test_path: str | None, target: str | None,
           time_col: str | None, group: str | None, features: str | None, lookback: int | None,
-          horizon: int | None, gap: int | None, split_: str | None, period: int | None, epochs: int | None,
+          horizon: int | None, gap: str | None, split_: str | None, period: int | None, epochs: int | None,
           seed: int | None, members: int | None, model_kind: str | None, device: str | None, threads: int | None,
           out: str | None,
           overwrite: bool, config_path: str | None) -> None:
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
+    cfg = _check_settings(cfg, f" in {config_path!r}" if config_path else "")
     flags = {
         "data": data, "train": train_path, "test": test_path, "target": target, "time": time_col, "group": group,
         "features": features, "lookback": lookback, "horizon": horizon, "gap": gap, "split": split_,
         "period": period, "epochs": epochs, "seed": seed, "out": out, "device": device, "threads": threads,
     }
-    cfg.update({k: v for k, v in flags.items() if v is not None})
-    if members is not None:  # the flag overrides a TOML [model] members entry, keeping its other settings
+    cfg.update(_check_settings({k: v for k, v in flags.items() if v is not None}, ""))
+    if members is not None:
+        # the flag overrides a TOML [model] members entry, keeping its other settings
+        check_int(members, "members", minimum=1)
         model = cfg.get("model")
         cfg["model"] = {**(model if isinstance(model, dict) else {}), "members": members}
     if model_kind is not None:  # the flag overrides a TOML [model] type, keeping its other settings
@@ -359,6 +438,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
     }
     seed_v = int(cfg.get("seed", 0))
     if cfg.get("train") or cfg.get("test"):
+        _refuse_forecast_options(cfg, {k for k, v in flags.items() if v is not None})
         _train_classification(console, cfg, train_cfg, seed_v, overwrite)
         return
     if not cfg.get("data"):
@@ -372,18 +452,18 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
     from ..runs import run_forecast
 
     path = str(cfg["data"])
+    out_dir_arg = cfg.get("out")
+    if out_dir_arg:
+        check_out_dir(out_dir_arg)
     df = read_table(path)
     time_name = cfg.get("time")
     if time_name is not None and time_name in df.columns and not pd.api.types.is_datetime64_any_dtype(df[time_name]):
-        try:
-            df[time_name] = pd.to_datetime(df[time_name])
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"the time column {time_name!r} of {path!r} does not parse as dates ({exc}).") from None
+        df[time_name] = parse_time_column(df[time_name], time_name, path)
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(path).stem)
     res = run_forecast(
-        df, target=cfg["target"], time=time_name, group=cfg.get("group"), features=_features_list(cfg.get("features")),
+        df, target=cfg["target"], time=time_name, group=cfg.get("group"), features=cfg.get("features"),
         lookback=int(cfg.get("lookback", 14)), horizon=int(cfg.get("horizon", 1)), gap=cfg.get("gap", 0),
-        split=_split_value(cfg.get("split")), scaler=cfg.get("scaler", "standard"), period=cfg.get("period"),
+        split=cfg.get("split", (0.7, 0.15, 0.15)), scaler=cfg.get("scaler", "standard"), period=cfg.get("period"),
         model_config=cfg.get("model"), train_config=train_cfg, seed=seed_v, out_dir=out_dir, overwrite=overwrite,
         on_step=_printer(console), device=cfg.get("device", "auto"),
     )
@@ -438,13 +518,14 @@ def evaluate(run_dir: str) -> None:
 @click.command("predict")
 @click.argument("run_dir", type=click.Path())
 @click.option("--data", "data_path", required=True, type=click.Path(), help="New data (CSV/Parquet).")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Predictions CSV to write.")
+@click.option("--out", "out_path", required=True, type=click.Path(), help="Predictions CSV to write.")
 def predict(run_dir: str, data_path: str, out_path: str) -> None:
     """Forecast new data with a saved run; write prediction times and values in original units."""
     from .._files import atomic_write
     from ..io import read_table
     from ..runs import load_run, predict_run
 
+    check_out_file(out_path)
     run = load_run(run_dir)
     if Path(out_path).resolve().is_relative_to(run.path.resolve()):
         raise ArtifactError(
@@ -454,12 +535,7 @@ def predict(run_dir: str, data_path: str, out_path: str) -> None:
     df = read_table(data_path)
     time_name = run.config.get("time")
     if time_name and time_name in df.columns and not pd.api.types.is_datetime64_any_dtype(df[time_name]):
-        try:
-            df[time_name] = pd.to_datetime(df[time_name])
-        except (ValueError, TypeError) as exc:
-            raise DataError(
-                f"the time column {time_name!r} of {data_path!r} does not parse as dates ({exc})."
-            ) from None
+        df[time_name] = parse_time_column(df[time_name], time_name, data_path)
     table = predict_run(run_dir, df)
     with atomic_write(out_path) as fh:
         table.to_csv(fh, index=False)

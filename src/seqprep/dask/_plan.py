@@ -23,7 +23,7 @@ from .._json import key_json
 from .._validation import check_int, list_names, param_error, zero_of
 from ..exceptions import DataError
 from ..pipeline import Pipeline
-from ..splitting import assign_parts, check_fractions, is_time_cuts, ranges_from_cuts, require_windows
+from ..splitting import assign_parts, check_fractions, is_time_cuts, parse_cuts, ranges_from_cuts, require_windows
 from ..windowing import window_starts
 from ._common import _compute, _load, _Plan, _require_dask, _step_diffs, _tree_reduce
 from ._stats import _moment_kind, _series_statistics, _statistics_pass
@@ -284,9 +284,7 @@ def _cut_points(
     if is_time_cuts(cuts):
         if not has_time:
             raise param_error("split", "fractions when the data has no timestamps", cuts, "Pass time=... or fractions.")
-        stamps = [pd.Timestamp(c).to_datetime64() for c in ([cuts] if isinstance(cuts, str) else cuts)]
-        if any(b <= a for a, b in zip(stamps, stamps[1:], strict=False)):
-            raise param_error("split", "increasing timestamps", cuts)
+        stamps = parse_cuts(cuts)
     else:
         fractions = check_fractions(cuts)
         cum = np.cumsum(fractions)[:-1]

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from .._validation import list_names, param_error, zero_of
-from ..exceptions import DataError, InvalidParameterError
-from ..splitting import check_fractions, check_gap, is_time_cuts, ranges_from_cuts, require_windows
+from .._validation import check_names, list_names, param_error, zero_of
+from ..exceptions import DataError
+from ..splitting import check_fractions, check_gap, is_time_cuts, parse_cuts, ranges_from_cuts, require_windows
 from ..windowing import WindowSpec
 from ._sources import _Source
 
@@ -48,25 +48,20 @@ def _check_streamable(pipe: Any) -> None:
 def _resolve_columns(pipe: Any, source: _Source) -> tuple[list[str], list[str], int]:
     """(raw_columns, columns, n_inputs) as Pipeline._prepare would give them."""
     skip = {pipe.time, pipe.group}
-    missing = [c for c in [pipe.time, pipe.group] if c is not None and c not in source.columns]
-    if missing:
-        raise InvalidParameterError(
-            f"`time`/`group` name columns that do not exist: {list_names(missing)}. "
-            f"Available columns: {list_names(source.columns)}."
-        )
+    where = getattr(source, "path", "")
+    for name, value in (("time", pipe.time), ("group", pipe.group)):
+        if value is not None:
+            check_names([value], name, source.columns, str(where))
+    check_names(pipe._targets, "target", source.columns, str(where))
     if pipe.features is not None:
+        check_names(pipe.features, "features", source.columns, str(where))
         # as Pipeline._prepare: the columns derived features read are loaded even when not inputs
         extra = [c for d in pipe.derived for c in d.source_columns() if c not in pipe.features]
         raw = list(dict.fromkeys(pipe.features + extra + pipe._targets))
     else:
         raw = [c for c in source.columns if c not in skip and source.numeric(c)]
-        raw += [t for t in pipe._targets if t not in raw and t in source.columns]
-    absent = [c for c in raw if c not in source.columns]
-    if absent:
-        raise InvalidParameterError(
-            f"`features`/`target` name columns that do not exist: {list_names(absent)}. "
-            f"Available columns: {list_names(source.columns)}."
-        )
+        raw += [t for t in pipe._targets if t not in raw]
+    check_names(raw, "features", source.columns, str(where))
     bad = [c for c in raw if not source.numeric(c)]
     if bad:
         raise DataError(
@@ -85,11 +80,7 @@ def _time_dtype(source: _Source, time: str | None) -> np.dtype | None:
     """Dtype of the time column (of the ``time.npy`` the scan fills), None without one."""
     if time is None:
         return None
-    if time not in source.columns:
-        raise InvalidParameterError(
-            f"`time` names a column that does not exist. Received: time={time!r}. "
-            f"Available columns: {list_names(source.columns)}."
-        )
+    check_names([time], "time", source.columns, str(getattr(source, "path", "")))
     return source.dtype(time)  # type: ignore[attr-defined, no-any-return]
 
 
@@ -249,9 +240,7 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
                               "Pass time=... or fractions.")
         if time.dtype.kind != "M":
             raise param_error("split", "fractions when the time column is numeric", split_arg)
-        stamps = [pd.Timestamp(c).to_datetime64() for c in ([split_arg] if isinstance(split_arg, str) else split_arg)]
-        if any(b <= a for a, b in zip(stamps, stamps[1:], strict=False)):
-            raise param_error("split", "increasing timestamps", split_arg)
+        stamps = parse_cuts(split_arg)
         boundaries = [below(s) for s in stamps]
         after_gap = [below(s + duration) if duration is not None else None for s in stamps]
     else:

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import param_error
+from .._validation import check_distinct, check_unique_columns, column_positions, param_error
 from ..exceptions import DataError
+from ..io import check_file, load_npy
 
 __all__ = ["NpySource", "ParquetSource", "open_source"]
 
@@ -87,12 +88,7 @@ class NpySource(_Source):
 
     def __init__(self, path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"no such .npy file: {str(self.path)!r}")
-        try:
-            arr = np.load(self.path, mmap_mode="r", allow_pickle=False)
-        except ValueError as exc:
-            raise DataError(f"{str(self.path)!r} is not a numeric .npy array ({exc}).") from None
+        arr = load_npy(self.path, "data", mmap=True)
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2 or arr.dtype.kind not in "iuf":
@@ -102,8 +98,11 @@ class NpySource(_Source):
             )
         if columns is None:
             columns = _sidecar_columns(self.path)
+        if isinstance(columns, str):
+            raise param_error("columns", "a list of names", columns, "Pass columns=['a', 'b', ...].")
         names = tuple(str(c) for c in columns)
-        if len(names) != arr.shape[1] or len(set(names)) != len(names):
+        check_distinct(names, "columns")
+        if len(names) != arr.shape[1]:
             raise param_error(
                 "columns", f"{arr.shape[1]} distinct names (one per column of {self.path.name})", list(names)
             )
@@ -122,7 +121,7 @@ class NpySource(_Source):
     def chunks(  # noqa: D102 - as _Source.chunks, without reading skipped chunks
         self, names: list[str], chunk_rows: int, wanted: Callable[[int, int], bool] | None = None
     ) -> Iterator[tuple[int, int, int, dict[str, np.ndarray] | None]]:
-        idx = [self.columns.index(n) for n in names]
+        idx = column_positions(names, "columns", self.columns, str(self.path))
         for k, a in enumerate(range(0, self.n_rows, chunk_rows)):
             b = min(a + chunk_rows, self.n_rows)
             if wanted is not None and not wanted(a, b):
@@ -145,21 +144,26 @@ class ParquetSource(_Source):
         import pyarrow.dataset as ds
         import pyarrow.parquet as pq
 
-        self.path = Path(path)
-        if not self.path.exists():
-            raise FileNotFoundError(f"no such Parquet file or directory: {str(self.path)!r}")
-        if self.path.is_dir():
-            self._dataset = ds.dataset(self.path, format="parquet")
-            self._file = None
-            schema = self._dataset.schema
-            self.n_rows = int(self._dataset.count_rows())
-        else:
-            self._file = pq.ParquetFile(self.path)
-            self._dataset = None
-            schema = self._file.schema_arrow
-            self.n_rows = int(self._file.metadata.num_rows)
+        self.path = check_file(path, "data", allow_dir=True)
+        try:
+            if self.path.is_dir():
+                self._dataset = ds.dataset(self.path, format="parquet")
+                self._file = None
+                schema = self._dataset.schema
+                self.n_rows = int(self._dataset.count_rows())
+            else:
+                self._file = pq.ParquetFile(self.path)
+                self._dataset = None
+                schema = self._file.schema_arrow
+                self.n_rows = int(self._file.metadata.num_rows)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
+            raise DataError(
+                f"the Parquet data {str(self.path)!r} is not readable ({str(exc).strip().splitlines()[0]}). Check "
+                "that it was written completely, or write it again."
+            ) from None
         self._schema = schema
         self.columns = tuple(schema.names)
+        check_unique_columns(self.columns, f"the Parquet data {str(self.path)!r}")
 
     def numeric(self, name: str) -> bool:
         """Whether column ``name`` holds integers, floats or booleans."""
@@ -188,7 +192,7 @@ class ParquetSource(_Source):
         for batch in it:
             out = {}
             for n in names:
-                col = batch.column(batch.schema.get_field_index(n))
+                col = batch.column(column_positions([n], "columns", batch.schema.names, str(self.path))[0])
                 arr = col.to_numpy(zero_copy_only=False)
                 if arr.dtype.kind == "M":
                     arr = arr.astype("datetime64[ns]")
@@ -200,8 +204,8 @@ def _sidecar_columns(path: Path) -> list[str]:
     for side in (Path(str(path) + ".json"), path.with_suffix(".json")):
         if side.is_file():
             try:
-                payload = json.loads(side.read_text())
-            except json.JSONDecodeError as exc:
+                payload = json.loads(side.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise DataError(f"the column sidecar {str(side)!r} is not valid JSON ({exc}).") from None
             cols = payload.get("columns") if isinstance(payload, dict) else payload
             if isinstance(cols, list) and all(isinstance(c, str) for c in cols):
@@ -240,4 +244,7 @@ def open_source(data: Any, columns: Sequence[str] | None = None) -> NpySource | 
         if columns is not None:
             raise param_error("columns", "None for Parquet data (it names its columns)", columns)
         return ParquetSource(path)
-    raise param_error("data", "a .npy file or a Parquet file/directory", str(data))
+    raise param_error(
+        "data", "a .npy file or a Parquet file/directory", str(data),
+        "Convert it once, e.g. pandas.read_csv(path).to_parquet('data.parquet'), or use Pipeline.fit in memory.",
+    )

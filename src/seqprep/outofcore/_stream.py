@@ -254,6 +254,8 @@ def export(
     source = open_source(data, columns)
     if np.dtype(pipeline.spec.dtype).kind != "f":
         raise param_error("dtype", "a float dtype for an export", pipeline.spec.dtype)
+    _resolve_columns(pipeline, source)  # every name is checked before the directory is made
+    _time_dtype(source, pipeline.time)
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise ArtifactError(f"{str(out)!r} is a file; an export is written to a directory. Choose another path.")
