@@ -326,7 +326,21 @@ def _read(handle: Iterable[str], path: Path) -> TSData:
 
     if not cases:
         raise DataError(f"{path}: no cases after @data. The file must have one case a line after '@data'.")
+    _check_headers_against_data(cases, metadata, path)
     return _assemble(cases, labels if labelled else None, has_target, metadata, path)
+
+
+def _check_headers_against_data(cases: list[list[np.ndarray]], metadata: dict[str, Any], path: Path) -> None:
+    """Refuse headers that the data as a whole contradicts (per-case checks are in :func:`_check_case`)."""
+    if metadata.get("equalLength") is True:
+        sizes = [case[0].size for case in cases]
+        if len(set(sizes)) > 1:
+            k = next(i for i, n in enumerate(sizes) if n != sizes[0])
+            raise DataError(
+                f"{path}: the file declares @equalLength true but its cases have different lengths (case 0 has "
+                f"{sizes[0]} values, case {k} has {sizes[k]}; lengths {min(sizes)}..{max(sizes)}). Fix the header "
+                "(@equalLength false) or the data."
+            )
 
 
 def _check_case(channels: list[np.ndarray], metadata: dict[str, Any], path: Path, lineno: int) -> None:
@@ -340,14 +354,14 @@ def _check_case(channels: list[np.ndarray], metadata: dict[str, Any], path: Path
     if "dimensions" in metadata and n != metadata["dimensions"]:
         raise DataError(
             f"{_where(path, lineno)}: the file declares @dimensions {metadata['dimensions']} but this case "
-            f"has {n} channel(s)."
+            f"has {n} channel(s). Fix the header or the ':' separators."
         )
     if metadata.get("equalLength") is True:
         sizes = {v.size for v in channels}
         if len(sizes) > 1:
             raise DataError(
                 f"{_where(path, lineno)}: the file declares @equalLength true but the channels of this case "
-                f"have lengths {sorted(sizes)}."
+                f"have lengths {sorted(sizes)}. Fix the header (@equalLength false) or the data."
             )
     if "seriesLength" in metadata and metadata.get("equalLength") is not False:
         expected = metadata["seriesLength"]
@@ -355,7 +369,7 @@ def _check_case(channels: list[np.ndarray], metadata: dict[str, Any], path: Path
             if values.size != expected:
                 raise DataError(
                     f"{_where(path, lineno)}: the file declares @seriesLength {expected} but channel {c} "
-                    f"has {values.size} values."
+                    f"has {values.size} values. Fix the header or the data."
                 )
 
 

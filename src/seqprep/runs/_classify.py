@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_float, param_error
+from .._validation import check_float, list_names, param_error
 from ..exceptions import DataError
 from ._run_dir import run_header, write_json, write_report, write_run
 
@@ -42,6 +42,18 @@ def read_cases(train: Any, test: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
             )
         length = max(Xtr_raw.shape[1], Xte_raw.shape[1])
         Xtr_raw, Xte_raw = _pad(Xtr_raw, length), _pad(Xte_raw, length)
+    unseen = sorted(set(map(str, np.unique(yte))) - set(map(str, np.unique(ytr))))
+    if unseen:
+        raise DataError(
+            f"the test cases have class label(s) {list_names(unseen)} that no training case has (training "
+            f"labels: {list_names(sorted(set(map(str, np.unique(ytr)))))}). A model cannot predict a class it "
+            "never saw: check that the test file belongs to the same data set, or add training cases of those classes."
+        )
+    if len(np.unique(ytr)) < 2:
+        raise DataError(
+            f"the training cases have one class only ({list_names(np.unique(ytr))}). Classification needs at "
+            "least two classes: check the labels of the training file."
+        )
     return Xtr_raw, ytr, Xte_raw, yte
 
 
