@@ -404,6 +404,11 @@ def as_series(
     if isinstance(data, (str, os.PathLike)):
         data = read_table(data)
     if isinstance(data, list | tuple) and data and all(isinstance(d, (np.ndarray, pd.DataFrame)) for d in data):
+        if group is not None:
+            raise param_error(
+                "group", "None when data is a list of series (each item is one series already)", group,
+                "Remove group, or pass one long table with a group column.",
+            )
         return _from_list(list(data), columns=columns, time=time, nan_policy=nan_policy)
     if isinstance(data, pd.Series):
         data = data.to_frame()

@@ -39,9 +39,9 @@ from ._manifest import verify_checksums, write_checksums
 from ._validation import check_bool, check_choice, check_distinct, check_int, list_names, param_error
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, NotFittedError, ShapeError
-from .io import SeriesData, as_series
+from .io import SeriesData, as_series, check_out_dir
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
-from .splitting import CONTEXTS, Split, check_split_args, split
+from .splitting import CONTEXTS, Split, check_holdout_args, check_split_args, split
 from .windowing import Windows, check_horizon_zero, make_window_spec, window_starts
 
 __all__ = ["Pipeline"]
@@ -158,6 +158,7 @@ class Pipeline:
         self.gap = gap
         self.context = check_choice(context, "context", CONTEXTS)
         self.holdout = check_choice(holdout, "holdout", ("time", "series"))
+        check_holdout_args(self.holdout, gap, self.context, None)
         self.scaler = scaler
         self.scale_per = check_choice(scale_per, "scale_per", ("feature", "series", "sample"))
         self.derived = list(_features_module().make_features(derived)) if derived else []
@@ -496,9 +497,31 @@ class Pipeline:
         Returns
         -------
         ndarray (float64), same shape as ``y``
+            With one target and one horizon, a column ``(n, 1)`` (what Keras ``model.predict``
+            returns) comes back as ``(n,)``, the shape of the pipeline's ``y``.
+
+        Raises
+        ------
+        ShapeError
+            When ``y`` cannot be the target: its trailing axes must be those of the pipeline's
+            ``y`` batches (``(n,)``, ``(n, H)``, ``(n, n_targets)`` or ``(n, H, n_targets)``).
         """
         scaler, _ = self._check_fitted()
-        arr = np.asarray(y, dtype=np.float64)
+        try:
+            arr = np.asarray(y, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise param_error("y", "an array of numbers (model predictions)", y) from None
+        if isinstance(self.target, str) and self.spec.scalar_horizon and arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]  # Keras' (n, 1) predictions of the one target: the shape of y, (n,)
+        tail = (() if self.spec.scalar_horizon else (len(self.spec.horizons),)) + (
+            () if isinstance(self.target, str) else (len(self._targets),))
+        if arr.ndim != 1 + len(tail) or arr.shape[1:] != tail:
+            want = "(n" + "".join(f", {t}" for t in tail) + ")" + (" or (n, 1)" if not tail else "")
+            raise ShapeError(
+                f"`y` must have shape {want}, as the pipeline's y ({len(self.spec.horizons)} horizon(s), "
+                f"{len(self._targets)} target(s)). Received: y of shape {arr.shape}. Pass the predictions of "
+                "this pipeline's target, one row per window."
+            )
         if isinstance(scaler, IdentityScaler):
             return arr.copy()
         n_t = len(self._targets)
@@ -510,6 +533,11 @@ class Pipeline:
                 raise param_error(
                     "windows", "the Windows the predictions belong to when scale_per='series'", windows,
                     "Pass pipe.inverse_target(y_pred, windows=parts.test).",
+                )
+            if len(arr) != len(windows):
+                raise ShapeError(
+                    f"`y` has {len(arr)} rows but `windows` has {len(windows)} windows. Pass the predictions of "
+                    "exactly those windows (one row per window)."
                 )
             per_window = np.searchsorted(windows.series_data.bounds, windows.starts, side="right") - 1
             codes = self._codes_for(windows.series_data)[windows.series_data.bounds[per_window]]
@@ -594,7 +622,7 @@ class Pipeline:
             Replace an existing pipeline directory (refused otherwise).
         """
         self._check_fitted()
-        target = Path(path)
+        target = check_out_dir(path, "path")  # a file (or a path under a file) is refused before anything is written
         arrays: dict[str, np.ndarray] = {}
         payload = {
             "format": FORMAT,
@@ -635,7 +663,11 @@ class Pipeline:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ArtifactError(f"{file} is not valid JSON ({exc}).") from None
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            raise ArtifactError(f"{file} is not a seqprep pipeline (format {payload.get('format')!r}).")
+            found = (f"format {payload.get('format')!r}" if isinstance(payload, dict)
+                     else f"a JSON {type(payload).__name__}")
+            raise ArtifactError(
+                f"{file} is not a seqprep pipeline ({found}). Pass the folder written by Pipeline.save."
+            )
         if payload.get("version") not in _READS_VERSIONS:
             raise ArtifactError(
                 f"{file} has pipeline format version {payload.get('version')!r}; this seqprep ({__version__}) reads "

@@ -181,6 +181,32 @@ def check_split_args(split: Any, gap: Any) -> None:
         check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D').")
 
 
+def check_holdout_args(holdout: str, gap: Any, context: str, seed: Any) -> None:
+    """Refuse the arguments that ``holdout`` would silently ignore.
+
+    ``holdout="series"`` puts whole series into parts: there is no boundary in time to purge
+    (``gap``) nor earlier history to read (``context``), so either one given is refused rather than
+    dropped. A ``seed`` with ``holdout="time"`` orders nothing either and is refused the same way.
+    """
+    if holdout == "series":
+        if not (isinstance(gap, (int, np.integer)) and not isinstance(gap, bool) and gap == 0):
+            raise param_error(
+                "gap", "0 with holdout='series'", gap,
+                "Whole series are held out, so no rows lie between parts to purge: remove gap, or use "
+                "holdout='time' for a purge gap in time.",
+            )
+        if context != "history":
+            raise param_error(
+                "context", "'history' (the default) with holdout='series'", context,
+                "Held-out series share no rows with training, so context has no effect: remove it.",
+            )
+    elif seed is not None:
+        raise param_error(
+            "seed", "None with holdout='time'", seed,
+            "A chronological split has no random order to seed: remove seed, or use holdout='series'.",
+        )
+
+
 def check_gap(gap: Any, time: np.ndarray | None) -> tuple[int, np.timedelta64 | None]:
     """Validate ``gap``: ``(rows, None)`` for a number of rows, ``(0, duration)`` for a duration."""
     if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):
@@ -335,6 +361,7 @@ def split(
     names = tuple(names) if names is not None else (("train", "val", "test") if n_parts == 3 else ("train", "test"))
     if len(names) != n_parts:
         raise param_error("names", f"{n_parts} names (one per part)", names)
+    check_holdout_args(holdout, gap, context, seed)
     if holdout == "series":
         return _split_series(windows, check_fractions(fractions), names, seed)
     ranges = _cut_rows(windows, fractions, gap)
@@ -361,6 +388,25 @@ def require_windows(
         f"lookback={spec.lookback} and horizon(s) {list(spec.horizons)}, each part needs at least {need_part} rows "
         f"(context={context!r}){' and the training part at least ' + str(spec.span) if context != 'part' else ''}. "
         "Use more data, a shorter lookback, a smaller gap, or other fractions."
+    )
+
+
+def _check_folds_fit(
+    windows: Windows, n_folds: int, val_size: Any, val_rows: np.ndarray, lengths: np.ndarray, gap: int
+) -> None:
+    """Refuse folds that cannot fit, naming n_folds, val_size, gap and the rows (as TimeSeriesSplit does)."""
+    span = windows.spec.span
+    first_train = lengths - n_folds * val_rows - gap  # rows before the first fold's gap, per series
+    if bool(np.all(first_train >= span)):
+        return
+    i = int(np.argmin(first_train - span))
+    most = max(int((lengths[i] - gap - span) // max(int(val_rows[i]), 1)), 0)
+    noun = "the series" if len(lengths) == 1 else f"series {windows.series_data.keys[i]!r}"
+    raise InvalidParameterError(
+        f"Too many folds for the data: n_folds={n_folds} x val_size={val_size!r} ({int(val_rows[i])} rows each) "
+        f"+ gap={gap} leave {int(first_train[i])} rows before the first fold, but {noun} of {int(lengths[i])} rows "
+        f"needs at least {span} for one training window (lookback {windows.spec.lookback} + horizon). "
+        f"Use n_folds <= {most}, a smaller val_size or gap, or more data."
     )
 
 
@@ -431,7 +477,7 @@ def walk_forward(
     [(25, 10), (35, 10), (45, 10)]
     """
     n_folds = check_int(n_folds, "n_folds", minimum=1)
-    gap = check_int(gap, "gap", minimum=0)
+    gap = check_int(gap, "gap", minimum=0, fix="Folds count the gap in rows: pass gap as a number of rows >= 0.")
     check_choice(mode, "mode", ("expanding", "sliding"))
     check_choice(context, "context", CONTEXTS)
     if mode == "sliding":
@@ -444,6 +490,7 @@ def walk_forward(
         val_rows = np.maximum(np.round(lengths * val_size).astype(np.int64), 1)
     else:
         val_rows = np.full_like(lengths, check_int(val_size, "val_size", minimum=1))
+    _check_folds_fit(windows, n_folds, val_size, val_rows, lengths, gap)
     folds = []
     for k in range(n_folds):
         val_hi = lengths - (n_folds - 1 - k) * val_rows

@@ -61,7 +61,7 @@ def test_multi_horizon_and_multi_target_shapes():
 @given(
     lengths=st.lists(st.integers(1, 40), min_size=1, max_size=4),
     lookback=st.integers(1, 6),
-    horizon=st.one_of(st.integers(0, 4), st.lists(st.integers(0, 4), min_size=1, max_size=3)),
+    horizon=st.one_of(st.integers(0, 4), st.lists(st.integers(0, 4), min_size=1, max_size=3, unique=True)),
     stride=st.integers(1, 4),
     sampling_rate=st.integers(1, 3),
     n_feat=st.integers(1, 3),
@@ -71,7 +71,8 @@ def test_matches_reference_loop(lengths, lookback, horizon, stride, sampling_rat
     series = [rng.standard_normal((n, n_feat)).astype(np.float32) for n in lengths]
     horizons = [horizon] if isinstance(horizon, int) else horizon
     Xr, yr = reference(series, lookback, horizons, stride, sampling_rate, n_feat - 1)
-    kwargs = dict(lookback=lookback, horizon=horizon, target=n_feat - 1, stride=stride, sampling_rate=sampling_rate)
+    kwargs = dict(lookback=lookback, horizon=horizon, target=n_feat - 1, stride=stride, sampling_rate=sampling_rate,
+                  allow_horizon_zero=True)
     if len(Xr) == 0:
         with pytest.raises(DataError, match="needs at least"):
             windows(series, **kwargs)
@@ -110,9 +111,10 @@ def test_gaps_are_never_spanned(n, gap_rows, lookback, horizon, stride):
         return  # the dominant step would be the gap itself
     if len(Xr) == 0:
         with pytest.raises(DataError):
-            windows(df, lookback=lookback, horizon=horizon, target="v", stride=stride, time="t")
+            windows(df, lookback=lookback, horizon=horizon, target="v", stride=stride, time="t",
+                    allow_horizon_zero=True)
         return
-    w = windows(df, lookback=lookback, horizon=horizon, target="v", stride=stride, time="t")
+    w = windows(df, lookback=lookback, horizon=horizon, target="v", stride=stride, time="t", allow_horizon_zero=True)
     X, y = w.to_numpy()
     np.testing.assert_array_equal(X, Xr)
     assert w.report.get("gaps", 0) == len(gap_rows)
@@ -147,7 +149,8 @@ def test_keras_equivalence_with_tensorflow():
     rng = np.random.default_rng(0)
     data = rng.standard_normal((200, 3)).astype(np.float32)
     for lookback, h, stride, sr in [(10, 1, 1, 1), (7, 3, 2, 2), (5, 0, 3, 1)]:
-        X, y = windows(data, lookback=lookback, horizon=h, target=1, stride=stride, sampling_rate=sr).to_numpy()
+        X, y = windows(data, lookback=lookback, horizon=h, target=1, stride=stride, sampling_rate=sr,
+                       allow_horizon_zero=True).to_numpy()
         ds = keras.utils.timeseries_dataset_from_array(
             data, data[(lookback - 1) * sr + h :, 1], sequence_length=lookback, sampling_rate=sr,
             sequence_stride=stride, batch_size=10_000,
@@ -298,7 +301,7 @@ def test_bad_data():
     df = pd.DataFrame({"a": [1.0, 2, 3], "b": ["x", "y", "z"]})
     with pytest.raises(DataError, match=r"'b' \(.*\)"):
         windows(df, lookback=1, features=["a", "b"])
-    with pytest.raises(InvalidParameterError, match="name columns that do not exist: 'c'. Available columns: 'a', 'b'"):
+    with pytest.raises(InvalidParameterError, match="does not exist: 'c'. Available columns: 'a', 'b'"):
         windows(df, lookback=1, target="c")
     with pytest.raises(ShapeError, match="one key per row"):
         windows(np.zeros((5, 1)), lookback=1, group=[0, 1])

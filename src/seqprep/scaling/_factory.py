@@ -23,7 +23,8 @@ def make_scaler(
     ----------
     spec : str, scaler or dict, default="standard"
         ``"standard" | "minmax" | "robust" | "maxabs" | "log1p" | "pixel" | "none"``,
-        a scaler instance (returned as is), or a dict ``{column: spec}`` (gives a
+        a scaler instance (an unfitted copy is returned: two fits never
+        share one object), or a dict ``{column: spec}`` (gives a
         :class:`ColumnScaler`).
     feature_names : list of str, optional
         Column names for a dict spec when the data is an ndarray.
@@ -62,6 +63,6 @@ def make_scaler(
         columns = ColumnScaler(spec, feature_names=feature_names)
         columns._validate_params()
         return columns
-    if isinstance(spec, BaseScaler):
-        return spec
+    # A scaler instance is copied (unfitted), as in a dict spec: one instance given to several pipelines or
+    # folds must not share its statistics (each fit would overwrite the others').
     return _scaler_from_spec(spec)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import (
+    INT64_MAX,
     check_bool,
     check_choice,
     check_distinct,
@@ -115,6 +116,13 @@ def make_window_spec(
     check_distinct(horizons, "horizon", "offsets")
     stride = check_int(stride, "stride", minimum=1)
     sampling_rate = check_int(sampling_rate, "sampling_rate", minimum=1)
+    span = (lookback - 1) * sampling_rate + max(horizons) + 1
+    if span > INT64_MAX:
+        raise param_error(
+            "lookback", "small enough that a window's span fits in 64 bits", lookback,
+            f"A window spans (lookback - 1) * sampling_rate + horizon + 1 = {span} rows with "
+            f"sampling_rate={sampling_rate}: use a smaller lookback or sampling_rate.",
+        )
     check_choice(layout, "layout", LAYOUTS)
     subsequences = _check_subsequences(layout, subsequences, lookback)
     dtype_name = _check_dtype(dtype)

@@ -41,6 +41,8 @@ Batch: TypeAlias = np.ndarray | tuple[np.ndarray, np.ndarray]
 _PART_BYTES = 1 << 18
 # Whether the thread policy may pick several threads for a gather on its own (see above).
 _AUTO_THREADS = False
+# A gather larger than this asks the system how much memory is available before allocating.
+_CHECK_ABOVE_BYTES = 256 << 20
 
 
 def windows(
@@ -326,6 +328,7 @@ class Windows:
 
     # ------------------------------------------------------------------ gathering
     def _take(self, idx: np.ndarray, rng: np.random.Generator | None = None) -> Batch:
+        self._check_fits(len(idx))
         starts = self._starts[idx]
         X = self._gather_x(starts)
         if rng is not None and self._augment is not None:
@@ -343,6 +346,26 @@ class Windows:
             X = self._batch_transform(X, starts)
         X = self._apply_layout(X)
         return (X, y) if y is not None else X
+
+    def _check_fits(self, k: int) -> None:
+        """Refuse up front (MemoryBudgetError) a gather of *k* windows larger than the memory available now.
+
+        Only large gathers ask the system (batches stay free of the check's cost); numpy's own
+        MemoryError would come later, or the system would start swapping.
+        """
+        n = len(self)
+        if not n or not k:
+            return
+        need = self.nbytes // n * k
+        if need < _CHECK_ABOVE_BYTES:
+            return
+        available = _available_memory()
+        if need > available:
+            raise MemoryBudgetError(
+                f"gathering {k:,} windows of shape {self.sample_shape} ({self.spec.dtype}) needs {_fmt_bytes(need)}, "
+                f"more than the {_fmt_bytes(available)} of memory available. Take them in batches instead: "
+                "w.batches(256), w[i:j] for a range, or w.to_torch() in a DataLoader."
+            )
 
     def _gather_x(self, starts: np.ndarray) -> np.ndarray:
         """``X`` in (k, L, *feat) order, contiguous, in the output dtype (threads: :mod:`seqprep._threads`)."""
