@@ -252,6 +252,13 @@ def load_npy(path: Any, name: str, *, mmap: bool = False) -> np.ndarray:
     where = f"`{name}` file {str(p)!r}"
     if p.stat().st_size == 0:
         raise DataError(f"the {where} is empty (0 bytes). Save the array again with numpy.save.")
+    with p.open("rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY":
+        raise DataError(
+            f"the {where} is not an .npy array (it does not start with numpy's header): it may be corrupt or another "
+            "kind of file. Save the array with numpy.save."
+        )
     try:
         arr = np.load(p, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -272,6 +279,13 @@ def load_npz(path: Any, name: str) -> dict[str, np.ndarray]:
 
     p = check_file(path, name)
     where = f"`{name}` file {str(p)!r}"
+    with p.open("rb") as fh:
+        magic = fh.read(4)
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise DataError(
+            f"the {where} is not an .npz archive (it does not start like a zip file): it may be corrupt or another "
+            "kind of file. Save the arrays with numpy.savez."
+        )
     try:
         with np.load(p, allow_pickle=False) as archive:
             if not hasattr(archive, "files"):

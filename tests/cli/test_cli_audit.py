@@ -84,8 +84,8 @@ def test_audit_csv_and_layout(tmp_path):
 @pytest.mark.parametrize(
     "args, match",
     [
-        (["audit", "missing.npz"], "File not found"),
-        (["audit", "--train", "missing.npy", "--test", "missing.npy"], "File not found"),
+        (["audit", "missing.npz"], "does not exist"),
+        (["audit", "--train", "missing.npy", "--test", "missing.npy"], "does not exist"),
         (["audit"], "`--train` and `--test` are required"),
     ],
 )
@@ -132,4 +132,4 @@ def test_console_script_exit_codes(honest, leaky_npz):
     assert leak.returncode == 1
     assert json.loads(leak.stdout)["findings"][0]["code"] == "SCALED_PER_PART"
     bad = subprocess.run([str(SCRIPT), "audit", "nope.npz"], capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "File not found" in bad.stderr
+    assert bad.returncode == 2 and "does not exist" in bad.stderr

@@ -6,7 +6,6 @@ input (raised as a :class:`~seqprep.exceptions.SeqprepError`, printed by ``cli.m
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -20,40 +19,36 @@ _KEYS = ("X_train", "X_val", "X_test", "y_train", "y_val", "y_test", "time_train
 
 
 def _load_array(path: str, what: str) -> np.ndarray:
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidParameterError(f"File not found for {what}: {path!r}. Check the path.")
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".npy":
-            return np.load(p, allow_pickle=False)
-        if suffix in (".csv", ".txt"):
-            import pandas as pd
+    from ..io import check_file, load_npy, read_table
 
-            frame = pd.read_csv(p)
-            return frame.to_numpy()
-    except ValueError as exc:
-        raise DataError(f"Could not read {what} from {path!r}: {exc}") from exc
-    raise InvalidParameterError(f"{what} must be a .npy or .csv file. Received: {path!r}. Save arrays with numpy.save.")
+    p = check_file(path, what)
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        return load_npy(p, what)
+    if suffix in (".csv", ".txt"):
+        frame = read_table(p)
+        bad = [str(c) for c in frame.columns if not np.issubdtype(frame[c].dtype, np.number)]
+        if bad:
+            raise DataError(f"the `{what}` file {path!r} has non-numeric columns {bad}. Save numbers only.")
+        return frame.to_numpy()
+    raise InvalidParameterError(
+        f"`{what}` must be a .npy or .csv file. Received: {path!r}. Save arrays with numpy.save."
+    )
 
 
 def _load_npz(path: str) -> dict[str, np.ndarray]:
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidParameterError(f"File not found: {path!r}. Check the path.")
+    from ..io import check_file, load_npz
+
+    p = check_file(path, "ARRAYS")
     if p.suffix.lower() != ".npz":
         raise InvalidParameterError(
             f"The positional ARRAYS file must be an .npz archive. Received: {path!r}. "
             "Use --train/--test for .npy or .csv files."
         )
-    try:
-        with np.load(p, allow_pickle=False) as archive:
-            data = {k: archive[k] for k in archive.files}
-    except ValueError as exc:
-        raise DataError(f"Could not read {path!r} without pickle: {exc}") from exc
+    data = load_npz(p, "ARRAYS")
     unknown = sorted(set(data) - set(_KEYS))
     if unknown:
-        raise DataError(f"{path!r} holds unknown key(s) {unknown}. Allowed keys: {', '.join(_KEYS)}.")
+        raise DataError(f"{path!r} holds unknown key(s) {unknown}. Allowed keys: {', '.join(_KEYS)}. Rename them.")
     for key in ("X_train", "X_test"):
         if key not in data:
             raise DataError(
