@@ -471,9 +471,9 @@ def test_check_data_finds_time_problems(tmp_path):
 
 
 def test_check_data_errors(tmp_path):
-    with pytest.raises(InvalidParameterError, match="File not found"):
+    with pytest.raises(DataError, match="does not exist"):
         check_data(tmp_path / "nope.csv")
-    with pytest.raises(InvalidParameterError, match="`time` must name a column"):
+    with pytest.raises(InvalidParameterError, match="`time` names a column that does not exist"):
         check_data(pd.DataFrame({"a": [1.0]}), time="date")
     with pytest.raises(InvalidParameterError, match="df_or_path"):
         check_data(42)

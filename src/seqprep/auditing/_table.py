@@ -13,39 +13,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import list_names, param_error, zero_of
-from ..exceptions import DataError, InvalidParameterError
+from .._validation import check_names, check_unique_columns, list_names, param_error, zero_of
 from ._report import Finding
 
 __all__: list[str] = []  # internal module
 
 
 def _load_frame(df_or_path: Any) -> pd.DataFrame:
-    """The table itself, or read from a CSV/TSV/Parquet path (chosen by the suffix)."""
+    """The table itself, or read from a CSV/TSV/Parquet path by the one reader (:func:`seqprep.io.read_table`)."""
+    from ..io import read_table
+
     if isinstance(df_or_path, pd.DataFrame):
+        check_unique_columns(df_or_path.columns, "the DataFrame")
         return df_or_path
     if not isinstance(df_or_path, (str, Path)):
         raise param_error("df_or_path", "a DataFrame or a path to a CSV or Parquet file", df_or_path)
-    path = Path(df_or_path)
-    if not path.is_file():
-        raise InvalidParameterError(f"File not found: {str(path)!r}. Check the path.")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".csv", ".txt", ".tsv"):
-            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-    except (ValueError, OSError) as exc:
-        raise DataError(f"Could not read {str(path)!r}: {exc}") from exc
-    raise param_error("df_or_path", "a .csv, .tsv or .parquet file", str(path), "Convert the file to CSV or Parquet.")
+    return read_table(df_or_path)
 
 
 def _column(df: pd.DataFrame, name: Any, arg: str) -> Any:
     """Check that the column named by argument *arg* exists (``None``: not given)."""
-    if name is not None and name not in df.columns:
-        raise InvalidParameterError(
-            f"`{arg}` must name a column. Received: {arg}={name!r}. Columns: {list_names(df.columns)}."
-        )
+    if name is not None:
+        check_names([name], arg, [str(c) for c in df.columns])
     return name
 
 
@@ -90,10 +79,9 @@ def _check_times(df: pd.DataFrame, time: str, group: str | None) -> list[Finding
     """
     t = df[time]
     if not (pd.api.types.is_datetime64_any_dtype(t) or pd.api.types.is_numeric_dtype(t)):
-        try:
-            t = pd.to_datetime(t)
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"Column {time!r} could not be read as timestamps: {exc}") from exc
+        from ..io import parse_time_column
+
+        t = parse_time_column(t, time)
     keys = df[group].to_numpy() if group is not None else np.zeros(len(df))
     tv = t.to_numpy()
     diffs = tv[1:] - tv[:-1]
