@@ -15,6 +15,7 @@ reported; windows never span a gap unless asked to).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -260,7 +261,18 @@ def load_npy(path: Any, name: str, *, mmap: bool = False) -> np.ndarray:
             "kind of file. Save the array with numpy.save."
         )
     try:
-        arr = np.load(p, mmap_mode="r" if mmap else None, allow_pickle=False)
+        with p.open("rb") as fh:  # our own handle: numpy leaves its own open when the header is bad
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else (
+                np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(fh)
+            need = fh.tell() + math.prod(shape) * dtype.itemsize
+            if dtype.hasobject:
+                raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
+            if p.stat().st_size < need:
+                raise ValueError(f"the file has {p.stat().st_size} bytes, its header announces {need}")
+            fh.seek(0)
+            arr = np.load(p, mmap_mode="r") if mmap else np.load(fh, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataError(
             f"the {where} is not a readable numeric .npy array ({_first_line(exc)}). It may be truncated or "
@@ -287,9 +299,7 @@ def load_npz(path: Any, name: str) -> dict[str, np.ndarray]:
             "kind of file. Save the arrays with numpy.savez."
         )
     try:
-        with np.load(p, allow_pickle=False) as archive:
-            if not hasattr(archive, "files"):
-                raise DataError(f"the {where} is an .npy array, not an .npz archive. Save it with numpy.savez.")
+        with p.open("rb") as fh, np.load(fh, allow_pickle=False) as archive:  # our handle: always closed
             data = {k: archive[k] for k in archive.files}
     except DataError:
         raise
@@ -555,8 +565,19 @@ def _is_numeric(column: pd.Series) -> bool:
     )
 
 
+def as_array(data: Any, name: str = "data") -> np.ndarray:
+    """``np.asarray(data)``, with a ragged list (rows of different lengths) refused as a :class:`ShapeError`."""
+    try:
+        return np.asarray(data)
+    except (ValueError, TypeError) as exc:
+        raise ShapeError(
+            f"`{name}` is ragged: its rows have different lengths, so it is no array ({_first_line(exc)}). Pad the "
+            "rows to one length, or pass one array per series as a list of arrays."
+        ) from None
+
+
 def _from_array(data: Any, *, columns: Any, time: Any, group: Any, nan_policy: str) -> SeriesData:
-    arr = np.asarray(data)
+    arr = as_array(data)
     if arr.ndim == 0:
         raise ShapeError(
             f"`data` must have at least one axis (rows). Received: a 0-d value {arr!r}. "

@@ -38,7 +38,7 @@ from ._json import freq_json, json_default, key_json
 from ._manifest import verify_checksums, write_checksums
 from ._validation import check_bool, check_choice, check_distinct, check_int, list_names, param_error
 from ._version import __version__
-from .exceptions import ArtifactError, DataError, NotFittedError, ShapeError
+from .exceptions import ArtifactError, DataError, InvalidParameterError, NotFittedError, ShapeError
 from .io import SeriesData, as_series, check_out_dir
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
 from .splitting import CONTEXTS, Split, check_holdout_args, check_split_args, split
@@ -161,6 +161,12 @@ class Pipeline:
         check_holdout_args(self.holdout, gap, self.context, None)
         self.scaler = scaler
         self.scale_per = check_choice(scale_per, "scale_per", ("feature", "series", "sample"))
+        if isinstance(scaler, str) and self.scale_per != "sample":
+            try:  # an unknown name is refused now, under the argument's own name, not at fit
+                make_scaler(scaler, per=self.scale_per)
+            except InvalidParameterError as exc:
+                text = str(exc).replace("`spec`", "`scaler`").replace("spec=", "scaler=")
+                raise InvalidParameterError(text) from None
         self.derived = list(_features_module().make_features(derived)) if derived else []
         self.augment = _augment_module().make_augmentation(augment) if augment is not None else None
         self.nan_policy = nan_policy

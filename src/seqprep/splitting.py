@@ -207,6 +207,19 @@ def check_holdout_args(holdout: str, gap: Any, context: str, seed: Any) -> None:
         )
 
 
+def check_needs_time(split: Any, gap: Any, has_time: bool) -> None:
+    """Refuse cut timestamps or a duration gap for data without timestamps, before any data is read."""
+    if has_time:
+        return
+    if is_time_cuts(split):
+        raise param_error("split", "fractions when the data has no time column", split,
+                          "Pass time=... (--time) naming the timestamp column, or give fractions such as "
+                          "0.7,0.15,0.15.")
+    if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):
+        raise param_error("gap", "a number of rows when the data has no time column", gap,
+                          "Pass time=... (--time) naming the timestamp column, or give the gap in rows.")
+
+
 def check_gap(gap: Any, time: np.ndarray | None) -> tuple[int, np.timedelta64 | None]:
     """Validate ``gap``: ``(rows, None)`` for a number of rows, ``(0, duration)`` for a duration."""
     if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):

@@ -24,9 +24,11 @@ __all__: list[str] = []  # internal module
 
 def _as_array(value: Any, name: str) -> np.ndarray:
     """Read *value* (array-like or DataFrame) as float64, refusing text so no rule compares strings."""
+    from ..io import as_array
+
     if isinstance(value, pd.DataFrame):
         value = value.to_numpy()
-    arr = np.asarray(value)
+    arr = as_array(value, name)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise DataError(f"`{name}` must hold numbers. Received dtype={arr.dtype}. Encode or drop non-numeric columns.")
     return arr.astype(np.float64, copy=False)

@@ -70,7 +70,8 @@ def load_factory(target: str) -> Any:
     path = Path(source)
     if source.endswith(".py") or path.exists():
         if not path.is_file():
-            raise param_error("MODULE:FACTORY", "an existing Python file", source, "Check the path.")
+            what = "a folder" if path.is_dir() else "missing"
+            raise DataError(f"`MODULE:FACTORY` names {source!r}, which is {what}, not a Python file. Check the path.")
         name = f"_seqprep_doctor_{path.stem}"
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ._options import INT64
@@ -74,7 +76,7 @@ def prepare(
         lookback, _horizon(horizon), target=targets[0] if len(targets) == 1 else targets,
         features=_names(features, "features"), time=time_col, group=group, split=_split(split_), gap=_gap(gap),
         scaler=scaler, scale_per=scale_per, stride=stride,
-        derived=[Calendar(features=tuple(_names(calendar, "calendar") or ()))] if calendar else (),
+        derived=[_calendar(Calendar, calendar)] if calendar else (),
         allow_horizon_zero=allow_horizon_zero,
     )
     check_out_dir(out)
@@ -84,3 +86,15 @@ def prepare(
     click.echo(f"wrote {path}: data.npy {parts[next(iter(parts))].series_data.values.shape}")
     for name, w in parts.items():
         click.echo(f"  {name}: {len(w):,} windows, X {w.sample_shape}")
+
+
+def _calendar(calendar_cls: Any, value: str) -> Any:
+    """The ``--calendar`` features, refused under the option's own name."""
+    from ..exceptions import InvalidParameterError
+
+    names = tuple(_names(value, "calendar") or ())
+    try:
+        return calendar_cls(features=names)
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"`--calendar` {value!r} is not valid: {exc}") from None
+

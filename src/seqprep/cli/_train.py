@@ -142,7 +142,7 @@ def _calendar(console: Any) -> list[Any]:
 
 
 @click.command("demo")
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out", type=click.Path(), default=None,
               help="Run directory (default runs/demo, or runs/demo-<timestamp> if that exists).")
 @click.option("--epochs", type=click.IntRange(1, 1000), default=60, show_default=True, help="Maximum epochs.")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
@@ -156,6 +156,8 @@ def demo(out: str | None, epochs: int, seed: int, show_leakage: bool, overwrite:
     from ..datasets import load_weather
     from ..runs import run_forecast
 
+    if out is not None:
+        check_out_dir(out)
     started = _time.perf_counter()
     console = _console()
     df = load_weather()
@@ -479,6 +481,8 @@ def _train_classification(
 
     if not cfg.get("train") or not cfg.get("test"):
         raise InvalidParameterError("classification needs both --train X_TRAIN.ts and --test X_TEST.ts.")
+    if cfg.get("out"):
+        check_out_dir(cfg["out"])
     tr, te = load_ts(cfg["train"]), load_ts(cfg["test"])
     console.print(f"train: {tr!r}\ntest:  {te!r}")
     console.print("Each case is z-scored per channel over its own time steps (instance normalization): "

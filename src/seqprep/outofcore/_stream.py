@@ -17,6 +17,7 @@ from .._files import allocate_npy, clean_stale, disk_errors, fault_point, output
 from .._validation import check_int, param_error
 from ..exceptions import ArtifactError
 from ..io import SeriesData
+from ..splitting import check_needs_time
 from ..windowing import Windows, WindowSpec
 
 # ``x as x``: re-exported from the module they moved to, for code that imports them from here.
@@ -256,6 +257,7 @@ def export(
         raise param_error("dtype", "a float dtype for an export", pipeline.spec.dtype)
     _resolve_columns(pipeline, source)  # every name is checked before the directory is made
     _time_dtype(source, pipeline.time)
+    check_needs_time(pipeline.split, pipeline.gap, pipeline.time is not None)
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise ArtifactError(f"{str(out)!r} is a file; an export is written to a directory. Choose another path.")

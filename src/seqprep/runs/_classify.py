@@ -69,6 +69,11 @@ def _cases(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"the {name} cases have no class labels (@classLabel false). Classification needs labels.")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).reshape(-1)
+    if y.dtype.kind == "f":
+        raise DataError(
+            f"the {name} cases have numeric targets (a regression file, @targetLabel true), not class labels. "
+            "Use a classification file (@classLabel true ...), or forecast with `seqprep train DATA --target ...`."
+        )
     if X.ndim != 3:
         raise DataError(f"the {name} cases must have shape (n_cases, length, n_channels). Received: {X.shape}.")
     if len(X) != len(y):

@@ -172,8 +172,16 @@ def train_forecaster(
     """
     model_config = dict(model_config)
     ridge_path = bool(model_config.pop("ridge_path", False)) and model_config.get("members") is None
-    if "skip_index" not in model_config and spec.target in inputs:
-        model_config = {**model_config, "skip_index": list(inputs).index(spec.target)}
+    own = list(inputs).index(spec.target) if spec.target in inputs else None
+    given = model_config.get("skip_index")
+    if given is not None and given != own:
+        raise param_error(
+            "skip_index", f"the target's input column ({own} for {spec.target!r})" if own is not None else
+            "None (the target is not an input)", given,
+            "The persistence skip adds the target's last input value: remove skip_index from [model], the run sets it.",
+        )
+    if "skip_index" not in model_config and own is not None:
+        model_config = {**model_config, "skip_index": own}
     (X_tr, y_tr), (X_va, y_va) = arrays["train"], arrays["val"]
     if not ridge_path:
         return (*fit_model(X_tr.shape[2], 1, "regression", spec.lookback, model_config, spec.seed,
