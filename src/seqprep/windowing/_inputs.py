@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_distinct, param_error
-from ..exceptions import ShapeError
+from ..exceptions import DataError, ShapeError
 from ..io import SeriesData, as_series
 from ._spec import WindowSpec
 
@@ -85,6 +85,22 @@ def _check_layout_fits(layout: str, x_data: np.ndarray) -> None:
         raise ShapeError(
             f"layout={layout!r} needs tabular rows (n, n_features). Received: rows of shape "
             f"{x_data.shape[1:]}. For frames use layout 'NTHWC' or 'NTCHW'."
+        )
+
+
+def _check_fits_dtype(values: np.ndarray, dtype: str) -> None:
+    """Refuse values that the output dtype cannot hold (1e39 in float32 would become inf without a word)."""
+    out = np.dtype(dtype)
+    if out.kind != "f" or values.dtype.kind not in "fiu" or values.size == 0:
+        return
+    if values.dtype.kind == "f" and values.dtype.itemsize <= out.itemsize:
+        return
+    limit = float(np.finfo(out).max)
+    hi, lo = float(np.max(values)), float(np.min(values))
+    if hi > limit or lo < -limit:
+        raise DataError(
+            f"the data holds values up to {max(abs(hi), abs(lo)):.4g}, beyond the range of dtype={dtype!r} "
+            f"({limit:.4g}): they would become inf. Pass dtype='float64', or rescale those columns first."
         )
 
 

@@ -14,6 +14,7 @@ from .._validation import check_bool, check_int
 from ..exceptions import DataError, MemoryBudgetError
 from ..io import SeriesData
 from ._inputs import (
+    _check_fits_dtype,
     _check_layout_fits,
     _column_names,
     _input_columns,
@@ -159,6 +160,7 @@ def windows(
         shared = [i for i in tgt_idx if n_feat is None or i < n_feat]
         check_horizon_zero(spec.horizons, [sd.columns[i] if sd.columns else str(i) for i in shared], allow_horizon_zero)
     _check_layout_fits(spec.layout, x_data)
+    _check_fits_dtype(sd.values, spec.dtype)
     y_data = _target_rows(sd, tgt_idx, spec.dtype)
     starts, counts = window_starts(sd.bounds, sd.breaks, spec, lazy=True)
     report = {**sd.report, **counts}
