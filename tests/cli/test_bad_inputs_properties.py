@@ -8,6 +8,7 @@ there is a one-line error naming the file.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -20,7 +21,9 @@ import seqprep
 from seqprep.datasets import load_ts
 from seqprep.io import read_table
 
-FAST = settings(max_examples=int(__import__("os").environ.get("SEQPREP_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 60 examples each in CI; SEQPREP_FUZZ_EXAMPLES=1500 for a deeper run.
+FAST = settings(max_examples=int(os.environ.get("SEQPREP_FUZZ_EXAMPLES", "60")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 # ------------------------------------------------------------------------------------------- CSV
 _CELL = st.one_of(
@@ -66,7 +69,8 @@ def test_csv_reader_refuses_or_reads(raw: bytes) -> None:
 
 # ------------------------------------------------------------------------------------------ TOML
 _TOML_VALUE = st.one_of(
-    st.integers(-(2**70), 2**70).map(str), st.floats(allow_nan=False).map(repr), st.booleans().map(lambda b: str(b).lower()),
+    st.integers(-(2**70), 2**70).map(str), st.floats(allow_nan=False).map(repr),
+    st.booleans().map(lambda b: str(b).lower()),
     st.text(max_size=6).map(lambda s: '"' + s.replace("\\", "").replace('"', "") + '"'),
     st.lists(st.integers(-3, 3), max_size=3).map(str), st.just('["a", "a"]'), st.just('"7D"'), st.just('"x,y"'),
     st.just("[0.7, 0.15, 0.15]"), st.just('["2020-01-01", "2020-02-01"]'), st.just("{}"), st.just("nan"),
