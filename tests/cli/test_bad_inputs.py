@@ -419,6 +419,8 @@ C("windows-target-twice", "2-silent", WIN("{D}/good.csv", target="a,a"), r"--tar
   r"duplicate|twice|repeat|distinct|unique")
 C("windows-features-duplicate", "2-silent", WIN("{D}/good.csv", "--features", "a,a,b"), r"--features|features",
   r"duplicate|twice|repeat|distinct|unique")
+C("windows-features-duplicate-target-becomes-input", "2-silent", WIN("{D}/good.csv", "--features", "a,a,b", target="c"),
+  r"--features|features", r"duplicate|twice|repeat|distinct|unique")
 C("windows-stride-zero", "2-silent", WIN("{D}/good.csv", "--stride", "0"), r"stride")
 C("windows-sampling-rate-zero", "2-silent", WIN("{D}/good.csv", "--sampling-rate", "0"), r"sampling")
 C("windows-lookback-zero", "2-silent", ["windows", "{D}/good.csv", "--lookback", "0", "--target", "a"], r"lookback")
@@ -520,6 +522,10 @@ A("windows-target-twice", "2-silent",
   r"duplicate|twice|repeat|distinct|unique")
 A("windows-features-duplicate", "2-silent",
   "import seqprep\nseqprep.windows(pd.read_csv(D/'numeric.csv'), 8, target='a', features=['a', 'a', 'b'])",
+  r"features", r"duplicate|twice|repeat|distinct|unique")
+A("windows-features-duplicate-target-becomes-input", "2-silent",
+  "import seqprep\nw = seqprep.windows(pd.read_csv(D/'numeric.csv'), 8, target='c', features=['a', 'a', 'b'])\n"
+  "assert 'c' not in w.feature_names, ('the target is an input', w.feature_names)",
   r"features", r"duplicate|twice|repeat|distinct|unique")
 A("pipeline-target-twice", "2-silent",
   "import seqprep\nseqprep.Pipeline(8, target=['a', 'a'], time='date').fit(pd.read_csv(D/'good.csv'))", r"target",
@@ -776,7 +782,7 @@ A("training-fit-wrong-features", "3-traceback",
   "from seqprep.training import fit\nfrom seqprep.models import CNNLSTM\n"
   "fit(CNNLSTM(n_features=2), (np.zeros((10, 8, 3), np.float32), np.zeros(10, np.float32)), epochs=1, "
   "device='cpu', progress=False)", r"feature|channel", r"\b2\b.*\b3\b|\b3\b.*\b2\b")
-A("training-fit-epochs-huge", "3-traceback",
+A("training-fit-batch-size-huge", "3-traceback",
   f"from seqprep.training import fit\nfrom seqprep.models import CNNLSTM\n"
   f"fit(CNNLSTM(n_features=2), (np.zeros((10, 8, 2), np.float32), np.zeros(10, np.float32)), epochs=1, "
   f"batch_size={2**70}, device='cpu', progress=False)", r"batch_size")
