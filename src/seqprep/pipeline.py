@@ -288,7 +288,11 @@ class Pipeline:
             )
         base = list(sd.columns)
         inputs = self.features if self.features is not None else [c for c in base]
-        values = sd.values.astype(np.float64, copy=False)
+        values = sd.values
+        # float32 data for float32 windows stays float32: the scaler's statistics and transform work
+        # in float64 chunks (exact casts), so the result equals a whole float64 copy's, without one.
+        if not (values.dtype == np.float32 and np.dtype(self.spec.dtype) == np.float32 and not self.derived):
+            values = values.astype(np.float64, copy=False)
         warmup = 0
         derived_names: list[str] = []
         if self.derived:
@@ -301,6 +305,8 @@ class Pipeline:
         extra_targets = [t for t in self._targets if t not in in_cols]
         columns = in_cols + extra_targets
         order = [base.index(c) for c in columns]
+        if order == list(range(values.shape[1])) and values.flags.c_contiguous:
+            return values, sd, columns, len(in_cols), warmup  # already in order: no reordered copy
         table = np.ascontiguousarray(values[:, order])
         return table, sd, columns, len(in_cols), warmup
 
@@ -331,7 +337,7 @@ class Pipeline:
         scaler = self._make_scaler(columns)
         if isinstance(scaler, SeriesScaler):
             return scaler.fit(table[rows], codes[rows])
-        return scaler.fit(table[rows])
+        return scaler.fit(table[_as_slice(rows)])
 
     def _make_scaler(self, columns: list[str]) -> BaseScaler:
         if self.scale_per == "sample":
@@ -661,6 +667,14 @@ class Pipeline:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _as_slice(mask: np.ndarray) -> slice | np.ndarray:
+    """A boolean row mask as a slice when its rows are one contiguous run (a view, not a copy)."""
+    idx = np.flatnonzero(mask)
+    if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return mask
 
 
 def _features_module() -> Any:
