@@ -323,6 +323,7 @@ def _from_parquet(
             del table, cols
         if at != n_rows:
             raise _UsePandas
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed row groups otherwise
         return out
 
     try:

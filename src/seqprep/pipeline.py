@@ -190,21 +190,28 @@ class Pipeline:
             seed=self.seed if self.holdout == "series" else None,
         )
         train_mask = parts.train_rows("train") if self.holdout == "time" else self._series_train_mask(parts, sd)
-        codes = sd.series_codes()
+        # one series: a read-only view of zeros instead of 8 bytes per row
+        codes = sd.series_codes() if sd.n_series > 1 else np.broadcast_to(np.zeros(1, np.int64), (sd.n_rows,))
         scaler = self._fit_scaler(columns, table, codes, train_mask)
         check_series_trained(scaler, sd.keys)  # before the pipeline changes: a refused fit leaves it as it was
         self.scaler_ = scaler
         self.schema_ = self._schema(sd, columns, n_in, warmup)
+        raw_starts = raw.starts
+        part_starts = {name: w.starts for name, w in parts.parts.items()}
+        row_ranges, gap, context = parts.row_ranges, parts.gap, parts.context
+        del raw, parts, train_mask  # with sd's values replaced below, the unscaled table goes after scaling
         scaled = self._scale(table, codes)
+        del table
+        sd = replace(sd, values=scaled)
         full = self._windows(scaled, sd, columns, n_in, warmup)
         out = {}
-        for name, w in parts.parts.items():
-            idx = np.searchsorted(raw.starts, w.starts)
+        for name, starts in part_starts.items():
+            idx = np.searchsorted(raw_starts, starts)
             part = full.subset(idx, name=name)
             if name == "train" and self.augment is not None:
                 part = part.with_augmentation(self.augment, seed=self.seed)
             out[name] = part
-        self.split_ = Split(out, parts.row_ranges, parts.gap, parts.context)
+        self.split_ = Split(out, row_ranges, gap, context)
         return self.split_
 
     def fit_folds(
