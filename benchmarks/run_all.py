@@ -39,6 +39,9 @@ FLAGS: dict[str, dict[str, list[str]]] = {
         "medium": ["--series", "10000", "--steps", "1000", "--pf-max-series", "10000", "--pf-budget", "240"],
         "full": [],
     },
+    "loader.py": {"small": ["--rows", "200000", "--repeats", "3"], "medium": ["--repeats", "3"], "full": []},
+    "pipeline_fit.py": {"small": ["--rows", "1000000", "--repeats", "1"], "medium": ["--rows", "5000000"],
+                        "full": []},
     "out_of_core.py": {"small": ["--rows", "2000000"], "medium": ["--rows", "20000000"], "full": []},
     "results.py": {
         "small": ["--task", "weather", "--seeds", "0"],

@@ -426,6 +426,10 @@ def as_series(
     """
     check_choice(nan_policy, "nan_policy", _NAN_POLICIES)
     if isinstance(data, (str, os.PathLike)):
+        direct = _from_parquet(data, columns=columns, time=time, group=group, nan_policy=nan_policy,
+                               required=required)
+        if direct is not None:
+            return direct
         data = read_table(data)
     if isinstance(data, list | tuple) and data and all(isinstance(d, (np.ndarray, pd.DataFrame)) for d in data):
         if group is not None:
@@ -478,9 +482,89 @@ def _merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+class _UsePandas(Exception):
+    """The direct Parquet reader cannot give exactly what pandas would: read through pandas."""
+
+
+def _from_parquet(
+    path: str | os.PathLike[str], *, columns: Any, time: Any, group: Any, nan_policy: str, required: Sequence[Any]
+) -> SeriesData | None:
+    """A Parquet file straight into the row-major table, one row group at a time (None: use pandas).
+
+    pandas would hold Arrow's decoded table, then its own frame, then the row-major copy (about 3x
+    the data at the peak); here the peak is the row-major table plus one row group. Used for files
+    whose value columns are integers or floats without nulls and whose index is a RangeIndex (or
+    absent); the time and group columns are read through pandas, so they convert as before.
+    """
+    p = Path(path)
+    if p.suffix.lower() not in _PARQUET_SUFFIXES or not p.is_file():
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - pandas then raises its own error
+        return None
+    pf = pq.ParquetFile(p)
+    schema = pf.schema_arrow
+    meta = schema.pandas_metadata or {}
+    if any(not isinstance(c, dict) for c in meta.get("index_columns", [])) or len(set(schema.names)) != len(
+        schema.names
+    ):
+        return None
+    special = [c for c in (time, group) if isinstance(c, str) and c in schema.names]
+    full = pd.read_parquet(p, columns=special) if special else None
+    skeleton = schema.empty_table().to_pandas()
+    n_rows = pf.metadata.num_rows
+
+    def rows(chosen: list[str]) -> np.ndarray:
+        fields = [schema.field(c) for c in chosen]
+        if not all(pa.types.is_integer(f.type) or pa.types.is_float32(f.type) or pa.types.is_float64(f.type)
+                   for f in fields):
+            raise _UsePandas
+        positions = [schema.get_field_index(c) for c in chosen]
+        for g in range(pf.num_row_groups):
+            group_meta = pf.metadata.row_group(g)
+            for i in positions:  # nulls become NaN (and change the dtype) in pandas: leave those to it
+                stats = group_meta.column(i).statistics
+                if stats is None or not stats.has_null_count or stats.null_count:
+                    raise _UsePandas
+        dtype = np.result_type(*[f.type.to_pandas_dtype() for f in fields])
+        out = np.empty((n_rows, len(chosen)), dtype=dtype)
+        at = 0
+        for g in range(pf.num_row_groups):
+            table = pf.read_row_group(g, columns=chosen)
+            cols = [table.column(j).to_numpy().astype(dtype, copy=False) for j in range(len(chosen))]
+            _stack_rows(cols, out[at : at + table.num_rows])
+            at += table.num_rows
+            del table, cols
+        if at != n_rows:
+            raise _UsePandas
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed row groups otherwise
+        return out
+
+    try:
+        return _from_frame(skeleton, columns=columns, time=time, group=group, nan_policy=nan_policy,
+                           required=required, full=full, rows=rows)
+    except _UsePandas:
+        return None
+
+
 def _from_frame(
-    df: pd.DataFrame, *, columns: Any, time: Any, group: Any, nan_policy: str, required: Sequence[Any] = ()
+    df: pd.DataFrame,
+    *,
+    columns: Any,
+    time: Any,
+    group: Any,
+    nan_policy: str,
+    required: Sequence[Any] = (),
+    full: pd.DataFrame | None = None,
+    rows: Any = None,
 ) -> SeriesData:
+    """``df``'s chosen columns as SeriesData.
+
+    The direct Parquet reader passes a 0-row ``df`` (names and dtypes), the time and group columns
+    in ``full`` and ``rows(chosen)``, which gives the row-major table.
+    """
     names = [str(c) for c in df.columns]
     check_unique_columns(names, "the DataFrame")
     df = df.copy(deep=False)
@@ -489,7 +573,7 @@ def _from_frame(
     times: Any = None
     if isinstance(time, str):
         check_names([time], "time", names)
-        times = df[time]
+        times = df[time] if full is None else full[time]
         special.append(time)
     elif time is not None:
         times = time
@@ -498,7 +582,7 @@ def _from_frame(
     keys: Any = None
     if isinstance(group, str):
         check_names([group], "group", names)
-        keys = df[group].to_numpy()
+        keys = (df if full is None else full)[group].to_numpy()
         special.append(group)
     elif group is not None:
         keys = group
@@ -521,7 +605,7 @@ def _from_frame(
         chosen = [columns] if isinstance(columns, str) else list(columns)
         _check_columns(df, names, chosen)
     chosen = list(dict.fromkeys(chosen))
-    values = _frame_to_rows(df, chosen)
+    values = _frame_to_rows(df, chosen) if rows is None else rows(chosen)
     return _finish(values, tuple(chosen), times, keys, nan_policy, report)
 
 
@@ -542,10 +626,21 @@ def _frame_to_rows(df: pd.DataFrame, chosen: list[str]) -> np.ndarray:
     cols = [df[c].to_numpy(dtype=dtype, na_value=np.nan) if dtype.kind == "f" else df[c].to_numpy(dtype)
             for c in chosen]
     out = np.empty((len(df), len(chosen)), dtype=dtype)
-    block = 1 << 16
-    for start in range(0, len(df), block):
-        np.stack([c[start : start + block] for c in cols], axis=1, out=out[start : start + block])
+    _stack_rows(cols, out)
     return out
+
+
+def _stack_rows(cols: list[np.ndarray], out: np.ndarray) -> None:
+    """Interleave equal-length columns into the row-major ``out``, a block of rows at a time.
+
+    One strided column copy per block of 8192 rows keeps the block's rows in cache while every
+    column is written (measured 1.3-3x faster than ``np.stack`` into 65,536-row blocks, 2M x 16).
+    """
+    block = 1 << 13
+    for start in range(0, out.shape[0], block):
+        dst = out[start : start + block]
+        for j, c in enumerate(cols):
+            dst[:, j] = c[start : start + block]
 
 
 def _check_columns(df: pd.DataFrame, names: list[str], chosen: Sequence[Any]) -> None:

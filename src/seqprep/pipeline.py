@@ -207,21 +207,28 @@ class Pipeline:
             seed=self.seed if self.holdout == "series" else None,
         )
         train_mask = parts.train_rows("train") if self.holdout == "time" else self._series_train_mask(parts, sd)
-        codes = sd.series_codes()
+        # one series: a read-only view of zeros instead of 8 bytes per row
+        codes = sd.series_codes() if sd.n_series > 1 else np.broadcast_to(np.zeros(1, np.int64), (sd.n_rows,))
         scaler = self._fit_scaler(columns, table, codes, train_mask)
         check_series_trained(scaler, sd.keys)  # before the pipeline changes: a refused fit leaves it as it was
         self.scaler_ = scaler
         self.schema_ = self._schema(sd, columns, n_in, warmup)
+        raw_starts = raw.starts
+        part_starts = {name: w.starts for name, w in parts.parts.items()}
+        row_ranges, gap, context = parts.row_ranges, parts.gap, parts.context
+        del raw, parts, train_mask  # with sd's values replaced below, the unscaled table goes after scaling
         scaled = self._scale(table, codes)
+        del table
+        sd = replace(sd, values=scaled)
         full = self._windows(scaled, sd, columns, n_in, warmup)
         out = {}
-        for name, w in parts.parts.items():
-            idx = np.searchsorted(raw.starts, w.starts)
+        for name, starts in part_starts.items():
+            idx = np.searchsorted(raw_starts, starts)
             part = full.subset(idx, name=name)
             if name == "train" and self.augment is not None:
                 part = part.with_augmentation(self.augment, seed=self.seed)
             out[name] = part
-        self.split_ = Split(out, parts.row_ranges, parts.gap, parts.context)
+        self.split_ = Split(out, row_ranges, gap, context)
         return self.split_
 
     def fit_folds(
@@ -305,7 +312,11 @@ class Pipeline:
             )
         base = list(sd.columns)
         inputs = self.features if self.features is not None else [c for c in base]
-        values = sd.values.astype(np.float64, copy=False)
+        values = sd.values
+        # float32 data for float32 windows stays float32: the scaler's statistics and transform work
+        # in float64 chunks (exact casts), so the result equals a whole float64 copy's, without one.
+        if not (values.dtype == np.float32 and np.dtype(self.spec.dtype) == np.float32 and not self.derived):
+            values = values.astype(np.float64, copy=False)
         warmup = 0
         derived_names: list[str] = []
         if self.derived:
@@ -318,6 +329,8 @@ class Pipeline:
         extra_targets = [t for t in self._targets if t not in in_cols]
         columns = in_cols + extra_targets
         order = [base.index(c) for c in columns]
+        if order == list(range(values.shape[1])) and values.flags.c_contiguous:
+            return values, sd, columns, len(in_cols), warmup  # already in order: no reordered copy
         table = np.ascontiguousarray(values[:, order])
         return table, sd, columns, len(in_cols), warmup
 
@@ -348,7 +361,7 @@ class Pipeline:
         scaler = self._make_scaler(columns)
         if isinstance(scaler, SeriesScaler):
             return scaler.fit(table[rows], codes[rows])
-        return scaler.fit(table[rows])
+        return scaler.fit(table[_as_slice(rows)])
 
     def _make_scaler(self, columns: list[str]) -> BaseScaler:
         if self.scale_per == "sample":
@@ -710,6 +723,14 @@ class Pipeline:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _as_slice(mask: np.ndarray) -> slice | np.ndarray:
+    """A boolean row mask as a slice when its rows are one contiguous run (a view, not a copy)."""
+    idx = np.flatnonzero(mask)
+    if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return mask
 
 
 def _features_module() -> Any:

@@ -249,6 +249,35 @@ def test_torch_dataset_and_loader_with_workers():
     assert sorted(seen) == sorted(w.to_numpy()[1].tolist())
 
 
+def test_torch_loader_batches_by_index_arrays_with_seeded_epochs():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import BatchSampler, RandomSampler
+
+    w = windows(np.arange(300.0).reshape(150, 2), lookback=4, target=1)
+    ds = w.to_torch()
+    calls = []
+    take = w._take
+    w._take = lambda idx, rng=None: calls.append(len(idx)) or take(idx, rng)  # one gather per batch
+    loader = ds.loader(batch_size=16, shuffle=True, seed=3)
+    first = [y.numpy() for _, y in loader]
+    assert len(loader) == len(first) == -(-len(w) // 16) and calls == [len(b) for b in first]
+    # the first epoch is in RandomSampler's order for the same seed; the epochs repeat per seed
+    gen = torch.Generator()
+    gen.manual_seed(3)
+    ref = list(BatchSampler(RandomSampler(range(len(w)), generator=gen), 16, False))
+    y_all = w.to_numpy()[1]
+    for got, idx in zip(first, ref, strict=True):
+        np.testing.assert_array_equal(got, y_all[idx])
+    second = [y.numpy() for _, y in loader]
+    assert not all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    again = ds.loader(batch_size=16, shuffle=True, seed=3)
+    for a, b in zip([y.numpy() for _, y in again], first, strict=True):
+        np.testing.assert_array_equal(a, b)
+    plain = [y.numpy() for _, y in ds.loader(batch_size=16, drop_last=True)]
+    assert len(plain) == len(w) // 16
+    np.testing.assert_array_equal(np.concatenate(plain), y_all[: len(plain) * 16])
+
+
 def test_keras_pydataset(monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "torch")
     keras = pytest.importorskip("keras")

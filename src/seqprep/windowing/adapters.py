@@ -68,7 +68,9 @@ class TorchWindows:
     def __getitem__(self, index: Any) -> Any:
         import torch
 
-        if isinstance(index, (list, tuple, np.ndarray)):
+        if isinstance(index, np.ndarray) and index.dtype.kind in "iu":
+            out = self.windows._take(index, self._rng)  # the loader's batches: as batches() does
+        elif isinstance(index, (list, tuple, np.ndarray)):
             out = self.windows._take(np.asarray(index, dtype=np.int64), self._rng)
         else:
             out = self.windows[index]
@@ -102,20 +104,56 @@ class TorchWindows:
             Passed to ``torch.utils.data.DataLoader``.
         """
         import torch
-        from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+        from torch.utils.data import DataLoader
 
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         check_bool(shuffle, "shuffle")
         num_workers = check_int(num_workers, "num_workers", minimum=0)
+        gen = None
         if shuffle:
             gen = torch.Generator()
             gen.manual_seed(int(seed) if seed is not None else int(torch.seed() % (2**63)))
-            base: Any = RandomSampler(self, generator=gen)
-        else:
-            base = SequentialSampler(self)
-        sampler = BatchSampler(base, batch_size=batch_size, drop_last=drop_last)
+        sampler = _IndexBatchSampler(len(self), batch_size, drop_last, gen)
         # self is a torch Dataset: the class is built with torch's Dataset as a base on first use
         return DataLoader(self, sampler=sampler, batch_size=None, num_workers=num_workers, **kwargs)  # type: ignore[arg-type]
+
+
+class _IndexBatchSampler:
+    """Yields each batch's window indices as one integer array (a slice of one permutation).
+
+    torch's ``RandomSampler`` + ``BatchSampler`` hold a Python list of every index and build a
+    list per batch; here an epoch is one ``torch.randperm`` (int32 below 2**31 windows), drawn
+    from the seeded generator, so a seed gives the same sequence of epochs (the first epoch in
+    the same order as ``RandomSampler`` with that generator). Without a generator the batches
+    are consecutive ranges. The arrays go to :meth:`TorchWindows.__getitem__` whole (in a worker
+    process too: an index array pickles as a few bytes per window).
+    """
+
+    def __init__(self, n: int, batch_size: int, drop_last: bool, generator: Any) -> None:
+        self.n = n
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.generator = generator
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return self.n // self.batch_size
+        return -(-self.n // self.batch_size)
+
+    def __iter__(self) -> Any:
+        import torch
+
+        n, bs = self.n, self.batch_size
+        stop = n - n % bs if self.drop_last else n
+        idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
+        if self.generator is None:
+            for i in range(0, stop, bs):
+                yield np.arange(i, min(i + bs, n), dtype=idx_dtype)
+            return
+        torch_dtype = torch.int32 if idx_dtype == np.int32 else torch.int64
+        order = torch.randperm(n, generator=self.generator, dtype=torch_dtype).numpy()
+        for i in range(0, stop, bs):
+            yield order[i : i + bs]
 
 
 def keras_dataset(

@@ -1,0 +1,64 @@
+"""The direct Parquet reader of as_series gives exactly what the pandas path gives."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from seqprep.io import _from_parquet, as_series
+
+
+def _frame(n=600):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "t": np.tile(pd.date_range("2021-01-01", periods=n // 3, freq="h"), 3),
+        "g": np.repeat(["b", "a", "c"], n // 3),
+        "x": rng.standard_normal(n).astype(np.float32),
+        "k": rng.integers(0, 9, n),
+        "y": rng.standard_normal(n),
+        "note": ["s"] * n,
+    })
+
+
+def _same(a, b):
+    np.testing.assert_array_equal(a.values, b.values)
+    assert a.values.dtype == b.values.dtype and a.values.flags.c_contiguous
+    assert a.columns == b.columns and a.keys == b.keys and a.freq == b.freq and a.report == b.report
+    np.testing.assert_array_equal(a.bounds, b.bounds)
+    np.testing.assert_array_equal(a.breaks, b.breaks)
+    if a.time is None:
+        assert b.time is None
+    else:
+        np.testing.assert_array_equal(a.time, b.time)
+
+
+@pytest.mark.parametrize("kw", [
+    {"time": "t", "group": "g"},
+    {"time": "t", "group": "g", "columns": ["y", "x"]},
+    {"group": "g", "required": ["k"]},
+    {"columns": ["x"]},
+])
+def test_direct_parquet_equals_pandas(tmp_path, kw):
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.Table.from_pandas(_frame(), preserve_index=False), path, row_group_size=128)
+    direct = _from_parquet(path, **{"columns": None, "time": None, "group": None, "required": (),
+                                    "nan_policy": "raise", **kw})
+    assert direct is not None  # the direct reader ran
+    _same(direct, as_series(pd.read_parquet(path), **kw))
+
+
+def test_direct_parquet_leaves_nulls_and_stored_indexes_to_pandas(tmp_path, monkeypatch):
+    df = _frame()
+    df["k"] = df["k"].astype("Int64")
+    df.loc[3, "k"] = pd.NA  # an integer column with a null: pandas makes it float with NaN
+    df.to_parquet(tmp_path / "n.parquet")
+    kw = {"time": "t", "group": "g", "columns": ["k"], "nan_policy": "ffill"}
+    _same(as_series(tmp_path / "n.parquet", **kw), as_series(pd.read_parquet(tmp_path / "n.parquet"), **kw))
+    indexed = _frame().iloc[:200].drop(columns=["g"]).set_index("t")
+    indexed.to_parquet(tmp_path / "i.parquet")  # a DatetimeIndex is the time axis
+    _same(as_series(tmp_path / "i.parquet"), as_series(pd.read_parquet(tmp_path / "i.parquet")))
+    assert as_series(tmp_path / "i.parquet").time is not None
+    none = {"columns": None, "time": None, "group": None, "required": (), "nan_policy": "raise"}
+    assert _from_parquet(tmp_path / "n.parquet", **{**none, **kw}) is None
+    assert _from_parquet(tmp_path / "i.parquet", **none) is None
