@@ -673,10 +673,20 @@ class Pipeline:
         ArtifactError
             Unknown format or version, a content hash that does not match (the file was changed),
             or a malformed field. Nothing in the file is executed.
+
+        Notes
+        -----
+        ``path`` may also be a run directory of ``seqprep train`` / :func:`seqprep.runs.run_forecast`:
+        its pipeline, ``path/pipeline``, is read.
         """
+        if not (Path(path) / _SPEC_FILE).is_file() and (Path(path) / "pipeline" / _SPEC_FILE).is_file():
+            path = Path(path) / "pipeline"  # a run directory: its saved pipeline
         file = Path(path) / _SPEC_FILE
         if not file.is_file():
-            raise ArtifactError(f"no saved pipeline at {str(path)!r}: {file.name} is missing.")
+            hint = (" It is a classification run: those have no pipeline (each case is normalized on its own)."
+                    if (Path(path) / "run.json").is_file() else " Pass the folder given to Pipeline.save or a "
+                    "forecasting run directory.")
+            raise ArtifactError(f"no saved pipeline at {str(path)!r}: {file.name} is missing.{hint}")
         try:
             payload = json.loads(file.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

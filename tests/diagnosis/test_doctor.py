@@ -370,8 +370,9 @@ def test_unrecognised_error_keeps_original_text():
     assert report.error == "something unrelated"
     assert report.diagnosis == Diagnosis(
         "UNRECOGNISED", None,
-        "the forward pass failed outside any layer (before the first layer): something unrelated",
-        "Check the tensor operations in forward() against the shapes in the table above.",
+        "the forward pass failed outside any layer (before the first layer): something unrelated The next layer, "
+        "Linear 'fc', expects (N, 4).",
+        "Check the tensor operations in forward() between these layers against the shapes in the table above.",
     )
 
 
@@ -506,3 +507,35 @@ def test_real_seqprep_windows():
     assert "layout='NTC'" in report.diagnosis.message
     nct = windowing.windows(data, lookback=30, target=0, layout="NCT")
     assert doctor(_stack(nn.Conv1d(4, 8, 3)), windows=nct).rows[0].output_shape == (2, 8, 28)
+
+
+class _PermuteFirst(nn.Module):
+    """forward() permutes (N, T, C) to (N, C, T) before a Conv1d(1, ...), as UCR tutorials do."""
+
+    def __init__(self, lose_axis=False):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 8, 3)
+        self.lstm = nn.LSTM(8, 4, batch_first=True)
+        self.fc = nn.Linear(4, 1)
+        self.lose_axis = lose_axis
+
+    def forward(self, x):
+        z = self.conv(x.permute(0, 2, 1))
+        z = z.reshape(z.shape[0], -1) if self.lose_axis else z.permute(0, 2, 1)
+        out, _ = self.lstm(z)
+        return self.fc(out[:, -1])
+
+
+def test_2d_batch_reaching_permute_before_conv1d_of_one_channel():
+    report = doctor(_PermuteFirst(), (2, 30))
+    assert report.diagnosis.code == "MISSING_FEATURE_AXIS"
+    assert "one feature per step: add a feature axis (x[..., None], seqprep.add_feature_axis)" in report.diagnosis.fix
+    assert "(2, 30, 1)" in report.diagnosis.fix
+    assert doctor(_PermuteFirst(), (2, 30, 1)).ok
+
+
+def test_time_axis_lost_between_layers_is_not_a_missing_feature_axis():
+    report = doctor(_PermuteFirst(lose_axis=True), (2, 30, 1))
+    assert report.diagnosis.code == "RANK_MISMATCH", str(report)
+    assert "lost between the two layers" in report.diagnosis.message
+    assert "'conv' returned (2, 8, 28)" in report.diagnosis.message

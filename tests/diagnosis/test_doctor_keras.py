@@ -1,4 +1,8 @@
-"""seqprep.doctor on Keras 3 models (run with KERAS_BACKEND=torch)."""
+"""seqprep.doctor on Keras 3 models.
+
+Run here on the torch backend (tests/conftest.py), and again on TensorFlow by tests/test_keras_tensorflow.py
+(KERAS_BACKEND=tensorflow in a subprocess): the diagnoses come from the layers' arithmetic, not the backend's errors.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("KERAS_BACKEND", "torch")  # the test default; the user's value is never changed by seqprep
 keras = pytest.importorskip("keras")
 layers = keras.layers
 
@@ -53,6 +57,23 @@ CORPUS = [
      lambda: keras.Sequential([layers.Conv1D(8, 5, name="c1"), layers.MaxPooling1D(2, name="p1"),
                                layers.Conv1D(8, 5, name="c2")]), (2, 8, 4),
      "LOOKBACK_TOO_SHORT", "c2", ["lookback >= 14"]),
+    # on TensorFlow the pooling fails inside oneDNN ("could not create a descriptor"): arithmetic, not error text
+    ("lookback_too_short_conv_pool_stack",
+     lambda: keras.Sequential([layers.Conv1D(8, 3, name="c1"), layers.MaxPooling1D(2, name="p1"),
+                               layers.Conv1D(8, 3, name="c2"), layers.MaxPooling1D(2, name="p2"),
+                               layers.LSTM(4), layers.Dense(1)]), (2, 8, 4),
+     "LOOKBACK_TOO_SHORT", "p2", ["lookback >= 10", "8 -> 6 (Conv1D 'c1') -> 3 (MaxPooling1D 'p1')"]),
+    ("stacked_lstm_without_return_sequences",
+     lambda: keras.Sequential([layers.LSTM(8, name="l1"), layers.LSTM(4, name="l2"), layers.Dense(1)]), (2, 30, 4),
+     "RNN_NO_SEQUENCES", "l2", ["return_sequences=True", "'l1'", "do not add a feature axis"]),
+    ("stacked_bidirectional_without_return_sequences",
+     lambda: keras.Sequential([layers.Bidirectional(layers.GRU(8), name="b1"), layers.Dropout(0.1),
+                               layers.GRU(4, name="g2")]), (2, 30, 4),
+     "RNN_NO_SEQUENCES", "g2", ["layers.Bidirectional(layers.GRU(..., return_sequences=True))"]),
+    ("conv2d_frames_channels_first_without_input",
+     lambda: keras.Sequential([layers.TimeDistributed(layers.Conv2D(4, 3), name="td"),
+                               layers.TimeDistributed(layers.Flatten()), layers.LSTM(4)]),
+     (2, 5, 3, 16, 16), "FRAMES_CHANNEL_ORDER", "td", ["'NTHWC'", "channels-first (N, T, C=3, H=16, W=16)"]),
 ]
 
 
@@ -121,3 +142,21 @@ def test_keras_sequence_head_warns():
     assert report.ok
     assert [w.code for w in report.warnings] == ["SEQUENCE_TO_HEAD"]
     assert "return_sequences=False" in report.warnings[0].fix
+
+
+def test_keras_stacked_lstm_done_right_is_ok():
+    model = keras.Sequential([layers.LSTM(8, return_sequences=True), layers.Dropout(0.1), layers.LSTM(4),
+                              layers.Dense(1)])
+    assert doctor(model, (2, 30, 4)).ok
+
+
+def test_keras_channels_last_frames_are_ok():
+    model = keras.Sequential([layers.TimeDistributed(layers.Conv2D(4, 3)), layers.TimeDistributed(layers.Flatten()),
+                              layers.LSTM(4)])
+    assert doctor(model, (2, 5, 16, 16, 3)).ok
+
+
+def test_doctor_leaves_keras_backend_alone(monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    doctor(keras.Sequential([layers.LSTM(4)]), (2, 30, 4))
+    assert "KERAS_BACKEND" not in os.environ

@@ -72,6 +72,15 @@ def test_saved_run_rescoring_and_prediction_reproduce(forecast_run) -> None:
     assert (table["prediction_time"] - table["end_time"] == pd.Timedelta("1D")).all()
 
 
+def test_pipeline_load_finds_the_pipeline_of_a_run_directory(forecast_run) -> None:
+    from seqprep import Pipeline
+
+    pipe = Pipeline.load(forecast_run.run_dir)
+    assert pipe.schema_ == forecast_run.pipeline.schema_
+    with pytest.raises(ArtifactError, match="pipeline.json is missing. Pass the folder given to Pipeline.save"):
+        Pipeline.load(forecast_run.run_dir / "model")
+
+
 def test_predict_rejects_wrong_schema(forecast_run) -> None:
     bad = _sine_frame().drop(columns=["f1"])
     with pytest.raises(DataError, match="lacks columns"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import numpy as np
@@ -278,8 +279,7 @@ def test_torch_loader_batches_by_index_arrays_with_seeded_epochs():
     np.testing.assert_array_equal(np.concatenate(plain), y_all[: len(plain) * 16])
 
 
-def test_keras_pydataset(monkeypatch):
-    monkeypatch.setenv("KERAS_BACKEND", "torch")
+def test_keras_pydataset():
     keras = pytest.importorskip("keras")
     w = windows(np.sin(np.arange(300.0) / 5), lookback=8, target=0)
     ds = w.to_keras(batch_size=32, shuffle=True, seed=0)
@@ -290,6 +290,31 @@ def test_keras_pydataset(monkeypatch):
     model.compile("adam", "mse")
     hist = model.fit(ds, epochs=1, verbose=0)
     assert np.isfinite(hist.history["loss"][0])
+
+
+def test_to_keras_shuffles_the_training_part_only_and_augments_it(monkeypatch):
+    pytest.importorskip("keras")
+    import seqprep
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    df = pd.DataFrame({"a": np.arange(300.0), "b": np.cos(np.arange(300.0))})
+    parts = seqprep.Pipeline(lookback=5, target="a", augment="jitter", seed=3).fit(df)
+    assert "KERAS_BACKEND" not in os.environ  # seqprep never picks the user's backend
+    for name in ("val", "test"):
+        part = getattr(parts, name)
+        ds = part.to_keras(batch_size=16)
+        assert not ds.shuffle
+        got = np.concatenate([ds[i][1] for i in range(len(ds))])
+        np.testing.assert_array_equal(got, part.to_numpy()[1])  # predictions line up with the targets
+        np.testing.assert_array_equal(ds[0][0], part[0:16][0])  # no augmentation outside training
+    assert parts.train.to_keras().shuffle and not parts.train.to_keras(shuffle=False).shuffle
+    ds = parts.train.to_keras(batch_size=16, shuffle=False)
+    X, y = ds[0]
+    X0, y0 = parts.train[0:16]
+    np.testing.assert_array_equal(y, y0)
+    assert not np.array_equal(X, X0) and np.abs(X - X0).max() < 0.5  # the training-only jitter, as in batches()
+    ds.on_epoch_end()
+    assert not np.array_equal(ds[0][0], X)  # a fresh augmentation stream per epoch
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import os
 from typing import Any
 
 import numpy as np
@@ -140,7 +139,6 @@ def doctor(
     if framework == "torch":
         report, exc = rules.run_torch(model, x, layout)
     else:
-        os.environ.setdefault("KERAS_BACKEND", "torch")
         report, exc = rules.run_keras(model, x, layout)
     if raise_on_error and not report.ok:
         diag = report.diagnosis

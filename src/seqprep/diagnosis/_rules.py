@@ -18,6 +18,7 @@ SUBWINDOW_AXIS_MISSING     TimeDistributed(Conv1D) given (N, T, C) without sub-w
 SUBWINDOW_NOT_FOLDED       4-D sub-windows / 5-D frames fed to a layer without TimeDistributed
 FRAMES_CHANNEL_ORDER       image frames in the wrong channel order for the Conv2d/Conv2D
 RNN_TUPLE_OUTPUT           ``(output, (h, c))`` tuple passed on to the next layer
+RNN_NO_SEQUENCES           a Keras RNN without ``return_sequences=True`` feeds another RNN
 SEQUENCE_TO_HEAD           Linear head given the whole LSTM sequence
 RANK_MISMATCH              wrong number of axes, no more specific rule
 UNRECOGNISED               no rule matched: the shapes and the error are shown
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import divisors
+from ..exceptions import ShapeError
 from ._report import Diagnosis, DoctorReport, LayerRow, _clean, _first_line, _shape_of, format_shape
 
 __all__: list[str] = []  # internal module
@@ -211,6 +213,23 @@ def _is_too_short(error: str) -> bool:
 # shared wording
 
 
+def _lost_axis_between(ctx: _Ctx, t: str, s: tuple) -> Diagnosis | None:
+    """A 2-D tensor reaching a sequence layer AFTER other layers ran: lost between them, not in the batch."""
+    done = [c for c in ctx.calls if c.done and c is not ctx.failing]
+    if not done or len(ctx.batch_shape) < 3:
+        return None
+    prev = done[-1]
+    name = ctx.failing.name if ctx.failing is not None else None
+    return Diagnosis(
+        "RANK_MISMATCH", name,
+        f"{t} '{name}' got a 2-D tensor {_fs(s)}, but the batch {_fs(ctx.batch_shape)} has its axes and the previous "
+        f"layer '{prev.name}' returned {_fs(prev.out_shape)}: the time axis was lost between the two layers "
+        "(a reshape, view, flatten or indexing in forward()).",
+        f"keep three axes between '{prev.name}' and '{name}': for an LSTM after a Conv1d, "
+        "x.permute(0, 2, 1) turns (N, C, L) into (N, L, C); do not flatten or reshape to (N, C*L) before it.",
+    )
+
+
 def _missing_feature_axis(name: str | None, t: str, s: tuple, conv_first: bool) -> Diagnosis:
     message = (f"{t} '{name}' got a 2-D batch {_fs(s)}: it has no feature axis (one univariate series per "
                "row, like ECG data). ")
@@ -241,12 +260,38 @@ def _unrecognised(ctx: _Ctx) -> Diagnosis:
     prev = f" The previous layer '{done[-1].name}' returned {_fs(done[-1].out_shape)}." if done else ""
     if f is None:
         where = f"after layer '{done[-1].name}'" if done else "before the first layer"
+        nxt = _next_layer(ctx, done[-1].layer if done else None)
+        expects = f" The next layer, {nxt}." if nxt else ""
         return Diagnosis("UNRECOGNISED", None,
-                         f"the forward pass failed outside any layer ({where}): {_first_line(ctx.error)}{prev}",
-                         "Check the tensor operations in forward() against the shapes in the table above.")
+                         f"the forward pass failed outside any layer ({where}): {_first_line(ctx.error)}{prev}{expects}",
+                         "Check the tensor operations in forward() between these layers against the shapes in the "
+                         "table above.")
     return Diagnosis("UNRECOGNISED", f.name,
                      f"{_tname(f.layer)} '{f.name}' failed on input {_fs(f.in_shape)}: {_first_line(ctx.error)}{prev}",
                      "Compare this input shape with what the layer was built for (see the table above).")
+
+
+def _next_layer(ctx: _Ctx, after: Any) -> str | None:
+    """'Conv1d '1' expects (N, 4, L)'-style words for the torch leaf module after *after*, if known."""
+    if ctx.framework != "torch":
+        return None
+    import torch.nn as nn
+
+    leaves = [(n, m) for n, m in ctx.model.named_modules() if next(iter(m.children()), None) is None]
+    ids = [id(m) for _, m in leaves]
+    i = ids.index(id(after)) + 1 if after is not None and id(after) in ids else 0
+    if i >= len(leaves):
+        return None
+    name, m = leaves[i]
+    if isinstance(m, nn.Conv1d):
+        want = f"(N, {m.in_channels}, L)"
+    elif isinstance(m, nn.RNNBase):
+        want = f"(N, T, {m.input_size})" if m.batch_first else f"(T, N, {m.input_size})"
+    elif isinstance(m, nn.Linear):
+        want = f"(N, {m.in_features})"
+    else:
+        return f"{_tname(m)} '{name}'"
+    return f"{_tname(m)} '{name}', expects {want}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,7 +457,7 @@ def _torch_conv1d(ctx: _Ctx, m: Any, s: tuple) -> Diagnosis:
 
     name, cin = ctx.failed.name, m.in_channels
     if len(s) == 2:
-        return _missing_feature_axis(name, "Conv1d", s, conv_first=True)
+        return _lost_axis_between(ctx, "Conv1d", s) or _missing_feature_axis(name, "Conv1d", s, conv_first=True)
     if len(s) == 4:
         n, k, length, c = s
         return Diagnosis(
@@ -476,7 +521,7 @@ def _torch_rnn(ctx: _Ctx, m: Any, s: tuple) -> Diagnosis:
 
     name, t, size = ctx.failed.name, _tname(m), m.input_size
     if len(s) == 2:
-        return _missing_feature_axis(name, t, s, conv_first=False)
+        return _lost_axis_between(ctx, t, s) or _missing_feature_axis(name, t, s, conv_first=False)
     if len(s) == 4:
         n, k, length, c = s
         return Diagnosis(
@@ -577,6 +622,18 @@ def _torch_outside(ctx: _Ctx) -> Diagnosis:
 
     err = ctx.error
     last = next((c for c in reversed(ctx.calls) if c.done), None)
+    if len(ctx.batch_shape) == 2:
+        first = next((m for m in ctx.model.modules() if isinstance(m, (nn.Conv1d, nn.RNNBase))), None)
+        width = None if first is None else (first.in_channels if isinstance(first, nn.Conv1d) else first.input_size)
+        if width == 1:
+            where = f"after layer '{last.name}'" if last is not None else "before the first layer"
+            return Diagnosis(
+                "MISSING_FEATURE_AXIS", None,
+                f"the batch {_fs(ctx.batch_shape)} has no feature axis: one feature per step, and the model's first "
+                f"{_tname(first)} takes {width} feature/channel. forward() failed {where} on it: {_first_line(err)}",
+                "one feature per step: add a feature axis (x[..., None], seqprep.add_feature_axis) to get "
+                f"{_fs((*ctx.batch_shape, 1))}; then forward()'s x.permute(0, 2, 1) gives the (N, 1, L) a Conv1d reads.",
+            )
     if last is not None and isinstance(last.layer, nn.RNNBase) and "tuple" in err:
         return _rnn_tuple(ctx, last, f"the output of {_tname(last.layer)} '{last.name}' was used as a tensor")
     match = _VIEW.search(err)
@@ -621,6 +678,7 @@ def run_keras(model: Any, x: Any, layout: str | None) -> tuple[DoctorReport, Bas
     exc: BaseException | None = None
     out = None
     pre = _keras_input_check(model, batch_shape, layout)
+    static = _keras_static(model, batch_shape, layout) if pre is None else None
     try:
         if pre is not None:
             model(tensor)  # Keras refuses the batch too: this gets its own error text
@@ -640,13 +698,140 @@ def run_keras(model: Any, x: Any, layout: str | None) -> tuple[DoctorReport, Bas
     report = DoctorReport(rows=rows, ok=exc is None, framework="keras", input_shape=batch_shape)
     failing = calls[-1] if (exc is not None and calls and not calls[-1].done) else None
     ctx = _Ctx("keras", model, calls, failing, _clean(str(exc)) if exc is not None else "", batch_shape, layout)
-    if exc is None:
+    if exc is None and static is None:
         report.output_shape = _shape_of(out)
         report.warnings = _head_warnings(ctx, report.output_shape)
         return report, None
+    if static is not None:  # the layers' own arithmetic, whatever the backend said (or did not say)
+        report.ok = False
+        report.error = ctx.error or static.message
+        report.diagnosis = static
+        return report, exc if exc is not None else ShapeError(static.message)
     report.error = ctx.error or type(exc).__name__
     report.diagnosis = pre if pre is not None else _diagnose_keras(ctx)
     return report, exc
+
+
+def _keras_chain(model: Any) -> list[Any] | None:
+    """The model's layers in call order when it is one chain (Sequential, or a functional chain), else None."""
+    if _tname(model) == "Sequential":
+        return [layer for layer in model.layers if _tname(layer) != "InputLayer"]
+    if _tname(model) != "Functional":
+        return None
+    layers = [layer for layer in getattr(model, "layers", []) if _tname(layer) != "InputLayer"]
+    try:
+        previous = model.inputs[0] if len(model.inputs) == 1 else None
+        for layer in layers:
+            if previous is None or layer.input is not previous:
+                return None
+            previous = layer.output
+    except (AttributeError, ValueError, IndexError):
+        return None
+    return layers
+
+
+def _channels_last(layer: Any) -> bool:
+    return getattr(layer, "data_format", "channels_last") in (None, "channels_last")
+
+
+def _keras_op(layer: Any) -> _Op | None:
+    t = _tname(layer)
+    if t in _K_CONV1D:
+        return _Op(layer.name, t, _first(layer.kernel_size), _first(layer.strides), 0,
+                   _first(layer.dilation_rate), layer.padding in ("same", "causal"))
+    if t in _K_POOL1D:
+        return _Op(layer.name, t, _first(layer.pool_size), _first(layer.strides), 0, 1, layer.padding == "same")
+    return None
+
+
+def _returns_sequences(layer: Any) -> bool | None:
+    inner = _keras_inner(layer)
+    if _tname(inner) not in _K_RNN:
+        return None
+    return bool(getattr(inner, "return_sequences", False))
+
+
+_PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "BatchNormalization",
+                 "LayerNormalization", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax")
+
+
+def _keras_static(model: Any, batch_shape: tuple[int, ...], layout: str | None) -> Diagnosis | None:
+    """Diagnose a Keras chain from its layers' arithmetic alone (kernel, stride, pool, padding,
+    ``return_sequences``, channel order), before and whatever the backend does with the batch.
+
+    Shapes are carried layer by layer with ``compute_output_shape``; the analysis stops (None) at
+    the first layer it cannot follow, and the forward pass and its error decide from there.
+    """
+    chain = _keras_chain(model)
+    if not chain:
+        return None
+    ops = [op for op in (_keras_op(_keras_inner(layer)) for layer in chain) if op is not None]
+    s: tuple = tuple(batch_shape)
+    rnn_before: Any = None  # the last RNN, while only pass-through layers follow it
+    for layer in chain:
+        t = _tname(layer)
+        inner = _keras_inner(layer)
+        it = _tname(inner)
+        if it in _K_RNN and rnn_before is not None and len(s) == 2:
+            return _rnn_no_sequences(rnn_before, layer, s)
+        op = _keras_op(inner) if _channels_last(inner) else None
+        time_axis = 2 if t == "TimeDistributed" else 1
+        if op is not None and len(s) == time_axis + 2 and s[time_axis] is not None and op.out_len(s[time_axis]) < 1:
+            first_len = _first_length(chain, batch_shape)
+            ctx = _Ctx("keras", model, [], None, "", batch_shape, layout)
+            diag = _lookback_too_short(ctx, layer.name, ops, first_len)
+            return diag
+        if (t == "TimeDistributed" and it in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D")
+                and _channels_last(inner) and len(s) == 5):
+            c = s[2]
+            if c is not None and c in (1, 3, 4) and s[-1] is not None and s[-1] not in (1, 3, 4) and s[-1] > c:
+                return _keras_frames(layer.name, s, c, f"TimeDistributed({it}) '{layer.name}' got {_fs(s)}")._replace(
+                    message=(f"TimeDistributed({it}) '{layer.name}' got {_fs(s)}: the frames look channels-first "
+                             f"(N, T, C={c}, H={s[3]}, W={s[4]}), but Keras Conv2D is channels-last (N, T, H, W, C), "
+                             f"so it would read {s[-1]} channels of {c}x{s[3]} pixels and run on a garbage shape "
+                             "(no Input layer fixed the channel count)."))
+        if _returns_sequences(layer) is False:
+            rnn_before = layer
+        elif rnn_before is not None and t not in _PASS_THROUGH:
+            rnn_before = None
+        try:
+            out = layer.compute_output_shape(s)
+        except Exception:  # noqa: BLE001 -- any layer may refuse: the forward pass takes over
+            return None
+        if not _is_tensor_shape(tuple(out) if isinstance(out, (tuple, list)) else None):
+            return None
+        s = tuple(out)
+    return None
+
+
+def _first_length(chain: list[Any], batch_shape: tuple[int, ...]) -> int | None:
+    """The time length entering the first 1-D conv/pool of the chain (the lookback for a plain stack)."""
+    s: tuple = tuple(batch_shape)
+    for layer in chain:
+        inner = _keras_inner(layer)
+        if _keras_op(inner) is not None:
+            axis = 2 if _tname(layer) == "TimeDistributed" else 1
+            return s[axis] if len(s) > axis else None
+        try:
+            s = tuple(layer.compute_output_shape(s))
+        except Exception:  # noqa: BLE001
+            return None
+    return None
+
+
+def _rnn_no_sequences(rnn: Any, nxt: Any, s: tuple) -> Diagnosis:
+    kind = _tname(_keras_inner(rnn))
+    wrapped = _tname(rnn) == "Bidirectional"
+    call = f"layers.Bidirectional(layers.{kind}(..., return_sequences=True))" if wrapped else (
+        f"layers.{kind}(..., return_sequences=True)")
+    return Diagnosis(
+        "RNN_NO_SEQUENCES", nxt.name,
+        f"{_tname(_keras_inner(nxt))} '{nxt.name}' gets {_fs(s)}: the {kind} '{rnn.name}' before it has "
+        "return_sequences=False, so it returns only its last step (N, units), and a recurrent layer needs a "
+        "sequence (N, T, units). The batch itself is fine: do not add a feature axis.",
+        f"stack recurrent layers with return_sequences=True on every one but the last: {call} for "
+        f"'{rnn.name}'.",
+    )
 
 
 def _keras_params(layer: Any) -> int:
@@ -759,7 +944,9 @@ def _diagnose_keras(ctx: _Ctx) -> Diagnosis:
 
 
 def _keras_inner(layer: Any) -> Any:
-    return getattr(layer, "layer", layer) if _tname(layer) in ("TimeDistributed", "Bidirectional") else layer
+    if _tname(layer) == "Bidirectional":
+        return getattr(layer, "forward_layer", None) or getattr(layer, "layer", layer)
+    return getattr(layer, "layer", layer) if _tname(layer) == "TimeDistributed" else layer
 
 
 def _keras_layer_rules(ctx: _Ctx, layer: Any, s: tuple, t: str) -> Diagnosis:
@@ -768,6 +955,9 @@ def _keras_layer_rules(ctx: _Ctx, layer: Any, s: tuple, t: str) -> Diagnosis:
     is_conv, is_rnn = kind in _K_CONV1D, kind in _K_RNN
     if not (is_conv or is_rnn):
         return _unrecognised(ctx)
+    done = [c for c in ctx.calls if c.done and _tname(c.layer) not in _PASS_THROUGH]
+    if len(s) == 2 and is_rnn and done and _returns_sequences(done[-1].layer) is False:
+        return _rnn_no_sequences(done[-1].layer, ctx.failing.layer, s)
     if len(s) == 2:
         return _missing_feature_axis(name, t, s, conv_first=False)
     if len(s) == 4:

@@ -567,15 +567,28 @@ class Windows:
 
     # ------------------------------------------------------------------ framework adapters
     def to_torch(self) -> Any:
-        """A ``torch.utils.data.Dataset`` over these windows (works with ``num_workers > 0``)."""
+        """A ``torch.utils.data.Dataset`` over these windows (works with ``num_workers > 0``).
+
+        Its :meth:`~seqprep.windowing.adapters.TorchWindows.loader` keeps the time order unless
+        asked to shuffle (``loader(shuffle=True)``, for the training part only), and applies the
+        training augmentation of :meth:`with_augmentation` to batches.
+        """
         # A cycle inside the package on purpose: the adapters wrap Windows, and these
         # convenience methods delegate to them (imported on call).
         from .adapters import TorchWindows
 
         return TorchWindows(self)
 
-    def to_keras(self, batch_size: int = 32, shuffle: bool = True, seed: int | None = None, **kwargs: Any) -> Any:
-        """A Keras 3 ``PyDataset`` yielding batches of these windows."""
+    def to_keras(
+        self, batch_size: int = 32, shuffle: bool | None = None, seed: int | None = None, **kwargs: Any
+    ) -> Any:
+        """A Keras 3 ``PyDataset`` yielding batches of these windows (any Keras backend).
+
+        ``shuffle`` defaults to True for the training part of a split only (``name == "train"``);
+        validation, test and other windows keep their time order, so predictions line up with
+        the targets. The training augmentation of :meth:`with_augmentation` is applied as in
+        :meth:`batches`. See :func:`seqprep.windowing.adapters.keras_dataset`.
+        """
         from .adapters import keras_dataset  # convenience method, as above
 
         return keras_dataset(self, batch_size=batch_size, shuffle=shuffle, seed=seed, **kwargs)

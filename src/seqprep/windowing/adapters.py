@@ -6,7 +6,6 @@ one Python call per window. torch and keras are imported only when an adapter is
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -157,32 +156,49 @@ class _IndexBatchSampler:
 
 
 def keras_dataset(
-    windows: Windows, batch_size: int = 32, shuffle: bool = True, seed: int | None = None, **kwargs: Any
+    windows: Windows, batch_size: int = 32, shuffle: bool | None = None, seed: int | None = None, **kwargs: Any
 ) -> Any:
-    """A Keras 3 ``PyDataset`` over :class:`Windows` (any backend; tested with ``KERAS_BACKEND=torch``).
+    """A Keras 3 ``PyDataset`` over :class:`Windows`, on whatever backend Keras uses.
+
+    seqprep never sets ``KERAS_BACKEND``: Keras reads it (default ``"tensorflow"``) and the adapter
+    works with TensorFlow, JAX or torch installed alone.
 
     Parameters
     ----------
     windows : Windows
     batch_size : int, default 32
-    shuffle : bool, default True
-        Reshuffle the window order at the end of every epoch (seeded).
+    shuffle : bool, optional
+        Reshuffle the window order at the end of every epoch (seeded). By default only the
+        training part of a split (``windows.name == "train"``) is shuffled: the validation and
+        test parts keep their time order, so ``model.predict(parts.test.to_keras())`` lines up
+        with the test targets.
     seed : int, optional
+        Seed of the shuffle.
     **kwargs
         ``workers``, ``use_multiprocessing``, ``max_queue_size`` for ``PyDataset``.
+
+    Notes
+    -----
+    Windows with a training augmentation (:meth:`Windows.with_augmentation`, set by a
+    :class:`~seqprep.Pipeline` with ``augment=`` on its training part) are augmented here as in
+    :meth:`Windows.batches`: a fresh stream per epoch, the same batches as ``batches(shuffle=False)``
+    on the first epoch without shuffling.
     """
-    os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
 
     batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if shuffle is None:
+        shuffle = windows.name == "train"
     check_bool(shuffle, "shuffle")
 
     class WindowsPyDataset(keras.utils.PyDataset):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
             super().__init__(**kwargs)
             self.windows = windows
+            self.shuffle = shuffle
             self._rng = np.random.default_rng(seed)
             self._order = self._rng.permutation(len(windows)) if shuffle else np.arange(len(windows))
+            self._aug_rng = windows.augmentation_rng()
 
         def __len__(self) -> int:
             return -(-len(self.windows) // batch_size)
@@ -190,10 +206,12 @@ def keras_dataset(
         def __getitem__(self, i: int) -> Any:
             if not 0 <= i < len(self):
                 raise IndexError(f"batch {i} out of range for {len(self)} batches")
-            return self.windows[self._order[i * batch_size : (i + 1) * batch_size]]
+            idx = self._order[i * batch_size : (i + 1) * batch_size]
+            return self.windows._take(np.asarray(idx, dtype=np.int64), self._aug_rng)
 
         def on_epoch_end(self) -> None:
             if shuffle:
                 self._order = self._rng.permutation(len(self.windows))
+            self._aug_rng = self.windows.augmentation_rng()
 
     return WindowsPyDataset()
