@@ -50,6 +50,8 @@ PUBLIC = {
                        "plot_feature_distributions", "plot_learning_curves", "plot_predictions",
                        "plot_split_timeline", "save_figure", "write_html_report"],
     "seqprep.runs.report": ["build_run_report", "write_html_report"],
+    "seqprep.runs.verdict": ["best_per_metric", "compare_to_baselines", "format_metric", "higher_is_better",
+                             "metric_label", "metric_unit", "model_label"],
     "seqprep.cli": ["cli", "main"],
     "seqprep.augment": ["Augmentation", "Compose", "Jitter", "MagnitudeWarp", "Scaling", "Shift", "TimeWarp",
                         "WindowSlice", "augmentation_from_dict", "make_augmentation"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,7 +71,11 @@ def test_train_predict_evaluate_forecast(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["train", str(data), "--config", str(toml), "--epochs", "2", "--out", str(run)])
     assert result.exit_code == 0, result.output
-    assert "seasonal_naive" in result.output
+    assert "seasonal naive" in result.output
+    assert re.search(r"(beats the CNN-LSTM: MAE|the CNN-LSTM beats every baseline: MAE) \d+\.\d{3}", result.output)
+    verdict = json.loads((run / "metrics.json").read_text())["verdict"]
+    assert verdict["metric"] == "mae" and verdict["better"] == "lower"
+    assert all(line in result.output for line in verdict["lines"])
     history = pd.read_json(run / "history.json", typ="series")
     assert len(history["history"]) == 2  # the flag overrode the TOML
     assert json.loads((run / "run.json").read_text())["train"]["augment"]["steps"][0]["kind"] == "jitter"
@@ -86,6 +91,7 @@ def test_train_predict_evaluate_forecast(tmp_path: Path) -> None:
     np.testing.assert_allclose(merged["prediction"], merged["cnn_lstm"], rtol=1e-5, atol=1e-6)
     result = runner.invoke(cli, ["evaluate", str(run)])
     assert result.exit_code == 0 and "matches" in result.output
+    assert all(line in result.output for line in verdict["lines"])  # evaluate repeats the saved summary
 
 
 def test_train_classification_ts(tmp_path: Path) -> None:
@@ -103,7 +109,8 @@ def test_train_classification_ts(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["train", "--train", str(tmp_path / "tr.ts"), "--test", str(tmp_path / "te.ts"),
                                       "--epochs", "3", "--out", str(tmp_path / "cls")])
     assert result.exit_code == 0, result.output
-    assert "majority_class" in result.output and (tmp_path / "cls" / "COMPLETE").is_file()
+    assert "majority class" in result.output and (tmp_path / "cls" / "COMPLETE").is_file()
+    assert "the CNN-LSTM" in result.output  # the honest summary: who wins on accuracy, in plain words
     # an ensemble from the TOML file: shared [model] settings, one [[model.members]] table per network
     toml = tmp_path / "ens.toml"
     toml.write_text(f'train = "{tmp_path / "tr.ts"}"\ntest = "{tmp_path / "te.ts"}"\nepochs = 2\n'

@@ -39,7 +39,8 @@ __all__ = ["prepare"]
 @click.option("--allow-horizon-zero", is_flag=True,
               help="Accept --horizon 0 for a target that is also an input (y is then the last input row: a leak).")
 @click.option("--overwrite", is_flag=True, help="Start again in a directory holding another export.")
-@click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a terminal).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress (default: a bar on a terminal, a plain line every few seconds otherwise).")
 def prepare(
     data: str,
     out: str,

@@ -39,23 +39,33 @@ def _console() -> Any:
 def _metrics_table(metrics: Mapping[str, Mapping[str, float]], title: str, units: str = "") -> Any:
     from rich.table import Table
 
+    from ..runs.verdict import best_per_metric, format_metric, higher_is_better, metric_label, metric_unit, model_label
+
     names = list(next(iter(metrics.values())).keys()) if metrics else []
     table = Table(title=title)
     table.add_column("model")
     for n in names:
-        label = f"{n.upper()}{'' if n in ('smape',) or n.startswith(('acc', 'bal', 'macro')) else units}"
-        table.add_column(label + (" (%)" if n == "smape" else ""), justify="right")
-    best = {n: min(m[n] for m in metrics.values()) for n in names} if names else {}
-    higher = {n for n in names if n.startswith(("acc", "bal", "macro"))}
-    for n in higher:
-        best[n] = max(m[n] for m in metrics.values())
+        unit = metric_unit(n, units)
+        better = "higher" if higher_is_better(n) else "lower"
+        table.add_column(f"{metric_label(n)}{f' ({unit})' if unit else ''}\n{better} is better", justify="right")
+    best = best_per_metric(metrics)
     for model, vals in metrics.items():
         cells = []
         for n in names:
-            text = f"{vals[n]:.3f}"
-            cells.append(f"[bold green]{text}[/]" if np.isclose(vals[n], best[n]) else text)
-        table.add_row(model, *cells)
+            text = format_metric(vals[n])
+            cells.append(f"[bold green]{text} *[/]" if model in best[n] else text)
+        table.add_row("CNN-LSTM" if model == "cnn_lstm" else model_label(model), *cells)
+    table.caption = "* best in its column (3 decimals, same test windows)"
     return table
+
+
+def _print_verdict(console: Any, verdict: Mapping[str, Any] | None) -> None:
+    """The honest summary in plain words: which baseline beats the network, or that none does."""
+    if not verdict:
+        return
+    colour = "green" if verdict.get("model_wins") else "bold yellow"
+    for line in verdict.get("lines", [verdict.get("summary", "")]):
+        console.print(f"  [{colour}]{line}[/]")
 
 
 def _unique_default_dir(base: Path) -> Path:
@@ -118,17 +128,18 @@ def _printer(console: Any) -> Any:
     return step
 
 
-def _print_results(console: Any, res: Any, units: str) -> None:
+def _print_results(console: Any, res: Any, units: str = "") -> None:
     h = res.history
     console.print(
         f"  {len(h.history)} epoch(s) in {h.seconds:.1f} s; best epoch {h.best_epoch} "
         f"(val loss {h.best_val:.4f}){'; stopped early' if h.stopped_early else ''}."
     )
     console.rule("[bold]6. Results on the test part (same windows for every model)")
-    console.print(_metrics_table(res.metrics, "Test scores (lower is better)" if res.task == "regression"
-                                 else "Test scores (higher is better)", units))
+    units = units or res.info.get("units", "") or ("target units" if res.task == "regression" else "")
+    console.print(_metrics_table(res.metrics, "Test scores", units))
     for name, why in res.info.get("skipped", {}).items():
         console.print(f"  {name} skipped: {why}.")
+    _print_verdict(console, res.info.get("verdict"))
 
 
 # ============================================================================ demo
@@ -172,13 +183,10 @@ def demo(out: str | None, epochs: int, seed: int, show_leakage: bool, overwrite:
         df, target=DEMO_TARGET, time="date", features=DEMO_FEATURES, lookback=DEMO_LOOKBACK, horizon=1,
         gap=DEMO_GAP, derived=derived, period=365, seed=seed, out_dir=target, overwrite=overwrite,
         train_config={"epochs": epochs}, progress=True, on_step=_printer(console),
-        title="seqprep demo: Seattle temp_max, next day", device="cpu",  # the same numbers on every machine
-        threads=threads,
+        title="seqprep demo: Seattle daily weather 2012-2015 (NOAA), next-day temp_max", units="°C",
+        device="cpu", threads=threads,  # the same numbers on every machine
     )
-    _print_results(console, res, " (°C)")
-    cnn, pers = res.metrics["cnn_lstm"]["mae"], res.metrics["persistence"]["mae"]
-    verdict = "beats" if cnn < pers else "does NOT beat"
-    console.print(f"  The CNN-LSTM {verdict} persistence on MAE ({cnn:.3f} vs {pers:.3f} °C).")
+    _print_results(console, res)
     if show_leakage:
         _leakage_demo(console, df, seed)
     console.rule("[bold]Saved")
@@ -468,9 +476,10 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         split=cfg.get("split", (0.7, 0.15, 0.15)), scaler=cfg.get("scaler", "standard"), period=cfg.get("period"),
         model_config=cfg.get("model"), train_config=train_cfg, seed=seed_v, out_dir=out_dir, overwrite=overwrite,
         on_step=_printer(console), device=cfg.get("device", "auto"),
+        title=f"seqprep train: {Path(path).name}, forecast {cfg['target']} {int(cfg.get('horizon', 1))} step(s) ahead",
     )
-    _print_results(console, res, "")
-    console.print(f"  run directory: [bold]{res.run_dir}[/]")
+    _print_results(console, res)
+    console.print(f"  run directory: [bold]{res.run_dir}[/]  (report: {res.run_dir / 'report.html'})")
 
 
 def _train_classification(
@@ -488,11 +497,13 @@ def _train_classification(
     console.print("Each case is z-scored per channel over its own time steps (instance normalization): "
                   "no statistic crosses cases, train or test.")
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(cfg["train"]).stem)
+    name = Path(cfg["train"]).stem.removesuffix("_TRAIN").removesuffix("_train")
     res = run_classification(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
                              val_fraction=cfg.get("val_fraction"), variable_length=cfg.get("variable_length", "mask"),
-                             out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"))
-    _print_results(console, res, "")
-    console.print(f"  run directory: [bold]{res.run_dir}[/]")
+                             out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"),
+                             title=f"seqprep train: {name}, classify {len(set(map(str, tr.y)))} classes")
+    _print_results(console, res)
+    console.print(f"  run directory: [bold]{res.run_dir}[/]  (report: {res.run_dir / 'report.html'})")
 
 
 # ============================================================================ evaluate / predict
@@ -508,9 +519,11 @@ def evaluate(run_dir: str) -> None:
     what = (f"forecast {cfg.get('target')!r}, lookback {cfg.get('lookback')}, horizon {cfg.get('horizon')}"
             if out["task"] == "regression" else f"classification, {len(cfg.get('classes', []))} classes")
     console.print(f"run {run_dir}: {what}")
-    console.print(_metrics_table(out["saved"], "Saved test scores"))
+    console.print(_metrics_table(out["saved"], "Saved test scores", "target units" if out["task"] == "regression"
+                                 else ""))
     for name, why in out["skipped"].items():
         console.print(f"  {name} skipped: {why}.")
+    _print_verdict(console, out.get("verdict"))
     now = ", ".join(f"{k} {v:.4f}" for k, v in out["rescored"].items())
     if out["matches"]:
         console.print(f"[green]Re-scored the saved model on the saved test windows: {now} (matches).[/]")

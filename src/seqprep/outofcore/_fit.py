@@ -11,6 +11,7 @@ comes from :mod:`seqprep.outofcore._plan`.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -157,12 +158,24 @@ def _fit_scaler(
     return scaler
 
 
+#: Seconds between two plain progress lines when stderr is not a terminal (CI, a log file).
+PLAIN_PROGRESS_EVERY_S = 5.0
+
+
 class _Bar:
-    """A rich progress bar on stderr when it is a terminal (or when asked); a no-op otherwise."""
+    """Progress on stderr: a rich bar on a terminal (or when asked); elsewhere a plain line every few seconds.
+
+    ``enabled=None`` (the default of the public functions) shows the bar on a terminal and, when stderr is
+    not one (CI, a log file), a plain line at most every :data:`PLAIN_PROGRESS_EVERY_S` seconds for a step
+    that lasts that long; ``enabled=False`` shows nothing.
+    """
 
     def __init__(self, enabled: bool | None) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
+        terminal = sys.stderr.isatty()
+        self.enabled = terminal if enabled is None else bool(enabled)
+        self.plain = enabled is None and not terminal
         self._progress: Any = None
+        self._tasks: dict[int, list[Any]] = {}  # id -> [description, total, done, last print time, start]
 
     def __enter__(self) -> _Bar:
         if self.enabled:
@@ -181,8 +194,23 @@ class _Bar:
             self._progress.__exit__(*exc)
 
     def add_task(self, description: str, total: int) -> Any:
-        return self._progress.add_task(description, total=total) if self._progress is not None else None
+        if self._progress is not None:
+            return self._progress.add_task(description, total=total)
+        if self.plain:
+            now = time.perf_counter()
+            key = len(self._tasks)
+            self._tasks[key] = [description, max(int(total), 1), 0, now, now]
+            return key
+        return None
 
     def update(self, task: Any, advance: int) -> None:
         if self._progress is not None:
             self._progress.update(task, advance=advance)
+        elif self.plain and task in self._tasks:
+            entry = self._tasks[task]
+            entry[2] += advance
+            now = time.perf_counter()
+            if now - entry[3] >= PLAIN_PROGRESS_EVERY_S:
+                entry[3] = now
+                print(f"{entry[0]}: {min(entry[2] / entry[1], 1.0):.0%} ({now - entry[4]:.0f} s)", file=sys.stderr,
+                      flush=True)

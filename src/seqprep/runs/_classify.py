@@ -312,17 +312,26 @@ def write_classification_run(
 
         save_model(res.model, tmp / "model")
         write_json(tmp / "run.json", res.config)
-        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": {}, "n_test_windows": len(cases.y_test)})
+        verdict = res.info.get("verdict")
+        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": {}, "n_test_windows": len(cases.y_test),
+                                          "verdict": verdict, "summary": (verdict or {}).get("summary")})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)
         if cases.lengths_test is None:
             np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str))
         else:  # a masked run: the lengths travel with the cases
             np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str), lengths=cases.lengths_test)
-        write_report(tmp, title=title, task="classification", history=res.member_histories or res.history,
+        notes = (f"Classify {len(cases.classes)} classes from series of length {cases.X_train.shape[1]} with "
+                 f"{cases.X_train.shape[2]} channel(s): {res.config['n_train']} training cases, {res.config['n_val']} "
+                 f"validation cases (early stopping), {res.config['n_test']} test cases. Each case is z-scored on its "
+                 f"own (instance normalization): no statistic crosses cases. Best epoch {res.history.best_epoch} of "
+                 f"{len(res.history.history)}.")
+        write_report(tmp, title=title, task="classification", notes=notes,
+                     history=res.member_histories or res.history,
                      X=cases.X_train[:3], y=cases.codes[:3],
                      y_true=cases.y_test, y_pred=preds["cnn_lstm"],
                      baselines={k: v for k, v in preds.items() if k != "cnn_lstm"},
-                     labels=cases.classes.tolist(), results=res.metrics)
+                     labels=cases.classes.tolist(), results=res.metrics, verdict=verdict, config=res.config,
+                     window_label="value (each case z-scored on its own)", loss_label="cross-entropy loss")
 
     return write_run(target, write, overwrite=overwrite)

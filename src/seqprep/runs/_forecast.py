@@ -363,7 +363,10 @@ def write_forecast_run(
         save_model(res.model, tmp / "model")
         write_json(tmp / "run.json", res.config)
         write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": res.info["skipped"],
-                                          "n_test_windows": len(y_te), "units": "original"})
+                                          "n_test_windows": len(y_te), "units": "original",
+                                          "target_units": res.info.get("units", ""),
+                                          "verdict": res.info.get("verdict"),
+                                          "summary": (res.info.get("verdict") or {}).get("summary")})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)
         np.savez(tmp / "test_windows.npz", X=X_te, y=y_te)
@@ -375,6 +378,7 @@ def write_forecast_run(
 def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df: pd.DataFrame, title: str) -> None:
     """report.html of a forecasting run: the split, raw vs scaled training rows, sample windows, results."""
     pipe = res.pipeline
+    units = str(res.info.get("units") or "")
     parts = []
     for name, row in describe.iterrows():
         start = row.get("first_target_time", row.get("first_target_row"))
@@ -403,7 +407,11 @@ def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df
         tmp, title=title, task="regression", notes=notes, split_parts=parts, raw=raw, scaled=scaled,
         feature_names=raw_cols, X=X_show, y=y_show, window_names=cols,
         target_index=cols.index(res.config["target"]) if res.config["target"] in cols else None,
-        target_label=str(res.config["target"]), history=res.member_histories or res.history, time=time_col,
+        target_label=str(res.config["target"]) + (f" ({units})" if units else " (original units)"),
+        history=res.member_histories or res.history, time=time_col,
         y_true=res.predictions["y_true"].to_numpy(), y_pred=res.predictions["cnn_lstm"].to_numpy(),
         baselines={k: np.asarray(v) for k, v in baselines.items()}, results=res.metrics,
+        units=units, verdict=res.info.get("verdict"), data_check=res.info.get("data_check"), config=res.config,
+        time_label=str(res.config.get("time") or "row"), window_label="scaled value (training statistics)",
+        loss_label=f"{res.config['train'].get('loss', 'mse')} loss (scaled units)",
     )

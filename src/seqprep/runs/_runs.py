@@ -36,6 +36,7 @@ from ._forecast import (
 from ._model import fit_kwargs, fit_model, merge_settings, model_settings, model_type, score
 from ._result import RunResult
 from ._run_dir import prepare_out_dir
+from .verdict import compare_to_baselines
 
 __all__ = [
     "DEFAULT_CLASSIFICATION_MODEL_CONFIG",
@@ -131,10 +132,11 @@ def run_forecast(
     overwrite: bool = False,
     progress: bool = True,
     period: int | None = None,
-    title: str = "seqprep forecasting run",
+    title: str | None = None,
     on_step: Step | None = None,
     device: Any = "auto",
     threads: int | None = None,
+    units: str = "",
 ) -> RunResult:
     """Train a CNN-LSTM forecaster on ``df`` the leak-free way and score it against baselines.
 
@@ -176,8 +178,8 @@ def run_forecast(
         Progress bar during training (on a terminal).
     period : int, optional
         Season length in rows for the seasonal-naive baseline.
-    title : str
-        Title of the HTML report.
+    title : str, optional
+        Title of the HTML report; name the data set in it (default: the target and horizon).
     on_step : callable, optional
         Called as ``on_step(name, info)`` after each step (``"check"``, ``"split"``, ``"scaler"``,
         ``"windows"``), before training starts -- the CLI prints from it.
@@ -190,10 +192,14 @@ def run_forecast(
         torch's intra-op threads for training (:func:`seqprep.training.fit`; also
         ``train_config["threads"]``). None: the automatic count (one thread for small models).
         ``run.json`` records the count used; the same seed and count give the same numbers.
+    units : str, optional
+        Units of the target (e.g. ``"°C"``) for the summary and the report.
 
     Returns
     -------
     RunResult
+        ``info["verdict"]`` says in plain words whether a baseline beats the network on the test
+        MAE (also in ``metrics.json`` and at the top of the report).
 
     Raises
     ------
@@ -246,16 +252,18 @@ def run_forecast(
                                                                  train_cfg, progress, device)
     y_true, preds, skipped = predict_with_baselines(model, pipe, parts, arrays, spec)
     metrics = score("regression", y_true, preds)
+    verdict = compare_to_baselines("regression", metrics, units=units)
     table = prediction_table(parts.test, group is not None, y_true, preds)
 
     # the result, and the run directory
     config = forecast_config(spec, pipe, model, train_cfg, result, member_results, ridge_path)
     info = {"data_check": check, "split": split_info, "scaler": scaler_info, "windows": windows_info,
-            "skipped": skipped}
+            "skipped": skipped, "verdict": verdict, "units": units}
     res = RunResult("regression", metrics, result, table, config, info, model, pipe, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
         X_te, y_te = arrays["test"]
+        title = title or f"seqprep forecasting run: {target}, {horizon} step(s) ahead"
         res.run_dir = write_forecast_run(target_dir, res, split_info["describe"], X_te, y_te, df, title,
                                          overwrite=overwrite)
     return res
@@ -274,7 +282,7 @@ def run_classification(
     out_dir: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     progress: bool = True,
-    title: str = "seqprep classification run",
+    title: str | None = None,
     device: Any = "auto",
     threads: int | None = None,
 ) -> RunResult:
@@ -303,7 +311,8 @@ def run_classification(
     Returns
     -------
     RunResult
-        Metrics are accuracy, balanced accuracy and macro F1 on the test cases.
+        Metrics are accuracy, balanced accuracy and macro F1 on the test cases; ``info["verdict"]``
+        says in plain words whether a baseline beats the network on the test accuracy.
 
     Examples
     --------
@@ -334,13 +343,15 @@ def run_classification(
     )
     preds = classify_with_baselines(model, cases)
     metrics = score("classification", yte, preds)
+    verdict = compare_to_baselines("classification", metrics)
     table = pd.DataFrame({"case": np.arange(len(yte)), "y_true": yte, **preds})
     config = classification_config(cases, val_fraction, seed, model, train_cfg, result, member_results,
                                    variable_length)
     config["model_type"] = model_type(model_cfg)
-    info = {"windows": cases.shapes(), "skipped": {}}
+    info = {"windows": cases.shapes(), "skipped": {}, "verdict": verdict}
     res = RunResult("classification", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
+        title = title or f"seqprep classification run: {cases.classes.size} classes"
         res.run_dir = write_classification_run(target_dir, res, cases, preds, title, overwrite=overwrite)
     return res

@@ -27,7 +27,8 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     -------
     dict
         ``saved`` (the stored metrics of every model), ``rescored`` (the model's metrics now) and
-        ``matches`` (True when they agree to 1e-6 relative).
+        ``matches`` (True when they agree to 1e-6 relative), ``verdict`` (the saved honest summary:
+        whether a baseline beats the network; None for runs written before it existed).
     """
     from ..training import predict
 
@@ -56,7 +57,7 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     before = saved.get("cnn_lstm", {})
     matches = all(math.isclose(now[k], before.get(k, float("nan")), rel_tol=1e-5, abs_tol=1e-9) for k in now)
     return {"saved": saved, "rescored": now, "matches": bool(matches), "task": task, "config": run.config,
-            "skipped": run.metrics.get("skipped", {})}
+            "skipped": run.metrics.get("skipped", {}), "verdict": run.metrics.get("verdict")}
 
 
 def _shift(times: pd.Series, steps: int, freq: Any) -> pd.Series:

@@ -43,7 +43,17 @@ import numpy as np
 
 from .._files import atomic_write
 from .._validation import check_bool, check_int, param_error
+from .._version import __version__
 from ..exceptions import ShapeError
+from .verdict import (
+    NETWORK,
+    best_per_metric,
+    format_metric,
+    higher_is_better,
+    metric_label,
+    metric_unit,
+    model_label,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -122,7 +132,7 @@ def _color(name: str, i: int) -> str:
 
 
 def _is_datetime(value: Any) -> bool:
-    return isinstance(value, (_dt.datetime, _dt.date, np.datetime64)) or type(value).__name__ == "Timestamp"
+    return isinstance(value, (_dt.datetime, _dt.date, np.datetime64)) or type(value).__name__ in ("Timestamp", "Period")
 
 
 def _to_num(value: Any, as_dates: bool) -> float:
@@ -130,7 +140,12 @@ def _to_num(value: Any, as_dates: bool) -> float:
         import matplotlib.dates as mdates
         import pandas as pd
 
-        return float(mdates.date2num(pd.Timestamp(value).to_pydatetime()))
+        if type(value).__name__ == "Period":  # 2020Q1, 2020-03, 2020W05: drawn at the period's start
+            value = value.start_time
+        stamp = pd.Timestamp(value)
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        return float(mdates.date2num(stamp.to_pydatetime()))
     return float(value)
 
 
@@ -178,7 +193,8 @@ def plot_split_timeline(
     title : str, default "Chronological split"
         Figure title.
     xlabel : str, optional
-        Axis label; default "time" for timestamps and "row" otherwise.
+        Axis label; default "time" for timestamps and periods, "row" otherwise (pass the time
+        column's name for an integer time axis such as years).
     path : str or path-like, optional
         Also save the figure as a PNG here.
 
@@ -202,6 +218,7 @@ def plot_split_timeline(
     for part in parts:
         row = rows.index(part["fold"] if folded else str(part["name"]))
         x0, x1 = _to_num(part["start"], as_dates), _to_num(part["end"], as_dates)
+        x1 = x1 if x1 > x0 else x0 + 0.002 * ((hi - lo) or 1.0)  # a one-step part stays visible
         color = _color(part["name"], names.index(str(part["name"])))
         ax.barh(row, x1 - x0, left=x0, height=0.6, color=color, edgecolor="white")
         label = str(part["name"]) + (f"  {int(part['n_windows']):,} windows" if "n_windows" in part else "")
@@ -217,7 +234,8 @@ def plot_split_timeline(
             ax.axvspan(x0, x1, facecolor="none", edgecolor="0.4", hatch="///", linewidth=0)
     ax.set_yticks(range(len(rows)), [f"fold {r}" for r in rows] if folded else rows)
     ax.set_ylim(len(rows) - 0.4, -0.6)
-    ax.set_xlim(lo - 0.01 * (hi - lo), hi + 0.12 * (hi - lo))
+    width = (hi - lo) or 1.0
+    ax.set_xlim(lo - 0.01 * width, hi + 0.12 * width)
     ax.set_xlabel(xlabel or ("time" if as_dates else "row"))
     if as_dates:
         import matplotlib.dates as mdates
@@ -225,10 +243,15 @@ def plot_split_timeline(
         locator = mdates.AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    else:
+        from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.0f}"))  # 1821, not 1.821e3
     handles = [Patch(color=_color(n, i), label=n) for i, n in enumerate(names)]
     if spans:
         handles.append(Patch(facecolor="none", edgecolor="0.4", hatch="///", label="gap (not used)"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.legend(handles=handles, loc="outside right upper", frameon=False)
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
     ax.set_title(title)
@@ -312,7 +335,7 @@ def plot_feature_distributions(
         _hist(axes[i, 1], after[:, i], _MODEL_COLOR, bins)
         axes[i, 0].set_ylabel(names[i], rotation=0, ha="right", va="center", fontsize=9)
     axes[0, 0].set_title("before scaling (original units)", fontsize=10)
-    axes[0, 1].set_title("after scaling", fontsize=10)
+    axes[0, 1].set_title("after scaling (scaled units, training statistics)", fontsize=10)
     note = f" (first {k} of {n_total} features)" if k < n_total else ""
     fig.suptitle("Feature distributions" + note)
     return _finish(fig, path)
@@ -329,6 +352,7 @@ def plot_example_windows(
     horizon: int = 1,
     task: str = "regression",
     indices: Sequence[int] | None = None,
+    value_label: str = "value",
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
     """Plot a few input windows, with the target marked after the window's end.
@@ -352,6 +376,8 @@ def plot_example_windows(
         How to show ``y``.
     indices : sequence of int, optional
         Which windows to draw.
+    value_label : str, default "value"
+        The y axis label: say which units ``X`` is in, e.g. ``"scaled value (z-score)"``.
     path : str or path-like, optional
         Also save the figure as a PNG here.
 
@@ -383,7 +409,6 @@ def plot_example_windows(
             label = names[c] + (" (target feature)" if is_target else "")
             ax.plot(t, X[i, :, c], lw=2.2 if is_target else 1.0, color=color, label=label)
         ax.axvline(0, color="0.5", ls=":", lw=1)
-        ax.set_ylabel("value", fontsize=9)
         if task == "classification":
             ax.set_title(f"window {i}: class {y[i]}", fontsize=10, loc="left")
         else:
@@ -393,10 +418,13 @@ def plot_example_windows(
             ax.set_title(f"window {i}", fontsize=10, loc="left")
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("step relative to the window's last row (0 = last input)")
+    fig.supylabel(value_label, fontsize=10)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", frameon=False, fontsize=9)
     more = f" (first {shown} of {n_feat} features)" if shown < n_feat else ""
-    fig.suptitle(f"Example windows: lookback {lookback}{more}")
+    what = f"Example training cases: length {lookback}" if task == "classification" else (
+        f"Example training windows: lookback {lookback}")
+    fig.suptitle(what + more)
     return _finish(fig, path)
 
 
@@ -406,6 +434,7 @@ def plot_learning_curves(
     *,
     metric_name: str | None = None,
     best_epoch: int | None = None,
+    loss_label: str = "loss",
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
     """Training and validation loss, validation metric and learning rate per epoch.
@@ -421,6 +450,8 @@ def plot_learning_curves(
         Name of ``val_metric``; taken from a ``TrainResult`` when given one.
     best_epoch : int, optional
         Epoch to mark; taken from a ``TrainResult`` when given one.
+    loss_label : str, default "loss"
+        Label of the loss and validation-metric axes: say when they are in scaled units.
     path : str or path-like, optional
         Also save the figure as a PNG here.
 
@@ -445,7 +476,7 @@ def plot_learning_curves(
     def col(key: str) -> np.ndarray:
         return np.array([float(h.get(key, math.nan)) for h in history])
 
-    fig, axes = _new_figure(12, 3.4, 1, 3)
+    fig, axes = _new_figure(12, 4.0, 1, 3)
     ax_loss, ax_metric, ax_lr = axes[0]
     ax_loss.plot(epochs, col("train_loss"), "-o", ms=3, label="train loss")
     if np.isfinite(col("val_loss")).any():
@@ -463,14 +494,17 @@ def plot_learning_curves(
         for ax, key in ((ax_loss, "val_loss"), (ax_metric, "val_metric")):
             ax.plot(ep, [float(h.get(key, math.nan)) for h in rec], "-", lw=1, color="0.6",
                     label=f"members 2-{len(others) + 1}, validation" if i == 0 else None)
-    for ax, ylabel in ((ax_loss, "loss"), (ax_metric, metric_name or "metric"), (ax_lr, "learning rate")):
+    scaled = " (scaled units)" if "scaled" in loss_label else ""
+    metric_axis = f"validation {metric_name or 'metric'}" + (scaled if metric_name in ("mae", "rmse") else "")
+    for ax, ylabel in ((ax_loss, loss_label), (ax_metric, metric_axis), (ax_lr, "learning rate")):
         if best_epoch:
             which = "member 1's best epoch" if others else "best epoch"
             ax.axvline(best_epoch, color="#C44E52", ls="--", lw=1, label=f"{which} ({best_epoch})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        # below the panel, never over the curves
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, ncol=2)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
     fig.suptitle(f"Learning curves of an ensemble of {len(others) + 1}: member 1 in full" if others
@@ -489,6 +523,8 @@ def plot_predictions(
     max_points: int = 1500,
     ylabel: str = "target",
     title: str = "Test predictions",
+    model_name: str = "model",
+    xlabel: str | None = None,
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
     """Targets, model predictions and baselines on the test part, with each one's MAE.
@@ -509,6 +545,10 @@ def plot_predictions(
         Draw at most the first ``max_points`` windows.
     ylabel, title : str
         Axis label (put the units here) and title.
+    model_name : str, default "model"
+        Legend name of ``y_pred``.
+    xlabel : str, optional
+        Axis label of ``time`` (default "time", or "test window" without ``time``).
     path : str or path-like, optional
         Also save the figure as a PNG here.
 
@@ -535,8 +575,9 @@ def plot_predictions(
     styles = [("--", "#DD8452"), (":", "#8172B3"), ("-.", "#937860"), ("--", "#8C8C8C")]
     for j, (name, values) in enumerate(series.items()):
         ls, color = ("-", _MODEL_COLOR) if name == "model" else styles[(j - 1) % len(styles)]
-        ax.plot(x[:k], pick(values)[:k], ls, color=color, lw=1.3, label=f"{name} (MAE {scores[name]:.3g})")
-    ax.set_xlabel("time" if time is not None else "test window")
+        shown = model_name if name == "model" else name
+        ax.plot(x[:k], pick(values)[:k], ls, color=color, lw=1.3, label=f"{shown} (MAE {format_metric(scores[name])})")
+    ax.set_xlabel(xlabel or ("time" if time is not None else "test window"))
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
@@ -589,7 +630,7 @@ def plot_confusion_matrix(
     fig, axes = _new_figure(size + 1.2, size)
     ax = axes[0, 0]
     image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1.0 if normalize else None)
-    fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of true class" if normalize else "windows")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of true class" if normalize else "count")
     top = shown.max() if shown.size else 1.0
     if k <= 30:
         for i in range(k):
@@ -615,6 +656,12 @@ img{max-width:100%;height:auto;border:1px solid #ddd;margin:.5em 0}
 table{border-collapse:collapse;margin:.8em 0;font-size:.95em}
 th,td{border:1px solid #ccc;padding:.3em .7em;text-align:right}th{background:#eef2f8}
 td:first-child,th:first-child{text-align:left}.meta{color:#666;font-size:.9em}
+th small{display:block;font-weight:normal;color:#555}td.best{font-weight:bold;background:#e6f4ea}
+tr.network td:first-child{font-weight:bold}.note{color:#555;font-size:.9em}
+.verdict{padding:.7em 1em;border-radius:4px;font-size:1.1em;margin:1em 0}
+.verdict.loses{background:#fdecea;border-left:5px solid #C44E52}
+.verdict.wins{background:#e6f4ea;border-left:5px solid #55A868}
+table.kv td{text-align:left;font-family:ui-monospace,monospace;font-size:.85em}
 """
 
 
@@ -663,6 +710,8 @@ def _section_html(section: Mapping[str, Any]) -> str:
     text = section.get("text")
     if text:
         parts += [f"<p>{html.escape(p.strip())}</p>" for p in str(text).split("\n\n") if p.strip()]
+    if section.get("html"):
+        parts.append(str(section["html"]))  # built here from escaped pieces (the verdict, the results table)
     if section.get("table") is not None:
         parts.append(_table_html(section["table"]))
     figures = section.get("figures", section.get("figure"))
@@ -705,7 +754,8 @@ def write_html_report(
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f'<h1>{html.escape(title)}</h1><p class="meta">generated by seqprep, {stamp}</p>\n{body}\n</body></html>\n'
+        f'<h1>{html.escape(title)}</h1><p class="meta">generated by seqprep {html.escape(__version__)}, {stamp}</p>'
+        f"\n{body}\n</body></html>\n"
     )
     out = Path(path)
     _atomic_write_bytes(out, page.encode("utf-8"))
@@ -713,6 +763,68 @@ def write_html_report(
 
 
 # ============================================================================ one call per run
+def _results_html(results: Mapping[str, Mapping[str, float]], units: str, network: str = NETWORK,
+                  task: str = "regression") -> str:
+    """The results table: units and "lower/higher is better" in each header, the best in each column marked."""
+    names = list(next(iter(results.values())).keys()) if results else []
+    best = best_per_metric(results)
+    head = "<th>model</th>"
+    for n in names:
+        unit = metric_unit(n, units)
+        label = html.escape(metric_label(n) + (f" ({unit})" if unit else ""))
+        head += f"<th>{label}<small>{'higher' if higher_is_better(n) else 'lower'} is better</small></th>"
+    body = ""
+    for model, vals in results.items():
+        is_net = model == network
+        name = "CNN-LSTM (the network)" if is_net else model_label(model)
+        cells = ""
+        for n in names:
+            text = format_metric(vals.get(n))
+            mark = model in best.get(n, [])
+            cells += f'<td class="best">{text} &#9733;</td>' if mark else f"<td>{text}</td>"
+        body += f'<tr class="{"network" if is_net else "baseline"}"><td>{html.escape(name)}</td>{cells}</tr>'
+    where = ("the same test windows, in the target's original units" if task == "regression"
+             else "the same test cases")
+    note = f"&#9733; best in its column (ties share it). Every score is rounded to three decimals, computed on {where}."
+    table = f'<table class="results"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'{table}<p class="note">{note}</p>'
+
+
+def _verdict_html(verdict: Mapping[str, Any]) -> str:
+    kind = "wins" if verdict.get("model_wins") else "loses"
+    lines = "<br>".join(html.escape(str(line)) for line in verdict.get("lines", [verdict.get("summary", "")]))
+    return f'<div class="verdict {kind}">{lines}</div>'
+
+
+def _findings_html(data_check: Mapping[str, Any]) -> str:
+    findings = list(data_check.get("findings") or [])
+    scales = data_check.get("scales") or {}
+    parts = []
+    if findings:
+        rows = "".join(
+            f"<tr><td>{html.escape(str(f.get('severity', '')))}</td><td>{html.escape(str(f.get('code', '')))}</td>"
+            f"<td style='text-align:left'>{html.escape(str(f.get('title', f.get('message', ''))))}</td></tr>"
+            for f in findings
+        )
+        parts.append(f"<table><thead><tr><th>severity</th><th>check</th><th>finding</th></tr></thead>"
+                     f"<tbody>{rows}</tbody></table>")
+    else:
+        parts.append("<p>No findings: no NaN, gaps, unsorted or duplicate times, or constant columns.</p>")
+    if scales.get("message"):
+        parts.append(f"<p>Scale check: {html.escape(str(scales['message']))}</p>")
+    return "\n".join(parts)
+
+
+def _config_html(config: Mapping[str, Any]) -> str:
+    import json
+
+    def text(value: Any) -> str:
+        return html.escape(value if isinstance(value, str) else json.dumps(value, default=str))
+
+    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{text(v)}</td></tr>" for k, v in config.items())
+    return f'<table class="kv"><tbody>{rows}</tbody></table>'
+
+
 def _results_table(
     task: str, y_true: Any, y_pred: Any, baselines: Mapping[str, Any] | None, labels: Any
 ) -> dict[str, dict[str, float]]:
@@ -747,6 +859,13 @@ def build_run_report(
     labels: Sequence[Any] | None = None,
     results: Any = None,
     target_label: str = "target",
+    units: str = "",
+    verdict: Mapping[str, Any] | None = None,
+    data_check: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    time_label: str | None = None,
+    window_label: str = "value",
+    loss_label: str = "loss",
 ) -> Path:
     """Draw whatever parts of a run are given into ``run_dir/report/`` and write ``run_dir/report.html``.
 
@@ -783,6 +902,18 @@ def build_run_report(
         Results table to show instead of the computed one.
     target_label : str, default "target"
         Axis label of the prediction plot: the target's name and units, e.g. ``"temp_max (°C)"``.
+    units : str, optional
+        Units of the target, shown in the results table's MAE/RMSE headers.
+    verdict : dict, optional
+        The honest summary (``compare_to_baselines``): shown first, in plain words.
+    data_check : dict, optional
+        ``{"findings": [...], "scales": {...}}`` of the data check, shown as a table.
+    config : dict, optional
+        The run's configuration (``run.json``), shown as a key/value table.
+    time_label : str, optional
+        Axis label of the split timeline (the time column's name for an integer time axis).
+    window_label, loss_label : str
+        Axis labels of the example windows and of the loss: say when they are in scaled units.
 
     Returns
     -------
@@ -795,14 +926,20 @@ def build_run_report(
     check_choice(task, "task", ("regression", "classification"))
     run = Path(run_dir)
     pictures = run / "report"
-    sections: list[dict[str, Any]] = [{"title": "Run", "text": notes}] if notes else []
+    sections: list[dict[str, Any]] = []
+    if verdict:
+        sections.append({"title": "Verdict", "html": _verdict_html(verdict)})
+    if notes:
+        sections.append({"title": "Run", "text": notes})
+    if data_check is not None:
+        sections.append({"title": "Data check", "html": _findings_html(data_check)})
 
     def add(section_title: str, name: str, fig: Figure, text: str | None = None) -> None:
         sections.append({"title": section_title, "text": text, "figures": [save_figure(fig, pictures / f"{name}.png")]})
 
     if split_parts is not None:
         text = "Chronological parts of the data; hatched ranges are gaps left out between parts."
-        add("Split", "split_timeline", plot_split_timeline(split_parts, gaps), text)
+        add("Split", "split_timeline", plot_split_timeline(split_parts, gaps, xlabel=time_label), text)
     if raw is not None and scaled is not None:
         add("Scaling", "feature_distributions", plot_feature_distributions(raw, scaled, feature_names))
     if X is not None and y is not None:
@@ -811,19 +948,25 @@ def build_run_report(
             names = window_names
             if names is None and feature_names is not None and len(feature_names) == X.shape[2]:
                 names = feature_names
-            fig = plot_example_windows(X, y, names, task=task, target_index=target_index)
+            fig = plot_example_windows(X, y, names, task=task, target_index=target_index, value_label=window_label)
             add("Example windows", "example_windows", fig)
         else:
             text = f"Not drawn: windows of shape {X.shape} are not (N, T, C)."
             sections.append({"title": "Example windows", "text": text})
     if history is not None:
-        add("Training", "learning_curves", plot_learning_curves(history))
+        add("Training", "learning_curves", plot_learning_curves(history, loss_label=loss_label))
     if y_true is not None and y_pred is not None:
         table = results if results is not None else _results_table(task, y_true, y_pred, baselines, labels)
-        text = "The model and the baselines are scored on the same test windows."
-        sections.append({"title": "Results on the test part", "table": table, "text": text})
+        if isinstance(table, Mapping) and table and all(isinstance(v, Mapping) for v in table.values()):
+            network = NETWORK if NETWORK in table else "model"
+            unit = units or ("original units" if task == "regression" else "")
+            sections.append({"title": "Results on the test part", "html": _results_html(table, unit, network, task)})
+        else:
+            text = "The model and the baselines are scored on the same test windows."
+            sections.append({"title": "Results on the test part", "table": table, "text": text})
         if task == "regression":
-            fig = plot_predictions(time, y_true, y_pred, baselines, ylabel=target_label)
+            fig = plot_predictions(time, y_true, y_pred, baselines, ylabel=target_label, model_name="CNN-LSTM",
+                                   xlabel=time_label if time is not None else None)
             add("Test predictions", "predictions", fig)
         else:
             true_labels, pred_labels = labels_pair(y_true, y_pred)
@@ -832,4 +975,6 @@ def build_run_report(
             add("Confusion matrix", "confusion_matrix", plot_confusion_matrix(cm, list(names)))
     elif results is not None:
         sections.append({"title": "Results", "table": results})
+    if config:
+        sections.append({"title": "Configuration", "html": _config_html(config)})
     return write_html_report(run / "report.html", title, sections)

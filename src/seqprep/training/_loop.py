@@ -248,15 +248,29 @@ def _validate(model: Any, loader: Any, rt: _Runtime) -> tuple[float, float]:
 
 
 # ============================================================================ progress bar
+#: Seconds between two plain progress lines when stdout is not a terminal (CI, a log file).
+PLAIN_PROGRESS_EVERY_S = 5.0
+
+
 class _EpochProgress:
-    """A rich progress bar over epochs; a no-op when disabled or stdout is not a terminal."""
+    """Progress over epochs: a rich bar on a terminal; elsewhere (CI, a log file) a plain line every few seconds.
+
+    The plain lines go to stdout, at most one per :data:`PLAIN_PROGRESS_EVERY_S` seconds (and one for the
+    last epoch when any was written), so a long training is never minutes of silence in a log and a short
+    one writes nothing. A no-op with ``enabled=False``.
+    """
 
     def __init__(self, enabled: bool, epochs: int, metric_name: str) -> None:
         isatty = getattr(sys.stdout, "isatty", None)
-        self.enabled = enabled and callable(isatty) and bool(isatty())
+        terminal = callable(isatty) and bool(isatty())
+        self.enabled = enabled and terminal
+        self.plain = enabled and not terminal
         self.epochs = epochs
         self.metric_name = metric_name
         self._bar: Any = None
+        self._start = self._last = time.perf_counter()
+        self._done = 0
+        self._printed = False
 
     def __enter__(self) -> _EpochProgress:
         if self.enabled:
@@ -272,20 +286,29 @@ class _EpochProgress:
             )
             self._bar.start()
             self._task = self._bar.add_task("fit", total=self.epochs, info="")
+        self._start = self._last = time.perf_counter()
         return self
 
-    def update(self, record: dict[str, float]) -> None:
-        if self._bar is None:
-            return
+    def _info(self, record: dict[str, float]) -> str:
         info = f"loss {record['train_loss']:.4g}"
         if math.isfinite(record["val_loss"]):
             info += f"  val_loss {record['val_loss']:.4g}  val_{self.metric_name} {record['val_metric']:.4g}"
-        self._bar.update(self._task, advance=1, info=info)
+        return info
+
+    def update(self, record: dict[str, float]) -> None:
+        self._done += 1
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, info=self._info(record))
+        elif self.plain:
+            now = time.perf_counter()
+            if now - self._last >= PLAIN_PROGRESS_EVERY_S or (self._printed and self._done == self.epochs):
+                self._last, self._printed = now, True
+                print(f"  epoch {self._done}/{self.epochs}  {self._info(record)}  ({now - self._start:.0f} s)",
+                      flush=True)
 
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
             self._bar.stop()
-
 
 
 # ============================================================================ the loop over epochs
