@@ -784,7 +784,8 @@ def _keras_static(model: Any, batch_shape: tuple[int, ...], layout: str | None) 
         if (t == "TimeDistributed" and it in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D")
                 and _channels_last(inner) and len(s) == 5):
             c = s[2]
-            if c is not None and c in (1, 3, 4) and s[-1] is not None and s[-1] not in (1, 3, 4) and s[-1] > c:
+            h, w = s[3], s[4]
+            if (c is not None and c in (1, 3, 4) and None not in (h, w) and w not in (1, 3, 4) and min(h, w) > c):
                 return _keras_frames(layer.name, s, c, f"TimeDistributed({it}) '{layer.name}' got {_fs(s)}")._replace(
                     message=(f"TimeDistributed({it}) '{layer.name}' got {_fs(s)}: the frames look channels-first "
                              f"(N, T, C={c}, H={s[3]}, W={s[4]}), but Keras Conv2D is channels-last (N, T, H, W, C), "

@@ -328,7 +328,7 @@ def write_classification_run(
                  f"{len(res.history.history)}.")
         write_report(tmp, title=title, task="classification", notes=notes,
                      history=res.member_histories or res.history,
-                     X=cases.X_train[:3], y=cases.codes[:3],
+                     X=cases.X_train[:3], y=cases.classes[cases.codes[:3]],
                      y_true=cases.y_test, y_pred=preds["cnn_lstm"],
                      baselines={k: v for k, v in preds.items() if k != "cnn_lstm"},
                      labels=cases.classes.tolist(), results=res.metrics, verdict=verdict, config=res.config,

@@ -506,6 +506,9 @@ def plot_learning_curves(
         # below the panel, never over the curves
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, ncol=2)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(epochs) == 1:  # one epoch: one tick, not 0.945 ... 1.05
+            ax.set_xticks([int(epochs[0])])
+            ax.set_xlim(epochs[0] - 0.5, epochs[0] + 0.5)
     ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
     fig.suptitle(f"Learning curves of an ensemble of {len(others) + 1}: member 1 in full" if others
                  else "Learning curves")
