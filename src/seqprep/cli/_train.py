@@ -479,7 +479,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         title=f"seqprep train: {Path(path).name}, forecast {cfg['target']} {int(cfg.get('horizon', 1))} step(s) ahead",
     )
     _print_results(console, res)
-    console.print(f"  run directory: [bold]{res.run_dir}[/]  (report: {res.run_dir / 'report.html'})")
+    console.print(f"  run directory: [bold]{out_dir}[/]  (report: {out_dir / 'report.html'})")
 
 
 def _train_classification(
@@ -501,9 +501,14 @@ def _train_classification(
     res = run_classification(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
                              val_fraction=cfg.get("val_fraction"), variable_length=cfg.get("variable_length", "mask"),
                              out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"),
-                             title=f"seqprep train: {name}, classify {len(set(map(str, tr.y)))} classes")
+                             title=f"seqprep train: {name}, classify {len(set(map(str, _labels(tr))))} classes")
     _print_results(console, res)
-    console.print(f"  run directory: [bold]{res.run_dir}[/]  (report: {res.run_dir / 'report.html'})")
+    console.print(f"  run directory: [bold]{out_dir}[/]  (report: {out_dir / 'report.html'})")
+
+
+def _labels(data: Any) -> Any:
+    """The class labels of a loaded ``.ts`` set (none for an unlabelled file)."""
+    return data.y if data.y is not None else []
 
 
 # ============================================================================ evaluate / predict

@@ -263,7 +263,8 @@ def _unrecognised(ctx: _Ctx) -> Diagnosis:
         nxt = _next_layer(ctx, done[-1].layer if done else None)
         expects = f" The next layer, {nxt}." if nxt else ""
         return Diagnosis("UNRECOGNISED", None,
-                         f"the forward pass failed outside any layer ({where}): {_first_line(ctx.error)}{prev}{expects}",
+                         f"the forward pass failed outside any layer ({where}): {_first_line(ctx.error)}{prev}"
+                         f"{expects}",
                          "Check the tensor operations in forward() between these layers against the shapes in the "
                          "table above.")
     return Diagnosis("UNRECOGNISED", f.name,
@@ -632,7 +633,8 @@ def _torch_outside(ctx: _Ctx) -> Diagnosis:
                 f"the batch {_fs(ctx.batch_shape)} has no feature axis: one feature per step, and the model's first "
                 f"{_tname(first)} takes {width} feature/channel. forward() failed {where} on it: {_first_line(err)}",
                 "one feature per step: add a feature axis (x[..., None], seqprep.add_feature_axis) to get "
-                f"{_fs((*ctx.batch_shape, 1))}; then forward()'s x.permute(0, 2, 1) gives the (N, 1, L) a Conv1d reads.",
+                f"{_fs((*ctx.batch_shape, 1))}; then forward()'s x.permute(0, 2, 1) gives the (N, 1, L) a Conv1d "
+                "reads.",
             )
     if last is not None and isinstance(last.layer, nn.RNNBase) and "tuple" in err:
         return _rnn_tuple(ctx, last, f"the output of {_tname(last.layer)} '{last.name}' was used as a tensor")
@@ -756,8 +758,9 @@ _PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropou
 
 
 def _keras_static(model: Any, batch_shape: tuple[int, ...], layout: str | None) -> Diagnosis | None:
-    """Diagnose a Keras chain from its layers' arithmetic alone (kernel, stride, pool, padding,
-    ``return_sequences``, channel order), before and whatever the backend does with the batch.
+    """Diagnose a Keras chain from its layers' arithmetic alone, whatever the backend does with the batch.
+
+    The arithmetic: kernel, stride, pool, padding, ``return_sequences``, channel order.
 
     Shapes are carried layer by layer with ``compute_output_shape``; the analysis stops (None) at
     the first layer it cannot follow, and the forward pass and its error decide from there.
@@ -958,7 +961,7 @@ def _keras_layer_rules(ctx: _Ctx, layer: Any, s: tuple, t: str) -> Diagnosis:
         return _unrecognised(ctx)
     done = [c for c in ctx.calls if c.done and _tname(c.layer) not in _PASS_THROUGH]
     if len(s) == 2 and is_rnn and done and _returns_sequences(done[-1].layer) is False:
-        return _rnn_no_sequences(done[-1].layer, ctx.failing.layer, s)
+        return _rnn_no_sequences(done[-1].layer, ctx.failed.layer, s)
     if len(s) == 2:
         return _missing_feature_axis(name, t, s, conv_first=False)
     if len(s) == 4:
