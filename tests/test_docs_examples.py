@@ -3,7 +3,7 @@
 The blocks of one file run in order in one namespace (a later block may use an earlier block's names),
 in a temporary working directory, twice for the README (its Quick start must run twice in a row). A
 block whose comment line just above reads ``<!-- docs-test: skip (reason) -->`` is illustrative (it
-names arrays or a cluster the page does not build) and is only compiled; ``<!-- docs-test: needs X -->``
+names arrays or a cluster the page does not build, or is an outline) and is not run; ``<!-- docs-test: needs X -->``
 runs it when module X can be imported. To keep this fast, :func:`seqprep.training.fit` is capped at
 2 epochs here (what the blocks print about shapes and data is exact; a trained model's score is not
 checked).
@@ -77,11 +77,11 @@ def test_page_examples_run(page, tmp_path, monkeypatch, capped_fit):
     for attempt in range(2 if page.name == "README.md" else 1):
         namespace: dict = {"__name__": f"docs_{page.stem}"}
         for mark, code, line in blocks:
-            compiled = compile(code, f"{page.name}:{line}", "exec")
             if mark.startswith("skip"):
                 continue
             if mark.startswith("needs ") and importlib.util.find_spec(mark.split()[1]) is None:
                 continue
+            compiled = compile(code, f"{page.name}:{line}", "exec")
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
                 exec(compiled, namespace)  # noqa: S102 -- the page's own example, run as a reader would
