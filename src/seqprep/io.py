@@ -504,7 +504,10 @@ def _from_parquet(
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pandas then raises its own error
         return None
-    pf = pq.ParquetFile(p)
+    try:
+        pf = pq.ParquetFile(p)
+    except Exception:  # noqa: BLE001 - unreadable: the pandas path raises the DataError that names the file
+        return None
     schema = pf.schema_arrow
     meta = schema.pandas_metadata or {}
     if any(not isinstance(c, dict) for c in meta.get("index_columns", [])) or len(set(schema.names)) != len(
