@@ -35,6 +35,7 @@ from ._validation import (
     zero_of,
 )
 from .exceptions import DataError, ShapeError
+from .timeaxis import describe_frequency, infer_frequency, parse_time
 
 __all__ = ["SeriesData", "as_series", "read_table"]
 
@@ -606,7 +607,7 @@ def _from_frame(
         _check_columns(df, names, chosen)
     chosen = list(dict.fromkeys(chosen))
     values = _frame_to_rows(df, chosen) if rows is None else rows(chosen)
-    return _finish(values, tuple(chosen), times, keys, nan_policy, report)
+    return _finish(values, tuple(chosen), times, keys, nan_policy, report, time if isinstance(time, str) else "time")
 
 
 def _frame_to_rows(df: pd.DataFrame, chosen: list[str]) -> np.ndarray:
@@ -705,12 +706,13 @@ def _select_columns(arr: np.ndarray, idx: list[int]) -> np.ndarray:
 
 
 def _finish(
-    values: np.ndarray, columns: tuple[str, ...] | None, times: Any, keys: Any, nan_policy: str, report: dict[str, Any]
+    values: np.ndarray, columns: tuple[str, ...] | None, times: Any, keys: Any, nan_policy: str, report: dict[str, Any],
+    time_name: str = "time",
 ) -> SeriesData:
     n = values.shape[0]
     if n == 0:
         raise DataError("`data` is empty (0 rows). Pass at least one window's worth of rows.")
-    time_arr = _to_time_array(times, n) if times is not None else None
+    time_arr = _to_time_array(times, n, report, time_name) if times is not None else None
     if keys is not None:
         keys = np.asarray(keys)
         if keys.shape != (n,):
@@ -731,7 +733,7 @@ def _finish(
     return SeriesData(values, columns, bounds, labels, time_arr, freq, breaks, report)
 
 
-def _to_time_array(times: Any, n: int) -> np.ndarray:
+def _to_time_array(times: Any, n: int, report: dict[str, Any], name: str = "time") -> np.ndarray:
     if isinstance(times, (pd.Series, pd.Index)):
         raw = times
     else:
@@ -741,16 +743,11 @@ def _to_time_array(times: Any, n: int) -> np.ndarray:
             f"`time` must have one timestamp per row. Received: {len(raw)} timestamps for {n} rows. "
             "Pass a column name or an array of the same length as the data."
         )
-    arr = np.asarray(raw)
-    if arr.dtype.kind in "iuf":
-        return arr
-    if arr.dtype.kind == "M":
-        return arr.astype("datetime64[ns]")
-    parsed = pd.Series(parse_time_column(pd.Series(raw), getattr(raw, "name", None) or "time"))
-    if parsed.isna().any():
-        row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise DataError(f"`time` has a missing timestamp at row {row}. Every row needs a timestamp.")
-    return parsed.to_numpy().astype("datetime64[ns]")
+    values, info = parse_time(raw, name)
+    report["time_kind"] = info["kind"]
+    if info["tz"] is not None:
+        report["timezone"] = info["tz"]
+    return values
 
 
 def _group_order(keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, tuple[Any, ...]]:
@@ -854,18 +851,18 @@ def _check_time(
             f"{labels[_series_of(row, bounds)]!r} ({int(dup.sum())} duplicates in all). Aggregate or drop "
             "the duplicates first."
         )
-    within = diffs[same_series]
-    if len(within) == 0:
+    freq = infer_frequency(time_arr, same_series, report.get("timezone"))
+    if freq is None:
         return None, np.zeros(0, dtype=np.int64)
-    uniq, counts = np.unique(within, return_counts=True)
-    freq = uniq[int(np.argmax(counts))]
-    irregular = same_series & (diffs != freq)
-    breaks = (np.flatnonzero(irregular) + 1).astype(np.int64)
+    breaks = freq.breaks(time_arr, same_series)
     if len(breaks):
+        counts = freq.step_counts(time_arr)[breaks - 1]
         report["gaps"] = int(len(breaks))
+        report["missing_steps"] = int(np.maximum(np.round(counts) - 1, 0).sum())
         report["first_gap_row"] = int(breaks[0])
-    report["freq"] = str(pd.Timedelta(freq)) if np.asarray(freq).dtype.kind == "m" else freq.item()
-    return freq, breaks
+    report["freq"] = freq.name
+    report["frequency"] = describe_frequency(freq)
+    return freq.step, breaks
 
 
 def _series_of(row: int, bounds: np.ndarray) -> int:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ArtifactError
+from ..timeaxis import shift
 from ._model import score
 from ._run_dir import load_run
 
@@ -59,16 +60,6 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
             "skipped": run.metrics.get("skipped", {})}
 
 
-def _shift(times: pd.Series, steps: int, freq: Any) -> pd.Series:
-    """``times`` moved ``steps`` periods of ``freq`` on: a fixed Timedelta, else a calendar offset ("MS")."""
-    try:
-        return times + steps * pd.Timedelta(freq)
-    except (ValueError, TypeError):
-        from pandas.tseries.frequencies import to_offset
-
-        return times + steps * to_offset(freq)
-
-
 def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
     """Forecast new data with a saved forecasting run.
 
@@ -112,7 +103,7 @@ def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
         out["end_time"] = prov["end_time"].to_numpy()
         freq = pipe.schema_.get("freq")
         if freq is not None:
-            out["prediction_time"] = _shift(prov["end_time"], horizon, freq)
+            out["prediction_time"] = shift(prov["end_time"], horizon, freq)
     else:
         out["end_row"] = prov["end"].to_numpy()
         out["prediction_row"] = prov["end"].to_numpy() + horizon
