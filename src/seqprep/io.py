@@ -168,6 +168,7 @@ def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
     suffix = p.suffix.lower()
     if suffix in _CSV_SUFFIXES:
         sep = "\t" if suffix == ".tsv" else kwargs.pop("sep", ",")
+        kwargs.setdefault("encoding", "utf-8-sig")  # a byte-order mark is not part of the first column's name
         return _read_csv(p, sep=sep, **kwargs)
     if suffix in _PARQUET_SUFFIXES:
         return _read_parquet(p, **kwargs)
@@ -591,7 +592,10 @@ def _from_frame(
     if columns is None:
         required = [str(r) for r in required if isinstance(r, str)]
         _check_columns(df, names, required)
-        candidates = [c for c in names if c not in special]
+        index_like = [c for c in index_columns(df, special) if c not in required]
+        if index_like:
+            report["index_columns"] = index_like
+        candidates = [c for c in names if c not in special and c not in index_like]
         numeric = [c for c in candidates if _is_numeric(df[c])]
         ignored = [c for c in candidates if c not in numeric]
         if ignored:
@@ -867,3 +871,35 @@ def _check_time(
 
 def _series_of(row: int, bounds: np.ndarray) -> int:
     return int(np.searchsorted(bounds, row, side="right") - 1)
+
+
+def index_columns(df: pd.DataFrame, exclude: Sequence[Any] = ()) -> list[str]:
+    """Columns that are a row index written to the file, not data: never a default model input.
+
+    An unnamed column (``Unnamed: 0`` as pandas reads the index that ``to_csv`` writes, or R's
+    ``""`` row-number column) and an integer column equal to ``0..n-1`` or ``1..n``. Columns in
+    ``exclude`` (the time and group columns given) are kept.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Unnamed: 0": [0, 1, 2], "y": [5.0, 3.0, 1.0], "row": [1, 2, 3]})
+    >>> index_columns(df)
+    ['Unnamed: 0', 'row']
+    """
+    skip = {str(c) for c in exclude if c is not None}
+    out = []
+    n = len(df)
+    for c in df.columns:
+        name = str(c)
+        if name in skip:
+            continue
+        if name.startswith("Unnamed:") or name.strip() == "":
+            out.append(name)
+            continue
+        col = df[c]
+        if n > 1 and pd.api.types.is_integer_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            v = col.to_numpy()
+            if v[0] in (0, 1) and bool((np.diff(v) == 1).all()):
+                out.append(name)
+    return out

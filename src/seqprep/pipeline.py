@@ -342,6 +342,13 @@ class Pipeline:
             starts = starts[local >= warmup]
         if len(starts) == 0:
             need = spec.span + warmup
+            if counts["windows_spanning_gaps"]:
+                raise DataError(
+                    f"the data gives no window: every candidate window spans a gap in time ({sd.report.get('gaps', 0)} "
+                    f"gap(s), {sd.report.get('missing_steps', 0)} missing step(s) of the frequency "
+                    f"{sd.report.get('frequency', sd.report.get('freq'))}). Fill the missing timestamps, use a "
+                    "shorter lookback, or pass allow_gaps=True (--allow-gaps)."
+                )
             raise DataError(
                 f"the data gives no window: the longest series has {int(np.diff(sd.bounds).max())} rows; "
                 f"lookback={spec.lookback}, horizon(s) {list(spec.horizons)} and {warmup} warm-up rows of derived "

@@ -153,6 +153,9 @@ def _parse_periods(text: pd.Series) -> np.ndarray | None:
     m = text.str.extract(_QUARTER_FIRST)
     if m.notna().all().all():
         return _month_starts(m[1].astype(np.int64).to_numpy(), 3 * m[0].astype(np.int64).to_numpy() - 2)
+    if text.str.fullmatch(r"\s*\d{4}-(0[1-9]|1[0-2])\s*").all():  # '2020-03', '1949-01': months
+        m = text.str.extract(r"(\d{4})-(\d{2})")
+        return _month_starts(m[0].astype(np.int64).to_numpy(), m[1].astype(np.int64).to_numpy())
     m = text.str.extract(_WEEK)
     if m.notna().all().all():
         iso = m[0] + "-W" + m[1].str.zfill(2) + "-1"

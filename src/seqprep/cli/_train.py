@@ -19,7 +19,8 @@ import tomllib
 
 from .._validation import check_float, check_int
 from ..exceptions import ArtifactError, DataError, InvalidParameterError
-from ..io import check_out_dir, check_out_file, parse_time_column
+from ..io import check_out_dir, check_out_file
+from ..timeaxis import format_time
 from ._options import INT64
 
 __all__ = ["demo", "evaluate", "predict", "train"]
@@ -73,12 +74,13 @@ def _unique_default_dir(base: Path) -> Path:
 
 def _printer(console: Any) -> Any:
     """``on_step`` callback of run_forecast that narrates each step."""
+    from rich.markup import escape
 
     def step(name: str, info: dict[str, Any]) -> None:
         if name == "check":
             console.rule("[bold]1. Data check")
             for f in info["findings"]:
-                console.print(f"  [{f.get('severity', '')}] {f.get('code', '')}: {f.get('title', '')}")
+                console.print(escape(f"  [{f.get('severity', '')}] {f.get('code', '')}: {f.get('title', '')}"))
             scales = info["scales"]
             for col, s in scales["columns"].items():
                 console.print(
@@ -90,10 +92,16 @@ def _printer(console: Any) -> Any:
         elif name == "split":
             console.rule("[bold]2. Chronological split (time order kept, no shuffling)")
             d = info["describe"]
+            axis = info.get("time_axis", {})
+            if axis.get("frequency"):
+                console.print(f"  time axis: {axis.get('time_kind', '')} values, frequency {axis['frequency']}"
+                              + (f"; {axis['gaps']} gap(s) ({axis.get('missing_steps', 0)} missing steps): no window "
+                                 "spans one" if axis.get("gaps") else ""))
             for part, row in d.iterrows():
                 rows = info["rows"].get(part, {}).get("rows", "?")
                 t0, t1 = row.get("first_target_time"), row.get("last_target_time")
-                when = f"{pd.Timestamp(t0).date()} .. {pd.Timestamp(t1).date()}" if t0 is not None else ""
+                when = (f"{format_time(t0, axis.get('freq'), axis.get('timezone'))} .. "
+                        f"{format_time(t1, axis.get('freq'), axis.get('timezone'))}") if _has_value(t0) else ""
                 console.print(f"  {part:<5} {rows:>5} target rows  {int(row['windows']):>5} windows  {when}")
             console.print(
                 f"  gap: {info['gap']} row(s) left out between consecutive parts (purge); "
@@ -116,6 +124,10 @@ def _printer(console: Any) -> Any:
             console.rule("[bold]5. Training the CNN-LSTM (early stopping on val)")
 
     return step
+
+
+def _has_value(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and np.isnan(value)) and value is not pd.NaT
 
 
 def _print_results(console: Any, res: Any, units: str) -> None:
@@ -266,7 +278,7 @@ _DEFAULT_EPOCHS = (100, 300)  # runs.DEFAULT_TRAIN_CONFIG / DEFAULT_CLASSIFICATI
 _TOML_KEYS = {
     "data", "train", "test", "target", "time", "group", "features", "lookback", "horizon", "gap", "split",
     "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model", "device",
-    "threads", "val_fraction", "variable_length",
+    "threads", "val_fraction", "variable_length", "allow_gaps", "nan_policy",
 }
 
 
@@ -389,7 +401,11 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 @click.option("--features", default=None, help="Comma-separated input columns (default: all numeric).")
 @click.option("--lookback", type=INT64, default=None, help="Input steps per window [14].")
 @click.option("--horizon", type=INT64, default=None, help="Steps ahead [1].")
-@click.option("--gap", default=None, help="Purge gap between parts: rows, or a duration such as 7D [0].")
+@click.option("--gap", default=None, help="Purge gap between parts: rows, or a duration such as 7D or 3MS [0].")
+@click.option("--allow-gaps", "allow_gaps", is_flag=True, default=None,
+              help="Let windows span gaps in time (missing steps of the inferred frequency).")
+@click.option("--nan-policy", "nan_policy", type=click.Choice(["raise", "drop", "ffill", "interpolate"]), default=None,
+              help="What to do with NaN/inf values [raise].")
 @click.option("--split", "split_", default=None,
               help="Fractions train,val,test [0.7,0.15,0.15], or two cut timestamps (needs --time).")
 @click.option("--period", type=INT64, default=None, help="Season length in rows for the seasonal-naive baseline.")
@@ -413,9 +429,9 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 @click.option("--config", "config_path", type=click.Path(), default=None, help="TOML file with the same keys.")
 def train(data: str | None, train_path: str | None, test_path: str | None, target: str | None,
           time_col: str | None, group: str | None, features: str | None, lookback: int | None,
-          horizon: int | None, gap: str | None, split_: str | None, period: int | None, epochs: int | None,
-          seed: int | None, members: int | None, model_kind: str | None, device: str | None, threads: int | None,
-          out: str | None,
+          horizon: int | None, gap: str | None, allow_gaps: bool | None, nan_policy: str | None,
+          split_: str | None, period: int | None, epochs: int | None, seed: int | None, members: int | None,
+          model_kind: str | None, device: str | None, threads: int | None, out: str | None,
           overwrite: bool, config_path: str | None) -> None:
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
@@ -424,6 +440,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         "data": data, "train": train_path, "test": test_path, "target": target, "time": time_col, "group": group,
         "features": features, "lookback": lookback, "horizon": horizon, "gap": gap, "split": split_,
         "period": period, "epochs": epochs, "seed": seed, "out": out, "device": device, "threads": threads,
+        "allow_gaps": allow_gaps, "nan_policy": nan_policy,
     }
     cfg.update(_check_settings({k: v for k, v in flags.items() if v is not None}, ""))
     if members is not None:
@@ -450,21 +467,20 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         )
     if not cfg.get("target"):
         raise InvalidParameterError("`--target` is required for forecasting. E.g. --target temp_max.")
-    from ..io import read_table
     from ..runs import run_forecast
+    from ._options import bool_flag, read_frame
 
     path = str(cfg["data"])
     out_dir_arg = cfg.get("out")
     if out_dir_arg:
         check_out_dir(out_dir_arg)
-    df = read_table(path)
     time_name = cfg.get("time")
-    if time_name is not None and time_name in df.columns and not pd.api.types.is_datetime64_any_dtype(df[time_name]):
-        df[time_name] = parse_time_column(df[time_name], time_name, path)
+    df = read_frame(path, time_name)
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(path).stem)
     res = run_forecast(
         df, target=cfg["target"], time=time_name, group=cfg.get("group"), features=cfg.get("features"),
         lookback=int(cfg.get("lookback", 14)), horizon=int(cfg.get("horizon", 1)), gap=cfg.get("gap", 0),
+        allow_gaps=bool_flag(cfg.get("allow_gaps", False), "allow_gaps"), nan_policy=cfg.get("nan_policy", "raise"),
         split=cfg.get("split", (0.7, 0.15, 0.15)), scaler=cfg.get("scaler", "standard"), period=cfg.get("period"),
         model_config=cfg.get("model"), train_config=train_cfg, seed=seed_v, out_dir=out_dir, overwrite=overwrite,
         on_step=_printer(console), device=cfg.get("device", "auto"),
@@ -526,8 +542,8 @@ def evaluate(run_dir: str) -> None:
 def predict(run_dir: str, data_path: str, out_path: str) -> None:
     """Forecast new data with a saved run; write prediction times and values in original units."""
     from .._files import atomic_write
-    from ..io import read_table
     from ..runs import load_run, predict_run
+    from ._options import read_frame
 
     check_out_file(out_path)
     run = load_run(run_dir)
@@ -536,10 +552,7 @@ def predict(run_dir: str, data_path: str, out_path: str) -> None:
             f"--out {out_path!r} is inside the run directory {run_dir!r}, whose files are sealed by its "
             "checksums.json (a file added there makes the run refuse to load). Write the predictions elsewhere."
         )
-    df = read_table(data_path)
-    time_name = run.config.get("time")
-    if time_name and time_name in df.columns and not pd.api.types.is_datetime64_any_dtype(df[time_name]):
-        df[time_name] = parse_time_column(df[time_name], time_name, data_path)
+    df = read_frame(data_path, run.config.get("time"))
     table = predict_run(run_dir, df)
     with atomic_write(out_path) as fh:
         table.to_csv(fh, index=False)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_bool, check_choice, check_float, check_int, param_error
+from ..io import index_columns
 from ..training import resolve_device  # fit's own rule (torch imported on call)
 from ._classify import (
     VARIABLE_LENGTH,
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_CLASSIFICATION_VAL_FRACTION",
     "DEFAULT_MODEL_CONFIG",
     "DEFAULT_TRAIN_CONFIG",
+    "check_forecast",
     "run_classification",
     "default_derived_features",
     "run_forecast",
@@ -135,6 +137,8 @@ def run_forecast(
     on_step: Step | None = None,
     device: Any = "auto",
     threads: int | None = None,
+    nan_policy: str = "raise",
+    allow_gaps: bool = False,
 ) -> RunResult:
     """Train a CNN-LSTM forecaster on ``df`` the leak-free way and score it against baselines.
 
@@ -190,6 +194,10 @@ def run_forecast(
         torch's intra-op threads for training (:func:`seqprep.training.fit`; also
         ``train_config["threads"]``). None: the automatic count (one thread for small models).
         ``run.json`` records the count used; the same seed and count give the same numbers.
+    nan_policy : {"raise", "drop", "ffill", "interpolate"}, default "raise"
+        What to do with NaN/inf in the input and target columns (as in :class:`~seqprep.Pipeline`).
+    allow_gaps : bool, default False
+        Let windows span gaps in time (missing steps of the inferred frequency).
 
     Returns
     -------
@@ -226,13 +234,13 @@ def run_forecast(
     train_cfg = fit_kwargs(merge_settings(DEFAULT_TRAIN_CONFIG, train_config, "train_config"), threads)
     target_dir = prepare_out_dir(out_dir, overwrite)
     step = on_step or _no_step
-    spec = ForecastSpec(
-        target=target, time=time, group=group, inputs=select_inputs(df, features, time, group), lookback=lookback,
-        horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed, period=period,
-    )
+    spec = forecast_spec(df, target=target, time=time, features=features, group=group, lookback=lookback,
+                         horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed,
+                         period=period, nan_policy=nan_policy, allow_gaps=allow_gaps)
 
     # the data check and the pipeline; on_step reports each before training starts
-    check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group)
+    check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group,
+                       left_out=_left_out(df, features, time, group))
     step("check", check)
     pipe, parts, split_info = fit_split(df, spec)
     step("split", split_info)
@@ -249,8 +257,10 @@ def run_forecast(
     table = prediction_table(parts.test, group is not None, y_true, preds)
 
     # the result, and the run directory
-    config = forecast_config(spec, pipe, model, train_cfg, result, member_results, ridge_path)
-    info = {"data_check": check, "split": split_info, "scaler": scaler_info, "windows": windows_info,
+    config = forecast_config(spec, pipe, model, train_cfg, result, member_results, ridge_path, parts,
+                             check.get("index_columns", []))
+    info = {"data_check": check, "split": split_info, "time_axis": split_info["time_axis"], "scaler": scaler_info,
+            "windows": windows_info,
             "skipped": skipped}
     res = RunResult("regression", metrics, result, table, config, info, model, pipe, None,
                     member_histories=member_results if len(member_results) > 1 else [])
@@ -259,6 +269,80 @@ def run_forecast(
         res.run_dir = write_forecast_run(target_dir, res, split_info["describe"], X_te, y_te, df, title,
                                          overwrite=overwrite)
     return res
+
+
+def _left_out(df: pd.DataFrame, features: Sequence[str] | None, time: str | None, group: str | None) -> list[str]:
+    """The row-index columns left out of the default inputs (none when ``features`` are given)."""
+    return [] if features is not None else index_columns(df, [time, group])
+
+
+def forecast_spec(df: pd.DataFrame, *, target: str, time: str | None, features: Sequence[str] | None = None,
+                  group: str | None = None, lookback: int = 14, horizon: int = 1, split: Any = (0.7, 0.15, 0.15),
+                  gap: Any = 0, scaler: Any = "standard", derived: Sequence[Any] = (), seed: int = 0,
+                  period: int | None = None, nan_policy: str = "raise", allow_gaps: bool = False) -> ForecastSpec:
+    """The checked data arguments of a forecasting run (shared by :func:`run_forecast` and :func:`check_forecast`)."""
+    check_columns(df, target, [time, group, *(features or [])])
+    return ForecastSpec(
+        target=target, time=time, group=group, inputs=select_inputs(df, features, time, group), lookback=lookback,
+        horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed, period=period,
+        nan_policy=check_choice(nan_policy, "nan_policy", ("raise", "drop", "ffill", "interpolate")),
+        allow_gaps=check_bool(allow_gaps, "allow_gaps"),
+    )
+
+
+def check_forecast(
+    df: pd.DataFrame,
+    *,
+    target: str,
+    time: str | None,
+    features: Sequence[str] | None = None,
+    group: str | None = None,
+    lookback: int = 14,
+    horizon: int = 1,
+    split: Any = (0.7, 0.15, 0.15),
+    gap: Any = 0,
+    nan_policy: str = "raise",
+    allow_gaps: bool = False,
+) -> dict[str, Any]:
+    """Everything :func:`run_forecast` checks before training, without training: what ``seqprep check`` runs.
+
+    The same code path as a run: the data check, then the pipeline's split and windows. A
+    refusal is returned (not raised) with the very words the run would raise.
+
+    Returns
+    -------
+    dict
+        ``findings`` and ``scales`` (the data check), ``index_columns`` (left out of the inputs),
+        ``inputs``, ``time_axis``, ``split`` (rows and windows per part) and ``refused`` (the
+        error message a run would stop with, or None).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"month": pd.date_range("2020-01-01", periods=36, freq="MS"), "y": range(36)})
+    >>> out = check_forecast(df, target="y", time="month", lookback=6)
+    >>> out["refused"], out["time_axis"]["freq"]
+    (None, 'MS')
+    """
+    from ..exceptions import SeqprepError
+
+    lookback = check_int(lookback, "lookback", minimum=1)
+    horizon = check_int(horizon, "horizon", minimum=1)
+    spec = forecast_spec(df, target=target, time=time, features=features, group=group, lookback=lookback,
+                         horizon=horizon, split=split, gap=gap, nan_policy=nan_policy, allow_gaps=allow_gaps)
+    check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group,
+                       left_out=_left_out(df, features, time, group))
+    out: dict[str, Any] = {**check, "inputs": spec.inputs, "time_axis": {}, "split": {}, "refused": None}
+    try:
+        _, parts, split_info = fit_split(df, spec)
+    except SeqprepError as exc:
+        out["refused"] = str(exc)
+        return out
+    out["time_axis"] = split_info["time_axis"]
+    d = split_info["describe"]
+    out["split"] = {part: {"rows": split_info["rows"].get(part, {}).get("rows"), "windows": int(d.loc[part, "windows"])}
+                    for part in d.index}
+    return out
 
 
 # ============================================================================ classification
