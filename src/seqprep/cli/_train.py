@@ -393,8 +393,10 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 
 @click.command("train")
 @click.argument("data", required=False, type=click.Path(dir_okay=True))
-@click.option("--train", "train_path", type=click.Path(), default=None, help="Classification: training .ts file.")
-@click.option("--test", "test_path", type=click.Path(), default=None, help="Classification: test .ts file.")
+@click.option("--train", "train_path", type=click.Path(), default=None,
+              help="Classification or regression on cases: the TRAIN file (.ts, .arff, UCR .txt/.tsv).")
+@click.option("--test", "test_path", type=click.Path(), default=None,
+              help="The TEST file of the same data set (.ts, .arff, UCR .txt/.tsv).")
 @click.option("--target", default=None, help="Column to forecast.")
 @click.option("--time", "time_col", default=None, help="Timestamp column.")
 @click.option("--group", default=None, help="Series-key column (panel data).")
@@ -493,20 +495,35 @@ def _train_classification(
     console: Any, cfg: dict[str, Any], train_cfg: dict[str, Any], seed: int, overwrite: bool
 ) -> None:
     from ..datasets import load_ts
-    from ..runs import run_classification
+    from ..runs import run_classification, run_regression
 
     if not cfg.get("train") or not cfg.get("test"):
         raise InvalidParameterError("classification needs both --train X_TRAIN.ts and --test X_TEST.ts.")
     if cfg.get("out"):
         check_out_dir(cfg["out"])
     tr, te = load_ts(cfg["train"]), load_ts(cfg["test"])
+    regression = bool(tr.metadata.get("targetLabel"))
+    if regression != bool(te.metadata.get("targetLabel")):
+        raise DataError(
+            f"{cfg['train']!r} and {cfg['test']!r} disagree: one has numeric targets (@targetLabel true), the other "
+            "class labels. Give the TRAIN and TEST files of one data set."
+        )
     console.print(f"train: {tr!r}\ntest:  {te!r}")
+    if regression:
+        console.print("Numeric targets (@targetLabel true): a regression problem. The network predicts the target "
+                      "(z-scored with the training cases' mean and std); scores are MAE/RMSE in the target's units.")
     console.print("Each case is z-scored per channel over its own time steps (instance normalization): "
                   "no statistic crosses cases, train or test.")
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(cfg["train"]).stem)
-    res = run_classification(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
-                             val_fraction=cfg.get("val_fraction"), variable_length=cfg.get("variable_length", "mask"),
-                             out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"))
+    if regression:
+        res = run_regression(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
+                             val_fraction=cfg.get("val_fraction", 0.2), out_dir=out_dir, overwrite=overwrite,
+                             device=cfg.get("device", "auto"))
+    else:
+        res = run_classification(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
+                                 val_fraction=cfg.get("val_fraction"),
+                                 variable_length=cfg.get("variable_length", "mask"),
+                                 out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"))
     _print_results(console, res, "")
     console.print(f"  run directory: [bold]{res.run_dir}[/]")
 
@@ -521,8 +538,12 @@ def evaluate(run_dir: str) -> None:
     out = evaluate_run(run_dir)
     console = _console()
     cfg = out["config"]
-    what = (f"forecast {cfg.get('target')!r}, lookback {cfg.get('lookback')}, horizon {cfg.get('horizon')}"
-            if out["task"] == "regression" else f"classification, {len(cfg.get('classes', []))} classes")
+    if out["task"] == "regression" and cfg.get("data") == "cases":
+        what = f"regression on cases of length {cfg.get('length')} ({cfg.get('n_channels')} channel(s))"
+    elif out["task"] == "regression":
+        what = f"forecast {cfg.get('target')!r}, lookback {cfg.get('lookback')}, horizon {cfg.get('horizon')}"
+    else:
+        what = f"classification, {len(cfg.get('classes', []))} classes"
     console.print(f"run {run_dir}: {what}")
     console.print(_metrics_table(out["saved"], "Saved test scores"))
     for name, why in out["skipped"].items():

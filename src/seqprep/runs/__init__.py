@@ -42,6 +42,7 @@ from ._runs import (
     default_derived_features,
     run_classification,
     run_forecast,
+    run_regression,
 )
 from ._saved import evaluate_run, predict_run
 
@@ -61,4 +62,5 @@ __all__ = [
     "predict_run",
     "run_classification",
     "run_forecast",
+    "run_regression",
 ]

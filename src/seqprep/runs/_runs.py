@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_bool, check_choice, check_float, check_int, param_error
+from ..exceptions import DataError
 from ..io import index_columns
 from ..training import resolve_device  # fit's own rule (torch imported on call)
 from ._classify import (
@@ -17,8 +18,12 @@ from ._classify import (
     classification_config,
     classify_with_baselines,
     prepare_cases,
+    prepare_regression_cases,
     read_cases,
+    regress_with_baselines,
+    regression_cases_config,
     write_classification_run,
+    write_regression_cases_run,
 )
 from ._data_check import data_check
 from ._forecast import (
@@ -48,6 +53,7 @@ __all__ = [
     "run_classification",
     "default_derived_features",
     "run_forecast",
+    "run_regression",
 ]
 
 #: Small, fast defaults: a run on a few thousand windows takes seconds on a CPU.
@@ -397,6 +403,11 @@ def run_classification(
     >>> sorted(res.metrics)
     ['cnn_lstm', 'majority_class', 'nearest_neighbour_1']
     """
+    if _is_regression(train):
+        raise DataError(
+            "the training cases have numeric targets (@targetLabel true): this is a regression problem, not "
+            "classification. Use seqprep.runs.run_regression (seqprep train --train/--test does so by itself)."
+        )
     Xtr_raw, ytr, Xte_raw, yte = read_cases(train, test)
     if val_fraction is None:
         val_fraction = DEFAULT_CLASSIFICATION_VAL_FRACTION
@@ -427,4 +438,80 @@ def run_classification(
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
         res.run_dir = write_classification_run(target_dir, res, cases, preds, title, overwrite=overwrite)
+    return res
+
+
+def _is_regression(data: Any) -> bool:
+    """A TSData read from a regression file (``@targetLabel true``)."""
+    return bool(getattr(data, "metadata", {}).get("targetLabel", False))
+
+
+# ============================================================================ regression on cases
+def run_regression(
+    train: Any,
+    test: Any,
+    *,
+    val_fraction: float = 0.2,
+    model_config: Mapping[str, Any] | None = None,
+    train_config: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    out_dir: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    title: str = "seqprep regression run",
+    device: Any = "auto",
+) -> RunResult:
+    """Train a CNN-LSTM regressor on cases with numeric targets (a ``.ts`` file with ``@targetLabel true``).
+
+    Each case is normalized on its own (:func:`instance_normalize`); the target is z-scored with
+    the fitting cases' mean and standard deviation and predictions are put back in its units.
+    Baselines on the same test cases: the mean of the training targets, ridge regression and
+    1-NN regression on the flattened normalized cases.
+
+    Parameters
+    ----------
+    train, test : TSData or tuple (X, y)
+        ``X`` of shape ``(n_cases, length, n_channels)``, ``y`` of shape ``(n_cases,)`` numbers.
+    val_fraction, model_config, train_config, seed, out_dir, overwrite, progress, title, device
+        As in :func:`run_classification`; the model is the library's CNNLSTM (``model_config``
+        over its defaults) and the training defaults are the forecasting ones.
+
+    Returns
+    -------
+    RunResult
+        Metrics are MAE, RMSE and sMAPE on the test cases, in the target's units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 16, 1)); y = X[:, :, 0].std(axis=1)
+    >>> res = run_regression((X[:40], y[:40]), (X[40:], y[40:]), progress=False, train_config={"epochs": 2})
+    >>> sorted(res.metrics)
+    ['cnn_lstm', 'mean_of_training_targets', 'nearest_neighbour_1', 'ridge']
+    """
+    Xtr_raw, ytr, Xte_raw, yte = read_cases(train, test)
+    val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=0.5, inclusive=False)
+    seed = check_int(seed, "seed", minimum=0)
+    overwrite = check_bool(overwrite, "overwrite")
+    device = resolve_device(device)
+    model_cfg = model_settings({}, model_config)  # the library's CNNLSTM (the forecasting ridge path needs windows)
+    train_cfg = fit_kwargs(merge_settings(DEFAULT_TRAIN_CONFIG, train_config, "train_config"))
+    target_dir = prepare_out_dir(out_dir, overwrite)
+
+    cases = prepare_regression_cases(Xtr_raw, ytr, Xte_raw, yte, val_fraction, seed)
+    model, result, member_results = fit_model(
+        cases.X_train.shape[2], 1, "regression", cases.X_train.shape[1], model_cfg, seed,
+        cases.fit_part(), cases.val_part(), progress, train_cfg, device,
+    )
+    preds = regress_with_baselines(model, cases)
+    metrics = score("regression", cases.y_test, preds)
+    table = pd.DataFrame({"case": np.arange(len(cases.y_test)), "y_true": cases.y_test, **preds})
+    config = regression_cases_config(cases, val_fraction, seed, model, train_cfg, result, member_results)
+    config["model_type"] = model_type(model_cfg)
+    info = {"windows": cases.shapes(), "skipped": {}}
+    res = RunResult("regression", metrics, result, table, config, info, model, None, None,
+                    member_histories=member_results if len(member_results) > 1 else [])
+    if target_dir is not None:
+        res.run_dir = write_regression_cases_run(target_dir, res, cases, preds, title, overwrite=overwrite)
     return res

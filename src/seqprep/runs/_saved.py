@@ -40,7 +40,11 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, KeyError, ValueError) as exc:
         raise ArtifactError(f"{str(run.path)!r}: test_windows.npz is missing or unreadable ({exc}).") from None
     task = run.config["task"]
-    if task == "regression":
+    if task == "regression" and run.config.get("data") == "cases":
+        mean, std = float(run.config["target_mean"]), float(run.config["target_std"])
+        pred = np.asarray(predict(run.model, X, device="cpu"), dtype=np.float64).reshape(-1) * std + mean
+        truth = np.asarray(y, dtype=np.float64).reshape(-1)
+    elif task == "regression":
         pred = run.pipeline.inverse_target(predict(run.model, X, device="cpu")).reshape(-1)
         truth = run.pipeline.inverse_target(y).reshape(-1)
     else:
@@ -86,7 +90,7 @@ def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
     from ..training import predict
 
     run = load_run(run_dir)
-    if run.config.get("task") != "regression":
+    if run.config.get("task") != "regression" or run.config.get("data") == "cases":
         raise ArtifactError(
             f"{str(run.path)!r} is a {run.config.get('task')} run; predict works on forecasting runs. "
             "Classify new cases with seqprep.training.predict on instance-normalized arrays."
