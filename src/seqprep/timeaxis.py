@@ -280,9 +280,16 @@ class Frequency:
             return local.astype("datetime64[M]").astype(np.int64)
         return np.busday_count(np.datetime64("1970-01-05"), local.astype("datetime64[D]")).astype(np.int64)
 
+    def _wall(self, t: np.ndarray) -> np.ndarray:
+        """``t`` on the zone's wall clock when steps are whole days (a 23-hour day is one daily step)."""
+        if self.tz is None or t.dtype.kind != "M" or self.kind != "fixed":
+            return t
+        ns = int(np.timedelta64(self.step, "ns").astype(np.int64))
+        return _local(t, self.tz) if ns % _NS_DAY == 0 else t
+
     def step_counts(self, t: np.ndarray) -> np.ndarray:
         """Number of steps between consecutive times (float64, length ``len(t) - 1``); 1 is regular."""
-        t = np.asarray(t)
+        t = self._wall(np.asarray(t))
         ords = self.ordinals(t)
         if ords is not None:
             return np.diff(ords).astype(np.float64) / self.n
@@ -294,7 +301,7 @@ class Frequency:
 
     def irregular(self, t: np.ndarray) -> np.ndarray:
         """Boolean of length ``len(t) - 1``: True where the step is not exactly one step of this frequency."""
-        t = np.asarray(t)
+        t = self._wall(np.asarray(t))
         if self.kind == "fixed" and np.asarray(t).dtype.kind != "f":
             return (t[1:] - t[:-1]) != self.step
         counts = self.step_counts(t)
@@ -328,8 +335,8 @@ def as_frequency(step: Any, tz: str | None = None) -> Frequency | None:
 
     Examples
     --------
-    >>> as_frequency("QS-JAN").n, as_frequency(1).name
-    (3, '1')
+    >>> as_frequency("QS-JAN").n, as_frequency(1).name, as_frequency("W-SAT").name
+    (3, '1', 'W-SAT')
     """
     if step is None:
         return None
@@ -344,6 +351,8 @@ def as_frequency(step: Any, tz: str | None = None) -> Frequency | None:
                 return Frequency(step, "busdays", mult, step, tz)
             per = {"MS": 1, "ME": 1, "QS": 3, "QE": 3, "YS": 12, "YE": 12, "months=": 1}[base]
             return Frequency(step, "months", per * mult, step, tz)
+        if re.fullmatch(r"W-(MON|TUE|WED|THU|FRI|SAT|SUN)", step):
+            return Frequency(step, "fixed", 1, np.timedelta64(7 * _NS_DAY, "ns"), tz)
         try:
             td = pd.Timedelta(step)
         except ValueError:
@@ -566,7 +575,7 @@ def parse_duration(value: Any) -> Any:
     """
     if isinstance(value, str) and _CALENDAR.match(value.strip()) and not value.strip().startswith("months="):
         return pd.tseries.frequencies.to_offset(value.strip())
-    if isinstance(value, pd.DateOffset):
+    if isinstance(value, pd.offsets.BaseOffset):
         return value
     return pd.Timedelta(value).to_timedelta64().astype("timedelta64[ns]")
 
@@ -585,7 +594,7 @@ def calendar_duration(value: Any) -> Any:
 
 def add_duration(t: Any, duration: Any) -> Any:
     """``t`` (a ``datetime64`` value or array) plus a duration from :func:`parse_duration`."""
-    if isinstance(duration, pd.DateOffset):
+    if isinstance(duration, pd.offsets.BaseOffset):
         arr = np.asarray(t)
         moved = pd.DatetimeIndex(arr.reshape(-1)) + duration
         out = moved.to_numpy().astype("datetime64[ns]")

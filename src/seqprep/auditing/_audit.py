@@ -135,7 +135,9 @@ def audit(
     return report
 
 
-def check_data(df_or_path: Any, *, time: str | None = None, group: str | None = None) -> AuditReport:
+def check_data(
+    df_or_path: Any, *, time: str | None = None, group: str | None = None, nan_policy: str = "raise"
+) -> AuditReport:
     """Check a raw table for data problems before anything is built from it.
 
     Parameters
@@ -146,6 +148,9 @@ def check_data(df_or_path: Any, *, time: str | None = None, group: str | None = 
         The timestamp column; enables the order, duplicate and gap checks.
     group : str, optional
         The series id column; time checks then run within each series.
+    nan_policy : {"raise", "drop", "ffill", "interpolate"}, default "raise"
+        The policy training will use: NaN/inf values are an error under ``"raise"`` (training
+        refuses them) and a warning otherwise.
 
     Returns
     -------
@@ -172,7 +177,8 @@ def check_data(df_or_path: Any, *, time: str | None = None, group: str | None = 
     numeric = [c for c in value_cols if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
     findings = _check_index_columns(index_like) + _check_non_numeric([c for c in value_cols if c not in numeric])
     values = df[numeric].to_numpy(dtype=np.float64) if numeric else np.zeros((len(df), 0))
-    findings += _check_nonfinite_columns(values, numeric)
+    check_choice(nan_policy, "nan_policy", ("raise", "drop", "ffill", "interpolate"))
+    findings += _check_nonfinite_columns(values, numeric, nan_policy)
     if time is not None:
         findings += _check_times(df, time, group)
     finite = values[np.isfinite(values).all(axis=1)] if values.size else values

@@ -70,20 +70,27 @@ def _check_non_numeric(other: list[Any]) -> list[Finding]:
     ]
 
 
-def _check_nonfinite_columns(values: np.ndarray, numeric: list[Any]) -> list[Finding]:
-    """NONFINITE: NaN/inf per numeric column (``values`` holds them in order), and the first row with one."""
+def _check_nonfinite_columns(values: np.ndarray, numeric: list[Any], nan_policy: str = "raise") -> list[Finding]:
+    """NONFINITE: NaN/inf per numeric column (``values`` holds them in order), and the first row with one.
+
+    An error when training would refuse them (``nan_policy="raise"``), a warning when the given
+    policy drops or fills them.
+    """
     bad = (~np.isfinite(values)).sum(axis=0)
     if not bad.any():
         return []
     ev = {str(numeric[j]): int(bad[j]) for j in np.flatnonzero(bad)}
     first = int(np.flatnonzero((~np.isfinite(values)).any(axis=1))[0])
+    handled = nan_policy != "raise"
     return [
         Finding(
             "NONFINITE",
-            "error",
-            f"{int(bad.sum())} NaN/inf value(s) in {len(ev)} column(s); first in row {first}.",
+            "warning" if handled else "error",
+            f"{int(bad.sum())} NaN/inf value(s) in {len(ev)} column(s); first in row {first}."
+            + (f" nan_policy={nan_policy!r} handles them." if handled else ""),
             {**ev, "first_row": first},
-            "Fill (interpolate, forward-fill) or drop them before scaling and windowing.",
+            "Fill (interpolate, forward-fill) or drop them before scaling and windowing, or pass "
+            "nan_policy='drop'/'ffill'/'interpolate' (--nan-policy).",
         )
     ]
 

@@ -109,7 +109,8 @@ def _skew_text(s: Mapping[str, float]) -> str:
 
 
 def data_check(
-    df: pd.DataFrame, columns: Sequence[str], time: str | None, group: str | None, left_out: Sequence[str] = ()
+    df: pd.DataFrame, columns: Sequence[str], time: str | None, group: str | None, left_out: Sequence[str] = (),
+    nan_policy: str = "raise",
 ) -> dict[str, Any]:
     """The project's audit (when it imports) plus the scale check.
 
@@ -121,7 +122,7 @@ def data_check(
         from ..auditing import check_data
 
         report = check_data(df[[c for c in dict.fromkeys([*(x for x in (time, group) if x), *columns])]],
-                            time=time, group=group)
+                            time=time, group=group, nan_policy=nan_policy)
         findings = [f.to_dict() for f in report.findings]
     except ImportError:  # the audit module is optional here
         findings = []

@@ -246,7 +246,7 @@ def run_forecast(
 
     # the data check and the pipeline; on_step reports each before training starts
     check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group,
-                       left_out=_left_out(df, features, time, group))
+                       left_out=_left_out(df, features, time, group), nan_policy=spec.nan_policy)
     step("check", check)
     pipe, parts, split_info = fit_split(df, spec)
     step("split", split_info)
@@ -337,7 +337,7 @@ def check_forecast(
     spec = forecast_spec(df, target=target, time=time, features=features, group=group, lookback=lookback,
                          horizon=horizon, split=split, gap=gap, nan_policy=nan_policy, allow_gaps=allow_gaps)
     check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group,
-                       left_out=_left_out(df, features, time, group))
+                       left_out=_left_out(df, features, time, group), nan_policy=spec.nan_policy)
     out: dict[str, Any] = {**check, "inputs": spec.inputs, "time_axis": {}, "split": {}, "refused": None}
     try:
         _, parts, split_info = fit_split(df, spec)
