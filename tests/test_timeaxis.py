@@ -170,3 +170,16 @@ def test_outofcore_scan_agrees_with_memory_on_calendar_gaps(tmp_path):
     assert ooc.pipeline.schema_["freq"] == pipe.schema_["freq"]
     assert ooc.breaks.tolist() == mem.train.series_data.breaks.tolist() == [30]
     assert sum(len(mem[p]) for p in mem.parts) == 78 - 6 - 6  # windows never span the one gap
+
+
+def test_new_data_keeps_the_fitted_calendar_step():
+    t = pd.bdate_range("2024-01-01", periods=120)
+    df = pd.DataFrame({"t": t, "y": np.sin(np.arange(120.0))})
+    pipe = seqprep.Pipeline(5, target="y", time="t")
+    pipe.fit(df)
+    assert pipe.schema_["freq"] == "B"
+    tail = df.iloc[-12:]  # two weekends: too few to infer business days from the slice alone
+    assert len(pipe.transform(tail)) == 12 - 5 + 1
+    hourly = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=30, freq="h"), "y": 1.0})
+    with pytest.raises(DataError, match="time step is 'h' but the pipeline was fitted on 'B'"):
+        pipe.transform(hourly)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from ._validation import (
     zero_of,
 )
 from .exceptions import DataError, ShapeError
-from .timeaxis import describe_frequency, infer_frequency, parse_time
+from .timeaxis import as_frequency, describe_frequency, infer_frequency, parse_time
 
 __all__ = ["SeriesData", "as_series", "read_table"]
 
@@ -393,6 +393,7 @@ def as_series(
     group: Any = None,
     nan_policy: str = "raise",
     required: Sequence[Any] = (),
+    freq: Any = None,
 ) -> SeriesData:
     """Validate user data and concatenate its series.
 
@@ -414,6 +415,10 @@ def as_series(
     required : sequence of str, optional
         Columns that must be kept (checked to exist and be numeric) even when ``columns`` is
         None -- e.g. the target.
+    freq : str, timedelta or number, optional
+        The time step to count gaps in (e.g. the one a pipeline was fitted on, ``"MS"``), instead
+        of inferring it: a short slice of business days then keeps the ``"B"`` of its history.
+        Data whose steps mostly differ from it are refused.
 
     Returns
     -------
@@ -427,6 +432,10 @@ def as_series(
     ((10, 1), 1)
     """
     check_choice(nan_policy, "nan_policy", _NAN_POLICIES)
+    if freq is not None:
+        required = tuple(required)
+        return _with_freq(as_series(data, columns=columns, time=time, group=group, nan_policy=nan_policy,
+                                    required=required), freq)
     if isinstance(data, (str, os.PathLike)):
         direct = _from_parquet(data, columns=columns, time=time, group=group, nan_policy=nan_policy,
                                required=required)
@@ -445,6 +454,32 @@ def as_series(
     if isinstance(data, pd.DataFrame):
         return _from_frame(data, columns=columns, time=time, group=group, nan_policy=nan_policy, required=required)
     return _from_array(data, columns=columns, time=time, group=group, nan_policy=nan_policy)
+
+
+def _with_freq(sd: SeriesData, freq: Any) -> SeriesData:
+    """``sd`` with its gaps counted in steps of the given ``freq`` (refused when most steps differ from it)."""
+    if sd.time is None or sd.n_rows < 2:
+        return sd
+    given = as_frequency(freq, sd.report.get("timezone"))
+    same = np.ones(sd.n_rows - 1, dtype=bool)
+    same[sd.bounds[1:-1] - 1] = False
+    if not same.any():
+        return sd
+    bad = given.irregular(sd.time) & same
+    if bad.sum() * 2 > same.sum():
+        raise DataError(
+            f"the new data's time step is {sd.report.get('freq')!r} but the pipeline was fitted on {given.name!r}: "
+            f"{int(bad.sum())} of {int(same.sum())} steps are not one {given.name!r} step. Resample the new data "
+            "to the fitted step."
+        )
+    report = {k: v for k, v in sd.report.items() if k not in ("gaps", "missing_steps", "first_gap_row")}
+    breaks = (np.flatnonzero(bad) + 1).astype(np.int64)
+    if len(breaks):
+        counts = given.step_counts(sd.time)[breaks - 1]
+        report.update(gaps=int(len(breaks)), missing_steps=int(np.maximum(np.round(counts) - 1, 0).sum()),
+                      first_gap_row=int(breaks[0]))
+    report.update(freq=given.name, frequency=describe_frequency(given))
+    return replace(sd, freq=given.step, breaks=breaks, report=report)
 
 
 def _from_list(parts: list[Any], *, columns: Any, time: Any, nan_policy: str) -> SeriesData:

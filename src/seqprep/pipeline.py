@@ -486,7 +486,8 @@ class Pipeline:
                 if t not in schema["inputs"]:
                     frame[t] = frame[t].fillna(0.0) if t in frame.columns else 0.0
         sd = as_series(
-            frame, columns=list(schema["raw_columns"]), time=self.time, group=self.group, nan_policy=self.nan_policy
+            frame, columns=list(schema["raw_columns"]), time=self.time, group=self.group, nan_policy=self.nan_policy,
+            freq=schema["freq"] if self.time is not None else None,  # gaps in the fitted steps ("B", "MS", ...)
         )
         base = list(sd.columns or ())
         values = sd.values.astype(np.float64, copy=False)

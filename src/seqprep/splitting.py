@@ -100,7 +100,8 @@ class Split:
 
     def __repr__(self) -> str:
         table = self.describe().to_string()
-        return f"Split(context={self.context!r}, gap={self.gap!r})\n{table}"
+        freq = self.describe().attrs.get("frequency")
+        return f"Split(context={self.context!r}, gap={self.gap!r}{', freq=' + repr(freq) if freq else ''})\n{table}"
 
 
 def check_fractions(fractions: Sequence[Any]) -> tuple[float, ...]:

@@ -493,8 +493,9 @@ def load_ucr(name: str, split: str = "train", root: str | os.PathLike[str] | Non
                 candidate = place / f"{name}_{split.upper()}{suffix}"
                 if candidate.is_file():
                     return load_ts(candidate)
-            looked.append(f"{place / filename} (or .arff/.tsv/.txt; {why})")
+            looked.append(f"{place / filename} ({why})")
     raise DataError(
-        f"UCR/UEA data set {name!r} ({split}) not found. Looked in: {'; '.join(looked)}. "
+        f"UCR/UEA data set {name!r} ({split}) not found. Looked in: {'; '.join(looked)} (each also as .arff, "
+        ".tsv and .txt). "
         f"Pass root= or set ${DATA_ENV} to the folder holding {name}/{filename}."
     )
