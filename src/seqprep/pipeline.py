@@ -42,6 +42,7 @@ from .exceptions import ArtifactError, DataError, InvalidParameterError, NotFitt
 from .io import SeriesData, as_series, check_out_dir
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
 from .splitting import CONTEXTS, Split, check_holdout_args, check_split_args, split
+from .timeaxis import parse_duration
 from .windowing import Windows, check_horizon_zero, make_window_spec, window_starts
 
 __all__ = ["Pipeline"]
@@ -615,7 +616,7 @@ class Pipeline:
             "time": self.time,
             "group": self.group,
             "split": list(self.split) if not isinstance(self.split, str) else self.split,
-            "gap": self.gap if isinstance(self.gap, int) else str(pd.Timedelta(self.gap)),
+            "gap": self.gap if isinstance(self.gap, int) else _gap_json(self.gap),
             "context": self.context,
             "holdout": self.holdout,
             "scaler": self.scaler if isinstance(self.scaler, (str, dict)) else self.scaler.to_dict(),
@@ -776,6 +777,12 @@ def check_series_trained(scaler: Any, keys: Sequence[Any]) -> None:
             f"(none of their rows is in the training part): {list_names([key_json(k) for k in missing[:10]])}"
             f"{' ...' if len(missing) > 10 else ''}. Drop those series, move the cut, or use scale_per='feature'."
         )
+
+
+def _gap_json(gap: Any) -> str:
+    """A duration gap as text: ``'7 days 00:00:00'``, or a calendar step as its alias (``'3MS'``)."""
+    duration = parse_duration(gap)
+    return duration.freqstr if isinstance(duration, pd.offsets.BaseOffset) else str(pd.Timedelta(duration))
 
 
 def check_calendar_time(pipe: Pipeline) -> None:
