@@ -35,7 +35,7 @@ from ._validation import (
     zero_of,
 )
 from .exceptions import DataError, ShapeError
-from .timeaxis import as_frequency, describe_frequency, infer_frequency, parse_time
+from .timeaxis import describe_frequency, infer_frequency, parse_time, require_frequency
 
 __all__ = ["SeriesData", "as_series", "read_table"]
 
@@ -460,7 +460,7 @@ def _with_freq(sd: SeriesData, freq: Any) -> SeriesData:
     """``sd`` with its gaps counted in steps of the given ``freq`` (refused when most steps differ from it)."""
     if sd.time is None or sd.n_rows < 2:
         return sd
-    given = as_frequency(freq, sd.report.get("timezone"))
+    given = require_frequency(freq, sd.report.get("timezone"))
     same = np.ones(sd.n_rows - 1, dtype=bool)
     same[sd.bounds[1:-1] - 1] = False
     if not same.any():

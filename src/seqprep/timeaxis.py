@@ -363,15 +363,23 @@ def as_frequency(step: Any, tz: str | None = None) -> Frequency | None:
         return Frequency(_fixed_name(td.to_timedelta64()), "fixed", 1, td.to_timedelta64(), tz)
     arr = np.asarray(step)
     if arr.dtype.kind == "m":
-        return Frequency(_fixed_name(arr[()]), "fixed", 1, arr[()], tz)
+        return Frequency(_fixed_name(arr.astype("timedelta64[ns]")[()]), "fixed", 1, arr[()], tz)
     return Frequency(_number_name(arr.item()), "fixed", 1, arr[()], tz)
+
+
+def require_frequency(step: Any, tz: str | None = None) -> Frequency:
+    """:func:`as_frequency` for a step that must be there (a stored ``freq`` that is not None)."""
+    frequency = as_frequency(step, tz)
+    if frequency is None:
+        raise DataError("a time step is needed here, but none was stored. Refit on data with a time column.")
+    return frequency
 
 
 def _number_name(x: Any) -> str:
     return str(int(x)) if float(x).is_integer() else f"{float(x):.6g}"
 
 
-def _fixed_name(td: np.timedelta64) -> str:
+def _fixed_name(td: Any) -> str:
     ns = int(np.timedelta64(td, "ns").astype(np.int64))
     if ns > 0 and ns % _NS_DAY == 0:
         return "D" if ns == _NS_DAY else f"{ns // _NS_DAY}D"
