@@ -188,6 +188,20 @@ def _to_datetime(text: pd.Series, name: str) -> pd.Series:
             continue
         except TypeError:
             break
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            coerced = pd.to_datetime(text, errors="coerce", format="mixed")
+        except (ValueError, TypeError):
+            coerced = pd.Series(pd.NaT, index=text.index)
+    bad = np.flatnonzero(coerced.isna().to_numpy())
+    if bad.size and bad.size < len(text):
+        row = int(bad[0])
+        raise DataError(
+            f"the time column {name!r} does not parse as timestamps: row {row} holds {text.iloc[row]!r} "
+            f"({bad.size} such row(s) in all). Fix those rows, or pass ISO dates ('2020-03-01'), periods "
+            "('2020-03', '1970 Q1', '2020W05') or numbers (years, steps)."
+        ) from None
     sample = ", ".join(repr(v) for v in text.head(3))
     raise DataError(
         f"the time column {name!r} does not parse as timestamps, periods or numbers (first values: {sample}). "

@@ -28,13 +28,15 @@ __all__: list[str] = []  # internal module: served by seqprep.runs
 
 
 # ============================================================================ 1. cases
-def read_cases(train: Any, test: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def read_cases(
+    train: Any, test: Any, regression: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(X_train, y_train, X_test, y_test)``; cases of different lengths are NaN-padded to the longer one.
 
     The channels must match; padding is what :func:`instance_normalize` turns into zeros.
     """
-    Xtr_raw, ytr = _cases(train, "train")
-    Xte_raw, yte = _cases(test, "test")
+    Xtr_raw, ytr = _cases(train, "train", regression)
+    Xte_raw, yte = _cases(test, "test", regression)
     if Xtr_raw.shape[1:] != Xte_raw.shape[1:]:
         if Xtr_raw.shape[2] != Xte_raw.shape[2]:
             raise DataError(
@@ -42,6 +44,8 @@ def read_cases(train: Any, test: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
             )
         length = max(Xtr_raw.shape[1], Xte_raw.shape[1])
         Xtr_raw, Xte_raw = _pad(Xtr_raw, length), _pad(Xte_raw, length)
+    if regression:  # numeric targets: no classes to check
+        return Xtr_raw, ytr, Xte_raw, yte
     unseen = sorted(set(map(str, np.unique(yte))) - set(map(str, np.unique(ytr))))
     if unseen:
         raise DataError(
@@ -57,7 +61,7 @@ def read_cases(train: Any, test: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return Xtr_raw, ytr, Xte_raw, yte
 
 
-def _cases(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _cases(data: Any, name: str, regression: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """One part's cases as ``(X, y)`` float64/label arrays, refused with its ``name`` when unusable."""
     if hasattr(data, "X") and hasattr(data, "y"):
         X, y = data.X, data.y
@@ -69,7 +73,7 @@ def _cases(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"the {name} cases have no class labels (@classLabel false). Classification needs labels.")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).reshape(-1)
-    if y.dtype.kind == "f":
+    if y.dtype.kind == "f" and not regression:
         raise DataError(
             f"the {name} cases have numeric targets (a regression file, @targetLabel true), not class labels. "
             "Use a classification file (@classLabel true ...), or forecast with `seqprep train DATA --target ...`."

@@ -490,7 +490,7 @@ def run_regression(
     >>> sorted(res.metrics)
     ['cnn_lstm', 'mean_of_training_targets', 'nearest_neighbour_1', 'ridge']
     """
-    Xtr_raw, ytr, Xte_raw, yte = read_cases(train, test)
+    Xtr_raw, ytr, Xte_raw, yte = read_cases(train, test, regression=True)
     val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=0.5, inclusive=False)
     seed = check_int(seed, "seed", minimum=0)
     overwrite = check_bool(overwrite, "overwrite")
