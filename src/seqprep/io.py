@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from ._validation import (
     zero_of,
 )
 from .exceptions import DataError, ShapeError
+from .timeaxis import describe_frequency, infer_frequency, parse_time, require_frequency
 
 __all__ = ["SeriesData", "as_series", "read_table"]
 
@@ -167,6 +168,7 @@ def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
     suffix = p.suffix.lower()
     if suffix in _CSV_SUFFIXES:
         sep = "\t" if suffix == ".tsv" else kwargs.pop("sep", ",")
+        kwargs.setdefault("encoding", "utf-8-sig")  # a byte-order mark is not part of the first column's name
         return _read_csv(p, sep=sep, **kwargs)
     if suffix in _PARQUET_SUFFIXES:
         return _read_parquet(p, **kwargs)
@@ -391,6 +393,7 @@ def as_series(
     group: Any = None,
     nan_policy: str = "raise",
     required: Sequence[Any] = (),
+    freq: Any = None,
 ) -> SeriesData:
     """Validate user data and concatenate its series.
 
@@ -412,6 +415,10 @@ def as_series(
     required : sequence of str, optional
         Columns that must be kept (checked to exist and be numeric) even when ``columns`` is
         None -- e.g. the target.
+    freq : str, timedelta or number, optional
+        The time step to count gaps in (e.g. the one a pipeline was fitted on, ``"MS"``), instead
+        of inferring it: a short slice of business days then keeps the ``"B"`` of its history.
+        Data whose steps mostly differ from it are refused.
 
     Returns
     -------
@@ -425,6 +432,10 @@ def as_series(
     ((10, 1), 1)
     """
     check_choice(nan_policy, "nan_policy", _NAN_POLICIES)
+    if freq is not None:
+        required = tuple(required)
+        return _with_freq(as_series(data, columns=columns, time=time, group=group, nan_policy=nan_policy,
+                                    required=required), freq)
     if isinstance(data, (str, os.PathLike)):
         direct = _from_parquet(data, columns=columns, time=time, group=group, nan_policy=nan_policy,
                                required=required)
@@ -443,6 +454,32 @@ def as_series(
     if isinstance(data, pd.DataFrame):
         return _from_frame(data, columns=columns, time=time, group=group, nan_policy=nan_policy, required=required)
     return _from_array(data, columns=columns, time=time, group=group, nan_policy=nan_policy)
+
+
+def _with_freq(sd: SeriesData, freq: Any) -> SeriesData:
+    """``sd`` with its gaps counted in steps of the given ``freq`` (refused when most steps differ from it)."""
+    if sd.time is None or sd.n_rows < 2:
+        return sd
+    given = require_frequency(freq, sd.report.get("timezone"))
+    same = np.ones(sd.n_rows - 1, dtype=bool)
+    same[sd.bounds[1:-1] - 1] = False
+    if not same.any():
+        return sd
+    bad = given.irregular(sd.time) & same
+    if bad.sum() * 2 > same.sum():
+        raise DataError(
+            f"the new data's time step is {sd.report.get('freq')!r} but the pipeline was fitted on {given.name!r}: "
+            f"{int(bad.sum())} of {int(same.sum())} steps are not one {given.name!r} step. Resample the new data "
+            "to the fitted step."
+        )
+    report = {k: v for k, v in sd.report.items() if k not in ("gaps", "missing_steps", "first_gap_row")}
+    breaks = (np.flatnonzero(bad) + 1).astype(np.int64)
+    if len(breaks):
+        counts = given.step_counts(sd.time)[breaks - 1]
+        report.update(gaps=int(len(breaks)), missing_steps=int(np.maximum(np.round(counts) - 1, 0).sum()),
+                      first_gap_row=int(breaks[0]))
+    report.update(freq=given.name, frequency=describe_frequency(given))
+    return replace(sd, freq=given.step, breaks=breaks, report=report)
 
 
 def _from_list(parts: list[Any], *, columns: Any, time: Any, nan_policy: str) -> SeriesData:
@@ -593,7 +630,10 @@ def _from_frame(
     if columns is None:
         required = [str(r) for r in required if isinstance(r, str)]
         _check_columns(df, names, required)
-        candidates = [c for c in names if c not in special]
+        index_like = [c for c in index_columns(df, special) if c not in required]
+        if index_like:
+            report["index_columns"] = index_like
+        candidates = [c for c in names if c not in special and c not in index_like]
         numeric = [c for c in candidates if _is_numeric(df[c])]
         ignored = [c for c in candidates if c not in numeric]
         if ignored:
@@ -609,7 +649,7 @@ def _from_frame(
         _check_columns(df, names, chosen)
     chosen = list(dict.fromkeys(chosen))
     values = _frame_to_rows(df, chosen) if rows is None else rows(chosen)
-    return _finish(values, tuple(chosen), times, keys, nan_policy, report)
+    return _finish(values, tuple(chosen), times, keys, nan_policy, report, time if isinstance(time, str) else "time")
 
 
 def _frame_to_rows(df: pd.DataFrame, chosen: list[str]) -> np.ndarray:
@@ -708,12 +748,13 @@ def _select_columns(arr: np.ndarray, idx: list[int]) -> np.ndarray:
 
 
 def _finish(
-    values: np.ndarray, columns: tuple[str, ...] | None, times: Any, keys: Any, nan_policy: str, report: dict[str, Any]
+    values: np.ndarray, columns: tuple[str, ...] | None, times: Any, keys: Any, nan_policy: str, report: dict[str, Any],
+    time_name: str = "time",
 ) -> SeriesData:
     n = values.shape[0]
     if n == 0:
         raise DataError("`data` is empty (0 rows). Pass at least one window's worth of rows.")
-    time_arr = _to_time_array(times, n) if times is not None else None
+    time_arr = _to_time_array(times, n, report, time_name) if times is not None else None
     if keys is not None:
         keys = np.asarray(keys)
         if keys.shape != (n,):
@@ -734,7 +775,7 @@ def _finish(
     return SeriesData(values, columns, bounds, labels, time_arr, freq, breaks, report)
 
 
-def _to_time_array(times: Any, n: int) -> np.ndarray:
+def _to_time_array(times: Any, n: int, report: dict[str, Any], name: str = "time") -> np.ndarray:
     if isinstance(times, (pd.Series, pd.Index)):
         raw = times
     else:
@@ -744,16 +785,11 @@ def _to_time_array(times: Any, n: int) -> np.ndarray:
             f"`time` must have one timestamp per row. Received: {len(raw)} timestamps for {n} rows. "
             "Pass a column name or an array of the same length as the data."
         )
-    arr = np.asarray(raw)
-    if arr.dtype.kind in "iuf":
-        return arr
-    if arr.dtype.kind == "M":
-        return arr.astype("datetime64[ns]")
-    parsed = pd.Series(parse_time_column(pd.Series(raw), getattr(raw, "name", None) or "time"))
-    if parsed.isna().any():
-        row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise DataError(f"`time` has a missing timestamp at row {row}. Every row needs a timestamp.")
-    return parsed.to_numpy().astype("datetime64[ns]")
+    values, info = parse_time(raw, name)
+    report["time_kind"] = info["kind"]
+    if info["tz"] is not None:
+        report["timezone"] = info["tz"]
+    return values
 
 
 def _group_order(keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, tuple[Any, ...]]:
@@ -857,19 +893,51 @@ def _check_time(
             f"{labels[_series_of(row, bounds)]!r} ({int(dup.sum())} duplicates in all). Aggregate or drop "
             "the duplicates first."
         )
-    within = diffs[same_series]
-    if len(within) == 0:
+    freq = infer_frequency(time_arr, same_series, report.get("timezone"))
+    if freq is None:
         return None, np.zeros(0, dtype=np.int64)
-    uniq, counts = np.unique(within, return_counts=True)
-    freq = uniq[int(np.argmax(counts))]
-    irregular = same_series & (diffs != freq)
-    breaks = (np.flatnonzero(irregular) + 1).astype(np.int64)
+    breaks = freq.breaks(time_arr, same_series)
     if len(breaks):
+        counts = freq.step_counts(time_arr)[breaks - 1]
         report["gaps"] = int(len(breaks))
+        report["missing_steps"] = int(np.maximum(np.round(counts) - 1, 0).sum())
         report["first_gap_row"] = int(breaks[0])
-    report["freq"] = str(pd.Timedelta(freq)) if np.asarray(freq).dtype.kind == "m" else freq.item()
-    return freq, breaks
+    report["freq"] = freq.name
+    report["frequency"] = describe_frequency(freq)
+    return freq.step, breaks
 
 
 def _series_of(row: int, bounds: np.ndarray) -> int:
     return int(np.searchsorted(bounds, row, side="right") - 1)
+
+
+def index_columns(df: pd.DataFrame, exclude: Sequence[Any] = ()) -> list[str]:
+    """Columns that are a row index written to the file, not data: never a default model input.
+
+    An unnamed column (``Unnamed: 0`` as pandas reads the index that ``to_csv`` writes, or R's
+    ``""`` row-number column) and an integer column equal to ``0..n-1`` or ``1..n``. Columns in
+    ``exclude`` (the time and group columns given) are kept.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Unnamed: 0": [0, 1, 2], "y": [5.0, 3.0, 1.0], "row": [1, 2, 3]})
+    >>> index_columns(df)
+    ['Unnamed: 0', 'row']
+    """
+    skip = {str(c) for c in exclude if c is not None}
+    out = []
+    n = len(df)
+    for c in df.columns:
+        name = str(c)
+        if name in skip:
+            continue
+        if name.startswith("Unnamed:") or name.strip() == "":
+            out.append(name)
+            continue
+        col = df[c]
+        if n > 1 and pd.api.types.is_integer_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            v = col.to_numpy()
+            if v[0] in (0, 1) and bool((np.diff(v) == 1).all()):
+                out.append(name)
+    return out

@@ -42,6 +42,7 @@ from .exceptions import ArtifactError, DataError, InvalidParameterError, NotFitt
 from .io import SeriesData, as_series, check_out_dir
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
 from .splitting import CONTEXTS, Split, check_holdout_args, check_split_args, split
+from .timeaxis import parse_duration
 from .windowing import Windows, check_horizon_zero, make_window_spec, window_starts
 
 __all__ = ["Pipeline"]
@@ -342,6 +343,13 @@ class Pipeline:
             starts = starts[local >= warmup]
         if len(starts) == 0:
             need = spec.span + warmup
+            if counts["windows_spanning_gaps"]:
+                raise DataError(
+                    f"the data gives no window: every candidate window spans a gap in time ({sd.report.get('gaps', 0)} "
+                    f"gap(s), {sd.report.get('missing_steps', 0)} missing step(s) of the frequency "
+                    f"{sd.report.get('frequency', sd.report.get('freq'))}). Fill the missing timestamps, use a "
+                    "shorter lookback, or pass allow_gaps=True (--allow-gaps)."
+                )
             raise DataError(
                 f"the data gives no window: the longest series has {int(np.diff(sd.bounds).max())} rows; "
                 f"lookback={spec.lookback}, horizon(s) {list(spec.horizons)} and {warmup} warm-up rows of derived "
@@ -479,7 +487,8 @@ class Pipeline:
                 if t not in schema["inputs"]:
                     frame[t] = frame[t].fillna(0.0) if t in frame.columns else 0.0
         sd = as_series(
-            frame, columns=list(schema["raw_columns"]), time=self.time, group=self.group, nan_policy=self.nan_policy
+            frame, columns=list(schema["raw_columns"]), time=self.time, group=self.group, nan_policy=self.nan_policy,
+            freq=schema["freq"] if self.time is not None else None,  # gaps in the fitted steps ("B", "MS", ...)
         )
         base = list(sd.columns or ())
         values = sd.values.astype(np.float64, copy=False)
@@ -607,7 +616,7 @@ class Pipeline:
             "time": self.time,
             "group": self.group,
             "split": list(self.split) if not isinstance(self.split, str) else self.split,
-            "gap": self.gap if isinstance(self.gap, int) else str(pd.Timedelta(self.gap)),
+            "gap": self.gap if isinstance(self.gap, int) else _gap_json(self.gap),
             "context": self.context,
             "holdout": self.holdout,
             "scaler": self.scaler if isinstance(self.scaler, (str, dict)) else self.scaler.to_dict(),
@@ -778,6 +787,12 @@ def check_series_trained(scaler: Any, keys: Sequence[Any]) -> None:
             f"(none of their rows is in the training part): {list_names([key_json(k) for k in missing[:10]])}"
             f"{' ...' if len(missing) > 10 else ''}. Drop those series, move the cut, or use scale_per='feature'."
         )
+
+
+def _gap_json(gap: Any) -> str:
+    """A duration gap as text: ``'7 days 00:00:00'``, or a calendar step as its alias (``'3MS'``)."""
+    duration = parse_duration(gap)
+    return duration.freqstr if isinstance(duration, pd.offsets.BaseOffset) else str(pd.Timedelta(duration))
 
 
 def check_calendar_time(pipe: Pipeline) -> None:

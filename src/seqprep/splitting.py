@@ -25,6 +25,7 @@ import pandas as pd
 
 from ._validation import check_choice, check_float, check_int, param_error, zero_of
 from .exceptions import DataError, InvalidParameterError
+from .timeaxis import add_duration, calendar_duration, is_calendar_step
 from .windowing import Windows
 
 __all__ = ["Split", "split", "walk_forward"]
@@ -89,13 +90,18 @@ class Split:
                     row["last_target_time"] = prov["target_time"].max()
             rows.append(row)
         frame = pd.DataFrame(rows).set_index("part")
+        report = next(iter(self.parts.values())).series_data.report if self.parts else {}
+        frame.attrs["freq"] = report.get("freq")
+        frame.attrs["frequency"] = report.get("frequency")
+        frame.attrs["time_kind"] = report.get("time_kind")
         frame.attrs["gap"] = self.gap
         frame.attrs["context"] = self.context
         return frame
 
     def __repr__(self) -> str:
         table = self.describe().to_string()
-        return f"Split(context={self.context!r}, gap={self.gap!r})\n{table}"
+        freq = self.describe().attrs.get("frequency")
+        return f"Split(context={self.context!r}, gap={self.gap!r}{', freq=' + repr(freq) if freq else ''})\n{table}"
 
 
 def check_fractions(fractions: Sequence[Any]) -> tuple[float, ...]:
@@ -132,8 +138,17 @@ def _count_before(codes: np.ndarray, mask: np.ndarray, n_series: int) -> np.ndar
     return np.bincount(codes, weights=mask, minlength=n_series).astype(np.int64)
 
 
-def parse_duration(gap: Any, name: str = "gap") -> np.timedelta64:
-    """A non-negative duration (``"7D"``, ``"12h"``, a Timedelta) as ``timedelta64[ns]``, or a one-line error."""
+def parse_duration(gap: Any, name: str = "gap") -> Any:
+    """A non-negative duration (``"7D"``, ``"12h"``, a Timedelta) as ``timedelta64[ns]``, or a one-line error.
+
+    A calendar step (``"3MS"``, ``"1YS"``, ``"5B"``) is a pandas offset: months of uneven lengths and
+    business days counted as the calendar counts them (add it with :func:`seqprep.timeaxis.add_duration`).
+    """
+    if isinstance(gap, pd.offsets.BaseOffset) or (isinstance(gap, str) and is_calendar_step(gap)):
+        offset = calendar_duration(gap)
+        if offset.n < 0:
+            raise param_error(name, "a non-negative duration", gap, "Use a duration >= 0 such as '3MS'.")
+        return offset
     try:
         duration = pd.Timedelta(gap)
     except (ValueError, TypeError, OverflowError):
@@ -175,7 +190,7 @@ def check_split_args(split: Any, gap: Any) -> None:
         parse_cuts(split)
     else:
         check_fractions(split)
-    if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):
+    if isinstance(gap, (pd.Timedelta, np.timedelta64, str, pd.offsets.BaseOffset)):
         parse_duration(gap)
     else:
         check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D').")
@@ -220,9 +235,13 @@ def check_needs_time(split: Any, gap: Any, has_time: bool) -> None:
                           "Pass time=... (--time) naming the timestamp column, or give the gap in rows.")
 
 
-def check_gap(gap: Any, time: np.ndarray | None) -> tuple[int, np.timedelta64 | None]:
-    """Validate ``gap``: ``(rows, None)`` for a number of rows, ``(0, duration)`` for a duration."""
-    if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):
+def check_gap(gap: Any, time: np.ndarray | None) -> tuple[int, Any]:
+    """Validate ``gap``: ``(rows, None)`` for a number of rows, ``(0, duration)`` for a duration.
+
+    A duration is a ``timedelta64`` (``"7D"``) or a calendar offset (``"3MS"``, ``"1YS"``, ``"5B"``);
+    add it to timestamps with :func:`seqprep.timeaxis.add_duration`.
+    """
+    if isinstance(gap, (pd.Timedelta, np.timedelta64, str, pd.offsets.BaseOffset)):
         duration = parse_duration(gap)
         if time is None or time.dtype.kind != "M":
             raise param_error("gap", "a number of rows when the data has no timestamps", gap,
@@ -244,7 +263,8 @@ def _cut_rows(w: Windows, cuts: Any, gap: Any) -> list[tuple[np.ndarray, np.ndar
         stamps = parse_cuts(cuts)
         boundaries = [_count_before(codes, coord < s, n_series) for s in stamps]
         after_gap = [
-            _count_before(codes, coord < s + duration, n_series) if duration is not None else None for s in stamps
+            _count_before(codes, coord < add_duration(s, duration), n_series) if duration is not None else None
+            for s in stamps
         ]
     else:
         fractions = check_fractions(cuts)
@@ -255,7 +275,7 @@ def _cut_rows(w: Windows, cuts: Any, gap: Any) -> list[tuple[np.ndarray, np.ndar
             stamps = [order[min(int(round(c * len(order))), len(order) - 1)] for c in cum]
             boundaries = [_count_before(codes, coord < s, n_series) for s in stamps]
             after_gap = [
-                _count_before(codes, coord < s + duration, n_series) if duration is not None else None
+                _count_before(codes, coord < add_duration(s, duration), n_series) if duration is not None else None
                 for s in stamps
             ]
         else:
@@ -265,7 +285,7 @@ def _cut_rows(w: Windows, cuts: Any, gap: Any) -> list[tuple[np.ndarray, np.ndar
                 for b in boundaries:
                     idx = np.minimum(sd.bounds[:-1] + b, sd.n_rows - 1)
                     start_time = sd.time[idx]  # type: ignore[index]
-                    after_gap.append(_count_before(codes, coord < start_time[codes] + duration, n_series))
+                    after_gap.append(_count_before(codes, coord < add_duration(start_time, duration)[codes], n_series))
             else:
                 after_gap = [None] * len(boundaries)
     return ranges_from_cuts(boundaries, after_gap, gap, lengths)

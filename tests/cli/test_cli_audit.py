@@ -111,7 +111,7 @@ def test_check_command(tmp_path):
     df.to_csv(tmp_path / "d.csv", index=False)
     result = CliRunner().invoke(cli, ["check", str(tmp_path / "d.csv"), "--time", "date", "--json"])
     assert result.exit_code == 0, result.output
-    assert [f["code"] for f in json.loads(result.output)["findings"]] == ["TIME_GAPS"]
+    assert [f["code"] for f in json.loads(result.output)["findings"]] == ["TIME_GAPS", "TIME_AXIS"]
     df.loc[1, "x"] = np.nan
     df.to_csv(tmp_path / "d.csv", index=False)
     result = CliRunner().invoke(cli, ["check", str(tmp_path / "d.csv"), "--time", "date"])

@@ -145,6 +145,21 @@ def test_time_aligned_single_series_matches_in_memory(client, tmp_path, npartiti
     _check_same(ref, parts, pipe, out)
 
 
+@pytest.mark.parametrize("npartitions", [1, 3])
+def test_calendar_months_match_in_memory(client, tmp_path, npartitions):
+    t = pd.date_range("2000-01-31", periods=91, freq="ME").delete(60)  # month ends; a missing month ...
+    df = pd.DataFrame({"t": t, "y": np.cumsum(np.random.default_rng(2).normal(size=90)) + 50.0})
+    ddf = dd.from_pandas(df, chunksize=30, sort=False) if npartitions == 3 else dd.from_pandas(df, npartitions=1)
+    cfg = {"lookback": 6, "target": "y", "time": "t", "gap": "2ME", "split": (0.6, 0.2, 0.2)}
+    ref = Pipeline(**cfg)
+    parts = ref.fit(df)
+    assert ref.schema_["freq"] == "ME" and parts.train.series_data.breaks.tolist() == [60]
+    pipe = fit_pipeline(Pipeline(**cfg), ddf, client=client)  # ... at a partition boundary for 3 partitions
+    assert pipe.schema_["freq"] == "ME"
+    out = export(pipe, ddf, tmp_path / "export", client=client)
+    _check_same(ref, parts, pipe, out)
+
+
 def _check_windows_and_inverse(ref: Pipeline, parts, pipe: Pipeline, out) -> None:
     """Every exported window equals the in-memory one; inverse_target agrees with either set of windows."""
     from seqprep.outofcore import open_export

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_bool, check_choice
+from ..io import index_columns
 from ._inputs import _feature_names, _parts_aux, _parts_x, _underlying_rows
 from ._report import AuditReport, Finding, _report
 from ._rules import (
@@ -22,7 +23,14 @@ from ._rules import (
     _check_target,
     _check_time,
 )
-from ._table import _check_non_numeric, _check_nonfinite_columns, _check_times, _column, _load_frame
+from ._table import (
+    _check_index_columns,
+    _check_non_numeric,
+    _check_nonfinite_columns,
+    _check_times,
+    _column,
+    _load_frame,
+)
 
 __all__ = ["audit", "check_data"]
 
@@ -127,7 +135,9 @@ def audit(
     return report
 
 
-def check_data(df_or_path: Any, *, time: str | None = None, group: str | None = None) -> AuditReport:
+def check_data(
+    df_or_path: Any, *, time: str | None = None, group: str | None = None, nan_policy: str = "raise"
+) -> AuditReport:
     """Check a raw table for data problems before anything is built from it.
 
     Parameters
@@ -138,13 +148,18 @@ def check_data(df_or_path: Any, *, time: str | None = None, group: str | None = 
         The timestamp column; enables the order, duplicate and gap checks.
     group : str, optional
         The series id column; time checks then run within each series.
+    nan_policy : {"raise", "drop", "ffill", "interpolate"}, default "raise"
+        The policy training will use: NaN/inf values are an error under ``"raise"`` (training
+        refuses them) and a warning otherwise.
 
     Returns
     -------
     AuditReport
         Findings ``NONFINITE``, ``NON_NUMERIC``, ``UNSORTED_TIME``,
-        ``DUPLICATE_TIMESTAMPS``, ``TIME_GAPS``, ``CONSTANT_FEATURE`` and (as info,
-        since raw data is expected to be unscaled) ``SCALE_DISPARITY``.
+        ``DUPLICATE_TIMESTAMPS``, ``TIME_GAPS`` (missing steps of the inferred calendar
+        frequency), ``CONSTANT_FEATURE`` and, as info, ``TIME_AXIS`` (the time column's kind
+        and frequency), ``INDEX_COLUMN`` (a row index written to the file, left out of the
+        inputs) and ``SCALE_DISPARITY`` (raw data is expected to be unscaled).
 
     Examples
     --------
@@ -152,16 +167,18 @@ def check_data(df_or_path: Any, *, time: str | None = None, group: str | None = 
     >>> df = pd.DataFrame({"date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-04"]),
     ...                    "temp": [1.0, 2.0, float("nan")]})
     >>> check_data(df, time="date").codes
-    ('NONFINITE', 'TIME_GAPS')
+    ('NONFINITE', 'TIME_GAPS', 'TIME_AXIS')
     """
     df = _load_frame(df_or_path)
     time = _column(df, time, "time")
     group = _column(df, group, "group")
-    value_cols = [c for c in df.columns if c not in (time, group)]
+    index_like = index_columns(df, [time, group])
+    value_cols = [c for c in df.columns if c not in (time, group) and str(c) not in index_like]
     numeric = [c for c in value_cols if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
-    findings = _check_non_numeric([c for c in value_cols if c not in numeric])
+    findings = _check_index_columns(index_like) + _check_non_numeric([c for c in value_cols if c not in numeric])
     values = df[numeric].to_numpy(dtype=np.float64) if numeric else np.zeros((len(df), 0))
-    findings += _check_nonfinite_columns(values, numeric)
+    check_choice(nan_policy, "nan_policy", ("raise", "drop", "ffill", "interpolate"))
+    findings += _check_nonfinite_columns(values, numeric, nan_policy)
     if time is not None:
         findings += _check_times(df, time, group)
     finite = values[np.isfinite(values).all(axis=1)] if values.size else values

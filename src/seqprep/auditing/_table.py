@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_names, check_unique_columns, list_names, param_error, zero_of
+from ..timeaxis import describe_frequency, format_time, infer_frequency, parse_time
 from ._report import Finding
 
 __all__: list[str] = []  # internal module
@@ -38,6 +39,22 @@ def _column(df: pd.DataFrame, name: Any, arg: str) -> Any:
     return name
 
 
+def _check_index_columns(columns: list[str]) -> list[Finding]:
+    """INDEX_COLUMN: a row index written to the file (``Unnamed: 0``, 0..n-1) is not a model input by default."""
+    if not columns:
+        return []
+    return [
+        Finding(
+            "INDEX_COLUMN",
+            "info",
+            f"{list_names(columns)} look(s) like a row index written to the file (an unnamed column or 0..n-1): "
+            "left out of the model inputs.",
+            {"columns": [str(c) for c in columns]},
+            "Pass features=[...] (--features) to use such a column as an input anyway.",
+        )
+    ]
+
+
 def _check_non_numeric(other: list[Any]) -> list[Finding]:
     """NON_NUMERIC: value columns that are not numbers (bool counts as not numeric) cannot be scaled."""
     if not other:
@@ -53,37 +70,41 @@ def _check_non_numeric(other: list[Any]) -> list[Finding]:
     ]
 
 
-def _check_nonfinite_columns(values: np.ndarray, numeric: list[Any]) -> list[Finding]:
-    """NONFINITE: NaN/inf per numeric column (``values`` holds them in order), and the first row with one."""
+def _check_nonfinite_columns(values: np.ndarray, numeric: list[Any], nan_policy: str = "raise") -> list[Finding]:
+    """NONFINITE: NaN/inf per numeric column (``values`` holds them in order), and the first row with one.
+
+    An error when training would refuse them (``nan_policy="raise"``), a warning when the given
+    policy drops or fills them.
+    """
     bad = (~np.isfinite(values)).sum(axis=0)
     if not bad.any():
         return []
     ev = {str(numeric[j]): int(bad[j]) for j in np.flatnonzero(bad)}
     first = int(np.flatnonzero((~np.isfinite(values)).any(axis=1))[0])
+    handled = nan_policy != "raise"
     return [
         Finding(
             "NONFINITE",
-            "error",
-            f"{int(bad.sum())} NaN/inf value(s) in {len(ev)} column(s); first in row {first}.",
+            "warning" if handled else "error",
+            f"{int(bad.sum())} NaN/inf value(s) in {len(ev)} column(s); first in row {first}."
+            + (f" nan_policy={nan_policy!r} handles them." if handled else ""),
             {**ev, "first_row": first},
-            "Fill (interpolate, forward-fill) or drop them before scaling and windowing.",
+            "Fill (interpolate, forward-fill) or drop them before scaling and windowing, or pass "
+            "nan_policy='drop'/'ffill'/'interpolate' (--nan-policy).",
         )
     ]
 
 
 def _check_times(df: pd.DataFrame, time: str, group: str | None) -> list[Finding]:
-    """UNSORTED_TIME, DUPLICATE_TIMESTAMPS and TIME_GAPS, each counted within a series.
+    """TIME_AXIS (info), UNSORTED_TIME, DUPLICATE_TIMESTAMPS and TIME_GAPS, each counted within a series.
 
-    Gaps are measured against the most common positive step, and only when time never goes
-    backwards: in an unsorted series the steps mean nothing.
+    The time column is read as training reads it (:func:`seqprep.timeaxis.parse_time`: dates,
+    periods, zone-aware stamps, integer steps) and its frequency inferred the same way; a gap is
+    a missing step of that frequency (a 31-day month is one step of ``MS``), and only when time
+    never goes backwards: in an unsorted series the steps mean nothing.
     """
-    t = df[time]
-    if not (pd.api.types.is_datetime64_any_dtype(t) or pd.api.types.is_numeric_dtype(t)):
-        from ..io import parse_time_column
-
-        t = parse_time_column(t, time)
+    tv, info = parse_time(df[time], str(time))
     keys = df[group].to_numpy() if group is not None else np.zeros(len(df))
-    tv = t.to_numpy()
     diffs = tv[1:] - tv[:-1]
     same = keys[1:] == keys[:-1]
     zero = diffs == zero_of(diffs.dtype)
@@ -112,22 +133,34 @@ def _check_times(df: pd.DataFrame, time: str, group: str | None) -> list[Finding
                 "Aggregate or drop the repeated rows (or pass the series id as `group`).",
             )
         )
-    pos = diffs[same & (diffs > zero_of(diffs.dtype))]
-    if pos.size and not unsorted.size:
-        vals, counts = np.unique(pos, return_counts=True)
-        step = vals[np.argmax(counts)]
-        gap_idx = np.flatnonzero(same & (diffs > step))
-        if gap_idx.size:
-            missing = int(np.sum(np.round(diffs[gap_idx] / step)) - gap_idx.size)
-            row = int(gap_idx[0]) + 1
-            out.append(
-                Finding(
-                    "TIME_GAPS",
-                    "warning",
-                    f"{gap_idx.size} gap(s) in the time axis (dominant step {step}); first before row {row} "
-                    f"({tv[row]}).",
-                    {"gaps": int(gap_idx.size), "missing_steps": missing, "first_row": row, "step": str(step)},
-                    "Reindex to the regular step and fill, or split the series at the gaps.",
-                )
+    if unsorted.size:
+        return out
+    freq = infer_frequency(tv, same, info["tz"])
+    if freq is None:
+        return out
+    words = describe_frequency(freq)
+    first, last = format_time(tv[0], freq, info["tz"]), format_time(tv[-1], freq, info["tz"])
+    out.insert(0, Finding(
+        "TIME_AXIS",
+        "info",
+        f"Time axis {time!r}: {info['kind']} values, frequency {words}; {len(tv)} rows from {first} to {last}.",
+        {"kind": info["kind"], "freq": freq.name, **({"timezone": info["tz"]} if info["tz"] else {}),
+         "first": first, "last": last},
+        "Nothing to fix; gaps are counted as missing steps of this frequency.",
+    ))
+    gap_rows = freq.breaks(tv, same & ~zero)
+    if gap_rows.size:
+        counts = freq.step_counts(tv)[gap_rows - 1]
+        missing = int(np.maximum(np.round(counts) - 1, 0).sum())
+        row = int(gap_rows[0])
+        out.append(
+            Finding(
+                "TIME_GAPS",
+                "warning",
+                f"{gap_rows.size} gap(s) in the time axis ({missing} missing step(s) of {words}); first before "
+                f"row {row} ({format_time(tv[row], freq, info['tz'])}). Windows never span a gap.",
+                {"gaps": int(gap_rows.size), "missing_steps": missing, "first_row": row, "step": freq.name},
+                "Reindex to the regular step and fill, shorten the lookback, or pass allow_gaps=True (--allow-gaps).",
             )
+        )
     return out

@@ -139,17 +139,67 @@ def audit_cmd(
 
 @click.command("check")
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--time", "time_col", default=None, help="The timestamp column.")
+@click.option("--time", "time_col", default=None, help="The timestamp column (dates, periods, years or step numbers).")
 @click.option("--group", "group_col", default=None, help="The series id column.")
+@click.option("--target", default=None,
+              help="Column to forecast: also run what `seqprep train` runs before training (split and windows).")
+@click.option("--features", default=None, help="Comma-separated input columns (default: all numeric).")
+@click.option("--lookback", type=int, default=14, show_default=True, help="Input steps per window (with --target).")
+@click.option("--horizon", type=int, default=1, show_default=True, help="Steps ahead (with --target).")
+@click.option("--gap", default="0", show_default=True, help="Purge gap: rows, or a duration such as 7D or 3MS.")
+@click.option("--split", "split_", default="0.7,0.15,0.15", show_default=True, help="Fractions train,val,test.")
+@click.option("--allow-gaps", is_flag=True, help="Let windows span gaps in time (missing steps).")
+@click.option("--nan-policy", type=click.Choice(["raise", "drop", "ffill", "interpolate"]), default="raise",
+              show_default=True, help="What training does with NaN/inf values.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | None, as_json: bool) -> None:
+def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | None, target: str | None,
+          features: str | None, lookback: int, horizon: int, gap: str, split_: str, allow_gaps: bool,
+          nan_policy: str, as_json: bool) -> None:
     """Check a CSV/Parquet file for data problems (NaN, time order, gaps, scales).
 
-    Exits 1 when an error is found.
+    The time axis and its frequency are shown; gaps are missing steps of that frequency. Whatever
+    `seqprep train`/`windows` would refuse is reported here first, with the same words (give
+    --target, and the same --lookback/--horizon/--gap/--split/--allow-gaps/--nan-policy as for
+    training). Exits 1 when an error is found.
     """
-    from ..auditing import check_data
+    from ..auditing import AuditReport, Finding, check_data
+    from ..exceptions import SeqprepError
+    from ..io import as_series
+    from ._options import gap as _gap
+    from ._options import names as _names
+    from ._options import read_frame
+    from ._options import split as _split
 
-    report = check_data(data, time=time_col, group=group_col)
+    df = read_frame(data, time_col)
+    report = check_data(df, time=time_col, group=group_col, nan_policy=nan_policy)
+    extra: list[Finding] = []
+    if target is None:
+        try:
+            as_series(df, time=time_col, group=group_col, nan_policy=nan_policy)
+        except SeqprepError as exc:
+            extra.append(_refused(str(exc), "windows"))
+    else:
+        from ..runs import check_forecast
+
+        out = check_forecast(df, target=target, time=time_col, group=group_col, features=_names(features),
+                             lookback=lookback, horizon=horizon, gap=_gap(gap), split=_split(split_),
+                             nan_policy=nan_policy, allow_gaps=allow_gaps)
+        if out["refused"]:
+            extra.append(_refused(out["refused"], "train"))
+        else:
+            parts = ", ".join(f"{k} {v['windows']} windows ({v['rows']} rows)" for k, v in out["split"].items())
+            extra.append(Finding("TRAINING_DATA", "info", f"`seqprep train` would use: {parts}; inputs "
+                                 f"{', '.join(out['inputs'])}.", {"inputs": list(out["inputs"])},
+                                 "Nothing to fix."))
+    if extra:
+        report = AuditReport(tuple(report.findings) + tuple(extra))
     _print_report(report, as_json)
     ctx.exit(1 if report.errors else 0)
+
+
+def _refused(message: str, command: str) -> Any:
+    from ..auditing import Finding
+
+    return Finding("REFUSED", "error", f"`seqprep {command}` would stop here: {message}", {"command": command},
+                   "See the message: it names the fix (e.g. --allow-gaps, --nan-policy, a shorter --lookback).")

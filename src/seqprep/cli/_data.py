@@ -26,6 +26,7 @@ __all__ = ["windows_cmd"]
 @click.option("--nan-policy", default="raise", show_default=True, help="raise, drop, ffill or interpolate.")
 @click.option("--allow-horizon-zero", is_flag=True,
               help="Accept --horizon 0 for a target that is also an input (y is then the last input row: a leak).")
+@click.option("--allow-gaps", is_flag=True, help="Let windows span gaps in time (missing steps of the frequency).")
 def windows_cmd(
     data: str,
     lookback: int,
@@ -40,6 +41,7 @@ def windows_cmd(
     subsequences: int | None,
     nan_policy: str,
     allow_horizon_zero: bool,
+    allow_gaps: bool,
 ) -> None:
     """Build lazy windows from DATA (CSV or Parquet) and print their shapes and provenance."""
     from rich.console import Console
@@ -62,6 +64,7 @@ def windows_cmd(
         subsequences=subsequences,
         nan_policy=nan_policy,
         allow_horizon_zero=allow_horizon_zero,
+        allow_gaps=allow_gaps,
     )
     console = Console()
     console.print(f"[bold]{w!r}[/bold]")

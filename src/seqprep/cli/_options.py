@@ -136,3 +136,31 @@ def gap(value: Any) -> Any:
 def is_time_split(value: Any) -> bool:
     """Whether a parsed :func:`split` value is cut timestamps (not fractions)."""
     return bool(value) and all(isinstance(v, str) for v in value)
+
+
+def read_frame(path: str, time: str | None) -> Any:
+    """Read a CSV/Parquet table; its time column (if named) is read as training reads it.
+
+    Dates and period strings ('1970 Q1', '1949-01', '2020W05') become timestamps, zone-aware
+    stamps keep their zone, and integer columns (years, step numbers) stay numbers.
+    """
+    import pandas as pd
+
+    from ..io import read_table
+    from ..timeaxis import parse_time
+
+    df = read_table(path)
+    if time is not None and time in df.columns:
+        values, info = parse_time(df[time], time)
+        column = pd.Series(values, index=df.index)
+        if info["tz"] is not None:
+            column = column.dt.tz_localize("UTC").dt.tz_convert(info["tz"])
+        df[time] = column
+    return df
+
+
+def bool_flag(value: Any, name: str) -> bool:
+    """A TOML/flag value as a bool, refused with the option's name otherwise."""
+    if isinstance(value, bool):
+        return value
+    raise param_error(name, "true or false", value)

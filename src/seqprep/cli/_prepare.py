@@ -27,7 +27,7 @@ __all__ = ["prepare"]
 @click.option("--columns", default=None, help="Column names of an .npy file (default: its sidecar JSON).")
 @click.option("--split", "split_", default="0.7,0.15,0.15", show_default=True,
               help="Fractions (train,val,test) or cut timestamps.")
-@click.option("--gap", default="0", show_default=True, help="Purge gap: rows, or a duration such as 7D.")
+@click.option("--gap", default="0", show_default=True, help="Purge gap: rows, or a duration such as 7D or 3MS.")
 @click.option("--scaler", default="standard", show_default=True,
               help="standard, minmax, maxabs, robust (exact quantiles, a few passes) or none.")
 @click.option("--scale-per", "scale_per", type=click.Choice(["feature", "series", "sample"]), default="feature",
@@ -38,6 +38,7 @@ __all__ = ["prepare"]
 @click.option("--chunk-rows", default=1 << 20, show_default=True, type=INT64, help="Rows per chunk (unit of resume).")
 @click.option("--allow-horizon-zero", is_flag=True,
               help="Accept --horizon 0 for a target that is also an input (y is then the last input row: a leak).")
+@click.option("--allow-gaps", is_flag=True, help="Let windows span gaps in time (missing steps of the frequency).")
 @click.option("--overwrite", is_flag=True, help="Start again in a directory holding another export.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress (default: a bar on a terminal, a plain line every few seconds otherwise).")
@@ -57,6 +58,7 @@ def prepare(
     scale_per: str,
     calendar: str | None,
     stride: int,
+    allow_gaps: bool,
     chunk_rows: int,
     allow_horizon_zero: bool,
     overwrite: bool,
@@ -79,6 +81,7 @@ def prepare(
         scaler=scaler, scale_per=scale_per, stride=stride,
         derived=[_calendar(Calendar, calendar)] if calendar else (),
         allow_horizon_zero=allow_horizon_zero,
+        allow_gaps=allow_gaps,
     )
     check_out_dir(out)
     path = pipe.export(out, data, columns=_names(columns, "columns"), chunk_rows=chunk_rows, overwrite=overwrite,

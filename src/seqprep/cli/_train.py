@@ -19,7 +19,8 @@ import tomllib
 
 from .._validation import check_float, check_int
 from ..exceptions import ArtifactError, DataError, InvalidParameterError
-from ..io import check_out_dir, check_out_file, parse_time_column
+from ..io import check_out_dir, check_out_file
+from ..timeaxis import format_time
 from ._options import INT64
 
 __all__ = ["demo", "evaluate", "predict", "train"]
@@ -83,12 +84,13 @@ def _unique_default_dir(base: Path) -> Path:
 
 def _printer(console: Any) -> Any:
     """``on_step`` callback of run_forecast that narrates each step."""
+    from rich.markup import escape
 
     def step(name: str, info: dict[str, Any]) -> None:
         if name == "check":
             console.rule("[bold]1. Data check")
             for f in info["findings"]:
-                console.print(f"  [{f.get('severity', '')}] {f.get('code', '')}: {f.get('title', '')}")
+                console.print(escape(f"  [{f.get('severity', '')}] {f.get('code', '')}: {f.get('title', '')}"))
             scales = info["scales"]
             for col, s in scales["columns"].items():
                 console.print(
@@ -100,10 +102,16 @@ def _printer(console: Any) -> Any:
         elif name == "split":
             console.rule("[bold]2. Chronological split (time order kept, no shuffling)")
             d = info["describe"]
+            axis = info.get("time_axis", {})
+            if axis.get("frequency"):
+                console.print(f"  time axis: {axis.get('time_kind', '')} values, frequency {axis['frequency']}"
+                              + (f"; {axis['gaps']} gap(s) ({axis.get('missing_steps', 0)} missing steps): no window "
+                                 "spans one" if axis.get("gaps") else ""))
             for part, row in d.iterrows():
                 rows = info["rows"].get(part, {}).get("rows", "?")
                 t0, t1 = row.get("first_target_time"), row.get("last_target_time")
-                when = f"{pd.Timestamp(t0).date()} .. {pd.Timestamp(t1).date()}" if t0 is not None else ""
+                when = (f"{format_time(t0, axis.get('freq'), axis.get('timezone'))} .. "
+                        f"{format_time(t1, axis.get('freq'), axis.get('timezone'))}") if _has_value(t0) else ""
                 console.print(f"  {part:<5} {rows:>5} target rows  {int(row['windows']):>5} windows  {when}")
             console.print(
                 f"  gap: {info['gap']} row(s) left out between consecutive parts (purge); "
@@ -126,6 +134,10 @@ def _printer(console: Any) -> Any:
             console.rule("[bold]5. Training the CNN-LSTM (early stopping on val)")
 
     return step
+
+
+def _has_value(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and np.isnan(value)) and value is not pd.NaT
 
 
 def _print_results(console: Any, res: Any, units: str = "") -> None:
@@ -274,7 +286,7 @@ _DEFAULT_EPOCHS = (100, 300)  # runs.DEFAULT_TRAIN_CONFIG / DEFAULT_CLASSIFICATI
 _TOML_KEYS = {
     "data", "train", "test", "target", "time", "group", "features", "lookback", "horizon", "gap", "split",
     "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model", "device",
-    "threads", "val_fraction", "variable_length",
+    "threads", "val_fraction", "variable_length", "allow_gaps", "nan_policy",
 }
 
 
@@ -389,15 +401,21 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 
 @click.command("train")
 @click.argument("data", required=False, type=click.Path(dir_okay=True))
-@click.option("--train", "train_path", type=click.Path(), default=None, help="Classification: training .ts file.")
-@click.option("--test", "test_path", type=click.Path(), default=None, help="Classification: test .ts file.")
+@click.option("--train", "train_path", type=click.Path(), default=None,
+              help="Classification or regression on cases: the TRAIN file (.ts, .arff, UCR .txt/.tsv).")
+@click.option("--test", "test_path", type=click.Path(), default=None,
+              help="The TEST file of the same data set (.ts, .arff, UCR .txt/.tsv).")
 @click.option("--target", default=None, help="Column to forecast.")
 @click.option("--time", "time_col", default=None, help="Timestamp column.")
 @click.option("--group", default=None, help="Series-key column (panel data).")
 @click.option("--features", default=None, help="Comma-separated input columns (default: all numeric).")
 @click.option("--lookback", type=INT64, default=None, help="Input steps per window [14].")
 @click.option("--horizon", type=INT64, default=None, help="Steps ahead [1].")
-@click.option("--gap", default=None, help="Purge gap between parts: rows, or a duration such as 7D [0].")
+@click.option("--gap", default=None, help="Purge gap between parts: rows, or a duration such as 7D or 3MS [0].")
+@click.option("--allow-gaps", "allow_gaps", is_flag=True, default=None,
+              help="Let windows span gaps in time (missing steps of the inferred frequency).")
+@click.option("--nan-policy", "nan_policy", type=click.Choice(["raise", "drop", "ffill", "interpolate"]), default=None,
+              help="What to do with NaN/inf values [raise].")
 @click.option("--split", "split_", default=None,
               help="Fractions train,val,test [0.7,0.15,0.15], or two cut timestamps (needs --time).")
 @click.option("--period", type=INT64, default=None, help="Season length in rows for the seasonal-naive baseline.")
@@ -421,9 +439,9 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 @click.option("--config", "config_path", type=click.Path(), default=None, help="TOML file with the same keys.")
 def train(data: str | None, train_path: str | None, test_path: str | None, target: str | None,
           time_col: str | None, group: str | None, features: str | None, lookback: int | None,
-          horizon: int | None, gap: str | None, split_: str | None, period: int | None, epochs: int | None,
-          seed: int | None, members: int | None, model_kind: str | None, device: str | None, threads: int | None,
-          out: str | None,
+          horizon: int | None, gap: str | None, allow_gaps: bool | None, nan_policy: str | None,
+          split_: str | None, period: int | None, epochs: int | None, seed: int | None, members: int | None,
+          model_kind: str | None, device: str | None, threads: int | None, out: str | None,
           overwrite: bool, config_path: str | None) -> None:
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
@@ -432,6 +450,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         "data": data, "train": train_path, "test": test_path, "target": target, "time": time_col, "group": group,
         "features": features, "lookback": lookback, "horizon": horizon, "gap": gap, "split": split_,
         "period": period, "epochs": epochs, "seed": seed, "out": out, "device": device, "threads": threads,
+        "allow_gaps": allow_gaps, "nan_policy": nan_policy,
     }
     cfg.update(_check_settings({k: v for k, v in flags.items() if v is not None}, ""))
     if members is not None:
@@ -458,21 +477,20 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         )
     if not cfg.get("target"):
         raise InvalidParameterError("`--target` is required for forecasting. E.g. --target temp_max.")
-    from ..io import read_table
     from ..runs import run_forecast
+    from ._options import bool_flag, read_frame
 
     path = str(cfg["data"])
     out_dir_arg = cfg.get("out")
     if out_dir_arg:
         check_out_dir(out_dir_arg)
-    df = read_table(path)
     time_name = cfg.get("time")
-    if time_name is not None and time_name in df.columns and not pd.api.types.is_datetime64_any_dtype(df[time_name]):
-        df[time_name] = parse_time_column(df[time_name], time_name, path)
+    df = read_frame(path, time_name)
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(path).stem)
     res = run_forecast(
         df, target=cfg["target"], time=time_name, group=cfg.get("group"), features=cfg.get("features"),
         lookback=int(cfg.get("lookback", 14)), horizon=int(cfg.get("horizon", 1)), gap=cfg.get("gap", 0),
+        allow_gaps=bool_flag(cfg.get("allow_gaps", False), "allow_gaps"), nan_policy=cfg.get("nan_policy", "raise"),
         split=cfg.get("split", (0.7, 0.15, 0.15)), scaler=cfg.get("scaler", "standard"), period=cfg.get("period"),
         model_config=cfg.get("model"), train_config=train_cfg, seed=seed_v, out_dir=out_dir, overwrite=overwrite,
         on_step=_printer(console), device=cfg.get("device", "auto"),
@@ -486,24 +504,39 @@ def _train_classification(
     console: Any, cfg: dict[str, Any], train_cfg: dict[str, Any], seed: int, overwrite: bool
 ) -> None:
     from ..datasets import load_ts
-    from ..runs import run_classification
+    from ..runs import run_classification, run_regression
 
     if not cfg.get("train") or not cfg.get("test"):
         raise InvalidParameterError("classification needs both --train X_TRAIN.ts and --test X_TEST.ts.")
     if cfg.get("out"):
         check_out_dir(cfg["out"])
     tr, te = load_ts(cfg["train"]), load_ts(cfg["test"])
+    regression = bool(tr.metadata.get("targetLabel"))
+    if regression != bool(te.metadata.get("targetLabel")):
+        raise DataError(
+            f"{cfg['train']!r} and {cfg['test']!r} disagree: one has numeric targets (@targetLabel true), the other "
+            "class labels. Give the TRAIN and TEST files of one data set."
+        )
     console.print(f"train: {tr!r}\ntest:  {te!r}")
+    if regression:
+        console.print("Numeric targets (@targetLabel true): a regression problem. The network predicts the target "
+                      "(z-scored with the training cases' mean and std); scores are MAE/RMSE in the target's units.")
     console.print("Each case is z-scored per channel over its own time steps (instance normalization): "
                   "no statistic crosses cases, train or test.")
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(cfg["train"]).stem)
     name = Path(cfg["train"]).stem.removesuffix("_TRAIN").removesuffix("_train")
-    res = run_classification(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
-                             val_fraction=cfg.get("val_fraction"), variable_length=cfg.get("variable_length", "mask"),
-                             out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"),
-                             title=f"seqprep train: {name}, classify {len(set(map(str, _labels(tr))))} classes")
+    if regression:
+        res = run_regression(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
+                             val_fraction=cfg.get("val_fraction", 0.2), out_dir=out_dir, overwrite=overwrite,
+                             device=cfg.get("device", "auto"))
+    else:
+        res = run_classification(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
+                                 val_fraction=cfg.get("val_fraction"),
+                                 variable_length=cfg.get("variable_length", "mask"),
+                                 out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"),
+                                 title=f"seqprep train: {name}, classify {len(set(map(str, _labels(tr))))} classes")
     _print_results(console, res)
-    console.print(f"  run directory: [bold]{out_dir}[/]  (report: {out_dir / 'report.html'})")
+    console.print(f"  run directory: [bold]{res.run_dir}[/]  (report: {Path(str(res.run_dir)) / 'report.html'})")
 
 
 def _labels(data: Any) -> Any:
@@ -521,8 +554,12 @@ def evaluate(run_dir: str) -> None:
     out = evaluate_run(run_dir)
     console = _console()
     cfg = out["config"]
-    what = (f"forecast {cfg.get('target')!r}, lookback {cfg.get('lookback')}, horizon {cfg.get('horizon')}"
-            if out["task"] == "regression" else f"classification, {len(cfg.get('classes', []))} classes")
+    if out["task"] == "regression" and cfg.get("data") == "cases":
+        what = f"regression on cases of length {cfg.get('length')} ({cfg.get('n_channels')} channel(s))"
+    elif out["task"] == "regression":
+        what = f"forecast {cfg.get('target')!r}, lookback {cfg.get('lookback')}, horizon {cfg.get('horizon')}"
+    else:
+        what = f"classification, {len(cfg.get('classes', []))} classes"
     console.print(f"run {run_dir}: {what}")
     console.print(_metrics_table(out["saved"], "Saved test scores", "target units" if out["task"] == "regression"
                                  else ""))
@@ -544,8 +581,8 @@ def evaluate(run_dir: str) -> None:
 def predict(run_dir: str, data_path: str, out_path: str) -> None:
     """Forecast new data with a saved run; write prediction times and values in original units."""
     from .._files import atomic_write
-    from ..io import read_table
     from ..runs import load_run, predict_run
+    from ._options import read_frame
 
     check_out_file(out_path)
     run = load_run(run_dir)
@@ -554,10 +591,7 @@ def predict(run_dir: str, data_path: str, out_path: str) -> None:
             f"--out {out_path!r} is inside the run directory {run_dir!r}, whose files are sealed by its "
             "checksums.json (a file added there makes the run refuse to load). Write the predictions elsewhere."
         )
-    df = read_table(data_path)
-    time_name = run.config.get("time")
-    if time_name and time_name in df.columns and not pd.api.types.is_datetime64_any_dtype(df[time_name]):
-        df[time_name] = parse_time_column(df[time_name], time_name, data_path)
+    df = read_frame(data_path, run.config.get("time"))
     table = predict_run(run_dir, df)
     with atomic_write(out_path) as fh:
         table.to_csv(fh, index=False)

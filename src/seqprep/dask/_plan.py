@@ -23,7 +23,16 @@ from .._json import key_json
 from .._validation import check_int, list_names, param_error, zero_of
 from ..exceptions import DataError
 from ..pipeline import Pipeline
-from ..splitting import assign_parts, check_fractions, is_time_cuts, parse_cuts, ranges_from_cuts, require_windows
+from ..splitting import (
+    assign_parts,
+    check_fractions,
+    check_gap,
+    is_time_cuts,
+    parse_cuts,
+    ranges_from_cuts,
+    require_windows,
+)
+from ..timeaxis import add_duration, infer_frequency
 from ..windowing import window_starts
 from ._common import _compute, _load, _Plan, _require_dask, _step_diffs, _tree_reduce
 from ._stats import _moment_kind, _series_statistics, _statistics_pass
@@ -63,6 +72,10 @@ def _summarize(pipe: Pipeline, pdf: pd.DataFrame, want_times: bool) -> dict[str,
         diffs, same = _step_diffs(sd)  # the steps between consecutive rows of the same series
         out["steps"] = np.unique(diffs[same], return_counts=True)
         out["first"], out["last"] = sd.time[0], sd.time[-1]
+        # the first rows and their series boundaries: the client reads the calendar (months, business days) there
+        k = min(sd.n_rows, _CALENDAR_SAMPLE)
+        out["sample"] = np.asarray(sd.time[:k])
+        out["sample_same"] = same[: max(k - 1, 0)]
         if want_times:
             out["times"] = np.unique(sd.time, return_counts=True)
     return out
@@ -152,13 +165,11 @@ def _heads(dask: Any, pipe: Pipeline, parts: list[Any], index: list[int], time_a
 def _gap(pipe: Pipeline, has_datetime: bool) -> tuple[Any, int]:
     """(duration or None, gap rows), checked as :func:`seqprep.split` checks them."""
     gap = pipe.gap
-    if isinstance(gap, (pd.Timedelta, np.timedelta64, str)):
+    if isinstance(gap, (pd.Timedelta, np.timedelta64, str, pd.offsets.BaseOffset)):
         if not has_datetime:
             raise param_error("gap", "a number of rows when the data has no timestamps", gap)
-        duration = pd.Timedelta(gap).to_timedelta64()
-        if duration < zero_of(duration.dtype):
-            raise param_error("gap", "a non-negative duration", gap)
-        return duration, 0
+        rows, duration = check_gap(gap, np.zeros(1, dtype="datetime64[ns]"))  # months, "5B", "7D": as split
+        return duration, rows
     return None, check_int(gap, "gap", minimum=0, fix="Use gap >= 0 rows (or a duration such as '7D').")
 
 
@@ -192,7 +203,33 @@ def _global_freq(light: list[dict[str, Any]], time_aligned: bool) -> tuple[Any, 
     if hist is None or len(hist[0]) == 0:
         return None, []
     freq = hist[0][int(np.argmax(hist[1]))]
-    return freq, [i for i, step in boundary if step != freq]
+    frequency = _calendar(light, freq)
+    if frequency is None:
+        return freq, [i for i, step in boundary if step != freq]
+    return frequency.step, [i for i, _ in boundary
+                            if frequency.irregular(np.asarray([light[i - 1]["last"], light[i]["first"]]))[0]]
+
+
+#: Rows of the first partition sent to the client to read a calendar frequency from.
+_CALENDAR_SAMPLE = 1024
+
+
+def _calendar(light: list[dict[str, Any]], dominant: Any) -> Any:
+    """The calendar frequency (months, business days) as :func:`seqprep.io.as_series` infers it, or None.
+
+    Only for a dominant step of a day or of four weeks and more; read on the first partition's
+    first rows (``sample``), as the out-of-core scan reads it on the first rows of the file.
+    """
+    if np.asarray(dominant).dtype.kind != "m":
+        return None
+    day = np.timedelta64(1, "D")
+    if dominant != day and dominant < 27 * day:
+        return None
+    sample = light[0].get("sample")
+    if sample is None or len(sample) < 2:
+        return None
+    frequency = infer_frequency(sample, light[0]["sample_same"])
+    return frequency if frequency is not None and frequency.kind != "fixed" else None
 
 
 def _summaries(
@@ -296,12 +333,12 @@ def _cut_points(
         else:
             boundaries = [np.round(lengths * c).astype(np.int64) for c in cum]
     if stamps is not None:
-        thr = list(stamps) + ([s + duration for s in stamps] if duration is not None else [])
+        thr = list(stamps) + ([add_duration(s, duration) for s in stamps] if duration is not None else [])
         thresholds = np.stack([np.full(n_series, s) for s in thr])
     elif duration is not None:
         rows = [np.minimum(bounds[:-1] + b, n_total - 1) for b in boundaries]
         start_times = _times_at_rows(dask, client, pipe, parts, layout.light, layout.offsets, np.concatenate(rows))
-        thresholds = start_times.reshape(len(boundaries), n_series) + duration
+        thresholds = add_duration(start_times.reshape(len(boundaries), n_series), duration)
     return _Cuts(stamps=stamps, thresholds=thresholds, boundaries=boundaries, duration=duration, gap_rows=gap_rows)
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from ..exceptions import DataError
 from ..pipeline import Pipeline, check_series_trained
 from ..scaling import BaseScaler, IdentityScaler, Moments, RobustScaler, SeriesScaler, StreamingQuantiles, group_moments
+from ..timeaxis import require_frequency
 from ._common import _compute, _load, _require_dask, _step_diffs, _tree_reduce
 
 if TYPE_CHECKING:
@@ -79,6 +80,9 @@ def _break_rows(sd: Any, task: dict[str, Any]) -> np.ndarray:
     if sd.time is None or task["freq"] is None:
         return np.zeros(0, np.int64)
     diffs, same = _step_diffs(sd)
+    if isinstance(task["freq"], str):  # a calendar step ("MS", "B"): counted as the calendar counts it
+        irregular = require_frequency(task["freq"]).irregular(sd.time)
+        return np.flatnonzero(same & irregular).astype(np.int64) + 1 + task["offset"]
     return np.flatnonzero(same & (diffs != task["freq"])).astype(np.int64) + 1 + task["offset"]
 
 

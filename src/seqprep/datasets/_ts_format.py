@@ -24,6 +24,7 @@ import numpy as np
 
 from .._validation import check_choice, list_names, param_error
 from ..exceptions import DataError, DataWarning
+from ._archive_formats import read_arff, read_ucr_text
 
 __all__ = ["TSData", "load_ts", "load_ucr"]
 
@@ -37,6 +38,9 @@ _BOOL_HEADERS = {
 }
 _INT_HEADERS = {"serieslength": "seriesLength", "dimensions": "dimensions", "dimension": "dimensions"}
 _TEXT_HEADERS = {"problemname": "problemName"}
+
+# The archive's file formats, in the order load_ucr looks for them.
+_SUFFIXES = (".ts", ".arff", ".tsv", ".txt")
 
 # Environment variable naming a folder that holds UCR/UEA data sets.
 DATA_ENV = "SEQPREP_DATA"
@@ -190,12 +194,17 @@ def _check_path(path: Any) -> Path:
 
 
 def load_ts(path: str | os.PathLike[str]) -> TSData:
-    r"""Read a UCR/UEA ``.ts`` file into channels-last arrays.
+    r"""Read a UCR/UEA file (``.ts``, ``.arff``, or the UCR text ``.txt``/``.tsv``) into channels-last arrays.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The ``.ts`` file.
+        The file. ``.ts`` (sktime/aeon); ``.arff`` (Weka, the UEA archive: flat univariate or
+        relational multivariate); ``.txt``/``.tsv`` (the UCR archive's text format: the label
+        first, then the values, separated by whitespace, tabs or commas; float-written labels
+        such as ``1.0000000e+00`` become ``'1'``; ``NAME.txt`` beside the file is kept as
+        ``metadata["description"]``). A ``.ts`` file with ``@targetLabel true`` (any case) is a
+        regression problem: ``y`` holds float64 targets.
 
     Returns
     -------
@@ -245,6 +254,11 @@ def load_ts(path: str | os.PathLike[str]) -> TSData:
     ['up', 'down']
     """
     path = _check_path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".arff":
+        return TSData(**read_arff(path))
+    if suffix in (".txt", ".tsv"):
+        return TSData(**read_ucr_text(path))
     with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
         return _read(handle, path)
 
@@ -254,7 +268,7 @@ def _read(handle: Iterable[str], path: Path) -> TSData:
     metadata: dict[str, Any] = {}
     lines = ((lineno, raw.strip()) for lineno, raw in enumerate(handle, start=1))
     for lineno, line in lines:
-        if not line or line.startswith("#"):
+        if not line or line.startswith(("#", "%")):
             continue
         if not line.startswith("@"):
             raise DataError(
@@ -287,7 +301,7 @@ def _read(handle: Iterable[str], path: Path) -> TSData:
     n_channels: int | None = None
     first_line = 0
     for lineno, line in lines:
-        if not line or line.startswith("#"):
+        if not line or line.startswith(("#", "%")):
             continue
         if line.startswith("@"):
             raise DataError(f"{_where(path, lineno)}: header line {line[:40]!r} after @data. Move it above @data.")
@@ -436,7 +450,8 @@ def load_ucr(name: str, split: str = "train", root: str | os.PathLike[str] | Non
         environment variable, then ``../shared/data/ucr`` relative to the
         current directory. In each folder the file may be at
         ``<name>/<name>_<SPLIT>.ts``, ``<name>_<SPLIT>.ts`` or
-        ``ucr/<name>/<name>_<SPLIT>.ts``.
+        ``ucr/<name>/<name>_<SPLIT>.ts``, and in each place ``.ts``, then ``.arff``, ``.tsv``
+        and ``.txt`` (the UCR text format) are tried.
 
     Returns
     -------
@@ -473,11 +488,14 @@ def load_ucr(name: str, split: str = "train", root: str | os.PathLike[str] | Non
     filename = f"{name}_{split.upper()}.ts"
     looked: list[str] = []
     for folder, why in _candidate_roots(root):
-        for candidate in (folder / name / filename, folder / filename, folder / "ucr" / name / filename):
-            if candidate.is_file():
-                return load_ts(candidate)
-            looked.append(f"{candidate} ({why})")
+        for place in (folder / name, folder, folder / "ucr" / name):
+            for suffix in _SUFFIXES:
+                candidate = place / f"{name}_{split.upper()}{suffix}"
+                if candidate.is_file():
+                    return load_ts(candidate)
+            looked.append(f"{place / filename} ({why})")
     raise DataError(
-        f"UCR/UEA data set {name!r} ({split}) not found. Looked in: {'; '.join(looked)}. "
+        f"UCR/UEA data set {name!r} ({split}) not found. Looked in: {'; '.join(looked)} (each also as .arff, "
+        ".tsv and .txt). "
         f"Pass root= or set ${DATA_ENV} to the folder holding {name}/{filename}."
     )

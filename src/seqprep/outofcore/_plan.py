@@ -21,6 +21,7 @@ import pandas as pd
 from .._validation import check_names, list_names, param_error, zero_of
 from ..exceptions import DataError
 from ..splitting import check_fractions, check_gap, is_time_cuts, parse_cuts, ranges_from_cuts, require_windows
+from ..timeaxis import Frequency, add_duration, as_frequency, infer_frequency
 from ..windowing import WindowSpec
 from ._sources import _Source
 
@@ -134,8 +135,34 @@ def _scan(
         freq = next(k for k in ordered if diff_counts[k] == best)
         if time_out is not None:
             freq = np.asarray(freq, dtype=np.asarray(time_out[:1] - time_out[:1]).dtype)[()]
-            breaks = _breaks(time_out, bounds_arr, freq, chunk_rows)
+            frequency = _frequency(time_out, bounds_arr, freq)
+            breaks = _breaks(time_out, bounds_arr, frequency, chunk_rows)
+            freq = frequency.step
     return bounds_arr, tuple(keys), freq, breaks
+
+
+#: Rows read back to tell a calendar frequency (months, business days) from the dominant step.
+_CALENDAR_SAMPLE = 1 << 20
+
+
+def _frequency(time: np.ndarray, bounds: np.ndarray, dominant: Any) -> Frequency:
+    """The frequency as :func:`seqprep.io.as_series` infers it.
+
+    The scanned dominant step; for a step of a day or of four weeks and more, the calendar read on
+    the first rows (months of uneven lengths, business days).
+    """
+    frequency = as_frequency(dominant)
+    if frequency is None or np.asarray(dominant).dtype.kind != "m":
+        return frequency  # type: ignore[return-value]
+    day = np.timedelta64(1, "D")
+    if dominant != day and dominant < 27 * day:
+        return frequency
+    k = min(len(time), _CALENDAR_SAMPLE)
+    sample = np.asarray(time[:k])
+    same = np.ones(max(k - 1, 0), dtype=bool)
+    inner = bounds[(bounds > 0) & (bounds < k)]
+    same[inner - 1] = False
+    return infer_frequency(sample, same) or frequency
 
 
 def _scan_groups(
@@ -202,17 +229,16 @@ def _scan_steps(
         diff_counts[key] = diff_counts.get(key, 0) + c
 
 
-def _breaks(time: np.ndarray, bounds: np.ndarray, freq: Any, chunk_rows: int) -> np.ndarray:
-    """Rows after a gap in time (a step other than ``freq`` within a series), reading ``time`` in blocks."""
+def _breaks(time: np.ndarray, bounds: np.ndarray, freq: Frequency, chunk_rows: int) -> np.ndarray:
+    """Rows after a gap in time (not one step of ``freq`` within a series), reading ``time`` in blocks."""
     out: list[np.ndarray] = []
     n = len(time)
     for a in range(1, n, chunk_rows):
         b = min(a + chunk_rows, n)
         t = np.asarray(time[a - 1 : b])
-        d = t[1:] - t[:-1]
         rows = np.arange(a, b, dtype=np.int64)
         same = ~np.isin(rows, bounds)
-        out.append(rows[same & (d != freq)])
+        out.append(rows[same & freq.irregular(t)])
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
@@ -242,7 +268,7 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
             raise param_error("split", "fractions when the time column is numeric", split_arg)
         stamps = parse_cuts(split_arg)
         boundaries = [below(s) for s in stamps]
-        after_gap = [below(s + duration) if duration is not None else None for s in stamps]
+        after_gap = [below(add_duration(s, duration)) if duration is not None else None for s in stamps]
     else:
         fractions = check_fractions(split_arg)
         cum = np.cumsum(fractions)[:-1]
@@ -252,7 +278,7 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
             stamps = [part[k] for k in ks]
             del part
             boundaries = [below(s) for s in stamps]
-            after_gap = [below(s + duration) if duration is not None else None for s in stamps]
+            after_gap = [below(add_duration(s, duration)) if duration is not None else None for s in stamps]
         else:
             boundaries = [np.round(lengths * c).astype(np.int64) for c in cum]
             if duration is not None:
@@ -260,7 +286,7 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
                 for b in boundaries:
                     idx = np.minimum(bounds[:-1] + b, n_rows - 1)
                     start_time = np.asarray(time[idx])  # type: ignore[index]
-                    after_gap.append(_count_below(time, bounds, start_time + duration))  # type: ignore[arg-type]
+                    after_gap.append(_count_below(time, bounds, add_duration(start_time, duration)))  # type: ignore[arg-type]
             else:
                 after_gap = [None] * len(boundaries)
     return ranges_from_cuts(boundaries, after_gap, gap, lengths)

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .._files import allocate_npy, clean_stale, disk_errors, fault_point, output_lock, replace_dir
 from .._validation import check_int, param_error
 from ..exceptions import ArtifactError
 from ..io import SeriesData
 from ..splitting import check_needs_time
+from ..timeaxis import require_frequency
 from ..windowing import Windows, WindowSpec
 
 # ``x as x``: re-exported from the module they moved to, for code that imports them from here.
@@ -381,7 +381,7 @@ def open_export(path: str | os.PathLike[str], *, verify: bool = False) -> dict[s
     time = np.load(out / "time.npy", mmap_mode="r") if (out / "time.npy").is_file() else None
     freq = m.get("freq")
     if freq is not None and time is not None and time.dtype.kind == "M":
-        freq = pd.Timedelta(freq).to_timedelta64()
+        freq = require_frequency(freq).step  # a duration, or a calendar alias ("MS", "B") kept as text
     sd = SeriesData(
         data, tuple(columns), np.load(out / "bounds.npy"), tuple(m["keys"]), time, freq, np.load(out / "breaks.npy"),
         {"source": "export", "rows": m["n_rows"]},

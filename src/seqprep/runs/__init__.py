@@ -39,9 +39,11 @@ from ._runs import (
     DEFAULT_CLASSIFICATION_VAL_FRACTION,
     DEFAULT_MODEL_CONFIG,
     DEFAULT_TRAIN_CONFIG,
+    check_forecast,
     default_derived_features,
     run_classification,
     run_forecast,
+    run_regression,
 )
 from ._saved import evaluate_run, predict_run
 
@@ -52,6 +54,7 @@ __all__ = [
     "DEFAULT_MODEL_CONFIG",
     "DEFAULT_TRAIN_CONFIG",
     "RunResult",
+    "check_forecast",
     "check_scales",
     "default_derived_features",
     "evaluate_run",
@@ -60,4 +63,5 @@ __all__ = [
     "predict_run",
     "run_classification",
     "run_forecast",
+    "run_regression",
 ]

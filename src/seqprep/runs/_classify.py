@@ -28,13 +28,15 @@ __all__: list[str] = []  # internal module: served by seqprep.runs
 
 
 # ============================================================================ 1. cases
-def read_cases(train: Any, test: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def read_cases(
+    train: Any, test: Any, regression: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(X_train, y_train, X_test, y_test)``; cases of different lengths are NaN-padded to the longer one.
 
     The channels must match; padding is what :func:`instance_normalize` turns into zeros.
     """
-    Xtr_raw, ytr = _cases(train, "train")
-    Xte_raw, yte = _cases(test, "test")
+    Xtr_raw, ytr = _cases(train, "train", regression)
+    Xte_raw, yte = _cases(test, "test", regression)
     if Xtr_raw.shape[1:] != Xte_raw.shape[1:]:
         if Xtr_raw.shape[2] != Xte_raw.shape[2]:
             raise DataError(
@@ -42,6 +44,8 @@ def read_cases(train: Any, test: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
             )
         length = max(Xtr_raw.shape[1], Xte_raw.shape[1])
         Xtr_raw, Xte_raw = _pad(Xtr_raw, length), _pad(Xte_raw, length)
+    if regression:  # numeric targets: no classes to check
+        return Xtr_raw, ytr, Xte_raw, yte
     unseen = sorted(set(map(str, np.unique(yte))) - set(map(str, np.unique(ytr))))
     if unseen:
         raise DataError(
@@ -57,7 +61,7 @@ def read_cases(train: Any, test: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return Xtr_raw, ytr, Xte_raw, yte
 
 
-def _cases(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _cases(data: Any, name: str, regression: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """One part's cases as ``(X, y)`` float64/label arrays, refused with its ``name`` when unusable."""
     if hasattr(data, "X") and hasattr(data, "y"):
         X, y = data.X, data.y
@@ -69,7 +73,7 @@ def _cases(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"the {name} cases have no class labels (@classLabel false). Classification needs labels.")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).reshape(-1)
-    if y.dtype.kind == "f":
+    if y.dtype.kind == "f" and not regression:
         raise DataError(
             f"the {name} cases have numeric targets (a regression file, @targetLabel true), not class labels. "
             "Use a classification file (@classLabel true ...), or forecast with `seqprep train DATA --target ...`."
@@ -333,5 +337,137 @@ def write_classification_run(
                      baselines={k: v for k, v in preds.items() if k != "cnn_lstm"},
                      labels=cases.classes.tolist(), results=res.metrics, verdict=verdict, config=res.config,
                      window_label="value (each case z-scored on its own)", loss_label="cross-entropy loss")
+
+    return write_run(target, write, overwrite=overwrite)
+
+
+# ============================================================================ regression on cases (@targetLabel true)
+@dataclass(frozen=True, eq=False)
+class RegressionCases:
+    """A case-regression run's data: instance-normalized cases, numeric targets, the target's training scale.
+
+    The network learns ``(y - y_mean) / y_std`` with the training cases' own mean and standard
+    deviation; predictions are put back in the data's units before any score.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    y_mean: float
+    y_std: float
+    fit_idx: np.ndarray
+    val_idx: np.ndarray
+
+    def scaled(self, y: np.ndarray) -> np.ndarray:
+        """Targets in the units the network learns (float32)."""
+        return ((y - self.y_mean) / self.y_std).astype(np.float32)
+
+    def fit_part(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cases the model is fit on, with scaled targets."""
+        return self.X_train[self.fit_idx], self.scaled(self.y_train[self.fit_idx])
+
+    def val_part(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The early-stopping cases with scaled targets; None when none were held out."""
+        return (self.X_train[self.val_idx], self.scaled(self.y_train[self.val_idx])) if len(self.val_idx) else None
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Array shapes of the fitting, validation and test cases."""
+        case = self.X_train.shape[1:]
+        return {"train": (len(self.fit_idx), *case), "val": (len(self.val_idx), *case), "test": self.X_test.shape}
+
+
+def numeric_targets(y: np.ndarray, name: str) -> np.ndarray:
+    """The targets of a regression file as float64, refused with the first value that is not a number."""
+    try:
+        out = np.asarray(y, dtype=np.float64)
+    except ValueError:
+        bad = next(v for v in np.asarray(y).tolist() if not _is_number(v))
+        raise DataError(f"the {name} targets must be numbers for regression; {bad!r} is not.") from None
+    if not np.isfinite(out).all():
+        raise DataError(f"the {name} targets have {int((~np.isfinite(out)).sum())} NaN/inf value(s).")
+    return out
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def prepare_regression_cases(
+    X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, val_fraction: float, seed: int
+) -> RegressionCases:
+    """Numeric targets, every case normalized on its own, the validation cases held out.
+
+    The target's scale comes from the fitting cases only.
+    """
+    ytr, yte = numeric_targets(y_train, "train"), numeric_targets(y_test, "test")
+    fit_idx, val_idx = hold_out(len(X_train), val_fraction, seed)
+    fit_y = ytr[fit_idx]
+    std = float(fit_y.std()) or 1.0
+    return RegressionCases(instance_normalize(X_train), ytr, instance_normalize(X_test), yte, float(fit_y.mean()),
+                           std, fit_idx, val_idx)
+
+
+def regress_with_baselines(model: Any, cases: RegressionCases) -> dict[str, np.ndarray]:
+    """Test predictions in the data's units: the model, the mean of the training targets, ridge and 1-NN.
+
+    The baselines see the fitting cases only (the ones the network is fit on), instance-normalized
+    as the network sees them.
+    """
+    from ..training import predict
+    from ..training.baselines import RidgeBaseline, nearest_neighbour_1
+
+    raw = np.asarray(predict(model, cases.X_test, device="cpu"), dtype=np.float64).reshape(-1)
+    X_fit, y_fit = cases.X_train[cases.fit_idx], cases.y_train[cases.fit_idx]
+    return {
+        "cnn_lstm": raw * cases.y_std + cases.y_mean,
+        "mean_of_training_targets": np.full(len(cases.y_test), float(y_fit.mean())),
+        "ridge": np.asarray(RidgeBaseline().fit(X_fit, y_fit).predict(cases.X_test), dtype=np.float64).reshape(-1),
+        "nearest_neighbour_1": np.asarray(nearest_neighbour_1(X_fit, y_fit, cases.X_test), dtype=np.float64),
+    }
+
+
+def regression_cases_config(
+    cases: RegressionCases, val_fraction: float, seed: int, model: Any, train_config: dict[str, Any], result: Any,
+    member_results: list[Any],
+) -> dict[str, Any]:
+    """run.json of a case-regression run: ``data: "cases"`` and the target's training mean and std."""
+    config = {
+        **run_header("regression"),
+        "data": "cases", "target_mean": cases.y_mean, "target_std": cases.y_std,
+        "length": int(cases.X_train.shape[1]), "n_channels": int(cases.X_train.shape[2]),
+        "normalization": "instance (per case and channel, z-score over time); target z-scored with the training "
+                         "cases' mean and std",
+        "val_fraction": val_fraction, "seed": seed, "model": model.config, "train": train_config,
+        "device": result.device, "n_train": int(len(cases.fit_idx)), "n_val": int(len(cases.val_idx)),
+        "n_test": int(len(cases.y_test)),
+    }
+    if len(member_results) > 1:
+        config["member_best_epochs"] = [r.best_epoch for r in member_results]
+    return config
+
+
+def write_regression_cases_run(
+    target: Path, res: RunResult, cases: RegressionCases, preds: dict[str, np.ndarray], title: str,
+    overwrite: bool = False,
+) -> Path:
+    """Write the case-regression run directory (model, JSON files, predictions, test cases, report)."""
+
+    def write(tmp: Path) -> None:
+        from ..models import save_model
+
+        save_model(res.model, tmp / "model")
+        write_json(tmp / "run.json", res.config)
+        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": {}, "n_test_windows": len(cases.y_test)})
+        write_json(tmp / "history.json", res.history.to_dict())
+        res.predictions.to_csv(tmp / "predictions.csv", index=False)
+        np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test)
+        write_report(tmp, title=title, task="regression", history=res.member_histories or res.history,
+                     y_true=cases.y_test, y_pred=preds["cnn_lstm"],
+                     baselines={k: v for k, v in preds.items() if k != "cnn_lstm"}, results=res.metrics)
 
     return write_run(target, write, overwrite=overwrite)

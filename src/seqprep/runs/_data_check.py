@@ -108,19 +108,36 @@ def _skew_text(s: Mapping[str, float]) -> str:
     return f"{s['zero_share']:.0%} zeros, median {s['median']:.3g}, max {s['max_abs']:.3g}"
 
 
-def data_check(df: pd.DataFrame, columns: Sequence[str], time: str | None, group: str | None) -> dict[str, Any]:
+def data_check(
+    df: pd.DataFrame, columns: Sequence[str], time: str | None, group: str | None, left_out: Sequence[str] = (),
+    nan_policy: str = "raise",
+) -> dict[str, Any]:
     """The project's audit (when it imports) plus the scale check.
 
-    The audit sees only the time, group and given columns, not the rest of ``df``.
+    The audit sees only the time, group and given columns, not the rest of ``df``. ``left_out``
+    names the row-index columns left out of the inputs: an ``INDEX_COLUMN`` finding says so.
     """
     findings: list[dict[str, Any]] = []
     try:
         from ..auditing import check_data
 
         report = check_data(df[[c for c in dict.fromkeys([*(x for x in (time, group) if x), *columns])]],
-                            time=time, group=group)
+                            time=time, group=group, nan_policy=nan_policy)
         findings = [f.to_dict() for f in report.findings]
     except ImportError:  # the audit module is optional here
         findings = []
-    return {"findings": findings, "scales": check_scales(df, columns)}
+    if left_out:
+        findings.insert(0, index_finding(list(left_out)))
+    return {"findings": findings, "scales": check_scales(df, columns), "index_columns": list(left_out)}
+
+
+def index_finding(columns: list[str]) -> dict[str, Any]:
+    """The ``INDEX_COLUMN`` finding: row-index columns that are not model inputs by default."""
+    return {
+        "code": "INDEX_COLUMN", "severity": "info",
+        "title": f"{list_names(columns)} look(s) like a row index written to the file (an unnamed column or "
+                 "0..n-1): left out of the model inputs.",
+        "evidence": {"columns": columns},
+        "fix": "Pass --features (features=[...]) to use such a column as an input anyway.",
+    }
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .._validation import list_names, param_error
 from ..exceptions import DataError
+from ..io import index_columns
 from ._model import fit_model
 from ._run_dir import run_header, write_json, write_report, write_run
 
@@ -58,6 +59,8 @@ class ForecastSpec:
     derived: Sequence[Any]
     seed: int
     period: int | None
+    nan_policy: str = "raise"
+    allow_gaps: bool = False
 
 
 # ============================================================================ 1. columns
@@ -80,9 +83,14 @@ def check_columns(df: pd.DataFrame, target: Any, named: Sequence[Any]) -> None:
 def select_inputs(
     df: pd.DataFrame, features: Sequence[str] | None, time: str | None, group: str | None
 ) -> list[str]:
-    """The input columns: ``features`` (default: every numeric column but time/group), numeric, de-duplicated."""
+    """The input columns: ``features`` (default: every numeric column but time/group), numeric, de-duplicated.
+
+    By default a row index written to the file (:func:`seqprep.io.index_columns`: ``Unnamed: 0``,
+    a column equal to ``0..n-1``) is never an input; the data check says so.
+    """
     if features is None:
-        features = [c for c in df.columns if c not in (time, group) and pd.api.types.is_numeric_dtype(df[c])]
+        skip = {time, group, *index_columns(df, [time, group])}
+        features = [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])]
     features = list(features)
     bad = [c for c in features if not pd.api.types.is_numeric_dtype(df[c])]
     if bad:
@@ -108,6 +116,7 @@ def fit_split(df: pd.DataFrame, spec: ForecastSpec) -> tuple[Any, Any, dict[str,
     pipe = Pipeline(
         spec.lookback, spec.horizon, target=spec.target, features=spec.inputs, time=spec.time, group=spec.group,
         split=spec.split, gap=spec.gap, scaler=spec.scaler, derived=spec.derived, seed=spec.seed,
+        nan_policy=spec.nan_policy, allow_gaps=spec.allow_gaps,
     )
     parts = pipe.fit(df)
     for name in ("train", "val", "test"):
@@ -116,8 +125,16 @@ def fit_split(df: pd.DataFrame, spec: ForecastSpec) -> tuple[Any, Any, dict[str,
                 f"the {name!r} part has no window. Use more data, a shorter lookback or other split fractions."
             )
     row_info = {name: {"rows": int((rr[:, 1] - rr[:, 0]).sum())} for name, rr in parts.row_ranges.items()}
-    split_info = {"describe": parts.describe(), "rows": row_info, "gap": parts.gap, "context": parts.context}
+    split_info = {"describe": parts.describe(), "rows": row_info, "gap": parts.gap, "context": parts.context,
+                  "time_axis": time_axis_info(parts)}
     return pipe, parts, split_info
+
+
+def time_axis_info(parts: Any) -> dict[str, Any]:
+    """The fitted time axis for run.json and the report: kind, frequency (pandas alias and words), zone, gaps."""
+    report = next(iter(parts.parts.values())).series_data.report if parts.parts else {}
+    return {k: report.get(k) for k in ("time_kind", "freq", "frequency", "timezone", "gaps", "missing_steps")
+            if report.get(k) is not None}
 
 
 def scaler_summary(pipe: Any, parts: Any, scaler: Any) -> dict[str, Any]:
@@ -328,7 +345,7 @@ def prediction_table(
 # ============================================================================ 5. run.json and the run directory
 def forecast_config(
     spec: ForecastSpec, pipe: Any, model: Any, train_config: dict[str, Any], result: Any, member_results: list[Any],
-    ridge_path: dict[str, Any] | None = None,
+    ridge_path: dict[str, Any] | None = None, split_parts: Any = None, index_left_out: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The run's configuration, as written to run.json (``inputs`` are the fitted ones, derived included)."""
     split, scaler = spec.split, spec.scaler
@@ -339,8 +356,10 @@ def forecast_config(
         "split": list(split) if not isinstance(split, str) else split, "gap": spec.gap,
         "scaler": scaler if isinstance(scaler, (str, dict)) else type(scaler).__name__, "period": spec.period,
         "seed": spec.seed, "model": model.config, "train": train_config, "device": result.device,
-        "threads": result.threads,
+        "threads": result.threads, "nan_policy": spec.nan_policy, "allow_gaps": spec.allow_gaps,
         "inputs": list(pipe.schema_["inputs"]),
+        "time_axis": time_axis_info(split_parts) if split_parts is not None else {},
+        "index_columns_left_out": list(index_left_out),
         "derived": [d.to_dict() for d in pipe.derived],
         "ridge_path": ridge_path,
     }

@@ -172,6 +172,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> LoadedRun:
         raise ArtifactError(f"{str(path)!r} has a missing or malformed run.json/metrics.json ({exc}).") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ArtifactError(f"{str(path / 'run.json')!r} is not a seqprep run description.")
-    pipe = Pipeline.load(path / "pipeline") if config.get("task") == "regression" else None
+    forecasting = config.get("task") == "regression" and config.get("data") != "cases"
+    pipe = Pipeline.load(path / "pipeline") if forecasting else None
     return LoadedRun(path, config, metrics, load_model(path / "model"), pipe)
 

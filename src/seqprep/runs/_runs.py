@@ -10,14 +10,20 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_bool, check_choice, check_float, check_int, param_error
+from ..exceptions import DataError
+from ..io import index_columns
 from ..training import resolve_device  # fit's own rule (torch imported on call)
 from ._classify import (
     VARIABLE_LENGTH,
     classification_config,
     classify_with_baselines,
     prepare_cases,
+    prepare_regression_cases,
     read_cases,
+    regress_with_baselines,
+    regression_cases_config,
     write_classification_run,
+    write_regression_cases_run,
 )
 from ._data_check import data_check
 from ._forecast import (
@@ -44,9 +50,11 @@ __all__ = [
     "DEFAULT_CLASSIFICATION_VAL_FRACTION",
     "DEFAULT_MODEL_CONFIG",
     "DEFAULT_TRAIN_CONFIG",
+    "check_forecast",
     "run_classification",
     "default_derived_features",
     "run_forecast",
+    "run_regression",
 ]
 
 #: Small, fast defaults: a run on a few thousand windows takes seconds on a CPU.
@@ -137,6 +145,8 @@ def run_forecast(
     device: Any = "auto",
     threads: int | None = None,
     units: str = "",
+    nan_policy: str = "raise",
+    allow_gaps: bool = False,
 ) -> RunResult:
     """Train a CNN-LSTM forecaster on ``df`` the leak-free way and score it against baselines.
 
@@ -194,6 +204,10 @@ def run_forecast(
         ``run.json`` records the count used; the same seed and count give the same numbers.
     units : str, optional
         Units of the target (e.g. ``"°C"``) for the summary and the report.
+    nan_policy : {"raise", "drop", "ffill", "interpolate"}, default "raise"
+        What to do with NaN/inf in the input and target columns (as in :class:`~seqprep.Pipeline`).
+    allow_gaps : bool, default False
+        Let windows span gaps in time (missing steps of the inferred frequency).
 
     Returns
     -------
@@ -232,13 +246,13 @@ def run_forecast(
     train_cfg = fit_kwargs(merge_settings(DEFAULT_TRAIN_CONFIG, train_config, "train_config"), threads)
     target_dir = prepare_out_dir(out_dir, overwrite)
     step = on_step or _no_step
-    spec = ForecastSpec(
-        target=target, time=time, group=group, inputs=select_inputs(df, features, time, group), lookback=lookback,
-        horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed, period=period,
-    )
+    spec = forecast_spec(df, target=target, time=time, features=features, group=group, lookback=lookback,
+                         horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed,
+                         period=period, nan_policy=nan_policy, allow_gaps=allow_gaps)
 
     # the data check and the pipeline; on_step reports each before training starts
-    check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group)
+    check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group,
+                       left_out=_left_out(df, features, time, group), nan_policy=spec.nan_policy)
     step("check", check)
     pipe, parts, split_info = fit_split(df, spec)
     step("split", split_info)
@@ -256,9 +270,10 @@ def run_forecast(
     table = prediction_table(parts.test, group is not None, y_true, preds)
 
     # the result, and the run directory
-    config = forecast_config(spec, pipe, model, train_cfg, result, member_results, ridge_path)
-    info = {"data_check": check, "split": split_info, "scaler": scaler_info, "windows": windows_info,
-            "skipped": skipped, "verdict": verdict, "units": units}
+    config = forecast_config(spec, pipe, model, train_cfg, result, member_results, ridge_path, parts,
+                             check.get("index_columns", []))
+    info = {"data_check": check, "split": split_info, "time_axis": split_info["time_axis"], "scaler": scaler_info,
+            "windows": windows_info, "skipped": skipped, "verdict": verdict, "units": units}
     res = RunResult("regression", metrics, result, table, config, info, model, pipe, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
@@ -267,6 +282,80 @@ def run_forecast(
         res.run_dir = write_forecast_run(target_dir, res, split_info["describe"], X_te, y_te, df, title,
                                          overwrite=overwrite)
     return res
+
+
+def _left_out(df: pd.DataFrame, features: Sequence[str] | None, time: str | None, group: str | None) -> list[str]:
+    """The row-index columns left out of the default inputs (none when ``features`` are given)."""
+    return [] if features is not None else index_columns(df, [time, group])
+
+
+def forecast_spec(df: pd.DataFrame, *, target: str, time: str | None, features: Sequence[str] | None = None,
+                  group: str | None = None, lookback: int = 14, horizon: int = 1, split: Any = (0.7, 0.15, 0.15),
+                  gap: Any = 0, scaler: Any = "standard", derived: Sequence[Any] = (), seed: int = 0,
+                  period: int | None = None, nan_policy: str = "raise", allow_gaps: bool = False) -> ForecastSpec:
+    """The checked data arguments of a forecasting run (shared by :func:`run_forecast` and :func:`check_forecast`)."""
+    check_columns(df, target, [time, group, *(features or [])])
+    return ForecastSpec(
+        target=target, time=time, group=group, inputs=select_inputs(df, features, time, group), lookback=lookback,
+        horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed, period=period,
+        nan_policy=check_choice(nan_policy, "nan_policy", ("raise", "drop", "ffill", "interpolate")),
+        allow_gaps=check_bool(allow_gaps, "allow_gaps"),
+    )
+
+
+def check_forecast(
+    df: pd.DataFrame,
+    *,
+    target: str,
+    time: str | None,
+    features: Sequence[str] | None = None,
+    group: str | None = None,
+    lookback: int = 14,
+    horizon: int = 1,
+    split: Any = (0.7, 0.15, 0.15),
+    gap: Any = 0,
+    nan_policy: str = "raise",
+    allow_gaps: bool = False,
+) -> dict[str, Any]:
+    """Everything :func:`run_forecast` checks before training, without training: what ``seqprep check`` runs.
+
+    The same code path as a run: the data check, then the pipeline's split and windows. A
+    refusal is returned (not raised) with the very words the run would raise.
+
+    Returns
+    -------
+    dict
+        ``findings`` and ``scales`` (the data check), ``index_columns`` (left out of the inputs),
+        ``inputs``, ``time_axis``, ``split`` (rows and windows per part) and ``refused`` (the
+        error message a run would stop with, or None).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"month": pd.date_range("2020-01-01", periods=36, freq="MS"), "y": range(36)})
+    >>> out = check_forecast(df, target="y", time="month", lookback=6)
+    >>> out["refused"], out["time_axis"]["freq"]
+    (None, 'MS')
+    """
+    from ..exceptions import SeqprepError
+
+    lookback = check_int(lookback, "lookback", minimum=1)
+    horizon = check_int(horizon, "horizon", minimum=1)
+    spec = forecast_spec(df, target=target, time=time, features=features, group=group, lookback=lookback,
+                         horizon=horizon, split=split, gap=gap, nan_policy=nan_policy, allow_gaps=allow_gaps)
+    check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group,
+                       left_out=_left_out(df, features, time, group), nan_policy=spec.nan_policy)
+    out: dict[str, Any] = {**check, "inputs": spec.inputs, "time_axis": {}, "split": {}, "refused": None}
+    try:
+        _, parts, split_info = fit_split(df, spec)
+    except SeqprepError as exc:
+        out["refused"] = str(exc)
+        return out
+    out["time_axis"] = split_info["time_axis"]
+    d = split_info["describe"]
+    out["split"] = {part: {"rows": split_info["rows"].get(part, {}).get("rows"), "windows": int(d.loc[part, "windows"])}
+                    for part in d.index}
+    return out
 
 
 # ============================================================================ classification
@@ -322,6 +411,11 @@ def run_classification(
     >>> sorted(res.metrics)
     ['cnn_lstm', 'majority_class', 'nearest_neighbour_1']
     """
+    if _is_regression(train):
+        raise DataError(
+            "the training cases have numeric targets (@targetLabel true): this is a regression problem, not "
+            "classification. Use seqprep.runs.run_regression (seqprep train --train/--test does so by itself)."
+        )
     Xtr_raw, ytr, Xte_raw, yte = read_cases(train, test)
     if val_fraction is None:
         val_fraction = DEFAULT_CLASSIFICATION_VAL_FRACTION
@@ -354,4 +448,80 @@ def run_classification(
     if target_dir is not None:
         title = title or f"seqprep classification run: {cases.classes.size} classes"
         res.run_dir = write_classification_run(target_dir, res, cases, preds, title, overwrite=overwrite)
+    return res
+
+
+def _is_regression(data: Any) -> bool:
+    """A TSData read from a regression file (``@targetLabel true``)."""
+    return bool(getattr(data, "metadata", {}).get("targetLabel", False))
+
+
+# ============================================================================ regression on cases
+def run_regression(
+    train: Any,
+    test: Any,
+    *,
+    val_fraction: float = 0.2,
+    model_config: Mapping[str, Any] | None = None,
+    train_config: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    out_dir: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    title: str = "seqprep regression run",
+    device: Any = "auto",
+) -> RunResult:
+    """Train a CNN-LSTM regressor on cases with numeric targets (a ``.ts`` file with ``@targetLabel true``).
+
+    Each case is normalized on its own (:func:`instance_normalize`); the target is z-scored with
+    the fitting cases' mean and standard deviation and predictions are put back in its units.
+    Baselines on the same test cases: the mean of the training targets, ridge regression and
+    1-NN regression on the flattened normalized cases.
+
+    Parameters
+    ----------
+    train, test : TSData or tuple (X, y)
+        ``X`` of shape ``(n_cases, length, n_channels)``, ``y`` of shape ``(n_cases,)`` numbers.
+    val_fraction, model_config, train_config, seed, out_dir, overwrite, progress, title, device
+        As in :func:`run_classification`; the model is the library's CNNLSTM (``model_config``
+        over its defaults) and the training defaults are the forecasting ones.
+
+    Returns
+    -------
+    RunResult
+        Metrics are MAE, RMSE and sMAPE on the test cases, in the target's units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 16, 1)); y = X[:, :, 0].std(axis=1)
+    >>> res = run_regression((X[:40], y[:40]), (X[40:], y[40:]), progress=False, train_config={"epochs": 2})
+    >>> sorted(res.metrics)
+    ['cnn_lstm', 'mean_of_training_targets', 'nearest_neighbour_1', 'ridge']
+    """
+    Xtr_raw, ytr, Xte_raw, yte = read_cases(train, test, regression=True)
+    val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=0.5, inclusive=False)
+    seed = check_int(seed, "seed", minimum=0)
+    overwrite = check_bool(overwrite, "overwrite")
+    device = resolve_device(device)
+    model_cfg = model_settings({}, model_config)  # the library's CNNLSTM (the forecasting ridge path needs windows)
+    train_cfg = fit_kwargs(merge_settings(DEFAULT_TRAIN_CONFIG, train_config, "train_config"))
+    target_dir = prepare_out_dir(out_dir, overwrite)
+
+    cases = prepare_regression_cases(Xtr_raw, ytr, Xte_raw, yte, val_fraction, seed)
+    model, result, member_results = fit_model(
+        cases.X_train.shape[2], 1, "regression", cases.X_train.shape[1], model_cfg, seed,
+        cases.fit_part(), cases.val_part(), progress, train_cfg, device,
+    )
+    preds = regress_with_baselines(model, cases)
+    metrics = score("regression", cases.y_test, preds)
+    table = pd.DataFrame({"case": np.arange(len(cases.y_test)), "y_true": cases.y_test, **preds})
+    config = regression_cases_config(cases, val_fraction, seed, model, train_cfg, result, member_results)
+    config["model_type"] = model_type(model_cfg)
+    info = {"windows": cases.shapes(), "skipped": {}}
+    res = RunResult("regression", metrics, result, table, config, info, model, None, None,
+                    member_histories=member_results if len(member_results) > 1 else [])
+    if target_dir is not None:
+        res.run_dir = write_regression_cases_run(target_dir, res, cases, preds, title, overwrite=overwrite)
     return res

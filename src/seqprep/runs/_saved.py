@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ArtifactError
+from ..timeaxis import shift
 from ._model import score
 from ._run_dir import load_run
 
@@ -40,7 +41,11 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, KeyError, ValueError) as exc:
         raise ArtifactError(f"{str(run.path)!r}: test_windows.npz is missing or unreadable ({exc}).") from None
     task = run.config["task"]
-    if task == "regression":
+    if task == "regression" and run.config.get("data") == "cases":
+        mean, std = float(run.config["target_mean"]), float(run.config["target_std"])
+        pred = np.asarray(predict(run.model, X, device="cpu"), dtype=np.float64).reshape(-1) * std + mean
+        truth = np.asarray(y, dtype=np.float64).reshape(-1)
+    elif task == "regression":
         pred = run.pipeline.inverse_target(predict(run.model, X, device="cpu")).reshape(-1)
         truth = run.pipeline.inverse_target(y).reshape(-1)
     else:
@@ -58,16 +63,6 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     matches = all(math.isclose(now[k], before.get(k, float("nan")), rel_tol=1e-5, abs_tol=1e-9) for k in now)
     return {"saved": saved, "rescored": now, "matches": bool(matches), "task": task, "config": run.config,
             "skipped": run.metrics.get("skipped", {}), "verdict": run.metrics.get("verdict")}
-
-
-def _shift(times: pd.Series, steps: int, freq: Any) -> pd.Series:
-    """``times`` moved ``steps`` periods of ``freq`` on: a fixed Timedelta, else a calendar offset ("MS")."""
-    try:
-        return times + steps * pd.Timedelta(freq)
-    except (ValueError, TypeError):
-        from pandas.tseries.frequencies import to_offset
-
-        return times + steps * to_offset(freq)
 
 
 def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
@@ -96,7 +91,7 @@ def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
     from ..training import predict
 
     run = load_run(run_dir)
-    if run.config.get("task") != "regression":
+    if run.config.get("task") != "regression" or run.config.get("data") == "cases":
         raise ArtifactError(
             f"{str(run.path)!r} is a {run.config.get('task')} run; predict works on forecasting runs. "
             "Classify new cases with seqprep.training.predict on instance-normalized arrays."
@@ -113,7 +108,7 @@ def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
         out["end_time"] = prov["end_time"].to_numpy()
         freq = pipe.schema_.get("freq")
         if freq is not None:
-            out["prediction_time"] = _shift(prov["end_time"], horizon, freq)
+            out["prediction_time"] = shift(prov["end_time"], horizon, freq)
     else:
         out["end_row"] = prov["end"].to_numpy()
         out["prediction_row"] = prov["end"].to_numpy() + horizon

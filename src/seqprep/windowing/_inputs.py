@@ -134,8 +134,9 @@ def _no_window_message(sd: SeriesData, spec: WindowSpec, counts: dict[str, int])
     if counts["windows_spanning_gaps"]:
         return (
             f"no window fits between the gaps in time: all {counts['windows_spanning_gaps']} candidate windows "
-            f"span a gap ({sd.report.get('gaps', 0)} gaps; dominant step {sd.report.get('freq')}). Fill the "
-            "missing timestamps, use a shorter lookback, or pass allow_gaps=True."
+            f"span a gap ({sd.report.get('gaps', 0)} gaps, {sd.report.get('missing_steps', 0)} missing step(s) of "
+            f"the frequency {sd.report.get('frequency', sd.report.get('freq'))}). Fill the missing timestamps, use a "
+            "shorter lookback, or pass allow_gaps=True (--allow-gaps)."
         )
     noun = "a series" if sd.n_series == 1 else f"the longest of {sd.n_series} series"
     return (

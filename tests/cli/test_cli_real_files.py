@@ -1,0 +1,138 @@
+"""seqprep check, train, evaluate and predict on a public data set of each kind of time axis and file format.
+
+Runs are tiny (one epoch, a small network, the CPU): they check that the path works end to end,
+not the scores.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from seqprep.cli import cli
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+TINY = """
+epochs = 1
+batch_size = 32
+[model]
+conv_channels = [8]
+kernel_size = 3
+lstm_hidden = 8
+"""
+
+# (file, time column, target, extra options, frequency in the output, a time as the split prints it)
+FORECAST = {
+    "monthly": ("airline/Airline.csv", "Date", "Passengers", [], "MS (monthly, month start)", "1960-12"),
+    "monthly-text": ("pbs/PBS_dataset.csv", "Month", "Scripts", [], "MS (monthly, month start)", "2008-06"),
+    "month-end": ("r_economics/economics.csv", "date", "unemploy", [], "ME (monthly, month end)", "2007-03"),
+    "quarterly": ("uschange/Uschange.csv", "Quarter", "Consumption", [], "QS-JAN (quarterly", "2016Q3"),
+    "quarterly-bom": ("sm_danish_data/danish_data.csv", "period", "lrm", [], "QS-JAN (quarterly", "1987Q3"),
+    "yearly": ("sm_nile/nile.csv", "year", "volume", [], "1 (numeric time axis)", "1970"),
+    "yearly-unnamed": ("lynx/Lynx.csv", "Unnamed: 0", "0", [], "1 (numeric time axis)", "1934"),
+    "weekly": ("sm_co2/co2.csv", "date", "co2", ["--nan-policy", "interpolate"], "W-SAT (weekly)", "2001-12-29"),
+    "business-day": ("river_sp500/sp500.csv", "date", "AAPL", ["--features", "AAPL,MSFT"], "B (business days)",
+                     "2014-04-21"),
+    "hourly": ("vega_seattle_temps/seattle-temps.csv", "date", "temp", [], "h (hourly)", "2010-12-31 23:00:00"),
+}
+
+
+def _invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("kind", sorted(FORECAST))
+def test_check_shows_the_frequency_and_agrees_with_training(kind):
+    file, time, target, extra, words, _ = FORECAST[kind]
+    result = _invoke("check", str(DATA / file), "--time", time, "--target", target, "--lookback", "6",
+                     "--json", *extra)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    codes = {f["code"]: f for f in report["findings"]}
+    assert words in codes["TIME_AXIS"]["title"]
+    assert "TRAINING_DATA" in codes and "REFUSED" not in codes
+
+
+def test_check_reports_what_training_refuses_in_the_same_words(tmp_path):
+    df = pd.read_csv(DATA / "sm_co2" / "co2.csv")  # weekly, with empty fields
+    result = _invoke("check", str(DATA / "sm_co2" / "co2.csv"), "--time", "date", "--target", "co2", "--json")
+    assert result.exit_code == 1
+    refused = [f for f in json.loads(result.output)["findings"] if f["code"] == "REFUSED"][0]
+    train = CliRunner().invoke(cli, ["train", str(DATA / "sm_co2" / "co2.csv"), "--time", "date", "--target", "co2",
+                                     "--out", str(tmp_path / "r")])
+    assert train.exit_code != 0
+    assert str(train.exception) in refused["title"]
+    assert int(df["co2"].isna().sum()) == 59
+    # a gap every candidate window spans: check says so before train does, and --allow-gaps lifts it
+    t = pd.date_range("2000-01-01", periods=40, freq="MS").delete(list(range(4, 40, 5)))
+    path = tmp_path / "gappy.csv"
+    pd.DataFrame({"month": t.strftime("%Y-%m"), "y": range(len(t))}).to_csv(path, index=False)
+    out = _invoke("check", str(path), "--time", "month", "--target", "y", "--lookback", "6", "--json")
+    codes = [f["code"] for f in json.loads(out.output)["findings"]]
+    assert out.exit_code == 1 and "REFUSED" in codes and "TIME_GAPS" in codes
+    ok = _invoke("check", str(path), "--time", "month", "--target", "y", "--lookback", "6", "--allow-gaps", "--json")
+    assert ok.exit_code == 0, ok.output
+
+
+def test_check_leaves_an_index_column_out_and_says_so():
+    result = _invoke("check", str(DATA / "uschange" / "Uschange.csv"), "--time", "Quarter", "--target", "Consumption",
+                     "--json")
+    findings = {f["code"]: f for f in json.loads(result.output)["findings"]}
+    assert findings["INDEX_COLUMN"]["evidence"]["columns"] == ["Unnamed: 0"]
+    assert "Unnamed: 0" not in findings["TRAINING_DATA"]["evidence"]["inputs"]
+
+
+@pytest.mark.parametrize("kind", ["monthly", "quarterly", "yearly", "weekly", "business-day", "hourly"])
+def test_train_evaluate_predict_with_the_time_column(kind, tmp_path):
+    file, time, target, extra, words, last = FORECAST[kind]
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    run = tmp_path / "run"
+    result = _invoke("train", str(DATA / file), "--time", time, "--target", target, "--lookback", "6",
+                     "--device", "cpu", "--config", str(config), "--out", str(run), *extra)
+    assert result.exit_code == 0, result.output
+    assert words in result.output and last in result.output
+    assert "1970-01-01" not in result.output
+    saved = json.loads((run / "run.json").read_text())
+    assert saved["time_axis"]["frequency"].startswith(words.split(" (")[0])
+    assert _invoke("evaluate", str(run)).exit_code == 0
+    pred = tmp_path / "pred.csv"
+    out = _invoke("predict", str(run), "--data", str(DATA / file), "--out", str(pred))
+    assert out.exit_code == 0, out.output
+    table = pd.read_csv(pred)
+    assert len(table) > 0 and str(table["prediction_time"].iloc[-1]).startswith(
+        {"monthly": "1961-01", "quarterly": "2016-10", "yearly": "1971", "weekly": "2002-01-05",
+         "business-day": "2014-04-18",
+         "hourly": "2011-01-01"}[kind])
+
+
+@pytest.mark.parametrize(
+    ("train", "test", "task"),
+    [
+        ("ucr_coffee/Coffee_TRAIN.txt", "ucr_coffee/Coffee_TEST.txt", "classification"),
+        ("ucr_arrowhead/ArrowHead_TRAIN.tsv", "ucr_arrowhead/ArrowHead_TRAIN.arff", "classification"),
+        ("uea_basicmotions/BasicMotions_TRAIN.arff", "uea_basicmotions/BasicMotions_TEST.arff", "classification"),
+        ("reg_covid3month/Covid3Month_TRAIN.ts", "reg_covid3month/Covid3Month_TEST.ts", "regression"),
+    ],
+)
+def test_train_and_evaluate_archive_formats(train, test, task, tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    run = tmp_path / "run"
+    result = _invoke("train", "--train", str(DATA / train), "--test", str(DATA / test), "--device", "cpu",
+                     "--config", str(config), "--out", str(run))
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())["test"]
+    if task == "regression":
+        assert set(metrics) == {"cnn_lstm", "mean_of_training_targets", "ridge", "nearest_neighbour_1"}
+        assert set(metrics["cnn_lstm"]) == {"mae", "rmse", "smape"}
+        assert "regression" in result.output
+    else:
+        assert "accuracy" in metrics["cnn_lstm"]
+    ev = _invoke("evaluate", str(run))
+    assert ev.exit_code == 0 and "matches" in ev.output
