@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 try:
     import torch
@@ -655,14 +655,14 @@ class CNNLSTM(_RecurrentModel):
         if bool((steps < 1).any()) or bool((steps > x.shape[1]).any()):
             raise param_error("lengths", f"valid steps per case, 1 .. {x.shape[1]}", lengths)
         h = x.permute(0, 2, 1)
-        h = h * (torch.arange(h.shape[2], device=h.device)[None, :] < steps[:, None]).to(h.dtype)[:, None, :]
-        for block, pool in zip(self.blocks, self.pools, strict=True):
-            assert isinstance(block, _ConvBlock)  # noqa: S101  # for the type checker
+        h = h * _length_mask(h, steps)
+        for module, pool in zip(self.blocks, self.pools, strict=True):
+            block = cast(_ConvBlock, module)  # self.blocks holds _ConvBlocks only
             h = block.act(block.norm(block.conv(h if block._pad is None else F.pad(h, block._pad))))
-            h = h * (torch.arange(h.shape[2], device=h.device)[None, :] < steps[:, None]).to(h.dtype)[:, None, :]
+            h = h * _length_mask(h, steps)
             h = block.drop(block.pool(h))  # the pool's last bin sees valid steps and zeros, never padding
             steps = torch.div(steps + pool - 1, pool, rounding_mode="floor")  # ceil_mode pooling
-            mask = (torch.arange(h.shape[2], device=h.device)[None, :] < steps[:, None]).to(h.dtype)[:, None, :]
+            mask = _length_mask(h, steps)
             h = h * mask
         extra = (h.sum(dim=2) / mask.sum(dim=2).clamp(min=1.0)) if self.conv_summary else None
         packed = nn.utils.rnn.pack_padded_sequence(h.permute(0, 2, 1), steps.cpu(), batch_first=True,
@@ -865,3 +865,8 @@ class TimeDistributedCNNLSTM(_RecurrentModel):
         h = self.encoder(flat)
         encoding = h.flatten(2).mean(dim=2)  # global average: (N*S, C')
         return self._recurrent_forward(encoding.reshape(n, s, -1))
+
+
+def _length_mask(h: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+    """``(batch, 1, T)`` ones on each case's valid steps of ``h`` (``(batch, C, T)``), zeros on its padding."""
+    return (torch.arange(h.shape[2], device=h.device)[None, :] < steps[:, None]).to(h.dtype)[:, None, :]

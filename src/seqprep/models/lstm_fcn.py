@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -293,7 +293,7 @@ class LSTMFCN(_RecurrentModel):
         if lengths is None:
             _, (h_n, _) = self.lstm(_avg_pool(seq, self.lstm_stride).permute(0, 2, 1))  # (N, T'', C)
             return h_n[-1]
-        mask = (torch.arange(seq.shape[2], device=seq.device)[None, :] < lengths[:, None]).to(seq.dtype)[:, None, :]
+        mask = cast(torch.Tensor, _step_mask(lengths, seq.shape[2], seq))  # lengths is given here
         seq = (_avg_pool(seq, self.lstm_stride) / _avg_pool(mask, self.lstm_stride).clamp(min=1e-6)).permute(0, 2, 1)
         steps = _pool_lengths(lengths, self.lstm_stride).clamp(max=seq.shape[1])
         packed = nn.utils.rnn.pack_padded_sequence(seq, steps.cpu(), batch_first=True, enforce_sorted=False)
