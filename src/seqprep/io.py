@@ -39,7 +39,8 @@ from .timeaxis import describe_frequency, infer_frequency, parse_time, require_f
 
 __all__ = ["SeriesData", "as_series", "read_table"]
 
-_NAN_POLICIES = ("raise", "drop", "ffill", "interpolate")
+#: The ``nan_policy`` values every reader, check and CLI option accepts (shared, not in ``__all__``).
+NAN_POLICIES = ("raise", "drop", "ffill", "interpolate")
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 
@@ -431,7 +432,7 @@ def as_series(
     >>> sd.values.shape, sd.n_series
     ((10, 1), 1)
     """
-    check_choice(nan_policy, "nan_policy", _NAN_POLICIES)
+    check_choice(nan_policy, "nan_policy", NAN_POLICIES)
     if freq is not None:
         required = tuple(required)
         return _with_freq(as_series(data, columns=columns, time=time, group=group, nan_policy=nan_policy,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_bool, check_choice
-from ..io import index_columns
+from ..io import NAN_POLICIES, index_columns
 from ._inputs import _feature_names, _parts_aux, _parts_x, _underlying_rows
 from ._report import AuditReport, Finding, _report
 from ._rules import (
@@ -177,7 +177,7 @@ def check_data(
     numeric = [c for c in value_cols if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
     findings = _check_index_columns(index_like) + _check_non_numeric([c for c in value_cols if c not in numeric])
     values = df[numeric].to_numpy(dtype=np.float64) if numeric else np.zeros((len(df), 0))
-    check_choice(nan_policy, "nan_policy", ("raise", "drop", "ffill", "interpolate"))
+    check_choice(nan_policy, "nan_policy", NAN_POLICIES)
     findings += _check_nonfinite_columns(values, numeric, nan_policy)
     if time is not None:
         findings += _check_times(df, time, group)

@@ -149,6 +149,7 @@ def audit_cmd(
 @click.option("--gap", default="0", show_default=True, help="Purge gap: rows, or a duration such as 7D or 3MS.")
 @click.option("--split", "split_", default="0.7,0.15,0.15", show_default=True, help="Fractions train,val,test.")
 @click.option("--allow-gaps", is_flag=True, help="Let windows span gaps in time (missing steps).")
+# io.NAN_POLICIES, spelled out: this module imports io (and pandas) only when a command runs
 @click.option("--nan-policy", type=click.Choice(["raise", "drop", "ffill", "interpolate"]), default="raise",
               show_default=True, help="What training does with NaN/inf values.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

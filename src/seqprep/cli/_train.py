@@ -19,7 +19,7 @@ import tomllib
 
 from .._validation import check_float, check_int
 from ..exceptions import ArtifactError, DataError, InvalidParameterError
-from ..io import check_out_dir, check_out_file
+from ..io import NAN_POLICIES, check_out_dir, check_out_file
 from ..timeaxis import format_time
 from ._options import INT64
 
@@ -414,7 +414,7 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 @click.option("--gap", default=None, help="Purge gap between parts: rows, or a duration such as 7D or 3MS [0].")
 @click.option("--allow-gaps", "allow_gaps", is_flag=True, default=None,
               help="Let windows span gaps in time (missing steps of the inferred frequency).")
-@click.option("--nan-policy", "nan_policy", type=click.Choice(["raise", "drop", "ffill", "interpolate"]), default=None,
+@click.option("--nan-policy", "nan_policy", type=click.Choice(NAN_POLICIES), default=None,
               help="What to do with NaN/inf values [raise].")
 @click.option("--split", "split_", default=None,
               help="Fractions train,val,test [0.7,0.15,0.15], or two cut timestamps (needs --time).")

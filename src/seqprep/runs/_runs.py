@@ -11,7 +11,7 @@ import pandas as pd
 
 from .._validation import check_bool, check_choice, check_float, check_int, param_error
 from ..exceptions import DataError
-from ..io import index_columns
+from ..io import NAN_POLICIES, index_columns
 from ..training import resolve_device  # fit's own rule (torch imported on call)
 from ._classify import (
     VARIABLE_LENGTH,
@@ -298,7 +298,7 @@ def forecast_spec(df: pd.DataFrame, *, target: str, time: str | None, features: 
     return ForecastSpec(
         target=target, time=time, group=group, inputs=select_inputs(df, features, time, group), lookback=lookback,
         horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed, period=period,
-        nan_policy=check_choice(nan_policy, "nan_policy", ("raise", "drop", "ffill", "interpolate")),
+        nan_policy=check_choice(nan_policy, "nan_policy", NAN_POLICIES),
         allow_gaps=check_bool(allow_gaps, "allow_gaps"),
     )
 
