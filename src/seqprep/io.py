@@ -837,7 +837,8 @@ def _handle_nan(
         raise DataError(
             f"the data has NaN or infinite values: {detail}; the first is at row {first}. "
             "Fix them upstream, or pass nan_policy='drop' (drop those rows), 'ffill' (carry the last value "
-            "forward) or 'interpolate' (linear, within each series)."
+            "forward) or 'interpolate' (linear, within each series); on the command line, --nan-policy drop "
+            "(or ffill, interpolate)."
         )
     row_bad = bad.any(axis=1)
     if policy == "drop":
@@ -861,7 +862,8 @@ def _handle_nan(
         row = int(np.flatnonzero(still)[0])
         raise DataError(
             f"nan_policy={policy!r} left {int(still.sum())} rows with NaN (the first at row {row}): a series "
-            "starts with NaN, so there is nothing to fill from. Use nan_policy='drop' or fill those rows."
+            "starts with NaN, so there is nothing to fill from. Use nan_policy='drop' (--nan-policy drop on the "
+            "command line) or fill those rows."
         )
     report[f"nan_rows_{'forward_filled' if policy == 'ffill' else 'interpolated'}"] = int(row_bad.sum())
     return np.ascontiguousarray(filled.to_numpy(dtype=values.dtype)).reshape(values.shape), time_arr, bounds
