@@ -7,6 +7,7 @@ keeps working (the same double inheritance scikit-learn uses)::
     SeqprepError
     ├── InvalidParameterError(SeqprepError, ValueError, TypeError)  bad argument value or type
     ├── DataError(SeqprepError, ValueError)                         NaN/inf, unsorted timestamps, too short, ...
+    │   └── StaticValueError(DataError)                             a `static` column varies within a series
     ├── ShapeError(SeqprepError, ValueError)                        wrong ndim/layout: expected vs received
     ├── NotFittedError(SeqprepError, ValueError, AttributeError)    transform before fit
     ├── LeakageError(SeqprepError, ValueError)                      an audit found leakage (strict mode, CLI)
@@ -33,6 +34,7 @@ __all__ = [
     "SeqprepError",
     "SeqprepWarning",
     "ShapeError",
+    "StaticValueError",
 ]
 
 
@@ -46,6 +48,10 @@ class InvalidParameterError(SeqprepError, ValueError, TypeError):
 
 class DataError(SeqprepError, ValueError):
     """The data itself cannot be used as given (NaN, unsorted time, too short, ...)."""
+
+
+class StaticValueError(DataError):
+    """A column declared ``static`` takes more than one value inside a series."""
 
 
 class ShapeError(SeqprepError, ValueError):

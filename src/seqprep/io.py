@@ -41,6 +41,9 @@ __all__ = ["SeriesData", "as_series", "read_table"]
 
 #: The ``nan_policy`` values every reader, check and CLI option accepts (shared, not in ``__all__``).
 NAN_POLICIES = ("raise", "drop", "ffill", "interpolate")
+#: ``"mask"`` (:func:`seqprep.windows`, :class:`seqprep.Pipeline`) keeps NaN/inf in place here: the
+#: windowing layer fills them and carries the mask. Not a CLI choice (the readers' users refuse it).
+_READER_POLICIES = (*NAN_POLICIES, "mask")
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 
@@ -411,8 +414,9 @@ def as_series(
         Time column name, or one timestamp per row. A DataFrame with a DatetimeIndex uses it.
     group : str, array-like or None
         Series key column name, or one key per row: rows with the same key form one series.
-    nan_policy : {"raise", "drop", "ffill", "interpolate"}
-        What to do with NaN/inf in the kept columns. ``"raise"`` gives the counts per column.
+    nan_policy : {"raise", "drop", "ffill", "interpolate", "mask"}
+        What to do with NaN/inf in the kept columns. ``"raise"`` gives the counts per column;
+        ``"mask"`` leaves them in place (for the windowing layer, which fills and masks them).
     required : sequence of str, optional
         Columns that must be kept (checked to exist and be numeric) even when ``columns`` is
         None -- e.g. the target.
@@ -432,7 +436,7 @@ def as_series(
     >>> sd.values.shape, sd.n_series
     ((10, 1), 1)
     """
-    check_choice(nan_policy, "nan_policy", NAN_POLICIES)
+    check_choice(nan_policy, "nan_policy", _READER_POLICIES)
     if freq is not None:
         required = tuple(required)
         return _with_freq(as_series(data, columns=columns, time=time, group=group, nan_policy=nan_policy,
@@ -821,7 +825,7 @@ def _handle_nan(
     policy: str,
     report: dict[str, Any],
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    if values.dtype.kind != "f":
+    if values.dtype.kind != "f" or policy == "mask":
         return values, time_arr, bounds
     flat = values.reshape(values.shape[0], -1)
     # min/max propagate NaN and expose inf without allocating a mask as large as the data.

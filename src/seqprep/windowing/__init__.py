@@ -18,10 +18,21 @@ The engine is split by concept; this module is its public face (:func:`windows`,
 :mod:`seqprep.windowing._spec`, the data and column handling of :func:`windows` in
 :mod:`seqprep.windowing._inputs`, the start-row arithmetic in :mod:`seqprep.windowing._starts`, and the
 zero-copy views and machine checks of the gather in :mod:`seqprep.windowing._views`.
+
+**Roles and dict batches.** ``known`` (known in advance), ``static`` (one value per series),
+``weight``, categorical (text) columns and ``nan_policy="mask"`` turn ``X`` into a dict with only
+the keys that apply: ``"past"`` ``(B, T, C)`` (layout ``"NTC"`` or ``"NCT"``), ``"past_mask"``
+(bool, same shape; True = was missing), ``"past_cat"`` int64 ``(B, T, K)`` (0 = unknown),
+``"known"`` ``(B, T + H, C)`` (the input rows, then every row ``e + 1 .. e + H``, ``H`` the largest
+horizon), ``"known_mask"``, ``"known_cat"``, ``"static"`` ``(B, C)``, ``"static_cat"`` ``(B, K)``
+and ``"weight"`` float32 ``(B,)``. Without them batches are the plain arrays above. The role
+arrays and their gather are in :mod:`seqprep.windowing.covariates`, the categorical codes in
+:class:`Vocabulary`.
 """
 
 from __future__ import annotations
 
+from ._categories import Vocabulary
 from ._spec import LAYOUTS, WindowSpec, check_horizon_zero, make_window_spec
 from ._starts import window_starts
 from ._windows import Batch, Windows, windows
@@ -31,6 +42,7 @@ __all__ = [
     "Batch",
     "LAYOUTS",
     "TorchWindows",
+    "Vocabulary",
     "WindowSpec",
     "Windows",
     "check_horizon_zero",

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from .._threads import run_parts, threads_for
-from .._validation import check_bool, check_int
+from .._validation import check_bool, check_choice, check_int
 from ..exceptions import DataError, MemoryBudgetError
-from ..io import SeriesData
+from ..io import NAN_POLICIES, SeriesData
 from ._inputs import (
     _check_fits_dtype,
     _check_layout_fits,
@@ -26,11 +26,14 @@ from ._inputs import (
 from ._spec import WindowSpec, check_horizon_zero, make_window_spec
 from ._starts import _Arange, window_starts
 from ._views import _available_memory, _fmt_bytes, _strided_rows
+from .covariates import ColumnPlan, RoleData, gather_roles, make_roles
 
 __all__ = ["Batch", "Windows", "windows"]
 
 #: What indexing windows returns: ``X`` alone (windows without a target) or ``(X, y)``.
 #: ``X, y = w[0:32]`` unpacks either way for a type checker; a window (``w[0]``) drops the first axis.
+#: With roles (known/static inputs, categorical columns, masks, weights) ``X`` is a dict of arrays
+#: (see :mod:`seqprep.windowing`); it is typed as an array here so that the plain layout stays exact.
 Batch: TypeAlias = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 # A batch is gathered by numpy's fancy indexing in one thread: it runs at the single-core copy rate,
@@ -63,6 +66,10 @@ def windows(
     nan_policy: str = "raise",
     allow_gaps: bool = False,
     allow_horizon_zero: bool = False,
+    known: Any = None,
+    static: Any = None,
+    weight: Any = None,
+    fill: str = "ffill",
 ) -> Windows:
     """Cut lazy sliding windows (and their targets) out of one or many series.
 
@@ -100,20 +107,38 @@ def windows(
         check order, find gaps (no window spans one unless ``allow_gaps``) and for provenance.
     subsequences : int, optional
         Number of sub-windows for ``layout="NSTC"``; ``lookback % subsequences`` must be 0.
-    nan_policy : {"raise", "drop", "ffill", "interpolate"}, default "raise"
-        What to do with NaN/inf values (see :func:`seqprep.io.as_series`).
+    nan_policy : {"raise", "drop", "ffill", "interpolate", "mask"}, default "raise"
+        What to do with NaN/inf values (see :func:`seqprep.io.as_series`). ``"mask"`` fills the
+        missing inputs as ``fill`` says and carries a boolean mask beside them (batch keys
+        ``"past_mask"``, ``"known_mask"``; True = the value was missing); targets must be complete.
     allow_gaps : bool, default False
         Let windows span gaps in time.
     allow_horizon_zero : bool, default False
         Accept ``horizon=0`` for a target that is also an input (``y`` is then the last input row:
         a leak, refused by default). Horizon 0 for a target that is not an input needs no flag.
+    known : str or list of str, optional
+        Columns known in advance (calendar, holidays, planned prices). A window reads them over its
+        ``L`` input rows **and** every row ``e + 1 .. e + H`` after its last input row ``e``
+        (``H = max(horizon)``), nothing later: batch key ``"known"`` of shape ``(B, L + H, C)``.
+    static : str or list of str, optional
+        Columns constant within a series, stored once per series (an ``(n_series, C)`` table) and
+        gathered by each window's series: batch key ``"static"`` ``(B, C)``. A value that changes
+        inside a series raises :class:`~seqprep.exceptions.StaticValueError`.
+    weight : str or mapping, optional
+        A weight column (a window's weight is the value at its first target row) or a mapping /
+        ``pd.Series`` ``{series key: weight}``: batch key ``"weight"`` float32 ``(B,)``. Weights
+        must be finite, >= 0 and not all 0.
+    fill : {"ffill", "zero", "mean"}, default "ffill"
+        How ``nan_policy="mask"`` fills: the series' last value (0 before its first), 0, or the
+        column mean over the rows given.
 
     Returns
     -------
     Windows
         Lazy windows: ``len(w)``, ``w.shape``, ``w[i]``, ``w[a:b]``, ``w[idx]``,
         ``w.batches(...)``, ``w.to_numpy()``, ``w.provenance()``, ``w.to_torch()``,
-        ``w.to_keras(...)``.
+        ``w.to_keras(...)``. With ``known``, ``static``, ``weight``, ``nan_policy="mask"`` or a
+        categorical column, ``X`` is a dict of arrays (see :mod:`seqprep.windowing`).
 
     Raises
     ------
@@ -131,6 +156,13 @@ def windows(
     ``targets[i]`` with the window that *starts* at row ``i``, so the user has to shift the targets
     by hand -- the usual off-by-one trap (a target equal to the last input row is a leak).
     seqprep takes the horizon instead and does the shift itself.
+
+    **Categorical columns.** String, ``category`` and ``object`` columns (in ``features``,
+    ``known`` or ``static``) become integer codes: ``1..V`` for their values in sorted order
+    (compared as text), 0 for a missing value. Plain ``windows`` fits the vocabulary on **every
+    row it is given** -- fine for exploring, a leak of the test part's categories into training
+    otherwise: a :class:`seqprep.Pipeline` fits it on the training rows only, and codes
+    categories first seen later as 0 (counted in ``unknown_counts_``).
 
     Examples
     --------
@@ -151,9 +183,29 @@ def windows(
            [4., 6., 8.]], dtype=float32)
     >>> y
     array([5., 6., 7., 8., 9.], dtype=float32)
+
+    A known-in-advance column and a static one (two series of 6 rows, lookback 3, horizon 2): the
+    known block covers the 3 input rows and the 2 rows after them.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"id": ["a"] * 6 + ["b"] * 6, "y": np.arange(12.0),
+    ...                    "hol": np.arange(12.0) * 10, "size": [1.0] * 6 + [2.0] * 6})
+    >>> w = windows(df, lookback=3, horizon=2, target="y", group="id", known=["hol"], static=["size"])
+    >>> X, y = w[0:2]
+    >>> sorted(X), X["known"].shape, X["known"][0, :, 0].tolist(), X["static"].tolist(), y.tolist()
+    (['known', 'past', 'static'], (2, 5, 1), [0.0, 10.0, 20.0, 30.0, 40.0], [[1.0], [1.0]], [4.0, 5.0])
     """
     spec = make_window_spec(lookback, horizon, stride, sampling_rate, layout, subsequences, dtype, allow_gaps)
+    check_choice(nan_policy, "nan_policy", (*NAN_POLICIES, "mask"))
     feat_sel, tgt_sel, scalar_target = _normalize_columns(features, target)
+    roles = make_roles(known, static, weight, nan_policy, fill)
+    from ._with_roles import is_role_data, role_windows  # the role path builds Windows: imported on call
+
+    if roles.active or is_role_data(data, feat_sel):
+        return role_windows(
+            data, spec, feat_sel, tgt_sel, scalar_target, roles, time=time, group=group, nan_policy=nan_policy,
+            allow_horizon_zero=allow_horizon_zero,
+        )
     sd = _read_series(data, feat_sel, tgt_sel, target, time=time, group=group, nan_policy=nan_policy)
     n_feat, x_data, tgt_idx = _input_columns(sd, feat_sel, tgt_sel)
     if tgt_idx is not None:
@@ -204,6 +256,7 @@ class Windows:
         scalar_target: bool = True,
         batch_transform: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
         name: str | None = None,
+        roles: RoleData | None = None,
     ) -> None:
         self._x = x_data
         self._y = y_data
@@ -219,6 +272,7 @@ class Windows:
         self._scalar_target = scalar_target
         self._batch_transform = batch_transform
         self.name = name
+        self._roles = roles
         self._view = _strided_rows(x_data, spec)
         self._augment: Any = None
         self._augment_seed = 0
@@ -292,6 +346,45 @@ class Windows:
         return int(self._x.shape[-1])
 
     @property
+    def is_dict(self) -> bool:
+        """Whether batches carry ``X`` as a dict of arrays (roles, categorical columns, masks or weights)."""
+        return self._roles is not None
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The columns of each input block and the cardinality of each categorical column.
+
+        ``{"past": [...], "past_cat": [...], "known": [...], "known_cat": [...], "static": [...],
+        "static_cat": [...], "cardinalities": {column: number of codes, 0 included}}`` (models size
+        their embeddings from it); plain windows list their features under ``"past"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> windows(np.zeros((10, 2)), lookback=3, target=0).inputs["past"]
+        ['0', '1']
+        """
+        if self._roles is not None:
+            return self._roles.plan.inputs(self._roles.vocab)
+        names = self.feature_names or tuple(str(i) for i in range(self.n_features))
+        return ColumnPlan(past=tuple(names)).inputs({})
+
+    @property
+    def unknown_counts(self) -> dict[str, int]:
+        """Rows (static columns: series) coded 0 -- unseen at fit or missing -- per categorical column."""
+        return dict(self._roles.unknown_counts) if self._roles is not None else {}
+
+    @property
+    def vocabularies(self) -> dict[str, Any]:
+        """The :class:`~seqprep.windowing.Vocabulary` of each categorical column."""
+        return dict(self._roles.vocab) if self._roles is not None else {}
+
+    @property
+    def roles(self) -> RoleData | None:
+        """The arrays behind the dict batches (None for plain windows)."""
+        return self._roles
+
+    @property
     def has_target(self) -> bool:
         """Whether batches carry ``y``."""
         return self._y is not None
@@ -303,6 +396,9 @@ class Windows:
         total = math.prod(self.shape) * item
         if self.y_shape is not None:
             total += math.prod(self.y_shape) * item
+        if self._roles is not None and len(self):
+            one = gather_roles(self._roles, self._starts[np.zeros(1, dtype=np.int64)], self.spec, self._series.bounds)
+            total += len(self) * sum(a.nbytes for a in one.values())
         return int(total)
 
     def __getitem__(self, key: int | slice | Sequence[int] | np.ndarray) -> Batch:
@@ -310,8 +406,8 @@ class Windows:
             n = len(self)
             if not -n <= key < n:
                 raise IndexError(f"window index {key} is out of range for {n} windows")
-            out = self._take(np.array([int(key) % n], dtype=np.int64))
-            return tuple(a[0] for a in out) if isinstance(out, tuple) else out[0]
+            out: Any = self._take(np.array([int(key) % n], dtype=np.int64))
+            return tuple(_first(a) for a in out) if isinstance(out, tuple) else _first(out)  # type: ignore[return-value]
         if isinstance(key, slice):
             idx = np.arange(len(self), dtype=np.int64)[key]
         else:
@@ -335,6 +431,9 @@ class Windows:
         X = self._gather_x(starts)
         if rng is not None and self._augment is not None:
             X = np.asarray(self._augment(X, rng), dtype=X.dtype)
+        extra = None
+        if self._roles is not None:
+            extra = gather_roles(self._roles, starts, self.spec, self._series.bounds)
         y = None
         if self._y is not None:
             rows = (starts + self.spec.last_input_offset)[:, None] + np.asarray(self.spec.horizons)[None, :]
@@ -347,6 +446,12 @@ class Windows:
         if self._batch_transform is not None:
             X = self._batch_transform(X, starts)
         X = self._apply_layout(X)
+        if extra is not None:
+            if "past_mask" in extra and self.spec.layout == "NCT":
+                extra["past_mask"] = np.ascontiguousarray(extra["past_mask"].transpose(0, 2, 1))
+            past = {"past": X} if self._roles.include_past else {}  # type: ignore[union-attr]
+            Xd: Any = {**past, **extra}
+            return (Xd, y) if y is not None else Xd
         return (X, y) if y is not None else X
 
     def _check_fits(self, k: int) -> None:
@@ -604,3 +709,8 @@ class Windows:
         state.pop("_torch_view", None)  # pickled before the torch gather went
         self.__dict__.update(state)
         self._view = _strided_rows(self._x, self.spec)
+
+
+def _first(a: Any) -> Any:
+    """The first window of a batch: an array's first row, or every block's (a dict batch)."""
+    return {k: v[0] for k, v in a.items()} if isinstance(a, dict) else a[0]

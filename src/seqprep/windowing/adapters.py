@@ -18,6 +18,15 @@ if TYPE_CHECKING:
 __all__ = ["TorchWindows", "keras_dataset"]
 
 
+def _to_tensors(out: Any, torch: Any) -> Any:
+    """A batch as tensors: arrays become tensors, a dict batch a dict of tensors (the default collate keeps dicts)."""
+    if isinstance(out, tuple):
+        return tuple(_to_tensors(a, torch) for a in out)
+    if isinstance(out, dict):
+        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
+    return torch.from_numpy(np.ascontiguousarray(out))
+
+
 def _torch_dataset_base() -> type:
     import torch.utils.data
 
@@ -32,7 +41,8 @@ class TorchWindows:
 
     ``ds[i]`` gives one sample as tensors; ``ds[[i, j, ...]]`` (and ``__getitems__``, which
     ``DataLoader`` uses) gives a whole batch from one gather. :meth:`loader` builds a
-    ``DataLoader`` that passes batches of indices, so collation costs nothing.
+    ``DataLoader`` that passes batches of indices, so collation costs nothing. Windows with roles
+    (known/static inputs, categorical columns, masks, weights) give ``X`` as a dict of tensors.
 
     Examples
     --------
@@ -73,9 +83,7 @@ class TorchWindows:
             out = self.windows._take(np.asarray(index, dtype=np.int64), self._rng)
         else:
             out = self.windows[index]
-        if isinstance(out, tuple):
-            return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in out)
-        return torch.from_numpy(np.ascontiguousarray(out))
+        return _to_tensors(out, torch)
 
     def __getitems__(self, indices: list[int]) -> Any:
         return self[indices]
