@@ -43,7 +43,25 @@ from .io import SeriesData, as_series, check_out_dir
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
 from .splitting import CONTEXTS, Split, check_holdout_args, check_split_args, split
 from .timeaxis import parse_duration
-from .windowing import Windows, check_horizon_zero, make_window_spec, window_starts
+from .windowing import Vocabulary, Windows, check_horizon_zero, make_window_spec, window_starts
+from .windowing.covariates import (
+    ColumnPlan,
+    RoleData,
+    RoleSpec,
+    check_dict_layout,
+    check_targets_finite,
+    code_rows,
+    column_means,
+    encode_categories,
+    fill_missing,
+    make_roles,
+    needs_roles,
+    plan_columns,
+    series_weights,
+    static_tables,
+    to_frame,
+    validate_weights,
+)
 
 __all__ = ["Pipeline"]
 
@@ -96,6 +114,30 @@ class Pipeline:
         As in :func:`seqprep.windows`.
     seed : int, default 0
         Seed of the augmentation and of ``holdout="series"``.
+    known : str or list of str, optional
+        Columns known in advance (calendar, holidays, planned prices): batch key ``"known"`` over
+        the input rows and every row up to the largest horizon (see :func:`seqprep.windows`).
+        Scaled with the training statistics like the other numeric columns.
+    static : str or list of str, optional
+        Columns constant within a series, stored once per series (batch key ``"static"``).
+        Numeric static values are passed in the data's units (not scaled).
+    weight : str or mapping, optional
+        A weight column (read at each window's first target row) or ``{series key: weight}``:
+        batch key ``"weight"``.
+    fill : {"ffill", "zero", "mean"}, default "ffill"
+        How ``nan_policy="mask"`` fills missing inputs (in the data's units, before scaling):
+        the series' last value (0 before its first), 0, or the column mean over the **training**
+        rows only. The mask rides beside the values (``"past_mask"``, ``"known_mask"``).
+
+    Notes
+    -----
+    **Categorical columns** (text, ``category`` or ``object`` dtype) among ``features``,
+    ``known`` or ``static`` become integer codes with a vocabulary fitted on the **training rows
+    only** (static columns: on the series that have training rows): ``1..V`` for the training
+    values in sorted order, 0 for a value first seen later or missing. Such codes are never an
+    error at prediction time; they are counted in :attr:`unknown_counts_` (set by :meth:`fit`
+    and :meth:`transform`). The vocabularies are saved with the pipeline (``pipeline.json``).
+    Categorical columns are never scaled.
 
     Examples
     --------
@@ -109,6 +151,17 @@ class Pipeline:
     >>> X, y = parts.val[0:2]
     >>> X.shape, np.round(pipe.inverse_target(y), 1).tolist()
     ((2, 10, 2), [142.0, 143.0])
+
+    With a known-in-advance column and a categorical one, batches are dicts; the category first
+    seen after the training part gets code 0 and is counted:
+
+    >>> df["dow"] = df["t"].dt.day_of_week.astype(float)
+    >>> df["promo"] = ["none"] * 150 + ["new"] * 50
+    >>> pipe = Pipeline(lookback=10, horizon=2, target="a", features=["a", "b", "promo"], known=["dow"], time="t")
+    >>> parts = pipe.fit(df)
+    >>> X, y = parts.test[0:4]
+    >>> sorted(X), X["known"].shape, X["past_cat"][0, -1].tolist(), pipe.unknown_counts_
+    (['known', 'past', 'past_cat'], (4, 12, 1), [0], {'promo': 50})
     """
 
     def __init__(
@@ -137,6 +190,10 @@ class Pipeline:
         allow_gaps: bool = False,
         seed: int = 0,
         allow_horizon_zero: bool = False,
+        known: Any = None,
+        static: Any = None,
+        weight: Any = None,
+        fill: str = "ffill",
     ) -> None:
         self.spec = make_window_spec(lookback, horizon, stride, sampling_rate, layout, subsequences, dtype, allow_gaps)
         if target is None:
@@ -171,7 +228,19 @@ class Pipeline:
         self.derived = list(_features_module().make_features(derived)) if derived else []
         self.augment = _augment_module().make_augmentation(augment) if augment is not None else None
         self.nan_policy = nan_policy
+        self.roles: RoleSpec = make_roles(known, static, weight, nan_policy, fill)
+        self.known, self.static, self.weight, self.fill = list(self.roles.known), list(self.roles.static), weight, fill
+        for arg, cols in (("known", self.roles.known), ("static", self.roles.static)):
+            clash = [c for c in cols if c in self._targets or (self.features is not None and c in self.features)]
+            if clash:
+                raise param_error(
+                    arg, "columns that are neither the target nor in `features`", list(cols),
+                    f"{list_names(clash)} already has a role; a column has one role (past, known or static).",
+                )
+        if self.roles.active:
+            check_dict_layout(self.spec.layout)
         self.seed = check_int(seed, "seed", minimum=0)
+        self.unknown_counts_: dict[str, int] = {}
         self.scaler_: BaseScaler | None = None
         self.schema_: dict[str, Any] | None = None
         self.split_: Split | None = None
@@ -201,19 +270,26 @@ class Pipeline:
             When the data is too short for the requested parts (the message gives the rows each
             part needs), or fails validation.
         """
-        table, sd, columns, n_in, warmup = self._prepare(data)
+        table, sd, columns, n_in, warmup, side = self._prepare_all(data)
         raw = self._windows(table, sd, columns, n_in, warmup)
         parts = split(
             raw, self.split, gap=self.gap, context=self.context, holdout=self.holdout,
             seed=self.seed if self.holdout == "series" else None,
         )
         train_mask = parts.train_rows("train") if self.holdout == "time" else self._series_train_mask(parts, sd)
+        fitted_roles = None
+        if side is not None:
+            fitted_roles = self._fit_roles(side, sd, table, columns, n_in, train_mask)
+            table, rd = self._role_rows(side, sd, table, columns, n_in, warmup, fitted_roles)
         # one series: a read-only view of zeros instead of 8 bytes per row
         codes = sd.series_codes() if sd.n_series > 1 else np.broadcast_to(np.zeros(1, np.int64), (sd.n_rows,))
         scaler = self._fit_scaler(columns, table, codes, train_mask)
         check_series_trained(scaler, sd.keys)  # before the pipeline changes: a refused fit leaves it as it was
         self.scaler_ = scaler
         self.schema_ = self._schema(sd, columns, n_in, warmup)
+        if fitted_roles is not None:
+            self.schema_["roles"] = fitted_roles
+            self.unknown_counts_ = dict(rd.unknown_counts)
         raw_starts = raw.starts
         part_starts = {name: w.starts for name, w in parts.parts.items()}
         row_ranges, gap, context = parts.row_ranges, parts.gap, parts.context
@@ -221,7 +297,7 @@ class Pipeline:
         scaled = self._scale(table, codes)
         del table
         sd = replace(sd, values=scaled)
-        full = self._windows(scaled, sd, columns, n_in, warmup)
+        full = self._windows(scaled, sd, columns, n_in, warmup, roles=rd if side is not None else None)
         out = {}
         for name, starts in part_starts.items():
             idx = np.searchsorted(raw_starts, starts)
@@ -271,7 +347,7 @@ class Pipeline:
         """
         from .splitting import walk_forward
 
-        table, sd, columns, n_in, warmup = self._prepare(data)
+        table, sd, columns, n_in, warmup, side = self._prepare_all(data)
         raw = self._windows(table, sd, columns, n_in, warmup)
         gap = check_int(self.gap, "gap", minimum=0, fix="walk-forward folds take the gap in rows.")
         folds = walk_forward(
@@ -283,10 +359,17 @@ class Pipeline:
             pipe = Pipeline.__new__(Pipeline)
             pipe.__dict__.update(self.__dict__)
             mask = fold.train_rows("train")
-            pipe.scaler_ = pipe._fit_scaler(columns, table, codes, mask)
+            fold_table, rd, fitted_roles = table, None, None
+            if side is not None:
+                fitted_roles = pipe._fit_roles(side, sd, table, columns, n_in, mask)
+                fold_table, rd = pipe._role_rows(side, sd, table, columns, n_in, warmup, fitted_roles)
+            pipe.scaler_ = pipe._fit_scaler(columns, fold_table, codes, mask)
             check_series_trained(pipe.scaler_, sd.keys)
             pipe.schema_ = pipe._schema(sd, columns, n_in, warmup)
-            full = pipe._windows(pipe._scale(table, codes), sd, columns, n_in, warmup)
+            if fitted_roles is not None and rd is not None:
+                pipe.schema_["roles"] = fitted_roles
+                pipe.unknown_counts_ = dict(rd.unknown_counts)
+            full = pipe._windows(pipe._scale(fold_table, codes), sd, columns, n_in, warmup, roles=rd)
             parts = {
                 name: full.subset(np.searchsorted(raw.starts, w.starts), name=w.name) for name, w in fold.parts.items()
             }
@@ -298,13 +381,27 @@ class Pipeline:
 
     def _prepare(self, data: Any) -> tuple[np.ndarray, SeriesData, list[str], int, int]:
         """Validated table (float64) with derived columns, the series, column names, #inputs, warm-up."""
+        return self._prepare_all(data)[:5]
+
+    def _prepare_all(self, data: Any) -> tuple[np.ndarray, SeriesData, list[str], int, int, _Side | None]:
+        """As :meth:`_prepare`, plus the role columns (None without roles); the table's known columns come last."""
         needed = None
-        if self.features is not None:
+        side = None
+        features = self.features
+        if self.roles.active or needs_roles(data, self.features):
+            frame = _str_columns(to_frame(data))
+            plan = plan_columns(frame, self.roles, self.features, self._targets, [self.time, self.group])
+            data, keys, _ = encode_categories(frame, plan.row_categorical)  # provisional codes, fitted after the split
+            side = _Side(plan, frame, keys)
+            features = list(plan.past)
+            extra = [c for d in self.derived for c in d.source_columns() if c not in features]
+            needed = list(dict.fromkeys(features + extra + self._targets + side.row_columns()))
+        elif self.features is not None:
             extra = [c for d in self.derived for c in d.source_columns() if c not in self.features]
             needed = list(dict.fromkeys(self.features + extra + self._targets))
         sd = as_series(
-            data, columns=needed, time=self.time, group=self.group, nan_policy=self.nan_policy,
-            required=self._targets,
+            data, columns=needed, time=self.time, group=self.group,
+            nan_policy="mask" if self.roles.mask else self.nan_policy, required=self._targets,
         )
         if sd.columns is None:
             raise ShapeError(
@@ -312,7 +409,9 @@ class Pipeline:
                 f"{sd.values.shape}. Wrap it: pd.DataFrame(array, columns=[...]) or use seqprep.windows()."
             )
         base = list(sd.columns)
-        inputs = self.features if self.features is not None else [c for c in base]
+        inputs = features if features is not None else [c for c in base]
+        if side is not None:
+            side.read_rows(sd)
         values = sd.values
         # float32 data for float32 windows stays float32: the scaler's statistics and transform work
         # in float64 chunks (exact casts), so the result equals a whole float64 copy's, without one.
@@ -328,14 +427,17 @@ class Pipeline:
             base = list(ext)
         in_cols = list(dict.fromkeys(inputs + derived_names))
         extra_targets = [t for t in self._targets if t not in in_cols]
-        columns = in_cols + extra_targets
+        columns = in_cols + extra_targets + (list(side.plan.known) if side is not None else [])
         order = [base.index(c) for c in columns]
         if order == list(range(values.shape[1])) and values.flags.c_contiguous:
-            return values, sd, columns, len(in_cols), warmup  # already in order: no reordered copy
+            return values, sd, columns, len(in_cols), warmup, side  # already in order: no reordered copy
         table = np.ascontiguousarray(values[:, order])
-        return table, sd, columns, len(in_cols), warmup
+        return table, sd, columns, len(in_cols), warmup, side
 
-    def _windows(self, table: np.ndarray, sd: SeriesData, columns: list[str], n_in: int, warmup: int) -> Windows:
+    def _windows(
+        self, table: np.ndarray, sd: SeriesData, columns: list[str], n_in: int, warmup: int,
+        roles: RoleData | None = None,
+    ) -> Windows:
         spec = self.spec
         starts, counts = window_starts(sd.bounds, sd.breaks, spec)
         if warmup:
@@ -362,7 +464,70 @@ class Pipeline:
             table[:, :n_in], table[:, tgt_idx].astype(spec.dtype), starts, spec, sd2,
             report={**sd.report, **counts}, feature_names=columns[:n_in], target_names=self._targets,
             scalar_target=isinstance(self.target, str), batch_transform=transform,
+            roles=_with_known(roles, table, columns),
         )
+
+    # ------------------------------------------------------------------ roles
+    def _fit_roles(
+        self, side: _Side, sd: SeriesData, table: np.ndarray, columns: list[str], n_in: int, train: np.ndarray
+    ) -> dict[str, Any]:
+        """Vocabularies (training rows / series with training rows only) and fill means (training rows)."""
+        vocab: dict[str, Any] = {}
+        for c in side.plan.row_categorical:
+            vocab[c] = code_rows(side.rows[c], side.keys[c], train)[1].to_dict()
+        if side.plan.static_cat:
+            series_train = np.bincount(sd.series_codes()[train], minlength=sd.n_series) > 0
+            _, _, svocab, _ = static_tables(side.frame, side.plan, self.group, sd.keys, series_train)
+            vocab.update({c: v.to_dict() for c, v in svocab.items()})
+        means = None
+        if self.roles.mask and self.roles.fill == "mean":
+            means = column_means(table[:, _filled_columns(columns, n_in, side.plan)], train).tolist()
+        return {"plan": side.plan.to_dict(), "vocab": vocab, "fill_means": means}
+
+    def _role_rows(
+        self, side: _Side, sd: SeriesData, table: np.ndarray, columns: list[str], n_in: int, warmup: int,
+        fitted: dict[str, Any],
+    ) -> tuple[np.ndarray, RoleData]:
+        """The table with its missing inputs filled (a copy when any is) and the role arrays, from fitted roles."""
+        plan = side.plan
+        vocab = {c: Vocabulary.from_dict(v) for c, v in fitted["vocab"].items()}
+        rd = RoleData(plan, include_past=n_in > 0, vocab=dict(vocab))
+        for role in ("past_cat", "known_cat"):
+            cols = getattr(plan, role)
+            if cols:
+                blocks = []
+                for c in cols:
+                    if c in side.keys:  # provisional codes (fit): to the fitted vocabulary
+                        out = vocab[c].lookup(side.keys[c])[np.asarray(side.rows[c], dtype=np.int64)]
+                    else:  # already final (transform)
+                        out = np.asarray(side.rows[c], dtype=np.int32)
+                    rd.unknown_counts[c] = int(np.count_nonzero(out == 0))
+                    blocks.append(out)
+                setattr(rd, role, np.ascontiguousarray(np.column_stack(blocks).astype(np.int32)))
+        if self.roles.mask:
+            check_targets_finite(table[:, [columns.index(t) for t in self._targets]], self._targets)
+            cols = _filled_columns(columns, n_in, plan)
+            means = np.asarray(fitted["fill_means"]) if fitted.get("fill_means") is not None else None
+            block = table[:, cols]
+            filled, mask = fill_missing(block, sd.bounds, self.roles.fill, means)
+            if warmup:  # derived features are undefined there on purpose: no window reads those rows
+                local = np.arange(sd.n_rows) - np.repeat(sd.bounds[:-1], np.diff(sd.bounds))
+                warm = local < warmup
+                filled[warm], mask[warm] = block[warm], False
+            if mask.any():
+                table = table.copy()
+                table[:, cols] = filled
+            n_past = n_in
+            rd.past_mask, rd.known_mask = mask[:, :n_past], (mask[:, n_past:] if plan.known else None)
+        if plan.weight is not None and side.weight is not None:
+            validate_weights(side.weight, f"column {plan.weight!r}")
+            rd.weight_rows = side.weight.astype(np.float32)
+        elif self.roles.weight_map is not None and side.weighted:
+            rd.weight_series = series_weights(self.roles.weight_map, sd.keys)
+        stat_vocab = {c: vocab[c] for c in plan.static_cat}
+        rd.static, rd.static_cat, _, sunknown = static_tables(side.frame, plan, self.group, sd.keys, vocab=stat_vocab)
+        rd.unknown_counts.update(sunknown)
+        return table, rd
 
     def _fit_scaler(self, columns: list[str], table: np.ndarray, codes: np.ndarray, rows: np.ndarray) -> BaseScaler:
         """A new scaler fitted on the given (training) rows only."""
@@ -447,22 +612,30 @@ class Pipeline:
                 f"the new data lacks columns the pipeline was fitted on: {list_names(missing)}. "
                 f"Fitted columns: {list_names(schema['raw_columns'])}; received: {list_names(frame.columns)}."
             )
-        bad = [c for c in schema["raw_columns"] if c in frame.columns and not pd.api.types.is_numeric_dtype(frame[c])]
+        categorical = _fitted_categorical(schema)
+        bad = [c for c in schema["raw_columns"] if c in frame.columns and c not in categorical
+               and not pd.api.types.is_numeric_dtype(frame[c])]
         if bad:
             raise DataError(
                 f"columns {list_names(bad)} were numeric when the pipeline was fitted but are "
                 f"{', '.join(str(frame[c].dtype) for c in bad)} now. Convert them to numbers."
             )
-        table, sd, columns, n_in, warmup = self._prepare_new(frame, inference)
+        table, sd, columns, n_in, warmup, side = self._prepare_new_all(frame, inference)
         if schema["freq"] is not None and sd.freq is not None and freq_json(sd.freq) != schema["freq"]:
             raise DataError(
                 f"the new data's time step is {freq_json(sd.freq)!r} but the pipeline was fitted on "
                 f"{schema['freq']!r}. Resample the new data to the fitted step."
             )
+        rd = None
+        if side is not None:
+            table, rd = self._role_rows(side, sd, table, columns, n_in, warmup, schema["roles"])
+            self.unknown_counts_ = dict(rd.unknown_counts)
         codes = self._codes_for(sd)
         scaled = self._scale(table, codes)
         if inference:
-            spec = replace(self.spec, horizons=(0,), scalar_horizon=True)
+            # with known inputs, a window needs its H future rows of them: the data must hold them
+            spec = self.spec if rd is not None and rd.plan.known + rd.plan.known_cat else replace(
+                self.spec, horizons=(0,), scalar_horizon=True)
             starts, _ = window_starts(sd.bounds, sd.breaks, spec)
             if warmup:
                 local = starts - sd.bounds[np.searchsorted(sd.bounds, starts, side="right") - 1]
@@ -470,16 +643,35 @@ class Pipeline:
             if len(starts) == 0:
                 raise DataError(
                     f"the new data is too short: each window needs {spec.span + warmup} rows "
-                    f"(lookback={self.spec.lookback}, sampling_rate={self.spec.sampling_rate}, warm-up {warmup})."
+                    f"(lookback={self.spec.lookback}, sampling_rate={self.spec.sampling_rate}, warm-up {warmup})"
+                    + (", the last H of them for the known inputs ahead." if spec is self.spec else ".")
                 )
             sd2 = replace(sd, values=scaled, columns=tuple(columns))
-            w = Windows(scaled[:, :n_in], None, starts, self.spec, sd2, feature_names=columns[:n_in], name="inference")
+            w = Windows(scaled[:, :n_in], None, starts, self.spec, sd2, feature_names=columns[:n_in], name="inference",
+                        roles=_with_known(rd, scaled, columns))
             w.report["horizons"] = list(self.spec.horizons)
             return w
-        return self._windows(scaled, sd, columns, n_in, warmup)
+        return self._windows(scaled, sd, columns, n_in, warmup, roles=rd)
 
     def _prepare_new(self, frame: pd.DataFrame, inference: bool) -> tuple[np.ndarray, SeriesData, list[str], int, int]:
+        return self._prepare_new_all(frame, inference)[:5]
+
+    def _prepare_new_all(
+        self, frame: pd.DataFrame, inference: bool
+    ) -> tuple[np.ndarray, SeriesData, list[str], int, int, _Side | None]:
         _, schema = self._check_fitted()
+        raw_columns = list(schema["raw_columns"])
+        side = None
+        if schema.get("roles") is not None:
+            plan = ColumnPlan.from_dict(schema["roles"]["plan"])
+            vocab = {c: Vocabulary.from_dict(schema["roles"]["vocab"][c]) for c in plan.row_categorical}
+            frame = _str_columns(frame)
+            if inference and plan.weight is not None:  # prediction windows carry no weight
+                raw_columns = [c for c in raw_columns if c != plan.weight]
+                plan = replace(plan, weight=None)
+            frame, _, _ = encode_categories(frame, plan.row_categorical, vocab)
+            side = _Side(plan, frame, {})
+            side.weighted = not inference
         if inference:
             # Targets that are not inputs are unknown in the future: placeholders, never read.
             frame = frame.copy(deep=False)
@@ -487,9 +679,12 @@ class Pipeline:
                 if t not in schema["inputs"]:
                     frame[t] = frame[t].fillna(0.0) if t in frame.columns else 0.0
         sd = as_series(
-            frame, columns=list(schema["raw_columns"]), time=self.time, group=self.group, nan_policy=self.nan_policy,
+            frame, columns=raw_columns, time=self.time, group=self.group,
+            nan_policy="mask" if self.roles.mask else self.nan_policy,
             freq=schema["freq"] if self.time is not None else None,  # gaps in the fitted steps ("B", "MS", ...)
         )
+        if side is not None:
+            side.read_rows(sd)
         base = list(sd.columns or ())
         values = sd.values.astype(np.float64, copy=False)
         warmup = 0
@@ -500,7 +695,7 @@ class Pipeline:
             base = list(ext)
         columns = schema["columns"]
         table = np.ascontiguousarray(values[:, [base.index(c) for c in columns]])
-        return table, sd, columns, len(schema["inputs"]), warmup
+        return table, sd, columns, len(schema["inputs"]), warmup, side
 
     def _codes_for(self, sd: SeriesData) -> np.ndarray:
         codes = sd.series_codes()
@@ -632,6 +827,12 @@ class Pipeline:
             "allow_gaps": self.spec.allow_gaps,
             "seed": self.seed,
             **({"allow_horizon_zero": True} if self.allow_horizon_zero else {}),
+            **({"known": list(self.roles.known)} if self.roles.known else {}),
+            **({"static": list(self.roles.static)} if self.roles.static else {}),
+            **({"weight": self.roles.weight} if self.roles.weight is not None else {}),
+            **({"weight": {"series_weights": [[key_json(k), v] for k, v in self.roles.weight_map.items()]}}
+               if self.roles.weight_map is not None else {}),
+            **({"fill": self.roles.fill} if self.roles.fill != "ffill" else {}),
         }
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
@@ -722,11 +923,15 @@ class Pipeline:
             augment = cfg.pop("augment")
             if isinstance(cfg.get("scaler"), dict) and "class" in cfg["scaler"]:
                 cfg["scaler"] = BaseScaler.from_dict(cfg["scaler"])
+            if isinstance(cfg.get("weight"), dict) and "series_weights" in cfg["weight"]:
+                cfg["weight"] = {_key_back(k): v for k, v in cfg["weight"]["series_weights"]}
             pipe = cls(**cfg, derived=derived)
             if augment is not None:
                 pipe.augment = _augment_module().augmentation_from_dict(augment)
             pipe.scaler_ = BaseScaler.from_dict(payload["scaler"], arrays=arrays)
             pipe.schema_ = dict(payload["schema"])
+            for v in ((pipe.schema_.get("roles") or {}).get("vocab") or {}).values():
+                Vocabulary.from_dict(v)  # a malformed vocabulary is refused at load, not at transform
         except ArtifactError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
@@ -742,6 +947,65 @@ class Pipeline:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+class _Side:
+    """The role columns of one pass: the plan, the frame (static values), codes and weights per row."""
+
+    def __init__(self, plan: ColumnPlan, frame: pd.DataFrame, keys: dict[str, list[str]]) -> None:
+        self.plan = plan
+        self.frame = frame
+        self.keys = keys  # provisional codes' texts per categorical column (empty: codes are final)
+        self.rows: dict[str, np.ndarray] = {}
+        self.weight: np.ndarray | None = None
+        self.weighted = True
+
+    def row_columns(self) -> list[str]:
+        """The role columns read per row besides the past inputs and targets."""
+        return [*self.plan.known, *self.plan.row_categorical, *([self.plan.weight] if self.plan.weight else [])]
+
+    def read_rows(self, sd: SeriesData) -> None:
+        """Take the codes and weights out of the validated rows (in their sorted order)."""
+        names = list(sd.columns or ())
+        for c in self.plan.row_categorical:
+            self.rows[c] = sd.values[:, names.index(c)].astype(np.int64)
+        if self.plan.weight is not None:
+            self.weight = sd.values[:, names.index(self.plan.weight)].astype(np.float64)
+
+
+def _str_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    out = frame.copy(deep=False)
+    out.columns = [str(c) for c in frame.columns]
+    return out
+
+
+def _filled_columns(columns: list[str], n_in: int, plan: ColumnPlan) -> list[int]:
+    """Positions of the masked columns in the table: the past inputs, then the known ones."""
+    return list(range(n_in)) + [columns.index(c) for c in plan.known]
+
+
+def _with_known(rd: RoleData | None, table: np.ndarray, columns: list[str]) -> RoleData | None:
+    """*rd* reading its known columns from *table* (the scaled rows): a view, no copy."""
+    if rd is None or not rd.plan.known:
+        return rd
+    idx = [columns.index(c) for c in rd.plan.known]
+    known = table[:, idx[0] : idx[-1] + 1] if idx == list(range(idx[0], idx[-1] + 1)) else table[:, idx]
+    return replace(rd, known=known)
+
+
+def _fitted_categorical(schema: dict[str, Any]) -> set[str]:
+    roles = schema.get("roles")
+    if not roles:
+        return set()
+    plan = roles["plan"]
+    return set(plan["past_cat"]) | set(plan["known_cat"]) | set(plan["static_cat"])
+
+
+def _key_back(key: Any) -> Any:
+    """A saved series key as the key it was (JSON lists keep ints and strings as they were)."""
+    return tuple(key) if isinstance(key, list) else key
 
 
 def _as_slice(mask: np.ndarray) -> slice | np.ndarray:

@@ -26,7 +26,7 @@ from ._inputs import (
 from ._spec import WindowSpec, check_horizon_zero, make_window_spec
 from ._starts import _Arange, window_starts
 from ._views import _available_memory, _fmt_bytes, _strided_rows
-from .covariates import ColumnPlan, RoleData, gather_roles, make_roles
+from .covariates import ColumnPlan, RoleData, gather_roles, make_roles, needs_roles
 
 __all__ = ["Batch", "Windows", "windows"]
 
@@ -199,9 +199,9 @@ def windows(
     check_choice(nan_policy, "nan_policy", (*NAN_POLICIES, "mask"))
     feat_sel, tgt_sel, scalar_target = _normalize_columns(features, target)
     roles = make_roles(known, static, weight, nan_policy, fill)
-    from ._with_roles import is_role_data, role_windows  # the role path builds Windows: imported on call
+    from ._with_roles import role_windows  # the role path builds Windows: imported on call
 
-    if roles.active or is_role_data(data, feat_sel):
+    if roles.active or needs_roles(data, feat_sel):
         return role_windows(
             data, spec, feat_sel, tgt_sel, scalar_target, roles, time=time, group=group, nan_policy=nan_policy,
             allow_horizon_zero=allow_horizon_zero,

@@ -13,12 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from .._validation import list_names
 from ..exceptions import DataError
 from ..io import as_series
-from ._categories import Vocabulary, factorize_text
 from ._inputs import _check_fits_dtype, _no_window_message
 from ._spec import WindowSpec, check_horizon_zero
 from ._starts import window_starts
@@ -27,7 +24,10 @@ from .covariates import (
     RoleData,
     RoleSpec,
     check_dict_layout,
+    check_targets_finite,
+    code_rows,
     column_means,
+    encode_categories,
     fill_missing,
     plan_columns,
     series_weights,
@@ -51,12 +51,7 @@ def role_windows(
     tgts = [str(t) for t in targets] if targets is not None else []
     special = [time if isinstance(time, str) else None, group if isinstance(group, str) else None]
     plan = plan_columns(df, roles, features, tgts, special)
-    frame = df
-    prov: dict[str, list[str]] = {}
-    for c in plan.row_categorical:
-        codes, keys = factorize_text(df[c])
-        frame = frame.assign(**{c: codes})  # provisional codes travel with their rows through as_series
-        prov[c] = keys
+    frame, prov, _ = encode_categories(df, plan.row_categorical)  # provisional codes travel with their rows
     extra_t = [t for t in tgts if t not in plan.past]
     row_cols = list(dict.fromkeys(
         [*plan.past, *plan.row_categorical, *plan.known, *extra_t, *([plan.weight] if plan.weight else [])]
@@ -68,7 +63,7 @@ def role_windows(
     tgt_idx = [pos[t] for t in tgts] if targets is not None else None
     if tgt_idx is not None:
         check_horizon_zero(spec.horizons, [t for t in tgts if t in plan.past], allow_horizon_zero)
-        _check_target_finite(vals, tgt_idx, tgts)
+        check_targets_finite(vals[:, tgt_idx], tgts)
     _check_fits_dtype(vals, spec.dtype)
 
     rd = RoleData(plan, include_past=n_past > 0)
@@ -77,10 +72,7 @@ def role_windows(
         if cols:
             blocks = []
             for c in cols:
-                p = vals[:, pos[c]].astype(np.int64)
-                v = Vocabulary.from_factorized(p, prov[c])  # plain windows: every row given
-                out = v.lookup(prov[c])[p]
-                rd.vocab[c], rd.unknown_counts[c] = v, int(np.count_nonzero(out == 0))
+                out, rd.vocab[c], rd.unknown_counts[c] = code_rows(vals[:, pos[c]], prov[c])  # plain: every row
                 blocks.append(out)
             setattr(rd, role, np.ascontiguousarray(np.column_stack(blocks).astype(np.int32)))
     x_data = vals[:, :n_past]
@@ -113,25 +105,3 @@ def role_windows(
         x_data, y_data, starts, spec, sd, report={**sd.report, **counts}, feature_names=plan.past,
         target_names=target_names, scalar_target=scalar_target, roles=rd,
     )
-
-
-def _check_target_finite(vals: np.ndarray, tgt_idx: list[int], names: list[str]) -> None:
-    """Targets are never filled (a filled target is a guess): refuse NaN/inf in them under the mask policy."""
-    bad = ~np.isfinite(vals[:, tgt_idx])
-    if bad.any():
-        cols = [names[j] for j in np.flatnonzero(bad.any(axis=0))]
-        raise DataError(
-            f"the target {list_names(cols)} has {int(bad.sum())} missing value(s) (the first at row "
-            f"{int(np.flatnonzero(bad.any(axis=1))[0])}); nan_policy='mask' fills and masks inputs only, never a "
-            "target. Drop those rows first (e.g. df.dropna(subset=[target])) or use nan_policy='drop'."
-        )
-
-
-def is_role_data(data: Any, features: list[Any] | None) -> bool:
-    """Whether explicit ``features`` of a DataFrame include a categorical column (which needs the role path)."""
-    if features is None or not isinstance(data, pd.DataFrame):
-        return False
-    from ._categories import is_categorical
-
-    names = {str(c): c for c in data.columns}
-    return any(isinstance(f, str) and f in names and is_categorical(data[names[f]]) for f in features)

@@ -39,9 +39,14 @@ __all__ = [
     "RoleData",
     "RoleSpec",
     "check_dict_layout",
+    "check_targets_finite",
+    "code_rows",
+    "encode_categories",
+    "column_means",
     "fill_missing",
     "gather_roles",
     "make_roles",
+    "needs_roles",
     "plan_columns",
     "series_weights",
     "static_tables",
@@ -194,6 +199,14 @@ def to_frame(data: Any, argument: str = "known`/`static`/`weight") -> pd.DataFra
     )
 
 
+def needs_roles(data: Any, features: Sequence[Any] | None) -> bool:
+    """Whether the explicit ``features`` of a DataFrame include a categorical column (dict batches then)."""
+    if features is None or not isinstance(data, pd.DataFrame):
+        return False
+    names = {str(c): c for c in data.columns}
+    return any(isinstance(f, str) and f in names and is_categorical(data[names[f]]) for f in features)
+
+
 @dataclass(frozen=True)
 class ColumnPlan:
     """Which column plays which role, numeric and categorical apart (names)."""
@@ -215,6 +228,18 @@ class ColumnPlan:
     def row_categorical(self) -> tuple[str, ...]:
         """The categorical columns read per row (past and known)."""
         return self.past_cat + self.known_cat
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe representation (saved with a pipeline)."""
+        return {"past": list(self.past), "past_cat": list(self.past_cat), "known": list(self.known),
+                "known_cat": list(self.known_cat), "static": list(self.static), "static_cat": list(self.static_cat),
+                "weight": self.weight}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ColumnPlan:
+        """Inverse of :meth:`to_dict`."""
+        args: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}
+        return cls(**args)
 
     def inputs(self, vocab: Mapping[str, Vocabulary]) -> dict[str, Any]:
         """The :attr:`seqprep.Windows.inputs` description."""
@@ -280,6 +305,51 @@ def plan_columns(
 def _numeric(column: pd.Series) -> bool:
     dtype = column.dtype
     return bool(pd.api.types.is_numeric_dtype(dtype)) and not pd.api.types.is_datetime64_any_dtype(dtype)
+
+
+# ---------------------------------------------------------------------- categorical codes per row
+
+
+def encode_categories(
+    df: pd.DataFrame, columns: Sequence[str], vocab: Mapping[str, Vocabulary] | None = None
+) -> tuple[pd.DataFrame, dict[str, list[str]], dict[str, int]]:
+    """*df* with its categorical *columns* replaced by integer codes that travel with their rows.
+
+    Without *vocab* the codes are provisional (``0..k-1`` over the distinct values, ``-1`` for
+    missing; their texts are returned per column) so that a vocabulary can be fitted later on the
+    training rows only (:func:`code_rows`); with *vocab* they are final (0 = unknown or missing) and
+    the number of 0 codes per column is returned.
+    """
+    frame = df
+    keys: dict[str, list[str]] = {}
+    unknown: dict[str, int] = {}
+    for c in columns:
+        if vocab is not None:
+            codes, unknown[c] = vocab[c].encode(df[c])
+        else:
+            codes, keys[c] = factorize_text(df[c])  # type: ignore[assignment]
+        frame = frame.assign(**{c: codes})
+    return frame, keys, unknown
+
+
+def code_rows(provisional: np.ndarray, keys: Sequence[str], rows: Any = None) -> tuple[np.ndarray, Vocabulary, int]:
+    """Final codes (int32) from provisional ones, the vocabulary fitted on *rows* (all if None), and the 0 count."""
+    prov = np.asarray(provisional, dtype=np.int64)
+    vocab = Vocabulary.from_factorized(prov, keys, rows)
+    out = vocab.lookup(keys)[prov]
+    return out, vocab, int(np.count_nonzero(out == 0))
+
+
+def check_targets_finite(values: np.ndarray, names: Sequence[str]) -> None:
+    """Targets are never filled (a filled target is a guess): refuse NaN/inf in them under ``nan_policy="mask"``."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        cols = [names[int(j)] for j in np.flatnonzero(bad.any(axis=0))]
+        raise DataError(
+            f"the target {list_names(cols)} has {int(bad.sum())} missing value(s) (the first at row "
+            f"{int(np.flatnonzero(bad.any(axis=1))[0])}); nan_policy='mask' fills and masks inputs only, never a "
+            "target. Drop those rows first (e.g. df.dropna(subset=[target])) or use nan_policy='drop'."
+        )
 
 
 # ---------------------------------------------------------------------- static values, one row per series
