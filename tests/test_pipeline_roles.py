@@ -175,6 +175,21 @@ def test_fit_folds_with_roles_fit_each_fold_on_its_own():
     assert all(sorted(s.val[0][0]) == ["known", "past", "past_cat"] for _, s in folds)
 
 
+def test_inputs_list_derived_past_columns_and_layouts_are_checked():
+    from seqprep.exceptions import ShapeError
+    from seqprep.features import Lag
+
+    pipe = Pipeline(lookback=4, target="y", group="id", features=["x", "promo"], known=["dow"], derived=[Lag("x", 1)])
+    parts = pipe.fit(panel())
+    X, _ = parts.train[0:2]
+    assert parts.train.inputs["past"] == list(parts.train.feature_names) and X["past"].shape[-1] == 2
+    assert parts.train.with_spec(layout="NCT")[0:2][0]["past"].shape == (2, 2, 4)
+    with pytest.raises(ShapeError, match="dict batches"):
+        parts.train.with_spec(layout="NSTC", subsequences=2)
+    with pytest.raises(ShapeError, match="dict batches"):
+        Pipeline(lookback=4, target="y", known=["dow"], layout="NSTC", subsequences=2)
+
+
 def test_plain_pipeline_is_unchanged():
     df = panel()
     pipe = Pipeline(lookback=3, target="y", group="id", features=["y", "x"])

@@ -26,7 +26,7 @@ from ._inputs import (
 from ._spec import WindowSpec, check_horizon_zero, make_window_spec
 from ._starts import _Arange, window_starts
 from ._views import _available_memory, _fmt_bytes, _strided_rows
-from .covariates import ColumnPlan, RoleData, gather_roles, make_roles, needs_roles
+from .covariates import ColumnPlan, RoleData, check_dict_layout, gather_roles, make_roles, needs_roles
 
 __all__ = ["Batch", "Windows", "windows"]
 
@@ -365,7 +365,10 @@ class Windows:
         ['0', '1']
         """
         if self._roles is not None:
-            return self._roles.plan.inputs(self._roles.vocab)
+            out = self._roles.plan.inputs(self._roles.vocab)
+            if self.feature_names is not None:  # a pipeline's past block holds its derived features too
+                out["past"] = list(self.feature_names)
+            return out
         names = self.feature_names or tuple(str(i) for i in range(self.n_features))
         return ColumnPlan(past=tuple(names)).inputs({})
 
@@ -637,6 +640,8 @@ class Windows:
         spec = make_window_spec(
             s.lookback, horizon, s.stride, s.sampling_rate, layout, subsequences, dtype or s.dtype, s.allow_gaps
         )
+        if self._roles is not None:
+            check_dict_layout(spec.layout)
         new = self._copy()
         new.spec = spec
         return new
