@@ -16,8 +16,10 @@ TOOLBOX = {"seqprep._validation", "seqprep._files", "seqprep._json", "seqprep._m
 
 # Every public name, through every path it was documented under (the flat modules of 0.x included).
 PUBLIC = {
-    "seqprep.windowing": ["TorchWindows", "WindowSpec", "Windows", "keras_dataset", "make_window_spec",
+    "seqprep.windowing": ["TorchWindows", "Vocabulary", "WindowSpec", "Windows", "keras_dataset", "make_window_spec",
                           "window_starts", "windows"],
+    "seqprep.windowing.covariates": ["ColumnPlan", "RoleData", "RoleSpec", "fill_missing", "gather_roles",
+                                     "make_roles", "plan_columns", "static_tables"],
     "seqprep.adapters": ["TorchWindows", "keras_dataset"],
     "seqprep.windowing.adapters": ["TorchWindows", "keras_dataset"],
     "seqprep.scaling": ["BaseScaler", "ColumnScaler", "IdentityScaler", "InstanceScaler", "Log1pScaler",
@@ -56,7 +58,8 @@ PUBLIC = {
     "seqprep.augment": ["Augmentation", "Compose", "Jitter", "MagnitudeWarp", "Scaling", "Shift", "TimeWarp",
                         "WindowSlice", "augmentation_from_dict", "make_augmentation"],
     "seqprep.exceptions": ["ArtifactError", "DataError", "DataWarning", "InvalidParameterError", "LeakageError",
-                           "MemoryBudgetError", "NotFittedError", "SeqprepError", "SeqprepWarning", "ShapeError"],
+                           "MemoryBudgetError", "NotFittedError", "SeqprepError", "SeqprepWarning", "ShapeError",
+                           "StaticValueError"],
     "seqprep.features": ["Calendar", "Diff", "Feature", "Lag", "Rolling", "apply_features", "feature_from_dict",
                          "make_features"],
     "seqprep.io": ["SeriesData", "as_series", "read_table"],

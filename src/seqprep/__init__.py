@@ -40,6 +40,7 @@ from .exceptions import (
     SeqprepError,
     SeqprepWarning,
     ShapeError,
+    StaticValueError,
 )
 from .io import SeriesData, as_series, read_table
 from .pipeline import Pipeline
@@ -86,6 +87,7 @@ __all__ = [
     "ShapeError",
     "Split",
     "StandardScaler",
+    "StaticValueError",
     "TorchWindows",
     "WindowSpec",
     "Windows",

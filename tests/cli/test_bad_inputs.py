@@ -429,6 +429,8 @@ C("windows-subsequences-without-nstc", "2-silent", WIN("{D}/good.csv", "--subseq
 C("windows-layout-unknown", "2-silent", WIN("{D}/good.csv", "--layout", "NTX"), r"layout", r"NTC")
 C("windows-nan-policy-unknown", "2-silent", WIN("{D}/good.csv", "--nan-policy", "zero"), r"nan.policy",
   r"drop|ffill")
+# nan_policy="mask" gives dict batches: `windows` summarizes them, `train` refuses it by listing its policies
+C("train-nan-policy-mask", "2-silent", TRAIN("{D}/good.csv", "--nan-policy", "mask"), r"nan.policy", r"drop|ffill")
 C("prepare-horizon-zero", "2-silent", PREP("{D}/good.parquet", "--horizon", "0"), r"--horizon|horizon", r"\b0\b")
 C("prepare-target-twice", "2-silent", PREP("{D}/good.parquet", target="a,a"), r"--target|target",
   r"duplicate|twice|repeat|distinct|unique")

@@ -23,7 +23,7 @@ __all__ = ["windows_cmd"]
 @click.option("--sampling-rate", default=1, show_default=True, type=INT64)
 @click.option("--layout", default="NTC", show_default=True, help="NTC, NCT or NSTC.")
 @click.option("--subsequences", default=None, type=INT64, help="Sub-windows for layout NSTC.")
-@click.option("--nan-policy", default="raise", show_default=True, help="raise, drop, ffill or interpolate.")
+@click.option("--nan-policy", default="raise", show_default=True, help="raise, drop, ffill, interpolate or mask.")
 @click.option("--allow-horizon-zero", is_flag=True,
               help="Accept --horizon 0 for a target that is also an input (y is then the last input row: a leak).")
 @click.option("--allow-gaps", is_flag=True, help="Let windows span gaps in time (missing steps of the frequency).")

@@ -34,15 +34,15 @@ from ._categories import Vocabulary, factorize_text, is_categorical
 from ._spec import WindowSpec
 
 __all__ = [
-    "FILLS",
     "ColumnPlan",
+    "FILLS",
     "RoleData",
     "RoleSpec",
     "check_dict_layout",
     "check_targets_finite",
     "code_rows",
-    "encode_categories",
     "column_means",
+    "encode_categories",
     "fill_missing",
     "gather_roles",
     "make_roles",
