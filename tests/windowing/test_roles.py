@@ -47,11 +47,22 @@ def test_dict_batch_keys_shapes_and_dtypes():
     assert X["static"].shape == (5, 1) and X["static_cat"].shape == (5, 1) and X["static_cat"].dtype == np.int64
     assert X["weight"].shape == (5,) and X["weight"].dtype == np.float32
     assert y.shape == (5, 2)
+    full = w.to_numpy()
+    assert w.nbytes == sum(a.nbytes for a in full[0].values()) + full[1].nbytes
     one, y0 = w[0]
     assert one["known"].shape == (7, 1) and one["static"].shape == (1,) and y0.shape == (2,)
     assert w.inputs == {"past": ["y", "x"], "past_cat": ["kc"], "known": ["k"], "known_cat": [],
                         "static": ["size"], "static_cat": ["region"], "cardinalities": {"kc": 4, "region": 3}}
     assert w.unknown_counts == {"kc": 0, "region": 0}
+
+
+def test_polars_frames_take_roles_too():
+    pl = pytest.importorskip("polars")
+    df = panel()
+    w = windows(pl.from_pandas(df).lazy(), lookback=3, target="y", group="id", features=["x", "kc"], known=["k"],
+                static=["region"])
+    ref = windows(df, lookback=3, target="y", group="id", features=["x", "kc"], known=["k"], static=["region"])
+    assert same_batch(w.to_numpy(), ref.to_numpy())
 
 
 def test_plain_windows_keep_the_single_array_and_describe_their_inputs():
@@ -136,7 +147,8 @@ def test_mask_fills_within_each_series_and_marks_what_was_missing():
                        "x": [np.nan, 1, np.nan, np.nan, 4, np.nan, 6, 7, np.nan, 9],
                        "k": [0, 1, 2, np.nan, 4, 5, 6, 7, 8, 9.0]})
     w = windows(df, lookback=5, horizon=0, target="y", group="id", features=["x"], known=["k"], nan_policy="mask")
-    X, _ = w.to_numpy()
+    X, y = w.to_numpy()
+    assert w.nbytes == sum(a.nbytes for a in X.values()) + y.nbytes
     assert X["past"][:, :, 0].tolist() == [[0, 1, 1, 1, 4], [0, 6, 7, 7, 9]]
     assert X["past_mask"][:, :, 0].tolist() == [[True, False, True, True, False], [True, False, False, True, False]]
     assert X["known"][0, :, 0].tolist() == [0, 1, 2, 2, 4] and X["known_mask"][0, 3, 0]

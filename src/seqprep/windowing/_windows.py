@@ -26,7 +26,7 @@ from ._inputs import (
 from ._spec import WindowSpec, check_horizon_zero, make_window_spec
 from ._starts import _Arange, window_starts
 from ._views import _available_memory, _fmt_bytes, _strided_rows
-from .covariates import ColumnPlan, RoleData, check_dict_layout, gather_roles, make_roles, needs_roles
+from .covariates import ColumnPlan, RoleData, check_dict_layout, gather_roles, make_roles, needs_roles, window_nbytes
 
 __all__ = ["Batch", "Windows", "windows"]
 
@@ -399,9 +399,8 @@ class Windows:
         total = math.prod(self.shape) * item
         if self.y_shape is not None:
             total += math.prod(self.y_shape) * item
-        if self._roles is not None and len(self):
-            one = gather_roles(self._roles, self._starts[np.zeros(1, dtype=np.int64)], self.spec, self._series.bounds)
-            total += len(self) * sum(a.nbytes for a in one.values())
+        if self._roles is not None:
+            total += len(self) * window_nbytes(self._roles, self.spec)
         return int(total)
 
     def __getitem__(self, key: int | slice | Sequence[int] | np.ndarray) -> Batch:

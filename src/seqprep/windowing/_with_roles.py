@@ -10,6 +10,7 @@ them on its training rows only).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -77,7 +78,7 @@ def role_windows(
             setattr(rd, role, np.ascontiguousarray(np.column_stack(blocks).astype(np.int32)))
     x_data = vals[:, :n_past]
     if plan.known:
-        rd.known = vals[:, [pos[c] for c in plan.known]]
+        rd.known = np.ascontiguousarray(vals[:, [pos[c] for c in plan.known]])  # row-major: rows gather whole
     if roles.mask:
         means = column_means(x_data) if roles.fill == "mean" else None
         x_data, rd.past_mask = fill_missing(x_data, sd.bounds, roles.fill, means)
@@ -97,6 +98,13 @@ def role_windows(
     y_data = None
     if tgt_idx is not None:
         y_data = np.ascontiguousarray(vals[:, tgt_idx]).astype(spec.dtype, copy=False)
+    # The rows keep the past inputs and the targets only (codes, known and weights now live in the role
+    # arrays): a narrower row gathers faster and nothing is held twice.
+    kept = list(dict.fromkeys([*plan.past, *(tgts if targets is not None else [])]))
+    compact = np.ascontiguousarray(vals[:, [pos[c] for c in kept]])
+    if not roles.mask:
+        x_data = compact[:, :n_past]
+    sd = replace(sd, values=compact, columns=tuple(kept))
     starts, counts = window_starts(sd.bounds, sd.breaks, spec, lazy=True)
     if len(starts) == 0:
         raise DataError(_no_window_message(sd, spec, counts))

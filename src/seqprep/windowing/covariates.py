@@ -27,11 +27,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import as_strided
 
 from .._validation import check_choice, check_distinct, check_names, list_names, param_error
 from ..exceptions import DataError, ShapeError, StaticValueError
 from ._categories import Vocabulary, factorize_text, is_categorical
 from ._spec import WindowSpec
+from ._views import _strided_rows
 
 __all__ = [
     "ColumnPlan",
@@ -52,6 +54,7 @@ __all__ = [
     "static_tables",
     "to_frame",
     "validate_weights",
+    "window_nbytes",
 ]
 
 #: How ``nan_policy="mask"`` fills a missing value: carry the last value of the series forward (a
@@ -398,25 +401,31 @@ def static_tables(
         if (order < 0).any():
             missing = series_keys[int(np.flatnonzero(order < 0)[0])]
             raise DataError(f"series {missing!r} has no rows to read its static values from.")
-    valid = np.flatnonzero(codes >= 0)
-    _, first_at = np.unique(codes[valid], return_index=True)  # the first row of each series, in code order
-    first_row = valid[first_at]
+    n_codes = int(codes.max(initial=-1)) + 1
+    first_row = np.zeros(max(n_codes, 1), dtype=np.int64)
+    rows = np.arange(len(codes), dtype=np.int64)[::-1]
+    first_row[codes[::-1]] = rows  # repeated indices: the last assignment wins, i.e. each series' first row
+    if (codes < 0).any():  # (io refuses missing series keys before this runs)
+        raise DataError("`group` has a missing key: every row needs a series key.")
 
     def label(g: int) -> str:
         return "the series" if uniques is None else f"series {uniques[g]!r}"
 
     static = None
+    safe_codes = np.where(codes >= 0, codes, 0) if keys is not None else codes
     if plan.static:
-        vals = np.column_stack([_static_numbers(df[c], c) for c in plan.static])
-        _check_constant(vals, codes, first_row, plan.static, label, df.index)
-        nan = np.isnan(vals[first_row])
-        if nan.any():
-            g, j = (int(a[0]) for a in np.nonzero(nan))
-            raise DataError(
-                f"`static` column {plan.static[j]!r} is missing (NaN) for {label(g)}. Static values are never filled: "
-                "fill it in the data, or declare the column categorical (missing = code 0)."
-            )
-        static = np.ascontiguousarray(vals[first_row][order])
+        static = np.empty((len(series_keys), len(plan.static)), dtype=np.float64)
+        for j, c in enumerate(plan.static):
+            v = _static_numbers(df[c], c)
+            _check_constant(v, safe_codes, first_row, c, label, df.index)
+            per_series = v[first_row]
+            nan = np.isnan(per_series)
+            if nan.any():
+                raise DataError(
+                    f"`static` column {c!r} is missing (NaN) for {label(int(np.flatnonzero(nan)[0]))}. Static values "
+                    "are never filled: fill it in the data, or declare the column categorical (missing = code 0)."
+                )
+            static[:, j] = per_series[order]
     static_cat = None
     vocabs: dict[str, Vocabulary] = {}
     unknown: dict[str, int] = {}
@@ -424,8 +433,7 @@ def static_tables(
         cols_codes = []
         for c in plan.static_cat:
             fcodes, fkeys = factorize_text(df[c])
-            _check_constant(fcodes[:, None].astype(np.float64), codes, first_row, (c,), label, df.index,
-                            values=df[c])
+            _check_constant(fcodes, safe_codes, first_row, c, label, df.index, values=df[c])
             per_series = fcodes[first_row][order]
             v = vocab[c] if vocab is not None else Vocabulary.from_factorized(per_series, fkeys, fit_series)
             out = v.lookup(fkeys)[per_series]
@@ -443,22 +451,23 @@ def _static_numbers(column: pd.Series, name: str) -> np.ndarray:
 
 
 def _check_constant(
-    vals: np.ndarray, codes: np.ndarray, first_row: np.ndarray, names: Sequence[str],
+    v: np.ndarray, codes: np.ndarray, first_row: np.ndarray, name: str,
     label: Callable[[int], str], index: pd.Index, values: pd.Series | None = None,
 ) -> None:
-    ok = codes >= 0
-    ref = vals[first_row[np.where(ok, codes, 0)]]
-    differs = (vals != ref) & ~(np.isnan(vals) & np.isnan(ref)) & ok[:, None]
+    """Refuse a column whose value in some row differs from its series' first value (one gather, one compare)."""
+    ref = v[first_row][codes]
+    differs = v != ref
+    if v.dtype.kind == "f" and differs.any():
+        differs &= ~(np.isnan(v) & np.isnan(ref))  # NaN == NaN here (a missing static value is reported apart)
     if not differs.any():
         return
-    row, j = (int(a[0]) for a in np.nonzero(differs))
+    row = int(np.flatnonzero(differs)[0])
     g = int(codes[row])
     first = int(first_row[g])
-    shown = values if values is not None else None
-    a = _plain(shown.iloc[first] if shown is not None else vals[first, j])
-    b = _plain(shown.iloc[row] if shown is not None else vals[row, j])
+    a = _plain(values.iloc[first] if values is not None else v[first])
+    b = _plain(values.iloc[row] if values is not None else v[row])
     raise StaticValueError(
-        f"`static` column {names[j]!r} must be constant within each series. Received: {label(g)} has {a!r} at row "
+        f"`static` column {name!r} must be constant within each series. Received: {label(g)} has {a!r} at row "
         f"{_plain(index[first])!r} and {b!r} at row {_plain(index[row])!r}. Declare a column that changes over time "
         "as `known` (or a past feature), or fix its values so each series has one."
     )
@@ -572,27 +581,60 @@ def check_dict_layout(layout: str) -> None:
         )
 
 
+def _input_rows(rows: np.ndarray, starts: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """``rows[s + k * sampling_rate]`` for ``k < lookback``, for every start: one gather from a strided view."""
+    return _strided_rows(rows, spec)[starts]
+
+
+def _known_rows(rows: np.ndarray, starts: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """The input rows, then rows ``e + 1 .. e + H`` of every window (``e`` its last input row, ``H`` the largest horizon)."""
+    h = max(spec.horizons)
+    step = rows.strides[0]
+    if spec.sampling_rate == 1:  # the L + H rows are consecutive: one strided view, one gather
+        n_valid = max(rows.shape[0] - spec.lookback - h + 1, 0)
+        view = as_strided(rows, shape=(n_valid, spec.lookback + h, *rows.shape[1:]), strides=(step, *rows.strides),
+                          writeable=False)
+        return view[starts]
+    out = np.empty((len(starts), spec.lookback + h, *rows.shape[1:]), dtype=rows.dtype)
+    out[:, : spec.lookback] = _input_rows(rows, starts, spec)
+    after = rows[spec.last_input_offset + 1 :]
+    n_valid = max(after.shape[0] - h + 1, 0)
+    view = as_strided(after, shape=(n_valid, h, *rows.shape[1:]), strides=(step, *after.strides), writeable=False)
+    out[:, spec.lookback :] = view[starts]
+    return out
+
+
+def window_nbytes(rd: RoleData, spec: WindowSpec) -> int:
+    """Bytes the role blocks of one window take once gathered (everything but ``"past"``)."""
+    L, ahead = spec.lookback, spec.lookback + max(spec.horizons)
+    item = np.dtype(spec.dtype).itemsize
+
+    def width(a: np.ndarray | None) -> int:
+        return 0 if a is None else (a.shape[1] if a.ndim == 2 else 1)
+
+    total = L * width(rd.past_mask) + L * width(rd.past_cat) * 8
+    total += ahead * (width(rd.known) * item + width(rd.known_mask) + width(rd.known_cat) * 8)
+    total += width(rd.static) * item + width(rd.static_cat) * 8
+    return int(total + 4 * (rd.weight_rows is not None or rd.weight_series is not None))
+
+
 def gather_roles(rd: RoleData, starts: np.ndarray, spec: WindowSpec, bounds: np.ndarray) -> dict[str, np.ndarray]:
     """The role blocks of the windows starting at *starts* (everything but ``"past"``), by index arithmetic."""
     s = np.asarray(starts, dtype=np.int64)
-    in_rows = s[:, None] + (np.arange(spec.lookback, dtype=np.int64) * spec.sampling_rate)[None, :]
     e = s + spec.last_input_offset
     out: dict[str, np.ndarray] = {}
     dtype = np.dtype(spec.dtype)
     if rd.past_mask is not None:
-        out["past_mask"] = rd.past_mask[in_rows]
+        out["past_mask"] = _input_rows(rd.past_mask, s, spec)
     if rd.past_cat is not None:
-        out["past_cat"] = rd.past_cat[in_rows].astype(np.int64)
-    if rd.known is not None or rd.known_cat is not None:
-        # the L input rows, then every row e+1 .. e+H (H = the largest horizon): nothing after e+H
-        ahead = e[:, None] + np.arange(1, max(spec.horizons) + 1, dtype=np.int64)[None, :]
-        rows = np.concatenate([in_rows, ahead], axis=1)
-        if rd.known is not None:
-            out["known"] = rd.known[rows].astype(dtype, copy=False)
-            if rd.known_mask is not None:
-                out["known_mask"] = rd.known_mask[rows]
-        if rd.known_cat is not None:
-            out["known_cat"] = rd.known_cat[rows].astype(np.int64)
+        out["past_cat"] = _input_rows(rd.past_cat, s, spec).astype(np.int64)
+    # known: the L input rows, then every row e+1 .. e+H (H = the largest horizon): nothing after e+H
+    if rd.known is not None:
+        out["known"] = _known_rows(rd.known, s, spec).astype(dtype, copy=False)
+        if rd.known_mask is not None:
+            out["known_mask"] = _known_rows(rd.known_mask, s, spec)
+    if rd.known_cat is not None:
+        out["known_cat"] = _known_rows(rd.known_cat, s, spec).astype(np.int64)
     series = None
     if rd.static is not None or rd.static_cat is not None or rd.weight_series is not None:
         series = np.searchsorted(bounds, s, side="right") - 1
