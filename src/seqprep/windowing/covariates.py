@@ -435,9 +435,9 @@ def static_tables(
             fcodes, fkeys = factorize_text(df[c])
             _check_constant(fcodes, safe_codes, first_row, c, label, df.index, values=df[c])
             per_series = fcodes[first_row][order]
-            v = vocab[c] if vocab is not None else Vocabulary.from_factorized(per_series, fkeys, fit_series)
-            out = v.lookup(fkeys)[per_series]
-            vocabs[c], unknown[c] = v, int(np.count_nonzero(out == 0))
+            voc = vocab[c] if vocab is not None else Vocabulary.from_factorized(per_series, fkeys, fit_series)
+            out = voc.lookup(fkeys)[per_series]
+            vocabs[c], unknown[c] = voc, int(np.count_nonzero(out == 0))
             cols_codes.append(out)
         static_cat = np.ascontiguousarray(np.column_stack(cols_codes).astype(np.int32))
     return static, static_cat, vocabs, unknown
@@ -587,7 +587,7 @@ def _input_rows(rows: np.ndarray, starts: np.ndarray, spec: WindowSpec) -> np.nd
 
 
 def _known_rows(rows: np.ndarray, starts: np.ndarray, spec: WindowSpec) -> np.ndarray:
-    """The input rows, then rows ``e + 1 .. e + H`` of every window (``e`` its last input row, ``H`` the largest horizon)."""
+    """The input rows, then rows ``e + 1 .. e + H`` of each window (``e``: its last input row, ``H``: the largest horizon)."""
     h = max(spec.horizons)
     step = rows.strides[0]
     if spec.sampling_rate == 1:  # the L + H rows are consecutive: one strided view, one gather
