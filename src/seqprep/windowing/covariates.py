@@ -587,7 +587,7 @@ def _input_rows(rows: np.ndarray, starts: np.ndarray, spec: WindowSpec) -> np.nd
 
 
 def _known_rows(rows: np.ndarray, starts: np.ndarray, spec: WindowSpec) -> np.ndarray:
-    """The input rows, then rows ``e + 1 .. e + H`` of each window (``e``: its last input row, ``H``: the largest horizon)."""
+    """The input rows, then rows ``e + 1 .. e + H`` of each window (``e`` its last input row, ``H`` max horizon)."""
     h = max(spec.horizons)
     step = rows.strides[0]
     if spec.sampling_rate == 1:  # the L + H rows are consecutive: one strided view, one gather
