@@ -123,6 +123,18 @@ def test_inference_windows_read_the_known_rows_ahead():
     assert len(w) == 10 - 4 - 3 + 1 and X["known"].shape == (len(w), 7, 1) and not w.has_target
 
 
+def test_inference_needs_no_weight_column_and_masks_the_unknown_future():
+    df = panel(n_series=1, n=40)
+    pipe = Pipeline(lookback=4, horizon=2, target="y", features=["y", "x"], known=["dow"], time="t", weight="w",
+                    nan_policy="mask")
+    pipe.fit(df)
+    new = df.drop(columns=["w"]).iloc[-12:].copy()
+    new.loc[new.index[-2:], ["y", "x"]] = np.nan  # the two future rows: only their known values exist
+    w = pipe.transform(new)
+    X = w[len(w) - 1]
+    assert "weight" not in X and X["known"].shape == (6, 1) and not X["past_mask"].any()
+
+
 def test_save_load_round_trip_with_every_role(tmp_path):
     df = panel()
     df.loc[7, "x"] = np.nan

@@ -505,7 +505,8 @@ class Pipeline:
                     blocks.append(out)
                 setattr(rd, role, np.ascontiguousarray(np.column_stack(blocks).astype(np.int32)))
         if self.roles.mask:
-            check_targets_finite(table[:, [columns.index(t) for t in self._targets]], self._targets)
+            if side.weighted:  # labelled windows (prediction windows read no target)
+                check_targets_finite(table[:, [columns.index(t) for t in self._targets]], self._targets)
             cols = _filled_columns(columns, n_in, plan)
             means = np.asarray(fitted["fill_means"]) if fitted.get("fill_means") is not None else None
             block = table[:, cols]
@@ -593,6 +594,10 @@ class Pipeline:
         inference : bool, default True
             ``True``: windows for prediction -- one per last input row, with no target needed
             (``y`` absent); ``False``: labelled windows as in ``fit`` (for scoring on new data).
+            With ``known`` inputs a prediction window also reads the ``H`` rows after its last
+            input row, so the data must hold them (their known values; the past columns there may
+            be NaN with ``nan_policy="mask"``): the last window ends ``H`` rows before the data.
+            Categories not seen at fit are coded 0 and counted in :attr:`unknown_counts_`.
 
         Returns
         -------
@@ -606,6 +611,8 @@ class Pipeline:
         _, schema = self._check_fitted()
         frame = _as_frame(data)
         optional = {t for t in self._targets if t not in schema["inputs"]} if inference else set()
+        if inference and schema.get("roles") and schema["roles"]["plan"].get("weight"):
+            optional.add(schema["roles"]["plan"]["weight"])  # prediction windows carry no weight
         missing = [c for c in schema["raw_columns"] if c not in frame.columns and c not in optional]
         if missing:
             raise DataError(
@@ -958,7 +965,7 @@ class _Side:
         self.keys = keys  # provisional codes' texts per categorical column (empty: codes are final)
         self.rows: dict[str, np.ndarray] = {}
         self.weight: np.ndarray | None = None
-        self.weighted = True
+        self.weighted = True  # False for prediction windows: no weight and no target read
 
     def row_columns(self) -> list[str]:
         """The role columns read per row besides the past inputs and targets."""
