@@ -40,7 +40,7 @@ from ._validation import check_bool, check_choice, check_distinct, check_int, li
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, InvalidParameterError, NotFittedError, ShapeError
 from .io import SeriesData, as_series, check_out_dir
-from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, make_scaler
+from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, WindowNormalizer, make_scaler
 from .splitting import CONTEXTS, Split, check_holdout_args, check_split_args, split
 from .timeaxis import parse_duration
 from .windowing import Vocabulary, Windows, check_horizon_zero, make_window_spec, window_starts
@@ -64,6 +64,9 @@ from .windowing.covariates import (
 )
 
 __all__ = ["Pipeline"]
+
+#: Where a pipeline's statistics come from (see ``Pipeline(scale_per=...)``).
+SCALE_PER = ("feature", "series", "window", "sample")
 
 FORMAT = "seqprep.pipeline"
 FORMAT_VERSION = 2  # 2: per-series statistics in arrays.npz; version 1 files (all JSON) still load
@@ -98,12 +101,33 @@ class Pipeline:
     scaler : str, scaler or dict, default "standard"
         ``"standard" | "minmax" | "robust" | "maxabs" | "log1p" | "pixel" | "none"``, or a dict
         ``{column: spec}``. Applies to the input and target columns.
-    scale_per : {"feature", "series", "sample"}, default "feature"
-        One set of statistics per feature, per (series, feature), or per window (instance
-        normalization of the inputs, e.g. for UCR-style classification; targets are unscaled).
-        ``"series"`` takes a scaler name, ``"standard" | "minmax" | "maxabs" | "robust" | "none"``
-        (:class:`~seqprep.scaling.SeriesScaler`); per-series ``"robust"`` (median and
-        inter-quartile range of each series' training rows) is fitted in memory only.
+    scale_per : {"feature", "series", "window", "sample"}, default "feature"
+        Where the statistics come from:
+
+        - ``"feature"``: one set per column, from the training rows.
+        - ``"series"``: one set per (series, column), from each series' training rows; takes a
+          scaler name, ``"standard" | "minmax" | "maxabs" | "robust" | "none"``
+          (:class:`~seqprep.scaling.SeriesScaler`); per-series ``"robust"`` (median and
+          inter-quartile range of each series' training rows) is fitted in memory only.
+        - ``"window"``: each window's **inputs and targets** scaled by that window's own input
+          rows (RevIN; pytorch-forecasting's ``EncoderNormalizer``), and undone by
+          :meth:`inverse_target`. ``scaler`` picks the statistics: ``"standard"`` (mean/std) or
+          ``"robust"`` (median/IQR), or a :class:`~seqprep.scaling.WindowNormalizer` (to set the
+          floor of the scale, ``min_scale``). A target is scaled by its own column's input rows;
+          a target that is not an input (e.g. a class label) stays unscaled. Batches are dicts:
+          ``X = {"past": ..., "target_loc": ..., "target_scale": ...}`` (float32,
+          ``(B, n_targets)``); layouts ``"NTC"`` and ``"NCT"`` only.
+        - ``"sample"``: each window's **inputs only** normalized over its own steps (instance
+          normalization, e.g. for UCR-style classification); targets stay unscaled and batches
+          stay plain arrays. Kept as it was: ``"window"`` is the per-window normalization that
+          also scales targets.
+
+        Why a new value of ``scale_per`` rather than a separate ``target_norm=`` argument:
+        ``scale_per`` already says *whose* statistics scale the data, and per-window
+        statistics exclude every other choice of it (a window cannot be scaled by training
+        statistics and by its own at once), so one argument cannot be set to contradict another.
+        darts users know the same switch as ``Scaler(global_fit=...)``; pytorch-forecasting users
+        pick ``EncoderNormalizer`` where they would pick ``GroupNormalizer`` (``"series"``).
     derived : sequence, optional
         Causal features (:mod:`seqprep.features`: ``Lag``, ``Diff``, ``Rolling``, ``Calendar``)
         appended to the inputs.
@@ -218,8 +242,10 @@ class Pipeline:
         self.holdout = check_choice(holdout, "holdout", ("time", "series"))
         check_holdout_args(self.holdout, gap, self.context, None)
         self.scaler = scaler
-        self.scale_per = check_choice(scale_per, "scale_per", ("feature", "series", "sample"))
-        if isinstance(scaler, str) and self.scale_per != "sample":
+        self.scale_per = check_choice(scale_per, "scale_per", SCALE_PER)
+        if self.scale_per == "window":
+            check_window_scaling(scaler, self.spec.layout)
+        elif isinstance(scaler, str) and self.scale_per != "sample":
             try:  # an unknown name is refused now, under the argument's own name, not at fit
                 make_scaler(scaler, per=self.scale_per)
             except InvalidParameterError as exc:
@@ -465,7 +491,17 @@ class Pipeline:
             report={**sd.report, **counts}, feature_names=columns[:n_in], target_names=self._targets,
             scalar_target=isinstance(self.target, str), batch_transform=transform,
             roles=_with_known(roles, table, columns),
+            target_transform=self._target_hook(columns[:n_in]),
         )
+
+    def _target_hook(self, inputs: Sequence[str]) -> PerWindowTargetScaling | None:
+        """The per-window target normalization of ``scale_per="window"`` (None otherwise)."""
+        if self.scale_per != "window":
+            return None
+        return PerWindowTargetScaling(self._window_normalizer(), target_input_index(self._targets, inputs))
+
+    def _window_normalizer(self) -> WindowNormalizer:
+        return make_scaler(self.scaler, per="window")  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ roles
     def _fit_roles(
@@ -538,7 +574,7 @@ class Pipeline:
         return scaler.fit(table[_as_slice(rows)])
 
     def _make_scaler(self, columns: list[str]) -> BaseScaler:
-        if self.scale_per == "sample":
+        if self.scale_per in ("sample", "window"):  # per-window statistics: nothing fitted on the rows
             return IdentityScaler()
         if self.scale_per == "series":
             if not isinstance(self.scaler, str):
@@ -549,7 +585,7 @@ class Pipeline:
     def _series_train_mask(self, parts: Split, sd: SeriesData) -> np.ndarray:
         if self.scale_per == "series":
             raise param_error(
-                "scale_per", "'feature' or 'sample' with holdout='series'", self.scale_per,
+                "scale_per", "'feature', 'window' or 'sample' with holdout='series'", self.scale_per,
                 "Held-out series have no training rows to fit per-series statistics on.",
             )
         return parts.train_rows("train")
@@ -654,8 +690,12 @@ class Pipeline:
                     + (", the last H of them for the known inputs ahead." if spec is self.spec else ".")
                 )
             sd2 = replace(sd, values=scaled, columns=tuple(columns))
-            w = Windows(scaled[:, :n_in], None, starts, self.spec, sd2, feature_names=columns[:n_in], name="inference",
-                        roles=_with_known(rd, scaled, columns))
+            w = Windows(
+                scaled[:, :n_in], None, starts, self.spec, sd2, feature_names=columns[:n_in], name="inference",
+                roles=_with_known(rd, scaled, columns),
+                batch_transform=PerWindowScaling() if self.scale_per == "sample" else None,
+                target_transform=self._target_hook(columns[:n_in]),
+            )
             w.report["horizons"] = list(self.spec.horizons)
             return w
         return self._windows(scaled, sd, columns, n_in, warmup, roles=rd)
@@ -714,7 +754,9 @@ class Pipeline:
         columns = self.schema_["columns"]  # type: ignore[index]
         return [columns.index(t) for t in self._targets]
 
-    def inverse_target(self, y: Any, windows: Windows | None = None) -> np.ndarray:
+    def inverse_target(
+        self, y: Any, windows: Windows | None = None, *, target_loc: Any = None, target_scale: Any = None
+    ) -> np.ndarray:
         """Scaled target values (e.g. model predictions) back to the data's own units.
 
         Parameters
@@ -722,7 +764,13 @@ class Pipeline:
         y : array-like of shape (n,), (n, H), (n, n_targets) or (n, H, n_targets)
             As the pipeline's ``y`` batches.
         windows : Windows, optional
-            The windows the predictions belong to; needed with ``scale_per="series"``.
+            The windows the predictions belong to, in order; needed with ``scale_per="series"``,
+            and with ``scale_per="window"`` unless the batch's statistics are given: each
+            window's statistics are then recomputed from its input rows (exactly the values its
+            batch carried; not for an augmented training batch, whose inputs were changed).
+        target_loc, target_scale : array-like of shape (n, n_targets), optional
+            ``scale_per="window"``: the statistics the batch carried (``X["target_loc"]``,
+            ``X["target_scale"]``), instead of ``windows``.
 
         Returns
         -------
@@ -752,6 +800,8 @@ class Pipeline:
                 f"{len(self._targets)} target(s)). Received: y of shape {arr.shape}. Pass the predictions of "
                 "this pipeline's target, one row per window."
             )
+        if self.scale_per == "window":
+            return self._inverse_per_window(arr, windows, target_loc, target_scale)
         if isinstance(scaler, IdentityScaler):
             return arr.copy()
         n_t = len(self._targets)
@@ -776,6 +826,27 @@ class Pipeline:
         else:
             out = scaler.inverse_transform(flat, features=self._target_index())
         return np.asarray(out, dtype=np.float64).reshape(arr.shape)
+
+    def _inverse_per_window(self, arr: np.ndarray, windows: Windows | None, loc: Any, scale: Any) -> np.ndarray:
+        """``scale_per="window"``: ``y * target_scale + target_loc`` with the statistics of each window."""
+        if loc is None and scale is None:
+            if windows is None:
+                raise param_error(
+                    "windows", "the Windows the predictions belong to (or target_loc= and target_scale=) when "
+                    "scale_per='window'", windows, "Pass pipe.inverse_target(y_pred, windows=parts.test), or "
+                    "target_loc=X['target_loc'], target_scale=X['target_scale'] of the batch.",
+                )
+            if len(arr) != len(windows):
+                raise ShapeError(
+                    f"`y` has {len(arr)} rows but `windows` has {len(windows)} windows. Pass the predictions of "
+                    "exactly those windows (one row per window), or the batch's target_loc and target_scale."
+                )
+            loc, scale = window_target_stats(windows, self._window_normalizer(), self._targets)
+        elif loc is None or scale is None:
+            raise param_error("target_scale" if scale is None else "target_loc",
+                              "given together with the other statistic", None,
+                              "Pass both: target_loc=X['target_loc'], target_scale=X['target_scale'].")
+        return WindowNormalizer.inverse_target(arr, loc, scale)
 
     # ------------------------------------------------------------------ out of core
     def fit_stream(
@@ -1127,6 +1198,62 @@ class PerWindowScaling:
 
     def __call__(self, X: np.ndarray, _starts: np.ndarray) -> np.ndarray:
         return self._scaler.transform(X).astype(X.dtype, copy=False)
+
+
+class PerWindowTargetScaling:
+    """The ``target_transform`` of ``scale_per="window"``: a batch and its targets scaled by its own inputs.
+
+    Pickles (DataLoader workers). The maths is :class:`~seqprep.scaling.WindowNormalizer`'s.
+    """
+
+    def __init__(self, normalizer: WindowNormalizer, target_index: list[int | None]) -> None:
+        self.normalizer = normalizer
+        self.target_index = target_index
+
+    def __call__(self, X: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+        return self.normalizer.transform(X, y, target_index=self.target_index)
+
+
+def target_input_index(targets: Sequence[str], inputs: Sequence[str]) -> list[int | None]:
+    """The input column holding each target's past values, or None for a target that is not an input."""
+    position = {c: i for i, c in enumerate(inputs)}
+    return [position.get(t) for t in targets]
+
+
+def window_target_stats(
+    windows: Windows, normalizer: WindowNormalizer, targets: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each window's ``(target_loc, target_scale)``, (n, n_targets) float32, recomputed from its input rows.
+
+    Only the target columns' rows are gathered (vectorized; no loop per window), in the batches'
+    dtype, so the values equal those the batches carry.
+    """
+    names = list(windows.feature_names or ())
+    index = target_input_index(targets, names)
+    cols = [i for i in index if i is not None]
+    spec = windows.spec
+    n = len(windows)
+    if not cols:
+        return np.zeros((n, len(index)), np.float32), np.ones((n, len(index)), np.float32)
+    rows = np.asarray(windows.starts)[:, None] + np.arange(spec.lookback) * spec.sampling_rate
+    block = windows.data[rows[:, :, None], np.asarray(cols)[None, None, :]].astype(spec.dtype, copy=False)
+    loc, scale = normalizer.stats(block)
+    compact = [None if i is None else cols.index(i) for i in index]
+    return normalizer.target_stats(loc, scale, compact)
+
+
+def check_window_scaling(scaler: Any, layout: str) -> None:
+    """``scale_per="window"``: a per-window statistic (name or WindowNormalizer) and a layout a dict batch allows."""
+    try:
+        make_scaler(scaler, per="window")
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(str(exc).replace("`spec`", "`scaler`").replace("spec=", "scaler=")) from None
+    if layout not in ("NTC", "NCT"):
+        raise param_error(
+            "layout", "'NTC' or 'NCT' with scale_per='window'", layout,
+            "Per-window target normalization gives dict batches ({'past': X, 'target_loc': ..., "
+            "'target_scale': ...}); reshape 'past' for other layouts in the model.",
+        )
 
 
 def _read_arrays(folder: Path, ref: Any) -> dict[str, np.ndarray] | None:

@@ -312,8 +312,9 @@ def test_make_scaler():
     assert isinstance(make_scaler("minmax", per="series"), SeriesScaler)
     assert make_scaler("robust", per="series").base == "robust"
     assert isinstance(make_scaler(per="sample"), InstanceScaler)
+    assert make_scaler(per="window").get_params()["method"] == "standard"  # the per-window normalizer (RevIN)
     with pytest.raises(InvalidParameterError, match="per"):
-        make_scaler(per="window")
+        make_scaler(per="windows")
     with pytest.raises(InvalidParameterError, match="base"):
         make_scaler("log1p", per="series")
 

@@ -100,7 +100,9 @@ def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
     windows = pipe.transform(data, inference=True)
     X = windows[:]
     X = X[0] if isinstance(X, tuple) else X
-    pred = pipe.inverse_target(predict(run.model, X, device="cpu")).reshape(-1)
+    # scale_per="window": each window's target statistics travel with the batch and undo its scaling
+    stats = {k: X[k] for k in ("target_loc", "target_scale")} if isinstance(X, dict) else {}
+    pred = pipe.inverse_target(predict(run.model, X, device="cpu"), **stats).reshape(-1)
     prov = windows.provenance()
     out = pd.DataFrame({"series": prov["series"]}) if run.config.get("group") else pd.DataFrame(index=prov.index)
     horizon = int(run.config["horizon"])

@@ -38,6 +38,7 @@ from ._scalers import (
     RobustScaler,
     StandardScaler,
 )
+from ._window import WindowNormalizer
 
 __all__ = [
     "BaseScaler",
@@ -53,6 +54,7 @@ __all__ = [
     "SeriesScaler",
     "StandardScaler",
     "StreamingQuantiles",
+    "WindowNormalizer",
     "group_moments",
     "make_scaler",
 ]

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from .._validation import check_choice, param_error
 from ._grouped import ColumnScaler, InstanceScaler, SeriesScaler
 from ._scalers import BaseScaler, _scaler_from_spec
+from ._window import WindowNormalizer
 
 __all__ = ["make_scaler"]
 
@@ -28,11 +29,13 @@ def make_scaler(
         :class:`ColumnScaler`).
     feature_names : list of str, optional
         Column names for a dict spec when the data is an ndarray.
-    per : {"feature", "series", "sample"}, default="feature"
+    per : {"feature", "series", "sample", "window"}, default="feature"
         One set of statistics per feature, per (series, feature)
         (:class:`SeriesScaler`, ``spec`` is its ``base``: ``"standard" | "minmax" |
-        "maxabs" | "robust" | "none"``), or per window (:class:`InstanceScaler`,
-        ``spec`` is ignored).
+        "maxabs" | "robust" | "none"``), per window for the inputs only
+        (:class:`InstanceScaler`, ``spec`` is ignored), or per window for inputs and
+        targets (:class:`WindowNormalizer`, ``spec`` is its ``method``:
+        ``"standard" | "robust"``, or a ``WindowNormalizer``).
 
     Returns
     -------
@@ -48,10 +51,21 @@ def make_scaler(
     SeriesScaler()
     >>> make_scaler("robust", per="series")
     SeriesScaler(base='robust')
+    >>> make_scaler("robust", per="window")
+    WindowNormalizer(method='robust')
     """
-    check_choice(per, "per", ("feature", "series", "sample"))
+    check_choice(per, "per", ("feature", "series", "sample", "window"))
     if per == "sample":
         return InstanceScaler()
+    if per == "window":
+        if isinstance(spec, WindowNormalizer):
+            return _scaler_from_spec(spec)  # type: ignore[return-value]
+        if spec not in ("standard", "robust"):
+            fix = "Per-window statistics are 'standard' (mean/std) or 'robust' (median/IQR)."
+            raise param_error("spec", "'standard', 'robust' or a WindowNormalizer for per='window'", spec, fix)
+        norm = WindowNormalizer(method=spec)  # type: ignore[arg-type]
+        norm._validate_params()
+        return norm
     if per == "series":
         if not isinstance(spec, str):
             fix = "E.g. make_scaler('standard', per='series') or make_scaler('robust', per='series')."

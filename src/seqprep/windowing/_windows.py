@@ -30,6 +30,9 @@ from .covariates import ColumnPlan, RoleData, check_dict_layout, gather_roles, m
 
 __all__ = ["Batch", "Windows", "windows"]
 
+#: The per-window target normalization hook: ``(X (k, L, C), y or None) -> (X, y, {key: (k, n_targets)})``.
+TargetTransform: TypeAlias = Callable[[np.ndarray, "np.ndarray | None"], tuple[Any, Any, dict[str, np.ndarray]]]
+
 #: What indexing windows returns: ``X`` alone (windows without a target) or ``(X, y)``.
 #: ``X, y = w[0:32]`` unpacks either way for a type checker; a window (``w[0]``) drops the first axis.
 #: With roles (known/static inputs, categorical columns, masks, weights) ``X`` is a dict of arrays
@@ -257,6 +260,7 @@ class Windows:
         batch_transform: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
         name: str | None = None,
         roles: RoleData | None = None,
+        target_transform: TargetTransform | None = None,
     ) -> None:
         self._x = x_data
         self._y = y_data
@@ -271,6 +275,7 @@ class Windows:
         self.target_names = tuple(target_names) if target_names is not None else None
         self._scalar_target = scalar_target
         self._batch_transform = batch_transform
+        self._target_transform = target_transform
         self.name = name
         self._roles = roles
         self._view = _strided_rows(x_data, spec)
@@ -447,12 +452,16 @@ class Windows:
             y = np.ascontiguousarray(y)
         if self._batch_transform is not None:
             X = self._batch_transform(X, starts)
+        norm: dict[str, np.ndarray] = {}
+        if self._target_transform is not None:  # per-window target normalization (RevIN): target_loc/target_scale
+            X, y, norm = self._target_transform(X, y)
         X = self._apply_layout(X)
-        if extra is not None:
+        if extra is not None or norm:
+            extra = extra or {}
             if "past_mask" in extra and self.spec.layout == "NCT":
                 extra["past_mask"] = np.ascontiguousarray(extra["past_mask"].transpose(0, 2, 1))
-            past = {"past": X} if self._roles.include_past else {}  # type: ignore[union-attr]
-            Xd: Any = {**past, **extra}
+            past = {"past": X} if self._roles is None or self._roles.include_past else {}
+            Xd: Any = {**past, **extra, **norm}
             return (Xd, y) if y is not None else Xd
         return (X, y) if y is not None else X
 
