@@ -165,3 +165,15 @@ def test_arguments_are_checked_up_front():
         pipe.inverse_target(y, target_loc=np.zeros((len(y), 1)))
     with pytest.raises(ShapeError, match=r"`y` has 3 rows but `windows` has"):
         pipe.inverse_target(y[:3], windows=parts.test)
+
+
+def test_out_of_core_refuses_window_scaling_up_front(tmp_path):
+    """open_export does not rebuild the per-window normalization yet: streaming refuses it before any pass."""
+    df = make_df()
+    path = tmp_path / "d.parquet"
+    df.drop(columns="date").to_parquet(path)
+    pipe = Pipeline(lookback=5, target="load", scale_per="window")
+    with pytest.raises(InvalidParameterError, match=r"`scale_per` must be 'feature', 'series' or 'sample' for "
+                       r"streaming.*in memory only"):
+        pipe.export(tmp_path / "out", path)
+    assert not (tmp_path / "out").exists()

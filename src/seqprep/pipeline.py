@@ -1147,6 +1147,21 @@ def check_calendar_time(pipe: Pipeline) -> None:
         raise param_error("time", "a timestamp column when Calendar features are set", None, "Pass time='<column>'.")
 
 
+def check_window_scaling_streamed(pipe: Pipeline, how: str) -> None:
+    """Refuse ``scale_per="window"`` out of core (``how``: ``"for streaming"``, ``"with seqprep.dask"``), up front.
+
+    Exports are read back by :func:`seqprep.outofcore.open_export`, which does not rebuild the
+    per-window target normalization yet: its windows would come back unscaled and without the
+    statistics that invert predictions.
+    """
+    if pipe.scale_per == "window":
+        raise param_error(
+            "scale_per", f"'feature', 'series' or 'sample' {how}", pipe.scale_per,
+            "Per-window target normalization (scale_per='window') is in memory only for now: use "
+            "Pipeline.fit, or scale_per='sample' to normalize the inputs of each window only.",
+        )
+
+
 # Per-series bases whose statistics are moments, which merge exactly across chunks and partitions.
 # "robust" needs all of a series' rows at once (exact quantiles), so only Pipeline.fit has it per series.
 _STREAMED_SERIES_BASES = ("standard", "minmax", "maxabs", "none")

@@ -11,7 +11,7 @@ from .._files import clean_stale, disk_errors, output_lock, replace_dir, temp_di
 from .._json import freq_json
 from .._validation import check_int, list_names, param_error
 from ..exceptions import ArtifactError, DataError
-from ..pipeline import Pipeline, check_calendar_time, check_streamed_series_scaler
+from ..pipeline import Pipeline, check_calendar_time, check_streamed_series_scaler, check_window_scaling_streamed
 from ..scaling import IdentityScaler, MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 from ._common import _require_dask
 from ._export import (
@@ -38,6 +38,7 @@ def _check_pipeline(pipe: Any) -> None:
     if not isinstance(pipe, Pipeline):
         raise param_error("pipe", "a seqprep.Pipeline", type(pipe).__name__)
     check_calendar_time(pipe)
+    check_window_scaling_streamed(pipe, "with seqprep.dask")
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' with seqprep.dask", pipe.holdout, "Fit holdout='series' on one machine.")
     if pipe.scale_per == "sample":

@@ -35,12 +35,13 @@ _STARTS_BLOCK = 1 << 20
 
 def _check_streamable(pipe: Any) -> None:
     """Refuse the settings that cannot stream, before anything is read or written."""
-    from ..pipeline import check_calendar_time, check_streamed_series_scaler
+    from ..pipeline import check_calendar_time, check_streamed_series_scaler, check_window_scaling_streamed
 
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' for streaming", pipe.holdout, "Use Pipeline.fit for holdout='series'.")
     check_calendar_time(pipe)
     check_streamed_series_scaler(pipe, "for streaming")
+    check_window_scaling_streamed(pipe, "for streaming")
     if pipe.nan_policy != "raise":
         raise param_error("nan_policy", "'raise' for streaming", pipe.nan_policy,
                           "Clean NaN values upstream (streaming cannot fill across chunks).")
