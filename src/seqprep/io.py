@@ -2,6 +2,8 @@
 
 seqprep accepts numpy arrays ``(n,)``, ``(n, n_features)`` or ``(n, *feature_shape)`` (e.g. video
 frames ``(n, H, W, C)``), pandas DataFrames (columns by name, a time column or a DatetimeIndex),
+Polars DataFrames and LazyFrames (see :func:`from_polars`: numeric columns are read from Arrow's
+buffers without a conversion copy; a LazyFrame is collected once, with only the columns needed),
 CSV and Parquet paths, and several series -- as a list of arrays/DataFrames or as a ``group``
 column of one long table. :func:`as_series` validates the input once and returns a
 :class:`SeriesData`: all series concatenated row-wise, with their boundaries and the positions of
@@ -404,7 +406,8 @@ def as_series(
     Parameters
     ----------
     data : array-like, DataFrame, str, path or list of those
-        ``(n,)``, ``(n, n_features)`` or ``(n, *feature_shape)`` arrays; DataFrames; a CSV or
+        ``(n,)``, ``(n, n_features)`` or ``(n, *feature_shape)`` arrays; pandas or Polars
+        DataFrames, Polars LazyFrames (only the columns needed are collected); a CSV or
         Parquet path; or a list of arrays/DataFrames, one per series.
     columns : list of str or int, optional
         Columns to keep (by name for DataFrames, by position for arrays). Default: every numeric
@@ -447,7 +450,16 @@ def as_series(
         if direct is not None:
             return direct
         data = read_table(data)
-    if isinstance(data, list | tuple) and data and all(isinstance(d, (np.ndarray, pd.DataFrame)) for d in data):
+    if polars_kind(data) is not None:
+        needed, ignored = _polars_needed(data, columns, time, group, required)
+        sd = _from_frame(from_polars(data, columns=needed), columns=columns, time=time, group=group,
+                         nan_policy=nan_policy, required=required, share=True)
+        if ignored:
+            sd.report["ignored_columns"] = [*sd.report.get("ignored_columns", []), *ignored]
+        return sd
+    if isinstance(data, list | tuple) and data and all(
+        isinstance(d, (np.ndarray, pd.DataFrame)) or polars_kind(d) in ("DataFrame", "LazyFrame") for d in data
+    ):
         if group is not None:
             raise param_error(
                 "group", "None when data is a list of series (each item is one series already)", group,
@@ -604,11 +616,13 @@ def _from_frame(
     required: Sequence[Any] = (),
     full: pd.DataFrame | None = None,
     rows: Any = None,
+    share: bool = False,
 ) -> SeriesData:
     """``df``'s chosen columns as SeriesData.
 
     The direct Parquet reader passes a 0-row ``df`` (names and dtypes), the time and group columns
-    in ``full`` and ``rows(chosen)``, which gives the row-major table.
+    in ``full`` and ``rows(chosen)``, which gives the row-major table. ``share``: one numeric
+    column is used as it is (a read-only view of its buffer, e.g. Arrow's), not copied.
     """
     names = [str(c) for c in df.columns]
     check_unique_columns(names, "the DataFrame")
@@ -653,11 +667,11 @@ def _from_frame(
         chosen = [columns] if isinstance(columns, str) else list(columns)
         _check_columns(df, names, chosen)
     chosen = list(dict.fromkeys(chosen))
-    values = _frame_to_rows(df, chosen) if rows is None else rows(chosen)
+    values = _frame_to_rows(df, chosen, share) if rows is None else rows(chosen)
     return _finish(values, tuple(chosen), times, keys, nan_policy, report, time if isinstance(time, str) else "time")
 
 
-def _frame_to_rows(df: pd.DataFrame, chosen: list[str]) -> np.ndarray:
+def _frame_to_rows(df: pd.DataFrame, chosen: list[str], share: bool = False) -> np.ndarray:
     """Row-major (C-contiguous) copy of the chosen columns, in blocks of rows.
 
     ``df[cols].to_numpy()`` returns pandas' column-major block (or a transient extra copy): windows
@@ -673,6 +687,8 @@ def _frame_to_rows(df: pd.DataFrame, chosen: list[str]) -> np.ndarray:
         dtype = np.dtype(np.float64) if dtype.kind != "f" else dtype
     cols = [df[c].to_numpy(dtype=dtype, na_value=np.nan) if dtype.kind == "f" else df[c].to_numpy(dtype)
             for c in chosen]
+    if share and len(cols) == 1 and cols[0].ndim == 1 and cols[0].dtype.kind in "iuf":
+        return cols[0].reshape(-1, 1)  # one column is already row-major: a view of its buffer, no copy
     out = np.empty((len(df), len(chosen)), dtype=dtype)
     _stack_rows(cols, out)
     return out
@@ -948,3 +964,108 @@ def index_columns(df: pd.DataFrame, exclude: Sequence[Any] = ()) -> list[str]:
             if v[0] in (0, 1) and bool((np.diff(v) == 1).all()):
                 out.append(name)
     return out
+
+
+# --------------------------------------------------------------------------- Polars
+
+
+def polars_kind(data: Any) -> str | None:
+    """``"DataFrame"``, ``"LazyFrame"`` or ``"Series"`` for a Polars object, else None (never imports polars).
+
+    Polars is optional: the check reads the type's module and name, so pandas and numpy users
+    never import it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> polars_kind(pd.DataFrame({"a": [1.0]})) is None
+    True
+    """
+    kind = type(data)
+    if not kind.__module__.startswith("polars"):
+        return None
+    for base in kind.__mro__:
+        if base.__name__ in ("DataFrame", "LazyFrame", "Series") and base.__module__.startswith("polars"):
+            return base.__name__
+    return None
+
+
+def from_polars(data: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A pandas DataFrame over a Polars DataFrame, LazyFrame or Series, sharing its numeric buffers.
+
+    Numeric columns without nulls become numpy views of Arrow's buffers (zero-copy, read-only);
+    a column with nulls becomes float with NaN (a copy, as pandas would read it); datetimes
+    without a time zone are views too; text, categorical and zoned columns go through
+    ``Series.to_pandas``. A LazyFrame is collected **once**, after selecting ``columns``, so
+    Polars reads only those (projection pushdown).
+
+    Parameters
+    ----------
+    data : polars.DataFrame, polars.LazyFrame or polars.Series
+    columns : list of str, optional
+        The columns to keep, in the frame's order (names it lacks are skipped: the caller
+        reports them). Default: all.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> lf = pl.LazyFrame({"a": np.arange(4.0), "b": np.ones(4), "s": ["x", "y", "z", "w"]})
+    >>> df = from_polars(lf, columns=["a"])
+    >>> list(df.columns), df["a"].to_list()
+    (['a'], [0.0, 1.0, 2.0, 3.0])
+    """
+    kind = polars_kind(data)
+    if kind is None:
+        raise param_error("data", "a Polars DataFrame, LazyFrame or Series", type(data).__name__)
+    if kind == "Series":
+        data = data.to_frame()
+    names = list(data.collect_schema().names()) if kind == "LazyFrame" else list(data.columns)
+    if columns is not None:
+        wanted = {str(c) for c in columns}
+        names = [c for c in names if c in wanted]
+    if kind == "LazyFrame":
+        data = data.select(names).collect()  # one pass, only the needed columns read
+    out = {name: _polars_column(data.get_column(name)) for name in names}
+    return pd.DataFrame(out, copy=False) if out else pd.DataFrame(index=pd.RangeIndex(data.height))
+
+
+def _polars_column(s: Any) -> Any:
+    """One Polars column as numpy (a view of Arrow's buffer where it can be) or pandas."""
+    import polars as pl  # already imported: the data is a Polars object
+
+    dtype = s.dtype
+    if (dtype.is_numeric() and not isinstance(dtype, pl.Decimal)) or dtype == pl.Boolean:
+        return s.to_numpy()  # zero-copy without nulls; nulls -> NaN in a float copy, as in pandas
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None and s.null_count() == 0:
+        return s.to_numpy()
+    try:
+        return s.to_pandas()  # text, categories, zoned times, nulls: what pandas itself would hold
+    except ImportError:  # pragma: no cover - pyarrow missing: numpy's object/datetime arrays
+        return s.to_numpy()
+
+
+def _polars_needed(
+    data: Any, columns: Any, time: Any, group: Any, required: Sequence[Any]
+) -> tuple[list[str], list[str]]:
+    """The columns :func:`as_series` reads from a Polars frame, and the non-numeric ones it leaves unread.
+
+    Given ``columns`` (plus time/group), or every numeric column (plus time/group/required): the
+    others are never converted (a LazyFrame never reads them) and are reported as ignored.
+    """
+    special = [c for c in (time, group) if isinstance(c, str)]
+    if columns is not None:
+        chosen = [columns] if isinstance(columns, str) else [str(c) for c in columns]
+        return list(dict.fromkeys(chosen + special)), []
+    import polars as pl  # already imported: the data is a Polars object
+
+    frame = data.to_frame() if polars_kind(data) == "Series" else data
+    schema = frame.collect_schema()
+    numeric = [name for name, dtype in schema.items()
+               if (dtype.is_numeric() and not isinstance(dtype, pl.Decimal)) or dtype == pl.Boolean]
+    needed = list(dict.fromkeys(numeric + [str(r) for r in required] + special))
+    return needed, [name for name in schema.names() if name not in needed]
+

@@ -39,7 +39,7 @@ from ._manifest import verify_checksums, write_checksums
 from ._validation import check_bool, check_choice, check_distinct, check_int, list_names, param_error
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, InvalidParameterError, NotFittedError, ShapeError
-from .io import SeriesData, as_series, check_out_dir
+from .io import SeriesData, as_series, check_out_dir, from_polars, polars_kind
 from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, WindowNormalizer, make_scaler
 from .splitting import CONTEXTS, Split, check_holdout_args, check_split_args, split
 from .timeaxis import parse_duration
@@ -283,7 +283,9 @@ class Pipeline:
         Parameters
         ----------
         data : DataFrame, path, array or list
-            The whole history (see :func:`seqprep.windows` for what is accepted).
+            The whole history (see :func:`seqprep.windows` for what is accepted); a Polars
+            DataFrame or LazyFrame too (a LazyFrame is collected once, with only the columns the
+            pipeline reads).
 
         Returns
         -------
@@ -645,7 +647,7 @@ class Pipeline:
             When columns, dtypes or the time step differ from what was fitted.
         """
         _, schema = self._check_fitted()
-        frame = _as_frame(data)
+        frame = _as_frame(data, [*schema["raw_columns"], *(c for c in (self.time, self.group) if isinstance(c, str))])
         optional = {t for t in self._targets if t not in schema["inputs"]} if inference else set()
         if inference and schema.get("roles") and schema["roles"]["plan"].get("weight"):
             optional.add(schema["roles"]["plan"]["weight"])  # prediction windows carry no weight
@@ -1106,14 +1108,17 @@ def _augment_module() -> Any:
     return augment
 
 
-def _as_frame(data: Any) -> pd.DataFrame:
+def _as_frame(data: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """``data`` as a pandas frame; a Polars frame's ``columns`` only (a LazyFrame reads only those)."""
     if isinstance(data, (str, os.PathLike)):
         from .io import read_table
 
         return read_table(data)
     if isinstance(data, pd.DataFrame):
         return data
-    raise param_error("data", "a DataFrame or a CSV/Parquet path", type(data).__name__)
+    if polars_kind(data) in ("DataFrame", "LazyFrame"):
+        return from_polars(data, columns=columns)
+    raise param_error("data", "a DataFrame (pandas or Polars) or a CSV/Parquet path", type(data).__name__)
 
 
 def check_series_trained(scaler: Any, keys: Sequence[Any]) -> None:

@@ -142,7 +142,7 @@ def check_data(
 
     Parameters
     ----------
-    df_or_path : DataFrame or str or Path
+    df_or_path : DataFrame (pandas or Polars), LazyFrame, str or Path
         The data, or a path to a ``.csv`` or ``.parquet`` file.
     time : str, optional
         The timestamp column; enables the order, duplicate and gap checks.

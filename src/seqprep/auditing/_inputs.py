@@ -24,8 +24,10 @@ __all__: list[str] = []  # internal module
 
 def _as_array(value: Any, name: str) -> np.ndarray:
     """Read *value* (array-like or DataFrame) as float64, refusing text so no rule compares strings."""
-    from ..io import as_array
+    from ..io import as_array, from_polars, polars_kind
 
+    if polars_kind(value) is not None:
+        value = from_polars(value)
     if isinstance(value, pd.DataFrame):
         value = value.to_numpy()
     arr = as_array(value, name)

@@ -22,8 +22,10 @@ __all__: list[str] = []  # internal module
 
 def _load_frame(df_or_path: Any) -> pd.DataFrame:
     """The table itself, or read from a CSV/TSV/Parquet path by the one reader (:func:`seqprep.io.read_table`)."""
-    from ..io import read_table
+    from ..io import from_polars, polars_kind, read_table
 
+    if polars_kind(df_or_path) in ("DataFrame", "LazyFrame"):
+        df_or_path = from_polars(df_or_path)  # numeric columns shared with Arrow's buffers, not copied
     if isinstance(df_or_path, pd.DataFrame):
         check_unique_columns(df_or_path.columns, "the DataFrame")
         return df_or_path

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .._validation import check_bool, check_choice, check_float, check_int, param_error
 from ..exceptions import DataError
-from ..io import NAN_POLICIES, index_columns
+from ..io import NAN_POLICIES, from_polars, index_columns, polars_kind
 from ..training import resolve_device  # fit's own rule (torch imported on call)
 from ._classify import (
     VARIABLE_LENGTH,
@@ -160,7 +160,7 @@ def run_forecast(
 
     Parameters
     ----------
-    df : DataFrame
+    df : DataFrame (pandas or Polars, or a Polars LazyFrame)
         The whole history, sorted or not (the pipeline checks it).
     target : str
         Column to forecast (numeric).
@@ -232,8 +232,10 @@ def run_forecast(
     >>> sorted(res.metrics)
     ['cnn_lstm', 'persistence', 'ridge']
     """
+    if polars_kind(df) in ("DataFrame", "LazyFrame"):
+        df = from_polars(df)  # numeric columns shared with Arrow's buffers, not copied
     if not isinstance(df, pd.DataFrame):
-        raise param_error("df", "a pandas DataFrame", df)
+        raise param_error("df", "a pandas or Polars DataFrame", df)
     lookback = check_int(lookback, "lookback", minimum=1)
     horizon = check_int(horizon, "horizon", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
