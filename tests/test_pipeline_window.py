@@ -177,3 +177,14 @@ def test_out_of_core_refuses_window_scaling_up_front(tmp_path):
                        r"streaming.*in memory only"):
         pipe.export(tmp_path / "out", path)
     assert not (tmp_path / "out").exists()
+
+
+def test_windows_pickle_with_their_normalization():
+    """DataLoader workers get a pickled copy: it must give the same dict batches."""
+    import pickle
+
+    pipe = Pipeline(lookback=5, target="load", time="date", scale_per="window")
+    w = pipe.fit(make_df()).test
+    a, b = w[0:4][0], pickle.loads(pickle.dumps(w))[0:4][0]
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])

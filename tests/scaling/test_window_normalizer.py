@@ -136,3 +136,13 @@ def test_factory_params_and_saved_form():
         make_scaler("minmax", per="window")
     with pytest.raises(ArtifactError, match="Invalid params for WindowNormalizer"):
         BaseScaler.from_dict({"class": "WindowNormalizer", "params": {"min_scale": -1}, "fitted": None})
+
+
+def test_inverse_transform_of_the_inputs(rng):
+    X = rng.normal(3, 2, size=(5, 7, 2))
+    norm = WindowNormalizer()
+    loc, scale = norm.stats(X)
+    Xs, _, _ = norm.transform(X)
+    np.testing.assert_allclose(norm.inverse_transform(Xs, loc, scale), X, rtol=1e-12)
+    with pytest.raises(ShapeError, match="`loc` and `scale` must have shape"):
+        norm.inverse_transform(Xs, loc[:2], scale)

@@ -182,6 +182,31 @@ class WindowNormalizer(BaseScaler):
             )
         return Xs, ys, {"target_loc": t_loc, "target_scale": t_scale}
 
+    def inverse_transform(  # type: ignore[override]
+        self, X: Any, loc: Any, scale: Any
+    ) -> np.ndarray:
+        """Undo :meth:`transform` on windows, with the per-channel statistics of :meth:`stats`.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, T, C)
+            Scaled windows.
+        loc, scale : array-like of shape (N, C)
+            From :meth:`stats` of the unscaled windows.
+
+        Returns
+        -------
+        ndarray of float64, shape (N, T, C)
+        """
+        a = np.asarray(X, dtype=np.float64)
+        loc64, scale64 = np.asarray(loc, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+        if a.ndim != 3 or loc64.shape != (a.shape[0], a.shape[2]) or scale64.shape != loc64.shape:
+            raise ShapeError(
+                f"`loc` and `scale` must have shape (N, C) = {(a.shape[0], a.shape[-1]) if a.ndim else ()} for "
+                f"windows X of shape (N, T, C). Received: X {a.shape}, loc {loc64.shape}, scale {scale64.shape}."
+            )
+        return a * scale64[:, None, :] + loc64[:, None, :]
+
     @staticmethod
     def target_stats(
         loc: np.ndarray, scale: np.ndarray, target_index: Sequence[int | None]
