@@ -1033,6 +1033,18 @@ def from_polars(data: Any, columns: Sequence[str] | None = None) -> pd.DataFrame
     return pd.DataFrame(out, copy=False) if out else pd.DataFrame(index=pd.RangeIndex(data.height))
 
 
+def polars_text_columns(data: Any) -> list[str]:
+    """The text, categorical and object columns of a Polars frame, read from its schema (nothing collected).
+
+    These are the columns seqprep encodes as categories (as pandas ``object``/``string``/``category``).
+    """
+    import polars as pl  # already imported: the data is a Polars object
+
+    frame = data.to_frame() if polars_kind(data) == "Series" else data
+    return [name for name, dtype in frame.collect_schema().items()
+            if dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)) or dtype == pl.Object]
+
+
 def _polars_column(s: Any) -> Any:
     """One Polars column as numpy (a view of Arrow's buffer where it can be) or pandas."""
     import polars as pl  # already imported: the data is a Polars object

@@ -40,7 +40,15 @@ from ._validation import check_bool, check_choice, check_distinct, check_int, li
 from ._version import __version__
 from .exceptions import ArtifactError, DataError, InvalidParameterError, NotFittedError, ShapeError
 from .io import SeriesData, as_series, check_out_dir, from_polars, polars_kind
-from .scaling import BaseScaler, IdentityScaler, InstanceScaler, SeriesScaler, WindowNormalizer, make_scaler
+from .scaling import (
+    BaseScaler,
+    ColumnScaler,
+    IdentityScaler,
+    InstanceScaler,
+    SeriesScaler,
+    WindowNormalizer,
+    make_scaler,
+)
 from .splitting import CONTEXTS, Split, check_holdout_args, check_split_args, split
 from .timeaxis import parse_duration
 from .windowing import Vocabulary, Windows, check_horizon_zero, make_window_spec, window_starts
@@ -116,11 +124,16 @@ class Pipeline:
           floor of the scale, ``min_scale``). A target is scaled by its own column's input rows;
           a target that is not an input (e.g. a class label) stays unscaled. Batches are dicts:
           ``X = {"past": ..., "target_loc": ..., "target_scale": ...}`` (float32,
-          ``(B, n_targets)``); layouts ``"NTC"`` and ``"NCT"`` only.
+          ``(B, n_targets)``), beside the keys of ``known``/``static``/categorical columns/masks/
+          ``weight``; layouts ``"NTC"`` and ``"NCT"`` only. ``known`` columns are scaled with the
+          training rows' mean and standard deviation (a window's own rows say nothing about its
+          future steps: a holiday flag that is 0 in every input row would be blown up by the
+          floor of the scale); numeric ``static`` columns stay in the data's units, as always.
         - ``"sample"``: each window's **inputs only** normalized over its own steps (instance
           normalization, e.g. for UCR-style classification); targets stay unscaled and batches
-          stay plain arrays. Kept as it was: ``"window"`` is the per-window normalization that
-          also scales targets.
+          stay plain arrays without roles (``known`` columns: training statistics, as with
+          ``"window"``). Kept as it was: ``"window"`` is the per-window normalization that also
+          scales targets.
 
         Why a new value of ``scale_per`` rather than a separate ``target_norm=`` argument:
         ``scale_per`` already says *whose* statistics scale the data, and per-window
@@ -417,7 +430,7 @@ class Pipeline:
         side = None
         features = self.features
         if self.roles.active or needs_roles(data, self.features):
-            frame = _str_columns(to_frame(data))
+            frame = _str_columns(to_frame(data, columns=self._role_columns()))
             plan = plan_columns(frame, self.roles, self.features, self._targets, [self.time, self.group])
             data, keys, _ = encode_categories(frame, plan.row_categorical)  # provisional codes, fitted after the split
             side = _Side(plan, frame, keys)
@@ -495,6 +508,14 @@ class Pipeline:
             roles=_with_known(roles, table, columns),
             target_transform=self._target_hook(columns[:n_in]),
         )
+
+    def _role_columns(self) -> list[Any] | None:
+        """The columns a fit with roles reads (None: every column, when ``features`` is not given)."""
+        if self.features is None:
+            return None
+        derived = [c for d in self.derived for c in d.source_columns()]
+        return [*self.features, *derived, *self._targets, *self.roles.known, *self.roles.static, self.roles.weight,
+                self.time, self.group]
 
     def _target_hook(self, inputs: Sequence[str]) -> PerWindowTargetScaling | None:
         """The per-window target normalization of ``scale_per="window"`` (None otherwise)."""
@@ -576,7 +597,10 @@ class Pipeline:
         return scaler.fit(table[_as_slice(rows)])
 
     def _make_scaler(self, columns: list[str]) -> BaseScaler:
-        if self.scale_per in ("sample", "window"):  # per-window statistics: nothing fitted on the rows
+        if self.scale_per in ("sample", "window"):  # per-window statistics: nothing fitted on the rows ...
+            known = [c for c in columns if c in self.roles.known]
+            if known:  # ... but known-ahead inputs: no window's statistics cover their future rows
+                return ColumnScaler({c: "standard" for c in known}, default="none", feature_names=columns)
             return IdentityScaler()
         if self.scale_per == "series":
             if not isinstance(self.scaler, str):

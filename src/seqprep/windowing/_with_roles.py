@@ -46,7 +46,10 @@ def role_windows(
 ) -> Windows:
     """:func:`seqprep.windows` for data with roles: dict batches (see :mod:`seqprep.windowing`)."""
     check_dict_layout(spec.layout)
-    df = to_frame(data)
+    wanted = None if features is None else [*features, *(targets or []), *roles.known, *roles.static, roles.weight,
+                                            time if isinstance(time, str) else None,
+                                            group if isinstance(group, str) else None]
+    df = to_frame(data, columns=wanted)  # a Polars LazyFrame: only these columns are collected
     df = df.copy(deep=False)
     df.columns = [str(c) for c in df.columns]
     tgts = [str(t) for t in targets] if targets is not None else []

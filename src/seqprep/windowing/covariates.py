@@ -31,6 +31,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._validation import check_choice, check_distinct, check_names, list_names, param_error
 from ..exceptions import DataError, ShapeError, StaticValueError
+from ..io import polars_kind, polars_text_columns
 from ._categories import Vocabulary, factorize_text, is_categorical
 from ._spec import WindowSpec
 from ._views import _strided_rows
@@ -179,22 +180,24 @@ def validate_weights(values: np.ndarray, where: str, labels: Sequence[Any] | Non
         )
 
 
-def to_frame(data: Any, argument: str = "known`/`static`/`weight") -> pd.DataFrame:
-    """The data as one pandas DataFrame (a CSV/Parquet path is read; a Polars frame is converted)."""
+def to_frame(
+    data: Any, argument: str = "known`/`static`/`weight", columns: Sequence[Any] | None = None
+) -> pd.DataFrame:
+    """The data as one pandas DataFrame (a CSV/Parquet path is read; a Polars frame is wrapped).
+
+    A Polars frame's numeric columns are shared with Arrow's buffers (:func:`seqprep.io.from_polars`);
+    ``columns`` (names, None: all) are the ones a LazyFrame collects, once.
+    """
+    from ..io import from_polars, polars_kind
+
     if isinstance(data, (str, os.PathLike)):
         from ..io import read_table
 
         return read_table(data)
     if isinstance(data, pd.DataFrame):
         return data
-    collect = getattr(data, "collect", None)
-    if callable(collect) and type(data).__module__.startswith("polars"):
-        data = collect()  # a polars LazyFrame
-    to_pandas = getattr(data, "to_pandas", None)
-    if callable(to_pandas) and type(data).__module__.startswith("polars"):
-        out = to_pandas()
-        if isinstance(out, pd.DataFrame):
-            return out
+    if polars_kind(data) in ("DataFrame", "LazyFrame"):
+        return from_polars(data, columns=None if columns is None else [str(c) for c in columns if c is not None])
     what = type(data).__name__ if not isinstance(data, list) else "a list of series"
     raise param_error(
         "data", f"a DataFrame or a CSV/Parquet path when `{argument}` or a categorical column is used", what,
@@ -204,6 +207,9 @@ def to_frame(data: Any, argument: str = "known`/`static`/`weight") -> pd.DataFra
 
 def needs_roles(data: Any, features: Sequence[Any] | None) -> bool:
     """Whether the explicit ``features`` of a DataFrame include a categorical column (dict batches then)."""
+    if features is not None and polars_kind(data) in ("DataFrame", "LazyFrame"):
+        text = set(polars_text_columns(data))  # from the schema: nothing is collected here
+        return any(isinstance(f, str) and f in text for f in features)
     if features is None or not isinstance(data, pd.DataFrame):
         return False
     names = {str(c): c for c in data.columns}
