@@ -67,3 +67,14 @@ def test_polars_with_roles_reads_only_the_needed_columns():
 
 def _boom(s):
     raise AssertionError("the unused column was computed")
+
+
+def test_torch_loader_yields_the_statistics_as_tensors():
+    torch = pytest.importorskip("torch")
+    pipe = Pipeline(scale_per="window", **KW)
+    parts = pipe.fit(make_panel())
+    X, y = next(iter(parts.test.to_torch().loader(batch_size=8)))
+    assert X["target_loc"].dtype == X["target_scale"].dtype == torch.float32
+    assert tuple(X["target_scale"].shape) == (8, 1) and tuple(y.shape) == (8, 2)
+    Xn, _ = parts.test[0:8]
+    np.testing.assert_array_equal(X["target_loc"].numpy(), Xn["target_loc"])
