@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._fit import TrainResult, evaluate, fit, predict
+from ._fit import TrainResult, denormalize_target, evaluate, fit, predict
 from ._loaders import ArrayWindows, WindowsLike, _dataset_class, collate_batch, make_dataloader
 from ._loop import resolve_device
 
@@ -61,6 +61,7 @@ __all__ = [
     "WindowsDataset",
     "WindowsLike",
     "collate_batch",
+    "denormalize_target",
     "evaluate",
     "fit",
     "make_dataloader",
