@@ -157,14 +157,14 @@ def _shape_text(x: torch.Tensor) -> str:
 def _dict_inputs(
     n_features: int, inputs: Mapping[str, Any] | None, horizon: int | None, masks: bool,
     dims: Mapping[str, int] | None,
-) -> tuple[dict[str, Any] | None, InputJoin | None, dict[str, Any]]:
-    """``(input_spec, InputJoin, config entries)`` of a model's dict inputs; ``(None, None, {})`` without them."""
+) -> tuple[dict[str, Any], InputJoin | None, dict[str, Any]]:
+    """``(input_spec, InputJoin, config entries)`` of a model's dict inputs; ``(past-only spec, None, {})`` without."""
     if inputs is None:
         for name, value, unset in (("horizon", horizon, None), ("masks", masks, False), ("embedding_dims", dims, None)):
             if value != unset:
                 raise param_error(name, f"{unset} without inputs", value,
                                   "Pass inputs=windows.inputs too, or use CNNLSTM.from_windows(windows).")
-        return None, None, {}
+        return plain_spec(n_features), None, {}
     spec = input_spec(inputs, horizon=horizon, masks=masks)
     if spec["past"] != n_features:
         raise param_error("n_features", f"the number of past columns in inputs ({spec['past']})", n_features,
@@ -312,8 +312,7 @@ class _RecurrentModel(nn.Module):
         if lengths is not None:
             raise param_error("lengths", "None with a dict batch", "a tensor",
                               "Masks of padded cases and dict batches do not combine; pass a tensor x with lengths.")
-        spec = join.spec if join is not None else plain_spec(n_features)
-        check_batch(x, spec)
+        check_batch(x, self.input_spec)
         past = x["past"]
         self._check_tensor(past)
         if join is None:
@@ -470,9 +469,9 @@ class CNNLSTM(_RecurrentModel):
         rebuilds the model.
     min_lookback : int
         Smallest input length the stack accepts.
-    input_spec : dict or None
-        What a dict batch must hold (:func:`seqprep.diagnosis.batches.input_spec`); None without
-        *inputs*. :func:`seqprep.doctor` checks batches against it.
+    input_spec : dict
+        What a dict batch must hold (:func:`seqprep.diagnosis.batches.input_spec`); without *inputs*,
+        ``past`` only. :func:`seqprep.doctor` checks dict batches against it.
     pools : tuple of int
         The pool of each conv block (resolved when ``pool="auto"``).
 

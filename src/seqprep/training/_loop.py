@@ -255,7 +255,7 @@ def _train_one_epoch(model: Any, loader: Any, optimizer: Any, rt: _Runtime, epoc
 
     model.train()
     total = torch.zeros((), device=rt.device)
-    seen = 0
+    seen: Any = 0
     for X, y, *lengths in loader:
         optimizer.zero_grad(set_to_none=True)
         _, _, loss, count = rt.forward(model, X, y, *lengths)
