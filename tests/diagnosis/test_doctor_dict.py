@@ -132,3 +132,14 @@ def test_input_spec_and_embedding_rule():
     assert check_dict_batch(b, spec) is None
     assert check_dict_batch({**b, "past_mask": b["past_mask"][:, 1:]}, spec).code == "DICT_SHAPE"
     assert check_dict_batch({**b, "past_mask": b["past_mask"].astype("U1")}, spec).code == "DICT_DTYPE"
+
+
+def test_an_ensemble_declares_its_members_inputs(model):
+    from seqprep.models import Ensemble
+
+    torch.manual_seed(1)
+    other = CNNLSTM(2, inputs=INPUTS, horizon=H, conv_channels=(4,), lstm_hidden=4)
+    ens = Ensemble([model, other])
+    assert ens.input_spec == model.input_spec
+    assert doctor(ens, {**_batch(), "known": _batch()["known"][:, :T]}).diagnosis.code == "KNOWN_ROWS"
+    assert Ensemble([model, CNNLSTM(2)]).input_spec is None

@@ -182,6 +182,7 @@ class _RecurrentModel(nn.Module):
     """Shared parts: argument checks, LSTM + head, input checks, config round trip."""
 
     _positional: tuple[str, ...] = ()
+    input_spec: dict[str, Any]  # set by the models that read dict batches (CNNLSTM, LSTMFCN)
 
     def _check_common(
         self,
