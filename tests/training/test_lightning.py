@@ -148,3 +148,21 @@ def test_seqprep_imports_without_lightning():
             "try:\n    seqprep.training.SeqprepDataModule\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'seqprep[lightning]'" in out.stdout
+
+
+@pytest.mark.skipif("known" not in __import__("inspect").signature(seqprep.Pipeline).parameters,
+                    reason="needs the covariate roles of seqprep.Pipeline (issue 17, data side)")
+def test_a_covariate_pipeline_trains_through_the_datamodule(pl, classes):
+    SeqprepDataModule, SeqprepModule = classes
+    rng = np.random.default_rng(0)
+    t = np.arange(300)
+    df = pd.DataFrame({"y": np.sin(t / 6) + rng.normal(0, 0.1, t.size), "hour": (t % 24).astype(float),
+                       "holiday": np.where(t % 40 < 3, "yes", "no"), "w": rng.uniform(0.5, 2.0, t.size)})
+    pipe = seqprep.Pipeline(lookback=16, horizon=[1, 2], target="y", features=["y"], known=["hour", "holiday"],
+                            weight="w")
+    split = pipe.fit(df)
+    torch.manual_seed(0)
+    model = CNNLSTM.from_windows(split.train, horizons=2, conv_channels=(8,), lstm_hidden=8)
+    trainer = _trainer(pl)
+    trainer.fit(SeqprepModule(model, sample_weight=True), datamodule=SeqprepDataModule(pipe, batch_size=32))
+    assert np.isfinite(float(trainer.callback_metrics["val_mae"]))

@@ -135,8 +135,9 @@ def _build_module(base: type) -> type:
         Parameters
         ----------
         model : torch.nn.Module
-            Any model taking the batches' ``X`` (a tensor or a dict batch), e.g. ``CNNLSTM.from_windows``.
-            It stays reachable as ``module.model`` (save it with :func:`seqprep.models.save_model`).
+            Any model taking the batches' ``X`` (a tensor or a dict batch), e.g. ``CNNLSTM.from_windows``;
+            put in training mode. It stays reachable as ``module.model`` (save it with
+            :func:`seqprep.models.save_model`).
         task : {"regression", "classification"}, default "regression"
         loss : {None, "mse", "huber", "cross_entropy"}, optional
             As in :func:`seqprep.training.fit`.
@@ -162,7 +163,7 @@ def _build_module(base: type) -> type:
 
             if not isinstance(model, torch.nn.Module):
                 raise param_error("model", "a torch.nn.Module", model)
-            self.model = model
+            self.model = model.train()  # e.g. load_model returns it in eval mode; Lightning warns on that
             self.task = check_choice(task, "task", ("regression", "classification"))
             self.lr = check_float(lr, "lr", minimum=0.0, inclusive=False)
             self.weight_decay = check_float(weight_decay, "weight_decay", minimum=0.0)
