@@ -197,3 +197,11 @@ def test_from_windows_reads_inputs_horizon_and_masks():
             return np.zeros((3, T, 2), np.float32)[index], np.zeros(3)[index]
 
     assert CNNLSTM.from_windows(Plain()).input_spec["known"] == 0
+
+
+def test_known_inputs_with_horizon_zero_have_no_future_rows(tmp_path):
+    model = CNNLSTM(2, inputs=INPUTS, horizon=0, **SMALL).eval()
+    b = {k: (v[:, :T] if k.startswith("known") else v) for k, v in _batch(masks=False).items()}
+    assert model(b).shape == (B, 1)
+    save_model(model, tmp_path / "m")
+    assert torch.equal(load_model(tmp_path / "m")(b), model(b))

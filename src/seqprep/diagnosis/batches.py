@@ -98,8 +98,8 @@ def input_spec(inputs: Any, *, horizon: int | None = None, masks: bool = False) 
         empty; keys outside these are ignored). Every categorical column needs its cardinality
         (codes ``0 .. n_codes - 1``, 0 = unknown).
     horizon : int, optional
-        H, the rows of ``known`` after the window's end (``max`` of the windows' horizons). Needed
-        when there are known inputs.
+        H, the rows of ``known`` after the window's end (``max`` of the windows' horizons; 0 for
+        windows whose target is their own last row). Needed when there are known inputs.
     masks : bool, default False
         Whether batches carry ``past_mask`` (and ``known_mask`` with known inputs): windows built
         with ``nan_policy="mask"``.
@@ -135,10 +135,10 @@ def input_spec(inputs: Any, *, horizon: int | None = None, masks: bool = False) 
     has_known = bool(spec["known"] or spec["known_cat"])
     if horizon is None:
         if has_known:
-            raise param_error("horizon", "an integer >= 1 with known inputs", horizon,
+            raise param_error("horizon", "an integer >= 0 with known inputs", horizon,
                               "Pass horizon=H, the largest forecast step of the windows (or use from_windows).")
         horizon = 0
-    horizon = check_int(horizon, "horizon", minimum=1 if has_known else 0)
+    horizon = check_int(horizon, "horizon", minimum=0)
     spec["horizon"] = horizon if has_known else 0
     spec["masks"] = check_bool(masks, "masks")
     return spec

@@ -173,7 +173,8 @@ def _dict_inputs(
     roles = ("past", "past_cat", "known", "known_cat", "static", "static_cat")
     config_inputs: dict[str, Any] = {role: list(inputs.get(role) or []) for role in roles}
     config_inputs["cardinalities"] = {c: n for role in roles[1::2] for c, n in spec[role].items()}
-    config = {"inputs": config_inputs, "horizon": spec["horizon"] or None, "masks": spec["masks"],
+    has_known = bool(spec["known"] or spec["known_cat"])
+    config = {"inputs": config_inputs, "horizon": spec["horizon"] if has_known else None, "masks": spec["masks"],
               "embedding_dims": widths}
     return spec, InputJoin(spec, widths), config
 
