@@ -83,8 +83,7 @@ class InputJoin(nn.Module):
         return torch.cat(parts, dim=-1)
 
     def forward(self, x: Mapping[str, Any], dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(seq, extra)`` of a dict batch, in *dtype* (the model's)."""
-        check_batch(x, self.spec)
+        """``(seq, extra)`` of a dict batch already checked with :func:`check_batch`, in *dtype* (the model's)."""
         past = x["past"]
         T, H = past.shape[1], self.horizon
         seq = [past]
