@@ -14,12 +14,12 @@ torch.set_num_threads(1)
 from seqprep.models import CNNLSTM  # noqa: E402
 from seqprep.training import (  # noqa: E402
     ArrayWindows,
-    denormalize_target,
     evaluate,
     fit,
     make_dataloader,
     predict,
 )
+from seqprep.training._fit import _denormalize_target as denormalize_target  # noqa: E402
 
 N, T, H = 96, 10, 2
 INPUTS = {"past": ["y"], "known": ["k"], "static_cat": ["s"], "cardinalities": {"s": 4}}

@@ -34,7 +34,8 @@ Dict batches (windows with known/static/categorical inputs, masks, weights or pe
 normalization): every tensor of ``X`` is moved to the device and the whole dict reaches the model;
 ``fit(..., sample_weight=True)`` / ``evaluate(..., sample_weight=True)`` weight the loss and the metrics
 by the batch's ``"weight"``; ``predict`` returns outputs in the windows' normalized space and
-``predict(..., denormalize=True)`` (or :func:`denormalize_target`) undoes the per-window normalization.
+``predict(..., denormalize=True)`` undoes the per-window target normalization the batches carry (as
+``pipe.inverse_target(pred, windows=...)`` does for a ``Pipeline(scale_per="window")``).
 
 Lightning (optional, ``pip install 'seqprep[lightning]'``): :class:`SeqprepDataModule` gives the
 train/val/test loaders of a fitted Pipeline, :class:`SeqprepModule` wraps a model with the loss and
@@ -61,7 +62,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._fit import TrainResult, denormalize_target, evaluate, fit, predict
+from ._fit import TrainResult, evaluate, fit, predict
 from ._loaders import ArrayWindows, WindowsLike, _dataset_class, collate_batch, make_dataloader
 from ._loop import resolve_device
 
@@ -73,7 +74,6 @@ __all__ = [
     "WindowsDataset",
     "WindowsLike",
     "collate_batch",
-    "denormalize_target",
     "evaluate",
     "fit",
     "make_dataloader",

@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TrainResult",
-    "denormalize_target",
     "evaluate",
     "fit",
     "predict",
@@ -370,7 +369,7 @@ def _outputs(
                     joined(scales))
 
 
-def denormalize_target(values: Any, target_loc: Any, target_scale: Any) -> np.ndarray:
+def _denormalize_target(values: Any, target_loc: Any, target_scale: Any) -> np.ndarray:
     """Undo per-window target normalization: ``values * target_scale + target_loc``, window by window.
 
     Parameters
@@ -385,12 +384,11 @@ def denormalize_target(values: Any, target_loc: Any, target_scale: Any) -> np.nd
     Returns
     -------
     ndarray
-        ``values`` in the units the windows had before the per-window normalization (a Pipeline's
-        global scaler, if any, is undone after this by ``pipe.inverse_target``).
+        ``values`` in the units the windows had before the per-window normalization.
 
     Examples
     --------
-    >>> denormalize_target([[0.5, -1.0], [0.0, 2.0]], [[10.0], [20.0]], [[2.0], [4.0]])
+    >>> _denormalize_target([[0.5, -1.0], [0.0, 2.0]], [[10.0], [20.0]], [[2.0], [4.0]])
     array([[11.,  8.],
            [20., 28.]])
     """
@@ -432,11 +430,11 @@ def predict(
 ) -> np.ndarray:
     """Run the model over all windows, in order, in eval mode and without gradients.
 
-    With per-window target normalization (RevIN: dict batches carrying ``"target_loc"`` and
-    ``"target_scale"``) the model predicts in each window's normalized space, and so does this
-    function; ``denormalize=True`` returns ``pred * target_scale + target_loc`` per window instead
-    (:func:`denormalize_target`). A Pipeline's global scaler is undone after that by
-    ``pipe.inverse_target``.
+    With per-window target normalization (RevIN, ``Pipeline(scale_per="window")``: dict batches
+    carrying ``"target_loc"`` and ``"target_scale"``) the model predicts in each window's normalized
+    space, and so does this function; ``denormalize=True`` returns ``pred * target_scale +
+    target_loc`` per window instead, the same as ``pipe.inverse_target(predict(model, windows),
+    windows=windows)`` (use one of the two, not both).
 
     Parameters
     ----------
@@ -481,7 +479,7 @@ def predict(
         if check_bool(proba, "proba"):
             raise param_error("proba", "False for task='regression'", proba)
         if denormalize:
-            out = denormalize_target(out, res.loc, res.scale).astype(np.float32)
+            out = _denormalize_target(out, res.loc, res.scale).astype(np.float32)
         return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
     if out.ndim != 2:
         raise ShapeError(f"For classification the model must return (n, n_classes) logits. Received: {out.shape}.")
@@ -528,8 +526,8 @@ def evaluate(
         Weight each window by the ``"weight"`` its dict batch carries (the metrics' ``sample_weight``).
     denormalize : bool, default False
         Regression: score predictions and targets after undoing the per-window target
-        normalization the batches carry (:func:`denormalize_target`); False scores them in the
-        windows' normalized space.
+        normalization the batches carry (as ``predict(..., denormalize=True)``); False scores them
+        in the windows' normalized space.
 
     Returns
     -------
@@ -553,5 +551,5 @@ def evaluate(
         raise ShapeError(f"The model output has shape {out.shape} but the targets have shape {y.shape}.")
     out = out.reshape(y.shape)
     if denormalize:
-        out, y = denormalize_target(out, res.loc, res.scale), denormalize_target(y, res.loc, res.scale)
+        out, y = _denormalize_target(out, res.loc, res.scale), _denormalize_target(y, res.loc, res.scale)
     return regression_metrics(y, out, sample_weight=res.weight)

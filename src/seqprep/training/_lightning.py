@@ -150,8 +150,8 @@ def _build_module(base: type) -> type:
         -----
         Logs ``train_loss`` (per epoch), ``val_loss`` and ``val_mae`` / ``val_accuracy``, ``test_loss``
         and ``test_mae`` / ``test_accuracy``. Lightning averages them over batches weighted by batch
-        size. ``predict_step`` returns the model's outputs (in the windows' normalized space; see
-        :func:`seqprep.training.denormalize_target`).
+        size. ``predict_step`` returns the model's outputs (in the windows' normalized space, with
+        per-window target normalization: ``pipe.inverse_target(pred, windows=...)`` inverts them).
         """
 
         def __init__(self, model: Any, *, task: str = "regression", loss: str | None = None, lr: float = 1e-3,
