@@ -100,3 +100,41 @@ def test_classification_errors():
         confusion_matrix([0, 1], [0, 1], labels=[0, 0, 1])
     with pytest.raises(DataError, match="empty"):
         accuracy([], [])
+
+
+# ----------------------------------------------------------------------------- sample weights
+@pytest.mark.parametrize("shape", [(60,), (60, 3)])
+def test_weighted_regression_metrics_match_sklearn(rng, shape):
+    y = rng.normal(size=shape)
+    p = y + rng.normal(scale=0.3, size=shape)
+    w = rng.uniform(0.0, 2.0, size=shape[0])
+    assert mae(y, p, sample_weight=w) == pytest.approx(skm.mean_absolute_error(y, p, sample_weight=w))
+    assert rmse(y, p, sample_weight=w) == pytest.approx(np.sqrt(skm.mean_squared_error(y, p, sample_weight=w)))
+    per_sample = (200 * np.abs(y - p) / (np.abs(y) + np.abs(p))).reshape(shape[0], -1).mean(axis=1)
+    assert smape(y, p, sample_weight=w) == pytest.approx(np.average(per_sample, weights=w))
+    assert regression_metrics(y, p, sample_weight=np.ones(shape[0])) == pytest.approx(regression_metrics(y, p))
+
+
+def test_weighted_classification_metrics_match_sklearn(rng):
+    y = rng.integers(0, 3, size=300)
+    p = np.where(rng.random(300) < 0.6, y, rng.integers(0, 3, size=300))
+    w = rng.uniform(0.0, 3.0, size=300)
+    assert accuracy(y, p, sample_weight=w) == pytest.approx(skm.accuracy_score(y, p, sample_weight=w))
+    assert balanced_accuracy(y, p, sample_weight=w) == pytest.approx(
+        skm.balanced_accuracy_score(y, p, sample_weight=w))
+    assert macro_f1(y, p, sample_weight=w) == pytest.approx(
+        skm.f1_score(y, p, average="macro", sample_weight=w, zero_division=0))
+    np.testing.assert_allclose(confusion_matrix(y, p, sample_weight=w), skm.confusion_matrix(y, p, sample_weight=w))
+    assert set(classification_metrics(y, p, sample_weight=w)) == {"accuracy", "balanced_accuracy", "macro_f1"}
+
+
+@pytest.mark.parametrize(
+    ("w", "match"),
+    [([1.0, 1.0], r"shape \(3,\)"), ([1.0, -1.0, 1.0], ">= 0"), ([1.0, np.nan, 1.0], "finite"),
+     ([0.0, 0.0, 0.0], "sum is > 0"), ("abc", "one weight per sample")],
+)
+def test_sample_weight_is_validated(w, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        mae([1.0, 2.0, 3.0], [1.0, 2.0, 4.0], sample_weight=w)
+    with pytest.raises(InvalidParameterError, match=match):
+        accuracy([0, 1, 1], [0, 1, 0], sample_weight=w)

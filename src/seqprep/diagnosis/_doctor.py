@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from .._validation import check_bool, check_int, param_error
 from ..exceptions import ShapeError
 from ._report import DoctorReport
+from .batches import check_dict_batch
 
 __all__ = ["doctor"]
 
@@ -42,6 +44,8 @@ def _make_batch(batch_or_shape: Any, windows: Any, batch_size: int) -> tuple[np.
             "batch_or_shape", "a shape such as (32, 30, 4), an array/tensor or windows", None,
             "Pass the shape of one batch, a batch, or windows=seqprep.windows(...).",
         )
+    if isinstance(source, Mapping):  # a dict batch
+        return _dict_rows(source, batch_size), layout
     if _is_shape(source):
         shape = tuple(int(d) for d in source)
         if any(d < 1 for d in shape):
@@ -56,6 +60,8 @@ def _make_batch(batch_or_shape: Any, windows: Any, batch_size: int) -> tuple[np.
             raise ShapeError("the windows are empty: there is no sample to run the model on.")
         sample = source[0 : min(batch_size, len(source))]
         x = sample[0] if isinstance(sample, tuple) else sample
+        if isinstance(x, Mapping):
+            return _dict_rows(x, batch_size), layout
         return _as_float(x), layout
     if not hasattr(source, "shape") or not hasattr(source, "__getitem__"):
         raise param_error(
@@ -65,6 +71,22 @@ def _make_batch(batch_or_shape: Any, windows: Any, batch_size: int) -> tuple[np.
     if len(source.shape) == 0 or source.shape[0] == 0:
         raise ShapeError(f"the batch has shape {tuple(source.shape)}: it holds no sample to run the model on.")
     return _as_float(source[:batch_size]), layout
+
+
+def _dict_rows(batch: Mapping[str, Any], batch_size: int) -> dict[str, Any]:
+    """The first *batch_size* windows of every key of a dict batch (float values as float32; codes kept)."""
+    out = {}
+    for key, value in batch.items():
+        if not hasattr(value, "shape") or len(value.shape) == 0:
+            raise param_error(f"batch_or_shape[{key!r}]", "an array or tensor with a batch axis", value,
+                              "Pass the dict the windows give (windows[idx], to_torch()).")
+        if value.shape[0] == 0:
+            raise ShapeError(f"the batch's {key!r} has shape {tuple(value.shape)}: it holds no sample to run the "
+                             "model on.")
+        out[str(key)] = _as_float(value[:batch_size])
+    if not out:
+        raise param_error("batch_or_shape", "a non-empty dict batch", batch, "Pass the windows' dict batch.")
+    return out
 
 
 def _as_float(x: Any) -> Any:
@@ -90,10 +112,16 @@ def doctor(
     model : torch.nn.Module or keras.Model
         The model to examine. A PyTorch module is put in ``eval()`` mode for the
         pass (and restored); a Keras model is run layer by layer.
-    batch_or_shape : tuple of int, ndarray or tensor
+    batch_or_shape : tuple of int, ndarray, tensor or dict
         Either the shape of one batch, e.g. ``(32, 30, 4)`` (a random batch of
         that exact shape is used: axis 0 is the batch size), or real data, of
-        which the first *batch_size* samples are used.
+        which the first *batch_size* samples are used: an array, a tensor, or a
+        dict batch (``{"past": ..., "known": ..., "static_cat": ...}``, see
+        :mod:`seqprep.diagnosis.batches`). A dict batch given to a model that
+        declares its inputs (``model.input_spec``, as seqprep's models built with
+        ``inputs=``) is first checked key by key against them: a missing or
+        undeclared key, ``known`` without its T + H rows, float or out-of-range
+        category codes are each reported with their cause and fix.
     windows : seqprep.Windows, optional
         Windows built by :func:`seqprep.windows`; the first *batch_size*
         windows' ``X`` are used and their layout is named in the advice.
@@ -136,7 +164,15 @@ def doctor(
     x, layout = _make_batch(batch_or_shape, windows, batch_size)
     from . import _rules as rules
 
-    if framework == "torch":
+    if isinstance(x, Mapping) and framework != "torch":
+        raise param_error("batch_or_shape", "an array or tensor for a Keras model (dict batches: torch models)",
+                          f"a dict with keys {sorted(x)}", "Pass the array the Keras model takes.")
+    spec = getattr(model, "input_spec", None)
+    first = check_dict_batch(x, spec) if isinstance(x, Mapping) and isinstance(spec, Mapping) else None
+    exc: BaseException | None
+    if first is not None and isinstance(x, Mapping):  # the model would refuse it: say why, key by key, unrun
+        report, exc = rules.dict_report(x, first), ShapeError(first.message)
+    elif framework == "torch":
         report, exc = rules.run_torch(model, x, layout)
     else:
         report, exc = rules.run_keras(model, x, layout)

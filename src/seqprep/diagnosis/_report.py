@@ -93,6 +93,8 @@ class DoctorReport:
         Shape of the batch that was fed.
     output_shape : tuple of int or None
         Shape of the model's output when ``ok``.
+    input_shapes : dict of str to tuple of int
+        For a dict batch, the shape under each key (``input_shape`` is then that of ``"past"``).
     """
 
     rows: list[LayerRow]
@@ -103,6 +105,7 @@ class DoctorReport:
     framework: str = "torch"
     input_shape: tuple[int, ...] = ()
     output_shape: Shape = None
+    input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def n_params(self) -> int:
@@ -132,10 +135,13 @@ class DoctorReport:
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        title = f"seqprep doctor: {self.framework} model, batch {format_shape(self.input_shape)}"
-        lines = [title, "", self.table(), ""]
+        batch = (", ".join(f"{k} {format_shape(v)}" for k, v in self.input_shapes.items()) if self.input_shapes
+                 else format_shape(self.input_shape))
+        title = f"seqprep doctor: {self.framework} model, batch {batch}"
+        lines = [title, "", self.table(), ""] if self.rows or self.ok else [title, ""]
         if self.ok:
-            lines.append(f"OK: forward pass {format_shape(self.input_shape)} -> {format_shape(self.output_shape)}")
+            given = "dict batch" if self.input_shapes else format_shape(self.input_shape)
+            lines.append(f"OK: forward pass {given} -> {format_shape(self.output_shape)}")
         else:
             where = f" in layer {self.diagnosis.layer!r}" if self.diagnosis and self.diagnosis.layer else ""
             lines.append(f"FAILED{where}: {_first_line(self.error or '')}")

@@ -23,12 +23,18 @@ SEQUENCE_TO_HEAD           Linear head given the whole LSTM sequence
 RANK_MISMATCH              wrong number of axes, no more specific rule
 UNRECOGNISED               no rule matched: the shapes and the error are shown
 RNN_NOT_BATCH_FIRST        warning: batch-first tensor given to a batch_first=False RNN
+CATEGORY_OUT_OF_RANGE      an ``nn.Embedding`` got a code >= its size (dict batch: the key and column named)
+CATEGORY_NOT_INTEGER       an ``nn.Embedding`` got float codes
 =========================  ==========================================================
+
+Dict batches checked against a model's declared inputs have the codes of
+:mod:`seqprep.diagnosis.batches` (``DICT_KEY_MISSING``, ``KNOWN_ROWS``, ...).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +67,7 @@ class _Ctx:
     error: str
     batch_shape: tuple[int, ...]
     layout: str | None
+    batch: Mapping[str, Any] | None = None  # the dict batch, when the batch is one
 
     @property
     def failed(self) -> _Call:
@@ -299,12 +306,29 @@ def _next_layer(ctx: _Ctx, after: Any) -> str | None:
 # PyTorch
 
 
+def _main_shape(x: Mapping[str, Any]) -> tuple[int, ...]:
+    main = x["past"] if "past" in x else next(iter(x.values()))
+    return tuple(int(d) for d in main.shape)
+
+
+def dict_report(x: Mapping[str, Any], diag: Diagnosis) -> DoctorReport:
+    """The report of a dict batch refused before the pass (its keys do not fit the model's declared inputs)."""
+    error = "the dict batch does not fit the model's declared inputs (model.input_spec); the model was not run"
+    return DoctorReport(rows=[], ok=False, error=error, diagnosis=diag, framework="torch",
+                        input_shape=_main_shape(x),
+                        input_shapes={k: tuple(int(d) for d in v.shape) for k, v in x.items()})
+
+
 def run_torch(model: Any, x: Any, layout: str | None) -> tuple[DoctorReport, BaseException | None]:
-    """Run *model* on *x* with hooks on every leaf module; return the report and the exception."""
+    """Run *model* on *x* (a tensor or a dict batch) with hooks on every leaf module; return report and exception."""
     import torch
 
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(np.ascontiguousarray(x))
+    shapes: dict[str, tuple[int, ...]] = {}
+    if isinstance(x, Mapping):
+        x = {k: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v for k, v in x.items()}
+        shapes = {k: tuple(int(d) for d in v.shape) for k, v in x.items()}
     calls: list[_Call] = []
     stack: list[_Call] = []
     handles = []
@@ -341,10 +365,11 @@ def run_torch(model: Any, x: Any, layout: str | None) -> tuple[DoctorReport, Bas
         model.train(was_training)
 
     rows = [LayerRow(c.name, _tname(c.layer), c.in_shape, c.out_shape, _torch_params(c.layer)) for c in calls]
-    batch_shape = tuple(int(d) for d in x.shape)
-    report = DoctorReport(rows=rows, ok=exc is None, framework="torch", input_shape=batch_shape)
+    batch_shape = _main_shape(x) if isinstance(x, Mapping) else tuple(int(d) for d in x.shape)
+    report = DoctorReport(rows=rows, ok=exc is None, framework="torch", input_shape=batch_shape, input_shapes=shapes)
     ctx = _Ctx("torch", model, calls, stack[-1] if (exc is not None and stack) else None,
                _clean(str(exc)) if exc is not None else "", batch_shape, layout)
+    ctx.batch = x if isinstance(x, Mapping) else None
     report.warnings = _torch_warnings(ctx)
     if exc is None:
         report.output_shape = _shape_of(out)
@@ -442,7 +467,42 @@ def _diagnose_torch(ctx: _Ctx) -> Diagnosis:
         return _torch_conv2d(ctx, m, s)
     if isinstance(m, nn.Linear):
         return _torch_linear(ctx, m, s)
+    if isinstance(m, nn.Embedding):
+        return _torch_embedding(ctx, m, s)
     return _unrecognised(ctx)
+
+
+def _torch_embedding(ctx: _Ctx, m: Any, s: tuple) -> Diagnosis:
+    """Float codes, or codes outside ``0 .. num_embeddings - 1`` (named by key and column for a dict batch)."""
+    name, n = ctx.failed.name, int(m.num_embeddings)
+    if "scalar type" in ctx.error or "Float" in ctx.error or "Half" in ctx.error or "Double" in ctx.error:
+        return Diagnosis(
+            "CATEGORY_NOT_INTEGER", name,
+            f"Embedding '{name}' was given float values {_fs(s)}; an embedding looks up integer codes.",
+            "keep category codes as int64 (seqprep's dict batches do): cast only the float keys to float, "
+            "never the whole batch.",
+        )
+    if "index out of range" not in ctx.error:
+        return _unrecognised(ctx)
+    where = ""
+    for key, value in (ctx.batch or {}).items():
+        if not key.endswith("_cat") or value.dtype.is_floating_point or value.numel() == 0:
+            continue
+        flat = value.reshape(-1, value.shape[-1])
+        for j in range(flat.shape[1]):
+            hi, lo = int(flat[:, j].max()), int(flat[:, j].min())
+            if hi >= n or lo < 0:
+                where = f" The batch's {key!r} column {j} holds codes {lo} .. {hi}."
+                break
+        if where:
+            break
+    return Diagnosis(
+        "CATEGORY_OUT_OF_RANGE", name,
+        f"Embedding '{name}' has {n} codes (0 .. {n - 1}) but was given a code outside that range: "
+        f"'index out of range'.{where}",
+        "size each embedding from the cardinalities of the windows it reads (windows.inputs['cardinalities'], "
+        "code 0 = unknown), and encode every part with the same fitted Pipeline.",
+    )
 
 
 def _torch_too_short(ctx: _Ctx) -> Diagnosis:

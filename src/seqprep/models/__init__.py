@@ -20,6 +20,11 @@ PyTorch is not installed.
   :func:`~seqprep.models.saving.load_model` -- ``config.json`` +
   ``weights.pt`` in a run directory, loaded with ``weights_only=True``.
 
+``CNNLSTM`` and ``LSTMFCN`` also read dict batches (windows with ``known`` / ``static`` covariates,
+categorical columns or ``nan_policy="mask"``): build them with ``inputs=windows.inputs`` (or
+``CNNLSTM.from_windows(windows)``); categorical columns get embeddings, and the declared inputs are
+saved in ``config.json``. :mod:`seqprep.diagnosis.batches` lists the keys and checks a batch.
+
 Examples
 --------
 >>> import seqprep.models

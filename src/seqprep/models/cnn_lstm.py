@@ -13,7 +13,7 @@ writes and reads them).
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 try:
@@ -32,8 +32,10 @@ from .._validation import (
     list_names,
     param_error,
 )
+from ..diagnosis.batches import input_spec
 from ..diagnosis.shapes import CNNLSTMPlan, per_block, plan_cnn_lstm
 from ..exceptions import ShapeError
+from ._inputs import InputJoin, check_batch, embedding_dims, plain_spec
 
 __all__ = ["CNNLSTM", "TimeDistributedCNNLSTM"]
 
@@ -42,6 +44,7 @@ _HEADS = ("last", "mean", "last+mean")
 _AUTO_POOL_MIN_STEPS = 16  # pool="auto": pool while at least this many steps would reach the LSTM
 _AUTO_POOL_SIZES = (4, 2)  # pool="auto": largest pool per block tried first
 _FRAME_LAYOUTS = ("NSTC", "NTHWC", "NTCHW")
+_ROLE_KEYS = ("past", "past_cat", "known", "known_cat", "static", "static_cat", "masks")
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -151,10 +154,36 @@ def _shape_text(x: torch.Tensor) -> str:
     return str(tuple(int(s) for s in x.shape))
 
 
+def _dict_inputs(
+    n_features: int, inputs: Mapping[str, Any] | None, horizon: int | None, masks: bool,
+    dims: Mapping[str, int] | None,
+) -> tuple[dict[str, Any], InputJoin | None, dict[str, Any]]:
+    """``(input_spec, InputJoin, config entries)`` of a model's dict inputs; ``(past-only spec, None, {})`` without."""
+    if inputs is None:
+        for name, value, unset in (("horizon", horizon, None), ("masks", masks, False), ("embedding_dims", dims, None)):
+            if value != unset:
+                raise param_error(name, f"{unset} without inputs", value,
+                                  "Pass inputs=windows.inputs too, or use CNNLSTM.from_windows(windows).")
+        return plain_spec(n_features), None, {}
+    spec = input_spec(inputs, horizon=horizon, masks=masks)
+    if spec["past"] != n_features:
+        raise param_error("n_features", f"the number of past columns in inputs ({spec['past']})", n_features,
+                          "Pass n_features=len(windows.inputs['past']), or use CNNLSTM.from_windows(windows).")
+    widths = embedding_dims(spec, dims)
+    roles = ("past", "past_cat", "known", "known_cat", "static", "static_cat")
+    config_inputs: dict[str, Any] = {role: list(inputs.get(role) or []) for role in roles}
+    config_inputs["cardinalities"] = {c: n for role in roles[1::2] for c, n in spec[role].items()}
+    has_known = bool(spec["known"] or spec["known_cat"])
+    config = {"inputs": config_inputs, "horizon": spec["horizon"] if has_known else None, "masks": spec["masks"],
+              "embedding_dims": widths}
+    return spec, InputJoin(spec, widths), config
+
+
 class _RecurrentModel(nn.Module):
     """Shared parts: argument checks, LSTM + head, input checks, config round trip."""
 
     _positional: tuple[str, ...] = ()
+    input_spec: dict[str, Any]  # set by the models that read dict batches (CNNLSTM, LSTMFCN)
 
     def _check_common(
         self,
@@ -265,6 +294,34 @@ class _RecurrentModel(nn.Module):
         """Number of trainable parameters."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
+    def _split_inputs(
+        self, x: Any, n_features: int, lengths: Any = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """``(past, seq, extra)`` of a tensor or dict batch; *seq* None means "read *past* as it is".
+
+        A dict goes through the model's :class:`InputJoin` (or, for a model built without inputs, may
+        hold ``past`` and the training loop's keys only); a tensor is refused by a model built for dicts.
+        """
+        join: InputJoin | None = getattr(self, "join", None)
+        if not isinstance(x, Mapping):
+            if join is not None:
+                raise param_error(
+                    "x", "a dict batch for a model built with inputs", f"a {type(x).__name__}",
+                    f"This model reads {list_names(k for k, v in join.spec.items() if v and k in _ROLE_KEYS)}: "
+                    "pass the windows' dict batches (windows[idx], to_torch()).",
+                )
+            return x, None, None
+        if lengths is not None:
+            raise param_error("lengths", "None with a dict batch", "a tensor",
+                              "Masks of padded cases and dict batches do not combine; pass a tensor x with lengths.")
+        check_batch(x, self.input_spec)
+        past = x["past"]
+        self._check_tensor(past)
+        if join is None:
+            return past, None, None
+        seq, extra = join(x, past.dtype)
+        return past, seq, extra
+
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> _RecurrentModel:
         """Rebuild a model (with fresh weights) from its :attr:`config`.
@@ -325,10 +382,22 @@ class CNNLSTM(_RecurrentModel):
       represent a ridge/AR solution (weight decay regularises it).  Needs
       *lookback*, and every input then has exactly ``lookback`` steps.
 
+    Dict batches (windows with ``known`` / ``static`` covariates, categorical columns or
+    ``nan_policy="mask"``; see :mod:`seqprep.diagnosis.batches`): build the model with
+    ``inputs=windows.inputs`` (and ``horizon``, ``masks``), or with :meth:`from_windows`, and call
+    it on the dict. Every categorical column gets an ``nn.Embedding`` (width
+    :func:`~seqprep.diagnosis.batches.embedding_dim` of its number of codes, or *embedding_dims*).
+    ``past``, ``past_mask`` (as 0/1 channels), the embedded ``past_cat``, and the first T rows of
+    ``known``, ``known_mask`` and the embedded ``known_cat`` are joined along features before the
+    conv blocks; their last H rows (the horizon) flattened, ``static`` and the embedded
+    ``static_cat`` are joined to the LSTM summary read by the head. The keys ``weight``,
+    ``target_loc`` and ``target_scale`` are the training loop's and are ignored here. The
+    persistence skip and the linear path read ``past`` only; ``lengths`` is refused with a dict.
+
     Parameters
     ----------
     n_features : int
-        Features C of the input windows ``(N, T, C)``.
+        Features C of the input windows ``(N, T, C)`` (with dict batches: the ``past`` columns).
     n_outputs : int, default 1
         Regression: number of targets.  Classification: number of classes
         (logits; ``n_outputs=1`` gives one logit for ``BCEWithLogitsLoss``).
@@ -382,6 +451,18 @@ class CNNLSTM(_RecurrentModel):
         block's features, concatenated with the LSTM summary: the two branches
         of LSTM-FCN (Karim et al., 2017), where the convolutional features reach
         the classifier directly as well as through the LSTM.
+    inputs : dict, optional
+        ``Windows.inputs`` of the windows the model reads as dict batches (see above): the columns of
+        each role and the categorical cardinalities. None: plain ``(N, T, C)`` tensors (a dict
+        holding only ``past`` is accepted too).
+    horizon : int, optional
+        With ``known`` inputs: H, the rows of ``known`` after the window's end (the windows'
+        largest horizon); ``known`` then has ``T + H`` rows. Not to be confused with *horizons*,
+        the number of output steps.
+    masks : bool, default False
+        Batches carry ``past_mask`` (and ``known_mask``): windows built with ``nan_policy="mask"``.
+    embedding_dims : dict of str to int, optional
+        Embedding width per categorical column, overriding the rule.
 
     Attributes
     ----------
@@ -390,6 +471,9 @@ class CNNLSTM(_RecurrentModel):
         rebuilds the model.
     min_lookback : int
         Smallest input length the stack accepts.
+    input_spec : dict
+        What a dict batch must hold (:func:`seqprep.diagnosis.batches.input_spec`); without *inputs*,
+        ``past`` only. :func:`seqprep.doctor` checks dict batches against it.
     pools : tuple of int
         The pool of each conv block (resolved when ``pool="auto"``).
 
@@ -422,6 +506,21 @@ class CNNLSTM(_RecurrentModel):
     >>> ms = CNNLSTM(1, 2, task="classification", kernel_size=9, multiscale=3, conv_channels=(32, 32))
     >>> ms(torch.randn(4, 60, 1)).shape
     torch.Size([4, 2])
+
+    A dict batch with a known-in-advance input over the window and 3 horizon steps, and a
+    categorical static input with 4 codes (``Windows.inputs`` gives these lists):
+
+    >>> inputs = {"past": ["load", "temp"], "known": ["hour"], "static_cat": ["region"],
+    ...           "cardinalities": {"region": 4}}
+    >>> cov = CNNLSTM(2, inputs=inputs, horizon=3, horizons=3)
+    >>> batch = {"past": torch.randn(8, 24, 2), "known": torch.randn(8, 27, 1),
+    ...          "static_cat": torch.randint(0, 4, (8, 1))}
+    >>> cov(batch).shape
+    torch.Size([8, 3, 1])
+    >>> cov({**batch, "known": torch.randn(8, 24, 1)})
+    Traceback (most recent call last):
+    ...
+    seqprep.exceptions.ShapeError: 'known' has 24 rows per window, but the model reads T + H = 24 + 3 = 27: ...
     """
 
     _positional = ("n_features",)
@@ -448,9 +547,14 @@ class CNNLSTM(_RecurrentModel):
         linear_path: bool = False,
         multiscale: int = 1,
         conv_summary: bool = False,
+        inputs: Mapping[str, Any] | None = None,
+        horizon: int | None = None,
+        masks: bool = False,
+        embedding_dims: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
         n_features = check_int(n_features, "n_features", minimum=1)
+        self.input_spec, self.join, inputs_config = _dict_inputs(n_features, inputs, horizon, masks, embedding_dims)
         multiscale = check_int(multiscale, "multiscale", minimum=1)
         if multiscale > 1 and padding != "same":
             raise param_error(
@@ -497,6 +601,7 @@ class CNNLSTM(_RecurrentModel):
                 "Pass lookback=T: the linear path reads the flattened (T, n_features) window.",
             )
         self.n_features = n_features
+        self._conv_in = self.join.seq_channels if self.join is not None else n_features
         self.padding = padding
         self._a = a
         self.lookback = lookback
@@ -508,7 +613,7 @@ class CNNLSTM(_RecurrentModel):
             self.plan(lookback).check()
 
         blocks = []
-        c_in = n_features
+        c_in = self._conv_in
         for c_out, k, p in zip(a["channels"], a["kernels"], a["pools"], strict=True):
             if c_out < multiscale:
                 raise param_error(
@@ -519,7 +624,8 @@ class CNNLSTM(_RecurrentModel):
             c_in = c_out
         self.blocks = nn.Sequential(*blocks)
         self.conv_summary = conv_summary
-        self._build_recurrent(c_in, a, head, extra=c_in if conv_summary else 0)
+        head_extra = self.join.extra_features if self.join is not None else 0
+        self._build_recurrent(c_in, a, head, extra=(c_in if conv_summary else 0) + head_extra)
         self.linear: nn.Linear | None = None
         if linear_path:
             self.linear = nn.Linear(lookback * n_features, a["n_outputs"] * (a["horizons"] or 1))  # type: ignore[operator]
@@ -545,7 +651,43 @@ class CNNLSTM(_RecurrentModel):
             "linear_path": linear_path,
             "multiscale": multiscale,
             "conv_summary": conv_summary,
+            **inputs_config,
         }
+
+    @classmethod
+    def from_windows(cls, windows: Any, n_outputs: int = 1, **kwargs: Any) -> CNNLSTM:
+        """A model for the batches of *windows*: its inputs, horizon and masks read from them.
+
+        Parameters
+        ----------
+        windows : seqprep.Windows
+            Windows (e.g. a fitted pipeline's ``split_.train``): ``windows.inputs`` gives the roles and
+            cardinalities, one batch the past width, the known rows (``T + H``) and whether masks come.
+        n_outputs : int, default 1
+            As in :class:`CNNLSTM`.
+        **kwargs
+            Any other :class:`CNNLSTM` argument (``horizons``, ``conv_channels``, ...).
+
+        Returns
+        -------
+        CNNLSTM
+            Built with ``inputs=windows.inputs`` (when its batches are dicts), ``horizon`` and ``masks``.
+        """
+        if len(windows) == 0:
+            raise param_error("windows", "windows holding at least one window", windows,
+                              "Build the model from the training windows.")
+        sample = windows[0:1]
+        X = sample[0] if isinstance(sample, tuple) else sample
+        if not isinstance(X, Mapping):
+            shape = tuple(X.shape)
+            if len(shape) != 3:
+                raise ShapeError(f"from_windows needs (N, T, C) windows; these give X of shape {shape}.")
+            return cls(shape[2], n_outputs, **kwargs)
+        past = X["past"]
+        known = X.get("known", X.get("known_cat"))
+        horizon = None if known is None else int(known.shape[1]) - int(past.shape[1])
+        return cls(int(past.shape[2]), n_outputs, inputs=windows.inputs, horizon=horizon,
+                   masks="past_mask" in X, **kwargs)
 
     def plan(self, lookback: int) -> CNNLSTMPlan:
         """Layer shapes and parameter counts of this model for windows of length *lookback*.
@@ -559,13 +701,14 @@ class CNNLSTM(_RecurrentModel):
         -------
         CNNLSTMPlan
             ``print(model.plan(48))`` shows the table; ``plan.n_params``
-            equals ``model.n_params`` with ``head="last"``, no linear path, ``multiscale=1`` and
-            no ``conv_summary`` (the plan describes the conv/LSTM stack and a last-state head).
+            equals ``model.n_params`` with ``head="last"``, no linear path, ``multiscale=1``, no
+            ``conv_summary`` and no dict inputs (the plan describes the conv/LSTM stack, fed the joined
+            sequence's channels, and a last-state head; embeddings and the head's extras are not in it).
         """
         a = self._a
         return plan_cnn_lstm(
             lookback,
-            self.n_features,
+            self._conv_in,
             conv=a["channels"],
             kernel_size=a["kernels"],
             pool=a["pools"],
@@ -612,14 +755,19 @@ class CNNLSTM(_RecurrentModel):
         if shape[1] < self.min_lookback:
             raise ShapeError(str(self.plan(shape[1]).problem))
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor | Mapping[str, torch.Tensor], lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Map windows ``(N, T, n_features)`` to ``(N, n_outputs)`` or ``(N, horizons, n_outputs)``.
+
+        ``x`` is a tensor, or a dict batch (see the class docstring) whose ``past`` is ``(N, T, n_features)``.
 
         ``lengths`` (classification, ``padding="same"``): an int tensor ``(N,)`` of valid steps per
         case, the cases padded at the end. The conv features of padded steps are zeroed after every
         block, the LSTM reads packed sequences, and the means over time (``head="mean"``,
         ``conv_summary``) use the valid steps only.
         """
+        x, seq, head_extra = self._split_inputs(x, self.n_features, lengths)
         self._check_input(x)
         if lengths is not None:
             return self._masked_forward(x, lengths)
@@ -628,9 +776,11 @@ class CNNLSTM(_RecurrentModel):
                 f"this model has a linear path over lookback = {self.lookback} steps, got windows of "
                 f"{x.shape[1]} steps (x has shape {_shape_text(x)}). Pass windows of {self.lookback} steps."
             )
-        h = self.blocks(x.permute(0, 2, 1))  # (N, C', T')
-        # conv_summary: the conv features' global average joins the LSTM summary (LSTM-FCN's two branches).
-        out = self._recurrent_forward(h.permute(0, 2, 1), h.mean(dim=2) if self.conv_summary else None)
+        h = self.blocks((x if seq is None else seq).permute(0, 2, 1))  # (N, C', T')
+        # conv_summary: the conv features' global average joins the LSTM summary (LSTM-FCN's two branches);
+        # with dict inputs, the horizon rows of the known inputs and the static inputs join it too.
+        joined = [e for e in (h.mean(dim=2) if self.conv_summary else None, head_extra) if e is not None]
+        out = self._recurrent_forward(h.permute(0, 2, 1), torch.cat(joined, dim=1) if joined else None)
         extra = None
         if self.linear is not None:
             extra = self.linear(x.reshape(x.shape[0], -1))
@@ -854,6 +1004,12 @@ class TimeDistributedCNNLSTM(_RecurrentModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``(N, S, steps, C)`` or image sequences to ``(N, n_outputs)`` / ``(N, horizons, n_outputs)``."""
+        if isinstance(x, Mapping):
+            raise param_error(
+                "x", "a tensor of sub-windows or frames (TimeDistributedCNNLSTM does not read dict batches)",
+                f"a dict with keys {list_names(x)}",
+                "Use CNNLSTM.from_windows(windows) for windows with known/static/categorical inputs or masks.",
+            )
         self._check_input(x)
         n, s = x.shape[0], x.shape[1]
         if self.frame_layout == "NSTC":

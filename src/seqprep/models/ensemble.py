@@ -90,6 +90,12 @@ class Ensemble(nn.Module):
         return {"members": [{"class": type(m).__name__, "config": m.config} for m in self.members]}
 
     @property
+    def input_spec(self) -> dict[str, Any] | None:
+        """What a dict batch must hold: the members' common input spec (None when they differ)."""
+        specs = [getattr(m, "input_spec", None) for m in self.members]
+        return specs[0] if all(spec == specs[0] for spec in specs) else None
+
+    @property
     def n_params(self) -> int:
         """Number of trainable parameters, all members together."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)

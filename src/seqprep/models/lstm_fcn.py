@@ -18,7 +18,7 @@ This module imports torch; import :class:`LSTMFCN` through :mod:`seqprep.models`
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import torch
@@ -28,7 +28,7 @@ from torch.nn import functional as F  # noqa: N812
 from .._validation import check_bool, check_choice, check_float, check_int, check_int_sequence, param_error
 from ..diagnosis.shapes import per_block
 from ..exceptions import ShapeError
-from .cnn_lstm import _ConvBlock, _RecurrentModel
+from .cnn_lstm import _ConvBlock, _dict_inputs, _RecurrentModel
 
 __all__ = ["LSTMFCN", "stride_plan"]
 
@@ -142,6 +142,10 @@ class LSTMFCN(_RecurrentModel):
         Most steps the conv branch sees (an average-pool stride is chosen from *lookback*).
     lstm_steps : int, default 64
         ``lstm_input="time"``: most steps the LSTM reads (a further average-pool stride).
+    inputs, horizon, masks, embedding_dims
+        Dict batches, as in :class:`~seqprep.models.CNNLSTM`: the joined sequence (``past``, masks,
+        embedded codes, the first T rows of the known inputs) feeds both branches, and the horizon
+        rows of the known inputs and the static inputs join the head. ``lengths`` is refused with a dict.
 
     Attributes
     ----------
@@ -194,9 +198,15 @@ class LSTMFCN(_RecurrentModel):
         se_reduction: int = 16,
         max_length: int = 512,
         lstm_steps: int = 64,
+        inputs: Mapping[str, Any] | None = None,
+        horizon: int | None = None,
+        masks: bool = False,
+        embedding_dims: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
         n_features = check_int(n_features, "n_features", minimum=1)
+        self.input_spec, self.join, inputs_config = _dict_inputs(n_features, inputs, horizon, masks, embedding_dims)
+        c_seq = self.join.seq_channels if self.join is not None else n_features
         n_outputs = check_int(n_outputs, "n_outputs", minimum=1)
         task = check_choice(task, "task", ("classification", "regression"))
         lookback = check_int(lookback, "lookback", minimum=1)
@@ -212,7 +222,7 @@ class LSTMFCN(_RecurrentModel):
         se_reduction = check_int(se_reduction, "se_reduction", minimum=1)
         max_length = check_int(max_length, "max_length", minimum=1)
         lstm_steps = check_int(lstm_steps, "lstm_steps", minimum=1)
-        use_se = n_features > 1 if squeeze_excite == "auto" else bool(squeeze_excite)
+        use_se = c_seq > 1 if squeeze_excite == "auto" else bool(squeeze_excite)
 
         self.task = task
         self.n_outputs = n_outputs
@@ -224,7 +234,7 @@ class LSTMFCN(_RecurrentModel):
         length = -(-lookback // self.stride)
         self.lstm_stride = stride_plan(length, lstm_steps) if lstm_input == "time" else 1
         blocks, excites = [], []
-        c_in = n_features
+        c_in = c_seq
         for i, (c_out, k) in enumerate(zip(channels, kernels, strict=True)):
             blocks.append(_ConvBlock(1, c_in, c_out, k, 1, "same", True, 0.0))
             excites.append(_SqueezeExcite(c_out, se_reduction) if use_se and i < len(channels) - 1 else None)
@@ -232,14 +242,15 @@ class LSTMFCN(_RecurrentModel):
         self.blocks = nn.ModuleList(blocks)
         self.excites = nn.ModuleList(e if e is not None else nn.Identity() for e in excites)
         self._has_se = [e is not None for e in excites]
-        self.lstm = nn.LSTM(length if lstm_input == "shuffle" else n_features, lstm_hidden, batch_first=True)
+        self.lstm = nn.LSTM(length if lstm_input == "shuffle" else c_seq, lstm_hidden, batch_first=True)
         self.lstm_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.head = nn.Linear(c_in + lstm_hidden, n_outputs)
+        extra = self.join.extra_features if self.join is not None else 0
+        self.head = nn.Linear(c_in + lstm_hidden + extra, n_outputs)
         self.config: dict[str, Any] = {
             "n_features": n_features, "n_outputs": n_outputs, "task": task, "lookback": lookback,
             "conv_channels": list(channels), "kernel_size": list(kernels), "lstm_hidden": lstm_hidden,
             "lstm_input": lstm_input, "dropout": dropout, "squeeze_excite": squeeze_excite,
-            "se_reduction": se_reduction, "max_length": max_length, "lstm_steps": lstm_steps,
+            "se_reduction": se_reduction, "max_length": max_length, "lstm_steps": lstm_steps, **inputs_config,
         }
 
     def _check_input(self, x: Any, lengths: Any) -> torch.Tensor | None:
@@ -262,10 +273,16 @@ class LSTMFCN(_RecurrentModel):
             raise param_error("lengths", f"valid steps per case, 1 .. {shape[1]}", lengths)
         return lengths
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Map ``(N, lookback, n_features)`` cases (``lengths`` valid steps each) to ``(N, n_outputs)``."""
+    def forward(
+        self, x: torch.Tensor | Mapping[str, torch.Tensor], lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Map ``(N, lookback, n_features)`` cases (``lengths`` valid steps each) to ``(N, n_outputs)``.
+
+        ``x`` may be a dict batch (see :class:`~seqprep.models.CNNLSTM`) whose ``past`` has that shape.
+        """
+        x, seq, head_extra = self._split_inputs(x, self.n_features, lengths)
         lengths = self._check_input(x, lengths)
-        h = x.permute(0, 2, 1)  # (N, C, T)
+        h = (x if seq is None else seq).permute(0, 2, 1)  # (N, C, T)
         mask = _step_mask(lengths, h.shape[2], h)
         if mask is None:
             h = _avg_pool(h, self.stride)  # (N, C, T')
@@ -283,7 +300,8 @@ class LSTMFCN(_RecurrentModel):
                 h = excite(h, mask)
         conv_summary = _masked_mean(h, mask)
         lstm_summary = self._lstm_branch(seq_in, lengths)
-        return self.head(torch.cat((conv_summary, self.lstm_dropout(lstm_summary)), dim=1))
+        parts = [conv_summary, self.lstm_dropout(lstm_summary)] + ([] if head_extra is None else [head_extra])
+        return self.head(torch.cat(parts, dim=1))
 
     def _lstm_branch(self, seq: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         """The LSTM's last hidden state over the (pooled, masked) input ``(N, C, T')``."""

@@ -30,6 +30,17 @@ Where things live: this module holds :func:`fit`, :func:`predict`, :func:`evalua
 the epoch loop (device, precision, schedule, loss, one epoch, early stopping, progress bar) are in
 ``seqprep.training._loop``. Both are internal; import from here.
 
+Dict batches (windows with known/static/categorical inputs, masks, weights or per-window target
+normalization): every tensor of ``X`` is moved to the device and the whole dict reaches the model;
+``fit(..., sample_weight=True)`` / ``evaluate(..., sample_weight=True)`` weight the loss and the metrics
+by the batch's ``"weight"``; ``predict`` returns outputs in the windows' normalized space and
+``predict(..., denormalize=True)`` undoes the per-window target normalization the batches carry (as
+``pipe.inverse_target(pred, windows=...)`` does for a ``Pipeline(scale_per="window")``).
+
+Lightning (optional, ``pip install 'seqprep[lightning]'``): :class:`SeqprepDataModule` gives the
+train/val/test loaders of a fitted Pipeline, :class:`SeqprepModule` wraps a model with the loss and
+optimizer of :func:`fit`. Both are built on first access, so Lightning is imported only then.
+
 Examples
 --------
 >>> import numpy as np, torch
@@ -57,6 +68,8 @@ from ._loop import resolve_device
 
 __all__ = [
     "ArrayWindows",
+    "SeqprepDataModule",
+    "SeqprepModule",
     "TrainResult",
     "WindowsDataset",
     "WindowsLike",
@@ -69,12 +82,19 @@ __all__ = [
 ]
 
 WindowsDataset: type  # served by __getattr__ below; declared here for __all__ and type checkers
+SeqprepDataModule: type  # likewise (Lightning)
+SeqprepModule: type
 
 
 def __getattr__(name: str) -> Any:
     # WindowsDataset subclasses torch's Dataset, so it is built on first use (keeps torch out of
     # `import seqprep.training`); pickle finds it here too: the class names this module as its own.
+    # The Lightning classes likewise (lightning is optional, and heavy to import).
     if name == "WindowsDataset":
         return _dataset_class()
+    if name in ("SeqprepDataModule", "SeqprepModule"):
+        from ._lightning import lightning_class
+
+        return lightning_class(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from ._loaders import (
     _fetch,
     _fit_loaders,
     _labels_as_int,
+    inputs_as_tensors,
 )
 from ._loop import (
     Callback,
@@ -35,6 +36,7 @@ from ._loop import (
     _run_epochs,
     _Runtime,
     _seed_everything,
+    move,
     resolve_device,
 )
 from .metrics import classification_metrics, regression_metrics
@@ -128,6 +130,7 @@ def fit(
     checkpoint: str = "auto",
     plateau_patience: int | None = None,
     min_lr: float = 0.0,
+    sample_weight: bool = False,
 ) -> TrainResult:
     """Train ``model`` in place and return its history.
 
@@ -135,7 +138,10 @@ def fit(
     ----------
     model : torch.nn.Module
         Any module mapping ``X`` of shape ``(batch, ...)`` to outputs (see the module docstring).
-        Create it after ``torch.manual_seed(...)`` for repeatable initial weights.
+        Create it after ``torch.manual_seed(...)`` for repeatable initial weights. With dict batches
+        (windows with known/static/categorical inputs, masks, weights or per-window target
+        normalization) every tensor of the dict is moved to the device and the whole dict is passed
+        to the model (:class:`~seqprep.models.CNNLSTM` built with ``from_windows`` reads it).
     train : windows-like or tuple (X, y)
         Training windows, reshuffled every epoch.
     val : windows-like or tuple (X, y), optional
@@ -201,6 +207,11 @@ def fit(
         ``scheduler="plateau"``: epochs without improvement before the rate is halved.
     min_lr : float, default 0.0
         ``scheduler="plateau"``: the rate is never lowered below this.
+    sample_weight : bool, default False
+        Weight each window's loss by the ``"weight"`` its dict batch carries (windows built with
+        ``weight=...``): the loss of a batch is ``sum(w_i * l_i) / sum(w_i)``, ``l_i`` window i's mean
+        loss, and the epoch's training and validation losses and ``val_metric`` are weighted the
+        same way. False: the weights, if any, are not used.
 
     Returns
     -------
@@ -236,7 +247,8 @@ def fit(
         # A gradient scaler is needed only for float16, whose small gradients would underflow; bfloat16 has
         # float32's range. Disabled, it passes the loss and the step through unchanged.
         scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
-        rt = _Runtime(dev, amp_dtype, task, _make_criterion(task, loss, label_smoothing), clip_grad_norm, scaler)
+        criterion = _make_criterion(task, loss, label_smoothing, "none" if sample_weight else "mean")
+        rt = _Runtime(dev, amp_dtype, task, criterion, clip_grad_norm, scaler, sample_weight)
         metric_name = "accuracy" if task == "classification" else "mae"
         with _EpochProgress(progress, epochs, metric_name) as bar:
             history, best, stopped_early = _run_epochs(
@@ -260,6 +272,8 @@ def _auto_threads(model: Any, windows: Any, batch_size: int) -> int:
     if len(windows) == 0:
         return 1  # refused later with its own message
     X = _fetch(windows, np.zeros(1, dtype=np.intp))[0]
+    if isinstance(X, Mapping):
+        X = X["past"] if "past" in X else next(iter(X.values()))
     steps = max(X.shape[1:], default=1)
     return training_threads(sum(int(p.numel()) for p in model.parameters()), batch_size, steps)
 
@@ -277,17 +291,45 @@ def _model_device(model: Any, device: Any) -> torch.device:
     return dev
 
 
-def _batches(data: Any, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+def _batches(data: Any, batch_size: int) -> Iterator[tuple[Any, np.ndarray | None, np.ndarray | None]]:
     windows = _as_windows(data, "data")
     n = len(windows)
     for start in range(0, n, batch_size):
         yield _fetch(windows, np.arange(start, min(start + batch_size, n), dtype=np.intp))
 
 
+@dataclass
+class _Outputs:
+    """What one pass over the windows collects (numpy, in window order)."""
+
+    out: np.ndarray
+    y: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    loc: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+
+def _collect(X: Any, key: str, into: list[np.ndarray] | None, why: str) -> None:
+    if into is None:
+        return
+    if not isinstance(X, Mapping) or key not in X:
+        have = f"keys {', '.join(map(repr, X))}" if isinstance(X, Mapping) else "a plain array X"
+        raise DataError(f"{why} needs batches that carry {key!r}, but the windows give {have}. {_HOW[key]}")
+    into.append(np.asarray(X[key]))
+
+
+_HOW = {
+    "weight": "Build the windows with weight=... (a column or a per-series mapping), or drop sample_weight=True.",
+    "target_loc": "Only windows with per-window target normalization carry it; drop denormalize=True.",
+    "target_scale": "Only windows with per-window target normalization carry it; drop denormalize=True.",
+}
+
+
 def _outputs(
-    model: Any, data: Any, batch_size: int, device: Any, amp: Any, want_y: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Raw model outputs (float32, on CPU) over all windows in order, and the targets if asked."""
+    model: Any, data: Any, batch_size: int, device: Any, amp: Any, want_y: bool, *,
+    want_weight: bool = False, want_scale: bool = False,
+) -> _Outputs:
+    """Raw model outputs (float32, on CPU) over all windows in order, and the targets, weights, scales if asked."""
     import torch
 
     batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -295,13 +337,20 @@ def _outputs(
     amp_dtype = _resolve_amp(amp, dev)
     was_training = model.training
     model.eval()
-    outs, ys = [], []
+    outs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    weights: list[np.ndarray] | None = [] if want_weight else None
+    locs: list[np.ndarray] | None = [] if want_scale else None
+    scales: list[np.ndarray] | None = [] if want_scale else None
     threads = _auto_threads(model, _as_windows(data, "data"), batch_size)  # as fit's default: one for small models
     try:
         with torch_threads(threads), torch.no_grad(), \
                 torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             for X, y, lengths in _batches(data, batch_size):
-                xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(dev)
+                _collect(X, "weight", weights, "sample_weight=True")
+                _collect(X, "target_loc", locs, "denormalize=True")
+                _collect(X, "target_scale", scales, "denormalize=True")
+                xt = move(inputs_as_tensors(X), dev)
                 out = model(xt) if lengths is None else model(xt, torch.from_numpy(lengths).to(dev))
                 outs.append(out.float().cpu().numpy())
                 if want_y:
@@ -312,7 +361,60 @@ def _outputs(
         model.train(was_training)
     if not outs:
         raise DataError("The data holds 0 windows: there is nothing to predict.")
-    return np.concatenate(outs), (np.concatenate(ys) if want_y else None)
+
+    def joined(parts: list[np.ndarray] | None) -> np.ndarray | None:
+        return None if parts is None else np.concatenate(parts)
+
+    return _Outputs(np.concatenate(outs), joined(ys) if want_y else None, joined(weights), joined(locs),
+                    joined(scales))
+
+
+def _denormalize_target(values: Any, target_loc: Any, target_scale: Any) -> np.ndarray:
+    """Undo per-window target normalization: ``values * target_scale + target_loc``, window by window.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_windows,), (n_windows, k) or (n_windows, H, k)
+        Predictions (or targets) in the normalized space of their windows.
+    target_loc, target_scale : array-like of shape (n_windows, n_targets)
+        The statistics each window's dict batch carries (``"target_loc"``, ``"target_scale"``).
+        With one target they apply to every value of the window; with several, ``values``' last
+        axis must be the targets.
+
+    Returns
+    -------
+    ndarray
+        ``values`` in the units the windows had before the per-window normalization.
+
+    Examples
+    --------
+    >>> _denormalize_target([[0.5, -1.0], [0.0, 2.0]], [[10.0], [20.0]], [[2.0], [4.0]])
+    array([[11.,  8.],
+           [20., 28.]])
+    """
+    v = np.asarray(values, dtype=np.float64)
+    loc = np.asarray(target_loc, dtype=np.float64)
+    scale = np.asarray(target_scale, dtype=np.float64)
+    n = v.shape[0] if v.ndim else 0
+    if loc.ndim == 1:
+        loc, scale = loc[:, None], scale[:, None]
+    if loc.shape != scale.shape or loc.ndim != 2 or loc.shape[0] != n:
+        raise ShapeError(
+            f"`target_loc` and `target_scale` must have shape (n_windows, n_targets) = ({n}, k), one row per "
+            f"window of `values`. Received: values.shape={v.shape}, target_loc.shape={loc.shape}, "
+            f"target_scale.shape={scale.shape}."
+        )
+    k = loc.shape[1]
+    if k == 1:
+        shape: tuple[int, ...] = (n,) + (1,) * (v.ndim - 1)
+    elif v.ndim >= 2 and v.shape[-1] == k:
+        shape = (n,) + (1,) * (v.ndim - 2) + (k,)
+    else:
+        raise ShapeError(
+            f"`values` of shape {v.shape} must have the {k} targets on its last axis to be denormalized with "
+            f"{k} statistics per window. Give the model's output that layout (e.g. horizons=H, n_outputs={k})."
+        )
+    return v * scale.reshape(shape) + loc.reshape(shape)
 
 
 def predict(
@@ -324,8 +426,15 @@ def predict(
     proba: bool = False,
     device: Any = "auto",
     amp: Any = False,
+    denormalize: bool = False,
 ) -> np.ndarray:
     """Run the model over all windows, in order, in eval mode and without gradients.
+
+    With per-window target normalization (RevIN, ``Pipeline(scale_per="window")``: dict batches
+    carrying ``"target_loc"`` and ``"target_scale"``) the model predicts in each window's normalized
+    space, and so does this function; ``denormalize=True`` returns ``pred * target_scale +
+    target_loc`` per window instead, the same as ``pipe.inverse_target(predict(model, windows),
+    windows=windows)`` (use one of the two, not both).
 
     Parameters
     ----------
@@ -344,6 +453,8 @@ def predict(
         "auto" uses the device the model's weights are on.
     amp : {"auto", True, False}, default False
         Mixed precision for the forward pass.
+    denormalize : bool, default False
+        Regression: undo the per-window target normalization the batches carry (see above).
 
     Returns
     -------
@@ -359,10 +470,16 @@ def predict(
     (4,)
     """
     check_choice(task, "task", TASKS)
-    out, _ = _outputs(model, windows_or_X, batch_size, device, amp, want_y=False)
+    if check_bool(denormalize, "denormalize") and task != "regression":
+        raise param_error("denormalize", "False for task='classification'", denormalize,
+                          "Per-window target normalization applies to regression targets.")
+    res = _outputs(model, windows_or_X, batch_size, device, amp, want_y=False, want_scale=denormalize)
+    out = res.out
     if task == "regression":
         if check_bool(proba, "proba"):
             raise param_error("proba", "False for task='regression'", proba)
+        if denormalize:
+            out = _denormalize_target(out, res.loc, res.scale).astype(np.float32)
         return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
     if out.ndim != 2:
         raise ShapeError(f"For classification the model must return (n, n_classes) logits. Received: {out.shape}.")
@@ -381,6 +498,8 @@ def evaluate(
     labels: Sequence[Any] | None = None,
     device: Any = "auto",
     amp: Any = False,
+    sample_weight: bool = False,
+    denormalize: bool = False,
 ) -> dict[str, float]:
     """Score the model on windows with targets.
 
@@ -403,6 +522,12 @@ def evaluate(
         "auto" uses the device the model's weights are on.
     amp : {"auto", True, False}, default False
         Mixed precision for the forward pass.
+    sample_weight : bool, default False
+        Weight each window by the ``"weight"`` its dict batch carries (the metrics' ``sample_weight``).
+    denormalize : bool, default False
+        Regression: score predictions and targets after undoing the per-window target
+        normalization the batches carry (as ``predict(..., denormalize=True)``); False scores them
+        in the windows' normalized space.
 
     Returns
     -------
@@ -411,11 +536,20 @@ def evaluate(
         :func:`~seqprep.metrics.classification_metrics` (accuracy, balanced_accuracy, macro_f1).
     """
     check_choice(task, "task", TASKS)
-    out, y = _outputs(model, windows, batch_size, device, amp, want_y=True)
+    weighted = check_bool(sample_weight, "sample_weight")
+    if check_bool(denormalize, "denormalize") and task != "regression":
+        raise param_error("denormalize", "False for task='classification'", denormalize,
+                          "Per-window target normalization applies to regression targets.")
+    res = _outputs(model, windows, batch_size, device, amp, want_y=True, want_weight=weighted,
+                   want_scale=denormalize)
+    out, y = res.out, res.y
     if y is None:  # want_y=True always returns the targets
         raise ShapeError("evaluate needs windows with targets.")
     if task == "classification":
-        return classification_metrics(_labels_as_int(y), out, labels)
+        return classification_metrics(_labels_as_int(y), out, labels, sample_weight=res.weight)
     if out.size != y.size:
         raise ShapeError(f"The model output has shape {out.shape} but the targets have shape {y.shape}.")
-    return regression_metrics(y, out.reshape(y.shape))
+    out = out.reshape(y.shape)
+    if denormalize:
+        out, y = _denormalize_target(out, res.loc, res.scale), _denormalize_target(y, res.loc, res.scale)
+    return regression_metrics(y, out, sample_weight=res.weight)

@@ -14,7 +14,7 @@ that :func:`seqprep.training.fit` iterates over.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 import numpy as np
@@ -40,6 +40,22 @@ class WindowsLike(Protocol):
     def __getitem__(self, index: np.ndarray, /) -> Any: ...
 
 TASKS = ("regression", "classification")
+#: Keys of a dict batch's X read by the loop, not the model's inputs (they still reach the model).
+META_KEYS = ("weight", "target_loc", "target_scale")
+_CODE_KEYS = ("past_cat", "known_cat", "static_cat")
+_MASK_KEYS = ("past_mask", "known_mask")
+
+
+def _n_rows(X: Any) -> int:
+    """Windows in ``X``: an array's first axis, or a dict batch's ("past", else its first key)."""
+    if isinstance(X, Mapping):
+        first = X["past"] if "past" in X else next(iter(X.values()))
+        return int(np.shape(first)[0])
+    return len(X)
+
+
+def _take_rows(X: Any, index: Any) -> Any:
+    return {k: v[index] for k, v in X.items()} if isinstance(X, Mapping) else X[index]
 
 
 # ============================================================================ windows-like data
@@ -48,8 +64,10 @@ class ArrayWindows:
 
     Parameters
     ----------
-    X : ndarray of shape (n_windows, ...)
-        Inputs, one row per window (usually ``(n_windows, lookback, n_features)``).
+    X : ndarray of shape (n_windows, ...), or dict of str to ndarray
+        Inputs, one row per window (usually ``(n_windows, lookback, n_features)``), or a dict batch
+        (``{"past": ..., "known": ..., "weight": ...}``, see :mod:`seqprep.diagnosis.batches`)
+        whose arrays all have ``n_windows`` rows.
     y : ndarray of shape (n_windows,) or (n_windows, n_outputs), optional
         Targets; ``None`` for inputs only (prediction).
     lengths : ndarray of shape (n_windows,), optional
@@ -69,9 +87,13 @@ class ArrayWindows:
     """
 
     def __init__(self, X: Any, y: Any = None, lengths: Any = None) -> None:
-        self.X = np.asarray(X)
         self.y = None if y is None else np.asarray(y)
         self.lengths = None if lengths is None else np.asarray(lengths, dtype=np.int64)
+        if isinstance(X, Mapping):
+            self.X: Any = {str(k): np.asarray(v) for k, v in X.items()}
+            self._check_dict()
+            return
+        self.X = np.asarray(X)
         if self.X.ndim < 2:
             raise ShapeError(
                 f"`X` must have one row per window, shape (n_windows, lookback, n_features). "
@@ -90,21 +112,36 @@ class ArrayWindows:
                     f"Received: lengths of shape {self.lengths.shape} for X.shape={self.X.shape}."
                 )
 
+    def _check_dict(self) -> None:
+        if not self.X:
+            raise ShapeError("`X` is an empty dict: a dict batch holds at least 'past'.")
+        rows = {k: (v.shape[0] if v.ndim else None) for k, v in self.X.items()}
+        n = _n_rows(self.X)
+        if any(r != n for r in rows.values()) or (self.y is not None and (self.y.ndim == 0 or len(self.y) != n)):
+            extra = "" if self.y is None else f", y: {self.y.shape[:1]}"
+            raise ShapeError(
+                "`X` (a dict) and `y` must hold the same number of windows under every key. Received rows: "
+                + ", ".join(f"{k}: {r}" for k, r in rows.items()) + f"{extra}."
+            )
+        if self.lengths is not None:
+            raise param_error("lengths", "None with a dict X", self.lengths,
+                              "Padded cases with lengths take a plain array X.")
+
     def __len__(self) -> int:
-        return len(self.X)
+        return _n_rows(self.X)
 
     def __getitem__(self, index: Any) -> tuple[Any, ...]:
         y = None if self.y is None else self.y[index]
         if self.lengths is None:
-            return self.X[index], y
+            return _take_rows(self.X, index), y
         return self.X[index], y, self.lengths[index]
 
 
 def _as_windows(data: Any, name: str) -> WindowsLike:
-    """Return a windows-like object: tuples ``(X, y)`` / ``(X, y, lengths)`` and bare arrays are wrapped."""
+    """Return a windows-like object: tuples ``(X, y)`` / ``(X, y, lengths)``, bare arrays and dicts are wrapped."""
     if isinstance(data, (tuple, list)) and len(data) in (2, 3):
         return ArrayWindows(*data)
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, Mapping)):
         return ArrayWindows(data)
     if hasattr(data, "__len__") and hasattr(data, "__getitem__"):
         return data
@@ -145,6 +182,8 @@ class _AugmentedWindows:
 
     def __getitem__(self, index: Any) -> tuple[Any, ...]:
         X, y, lengths = _fetch(self.windows, np.asarray(index, dtype=np.intp))
+        if isinstance(X, Mapping):  # dict batches: the past values only (masks, codes, known, static untouched)
+            return {**X, "past": self._augment(X["past"])}, y
         if lengths is None:
             return self._augment(X), y
         # Padded cases: each group of equal length is augmented on its valid steps only, so warps and
@@ -183,14 +222,17 @@ def _training_windows(train: Any, augment: Any, seed: int) -> Any:
     return _AugmentedWindows(windows, augment if callable(augment) else make_augmentation(augment), seed)
 
 
-def _fetch(windows: Any, index: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """One fancy-index call, checked: ``(X, y, lengths)`` with ``len(index)`` rows each (``lengths`` may be None)."""
+def _fetch(windows: Any, index: np.ndarray) -> tuple[Any, np.ndarray | None, np.ndarray | None]:
+    """One fancy-index call, checked: ``(X, y, lengths)`` with ``len(index)`` rows each (``lengths`` may be None).
+
+    ``X`` is an array, or a dict of arrays (a dict batch), each with ``len(index)`` rows.
+    """
     out = windows[index]
     lengths = None
-    if isinstance(out, np.ndarray):
+    if isinstance(out, (np.ndarray, Mapping)):
         X, y = out, None
     elif isinstance(out, (tuple, list)) and len(out) in (2, 3):
-        X, y = np.asarray(out[0]), (None if out[1] is None else np.asarray(out[1]))
+        X, y = out[0], (None if out[1] is None else np.asarray(out[1]))
         if len(out) == 3 and out[2] is not None:
             lengths = np.asarray(out[2], dtype=np.int64)
     else:
@@ -199,6 +241,19 @@ def _fetch(windows: Any, index: np.ndarray) -> tuple[np.ndarray, np.ndarray | No
             "Wrap the data as (X, y) or use seqprep.windows(...)."
         )
     n = len(index)
+    if isinstance(X, Mapping):
+        X = {k: np.asarray(v) for k, v in X.items()}
+        rows = {k: v.shape[:1] for k, v in X.items()}
+        if any(r != (n,) for r in rows.values()) or (y is not None and y.shape[:1] != (n,)):
+            raise ShapeError(
+                "windows[index_array] returned a dict X with rows "
+                + ", ".join(f"{k}: {r[0] if r else None}" for k, r in rows.items())
+                + ("" if y is None else f" and y.shape={y.shape}") + f" for {n} indices; all must have {n} rows."
+            )
+        if lengths is not None:
+            raise ShapeError("windows[index_array] returned a dict X and lengths: padded cases take a plain array X.")
+        return X, y, None
+    X = np.asarray(X)
     if X.shape[:1] != (n,) or (y is not None and y.shape[:1] != (n,)):
         raise ShapeError(
             f"windows[index_array] returned X.shape={X.shape}"
@@ -222,14 +277,34 @@ def _labels_as_int(y: np.ndarray) -> np.ndarray:
     )
 
 
+def inputs_as_tensors(X: Any) -> Any:
+    """``X`` as torch tensors on the CPU: float32, or for a dict batch float32 values, int64 codes, bool masks."""
+    import torch
+
+    if not isinstance(X, Mapping):
+        return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    out = {}
+    for key, value in X.items():
+        if key in _CODE_KEYS:
+            arr = np.asarray(value)
+            # float codes are left as they are: the model (and seqprep.doctor) explains them
+            dtype = np.int64 if np.issubdtype(arr.dtype, np.integer) else arr.dtype
+            out[key] = torch.from_numpy(np.ascontiguousarray(arr, dtype=dtype))
+        elif key in _MASK_KEYS:
+            out[key] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.bool_))
+        else:
+            out[key] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
+    return out
+
+
 def _to_tensors(
-    X: np.ndarray, y: np.ndarray | None, task: str, lengths: np.ndarray | None = None
-) -> tuple[torch.Tensor, ...]:
+    X: Any, y: np.ndarray | None, task: str, lengths: np.ndarray | None = None
+) -> tuple[Any, ...]:
     import torch
 
     if y is None:
         raise DataError("Training and evaluation need targets, but the windows returned y=None. Pass (X, y).")
-    xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    xt = inputs_as_tensors(X)
     if task == "classification":
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
@@ -268,12 +343,12 @@ def _make_windows_dataset_class() -> type:
         def __len__(self) -> int:
             return len(self.windows)
 
-        def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, ...]:
+        def __getitems__(self, indices: Sequence[int]) -> tuple[Any, ...]:
             X, y, lengths = _fetch(self.windows, np.asarray(indices, dtype=np.intp))
             return _to_tensors(X, y, self.task, lengths)
 
-        def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
-            return tuple(t[0] for t in self.__getitems__([index]))
+        def __getitem__(self, index: int) -> tuple[Any, ...]:
+            return tuple(_take_rows(t, 0) for t in self.__getitems__([index]))
 
     # Named after its public home, not this module: pickle (DataLoader workers under "spawn") looks the
     # class up as seqprep.training.WindowsDataset, which that module's __getattr__ serves from the cache below.
@@ -339,7 +414,8 @@ def make_dataloader(
     Returns
     -------
     torch.utils.data.DataLoader
-        Yields ``X`` float32 of shape ``(batch, ...)`` and ``y`` of shape ``(batch, ...)``.
+        Yields ``X`` float32 of shape ``(batch, ...)`` (for dict batches, a dict of tensors: float32
+        values, int64 codes, bool masks) and ``y`` of shape ``(batch, ...)``.
 
     Examples
     --------

@@ -14,7 +14,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -97,17 +97,50 @@ def _make_scheduler(
     return None
 
 
-def _make_criterion(task: str, loss: str | None, label_smoothing: float = 0.0) -> Any:
+def _make_criterion(task: str, loss: str | None, label_smoothing: float = 0.0, reduction: str = "mean") -> Any:
+    """The loss module; ``reduction="none"`` gives one value per element (the weighted loss reduces it)."""
     import torch
 
     if task == "classification":
         if loss not in (None, "cross_entropy"):
             raise param_error("loss", "None or 'cross_entropy' for task='classification'", loss)
-        return torch.nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        return torch.nn.CrossEntropyLoss(label_smoothing=label_smoothing, reduction=reduction)
     if label_smoothing:
         raise param_error("label_smoothing", "0.0 for task='regression' (it smooths class labels)", label_smoothing)
     check_choice(loss, "loss", (None, "mse", "huber"))
-    return torch.nn.HuberLoss() if loss == "huber" else torch.nn.MSELoss()
+    return torch.nn.HuberLoss(reduction=reduction) if loss == "huber" else torch.nn.MSELoss(reduction=reduction)
+
+
+def batch_weights(X: Any, required: bool) -> torch.Tensor | None:
+    """The ``"weight"`` ``(B,)`` of a dict batch, checked (finite, >= 0), when *required*; else None."""
+    if not required:
+        return None
+    w = X.get("weight") if isinstance(X, Mapping) else None
+    if w is None:
+        raise DataError(
+            "sample_weight=True needs batches that carry a 'weight' (a dict X with a 'weight' key), but this "
+            f"batch has {'keys ' + ', '.join(map(repr, X)) if isinstance(X, Mapping) else 'a plain array X'}. "
+            "Build the windows with weight=... (a column or a per-series mapping), or pass sample_weight=False."
+        )
+    if w.ndim != 1 or not bool(w.isfinite().all()) or bool((w < 0).any()):
+        raise DataError(
+            f"the batch's 'weight' must hold one finite weight >= 0 per window, shape (B,); received shape "
+            f"{tuple(w.shape)} with min {float(w.min()) if w.numel() else 'n/a'}. Fix the weight column or mapping."
+        )
+    return w
+
+
+def weighted_loss(elementwise: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(sum_i w_i l_i / sum_i w_i, sum_i w_i)`` of per-element losses; ``l_i`` is sample i's mean loss.
+
+    A batch whose weights are all zero gives a loss of 0 (nothing to learn from it).
+    """
+    import torch
+
+    per_sample = elementwise.reshape(elementwise.shape[0], -1).mean(dim=1) if elementwise.ndim > 1 else elementwise
+    w = w.to(per_sample.dtype)
+    total = w.sum()
+    return (per_sample * w).sum() / total.clamp(min=torch.finfo(w.dtype).tiny), total
 
 
 def _check_fit_args(**kw: Any) -> None:
@@ -130,6 +163,7 @@ def _check_fit_args(**kw: Any) -> None:
         check_int(kw["patience"], "patience", minimum=1, fix="Use patience >= 1, or None to turn early stopping off.")
     check_int(kw["seed"], "seed", minimum=0)
     check_bool(kw["progress"], "progress")
+    check_bool(kw["sample_weight"], "sample_weight")
     check_int(kw["num_workers"], "num_workers", minimum=0)
     if check_float(kw["label_smoothing"], "label_smoothing", minimum=0.0, maximum=1.0) == 1.0:
         # 1.0 would make every target uniform: nothing left to learn.
@@ -168,6 +202,13 @@ def _check_labels(label_range: tuple[int, int], n_classes: int) -> None:
         )
 
 
+def move(X: Any, device: Any) -> Any:
+    """A tensor, or every tensor of a dict batch, on *device*."""
+    if isinstance(X, Mapping):
+        return {k: v.to(device, non_blocking=True) for k, v in X.items()}
+    return X.to(device, non_blocking=True)
+
+
 @dataclass
 class _Runtime:
     device: Any
@@ -176,6 +217,7 @@ class _Runtime:
     criterion: Any
     clip: float | None = None
     scaler: Any = None
+    sample_weight: bool = False
 
     def autocast(self) -> Any:
         import torch
@@ -183,22 +225,29 @@ class _Runtime:
         return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
 
     def forward(
-        self, model: Any, X: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Move a batch, run the model; return the aligned float32 output, the targets on the device, the loss.
+        self, model: Any, X: Any, y: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, Any]:
+        """Move a batch, run the model; return the aligned float32 output, the targets, the loss and its weight.
 
-        ``lengths`` (valid steps per case of a padded batch) is passed on as ``model(X, lengths)``.
+        ``X`` is a tensor or a dict batch (every tensor is moved; the whole dict reaches the model).
+        ``lengths`` (valid steps per case of a padded batch) is passed on as ``model(X, lengths)``. The
+        loss is the batch mean, weighted by the batch's ``"weight"`` with ``sample_weight``; its weight
+        (what the epoch's mean counts it as) is the batch size, or the sum of the weights.
         """
-        # label range read on the CPU copy: no device sync
+        # label range and weights read on the CPU copy: no device sync
         label_range = (int(y.min()), int(y.max())) if self.task == "classification" and y.numel() else None
-        X = X.to(self.device, non_blocking=True)
+        w = batch_weights(X, self.sample_weight)
+        X = move(X, self.device)
         y = y.to(self.device, non_blocking=True)
         with self.autocast():
             raw = model(X) if lengths is None else model(X, lengths.to(self.device, non_blocking=True))
             out = _align(raw, y, self.task).float()
         if label_range is not None:
             _check_labels(label_range, out.shape[1])
-        return out, y, self.criterion(out, y)
+        if w is None:
+            return out, y, self.criterion(out, y), len(y)
+        loss, total = weighted_loss(self.criterion(out, y), w.to(self.device, non_blocking=True))
+        return out, y, loss, total
 
 
 def _train_one_epoch(model: Any, loader: Any, optimizer: Any, rt: _Runtime, epoch: int) -> float:
@@ -206,19 +255,25 @@ def _train_one_epoch(model: Any, loader: Any, optimizer: Any, rt: _Runtime, epoc
 
     model.train()
     total = torch.zeros((), device=rt.device)
-    seen = 0
+    seen: Any = 0
     for X, y, *lengths in loader:
         optimizer.zero_grad(set_to_none=True)
-        _, _, loss = rt.forward(model, X, y, *lengths)
+        _, _, loss, count = rt.forward(model, X, y, *lengths)
         rt.scaler.scale(loss).backward()
         if rt.clip is not None:
             rt.scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), rt.clip)
         rt.scaler.step(optimizer)
         rt.scaler.update()
-        total += loss.detach() * len(y)
-        seen += len(y)
-    mean = float(total) / max(seen, 1)  # one device sync per epoch
+        total += loss.detach() * count
+        seen += count  # windows, or the sum of their weights (a tensor: still one sync per epoch)
+    seen = float(seen)  # one device sync per epoch
+    if seen <= 0 and rt.sample_weight:
+        raise DataError(
+            f"every training window of epoch {epoch} has weight 0: there is nothing to learn from. Check the "
+            "weight column or mapping of the windows, or pass sample_weight=False."
+        )
+    mean = float(total) / max(seen, 1.0) if not rt.sample_weight else float(total) / seen
     if not math.isfinite(mean):
         raise DataError(
             f"The training loss became {mean} in epoch {epoch}. Check the windows for NaN/inf values, "
@@ -234,16 +289,21 @@ def _validate(model: Any, loader: Any, rt: _Runtime) -> tuple[float, float]:
     model.eval()
     loss_sum = torch.zeros((), device=rt.device)
     metric_sum = torch.zeros((), device=rt.device)
-    seen = 0
+    seen: Any = 0
     with torch.no_grad():
         for X, y, *lengths in loader:
-            out, y, loss = rt.forward(model, X, y, *lengths)
-            loss_sum += loss * len(y)
+            w = batch_weights(X, rt.sample_weight)
+            out, y, loss, count = rt.forward(model, X, y, *lengths)
+            loss_sum += loss * count
             if rt.task == "classification":
-                metric_sum += (out.argmax(dim=1) == y).sum()
+                per_sample = (out.argmax(dim=1) == y).float()
             else:
-                metric_sum += (out - y).abs().reshape(len(y), -1).mean(dim=1).sum()
-            seen += len(y)
+                per_sample = (out - y).abs().reshape(len(y), -1).mean(dim=1)
+            metric_sum += per_sample.sum() if w is None else (per_sample * w.to(per_sample)).sum()
+            seen += count
+    seen = float(seen)
+    if seen <= 0:
+        return math.nan, math.nan  # no validation window has a positive weight
     return float(loss_sum) / seen, float(metric_sum) / seen
 
 

@@ -179,7 +179,7 @@ def fit_distributed(
     from torch.utils.data import DataLoader, DistributedSampler
 
     from ._loaders import _as_windows, _dataset_class, collate_batch
-    from ._loop import _align, _make_criterion
+    from ._loop import _align, _make_criterion, move
 
     if not isinstance(model, torch.nn.Module):
         raise param_error("model", "a torch.nn.Module", type(model).__name__)
@@ -226,7 +226,7 @@ def fit_distributed(
             ddp.train()
             sums = torch.zeros(4, dtype=torch.float64, device=device)
             for X, y in loader:
-                X, y = X.to(device), y.to(device)
+                X, y = move(X, device), y.to(device)  # a tensor or a dict batch
                 optimizer.zero_grad(set_to_none=True)
                 loss = criterion(_align(ddp(X), y, task), y)
                 loss.backward()
@@ -237,7 +237,7 @@ def fit_distributed(
                 ddp.eval()
                 with torch.no_grad():
                     for X, y in val_loader:
-                        X, y = X.to(device), y.to(device)
+                        X, y = move(X, device), y.to(device)  # a tensor or a dict batch
                         sums[2] += criterion(_align(ddp(X), y, task), y).double() * len(y)
                         sums[3] += len(y)
             dist.all_reduce(sums)

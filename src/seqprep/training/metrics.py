@@ -10,6 +10,11 @@ The definitions follow scikit-learn (``mean_absolute_error``,
 ``balanced_accuracy_score``, ``f1_score(average="macro", zero_division=0)``,
 ``confusion_matrix``), and the test suite checks them against it.
 
+Every metric takes ``sample_weight`` (one non-negative weight per sample, e.g. the ``"weight"``
+of seqprep's dict batches): a sample's error (its mean over the horizon and outputs) counts in
+proportion to its weight, ``sum(w_i * e_i) / sum(w_i)``, as scikit-learn's ``sample_weight``
+(for RMSE, the root of the weighted mean of squared errors).
+
 Examples
 --------
 >>> from seqprep.metrics import regression_metrics, classification_metrics
@@ -43,6 +48,31 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- checks
+def _weights(sample_weight: Any, n: int) -> np.ndarray | None:
+    """``sample_weight`` as float64 ``(n,)``, checked: finite, non-negative, not all zero; None stays None."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64) if not isinstance(sample_weight, str) else None
+    if w is None or w.ndim != 1 or w.shape[0] != n:
+        raise param_error("sample_weight", f"one weight per sample, shape ({n},)", sample_weight,
+                          "Pass the weights of the same samples (windows) as y_true.")
+    if not np.all(np.isfinite(w)) or bool((w < 0).any()):
+        raise param_error("sample_weight", "finite weights >= 0", sample_weight,
+                          "Weights scale each sample's share of the score: use values >= 0.")
+    if not w.sum() > 0:
+        raise param_error("sample_weight", "weights whose sum is > 0", sample_weight,
+                          "At least one sample must count: give it a positive weight.")
+    return w
+
+
+def _mean(values: np.ndarray, w: np.ndarray | None) -> float:
+    """Mean over samples of each sample's mean over its other axes, weighted by *w* when given."""
+    if w is None:
+        return float(np.mean(values))
+    per_sample = values.reshape(len(values), -1).mean(axis=1) if values.ndim > 1 else values
+    return float(np.sum(per_sample * w) / np.sum(w))
+
+
 def _regression_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     """Return float arrays of the same shape, or raise a ShapeError/DataError that says why."""
     yt = np.asarray(y_true, dtype=np.float64)
@@ -105,7 +135,7 @@ def _resolve_labels(yt: np.ndarray, yp: np.ndarray, labels: Sequence[Any] | np.n
 
 
 # ----------------------------------------------------------------------------- regression
-def mae(y_true: Any, y_pred: Any) -> float:
+def mae(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
     """Mean absolute error.
 
     Parameters
@@ -114,6 +144,8 @@ def mae(y_true: Any, y_pred: Any) -> float:
         Targets.
     y_pred : array-like of the same shape as ``y_true``
         Predictions.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weight of each sample (see the module docstring).
 
     Returns
     -------
@@ -124,12 +156,14 @@ def mae(y_true: Any, y_pred: Any) -> float:
     --------
     >>> mae([1.0, 2.0], [2.0, 4.0])
     1.5
+    >>> mae([1.0, 2.0], [2.0, 4.0], sample_weight=[3.0, 1.0])
+    1.25
     """
     yt, yp = _regression_pair(y_true, y_pred)
-    return float(np.mean(np.abs(yt - yp)))
+    return _mean(np.abs(yt - yp), _weights(sample_weight, len(yt)))
 
 
-def rmse(y_true: Any, y_pred: Any) -> float:
+def rmse(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
     """Root mean squared error.
 
     Parameters
@@ -138,6 +172,8 @@ def rmse(y_true: Any, y_pred: Any) -> float:
         Targets.
     y_pred : array-like of the same shape as ``y_true``
         Predictions.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weight of each sample: the root of the weighted mean of the squared errors.
 
     Returns
     -------
@@ -150,10 +186,10 @@ def rmse(y_true: Any, y_pred: Any) -> float:
     3.535...
     """
     yt, yp = _regression_pair(y_true, y_pred)
-    return float(np.sqrt(np.mean((yt - yp) ** 2)))
+    return float(np.sqrt(_mean((yt - yp) ** 2, _weights(sample_weight, len(yt)))))
 
 
-def smape(y_true: Any, y_pred: Any) -> float:
+def smape(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
     """Symmetric mean absolute percentage error, in percent (0 to 200).
 
     ``100 * mean(2 |y - p| / (|y| + |p|))``, where a pair with ``y == p == 0``
@@ -165,6 +201,8 @@ def smape(y_true: Any, y_pred: Any) -> float:
         Targets.
     y_pred : array-like of the same shape as ``y_true``
         Predictions.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weight of each sample (see the module docstring).
 
     Returns
     -------
@@ -180,10 +218,10 @@ def smape(y_true: Any, y_pred: Any) -> float:
     denom = np.abs(yt) + np.abs(yp)
     num = 2.0 * np.abs(yt - yp)
     ratio = np.divide(num, denom, out=np.zeros_like(num), where=denom > 0)
-    return float(100.0 * np.mean(ratio))
+    return 100.0 * _mean(ratio, _weights(sample_weight, len(yt)))
 
 
-def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
+def regression_metrics(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> dict[str, float]:
     """MAE, RMSE and sMAPE in one dictionary.
 
     Parameters
@@ -192,6 +230,8 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
         Targets, in the units the scores should be reported in (un-scale first).
     y_pred : array-like of the same shape as ``y_true``
         Predictions.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weight of each sample (see the module docstring).
 
     Returns
     -------
@@ -203,11 +243,15 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     >>> regression_metrics([1.0, 1.0], [1.0, 3.0])["mae"]
     1.0
     """
-    return {"mae": mae(y_true, y_pred), "rmse": rmse(y_true, y_pred), "smape": smape(y_true, y_pred)}
+    w = sample_weight
+    return {"mae": mae(y_true, y_pred, sample_weight=w), "rmse": rmse(y_true, y_pred, sample_weight=w),
+            "smape": smape(y_true, y_pred, sample_weight=w)}
 
 
 # ----------------------------------------------------------------------------- classification
-def confusion_matrix(y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarray | None = None) -> np.ndarray:
+def confusion_matrix(
+    y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarray | None = None, *, sample_weight: Any = None
+) -> np.ndarray:
     """Count matrix with true classes in rows and predicted classes in columns.
 
     Parameters
@@ -220,10 +264,12 @@ def confusion_matrix(y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarra
         Order of the rows and columns. Default: the sorted union of the labels
         seen in ``y_true`` and ``y_pred``. Samples whose labels are not listed
         are left out.
+    sample_weight : array-like of shape (n_samples,), optional
+        Each sample counts its weight instead of 1 (the matrix is then float64).
 
     Returns
     -------
-    ndarray of shape (n_labels, n_labels), dtype int64
+    ndarray of shape (n_labels, n_labels), dtype int64 (float64 with weights)
         ``cm[i, j]`` counts samples of class ``labels[i]`` predicted as ``labels[j]``.
 
     Examples
@@ -233,6 +279,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarra
            [0, 1]])
     """
     yt, yp = labels_pair(y_true, y_pred)
+    w = _weights(sample_weight, len(yt))
     labs = _resolve_labels(yt, yp, labels)
     order = np.argsort(labs, kind="stable")
     sorted_labs = labs[order]
@@ -246,11 +293,13 @@ def confusion_matrix(y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarra
     pi, p_ok = position(yp)
     keep = t_ok & p_ok
     k = len(labs)
+    if w is not None:
+        return np.bincount(ti[keep] * k + pi[keep], weights=w[keep], minlength=k * k).reshape(k, k)
     flat = np.bincount(ti[keep] * k + pi[keep], minlength=k * k)
     return flat.reshape(k, k).astype(np.int64)
 
 
-def accuracy(y_true: Any, y_pred: Any) -> float:
+def accuracy(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
     """Fraction of samples whose predicted label equals the true label.
 
     Parameters
@@ -259,6 +308,8 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
         True labels.
     y_pred : array-like of shape (n_samples,) or (n_samples, n_classes)
         Predicted labels or class scores.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weight of each sample: the weighted fraction.
 
     Returns
     -------
@@ -271,10 +322,10 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     0.75
     """
     yt, yp = labels_pair(y_true, y_pred)
-    return float(np.mean(yt == yp))
+    return _mean((yt == yp).astype(np.float64), _weights(sample_weight, len(yt)))
 
 
-def balanced_accuracy(y_true: Any, y_pred: Any) -> float:
+def balanced_accuracy(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
     """Mean recall over the classes present in ``y_true``.
 
     A constant "majority class" prediction scores ``1 / n_classes`` whatever the
@@ -286,6 +337,8 @@ def balanced_accuracy(y_true: Any, y_pred: Any) -> float:
         True labels.
     y_pred : array-like of shape (n_samples,) or (n_samples, n_classes)
         Predicted labels or class scores.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weight of each sample (recalls from the weighted confusion matrix, as scikit-learn).
 
     Returns
     -------
@@ -298,13 +351,16 @@ def balanced_accuracy(y_true: Any, y_pred: Any) -> float:
     0.5
     """
     yt, yp = labels_pair(y_true, y_pred)
-    classes = np.unique(yt)
-    cm = confusion_matrix(yt, yp, labels=classes)
+    w = _weights(sample_weight, len(yt))
+    classes = np.unique(yt if w is None else yt[w > 0])
+    cm = confusion_matrix(yt, yp, labels=classes, sample_weight=w)
     recall = np.diag(cm) / cm.sum(axis=1)
     return float(np.mean(recall))
 
 
-def macro_f1(y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarray | None = None) -> float:
+def macro_f1(
+    y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarray | None = None, *, sample_weight: Any = None
+) -> float:
     """Unweighted mean of the per-class F1 scores.
 
     A class that is never predicted and never present scores 0 (scikit-learn's
@@ -318,6 +374,8 @@ def macro_f1(y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarray | None
         Predicted labels or class scores.
     labels : sequence, optional
         Classes to average over. Default: the union of the labels in both arrays.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weight of each sample (F1 from the weighted confusion matrix, as scikit-learn).
 
     Returns
     -------
@@ -333,7 +391,7 @@ def macro_f1(y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarray | None
     labs = _resolve_labels(yt, yp, labels)
     # Count over all classes seen so that false positives/negatives outside `labels` still count.
     everything = np.union1d(np.union1d(yt, yp), labs)
-    cm = confusion_matrix(yt, yp, labels=everything).astype(np.float64)
+    cm = confusion_matrix(yt, yp, labels=everything, sample_weight=sample_weight).astype(np.float64)
     tp = np.diag(cm)
     denom = cm.sum(axis=0) + cm.sum(axis=1)  # = 2 tp + fp + fn
     f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
@@ -342,7 +400,7 @@ def macro_f1(y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarray | None
 
 
 def classification_metrics(
-    y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarray | None = None
+    y_true: Any, y_pred: Any, labels: Sequence[Any] | np.ndarray | None = None, *, sample_weight: Any = None
 ) -> dict[str, float]:
     """Accuracy, balanced accuracy and macro F1 in one dictionary.
 
@@ -355,6 +413,8 @@ def classification_metrics(
     labels : sequence, optional
         Classes for macro F1. Default: the union of the labels in both arrays.
         Use :func:`confusion_matrix` for the matrix itself.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weight of each sample (see the module docstring).
 
     Returns
     -------
@@ -367,8 +427,9 @@ def classification_metrics(
     0.666...
     """
     yt, yp = labels_pair(y_true, y_pred)
+    w = sample_weight
     return {
-        "accuracy": accuracy(yt, yp),
-        "balanced_accuracy": balanced_accuracy(yt, yp),
-        "macro_f1": macro_f1(yt, yp, labels),
+        "accuracy": accuracy(yt, yp, sample_weight=w),
+        "balanced_accuracy": balanced_accuracy(yt, yp, sample_weight=w),
+        "macro_f1": macro_f1(yt, yp, labels, sample_weight=w),
     }
