@@ -21,48 +21,57 @@ from ..exceptions import DataError
 from ..outofcore import EXPORT_FORMAT, EXPORT_FORMAT_VERSION, write_sealed_manifest  # the one-machine export's format
 from ..pipeline import Pipeline, fitted_series_codes
 from ..scaling import SeriesScaler
-from ._common import _compute, _load, _Plan
+from ._common import _chunks, _compute, _per_partition, _Plan
 
 __all__: list[str] = []  # internal to seqprep.dask: its siblings import the names they need
 
 # ---------------------------------------------------------------------- per-partition work (runs on workers)
 
 
-def _write_rows(
-    pipe: Pipeline, pdf: pd.DataFrame, path: str, offset: int, n_rows: int, time_path: str | None,
-    series_codes: np.ndarray | None = None, head: pd.DataFrame | None = None,
-) -> int:
-    """Scale one partition and write it into its slice of ``data.npy`` (and ``time.npy``).
+def _write_rows(pdf: pd.DataFrame, pipe: Pipeline, path: str, time_path: str | None,
+                item: tuple[int, int, np.ndarray | None, Any], rows: int | None = None) -> int:
+    """Scale one partition and write it into its slice of ``data.npy`` (and ``time.npy``), chunk by chunk.
 
-    ``series_codes`` gives the fitted (global) series code of each of the partition's series, in
-    their local order: per-series statistics are indexed by it, not by the partition's own 0..k-1.
+    ``item``: (the partition's first global row, its rows, the fitted (global) series code of each
+    of its series in their local order or None, its head). Per-series statistics are indexed by the
+    fitted code, not by the partition's own 0..k-1. Each chunk (:func:`_chunks`) is validated,
+    scaled and written on its own: the scaled copy exists for one chunk at a time.
     """
+    offset, n_rows, series_codes, head = item
     if len(pdf) == 0:
         return 0
-    table, sd, _, _ = _load(pipe, pdf, head)
-    if sd.n_rows != n_rows:
-        raise DataError(
-            f"a partition changed between the summary and the export pass: {sd.n_rows} rows now, {n_rows} before."
-        )
-    codes = sd.series_codes()
-    if series_codes is not None:
-        if len(series_codes) != sd.n_series:
+    out = np.load(path, mmap_mode="r+")
+    tout = None if time_path is None else np.load(time_path, mmap_mode="r+")
+    written = n_series = 0
+    try:
+        for c in _chunks(pipe, pdf, head, rows):
+            sd = c.sd
+            written, n_series = c.row0 + sd.n_rows, c.series0 + sd.n_series
+            if written > n_rows or (series_codes is not None and n_series > len(series_codes)):
+                break  # more rows or series than the summary saw: refused below, before its slice is overrun
+            codes = sd.series_codes()
+            if series_codes is not None:
+                codes = np.asarray(series_codes[c.series0 : n_series], dtype=np.int64)[codes]
+            start = offset + c.row0
+            out[start : start + sd.n_rows] = pipe._scale(c.table, codes)
+            if tout is not None:
+                tout[start : start + sd.n_rows] = sd.time
+        if written != n_rows:
             raise DataError(
-                f"a partition changed between the summary and the export pass: {sd.n_series} series now, "
+                f"a partition changed between the summary and the export pass: {written} rows now, {n_rows} before."
+            )
+        if series_codes is not None and n_series != len(series_codes):
+            raise DataError(
+                f"a partition changed between the summary and the export pass: {n_series} series now, "
                 f"{len(series_codes)} before."
             )
-        codes = np.asarray(series_codes, dtype=np.int64)[codes]
-    scaled = pipe._scale(table, codes)
-    out = np.load(path, mmap_mode="r+")
-    out[offset : offset + n_rows] = scaled
-    out.flush()
-    del out
-    if time_path is not None:
-        tout = np.load(time_path, mmap_mode="r+")
-        tout[offset : offset + n_rows] = sd.time
-        tout.flush()
-        del tout
-    return n_rows
+        return n_rows
+    finally:
+        out.flush()
+        del out
+        if tout is not None:
+            tout.flush()
+            del tout
 
 
 def _hash_rows(path: str, start: int, stop: int) -> str:
@@ -109,14 +118,13 @@ def _write_partitions(
     """
     n_total = int(plan.bounds[-1])
     data_path, time_path = _allocate(pipe, plan, tmp)
-    parts = list(ddf.to_delayed())
-    jobs = []
-    for j, s_index in enumerate(plan.partition_index):
+    items = []
+    for j in range(len(plan.partition_index)):
         lo, hi = plan.series_slices[j]
-        jobs.append(dask.delayed(_write_rows, pure=False)(
-            pipe, parts[s_index], str(data_path), int(plan.offsets[j]), int(plan.n_rows[j]),
-            None if time_path is None else str(time_path),
-            None if series_codes is None else series_codes[lo:hi], plan.heads[j]))
+        items.append((int(plan.offsets[j]), int(plan.n_rows[j]), None if series_codes is None else series_codes[lo:hi],
+                      plan.heads[j]))
+    jobs = _per_partition(dask, ddf, _write_rows, pipe, str(data_path), None if time_path is None else str(time_path),
+                          items=items, partitions=plan.partition_index)
     written = sum(_compute(dask, client, jobs))
     if written != n_total:
         raise DataError(f"the export wrote {written} rows; the data has {n_total}.")
@@ -132,12 +140,20 @@ def _hash_chunks(dask: Any, client: Any, data_path: Path, n_total: int, chunk_ro
     ])
 
 
+def _save_int64(path: Path, values: np.ndarray, block: int = 1 << 20) -> None:
+    """``np.save(path, values.astype(np.int64))`` without the whole int64 copy: the header, then blocks of rows."""
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": np.lib.format.dtype_to_descr(np.dtype("<i8")), "fortran_order": False, "shape": values.shape})
+        for a in range(0, len(values), block):
+            values[a : a + block].astype("<i8").tofile(fh)
+
+
 def _write_index(plan: _Plan, tmp: Path) -> dict[str, int]:
-    """Write the window starts of each part, the series bounds and the breaks; the windows per part."""
+    """Write the window starts of each part (int64), the series bounds and the breaks; the windows per part."""
     counts = {}
-    for name, idx in zip(plan.names, plan.members, strict=True):
-        starts = plan.starts[idx].astype(np.int64)
-        np.save(tmp / f"starts-{name}.npy", starts)
+    for name, starts in zip(plan.names, plan.part_starts, strict=True):
+        _save_int64(tmp / f"starts-{name}.npy", starts)
         counts[name] = int(len(starts))
     np.save(tmp / "bounds.npy", plan.bounds.astype(np.int64))
     np.save(tmp / "breaks.npy", plan.breaks.astype(np.int64))
