@@ -3,6 +3,7 @@
     python benchmarks/dask_cluster.py --workers 2 --memory-limit 1GiB               # 8 x 2.5M rows x 8 features
     python benchmarks/dask_cluster.py --workers 2 --memory-limit 1GiB --contended   # quiet, then one busy core
     python benchmarks/dask_cluster.py --partitions 2 --rows-per-partition 200_000   # a quick check
+    python benchmarks/dask_cluster.py --arrow-pool system                           # workers on malloc, not mimalloc
 
 1. The data is generated as a Parquet dataset (``--dir``, default /tmp/seqprep_dask), one file per
    partition: ``--rows-per-partition`` rows of ``--features`` float32 columns ``f0..``, an hourly
@@ -22,12 +23,17 @@ Reported per condition (``quiet``; with ``--contended`` also ``contended``: one 
 ``benchmarks/_common.Competitor``): success or the error, worker restarts, peak worker memory (and that
 peak over the worker's baseline, in partitions), client peak minus the window index, wall time of fit
 and export, and the 1-minute load average before each run. The last line is ``RESULT {json}``.
+
+``--arrow-pool system`` sets ``ARROW_DEFAULT_MEMORY_POOL`` for the workers: pyarrow's default pool
+(mimalloc) keeps, in the caches of its reading threads, memory that ``release_unused`` cannot
+return, which stays in the worker's resident set between partitions.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -184,7 +190,7 @@ def client_main(args: argparse.Namespace) -> None:
     out = base / "export"
     pipe = Pipeline(args.lookback, target="f0", time="t", group="g")
     sampler = _Sampler()
-    rss0 = _status("RssAnon")
+    rss0, vm0 = _status("RssAnon"), _status("VmRSS")
     sampler.start()
     result: dict[str, Any] = {"npartitions": int(ddf.npartitions), "worker_baseline_MB": {
         str(k): round(v / MIB, 1) for k, v in baselines.items()}}
@@ -206,6 +212,7 @@ def client_main(args: argparse.Namespace) -> None:
         "client_rss_before_MB": round(rss0 / MIB, 1), "client_peak_MB": round(peak / MIB, 1),
         "client_added_MB": round((peak - rss0) / MIB, 1), "window_index_MB": round(index / MIB, 1),
         "client_added_minus_index_MB": round((peak - rss0 - index) / MIB, 1),
+        "client_vmhwm_added_MB": round((_status("VmHWM") - vm0) / MIB, 1),
     })
     if result["ok"]:
         result["windows"] = {p.stem[len("starts-"):]: int(np.load(p, mmap_mode="r").shape[0])
@@ -225,8 +232,11 @@ def client_main(args: argparse.Namespace) -> None:
 def measure(args: argparse.Namespace, partition_bytes: int) -> dict[str, Any]:
     """A fresh cluster process and a fresh client process; the run's numbers."""
     me = [sys.executable, __file__, "--dir", args.dir, "--lookback", str(args.lookback)]
+    env = dict(os.environ)
+    if args.arrow_pool:  # the workers inherit the cluster process's environment
+        env["ARROW_DEFAULT_MEMORY_POOL"] = args.arrow_pool
     cluster = subprocess.Popen([*me, "--cluster", "--workers", str(args.workers), "--memory-limit", args.memory_limit],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert cluster.stdin is not None and cluster.stdout is not None  # noqa: S101 (benchmark script)
     line = cluster.stdout.readline()
     if not line.startswith("ADDRESS "):
@@ -274,6 +284,8 @@ def main() -> None:
     p.add_argument("--features", type=int, default=8)
     p.add_argument("--lookback", type=int, default=48)
     p.add_argument("--contended", action="store_true", help="also run with one competing busy process")
+    p.add_argument("--arrow-pool", default=None, choices=("system", "mimalloc", "jemalloc"),
+                   help="ARROW_DEFAULT_MEMORY_POOL of the workers (default: pyarrow's own default, mimalloc)")
     p.add_argument("--timeout", type=int, default=900, help="seconds before a run counts as failed")
     p.add_argument("--dir", default="/tmp/seqprep_dask")
     p.add_argument("--keep", action="store_true", help="keep the generated files")
@@ -327,7 +339,8 @@ def main() -> None:
                  "window index MB", "wall s", "load1"], table)
     params = {"workers": args.workers, "memory_limit": args.memory_limit, "partitions": args.partitions,
               "rows_per_partition": args.rows_per_partition, "features": args.features,
-              "series_per_partition": args.series_per_partition, "lookback": args.lookback}
+              "series_per_partition": args.series_per_partition, "lookback": args.lookback,
+              "arrow_pool": args.arrow_pool or "default"}
     emit_result("dask_cluster", params, rows, runs=runs, machine=machine_info())
 
 

@@ -13,12 +13,14 @@ before the first partition's work, and a worker holds two partitions and the wor
 work itself runs on chunks of whole series of about :data:`CHUNK_ROWS` rows (:func:`_chunks`):
 the validated float table, the time steps and the masks of the training rows exist for one chunk
 at a time, never for the whole partition. The Arrow buffers the Parquet reader freed are handed
-back to the system first (:func:`_release_arrow`): pyarrow's pool keeps them otherwise, about
-twice the partition, for the rest of the task.
+back to the system first, and what the work freed after it (:func:`_release_memory`): pyarrow's
+pool and glibc's heaps keep them otherwise, counted in the worker's resident set.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -70,15 +72,33 @@ def _compute(dask: Any, client: Any, obj: Any) -> Any:
 CHUNK_ROWS = 1 << 18
 
 
-def _release_arrow() -> None:
-    """Hand the buffers pyarrow's memory pool keeps after a Parquet read back to the system (if pyarrow is loaded)."""
+def _release_memory() -> None:
+    """Hand memory freed but kept by allocators back to the system: pyarrow's pool, then glibc's heaps.
+
+    pyarrow's pool keeps the buffers of a Parquet read (about twice the partition); glibc keeps
+    freed chunk-sized arrays in its heaps (its mmap threshold rises to 32 MiB once a larger array
+    was freed). Both count in the resident set that dask's nanny compares with the memory limit.
+    """
     pa = sys.modules.get("pyarrow")
-    if pa is None:
-        return
+    if pa is not None:
+        try:
+            pa.default_memory_pool().release_unused()
+        except (AttributeError, NotImplementedError):  # pragma: no cover - an old pyarrow without it
+            pass
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """The ``malloc_trim`` of glibc (None elsewhere: musl, macOS, Windows)."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        pa.default_memory_pool().release_unused()
-    except (AttributeError, NotImplementedError):  # pragma: no cover - an old pyarrow without it
-        pass
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _apply(pdf: pd.DataFrame, fn: Callable[..., Any], args: tuple[Any, ...], items: list[Any] | None,
@@ -88,9 +108,11 @@ def _apply(pdf: pd.DataFrame, fn: Callable[..., Any], args: tuple[Any, ...], ite
     The result, whatever it is, travels in a one-element object Series (``map_partitions`` wants a
     pandas object); :func:`_unwrap` takes it out.
     """
-    _release_arrow()
+    _release_memory()
     item = None if items is None or partition_info is None else items[partition_info["number"]]
     out = fn(pdf, *args, item) if items is not None else fn(pdf, *args)
+    del pdf
+    _release_memory()
     return pd.Series([out], dtype=object)
 
 

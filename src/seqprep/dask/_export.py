@@ -2,7 +2,7 @@
 
 The format is the one-machine export's (:mod:`seqprep.outofcore`), so that
 :func:`seqprep.outofcore.open_export` reads it. Each worker scales its partition and writes it into
-its slice of ``data.npy`` (a memory map the client allocated, :func:`_write_rows`), and hashes
+its slice of ``data.npy`` (a file the client allocated, :func:`_write_rows`), and hashes
 chunks of it (:func:`_hash_rows`); the client writes the window index, the pipeline and, last, the
 manifest. Functions shipped to workers are module-level (pickled by reference).
 """
@@ -10,6 +10,7 @@ manifest. Functions shipped to workers are module-level (pickled by reference).
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,8 @@ def _write_rows(pdf: pd.DataFrame, pipe: Pipeline, path: str, time_path: str | N
     offset, n_rows, series_codes, head = item
     if len(pdf) == 0:
         return 0
-    out = np.load(path, mmap_mode="r+")
-    tout = None if time_path is None else np.load(time_path, mmap_mode="r+")
     written = n_series = 0
-    try:
+    with _NpyRows(path) as out, _NpyRows(time_path) as tout:
         for c in _chunks(pipe, pdf, head, rows):
             sd = c.sd
             written, n_series = c.row0 + sd.n_rows, c.series0 + sd.n_series
@@ -52,33 +51,79 @@ def _write_rows(pdf: pd.DataFrame, pipe: Pipeline, path: str, time_path: str | N
             codes = sd.series_codes()
             if series_codes is not None:
                 codes = np.asarray(series_codes[c.series0 : n_series], dtype=np.int64)[codes]
-            start = offset + c.row0
-            out[start : start + sd.n_rows] = pipe._scale(c.table, codes)
-            if tout is not None:
-                tout[start : start + sd.n_rows] = sd.time
-        if written != n_rows:
-            raise DataError(
-                f"a partition changed between the summary and the export pass: {written} rows now, {n_rows} before."
-            )
-        if series_codes is not None and n_series != len(series_codes):
-            raise DataError(
-                f"a partition changed between the summary and the export pass: {n_series} series now, "
-                f"{len(series_codes)} before."
-            )
-        return n_rows
+            out.write(offset + c.row0, pipe._scale(c.table, codes))
+            tout.write(offset + c.row0, sd.time)
+    if written != n_rows:
+        raise DataError(
+            f"a partition changed between the summary and the export pass: {written} rows now, {n_rows} before."
+        )
+    if series_codes is not None and n_series != len(series_codes):
+        raise DataError(
+            f"a partition changed between the summary and the export pass: {n_series} series now, "
+            f"{len(series_codes)} before."
+        )
+    return n_rows
+
+
+class _NpyRows:
+    """Rows of an existing ``.npy`` file written in place with plain file writes (``None``: writes nothing).
+
+    Not a memory map: the pages a worker writes stay out of its resident set, which dask's nanny
+    compares with the memory limit (a map keeps the partition's written rows resident until it is closed).
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.fh: Any = None
+        self.dtype: np.dtype[Any] | None = None
+        self.row_bytes = self.data_offset = 0
+
+    def __enter__(self) -> _NpyRows:
+        if self.path is not None:
+            self.data_offset, self.dtype, self.row_bytes = _npy_layout(self.path)
+            self.fh = open(self.path, "r+b")  # noqa: SIM115 - closed in __exit__
+        return self
+
+    def write(self, row: int, values: np.ndarray) -> None:
+        """Write ``values`` (rows) from global row ``row`` on, cast to the file's dtype."""
+        if self.fh is None:
+            return
+        block = np.ascontiguousarray(values, dtype=self.dtype)
+        self.fh.seek(self.data_offset + row * self.row_bytes)
+        self.fh.write(block.reshape(-1).view(np.uint8))  # raw bytes (datetime64 has no buffer format)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fh is not None:
+            try:
+                self.fh.flush()
+                os.fsync(self.fh.fileno())  # on disk before the manifest calls the export complete (as msync did)
+            finally:
+                self.fh.close()
+
+
+def _npy_layout(path: str) -> tuple[int, np.dtype[Any], int]:
+    """(offset of the data, dtype, bytes per row) of the C-ordered ``.npy`` file ``path`` (its header only)."""
+    mm = np.load(path, mmap_mode="r")  # maps the file, touches none of its rows
+    try:
+        return int(mm.offset), mm.dtype, int(np.prod(mm.shape[1:], dtype=np.int64)) * mm.dtype.itemsize
     finally:
-        out.flush()
-        del out
-        if tout is not None:
-            tout.flush()
-            del tout
+        del mm
 
 
-def _hash_rows(path: str, start: int, stop: int) -> str:
-    """The sha256 of rows ``start:stop`` of ``data.npy`` (the manifest's chunk hash)."""
-    data = np.load(path, mmap_mode="r")
-    block = np.ascontiguousarray(data[start:stop])
-    return hashlib.sha256(block.data.cast("B")).hexdigest()
+def _hash_rows(path: str, start: int, stop: int, block: int = 8 << 20) -> str:
+    """The sha256 of rows ``start:stop`` of ``data.npy`` (the manifest's chunk hash), read in blocks of bytes."""
+    digest = hashlib.sha256()
+    offset, _, row_bytes = _npy_layout(path)
+    with open(path, "rb") as fh:
+        fh.seek(offset + start * row_bytes)
+        left = (stop - start) * row_bytes
+        while left > 0:
+            data = fh.read(min(block, left))
+            if not data:  # pragma: no cover - allocate_npy reserved every row
+                raise DataError(f"{path!r} ends before row {stop}; the export is incomplete.")
+            digest.update(data)
+            left -= len(data)
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------- client side
