@@ -6,10 +6,12 @@ extra.
 
 What runs where
 ---------------
-Every pass over the rows runs on the workers, one task per partition; the client only sees small
-summaries (per-series row counts, a histogram of time steps, a histogram of timestamps when a
-common timestamp cut must be found) and the window index (int64 starts, as the one-machine export
-writes them):
+Every pass over the rows runs on the workers, one task per partition that reads the partition and
+works on it in chunks of whole series (a worker holds one partition and one chunk's work at a
+time); the client only sees small summaries (per-series row counts, a histogram of time steps, a
+histogram of timestamps when a common timestamp cut must be found) and computes the window index
+(each part's starts in int32 below 2**31 rows, a block of windows at a time; written as int64, as
+the one-machine export writes them):
 
 1. *summary* -- per partition: validate the rows (:func:`seqprep.io.as_series`, the pipeline's own
    checks), count rows per series, count time steps. The client derives the global time step, the

@@ -2,7 +2,7 @@
 
 The format is the one-machine export's (:mod:`seqprep.outofcore`), so that
 :func:`seqprep.outofcore.open_export` reads it. Each worker scales its partition and writes it into
-its slice of ``data.npy`` (a memory map the client allocated, :func:`_write_rows`), and hashes
+its slice of ``data.npy`` (a file the client allocated, :func:`_write_rows`), and hashes
 chunks of it (:func:`_hash_rows`); the client writes the window index, the pipeline and, last, the
 manifest. Functions shipped to workers are module-level (pickled by reference).
 """
@@ -10,6 +10,7 @@ manifest. Functions shipped to workers are module-level (pickled by reference).
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,55 +22,108 @@ from ..exceptions import DataError
 from ..outofcore import EXPORT_FORMAT, EXPORT_FORMAT_VERSION, write_sealed_manifest  # the one-machine export's format
 from ..pipeline import Pipeline, fitted_series_codes
 from ..scaling import SeriesScaler
-from ._common import _compute, _load, _Plan
+from ._common import _chunks, _compute, _per_partition, _Plan
 
 __all__: list[str] = []  # internal to seqprep.dask: its siblings import the names they need
 
 # ---------------------------------------------------------------------- per-partition work (runs on workers)
 
 
-def _write_rows(
-    pipe: Pipeline, pdf: pd.DataFrame, path: str, offset: int, n_rows: int, time_path: str | None,
-    series_codes: np.ndarray | None = None, head: pd.DataFrame | None = None,
-) -> int:
-    """Scale one partition and write it into its slice of ``data.npy`` (and ``time.npy``).
+def _write_rows(pdf: pd.DataFrame, pipe: Pipeline, path: str, time_path: str | None,
+                item: tuple[int, int, np.ndarray | None, Any], rows: int | None = None) -> int:
+    """Scale one partition and write it into its slice of ``data.npy`` (and ``time.npy``), chunk by chunk.
 
-    ``series_codes`` gives the fitted (global) series code of each of the partition's series, in
-    their local order: per-series statistics are indexed by it, not by the partition's own 0..k-1.
+    ``item``: (the partition's first global row, its rows, the fitted (global) series code of each
+    of its series in their local order or None, its head). Per-series statistics are indexed by the
+    fitted code, not by the partition's own 0..k-1. Each chunk (:func:`_chunks`) is validated,
+    scaled and written on its own: the scaled copy exists for one chunk at a time.
     """
+    offset, n_rows, series_codes, head = item
     if len(pdf) == 0:
         return 0
-    table, sd, _, _ = _load(pipe, pdf, head)
-    if sd.n_rows != n_rows:
+    written = n_series = 0
+    with _NpyRows(path) as out, _NpyRows(time_path) as tout:
+        for c in _chunks(pipe, pdf, head, rows):
+            sd = c.sd
+            written, n_series = c.row0 + sd.n_rows, c.series0 + sd.n_series
+            if written > n_rows or (series_codes is not None and n_series > len(series_codes)):
+                break  # more rows or series than the summary saw: refused below, before its slice is overrun
+            codes = sd.series_codes()
+            if series_codes is not None:
+                codes = np.asarray(series_codes[c.series0 : n_series], dtype=np.int64)[codes]
+            out.write(offset + c.row0, pipe._scale(c.table, codes))
+            tout.write(offset + c.row0, sd.time)
+    if written != n_rows:
         raise DataError(
-            f"a partition changed between the summary and the export pass: {sd.n_rows} rows now, {n_rows} before."
+            f"a partition changed between the summary and the export pass: {written} rows now, {n_rows} before."
         )
-    codes = sd.series_codes()
-    if series_codes is not None:
-        if len(series_codes) != sd.n_series:
-            raise DataError(
-                f"a partition changed between the summary and the export pass: {sd.n_series} series now, "
-                f"{len(series_codes)} before."
-            )
-        codes = np.asarray(series_codes, dtype=np.int64)[codes]
-    scaled = pipe._scale(table, codes)
-    out = np.load(path, mmap_mode="r+")
-    out[offset : offset + n_rows] = scaled
-    out.flush()
-    del out
-    if time_path is not None:
-        tout = np.load(time_path, mmap_mode="r+")
-        tout[offset : offset + n_rows] = sd.time
-        tout.flush()
-        del tout
+    if series_codes is not None and n_series != len(series_codes):
+        raise DataError(
+            f"a partition changed between the summary and the export pass: {n_series} series now, "
+            f"{len(series_codes)} before."
+        )
     return n_rows
 
 
-def _hash_rows(path: str, start: int, stop: int) -> str:
-    """The sha256 of rows ``start:stop`` of ``data.npy`` (the manifest's chunk hash)."""
-    data = np.load(path, mmap_mode="r")
-    block = np.ascontiguousarray(data[start:stop])
-    return hashlib.sha256(block.data.cast("B")).hexdigest()
+class _NpyRows:
+    """Rows of an existing ``.npy`` file written in place with plain file writes (``None``: writes nothing).
+
+    Not a memory map: the pages a worker writes stay out of its resident set, which dask's nanny
+    compares with the memory limit (a map keeps the partition's written rows resident until it is closed).
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.fh: Any = None
+        self.dtype: np.dtype[Any] | None = None
+        self.row_bytes = self.data_offset = 0
+
+    def __enter__(self) -> _NpyRows:
+        if self.path is not None:
+            self.data_offset, self.dtype, self.row_bytes = _npy_layout(self.path)
+            self.fh = open(self.path, "r+b")  # noqa: SIM115 - closed in __exit__
+        return self
+
+    def write(self, row: int, values: np.ndarray) -> None:
+        """Write ``values`` (rows) from global row ``row`` on, cast to the file's dtype."""
+        if self.fh is None:
+            return
+        block = np.ascontiguousarray(values, dtype=self.dtype)
+        self.fh.seek(self.data_offset + row * self.row_bytes)
+        self.fh.write(block.reshape(-1).view(np.uint8))  # raw bytes (datetime64 has no buffer format)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fh is not None:
+            try:
+                self.fh.flush()
+                os.fsync(self.fh.fileno())  # on disk before the manifest calls the export complete (as msync did)
+            finally:
+                self.fh.close()
+
+
+def _npy_layout(path: str) -> tuple[int, np.dtype[Any], int]:
+    """(offset of the data, dtype, bytes per row) of the C-ordered ``.npy`` file ``path`` (its header only)."""
+    mm = np.load(path, mmap_mode="r")  # maps the file, touches none of its rows
+    try:
+        return int(mm.offset), mm.dtype, int(np.prod(mm.shape[1:], dtype=np.int64)) * mm.dtype.itemsize
+    finally:
+        del mm
+
+
+def _hash_rows(path: str, start: int, stop: int, block: int = 8 << 20) -> str:
+    """The sha256 of rows ``start:stop`` of ``data.npy`` (the manifest's chunk hash), read in blocks of bytes."""
+    digest = hashlib.sha256()
+    offset, _, row_bytes = _npy_layout(path)
+    with open(path, "rb") as fh:
+        fh.seek(offset + start * row_bytes)
+        left = (stop - start) * row_bytes
+        while left > 0:
+            data = fh.read(min(block, left))
+            if not data:  # pragma: no cover - allocate_npy reserved every row
+                raise DataError(f"{path!r} ends before row {stop}; the export is incomplete.")
+            digest.update(data)
+            left -= len(data)
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------- client side
@@ -109,14 +163,13 @@ def _write_partitions(
     """
     n_total = int(plan.bounds[-1])
     data_path, time_path = _allocate(pipe, plan, tmp)
-    parts = list(ddf.to_delayed())
-    jobs = []
-    for j, s_index in enumerate(plan.partition_index):
+    items = []
+    for j in range(len(plan.partition_index)):
         lo, hi = plan.series_slices[j]
-        jobs.append(dask.delayed(_write_rows, pure=False)(
-            pipe, parts[s_index], str(data_path), int(plan.offsets[j]), int(plan.n_rows[j]),
-            None if time_path is None else str(time_path),
-            None if series_codes is None else series_codes[lo:hi], plan.heads[j]))
+        items.append((int(plan.offsets[j]), int(plan.n_rows[j]), None if series_codes is None else series_codes[lo:hi],
+                      plan.heads[j]))
+    jobs = _per_partition(dask, ddf, _write_rows, pipe, str(data_path), None if time_path is None else str(time_path),
+                          items=items, partitions=plan.partition_index)
     written = sum(_compute(dask, client, jobs))
     if written != n_total:
         raise DataError(f"the export wrote {written} rows; the data has {n_total}.")
@@ -132,12 +185,20 @@ def _hash_chunks(dask: Any, client: Any, data_path: Path, n_total: int, chunk_ro
     ])
 
 
+def _save_int64(path: Path, values: np.ndarray, block: int = 1 << 20) -> None:
+    """``np.save(path, values.astype(np.int64))`` without the whole int64 copy: the header, then blocks of rows."""
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": np.lib.format.dtype_to_descr(np.dtype("<i8")), "fortran_order": False, "shape": values.shape})
+        for a in range(0, len(values), block):
+            values[a : a + block].astype("<i8").tofile(fh)
+
+
 def _write_index(plan: _Plan, tmp: Path) -> dict[str, int]:
-    """Write the window starts of each part, the series bounds and the breaks; the windows per part."""
+    """Write the window starts of each part (int64), the series bounds and the breaks; the windows per part."""
     counts = {}
-    for name, idx in zip(plan.names, plan.members, strict=True):
-        starts = plan.starts[idx].astype(np.int64)
-        np.save(tmp / f"starts-{name}.npy", starts)
+    for name, starts in zip(plan.names, plan.part_starts, strict=True):
+        _save_int64(tmp / f"starts-{name}.npy", starts)
         counts[name] = int(len(starts))
     np.save(tmp / "bounds.npy", plan.bounds.astype(np.int64))
     np.save(tmp / "breaks.npy", plan.breaks.astype(np.int64))

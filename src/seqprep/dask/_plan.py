@@ -34,7 +34,7 @@ from ..splitting import (
 )
 from ..timeaxis import add_duration, infer_frequency
 from ..windowing import window_starts
-from ._common import _compute, _load, _Plan, _require_dask, _step_diffs, _tree_reduce
+from ._common import _chunks, _compute, _per_partition, _Plan, _require_dask, _step_diffs, _tree_reduce
 from ._stats import _moment_kind, _series_statistics, _statistics_pass
 
 __all__: list[str] = []  # internal to seqprep.dask: its siblings import the names they need
@@ -42,42 +42,60 @@ __all__: list[str] = []  # internal to seqprep.dask: its siblings import the nam
 # ---------------------------------------------------------------------- per-partition work (runs on workers)
 
 
-def _tail(pdf: pd.DataFrame, before: pd.DataFrame | None, rows: int) -> pd.DataFrame:
-    """The last ``rows`` rows of everything up to and including ``pdf`` (``before``: the tail so far)."""
-    frames = [f for f in (before, pdf) if f is not None and len(f)]
-    return pd.concat(frames, ignore_index=True).tail(rows) if frames else pdf.iloc[:0]
+def _last_rows(pdf: pd.DataFrame, rows: int) -> pd.DataFrame:
+    """The last ``rows`` rows of a partition (what the next partition's derived features read)."""
+    return pdf.tail(rows).copy()
 
 
+def _tail(last: pd.DataFrame, before: pd.DataFrame | None, rows: int) -> pd.DataFrame:
+    """The last ``rows`` rows of everything up to a partition (``last``: its last rows; ``before``: the tail so far)."""
+    frames = [f for f in (before, last) if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True).tail(rows) if frames else last.iloc[:0]
 
-def _summarize(pipe: Pipeline, pdf: pd.DataFrame, want_times: bool) -> dict[str, Any] | None:
+
+def _summarize(pdf: pd.DataFrame, pipe: Pipeline, want_times: bool, rows: int | None = None) -> dict[str, Any] | None:
     """One partition's summary: series keys and lengths, columns, time-step histogram, first and last time.
 
     ``want_times`` adds a histogram of its timestamps (for a common timestamp cut over many series).
+    Validated and summarised in chunks of whole series (``rows``: see :func:`_chunks`); the
+    histograms of the chunks are merged (a step across a chunk cut is between two series: never counted).
     """
     if len(pdf) == 0:
         return None
-    _, sd, columns, n_in = _load(pipe, pdf)
-    out: dict[str, Any] = {
-        "keys": [key_json(k) for k in sd.keys],
-        "lengths": np.diff(sd.bounds).astype(np.int64),
-        "columns": list(columns),
-        "n_in": n_in,
-        "raw_columns": list(sd.columns or ()),
-        "steps": None,
-        "first": None,
-        "last": None,
-        "times": None,
-    }
-    if sd.time is not None:
+    out: dict[str, Any] = {"steps": None, "first": None, "last": None, "times": None}
+    keys: list[Any] = []
+    lengths: list[np.ndarray] = []
+    sample: list[np.ndarray] = []
+    sample_same: list[np.ndarray] = []
+    n_sample = 0
+    for c in _chunks(pipe, pdf, rows=rows):
+        sd = c.sd
+        if not keys:
+            out.update(columns=list(c.columns), n_in=c.n_in, raw_columns=list(sd.columns or ()))
+        keys.extend(key_json(k) for k in sd.keys)
+        lengths.append(np.diff(sd.bounds).astype(np.int64))
+        if sd.time is None or sd.n_rows == 0:
+            continue
         diffs, same = _step_diffs(sd)  # the steps between consecutive rows of the same series
-        out["steps"] = np.unique(diffs[same], return_counts=True)
-        out["first"], out["last"] = sd.time[0], sd.time[-1]
+        out["steps"] = _merge_hist(out["steps"], np.unique(diffs[same], return_counts=True))
+        if out["first"] is None:
+            out["first"] = sd.time[0]
+        out["last"] = sd.time[-1]
         # the first rows and their series boundaries: the client reads the calendar (months, business days) there
-        k = min(sd.n_rows, _CALENDAR_SAMPLE)
-        out["sample"] = np.asarray(sd.time[:k])
-        out["sample_same"] = same[: max(k - 1, 0)]
+        k = min(sd.n_rows, _CALENDAR_SAMPLE - n_sample)
+        if k > 0:
+            if n_sample:
+                sample_same.append(np.zeros(1, dtype=bool))  # a chunk starts with a new series
+            sample.append(np.asarray(sd.time[:k]))
+            sample_same.append(same[: max(k - 1, 0)])
+            n_sample += k
         if want_times:
-            out["times"] = np.unique(sd.time, return_counts=True)
+            out["times"] = _merge_hist(out["times"], np.unique(sd.time, return_counts=True))
+        del diffs, same
+    out["keys"] = keys
+    out["lengths"] = np.concatenate(lengths)
+    if sample:
+        out["sample"], out["sample_same"] = np.concatenate(sample), np.concatenate(sample_same)
     return out
 
 
@@ -103,10 +121,14 @@ def _merge_hist(a: Any, b: Any) -> Any:
     return uniq, np.bincount(inv, weights=counts, minlength=len(uniq)).astype(np.int64)
 
 
-def _time_at(pipe: Pipeline, pdf: pd.DataFrame, rows: list[int]) -> list[Any]:
+def _time_at(pdf: pd.DataFrame, pipe: Pipeline, rows: list[int]) -> list[Any]:
     """The timestamps of some rows of a partition (local row numbers)."""
-    _, sd, _, _ = _load(pipe, pdf)
-    return [sd.time[r] for r in rows]
+    want = np.asarray(rows, dtype=np.int64)
+    out: list[Any] = [None] * len(want)
+    for c in _chunks(pipe, pdf):
+        for i in np.flatnonzero((want >= c.row0) & (want < c.row0 + c.sd.n_rows)):
+            out[i] = c.sd.time[want[i] - c.row0]
+    return out
 
 
 # ---------------------------------------------------------------------- the plan (client side)
@@ -147,18 +169,20 @@ class _Cuts:
     gap_rows: int
 
 
-def _heads(dask: Any, pipe: Pipeline, parts: list[Any], index: list[int], time_aligned: bool) -> list[Any]:
+def _heads(dask: Any, pipe: Pipeline, ddf: Any, index: list[int], time_aligned: bool) -> list[Any]:
     """Per non-empty partition: the rows its derived features need from earlier partitions (or None).
 
     Only a time-aligned series split across partitions needs them (a series-aligned partition holds
-    whole series); each head is the tail of the previous head and partition, a chain of cheap tasks.
+    whole series); each head is the tail of the previous head and partition's last rows, a chain of
+    cheap tasks after one pass that reads each partition's last rows.
     """
     warmup = pipe.warmup
     if not (warmup and time_aligned and len(index) > 1):
         return [None] * len(index)
+    last = _per_partition(dask, ddf, _last_rows, warmup, partitions=index[:-1])
     heads: list[Any] = [None]
     for j in range(1, len(index)):
-        heads.append(dask.delayed(_tail, pure=True)(parts[index[j - 1]], heads[-1], warmup))
+        heads.append(dask.delayed(_tail, pure=True)(last[j - 1], heads[-1], warmup))
     return heads
 
 
@@ -233,13 +257,13 @@ def _calendar(light: list[dict[str, Any]], dominant: Any) -> Any:
 
 
 def _summaries(
-    dask: Any, client: Any, pipe: Pipeline, parts: list[Any], want_times: bool
+    dask: Any, client: Any, pipe: Pipeline, ddf: Any, want_times: bool
 ) -> tuple[list[dict[str, Any]], Any]:
     """The summary pass: (light summary of each non-empty partition, with its ``index``; timestamp histogram).
 
     Refuses data without rows and partitions whose columns differ.
     """
-    summaries = [dask.delayed(_summarize, pure=True)(pipe, p, want_times) for p in parts]
+    summaries = _per_partition(dask, ddf, _summarize, pipe, want_times)
     light_d = [dask.delayed(_light, pure=True)(s) for s in summaries]
     hist_d = _tree_reduce(dask, [dask.delayed(_times, pure=True)(s) for s in summaries], _merge_hist)
     light_all, times_hist = _compute(dask, client, [light_d, hist_d])
@@ -303,7 +327,7 @@ def _series_layout(pipe: Pipeline, light: list[dict[str, Any]], time_aligned: bo
 
 
 def _cut_points(
-    dask: Any, client: Any, pipe: Pipeline, parts: list[Any], layout: _Layout, times_hist: Any, gap: tuple[Any, int],
+    dask: Any, client: Any, pipe: Pipeline, ddf: Any, layout: _Layout, times_hist: Any, gap: tuple[Any, int],
 ) -> _Cuts:
     """The split cut as :func:`seqprep.split` finds it: thresholds evaluated on the workers, or rows computed here.
 
@@ -337,7 +361,7 @@ def _cut_points(
         thresholds = np.stack([np.full(n_series, s) for s in thr])
     elif duration is not None:
         rows = [np.minimum(bounds[:-1] + b, n_total - 1) for b in boundaries]
-        start_times = _times_at_rows(dask, client, pipe, parts, layout.light, layout.offsets, np.concatenate(rows))
+        start_times = _times_at_rows(dask, client, pipe, ddf, layout.light, layout.offsets, np.concatenate(rows))
         thresholds = add_duration(start_times.reshape(len(boundaries), n_series), duration)
     return _Cuts(stamps=stamps, thresholds=thresholds, boundaries=boundaries, duration=duration, gap_rows=gap_rows)
 
@@ -357,6 +381,7 @@ def _partition_tasks(
             "thresholds": None if cut.thresholds is None else cut.thresholds[:, lo:hi],
             "freq": freq,
             "offset": int(layout.offsets[j]),
+            "n_series": hi - lo,
         }
         if cut.stamps is None:
             b0 = cut.boundaries[0]
@@ -385,11 +410,22 @@ def _part_ranges(layout: _Layout, cut: _Cuts, rest: list[dict[str, Any]]) -> lis
     return ranges_from_cuts(boundaries, after_gap, cut.gap_rows, layout.lengths)
 
 
+#: Windows per block of the client's assignment of windows to parts: its int64 temporaries stay at tens of MB.
+WINDOW_BLOCK = 1 << 20
+
+
 def _windows(
     pipe: Pipeline, bounds: np.ndarray, lengths: np.ndarray, breaks: np.ndarray,
-    ranges: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...],
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Window starts and the members of each part: the same functions as the in-memory pipeline."""
+    ranges: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...], block: int = WINDOW_BLOCK,
+) -> list[np.ndarray]:
+    """Window starts of each part: the same functions as the in-memory pipeline, a block of windows at a time.
+
+    The starts come from :func:`~seqprep.windowing.window_starts` in its compact dtype (int32 below
+    2**31 rows); the warm-up filter and :func:`~seqprep.splitting.assign_parts` (whose per-window
+    int64 series, offsets and targets are several times the index) run on ``block`` windows at a
+    time, and each part's starts are kept in the compact dtype: the client holds the index about
+    twice in int32 at its peak, never the int64 temporaries of every window.
+    """
     spec = pipe.spec
     starts, _ = window_starts(bounds, breaks, spec)
     warmup = pipe.warmup
@@ -397,16 +433,31 @@ def _windows(
         # Derived features were computed over whole series (series-aligned partitions, or a time-aligned
         # series with the previous partitions' last rows in front): as in memory, the first `warmup` rows
         # of a series are NaN there and start no window.
-        starts = starts[starts - bounds[np.searchsorted(bounds, starts, side="right") - 1] >= warmup]
+        keep = np.empty(len(starts), dtype=bool)
+        for a in range(0, len(starts), block):
+            s = starts[a : a + block]
+            keep[a : a + block] = s - bounds[np.searchsorted(bounds, s, side="right") - 1] >= warmup
+        starts = starts[keep]
+        del keep
     if len(starts) == 0:
         raise DataError(
             f"the data gives no window: the longest series has {int(lengths.max())} rows; lookback={spec.lookback} "
             f"and horizon(s) {list(spec.horizons)} need at least {spec.span} rows per series."
         )
-    view = SimpleNamespace(starts=starts, spec=spec, series_data=SimpleNamespace(bounds=bounds))
-    members = assign_parts(view, ranges, pipe.context)  # type: ignore[arg-type]
-    require_windows(view, names, members, ranges, pipe.context)  # type: ignore[arg-type]
-    return starts, members
+    pieces: list[list[np.ndarray]] = [[] for _ in names]
+    series_data = SimpleNamespace(bounds=bounds)
+    for a in range(0, len(starts), block):
+        view = SimpleNamespace(starts=starts[a : a + block], spec=spec, series_data=series_data)
+        for piece, idx in zip(pieces, assign_parts(view, ranges, pipe.context), strict=True):  # type: ignore[arg-type]
+            piece.append(view.starts[idx])
+    del starts
+    part_starts = []
+    for piece in pieces:
+        part_starts.append(np.concatenate(piece))
+        piece.clear()
+    view = SimpleNamespace(starts=None, spec=spec, series_data=series_data)
+    require_windows(view, names, part_starts, ranges, pipe.context)  # type: ignore[arg-type]
+    return part_starts
 
 
 def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -> _Plan:
@@ -415,10 +466,9 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
     :func:`export` passes ``statistics=False``: its pipeline is fitted already, so no moments are computed.
     """
     dask = _require_dask()
-    parts = list(ddf.to_delayed())
     time_aligned = pipe.group is None
     want_times = (not time_aligned) and (pipe.time is not None) and not is_time_cuts(pipe.split)
-    light, times_hist = _summaries(dask, client, pipe, parts, want_times)
+    light, times_hist = _summaries(dask, client, pipe, ddf, want_times)
     index = [s["index"] for s in light]
     first = light[0]
     layout = _series_layout(pipe, light, time_aligned)
@@ -427,12 +477,12 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
     has_datetime = has_time and np.asarray(first["first"]).dtype.kind == "M"
     gap = _gap(pipe, has_datetime)
     names = _part_names(pipe.split)
-    cut = _cut_points(dask, client, pipe, parts, layout, times_hist, gap)
+    cut = _cut_points(dask, client, pipe, ddf, layout, times_hist, gap)
     # ---- pass 2: training statistics, threshold counts and breaks, in one read of the rows
     per_series, with_range = _moment_kind(pipe)
-    heads = _heads(dask, pipe, parts, index, time_aligned)
+    heads = _heads(dask, pipe, ddf, index, time_aligned)
     train_tasks = _partition_tasks(layout, cut, freq, per_series, with_range, statistics)
-    rest, moments = _statistics_pass(dask, client, pipe, parts, index, train_tasks, heads)
+    rest, moments = _statistics_pass(dask, client, pipe, ddf, index, train_tasks, heads)
     series_moments = series_counts = None
     if per_series and statistics:
         series_moments, series_counts = _series_statistics(rest, layout.slices, len(layout.lengths),
@@ -440,11 +490,11 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
     breaks = np.concatenate([r["breaks"] for r in rest] + [layout.offsets[boundary_breaks]]).astype(np.int64)
     breaks.sort()
     ranges = _part_ranges(layout, cut, rest)
-    starts, members = _windows(pipe, layout.bounds, layout.lengths, breaks, ranges, names)
+    part_starts = _windows(pipe, layout.bounds, layout.lengths, breaks, ranges, names)
     return _Plan(
         columns=first["columns"], n_in=first["n_in"], raw_columns=first["raw_columns"], keys=layout.keys,
         bounds=layout.bounds, offsets=layout.offsets, n_rows=layout.n_rows, series_slices=layout.slices, freq=freq,
-        breaks=breaks, ranges=ranges, names=names, starts=starts, members=members, moments=moments,
+        breaks=breaks, ranges=ranges, names=names, part_starts=part_starts, moments=moments,
         n_train=sum(r["n_train"] for r in rest), partition_index=index,
         time_dtype=np.asarray(first["first"]).dtype if has_time else None,
         series_moments=series_moments, series_counts=series_counts, train_tasks=train_tasks, heads=heads,
@@ -452,18 +502,17 @@ def _make_plan(pipe: Pipeline, ddf: Any, client: Any, statistics: bool = True) -
 
 
 def _times_at_rows(
-    dask: Any, client: Any, pipe: Pipeline, parts: list[Any], light: list[dict[str, Any]], offsets: np.ndarray,
+    dask: Any, client: Any, pipe: Pipeline, ddf: Any, light: list[dict[str, Any]], offsets: np.ndarray,
     rows: np.ndarray,
 ) -> np.ndarray:
     """Timestamps of global rows, each read from the partition that holds it."""
     owner = np.searchsorted(offsets, rows, side="right") - 1
-    jobs = {}
-    for j in np.unique(owner):
-        local = (rows[owner == j] - offsets[j]).tolist()
-        jobs[int(j)] = dask.delayed(_time_at, pure=True)(pipe, parts[light[j]["index"]], local)
-    got = _compute(dask, client, jobs)
+    held = np.unique(owner)
+    local = [(rows[owner == j] - offsets[j]).tolist() for j in held]
+    got = _compute(dask, client, _per_partition(dask, ddf, _time_at, pipe, items=local,
+                                                partitions=[light[j]["index"] for j in held]))
     out = [None] * len(rows)
-    for j, values in got.items():
+    for j, values in zip(held, got, strict=True):
         for pos, value in zip(np.flatnonzero(owner == j), values, strict=True):
             out[pos] = value
     return np.asarray(out)

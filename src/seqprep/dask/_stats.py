@@ -19,7 +19,7 @@ from ..exceptions import DataError
 from ..pipeline import Pipeline, check_series_trained
 from ..scaling import BaseScaler, IdentityScaler, Moments, RobustScaler, SeriesScaler, StreamingQuantiles, group_moments
 from ..timeaxis import require_frequency
-from ._common import _compute, _load, _require_dask, _step_diffs, _tree_reduce
+from ._common import _chunks, _compute, _per_partition, _require_dask, _step_diffs, _tree_reduce
 
 if TYPE_CHECKING:
     from ._common import _Plan
@@ -30,37 +30,54 @@ __all__: list[str] = []  # internal to seqprep.dask: its siblings import the nam
 # ---------------------------------------------------------------------- per-partition work (runs on workers)
 
 
-def _train_rows(sd: Any, task: dict[str, Any]) -> np.ndarray:
-    """Mask of a partition's training rows: before the cut timestamp, or the first rows of each series."""
+def _train_rows(sd: Any, task: dict[str, Any], series0: int = 0) -> np.ndarray:
+    """Mask of a chunk's training rows: before the cut timestamp, or the first rows of each series.
+
+    ``series0``: the chunk's first series in the partition (``task["train_rows"]`` is per series of the partition).
+    """
     if task["train_stamp"] is not None:
         return sd.time < task["train_stamp"]
-    codes = sd.series_codes()
-    local = np.arange(sd.n_rows, dtype=np.int64) - sd.bounds[:-1][codes]
-    return local < np.asarray(task["train_rows"], dtype=np.int64)[codes]
+    rows = np.asarray(task["train_rows"], dtype=np.int64)[series0 : series0 + sd.n_series]
+    # the first train_rows[i] rows of series i: a boolean mask by ranges, no per-row int64 index
+    mask = np.zeros(sd.n_rows + 1, dtype=np.int8)
+    first = sd.bounds[:-1]
+    np.add.at(mask, first, 1)
+    np.add.at(mask, first + np.clip(rows, 0, np.diff(sd.bounds)), -1)
+    return np.cumsum(mask[:-1], dtype=np.int8) > 0
 
 
-def _partition_moments(
-    table: np.ndarray, sd: Any, codes: np.ndarray, train: np.ndarray, task: dict[str, Any]
-) -> tuple[Moments | None, Moments | None, np.ndarray | None]:
-    """(moments, per-series moments, per-series training-row counts) of a partition's training rows.
-
-    Only the ones the task asks for are computed; the others are ``None``.
-    """
-    with_range = task["with_range"]
-    moments = series_moments = series_counts = None
+def _chunk_moments(
+    acc: dict[str, Any], table: np.ndarray, sd: Any, train: np.ndarray, task: dict[str, Any], series0: int,
+    n_series: int,
+) -> None:
+    """Merge a chunk's training-row moments into ``acc`` (per feature, or per series of the partition)."""
     if not task["statistics"]:
-        pass  # export: the fitted pipeline already holds the training statistics; only cuts and breaks
-    elif task["per_series"]:
+        return  # export: the fitted pipeline already holds the training statistics; only cuts and breaks
+    with_range = task["with_range"]
+    rows = _selected(table, train)  # float32 stays float32: the moments are taken in float64 chunks
+    if task["per_series"]:
         # The same reduction SeriesScaler.partial_fit runs in memory, over this partition's series only.
-        series_moments = group_moments(table[train], codes[train], sd.n_series, with_range=with_range)
-        series_counts = np.bincount(codes[train], minlength=sd.n_series).astype(np.int64)
+        codes = (sd.series_codes() + series0)[train]
+        if acc["series_moments"] is None:
+            acc["series_moments"] = Moments.empty((n_series, table.shape[1]), with_range=with_range)
+            acc["series_counts"] = np.zeros(n_series, np.int64)
+        group_moments(rows, codes, n_series, with_range=with_range, into=acc["series_moments"])
+        acc["series_counts"] += np.bincount(codes, minlength=n_series).astype(np.int64)
     else:
-        moments = Moments.from_array(table[train], with_range=with_range)
-    return moments, series_moments, series_counts
+        m = Moments.from_array(rows, with_range=with_range)
+        acc["moments"] = m if acc["moments"] is None else acc["moments"].merge(m)
 
 
-def _threshold_counts(sd: Any, codes: np.ndarray, thresholds: np.ndarray | None) -> np.ndarray | None:
-    """Rows before each threshold timestamp, per series of the partition: ``(n_thr, n_local_series)``.
+def _selected(table: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``table[mask]``; a view when the mask is a prefix of the rows (one series: its training rows)."""
+    k = int(mask.sum())
+    if bool(mask[:k].all()):
+        return table[:k]
+    return table[mask]
+
+
+def _threshold_counts(sd: Any, thresholds: np.ndarray | None) -> np.ndarray | None:
+    """Rows before each threshold timestamp, per series of a chunk: ``(n_thr, n_local_series)``.
 
     They become the split cut (and the rows after the gap) as row counts per series; ``None``
     when the cut is given in rows already.
@@ -69,42 +86,58 @@ def _threshold_counts(sd: Any, codes: np.ndarray, thresholds: np.ndarray | None)
         return None
     if not len(thresholds):
         return np.zeros((0, sd.n_series), np.int64)
+    if sd.n_series == 1:  # one series (time-aligned): no per-row copy of the thresholds
+        return np.array([[int(np.count_nonzero(sd.time < thr[0]))] for thr in thresholds], dtype=np.int64)
+    codes = sd.series_codes()  # one chunk's rows
     return np.stack(
         [np.bincount(codes, weights=sd.time < thr[codes], minlength=sd.n_series).astype(np.int64)
          for thr in thresholds]
     )
 
 
-def _break_rows(sd: Any, task: dict[str, Any]) -> np.ndarray:
-    """Global rows that follow a time step other than the data's step, inside a series of the partition."""
+def _break_rows(sd: Any, task: dict[str, Any], row0: int = 0) -> np.ndarray:
+    """Global rows that follow a time step other than the data's step, inside a series of a chunk."""
     if sd.time is None or task["freq"] is None:
         return np.zeros(0, np.int64)
     diffs, same = _step_diffs(sd)
+    offset = task["offset"] + row0 + 1
     if isinstance(task["freq"], str):  # a calendar step ("MS", "B"): counted as the calendar counts it
         irregular = require_frequency(task["freq"]).irregular(sd.time)
-        return np.flatnonzero(same & irregular).astype(np.int64) + 1 + task["offset"]
-    return np.flatnonzero(same & (diffs != task["freq"])).astype(np.int64) + 1 + task["offset"]
+        return np.flatnonzero(same & irregular).astype(np.int64) + offset
+    return np.flatnonzero(same & (diffs != task["freq"])).astype(np.int64) + offset
 
 
-def _partition_stats(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any],
-                     head: pd.DataFrame | None = None) -> dict[str, Any] | None:
+def _partition_stats(pdf: pd.DataFrame, pipe: Pipeline, item: tuple[dict[str, Any], Any],
+                     rows: int | None = None) -> dict[str, Any] | None:
     """Training-row moments, threshold counts per series, and breaks (global rows) of one partition.
 
-    With ``task["per_series"]`` the moments are per series of the partition (local codes, shape
-    ``(n_local_series, n_features)``), returned with each series' training-row count for the client
-    to place at the series' global positions, instead of joining the tree reduction of the
-    per-feature moments.
+    ``item``: the partition's task and head (rows of the partitions before it, or None). Computed
+    chunk by chunk (:func:`_chunks`, ``rows`` rows of whole series each); the chunks' moments are
+    Chan-merged. With ``task["per_series"]`` the moments are per series of the partition (local
+    codes, shape ``(n_local_series, n_features)``), returned with each series' training-row count
+    for the client to place at the series' global positions, instead of joining the tree
+    reduction of the per-feature moments.
     """
+    task, head = item
     if len(pdf) == 0:
         return None
-    table, sd, _, _ = _load(pipe, pdf, head)
-    codes = sd.series_codes()
-    train = _train_rows(sd, task)
-    moments, series_moments, series_counts = _partition_moments(table, sd, codes, train, task)
-    counts = _threshold_counts(sd, codes, task["thresholds"])  # task["thresholds"]: (n_thr, n_local_series)
-    breaks = _break_rows(sd, task)
-    return {"moments": moments, "counts": counts, "breaks": breaks, "n_train": int(train.sum()),
-            "series_moments": series_moments, "series_counts": series_counts}
+    acc: dict[str, Any] = {"moments": None, "series_moments": None, "series_counts": None}
+    counts: list[np.ndarray] = []
+    breaks: list[np.ndarray] = []
+    n_train = 0
+    for c in _chunks(pipe, pdf, head, rows):
+        train = _train_rows(c.sd, task, c.series0)
+        _chunk_moments(acc, c.table, c.sd, train, task, c.series0, task["n_series"])
+        n_train += int(train.sum())
+        thr = task["thresholds"]
+        got = _threshold_counts(c.sd, None if thr is None else thr[:, c.series0 : c.series0 + c.sd.n_series])
+        if got is not None:
+            counts.append(got)
+        breaks.append(_break_rows(c.sd, task, c.row0))
+        del train
+    return {"moments": acc["moments"], "counts": np.concatenate(counts, axis=1) if counts else None,
+            "breaks": np.concatenate(breaks), "n_train": n_train,
+            "series_moments": acc["series_moments"], "series_counts": acc["series_counts"]}
 
 
 def _merge_moments(a: Moments | None, b: Moments | None) -> Moments | None:
@@ -126,12 +159,13 @@ def _without_moments(result: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if result is None else {k: v for k, v in result.items() if k != "moments"}
 
 
-def _partition_quantiles(pipe: Pipeline, pdf: pd.DataFrame, task: dict[str, Any], acc: StreamingQuantiles,
-                         head: pd.DataFrame | None = None) -> StreamingQuantiles:
-    """Feed one partition's training rows to an accumulator of the current quantile pass (robust scaler)."""
+def _partition_quantiles(pdf: pd.DataFrame, pipe: Pipeline, acc: StreamingQuantiles,
+                         item: tuple[dict[str, Any], Any]) -> StreamingQuantiles:
+    """Feed one partition's training rows, chunk by chunk, to an accumulator of the current quantile pass (robust)."""
+    task, head = item
     if len(pdf):
-        table, sd, _, _ = _load(pipe, pdf, head)
-        acc.update(table[_train_rows(sd, task)])
+        for c in _chunks(pipe, pdf, head):
+            acc.update(_selected(c.table, _train_rows(c.sd, task, c.series0)))
     return acc
 
 
@@ -150,15 +184,15 @@ def _moment_kind(pipe: Pipeline) -> tuple[bool, bool]:
 
 
 def _statistics_pass(
-    dask: Any, client: Any, pipe: Pipeline, parts: list[Any], index: list[int], tasks: list[dict[str, Any]],
+    dask: Any, client: Any, pipe: Pipeline, ddf: Any, index: list[int], tasks: list[dict[str, Any]],
     heads: list[Any],
 ) -> tuple[list[dict[str, Any]], Moments | None]:
     """Run :func:`_partition_stats` on every non-empty partition: (each one's result less moments, merged moments).
 
     The per-feature moments are tree-reduced on the workers; only the merged ones reach the client.
     """
-    stats = [dask.delayed(_partition_stats, pure=True)(pipe, parts[i], task, head)
-             for i, task, head in zip(index, tasks, heads, strict=True)]
+    stats = _per_partition(dask, ddf, _partition_stats, pipe, items=list(zip(tasks, heads, strict=True)),
+                           partitions=index)
     mom_d = _tree_reduce(dask, [dask.delayed(_moments_of, pure=True)(t) for t in stats], _merge_moments)
     rest_d = [dask.delayed(_without_moments, pure=True)(t) for t in stats]
     rest, moments = _compute(dask, client, [rest_d, mom_d])
@@ -190,10 +224,10 @@ def _robust_scaler(pipe: Pipeline, plan: _Plan, ddf: Any, client: Any) -> Robust
     scaler = cast(RobustScaler, pipe._make_scaler(plan.columns))  # called for scaler='robust' only
     lo, hi = scaler.quantile_range
     quantiles = StreamingQuantiles([lo, 50.0, hi], len(plan.columns))
-    parts = list(ddf.to_delayed())
+    items = list(zip(plan.train_tasks, plan.heads, strict=True))
     while quantiles.next_pass():
-        jobs = [dask.delayed(_partition_quantiles, pure=False)(pipe, parts[i], task, quantiles.accumulator(), head)
-                for i, task, head in zip(plan.partition_index, plan.train_tasks, plan.heads, strict=True)]
+        jobs = _per_partition(dask, ddf, _partition_quantiles, pipe, quantiles.accumulator(), items=items,
+                              partitions=plan.partition_index)
         for acc in _compute(dask, client, jobs):
             quantiles.merge(acc)
     scaler.n_features_in_ = len(plan.columns)
