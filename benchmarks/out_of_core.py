@@ -278,8 +278,9 @@ def main_parquet(args: argparse.Namespace) -> None:
             conds = conditions(len(runs) // 2) if args.contended else ("quiet",)
             for cond in conds:
                 extra = ["--rows", str(size), "--busy"] if cond == "contended" else ["--rows", str(size)]
+                before = _uptime()
                 r = _measure(extra)
-                r["uptime_before"] = _uptime()
+                r["uptime_before"], r["uptime_after"] = before, _uptime()
                 r["parquet_GB"] = round(gb, 3)
                 runs.append(r)
                 print(f"  {size:>12,} rows {cond:<9} load {r['load1_at_start']:5.2f}: export {r['export_s']:7.1f} s, "
