@@ -23,6 +23,27 @@ statistics per series, merged in the same single pass). The ratios series/featur
 
     python benchmarks/out_of_core.py --rows 20_000_000 --series 100_000
 
+**Parquet with a time and a group column** (``--parquet``): the data is a folder of Parquet files
+(2M rows each, row groups of 256k rows) with a ``t`` column (hourly timestamps), a ``g`` column
+(``--series`` series of equal length, int64 ids; ``--string-keys``: dictionary-encoded strings)
+and ``--features`` float32 columns, sorted by ``(g, t)``. ``--rows`` takes one size or several
+(comma-separated, default ``2_000_000,20_000_000``); for each, a fresh subprocess runs
+``Pipeline(64, target="f0", time="t", group="g").export(...)`` (scan, split, fit, write), sampling
+``RssAnon`` from ``/proc/self/status`` every 20 ms (anonymous memory: the memory-mapped
+``time.npy``, ``starts-*.npy`` and ``data.npy`` are file pages, not counted; ``VmHWM`` is printed
+too). The window index (the int64 ``starts-*.npy``, 8 bytes per window) is written through memory
+maps, so it is not in that peak; the result gives its size beside it. The slope of the peak
+between two sizes (bytes per row) is the measure of flatness::
+
+    python benchmarks/out_of_core.py --parquet                          # 2M and 20M rows x 8, 20,000 series
+    python benchmarks/out_of_core.py --parquet --rows 2_000_000,100_000_000
+    python benchmarks/out_of_core.py --parquet --contended              # also with one competing busy process
+
+With ``--contended`` every size is measured twice, quiet and with one competing busy process
+(``_common.Competitor``), in alternating order; each number carries the 1-minute load average at
+its start. Each size's folder and export are deleted before the next size is generated (the disk
+needs about 56 bytes per row at a time), unless ``--keep``.
+
 The last line is ``RESULT {json}``. The generated files are deleted unless ``--keep``.
 """
 
@@ -164,6 +185,130 @@ def run(args: argparse.Namespace) -> dict:
     }
 
 
+def generate_parquet(path: Path, rows: int, features: int, series: int, string_keys: bool = False,
+                     per_file: int = 1 << 21, row_group: int = 1 << 18) -> float:
+    """A Parquet folder of ``rows`` rows sorted by (g, t): t hourly, g ``series`` equal runs, float32 features."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t0 = time.perf_counter()
+    path.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    scale = np.linspace(0.5, 5.0, features, dtype=np.float32)
+    offset = np.linspace(-50.0, 100.0, features, dtype=np.float32)
+    per_series = -(-rows // series)
+    start = np.datetime64("2020-01-01T00:00", "ns")
+    for i, a in enumerate(range(0, rows, per_file)):
+        b = min(a + per_file, rows)
+        r = np.arange(a, b, dtype=np.int64)
+        g = r // per_series
+        cols: dict[str, pa.Array] = {"t": pa.array(start + (r % per_series).astype("timedelta64[h]"))}
+        if string_keys:
+            first = int(g[0])
+            names = pa.array([f"meter-{k:07d}" for k in range(first, int(g[-1]) + 1)])
+            cols["g"] = pa.DictionaryArray.from_arrays(pa.array(g - first, type=pa.int32()), names)
+        else:
+            cols["g"] = pa.array(g)
+        level = ((g % 97) * 3.0).astype(np.float32)
+        for j in range(features):
+            cols[f"f{j}"] = pa.array(rng.standard_normal(b - a, dtype=np.float32) * scale[j] + offset[j] + level)
+        pq.write_table(pa.table(cols), path / f"part-{i:05d}.parquet", row_group_size=row_group)
+    return time.perf_counter() - t0
+
+
+def run_parquet(args: argparse.Namespace) -> dict:
+    """The measured part of ``--parquet`` (in a fresh process): one streamed export of the folder."""
+    from seqprep import Pipeline
+
+    busy = None
+    if args.busy:
+        from _common import Competitor
+
+        busy = Competitor().__enter__()
+        busy.set(True)
+    try:
+        after_import = _status("RssAnon")
+        sampler = _Sampler(period=0.02)
+        sampler.start()
+        base = Path(args.dir)
+        load = os.getloadavg()[0]
+        sampler.phase = "export (scan, split, fit, write)"
+        t0 = time.perf_counter()
+        pipe = Pipeline(args.lookback, target="f0", time="t", group="g")
+        pipe.export(base / "export", base / "data", chunk_rows=args.chunk_rows, overwrite=True, progress=False)
+        t_export = time.perf_counter() - t0
+        sampler.stop()
+    finally:
+        if busy is not None:
+            busy.__exit__(None, None, None)
+    out = base / "export"
+    n_windows = {p.stem[len("starts-"):]: np.load(p, mmap_mode="r").shape[0] for p in sorted(out.glob("starts-*.npy"))}
+    peak = max(sampler.peaks.values())
+    return {
+        "rows": args.rows, "features": args.features, "series": args.series, "string_keys": args.string_keys,
+        "condition": "contended" if args.busy else "quiet", "load1_at_start": round(load, 2),
+        "export_s": round(t_export, 2), "windows": n_windows,
+        "window_index_MB": round(sum(n_windows.values()) * 8 / 2**20, 1),
+        "peak_rss_anon_MB": round(peak / 2**20, 1),
+        "rss_anon_after_import_MB": round(after_import / 2**20, 1),
+        "vm_hwm_MB": round(_status("VmHWM") / 2**20, 1),
+        "data_npy_MB": round(os.path.getsize(out / "data.npy") / 2**20, 1),
+    }
+
+
+def _uptime() -> str:
+    """``uptime``'s load averages (the machine is shared: every number is reported next to them)."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main_parquet(args: argparse.Namespace) -> None:
+    """Generate each size's Parquet folder, measure its export in subprocesses (quiet, contended), clean up."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _common import conditions, emit_result, headline, machine_info
+
+    sizes = [int(x.replace("_", "")) for x in str(args.rows).split(",")]
+    base = Path(args.dir)
+    runs: list[dict] = []
+    try:
+        for size in sizes:
+            shutil.rmtree(base, ignore_errors=True)
+            t_gen = generate_parquet(base / "data", size, args.features, args.series, args.string_keys)
+            gb = sum(f.stat().st_size for f in (base / "data").iterdir()) / 1e9
+            print(f"generated {size:,} rows x {args.features} ({gb:.2f} GB of Parquet) in {t_gen:.1f} s", flush=True)
+            conds = conditions(len(runs) // 2) if args.contended else ("quiet",)
+            for cond in conds:
+                extra = ["--rows", str(size), "--busy"] if cond == "contended" else ["--rows", str(size)]
+                before = _uptime()
+                r = _measure(extra)
+                r["uptime_before"], r["uptime_after"] = before, _uptime()
+                r["parquet_GB"] = round(gb, 3)
+                runs.append(r)
+                print(f"  {size:>12,} rows {cond:<9} load {r['load1_at_start']:5.2f}: export {r['export_s']:7.1f} s, "
+                      f"peak RssAnon {r['peak_rss_anon_MB']:7.1f} MB "
+                      f"(after imports {r['rss_anon_after_import_MB']} MB), "
+                      f"window index {r['window_index_MB']} MB (memory-mapped, not in RssAnon), "
+                      f"VmHWM {r['vm_hwm_MB']} MB", flush=True)
+            if not args.keep:
+                shutil.rmtree(base, ignore_errors=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    rows = []
+    for cond in ("quiet", "contended"):
+        rs = sorted((r for r in runs if r["condition"] == cond), key=lambda r: r["rows"])
+        for r in rs:
+            rows.append(headline(f"parquet {r['rows']:,} rows {cond}: peak RssAnon", r["peak_rss_anon_MB"], "MiB",
+                                 "<= 572 (0.6 GB)", r["peak_rss_anon_MB"] * 2**20 <= 0.6e9))
+            rows.append(headline(f"parquet {r['rows']:,} rows {cond}: export", r["export_s"], "s"))
+        if len(rs) >= 2:
+            lo, hi = rs[0], rs[-1]
+            slope = (hi["peak_rss_anon_MB"] - lo["peak_rss_anon_MB"]) * 2**20 / (hi["rows"] - lo["rows"])
+            rows.append(headline(f"parquet {cond}: peak RssAnon growth {lo['rows']:,} -> {hi['rows']:,} rows",
+                                 round(slope, 2), "bytes/row", "~0 (flat)", abs(slope) < 2))
+    emit_result("out_of_core-parquet", {k: v for k, v in vars(args).items() if k not in ("child", "busy")}, rows,
+                runs=runs, machine=machine_info())
+
+
 def _measure(extra: list[str]) -> dict:
     """Run the measured part in a fresh subprocess and return its RESULT."""
     cmd = [sys.executable, "-X", "faulthandler", __file__, *sys.argv[1:], *extra, "--child"]
@@ -187,14 +332,22 @@ def _versus(baseline: dict, extra: list[str], baseline_key: str, ratio_key: str)
 def main() -> None:
     """Parse arguments, generate the data, measure in a subprocess, print RESULT."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", type=lambda s: int(s.replace("_", "")), default=100_000_000)
-    p.add_argument("--features", type=int, default=16)
+    p.add_argument("--rows", default=None,
+                   help="rows (default 100M; with --parquet a comma-separated list, default 2_000_000,20_000_000)")
+    p.add_argument("--features", type=int, default=None, help="float32 feature columns (default 16; --parquet: 8)")
+    p.add_argument("--parquet", action="store_true",
+                   help="a Parquet folder with a time and a group column: peak anonymous memory of the streamed export")
+    p.add_argument("--string-keys", action="store_true", help="--parquet: dictionary-encoded string series keys")
+    p.add_argument("--contended", action="store_true",
+                   help="--parquet: measure each size quiet and with one competing busy process")
+    p.add_argument("--busy", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--lookback", type=int, default=64)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--chunk-rows", type=int, default=1 << 20)
     p.add_argument("--dir", default="/tmp/seqprep_ooc")
-    p.add_argument("--series", type=lambda s: int(s.replace("_", "")), default=0,
-                   help="add a series id column with this many series; compare per-feature and per-series scaling")
+    p.add_argument("--series", type=lambda s: int(s.replace("_", "")), default=None,
+                   help="add a series id column with this many series; compare per-feature and per-series scaling "
+                        "(--parquet: series in the group column, default 20,000)")
     p.add_argument("--scale-per", default="feature", help=argparse.SUPPRESS)
     p.add_argument("--robust", action="store_true",
                    help="also export with scaler='robust' (exact quantiles over several passes) and compare")
@@ -202,6 +355,21 @@ def main() -> None:
     p.add_argument("--keep", action="store_true", help="keep the generated files")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.parquet:
+        args.rows = args.rows or "2_000_000,20_000_000"
+        args.features = args.features or 8
+        args.series = 20_000 if args.series is None else args.series
+        if args.dir == "/tmp/seqprep_ooc":
+            args.dir = "/tmp/seqprep_ooc_parquet"
+        if args.child:
+            args.rows = int(str(args.rows).replace("_", ""))
+            print("RESULT " + json.dumps(run_parquet(args)), flush=True)
+        else:
+            main_parquet(args)
+        return
+    args.rows = int(str(args.rows or 100_000_000).replace("_", ""))
+    args.features = args.features or 16
+    args.series = args.series or 0
     if args.child:
         print("RESULT " + json.dumps(run(args)), flush=True)
         return

@@ -44,6 +44,8 @@ _PROGRESS = "progress.json"
 # progress.json (rewriting them after each chunk cost O(n_series) per chunk); the manifest has everything.
 _SERIES = "series.json"
 _PER_SERIES_FIELDS = ("keys", "row_ranges")
+#: Rows scaled at a time inside a chunk by the write pass (bounds its temporaries, not the chunk size).
+_SCALE_ROWS = 1 << 17
 _FAIL_ENV = "SEQPREP_EXPORT_FAIL_AFTER"  # test hook: raise after this many chunks were written in one run
 
 
@@ -286,11 +288,20 @@ def _write_chunks(pipe: Any, out: Path, source: _Source, state: dict[str, Any], 
             bar.update(task, advance=nbytes)
             continue
         values = table(a, b, cols)
-        codes = np.searchsorted(bounds, np.arange(a, b), side="right") - 1
-        scaled = pipe._scale(values, codes)
-        data[a:b] = scaled
+        del cols
+        digest = hashlib.sha256()
+        # Scaled in slices of the chunk: the scaler's float64 temporaries and the float32 copy are a
+        # slice's, not a chunk's (the bytes hashed, and written, are the same rows in the same order).
+        for i in range(0, b - a, _SCALE_ROWS):
+            j = min(i + _SCALE_ROWS, b - a)
+            codes = np.searchsorted(bounds, np.arange(a + i, a + j), side="right") - 1
+            scaled = pipe._scale(values[i:j], codes)
+            data[a + i : a + j] = scaled
+            digest.update(memoryview(scaled).cast("B"))
+            del scaled, codes
+        del values
         data.flush()
-        done[str(k)] = hashlib.sha256(memoryview(scaled).cast("B")).hexdigest()
+        done[str(k)] = digest.hexdigest()
         written.append(k)
         state["chunks"] = done
         _write_progress(out, state)

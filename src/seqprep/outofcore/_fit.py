@@ -23,6 +23,10 @@ from ._sources import _Source
 
 __all__: list[str] = []  # internal to seqprep.outofcore: its siblings import the names they need
 
+#: Training rows handed to the scaler's ``partial_fit`` at a time (slices of a chunk): the masked copy and the
+#: scaler's float64 temporaries are this many rows, whatever ``chunk_rows`` is.
+FIT_ROWS = 1 << 17
+
 
 class _ChunkTable:
     """Chunk -> float64 table of ``columns`` (raw columns, then derived ones where the pipeline has them).
@@ -87,8 +91,12 @@ def _finite_check(values: np.ndarray, columns: list[str], start: int) -> None:
 
 
 def _table(cols: dict[str, np.ndarray], columns: list[str]) -> np.ndarray:
-    """A chunk's ``columns`` side by side as one float64 ``(rows, columns)`` array."""
-    return np.column_stack([np.asarray(cols[c], dtype=np.float64) for c in columns])
+    """A chunk's ``columns`` side by side as one float64 ``(rows, columns)`` array (filled column by column)."""
+    n = len(cols[columns[0]]) if columns else 0
+    out = np.empty((n, len(columns)), dtype=np.float64)
+    for j, c in enumerate(columns):
+        out[:, j] = cols[c]
+    return out
 
 
 def _fit_scaler(
@@ -124,12 +132,19 @@ def _fit_scaler(
                 if table.reads_every_chunk:
                     table(a, b, cols)  # carries its last rows into the next chunk
                 continue
-            values, codes, n_train = table(a, b, cols)[mask], code[mask], int(mask.sum())
+            full, n_train = table(a, b, cols), int(mask.sum())
             # Drop the chunk before the caller folds its training rows in: this frame would otherwise
             # keep the whole chunk alive beside the caller's work and the next chunk's read.
-            del cols, rows, code, mask
-            yield values, codes
-            del values, codes
+            del cols, rows
+            # Slices of the chunk: the masked copy and the scaler's temporaries are a slice's (moments
+            # and counts merge exactly, so the statistics do not depend on the slicing).
+            for i in range(0, b - a, FIT_ROWS):
+                sub = mask[i : i + FIT_ROWS]
+                if sub.any():
+                    values, codes = full[i : i + FIT_ROWS][sub], code[i : i + FIT_ROWS][sub]
+                    yield values, codes
+                    del values, codes
+            del full, code, mask
             bar.update(task, advance=n_train)
 
     fitted = False

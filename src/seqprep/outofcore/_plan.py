@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []  # internal to seqprep.outofcore: its siblings import the names they need
 
+#: Windows (window starts) or rows (the time column, in :func:`_cut`) held at a time by the plan: its memory
+#: is O(this block + n_series), whatever the number of rows. Read at call time (tests make it small).
 _STARTS_BLOCK = 1 << 20
 
 
@@ -251,8 +253,14 @@ def _count_below(time: np.ndarray, bounds: np.ndarray, thresholds: np.ndarray) -
     return out
 
 
-def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Row ranges per series of each part: :func:`seqprep.splitting._cut_rows` without per-row arrays."""
+def _cut(
+    split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None, block: int | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Row ranges per series of each part: :func:`seqprep.splitting._cut_rows` without per-row arrays.
+
+    ``time`` (a memory map) is read ``block`` rows at a time: memory does not grow with the rows.
+    """
+    block = block or _STARTS_BLOCK
     lengths = np.diff(bounds)
     n_series = len(lengths)
     n_rows = int(bounds[-1])
@@ -275,9 +283,7 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
         cum = np.cumsum(fractions)[:-1]
         if time is not None and n_series > 1:
             ks = [min(int(round(c * n_rows)), n_rows - 1) for c in cum]
-            part = np.partition(np.asarray(time), ks)  # k-th smallest times (8 bytes per row, once)
-            stamps = [part[k] for k in ks]
-            del part
+            stamps = _kth_smallest(time, ks, block)  # a few passes over the time memory map, O(block) memory
             boundaries = [below(s) for s in stamps]
             after_gap = [below(add_duration(s, duration)) if duration is not None else None for s in stamps]
         else:
@@ -293,6 +299,85 @@ def _cut(split_arg: Any, gap: Any, bounds: np.ndarray, time: np.ndarray | None) 
     return ranges_from_cuts(boundaries, after_gap, gap, lengths)
 
 
+_SIGN = np.uint64(1 << 63)
+#: Bits of the order-preserving key resolved per pass of :func:`_kth_smallest` (65,536 bins).
+_RADIX_BITS = 16
+
+
+def _order_keys(v: np.ndarray) -> np.ndarray:
+    """``uint64`` keys that sort as the values ``v`` do (times, integers, floats)."""
+    if v.dtype.kind in "Mmi":
+        return v.astype(np.int64, copy=False).view(np.uint64) ^ _SIGN
+    if v.dtype.kind == "u" or v.dtype.kind == "b":
+        return v.astype(np.uint64)
+    bits = np.asarray(v, dtype=np.float64).view(np.uint64)
+    return np.where(bits & _SIGN, ~bits, bits | _SIGN)  # negative floats reversed, positive above them
+
+
+def _kth_smallest(values: np.ndarray, ks: Sequence[int], block: int) -> list[Any]:
+    """The ``k``-th smallest of ``values`` (0-based, ``np.partition``'s) for each ``k``, in O(block) memory.
+
+    A radix selection over order-preserving ``uint64`` keys: a first pass finds the smallest and
+    largest key; each further pass counts, in 65,536 bins of the interval still holding the
+    ``k``-th key, the keys that fall there (block by block) and keeps the bin where the rank
+    lands. When that bin holds at most ``block`` values, or a single key, a last pass collects
+    them and picks the answer. A few passes of sequential reads (the interval shrinks by 2**16 per
+    pass; timestamps on a grid need two or three), where ``np.partition`` held a copy of the whole
+    column (8 bytes per row).
+    """
+    n = len(values)
+    lo_all, hi_all = None, None
+    for a in range(0, n, block):
+        keys = _order_keys(np.asarray(values[a : a + block]))
+        lo_k, hi_k = keys.min(), keys.max()
+        lo_all = lo_k if lo_all is None else min(lo_all, lo_k)
+        hi_all = hi_k if hi_all is None else max(hi_all, hi_k)
+    # per k: [lo, hi] (keys, inclusive) holding the answer, and its rank among the keys in there
+    state = [[int(lo_all), int(hi_all), int(k)] for k in ks]  # type: ignore[arg-type]
+    counts_in = [n] * len(ks)
+    while True:
+        open_ = [i for i, (lo, hi, _) in enumerate(state) if hi > lo and counts_in[i] > block]
+        if not open_:
+            break
+        hists = {}
+        shifts = {}
+        for i in open_:
+            lo, hi, _ = state[i]
+            shifts[i] = max(0, int(hi - lo).bit_length() - _RADIX_BITS)
+            hists[i] = np.zeros(((hi - lo) >> shifts[i]) + 1, dtype=np.int64)
+        for a in range(0, n, block):
+            keys = _order_keys(np.asarray(values[a : a + block]))
+            for i in open_:
+                lo, hi, _ = state[i]
+                inside = keys[(keys >= np.uint64(lo)) & (keys <= np.uint64(hi))]
+                hists[i] += np.bincount(((inside - np.uint64(lo)) >> np.uint64(shifts[i])).astype(np.int64),
+                                        minlength=len(hists[i]))
+        for i in open_:
+            lo, hi, rank = state[i]
+            cum = np.cumsum(hists[i])
+            b = int(np.searchsorted(cum, rank, side="right"))
+            below = int(cum[b - 1]) if b else 0
+            new_lo = lo + (b << shifts[i])
+            state[i] = [new_lo, min(hi, new_lo + (1 << shifts[i]) - 1), rank - below]
+            counts_in[i] = int(hists[i][b])
+    # a last pass: the values whose keys are in each interval (at most `block` of them, or all equal)
+    found: list[list[np.ndarray]] = [[] for _ in ks]
+    for a in range(0, n, block):
+        v = np.asarray(values[a : a + block])
+        keys = _order_keys(v)
+        for i, (lo, hi, _) in enumerate(state):
+            if hi == lo and found[i]:
+                continue  # one key: one value of it is the answer
+            got = v[(keys >= np.uint64(lo)) & (keys <= np.uint64(hi))]
+            if len(got):
+                found[i].append(got[:1] if hi == lo else got)
+    out = []
+    for i, (lo, hi, rank) in enumerate(state):
+        got = np.concatenate(found[i])
+        out.append(got[0] if hi == lo else np.partition(got, rank)[rank])
+    return out
+
+
 def _part_names(split_arg: Any) -> tuple[str, ...]:
     """``("train", "val", "test")`` for a split into three parts, ``("train", "test")`` for two."""
     n_parts = len(split_arg) if not isinstance(split_arg, str) and isinstance(split_arg, Sequence) else 1
@@ -303,7 +388,7 @@ def _part_names(split_arg: Any) -> tuple[str, ...]:
 
 def _part_starts(
     bounds: np.ndarray, breaks: np.ndarray, ranges: list[tuple[np.ndarray, np.ndarray]], spec: WindowSpec,
-    context: str, block: int = _STARTS_BLOCK, warmup: int = 0,
+    context: str, block: int | None = None, warmup: int = 0,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """``(part, start rows)`` blocks, in the order of ``window_starts`` + ``split`` (series, then rows).
 
@@ -315,6 +400,7 @@ def _part_starts(
     a few vectorised blocks, not a Python step per series; a series with more windows than a block
     is cut into blocks of its own. Memory stays O(block) either way.
     """
+    block = block or _STARTS_BLOCK
     bounds = np.asarray(bounds, dtype=np.int64)
     span, stride = spec.span, spec.stride
     off = spec.last_input_offset
