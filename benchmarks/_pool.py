@@ -222,3 +222,33 @@ def norm_select(data: Path, staging: Path, sets: list[str], n_jobs: int, device:
         jobs = [("default", s, str(data), str(staging), -1, 0, threads, device, None) for s in sets]
         result["time"] = _map_logged(jobs, n_jobs, log)
     return result
+
+
+def split_ts_file(path: Path, out_dir: Path, test_fraction: float = 1 / 3, seed: int = 0) -> tuple[Path, Path]:
+    """A stratified, seeded split of one labelled ``.ts`` file into ``<stem>_A.ts`` (fit) and ``<stem>_B.ts`` (score).
+
+    For a set whose TEST file is missing (PLAID: only TRAIN was staged): the header is copied, each
+    class's cases are shuffled (``seed``) and ``round(test_fraction * n_class)`` of them go to B.
+    """
+    lines = Path(path).read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().lower() == "@data") + 1
+    header, cases = lines[:start], [line for line in lines[start:] if line.strip()]
+    labels = np.array([line.rsplit(":", 1)[1].strip() for line in cases])
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(cases), dtype=bool)
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        held[idx[: round(test_fraction * len(idx))]] = True
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = Path(path).stem.removesuffix("_TRAIN")
+    a, b = out_dir / f"{stem}_A.ts", out_dir / f"{stem}_B.ts"
+    a.write_text("\n".join(header + [c for c, h in zip(cases, held, strict=True) if not h]) + "\n")
+    b.write_text("\n".join(header + [c for c, h in zip(cases, held, strict=True) if h]) + "\n")
+    return a, b
+
+
+if __name__ == "__main__":  # python benchmarks/_pool.py split PLAID_TRAIN.ts OUT_DIR
+    import sys
+
+    if len(sys.argv) == 4 and sys.argv[1] == "split":
+        print(*split_ts_file(Path(sys.argv[2]), Path(sys.argv[3])))

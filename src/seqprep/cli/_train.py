@@ -142,10 +142,14 @@ def _has_value(value: Any) -> bool:
 
 def _print_results(console: Any, res: Any, units: str = "") -> None:
     h = res.history
-    console.print(
-        f"  {len(h.history)} epoch(s) in {h.seconds:.1f} s; best epoch {h.best_epoch} "
-        f"(val loss {h.best_val:.4f}){'; stopped early' if h.stopped_early else ''}."
-    )
+    if np.isfinite(h.best_val):
+        best = f"best epoch {h.best_epoch} (val loss {h.best_val:.4f})"
+    else:  # no validation cases (the classification default): the weights of the lowest training loss
+        rows = [r for r in h.history if r.get("epoch") == h.best_epoch]
+        loss = rows[0].get("train_loss") if rows else None
+        best = f"kept epoch {h.best_epoch}" + (f" (lowest training loss {loss:.4f})" if loss is not None else "")
+    early = "; stopped early" if h.stopped_early else ""
+    console.print(f"  {len(h.history)} epoch(s) in {h.seconds:.1f} s; {best}{early}.")
     console.rule("[bold]6. Results on the test part (same windows for every model)")
     units = units or res.info.get("units", "") or ("target units" if res.task == "regression" else "")
     console.print(_metrics_table(res.metrics, "Test scores", units))
