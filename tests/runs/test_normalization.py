@@ -147,6 +147,9 @@ def test_cli_flag_toml_key_and_bad_values(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_cli_spells_the_library_values() -> None:
-    from seqprep.cli._train import _NORMALIZATIONS
+    from seqprep.cli._train import _NORMALIZATIONS, train
+    from seqprep.runs import DEFAULT_CLASSIFICATION_NORMALIZATION
 
     assert _NORMALIZATIONS == NORMALIZATIONS
+    option = next(p for p in train.params if p.name == "normalization")
+    assert f"[{DEFAULT_CLASSIFICATION_NORMALIZATION}]" in (option.help or "")

@@ -451,7 +451,7 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 @click.option("--normalization", default=None,
               help="Classification: instance (each case z-scored per channel on its own), global (per-channel mean "
                    "and std of the training cases), none, or auto (instance or global, by 1-NN cross-validated on "
-                   "the training cases) [see seqprep.runs.DEFAULT_CLASSIFICATION_NORMALIZATION]. TOML: "
+                   "the training cases) [auto]. TOML: "
                    "normalization = \"global\".")
 @click.option("--out", default=None, type=click.Path(), help="Run directory.")
 @click.option("--overwrite/--no-overwrite", default=False, help="Replace an existing --out directory.")
