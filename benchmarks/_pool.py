@@ -71,9 +71,14 @@ def _folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarra
     return [(np.flatnonzero(assign != f), np.flatnonzero(assign == f)) for f in range(k)]
 
 
-def _fit_one(job: tuple[str, str, str, str, int, int, int, str]) -> dict[str, Any]:
-    """One run_classification: (candidate, set, data, staging, fold or -1 for TEST, seed, threads, device)."""
-    cand, name, data, staging, fold, seed, threads, device = job
+def _fit_one(job: tuple[Any, ...]) -> dict[str, Any]:
+    """One run_classification: (candidate, set, data, staging, fold or -1 for TEST, seed, threads, device[, norm]).
+
+    ``candidate`` "default" is the library's default configuration; ``norm`` (optional) is passed as
+    ``normalization`` (None: the library default).
+    """
+    cand, name, data, staging, fold, seed, threads, device, *rest = job
+    norm = rest[0] if rest else None
     import torch
 
     torch.set_num_threads(threads)
@@ -83,15 +88,21 @@ def _fit_one(job: tuple[str, str, str, str, int, int, int, str]) -> dict[str, An
     if fold >= 0:  # CV on TRAIN: TEST is not read
         fit_idx, held = _folds(np.asarray(ytr).astype(str), 3, 0)[fold]
         Xtr, ytr, Xte, yte = Xtr[fit_idx], ytr[fit_idx], Xtr[held], ytr[held]
-    model_cfg, train_cfg, val_fraction = POOL_CANDIDATES[cand]
+    model_cfg, train_cfg, val_fraction = POOL_CANDIDATES[cand] if cand != "default" else (None, None, None)
     train_cfg = {**(train_cfg or {}), "amp": False, "threads": threads}  # full precision on a GPU too
+    load0, wall0 = os.getloadavg()[0], time.perf_counter()
     t0 = time.process_time()
     res = run_classification((Xtr, ytr), (Xte, yte), model_config=model_cfg, train_config=train_cfg,
-                             val_fraction=val_fraction, seed=seed, progress=False, device=device)
+                             val_fraction=val_fraction, seed=seed, progress=False, device=device,
+                             normalization=norm)
     return {"candidate": cand, "set": name, "fold": fold, "seed": seed, "n": len(yte),
+            "normalization_requested": norm, "normalization": res.config["normalization"],
+            "normalization_info": res.config.get("normalization_info"),
             "correct": int(round(res.metrics["cnn_lstm"]["accuracy"] * len(yte))),
             "acc": res.metrics["cnn_lstm"]["accuracy"], "nn1": res.metrics["nearest_neighbour_1"]["accuracy"],
-            "cpu_s": time.process_time() - t0, "epochs": len(res.history.history)}
+            "cpu_s": time.process_time() - t0, "wall_s": time.perf_counter() - wall0,
+            "epochs": len(res.history.history),
+            "load_start": load0, "load_end": os.getloadavg()[0], "threads": res.config.get("threads")}
 
 
 def _map(jobs: list[tuple[Any, ...]], n_jobs: int) -> list[dict[str, Any]]:
@@ -136,3 +147,108 @@ def pool_select(data: Path, staging: Path, candidates: list[str], sets: list[str
                   f"{result['test'][s]['nn1']:.3f} | cpu s max {max(result['test'][s]['cpu_s']):.0f} |")
     result["seconds"] = time.perf_counter() - t0
     return result
+
+
+# ============================================================================ issue 16: the normalization (section 4.5)
+def norm_choices(data: Path, staging: Path, sets: list[str]) -> dict[str, Any]:
+    """Step 1 (TRAIN only): what ``normalization="auto"`` picks on each set's whole TRAIN file (1-NN inner CV)."""
+    from seqprep.runs._classify import choose_normalization, encode_labels
+
+    out = {}
+    for name in sets:
+        Xtr, ytr, _, _ = load_pool_set(name, data, staging)  # TEST is read by the loader but not used here
+        choice, info = choose_normalization(Xtr, encode_labels(np.asarray(ytr))[1])
+        out[name] = {"choice": choice, **info}
+        print(f"| {name} | 1-NN CV instance {info['cv_1nn']['instance']:.3f} | global "
+              f"{info['cv_1nn']['global']:.3f} | auto picks {choice} |", flush=True)
+    return out
+
+
+def _map_logged(jobs: list[tuple[Any, ...]], n_jobs: int, log: Path | None) -> list[dict[str, Any]]:
+    """Run the fits (``n_jobs`` processes), appending each result to ``log`` (JSON lines) as it finishes."""
+    import json
+    from concurrent.futures import as_completed
+
+    out = []
+
+    def keep(r: dict[str, Any]) -> None:
+        out.append(r)
+        print(f"  {r['set']} fold {r['fold']} seed {r['seed']} norm {r['normalization_requested']}->"
+              f"{r['normalization']}: acc {r['acc']:.3f} 1-NN {r['nn1']:.3f} cpu {r['cpu_s']:.0f} s "
+              f"wall {r['wall_s']:.0f} s load {r['load_start']:.1f}/{r['load_end']:.1f}", flush=True)
+        if log is not None:
+            with log.open("a") as fh:
+                fh.write(json.dumps(r, default=float) + "\n")
+
+    if n_jobs <= 1:
+        for j in jobs:
+            keep(_fit_one(j))
+        return out
+    with ProcessPoolExecutor(n_jobs) as ex:
+        for fut in as_completed([ex.submit(_fit_one, j) for j in jobs]):
+            keep(fut.result())
+    return out
+
+
+def norm_select(data: Path, staging: Path, sets: list[str], n_jobs: int, device: str, seeds: list[int],
+                phases: list[str], log: Path | None = None) -> dict[str, Any]:
+    """The rule of docs/results.md section 4.5, in order: choices, CNN-LSTM CV on TRAIN, the decision, TEST.
+
+    ``phases``: any of "choice", "cv", "test", "time". "cv" and "test" need "choice" (it is instant).
+    "time": one default run (seed 0) on every set of ``sets`` (CPU time per run; TEST accuracy as
+    the default scores it).
+    """
+    threads = 1
+    result: dict[str, Any] = {"choice": norm_choices(data, staging, sets)}
+    changed = [s for s in sets if result["choice"][s]["choice"] != "instance"]
+    result["changed"] = changed
+    print(f"sets where auto differs from instance: {changed}", flush=True)
+    if "cv" in phases and changed:
+        jobs = [("default", s, str(data), str(staging), f, 0, threads, device, norm)
+                for s in changed for f in range(3) for norm in ("instance", "auto")]
+        out = _map_logged(jobs, n_jobs, log)
+        cv = {norm: {s: sum(r["correct"] for r in out if r["set"] == s and r["normalization_requested"] == norm)
+                     / sum(r["n"] for r in out if r["set"] == s and r["normalization_requested"] == norm)
+                     for s in changed} for norm in ("instance", "auto")}
+        mean = {k: float(np.mean(list(v.values()))) for k, v in cv.items()}
+        result.update(cv=cv, cv_mean=mean, default="auto" if mean["auto"] >= mean["instance"] else "instance")
+        print(f"CNN-LSTM 3-fold CV on TRAIN: {cv}; mean {mean}; the rule picks {result['default']}", flush=True)
+    if "test" in phases and changed:
+        norm = result.get("default", "auto")
+        jobs = [("default", s, str(data), str(staging), -1, seed, threads, device, norm)
+                for s in changed for seed in seeds]
+        result["test"] = _map_logged(jobs, n_jobs, log)
+    if "time" in phases:
+        jobs = [("default", s, str(data), str(staging), -1, 0, threads, device, None) for s in sets]
+        result["time"] = _map_logged(jobs, n_jobs, log)
+    return result
+
+
+def split_ts_file(path: Path, out_dir: Path, test_fraction: float = 1 / 3, seed: int = 0) -> tuple[Path, Path]:
+    """A stratified, seeded split of one labelled ``.ts`` file into ``<stem>_A.ts`` (fit) and ``<stem>_B.ts`` (score).
+
+    For a set whose TEST file is missing (PLAID: only TRAIN was staged): the header is copied, each
+    class's cases are shuffled (``seed``) and ``round(test_fraction * n_class)`` of them go to B.
+    """
+    lines = Path(path).read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().lower() == "@data") + 1
+    header, cases = lines[:start], [line for line in lines[start:] if line.strip()]
+    labels = np.array([line.rsplit(":", 1)[1].strip() for line in cases])
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(cases), dtype=bool)
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        held[idx[: round(test_fraction * len(idx))]] = True
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = Path(path).stem.removesuffix("_TRAIN")
+    a, b = out_dir / f"{stem}_A.ts", out_dir / f"{stem}_B.ts"
+    a.write_text("\n".join(header + [c for c, h in zip(cases, held, strict=True) if not h]) + "\n")
+    b.write_text("\n".join(header + [c for c, h in zip(cases, held, strict=True) if h]) + "\n")
+    return a, b
+
+
+if __name__ == "__main__":  # python benchmarks/_pool.py split PLAID_TRAIN.ts OUT_DIR
+    import sys
+
+    if len(sys.argv) == 4 and sys.argv[1] == "split":
+        print(*split_ts_file(Path(sys.argv[2]), Path(sys.argv[3])))

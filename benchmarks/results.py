@@ -814,7 +814,11 @@ def run_leakage(seeds: list[int], alpha: float, cnn: dict[str, Any] | None) -> d
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--task", choices=("weather", "ucr", "ucr-cv", "ucr-resamples", "leakage", "pool-select",
-                                       "forecast-pool", "all"), default="all")
+                                       "norm-select", "forecast-pool", "all"), default="all")
+    ap.add_argument("--norm-phases", nargs="+", default=["choice", "cv", "test"],
+                    choices=("choice", "cv", "test", "time"), help="norm-select: the steps to run (section 4.5)")
+    ap.add_argument("--pool-sets", nargs="+", default=None, help="norm-select: sets of the pool (default all eight)")
+    ap.add_argument("--log", default=None, help="norm-select: append every fit's result here (JSON lines)")
     ap.add_argument("--staging", default="../staging/data", help="pool-select: staged registry sets")
     ap.add_argument("--pool-candidates", nargs="+", default=None, help="pool-select: candidates (default all)")
     ap.add_argument("--device", default="cpu", help="pool-select: where the fits train")
@@ -892,6 +896,14 @@ def main(argv: list[str] | None = None) -> int:
                                                   list(POOL_SETS), args.jobs, args.device, args.seeds,
                                                   test=not args.no_test)
         rows.append(headline("pool: protocol chosen by CV on TRAIN", ps["chosen"], ""))
+    if args.task == "norm-select":
+        from _pool import POOL_SETS, norm_select
+
+        staging = Path(args.staging) if Path(args.staging).is_absolute() else (REPO / args.staging).resolve()
+        ns = results["norm_select"] = norm_select(root, staging, args.pool_sets or list(POOL_SETS), args.jobs,
+                                                  args.device, args.seeds, args.norm_phases,
+                                                  Path(args.log) if args.log else None)
+        rows.append(headline("pool: default normalization by the rule of 4.5", ns.get("default", "-"), ""))
     if args.task == "forecast-pool":
         from _forecast_pool import run_forecast_pool
 

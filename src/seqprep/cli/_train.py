@@ -142,10 +142,14 @@ def _has_value(value: Any) -> bool:
 
 def _print_results(console: Any, res: Any, units: str = "") -> None:
     h = res.history
-    console.print(
-        f"  {len(h.history)} epoch(s) in {h.seconds:.1f} s; best epoch {h.best_epoch} "
-        f"(val loss {h.best_val:.4f}){'; stopped early' if h.stopped_early else ''}."
-    )
+    if np.isfinite(h.best_val):
+        best = f"best epoch {h.best_epoch} (val loss {h.best_val:.4f})"
+    else:  # no validation cases (the classification default): the weights of the lowest training loss
+        rows = [r for r in h.history if r.get("epoch") == h.best_epoch]
+        loss = rows[0].get("train_loss") if rows else None
+        best = f"kept epoch {h.best_epoch}" + (f" (lowest training loss {loss:.4f})" if loss is not None else "")
+    early = "; stopped early" if h.stopped_early else ""
+    console.print(f"  {len(h.history)} epoch(s) in {h.seconds:.1f} s; {best}{early}.")
     console.rule("[bold]6. Results on the test part (same windows for every model)")
     units = units or res.info.get("units", "") or ("target units" if res.task == "regression" else "")
     console.print(_metrics_table(res.metrics, "Test scores", units))
@@ -286,8 +290,11 @@ _DEFAULT_EPOCHS = (100, 300)  # runs.DEFAULT_TRAIN_CONFIG / DEFAULT_CLASSIFICATI
 _TOML_KEYS = {
     "data", "train", "test", "target", "time", "group", "features", "lookback", "horizon", "gap", "split",
     "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model", "device",
-    "threads", "val_fraction", "variable_length", "allow_gaps", "nan_policy",
+    "threads", "val_fraction", "variable_length", "allow_gaps", "nan_policy", "normalization",
 }
+# classification's normalization values (seqprep.runs._classify.NORMALIZATIONS; spelled out to keep the CLI's
+# imports lazy, a test checks they agree)
+_NORMALIZATIONS = ("instance", "global", "none", "auto")
 
 
 def _read_toml(path: str) -> dict[str, Any]:
@@ -312,7 +319,8 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 # TOML key -> (minimum, what) for the integer settings; None: no minimum.
 _INT_KEYS = {"lookback": 1, "epochs": 1, "batch_size": 1, "patience": 1, "seed": 0, "period": 1, "threads": 1}
-_STR_KEYS = ("data", "train", "test", "target", "time", "group", "out", "device", "variable_length")
+_STR_KEYS = ("data", "train", "test", "target", "time", "group", "out", "device", "variable_length",
+             "normalization")
 
 
 _FORECAST_ONLY = ("data", "target", "time", "group", "features", "lookback", "horizon", "gap", "split", "period",
@@ -356,6 +364,12 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
                 f"`{key}` must be a string{source}. Received: {key}={out[key]!r}. Write it in quotes, e.g. "
                 f'{key} = "..."' + (" (one target column)." if key == "target" else ".")
             )
+    if "normalization" in out and out["normalization"] not in _NORMALIZATIONS:
+        raise InvalidParameterError(
+            f"`normalization` must be one of {', '.join(_NORMALIZATIONS)}{source}. Received: "
+            f"normalization={out['normalization']!r}. Use e.g. normalization = \"global\" (per-channel statistics "
+            "of the training cases) or \"instance\" (each case on its own)."
+        )
     if "val_fraction" in out:
         value = out["val_fraction"]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -434,6 +448,11 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 @click.option("--threads", type=INT64, default=None,
               help="torch threads for training; recorded in run.json [automatic: from the cores this process may "
                    "use and the model's size, 1 for small models; capped by SEQPREP_THREADS].")
+@click.option("--normalization", default=None,
+              help="Classification: instance (each case z-scored per channel on its own), global (per-channel mean "
+                   "and std of the training cases), none, or auto (instance or global, by 1-NN cross-validated on "
+                   "the training cases) [auto]. TOML: "
+                   "normalization = \"global\".")
 @click.option("--out", default=None, type=click.Path(), help="Run directory.")
 @click.option("--overwrite/--no-overwrite", default=False, help="Replace an existing --out directory.")
 @click.option("--config", "config_path", type=click.Path(), default=None, help="TOML file with the same keys.")
@@ -441,8 +460,8 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
           time_col: str | None, group: str | None, features: str | None, lookback: int | None,
           horizon: int | None, gap: str | None, allow_gaps: bool | None, nan_policy: str | None,
           split_: str | None, period: int | None, epochs: int | None, seed: int | None, members: int | None,
-          model_kind: str | None, device: str | None, threads: int | None, out: str | None,
-          overwrite: bool, config_path: str | None) -> None:
+          model_kind: str | None, device: str | None, threads: int | None, normalization: str | None,
+          out: str | None, overwrite: bool, config_path: str | None) -> None:
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
     cfg = _check_settings(cfg, f" in {config_path!r}" if config_path else "")
@@ -450,7 +469,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         "data": data, "train": train_path, "test": test_path, "target": target, "time": time_col, "group": group,
         "features": features, "lookback": lookback, "horizon": horizon, "gap": gap, "split": split_,
         "period": period, "epochs": epochs, "seed": seed, "out": out, "device": device, "threads": threads,
-        "allow_gaps": allow_gaps, "nan_policy": nan_policy,
+        "allow_gaps": allow_gaps, "nan_policy": nan_policy, "normalization": normalization,
     }
     cfg.update(_check_settings({k: v for k, v in flags.items() if v is not None}, ""))
     if members is not None:
@@ -477,6 +496,12 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         )
     if not cfg.get("target"):
         raise InvalidParameterError("`--target` is required for forecasting. E.g. --target temp_max.")
+    if "normalization" in cfg:
+        shown = "--normalization" if normalization is not None else "normalization"
+        raise InvalidParameterError(
+            f"`{shown}` applies to classification only (--train/--test .ts files). A forecasting run scales its "
+            "columns with the training rows' statistics: use --scaler / scaler = \"standard\" instead."
+        )
     from ..runs import run_forecast
     from ._options import bool_flag, read_frame
 
@@ -517,12 +542,31 @@ def _train_classification(
             f"{cfg['train']!r} and {cfg['test']!r} disagree: one has numeric targets (@targetLabel true), the other "
             "class labels. Give the TRAIN and TEST files of one data set."
         )
+    if regression and "normalization" in cfg:
+        raise InvalidParameterError(
+            "`normalization` applies to classification; a regression run on cases (@targetLabel true) normalizes "
+            "each case on its own. Remove normalization, or give a classification file."
+        )
     console.print(f"train: {tr!r}\ntest:  {te!r}")
     if regression:
         console.print("Numeric targets (@targetLabel true): a regression problem. The network predicts the target "
                       "(z-scored with the training cases' mean and std); scores are MAE/RMSE in the target's units.")
-    console.print("Each case is z-scored per channel over its own time steps (instance normalization): "
-                  "no statistic crosses cases, train or test.")
+    if not regression:
+        from ..runs import DEFAULT_CLASSIFICATION_NORMALIZATION
+
+        norm = cfg.get("normalization", DEFAULT_CLASSIFICATION_NORMALIZATION)
+        console.print({
+            "instance": "Normalization: instance (each case z-scored per channel over its own steps; no statistic "
+                        "crosses cases).",
+            "global": "Normalization: global (each channel z-scored with the training cases' mean and std; no "
+                      "test case is read).",
+            "none": "Normalization: none (the values as read).",
+            "auto": "Normalization: auto (instance or global, whichever 1-NN classifies better in a 3-fold CV on "
+                    "the training cases; run.json records the choice).",
+        }[norm])
+    else:
+        console.print("Each case is z-scored per channel over its own time steps (instance normalization): "
+                      "no statistic crosses cases, train or test.")
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(cfg["train"]).stem)
     name = Path(cfg["train"]).stem.removesuffix("_TRAIN").removesuffix("_train")
     if regression:
@@ -533,6 +577,7 @@ def _train_classification(
         res = run_classification(tr, te, model_config=cfg.get("model"), train_config=train_cfg, seed=seed,
                                  val_fraction=cfg.get("val_fraction"),
                                  variable_length=cfg.get("variable_length", "mask"),
+                                 normalization=cfg.get("normalization"),
                                  out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"),
                                  title=f"seqprep train: {name}, classify {len(set(map(str, _labels(tr))))} classes")
     _print_results(console, res)

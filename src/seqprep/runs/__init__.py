@@ -29,12 +29,13 @@ and loading) and ``_saved_runs`` (re-scoring and forecasting from a saved run).
 
 from __future__ import annotations
 
-from ._classify import instance_normalize
+from ._classify import channel_stats, global_normalize, instance_normalize
 from ._data_check import check_scales
 from ._result import RunResult
 from ._run_dir import load_run
 from ._runs import (
     DEFAULT_CLASSIFICATION_MODEL_CONFIG,
+    DEFAULT_CLASSIFICATION_NORMALIZATION,
     DEFAULT_CLASSIFICATION_TRAIN_CONFIG,
     DEFAULT_CLASSIFICATION_VAL_FRACTION,
     DEFAULT_MODEL_CONFIG,
@@ -49,15 +50,18 @@ from ._saved import evaluate_run, predict_run
 
 __all__ = [
     "DEFAULT_CLASSIFICATION_MODEL_CONFIG",
+    "DEFAULT_CLASSIFICATION_NORMALIZATION",
     "DEFAULT_CLASSIFICATION_TRAIN_CONFIG",
     "DEFAULT_CLASSIFICATION_VAL_FRACTION",
     "DEFAULT_MODEL_CONFIG",
     "DEFAULT_TRAIN_CONFIG",
     "RunResult",
+    "channel_stats",
     "check_forecast",
     "check_scales",
     "default_derived_features",
     "evaluate_run",
+    "global_normalize",
     "instance_normalize",
     "load_run",
     "predict_run",

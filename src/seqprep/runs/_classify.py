@@ -1,12 +1,15 @@
 """The steps of a classification run, in the order :func:`~seqprep.runs.run_classification` takes them.
 
 1. :func:`read_cases`: the train and test cases as arrays, NaN-padded to one length.
-2. :func:`prepare_cases`: integer labels (:func:`encode_labels`), each case normalized on its own
-   (:func:`instance_normalize`), the validation cases for early stopping (:func:`hold_out`).
+2. :func:`prepare_cases`: integer labels (:func:`encode_labels`), the validation cases for early
+   stopping (:func:`hold_out`), the normalization (:func:`normalize_cases`): each case on its own
+   (:func:`instance_normalize`), per channel with the fitting cases' statistics (:func:`global_normalize`),
+   none, or ``"auto"`` (:func:`choose_normalization`: 1-NN cross-validated on the fitting cases).
 3. :func:`classify_with_baselines`: the model, majority class and 1-NN on the same test cases.
 4. :func:`classification_config` and :func:`write_classification_run`: run.json and the run directory.
 
-No statistic crosses cases, so nothing from the test cases reaches training.
+No statistic is ever computed on a test case: instance normalization uses each case alone, global
+normalization and the ``"auto"`` choice the fitting cases only.
 """
 
 from __future__ import annotations
@@ -138,9 +141,11 @@ def instance_normalize(X: Any, eps: float = 1e-8) -> np.ndarray:
 class Cases:
     """A classification run's data, ready to train on.
 
-    ``X_train``/``X_test`` are instance-normalized; ``X_train`` holds every training case, the
-    fitting and the validation ones (``fit_idx``/``val_idx``). ``y_train``/``y_test`` are the labels
-    as given, ``codes`` the training labels as indices into ``classes`` (sorted).
+    ``X_train``/``X_test`` are normalized (``normalization``: ``"instance"``, ``"global"`` or ``"none"``;
+    ``normalization_info`` holds the global statistics and the ``"auto"`` choice's scores); ``X_train``
+    holds every training case, the fitting and the validation ones (``fit_idx``/``val_idx``).
+    ``y_train``/``y_test`` are the labels as given, ``codes`` the training labels as indices into
+    ``classes`` (sorted).
     """
 
     X_train: np.ndarray
@@ -153,6 +158,8 @@ class Cases:
     val_idx: np.ndarray
     lengths_train: np.ndarray | None = None
     lengths_test: np.ndarray | None = None
+    normalization: str = "instance"
+    normalization_info: dict[str, Any] | None = None
 
     def _part(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
         X, y = self.X_train[idx], self.codes[idx]
@@ -224,14 +231,15 @@ def resample_cases(X: np.ndarray, lengths: np.ndarray, length: int) -> np.ndarra
 
 def prepare_cases(
     X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, val_fraction: float, seed: int,
-    variable_length: str = "mask",
+    variable_length: str = "mask", normalization: str = "instance",
 ) -> Cases:
-    """Encode the labels, normalize every case on its own and hold out the validation cases.
+    """Encode the labels, hold out the validation cases and normalize the cases (:func:`normalize_cases`).
 
     Unequal-length cases (NaN-padded by :func:`read_cases`): ``"mask"`` keeps the padding (zeros
     after normalization) and carries each case's length to the model, ``"resample"`` interpolates
     every case onto the longest length, ``"pad"`` keeps zero padding without a mask (the old way).
-    Equal-length cases are the same under all three.
+    Equal-length cases are the same under all three. Global statistics and the ``"auto"`` choice
+    read the fitting cases only (every training case with ``val_fraction == 0``), never a test case.
     """
     classes, codes = encode_labels(y_train)
     len_tr, len_te = case_lengths(X_train), case_lengths(X_test)
@@ -242,9 +250,185 @@ def prepare_cases(
         X_train, X_test = resample_cases(X_train, len_tr, full), resample_cases(X_test, len_te, full)
     elif unequal and variable_length == "mask":
         lengths_train, lengths_test = len_tr, len_te
-    X_train, X_test = instance_normalize(X_train), instance_normalize(X_test)
     fit_idx, val_idx = hold_out(len(X_train), val_fraction, seed)
-    return Cases(X_train, y_train, codes, X_test, y_test, classes, fit_idx, val_idx, lengths_train, lengths_test)
+    X_train, X_test, used, info = normalize_cases(X_train, X_test, normalization, fit_idx, codes)
+    return Cases(X_train, y_train, codes, X_test, y_test, classes, fit_idx, val_idx, lengths_train, lengths_test,
+                 used, info)
+
+
+NORMALIZATIONS = ("instance", "global", "none", "auto")
+#: ``"auto"`` takes ``"global"`` only when its cross-validated 1-NN accuracy beats ``"instance"`` by more than this.
+AUTO_MARGIN = 0.02
+AUTO_FOLDS = 3
+
+
+def channel_stats(X: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation over every case and every finite (unpadded) step.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_cases, length, n_channels)
+        The cases the statistics come from (the fitting cases of a run); NaN marks padding.
+
+    Returns
+    -------
+    mean, std : ndarray of shape (n_channels,), float64
+        A channel without any finite value has mean 0 and std 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean, std = channel_stats(np.array([[[1.0], [3.0], [np.nan]]]))
+    >>> mean.tolist(), std.tolist()
+    ([2.0], [1.0])
+    """
+    arr = np.asarray(X, dtype=np.float64)
+    if arr.ndim != 3:
+        raise DataError(f"channel_stats needs X of shape (n_cases, length, n_channels). Received: {arr.shape}.")
+    finite = np.isfinite(arr)
+    count = finite.sum(axis=(0, 1))
+    safe = np.where(finite, arr, 0.0)
+    mean = safe.sum(axis=(0, 1)) / np.maximum(count, 1)
+    var = (np.where(finite, arr - mean, 0.0) ** 2).sum(axis=(0, 1)) / np.maximum(count, 1)
+    std = np.sqrt(var)
+    return mean, np.where(count > 0, std, 1.0)
+
+
+def global_normalize(X: Any, mean: Any, std: Any, eps: float = 1e-8) -> np.ndarray:
+    """Z-score every channel with given statistics (those of the training cases); NaN padding becomes 0.
+
+    Unlike :func:`instance_normalize`, a channel's level and spread stay comparable across cases:
+    the statistics come from :func:`channel_stats` of the training cases and are applied unchanged
+    to the training and test cases.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_cases, length, n_channels)
+        Cases, channels last; NaN marks padding or missing values.
+    mean, std : array-like of shape (n_channels,)
+        Per-channel statistics (from the training cases only).
+    eps : float, default 1e-8
+        Added to the standard deviation (a flat channel becomes all zeros).
+
+    Returns
+    -------
+    ndarray of shape (n_cases, length, n_channels), float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> train = np.array([[[1.0], [3.0]]]); test = np.array([[[5.0], [np.nan]]])
+    >>> mean, std = channel_stats(train)
+    >>> global_normalize(test, mean, std)[0, :, 0].round(3).tolist()
+    [3.0, 0.0]
+    """
+    arr = np.asarray(X, dtype=np.float64)
+    if arr.ndim != 3:
+        raise DataError(f"global_normalize needs X of shape (n_cases, length, n_channels). Received: {arr.shape}.")
+    eps = check_float(eps, "eps", minimum=0.0)
+    mean = np.asarray(mean, dtype=np.float64).reshape(-1)
+    std = np.asarray(std, dtype=np.float64).reshape(-1)
+    if mean.shape != (arr.shape[2],) or std.shape != (arr.shape[2],):
+        raise DataError(f"global_normalize needs one mean and one std per channel ({arr.shape[2]}). Received: "
+                        f"{mean.shape[0]} mean(s), {std.shape[0]} std(s).")
+    finite = np.isfinite(arr)
+    out = np.where(finite, (arr - mean) / (std + eps), 0.0)
+    return out.astype(np.float32)
+
+
+def _fill(X: np.ndarray) -> np.ndarray:
+    """``"none"``: the values as they are (float32), NaN padding as 0."""
+    arr = np.asarray(X, dtype=np.float64)
+    return np.where(np.isfinite(arr), arr, 0.0).astype(np.float32)
+
+
+def stratified_folds(codes: np.ndarray, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seeded stratified ``k``-fold indices as ``(fit, held_out)`` pairs (each class dealt round the folds).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> folds = stratified_folds(np.array([0, 0, 0, 1, 1, 1]), 3)
+    >>> [len(held) for _, held in folds]
+    [2, 2, 2]
+    """
+    rng = np.random.default_rng(seed)
+    assign = np.empty(len(codes), dtype=np.int64)
+    for c in np.unique(codes):
+        idx = rng.permutation(np.flatnonzero(codes == c))
+        assign[idx] = (np.arange(len(idx)) + rng.integers(k)) % k
+    return [(np.flatnonzero(assign != f), np.flatnonzero(assign == f)) for f in range(k)]
+
+
+def choose_normalization(X: Any, codes: Any, folds: int = AUTO_FOLDS, seed: int = 0) -> tuple[str, dict[str, Any]]:
+    """``"instance"`` or ``"global"`` for these training cases, by cross-validated 1-NN accuracy (training cases only).
+
+    Stratified ``folds``-fold CV (seeded) of 1-NN (Euclidean) on the given cases under each
+    normalization; global statistics are computed on each fold's fitting part only. ``"global"`` is
+    chosen when its accuracy beats ``"instance"``'s by more than :data:`AUTO_MARGIN`; otherwise
+    (ties included) ``"instance"``. Fewer than ``2 * folds`` cases: ``"instance"`` without a test.
+
+    Returns
+    -------
+    choice : str
+    info : dict
+        ``{"rule": ..., "folds": k, "cv_1nn": {"instance": acc, "global": acc}}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> codes = np.repeat([0, 1], 20)
+    >>> X = rng.normal(size=(40, 8, 1)) * 0.1 + codes[:, None, None]  # the class is the level
+    >>> choose_normalization(X, codes)[0]
+    'global'
+    """
+    from ..training.baselines import nearest_neighbour_1
+
+    arr = np.asarray(X, dtype=np.float64)
+    codes = np.asarray(codes)
+    rule = (f"1-NN stratified {folds}-fold CV on the fitting cases (fold seed {seed}); global if its accuracy beats "
+            f"instance's by more than {AUTO_MARGIN}")
+    if len(arr) < 2 * folds:
+        return "instance", {"rule": rule, "folds": folds, "cv_1nn": None, "note": "too few cases: instance"}
+    correct = {"instance": 0, "global": 0}
+    inst = instance_normalize(arr)
+    for fit, held in stratified_folds(codes, folds, seed):
+        if len(fit) == 0 or len(held) == 0:
+            continue
+        correct["instance"] += int((nearest_neighbour_1(inst[fit], codes[fit], inst[held]) == codes[held]).sum())
+        mean, std = channel_stats(arr[fit])
+        g_fit, g_held = global_normalize(arr[fit], mean, std), global_normalize(arr[held], mean, std)
+        correct["global"] += int((nearest_neighbour_1(g_fit, codes[fit], g_held) == codes[held]).sum())
+    acc = {k: v / len(arr) for k, v in correct.items()}
+    choice = "global" if acc["global"] > acc["instance"] + AUTO_MARGIN else "instance"
+    return choice, {"rule": rule, "folds": folds, "cv_1nn": acc}
+
+
+def normalize_cases(
+    X_train: np.ndarray, X_test: np.ndarray, normalization: str, fit_idx: np.ndarray, codes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, str, dict[str, Any] | None]:
+    """``(X_train, X_test, used, info)`` normalized as ``normalization`` says; padding becomes 0.
+
+    ``"instance"``: each case per channel on its own. ``"global"``: per channel with the mean and
+    std of the fitting cases ``X_train[fit_idx]`` over their valid steps (``info`` holds them).
+    ``"none"``: the values unchanged. ``"auto"``: :func:`choose_normalization` on the fitting cases
+    picks ``"instance"`` or ``"global"`` (``info["selection"]``). No test case is read for a statistic.
+    """
+    requested = normalization
+    info: dict[str, Any] | None = None
+    if normalization == "auto":
+        normalization, selection = choose_normalization(X_train[fit_idx], codes[fit_idx])
+        info = {"requested": "auto", "selection": selection}
+    if normalization == "instance":
+        return instance_normalize(X_train), instance_normalize(X_test), normalization, info
+    if normalization == "none":
+        return _fill(X_train), _fill(X_test), normalization, info
+    if normalization != "global":
+        raise param_error("normalization", f"one of {', '.join(NORMALIZATIONS)}", requested)
+    mean, std = channel_stats(X_train[fit_idx])
+    info = {**(info or {}), "mean": mean.tolist(), "std": std.tolist()}
+    return global_normalize(X_train, mean, std), global_normalize(X_test, mean, std), normalization, info
 
 
 def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -295,15 +479,26 @@ def classification_config(
         **run_header("classification"),
         "classes": cases.classes.tolist(), "length": int(cases.X_train.shape[1]),
         "n_channels": int(cases.X_train.shape[2]),
-        "normalization": "instance (per case and channel, z-score over time)", "val_fraction": val_fraction,
+        "normalization": cases.normalization, "normalization_detail": NORMALIZATION_DETAIL[cases.normalization],
+        "val_fraction": val_fraction,
         "variable_length": variable_length, "masked": cases.lengths_train is not None,
         "seed": seed, "model": model.config, "train": train_config, "device": result.device,
         "threads": result.threads,
         "n_train": int(len(cases.fit_idx)), "n_val": int(len(cases.val_idx)), "n_test": int(len(cases.y_test)),
     }
+    if cases.normalization_info is not None:  # global statistics, the "auto" choice's scores
+        config["normalization_info"] = cases.normalization_info
     if len(member_results) > 1:  # an ensemble: history.json holds member 0's curves
         config["member_best_epochs"] = [r.best_epoch for r in member_results]
     return config
+
+
+NORMALIZATION_DETAIL = {
+    "instance": "per case and channel, z-score over the case's own valid steps",
+    "global": "per channel, z-score with the mean and std of the fitting cases' valid steps (run.json's "
+              "normalization_info)",
+    "none": "values as read, padding as 0",
+}
 
 
 def write_classification_run(
@@ -327,8 +522,9 @@ def write_classification_run(
             np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str), lengths=cases.lengths_test)
         notes = (f"Classify {len(cases.classes)} classes from series of length {cases.X_train.shape[1]} with "
                  f"{cases.X_train.shape[2]} channel(s): {res.config['n_train']} training cases, {res.config['n_val']} "
-                 f"validation cases (early stopping), {res.config['n_test']} test cases. Each case is z-scored on its "
-                 f"own (instance normalization): no statistic crosses cases. Best epoch {res.history.best_epoch} of "
+                 f"validation cases (early stopping), {res.config['n_test']} test cases. Normalization: "
+                 f"{cases.normalization} ({NORMALIZATION_DETAIL[cases.normalization]}); no statistic reads a test "
+                 f"case. Best epoch {res.history.best_epoch} of "
                  f"{len(res.history.history)}.")
         write_report(tmp, title=title, task="classification", notes=notes,
                      history=res.member_histories or res.history,
@@ -336,7 +532,7 @@ def write_classification_run(
                      y_true=cases.y_test, y_pred=preds["cnn_lstm"],
                      baselines={k: v for k, v in preds.items() if k != "cnn_lstm"},
                      labels=cases.classes.tolist(), results=res.metrics, verdict=verdict, config=res.config,
-                     window_label="value (each case z-scored on its own)", loss_label="cross-entropy loss")
+                     window_label=f"value ({cases.normalization} normalization)", loss_label="cross-entropy loss")
 
     return write_run(target, write, overwrite=overwrite)
 
