@@ -6,6 +6,7 @@ keeps working (the same double inheritance scikit-learn uses)::
 
     SeqprepError
     ├── InvalidParameterError(SeqprepError, ValueError, TypeError)  bad argument value or type
+    │   └── NotSupportedError(InvalidParameterError)                 a combination of settings not supported yet
     ├── DataError(SeqprepError, ValueError)                         NaN/inf, unsorted timestamps, too short, ...
     │   └── StaticValueError(DataError)                             a `static` column varies within a series
     ├── ShapeError(SeqprepError, ValueError)                        wrong ndim/layout: expected vs received
@@ -31,6 +32,7 @@ __all__ = [
     "LeakageError",
     "MemoryBudgetError",
     "NotFittedError",
+    "NotSupportedError",
     "SeqprepError",
     "SeqprepWarning",
     "ShapeError",
@@ -44,6 +46,10 @@ class SeqprepError(Exception):
 
 class InvalidParameterError(SeqprepError, ValueError, TypeError):
     """An argument has a wrong value or type."""
+
+
+class NotSupportedError(InvalidParameterError):
+    """A valid setting that this path does not support yet (e.g. covariate roles when streaming)."""
 
 
 class DataError(SeqprepError, ValueError):

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import check_bool, check_choice
+from .._validation import check_bool, check_choice, check_names
 from ..io import NAN_POLICIES, index_columns
-from ._inputs import _feature_names, _parts_aux, _parts_x, _underlying_rows
+from ._inputs import _feature_names, _parts_aux, _parts_x, _past_only, _underlying_rows
+from ._leads import _check_future_target, _check_future_target_frame
 from ._report import AuditReport, Finding, _report
 from ._rules import (
     _check_coverage,
@@ -108,7 +109,7 @@ def audit(
     """
     check_choice(layout, "layout", ("NTC", "NCT"), "Pass layout='NTC' for (N, T, C) or 'NCT' for (N, C, T).")
     strict = check_bool(strict, "strict")
-    xs_in = {"train": X_train, "val": X_val, "test": X_test}
+    xs_in, roles = _past_only({"train": X_train, "val": X_val, "test": X_test})
     xs = _parts_x({k: v for k, v in xs_in.items() if v is not None}, layout)
     ys = _parts_aux({"train": y_train, "val": y_val, "test": y_test}, xs, "y")
     times = _parts_aux({"train": time_train, "val": time_val, "test": time_test}, xs, "time")
@@ -124,11 +125,14 @@ def audit(
         findings += _check_raw(raw, rows.unique, n_features)
     if rows.order is not None:
         findings += _check_shuffled(rows.ids, rows.order)
-    findings += _check_target(xs, ys, names)
+    future = _check_future_target(xs, ys, names)
+    findings += future
+    copied = {n for f in future for n in f.evidence["features"]}
+    findings += _check_target(xs, ys, names, skip=[i for i, n in enumerate(names) if n in copied])
     findings += _check_time(times)
     findings += _check_duplicates(xs, rows.ids)
     findings += _check_features(rows.unique["train"], names, severity="warning")
-    findings += _check_coverage(ys, times, rows.order)
+    findings += _check_coverage(ys, times, rows.order, roles)
     report = _report(findings)
     if strict:
         report.raise_if_errors()
@@ -136,7 +140,13 @@ def audit(
 
 
 def check_data(
-    df_or_path: Any, *, time: str | None = None, group: str | None = None, nan_policy: str = "raise"
+    df_or_path: Any,
+    *,
+    time: str | None = None,
+    group: str | None = None,
+    nan_policy: str = "raise",
+    target: str | None = None,
+    known: Sequence[str] | None = None,
 ) -> AuditReport:
     """Check a raw table for data problems before anything is built from it.
 
@@ -151,13 +161,22 @@ def check_data(
     nan_policy : {"raise", "drop", "ffill", "interpolate"}, default "raise"
         The policy training will use: NaN/inf values are an error under ``"raise"`` (training
         refuses them) and a warning otherwise.
+    target : str, optional
+        The column to forecast; enables ``FUTURE_TARGET_IN_INPUT``: a numeric column equal to
+        the target shifted from the future (``df["y"].shift(-s)``, ``s`` = 1 .. 64, up to a
+        constant offset and scale), inside each series.
+    known : sequence of str, optional
+        Columns that will be ``known`` inputs (known in advance for the forecast steps): they
+        may hold future values by design and are left out of ``FUTURE_TARGET_IN_INPUT``. A known
+        column whose values were shifted from the future therefore cannot be detected.
 
     Returns
     -------
     AuditReport
         Findings ``NONFINITE``, ``NON_NUMERIC``, ``UNSORTED_TIME``,
         ``DUPLICATE_TIMESTAMPS``, ``TIME_GAPS`` (missing steps of the inferred calendar
-        frequency), ``CONSTANT_FEATURE`` and, as info, ``TIME_AXIS`` (the time column's kind
+        frequency), ``CONSTANT_FEATURE``, ``FUTURE_TARGET_IN_INPUT`` (with ``target``) and, as info,
+        ``TIME_AXIS`` (the time column's kind
         and frequency), ``INDEX_COLUMN`` (a row index written to the file, left out of the
         inputs) and ``SCALE_DISPARITY`` (raw data is expected to be unscaled).
 
@@ -168,6 +187,14 @@ def check_data(
     ...                    "temp": [1.0, 2.0, float("nan")]})
     >>> check_data(df, time="date").codes
     ('NONFINITE', 'TIME_GAPS', 'TIME_AXIS')
+
+    A feature built from the next row's target is caught when the target is named:
+
+    >>> import numpy as np
+    >>> y = np.sin(np.arange(300) / 7) + np.random.default_rng(0).normal(0, 0.1, 300)
+    >>> df = pd.DataFrame({"y": y, "y_lag": pd.Series(y).shift(1), "y_next": pd.Series(y).shift(-1)})
+    >>> check_data(df, target="y", nan_policy="drop").errors[0].evidence["columns"]
+    {'y_next': 1}
     """
     df = _load_frame(df_or_path)
     time = _column(df, time, "time")
@@ -183,4 +210,31 @@ def check_data(
         findings += _check_times(df, time, group)
     finite = values[np.isfinite(values).all(axis=1)] if values.size else values
     findings += _check_features(finite, [str(c) for c in numeric], severity="info")
+    if target is not None:
+        findings += _future_target_frame(df, numeric, target, group, time, known)
     return _report(findings)
+
+
+def _future_target_frame(
+    df: pd.DataFrame, numeric: list[Any], target: str, group: str | None, time: str | None, known: Any
+) -> list[Finding]:
+    """check_data's FUTURE_TARGET_IN_INPUT: the columns but the target and the known ones, in time order."""
+    target = _column(df, target, "target")
+    if isinstance(known, str):
+        known = [known]
+    known_cols = {str(k) for k in (known or ())}
+    check_names(sorted(known_cols), "known", [str(c) for c in df.columns])
+    if not pd.api.types.is_numeric_dtype(df[target]) or pd.api.types.is_bool_dtype(df[target]):
+        return []
+    cols = [c for c in numeric if c != target and str(c) not in known_cols]
+    if not cols:
+        return []
+    keys = [k for k in (group, time) if k is not None]
+    frame = df.sort_values(keys, kind="stable") if keys else df
+    return _check_future_target_frame(
+        frame[cols].to_numpy(dtype=np.float64),
+        [str(c) for c in cols],
+        frame[target].to_numpy(dtype=np.float64),
+        str(target),
+        None if group is None else frame[group].to_numpy(),
+    )

@@ -8,7 +8,7 @@ once, so the scaling rules see the series rather than rows repeated up to ``T`` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,3 +154,26 @@ def _underlying_rows(xs: dict[str, np.ndarray]) -> _Rows:
         union = np.concatenate(list(unique.values()))
         own = {k: v for k, v in unique.items() if k != "train"}
     return _Rows(ids, order, unique, union, own)
+
+
+def _past_only(xs: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Take the ``"past"`` array of each part given as a dict batch (``{"past": ..., "known": ...}``).
+
+    Returns the parts (arrays as given, dicts replaced by their ``"past"`` array) and the
+    roles the dicts held besides ``"past"``. The other arrays are left out of every rule:
+    ``known`` holds the horizon rows by design, a mask says where values were filled and is
+    no feature, static values and category codes do not compare as numbers.
+    """
+    out: dict[str, Any] = {}
+    roles: set[str] = set()
+    for name, value in xs.items():
+        if isinstance(value, Mapping):
+            if "past" not in value:
+                raise ShapeError(
+                    f"`X_{name}` is a dict without a 'past' array. Received keys: {sorted(map(str, value))}. "
+                    "Pass the dict a seqprep Windows batch yields, or the past inputs as one array."
+                )
+            roles.update(str(k) for k in value if k != "past")
+            value = value["past"]
+        out[name] = value
+    return out, tuple(sorted(roles))

@@ -9,6 +9,7 @@ explained in ``docs/audit.md``. :func:`_check_features` also serves
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -280,11 +281,18 @@ def _check_shuffled(ids: dict[str, np.ndarray], order: _c.Order) -> list[Finding
     return out
 
 
-def _check_coverage(ys: dict[str, np.ndarray], times: dict[str, np.ndarray], order: _c.Order | None) -> list[Finding]:
+def _check_coverage(
+    ys: dict[str, np.ndarray], times: dict[str, np.ndarray], order: _c.Order | None, roles: Sequence[str] = ()
+) -> list[Finding]:
     """NOT_CHECKED: the rules that the arrays given cannot run, each with the reason."""
     skipped: dict[str, str] = {}
     if not ys:
         skipped["TARGET_IN_INPUT"] = "no y was given"
+    if "known" in roles or "known_cat" in roles:
+        skipped["FUTURE_TARGET_IN_INPUT for known inputs"] = (
+            "known inputs are allowed to hold future values, so a known column shifted from the future "
+            "cannot be told from an honest one"
+        )
     if not times and (order is None or order.stride == 0):
         what = "the samples are tabular rows" if order is None else "the windows do not overlap"
         skipped["CHRONOLOGICAL_OVERLAP"] = (
@@ -303,11 +311,14 @@ def _check_coverage(ys: dict[str, np.ndarray], times: dict[str, np.ndarray], ord
     ]
 
 
-def _check_target(xs: dict[str, np.ndarray], ys: dict[str, np.ndarray], names: list[str]) -> list[Finding]:
+def _check_target(
+    xs: dict[str, np.ndarray], ys: dict[str, np.ndarray], names: list[str], skip: Sequence[int] = ()
+) -> list[Finding]:
     """TARGET_IN_INPUT: y equals one feature at one step of its own window far above chance.
 
     At most 4096 evenly spaced samples and 8 outputs are compared, and chance is measured
     with y rolled by half its length, so a slowly varying series does not match by accident.
+    The features in *skip* (already reported as FUTURE_TARGET_IN_INPUT) are not compared.
     """
     for part, y in ys.items():
         x = xs[part]
@@ -320,6 +331,7 @@ def _check_target(xs: dict[str, np.ndarray], ys: dict[str, np.ndarray], names: l
         for k in range(ys_.shape[1]):
             yk = ys_[:, k]
             match = np.isclose(xs_, yk[:, None, None], rtol=1e-6, atol=1e-12).mean(axis=0)
+            match[:, list(skip)] = 0.0
             t, c = np.unravel_index(int(np.argmax(match)), match.shape)
             share = float(match[t, c])
             if share < TARGET_MATCH_SHARE:

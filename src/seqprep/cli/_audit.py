@@ -173,7 +173,7 @@ def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | 
     from ._options import split as _split
 
     df = read_frame(data, time_col)
-    report = check_data(df, time=time_col, group=group_col, nan_policy=nan_policy)
+    report = check_data(df, time=time_col, group=group_col, nan_policy=nan_policy, target=target)
     extra: list[Finding] = []
     if target is None:
         try:

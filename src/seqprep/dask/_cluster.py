@@ -11,6 +11,7 @@ from .._files import clean_stale, disk_errors, output_lock, replace_dir, temp_di
 from .._json import freq_json
 from .._validation import check_int, list_names, param_error
 from ..exceptions import ArtifactError, DataError
+from ..outofcore import check_no_covariates
 from ..pipeline import Pipeline, check_calendar_time, check_streamed_series_scaler, check_window_scaling_streamed
 from ..scaling import IdentityScaler, MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 from ._common import _require_dask
@@ -39,6 +40,7 @@ def _check_pipeline(pipe: Any) -> None:
         raise param_error("pipe", "a seqprep.Pipeline", type(pipe).__name__)
     check_calendar_time(pipe)
     check_window_scaling_streamed(pipe, "with seqprep.dask")
+    check_no_covariates(pipe, "with seqprep.dask")
     if pipe.holdout != "time":
         raise param_error("holdout", "'time' with seqprep.dask", pipe.holdout, "Fit holdout='series' on one machine.")
     if pipe.scale_per == "sample":
@@ -54,6 +56,25 @@ def _check_pipeline(pipe: Any) -> None:
             "scaler", "a scaler with mergeable statistics ('standard', 'minmax', 'maxabs', 'robust' or 'none')",
             pipe.scaler, "Use one of these, or fit that pipeline on one machine.",
         )
+
+
+def _check_categorical(pipe: Pipeline, ddf: Any) -> None:
+    """Refuse text / category columns among the features and targets named (no vocabulary on a cluster yet).
+
+    Without ``features``, text columns are left out of the inputs, as ``Pipeline.fit`` does.
+    """
+    import pandas as pd
+
+    read = list(pipe.features or ())
+    dtypes = ddf.dtypes
+    cats = [
+        c
+        for c in dict.fromkeys(read + list(pipe._targets))
+        if c in dtypes.index
+        and (isinstance(dtypes[c], pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtypes[c])
+             or pd.api.types.is_object_dtype(dtypes[c]))
+    ]
+    check_no_covariates(pipe, "with seqprep.dask", cats)
 
 
 def _as_dask_frame(ddf: Any) -> Any:
@@ -117,6 +138,7 @@ def fit_pipeline(pipe: Pipeline, ddf: Any, client: Any = None) -> Pipeline:
     _require_dask()
     _check_pipeline(pipe)
     ddf = _as_dask_frame(ddf)
+    _check_categorical(pipe, ddf)
     robust = isinstance(pipe._make_scaler([]), RobustScaler)  # its quantiles take passes of their own
     plan = _make_plan(pipe, ddf, client, statistics=not robust)
     pipe.scaler_ = _robust_scaler(pipe, plan, ddf, client) if robust else _fitted_scaler(pipe, plan)
@@ -194,6 +216,7 @@ def export(
     _check_pipeline(pipe)
     pipe._check_fitted()
     ddf = _as_dask_frame(ddf)
+    _check_categorical(pipe, ddf)
     chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
     target = Path(out_dir)
     if target.exists() and not target.is_dir():

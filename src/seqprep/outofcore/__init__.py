@@ -42,6 +42,7 @@ This module is the public face and runs the steps in order (``_plan``: scan, spl
 
 from __future__ import annotations
 
+from ._covariates import check_no_covariates as check_no_covariates  # shared with seqprep.dask
 from ._export_files import EXPORT_FORMAT, EXPORT_FORMAT_VERSION
 from ._export_files import write_sealed_manifest as write_sealed_manifest  # shared with seqprep.dask
 from ._sources import NpySource, ParquetSource, open_source

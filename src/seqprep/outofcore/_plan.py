@@ -23,6 +23,7 @@ from ..exceptions import DataError
 from ..splitting import check_fractions, check_gap, is_time_cuts, parse_cuts, ranges_from_cuts, require_windows
 from ..timeaxis import Frequency, add_duration, as_frequency, infer_frequency
 from ..windowing import WindowSpec
+from ._covariates import check_no_covariates
 from ._sources import _Source
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def _check_streamable(pipe: Any) -> None:
     check_calendar_time(pipe)
     check_streamed_series_scaler(pipe, "for streaming")
     check_window_scaling_streamed(pipe, "for streaming")
+    check_no_covariates(pipe, "for streaming")
     if pipe.nan_policy != "raise":
         raise param_error("nan_policy", "'raise' for streaming", pipe.nan_policy,
                           "Clean NaN values upstream (streaming cannot fill across chunks).")
@@ -70,7 +72,8 @@ def _resolve_columns(pipe: Any, source: _Source) -> tuple[list[str], list[str], 
     if bad:
         raise DataError(
             f"feature and target columns must be numeric; these are not: {list_names(bad)}. "
-            "Convert them to numbers or leave them out."
+            "Convert them to numbers or leave them out (categorical columns are not supported for streaming yet: "
+            "Pipeline.fit in memory codes them)."
         )
     inputs = pipe.features if pipe.features is not None else list(raw)
     # Derived (Calendar) columns follow the inputs, as Pipeline._prepare places them.
