@@ -17,8 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from seqprep import Pipeline
-from seqprep.outofcore import ParquetSource, fit_stream, open_export
-from seqprep.outofcore import _plan
+from seqprep.outofcore import ParquetSource, _plan, fit_stream, open_export
 
 
 def _panel(n_series: int, length: int, seed: int = 0) -> pd.DataFrame:

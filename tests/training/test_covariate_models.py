@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,9 +13,6 @@ torch.set_num_threads(1)
 
 from seqprep.models import CNNLSTM, load_model, save_model  # noqa: E402
 from seqprep.training import evaluate, fit, predict  # noqa: E402
-
-pytestmark = pytest.mark.skipif("known" not in inspect.signature(seqprep.Pipeline).parameters,
-                                reason="needs the covariate roles of seqprep.Pipeline (issue 17, data side)")
 
 
 def _frame() -> pd.DataFrame:

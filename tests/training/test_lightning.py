@@ -150,8 +150,6 @@ def test_seqprep_imports_without_lightning():
     assert "pip install 'seqprep[lightning]'" in out.stdout
 
 
-@pytest.mark.skipif("known" not in __import__("inspect").signature(seqprep.Pipeline).parameters,
-                    reason="needs the covariate roles of seqprep.Pipeline (issue 17, data side)")
 def test_a_covariate_pipeline_trains_through_the_datamodule(pl, classes):
     SeqprepDataModule, SeqprepModule = classes
     rng = np.random.default_rng(0)

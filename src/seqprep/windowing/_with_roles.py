@@ -98,13 +98,19 @@ def role_windows(
     rd.vocab.update(svocab)
     rd.unknown_counts.update(sunknown)
 
-    y_data = None
-    if tgt_idx is not None:
-        y_data = np.ascontiguousarray(vals[:, tgt_idx]).astype(spec.dtype, copy=False)
     # The rows keep the past inputs and the targets only (codes, known and weights now live in the role
     # arrays): a narrower row gathers faster and nothing is held twice.
     kept = list(dict.fromkeys([*plan.past, *(tgts if targets is not None else [])]))
     compact = np.ascontiguousarray(vals[:, [pos[c] for c in kept]])
+    y_data = None
+    if targets is not None:
+        # The targets are columns of the compact rows: a view of them when the dtype already fits (the plain
+        # path does the same), so the target column is not held a second time.
+        y_idx = [kept.index(t) for t in tgts]
+        if len(y_idx) == 1 and compact.dtype == np.dtype(spec.dtype):
+            y_data = compact[:, y_idx[0] : y_idx[0] + 1]
+        else:
+            y_data = np.ascontiguousarray(compact[:, y_idx]).astype(spec.dtype, copy=False)
     if not roles.mask:
         x_data = compact[:, :n_past]
     sd = replace(sd, values=compact, columns=tuple(kept))
