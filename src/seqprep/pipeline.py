@@ -997,7 +997,7 @@ class Pipeline:
             path = Path(path) / "pipeline"  # a run directory: its saved pipeline
         file = Path(path) / _SPEC_FILE
         if not file.is_file():
-            hint = (" It is a classification run: those have no pipeline (each case is normalized on its own)."
+            hint = (" It is a classification run: those have no pipeline (their normalization is recorded in run.json)."
                     if (Path(path) / "run.json").is_file() else " Pass the folder given to Pipeline.save or a "
                     "forecasting run directory.")
             raise ArtifactError(f"no saved pipeline at {str(path)!r}: {file.name} is missing.{hint}")
