@@ -435,3 +435,21 @@ def test_frames_on_several_threads(monkeypatch):
     _gather_threads(monkeypatch, 3)
     a = w[[0, 7, 3]]
     np.testing.assert_array_equal(a[1], frames[7:15:2])
+
+
+def test_loader_is_a_dataloader_with_the_same_batches_as_torchs_own_iterator():
+    """The in-process loader skips torch's iterator, not its contract: a DataLoader, same batches, same length."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader
+
+    x = np.arange(600, dtype=np.float32).reshape(200, 3)
+    ds = windows(x, 8, target=0).to_torch()
+    direct = ds.loader(16, shuffle=True, seed=3)
+    own = ds.loader(16, shuffle=True, seed=3, collate_fn=lambda b: b)  # a collate_fn keeps torch's iterator
+    assert isinstance(direct, DataLoader) and len(direct) == len(own) == 12
+    got, want = list(direct), list(own)
+    assert len(got) == len(want) == 12
+    for (xa, ya), (xb, yb) in zip(got, want, strict=True):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    assert type(iter(own)).__name__ == "_SingleProcessDataLoaderIter"
+    assert type(iter(direct)).__name__ == "_DirectIterator"
