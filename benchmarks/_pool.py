@@ -62,13 +62,10 @@ def load_pool_set(name: str, data: Path, staging: Path) -> tuple[Any, Any, Any, 
 
 
 def _folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified k-fold indices (seeded), as (fit, held-out)."""
-    rng = np.random.default_rng(seed)
-    assign = np.empty(len(y), dtype=np.int64)
-    for c in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == c))
-        assign[idx] = (np.arange(len(idx)) + rng.integers(k)) % k
-    return [(np.flatnonzero(assign != f), np.flatnonzero(assign == f)) for f in range(k)]
+    """Stratified k-fold indices (seeded), as (fit, held-out): the library's, so CV here and ``auto`` agree."""
+    from seqprep.runs._classify import stratified_folds
+
+    return stratified_folds(y, k, seed)
 
 
 def _fit_one(job: tuple[Any, ...]) -> dict[str, Any]:

@@ -458,8 +458,8 @@ class Windows:
         X = self._apply_layout(X)
         if extra is not None or norm:
             extra = extra or {}
-            if "past_mask" in extra and self.spec.layout == "NCT":
-                extra["past_mask"] = np.ascontiguousarray(extra["past_mask"].transpose(0, 2, 1))
+            if "past_mask" in extra:  # the mask has past's shape, so it takes past's layout
+                extra["past_mask"] = self._apply_layout(extra["past_mask"])
             past = {"past": X} if self._roles is None or self._roles.include_past else {}
             Xd: Any = {**past, **extra, **norm}
             return (Xd, y) if y is not None else Xd
