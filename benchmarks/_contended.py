@@ -36,11 +36,12 @@ VARIANTS = ("ceiling", "default", "numpy-1", "pool-2", "torch-1", "torch-2")
 OLD_DEFAULT_BATCHES = 400
 
 
-def _torch_gather(threads: int) -> Callable[[Any, np.ndarray], np.ndarray]:
+def _torch_gather(threads: int) -> Callable[..., np.ndarray]:
     """The pre-policy gather: torch.index_select over a (n_valid, lookback * row) view, ``threads`` threads."""
     import torch
 
-    def gather(self: Any, starts: np.ndarray) -> np.ndarray:
+    def gather(self: Any, starts: np.ndarray, plan: Any = None, pass_threads: Any = None) -> np.ndarray:
+        # (plan and pass_threads: the signature of Windows._gather_x; this variant sets its own count)
         x = self._x
         if getattr(self, "_bench_view", None) is None:
             row = int(np.prod(x.shape[1:]))

@@ -13,7 +13,8 @@ shared), one full shuffled pass of
   index, and a list of ints per batch).
 
 Time is the median over repetitions; memory is the peak resident set above the resident set just
-before the pass (``VmHWM`` reset through ``/proc/self/clear_refs``), the largest over repetitions.
+before the pass (``VmHWM`` reset through ``/proc/self/clear_refs``; the heap trimmed first, so the order
+of the passes does not matter), the largest over repetitions.
 Targets (issue 18): loader time <= 1.10x ``batches()``, its peak at most 5 MiB above ``batches()``'.
 The last line is ``RESULT {json}``.
 """
@@ -30,7 +31,17 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import MIB, emit_result, headline, machine_info, median, peak_rss, reset_peak, rss  # noqa: E402
+from _common import (  # noqa: E402
+    MIB,
+    emit_result,
+    headline,
+    machine_info,
+    median,
+    peak_rss,
+    reset_peak,
+    rss,
+    trim_heap,
+)
 
 
 def _pass(kind: str, w: Any, ds: Any, args: argparse.Namespace, seed: int) -> int:
@@ -82,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         order = kinds[r % 3 :] + kinds[: r % 3]
         for kind in order:
             gc.collect()
+            trim_heap()  # every pass starts from the same resident set, whatever ran before it
             before = rss()
             reset_peak()
             t0 = time.perf_counter()

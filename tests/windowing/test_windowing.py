@@ -252,31 +252,94 @@ def test_torch_dataset_and_loader_with_workers():
 
 def test_torch_loader_batches_by_index_arrays_with_seeded_epochs():
     torch = pytest.importorskip("torch")
-    from torch.utils.data import BatchSampler, RandomSampler
 
     w = windows(np.arange(300.0).reshape(150, 2), lookback=4, target=1)
     ds = w.to_torch()
+    ref = [y for _, y in w.batches(16, shuffle=True, seed=3)]
     calls = []
     take = w._take
-    w._take = lambda idx, rng=None: calls.append(len(idx)) or take(idx, rng)  # one gather per batch
+
+    def counting_take(idx, rng=None, threads=None):  # one gather per batch
+        calls.append((len(idx), idx.dtype))
+        return take(idx, rng, threads)
+
+    w._take = counting_take
     loader = ds.loader(batch_size=16, shuffle=True, seed=3)
     first = [y.numpy() for _, y in loader]
-    assert len(loader) == len(first) == -(-len(w) // 16) and calls == [len(b) for b in first]
-    # the first epoch is in RandomSampler's order for the same seed; the epochs repeat per seed
-    gen = torch.Generator()
-    gen.manual_seed(3)
-    ref = list(BatchSampler(RandomSampler(range(len(w)), generator=gen), 16, False))
-    y_all = w.to_numpy()[1]
-    for got, idx in zip(first, ref, strict=True):
-        np.testing.assert_array_equal(got, y_all[idx])
+    assert len(loader) == len(first) == -(-len(w) // 16)
+    assert calls == [(len(b), np.dtype(np.int32)) for b in first]  # int32 positions, as batches() passes
+    # the first epoch is batches()' order for the same seed; the epochs differ and repeat per seed
+    for got, exp in zip(first, ref, strict=True):
+        np.testing.assert_array_equal(got, exp)
     second = [y.numpy() for _, y in loader]
     assert not all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert sorted(np.concatenate(second).tolist()) == sorted(np.concatenate(first).tolist())
     again = ds.loader(batch_size=16, shuffle=True, seed=3)
     for a, b in zip([y.numpy() for _, y in again], first, strict=True):
         np.testing.assert_array_equal(a, b)
+    y_all = w.to_numpy()[1]
     plain = [y.numpy() for _, y in ds.loader(batch_size=16, drop_last=True)]
     assert len(plain) == len(w) // 16
     np.testing.assert_array_equal(np.concatenate(plain), y_all[: len(plain) * 16])
+    # without a seed the order comes from torch's global generator: torch.manual_seed repeats it
+    torch.manual_seed(11)
+    u1 = np.concatenate([y.numpy() for _, y in ds.loader(batch_size=16, shuffle=True)])
+    torch.manual_seed(11)
+    u2 = np.concatenate([y.numpy() for _, y in ds.loader(batch_size=16, shuffle=True)])
+    np.testing.assert_array_equal(u1, u2)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_shuffle_seed_is_validated(bad):
+    from seqprep.exceptions import InvalidParameterError
+
+    w = windows(np.arange(40.0), lookback=4, target=0)
+    with pytest.raises(InvalidParameterError, match="seed"):
+        next(w.batches(8, shuffle=True, seed=bad))
+    pytest.importorskip("torch")
+    with pytest.raises(InvalidParameterError, match="seed"):
+        w.to_torch().loader(8, shuffle=True, seed=bad)
+
+
+def _reference_take(w, idx):
+    """The general gather path, written out: every window and target from the data directly."""
+    X = np.stack([np.asarray(w._view[s]) for s in np.asarray(w._starts)[idx]]).astype(w.spec.dtype)
+    return X
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "split"),
+    [
+        ({"target": 0}, False),
+        ({"target": [0, 1]}, False),
+        ({"target": 1, "horizon": [1, 3]}, False),
+        ({"target": 0, "horizon": 4, "dtype": "float64"}, True),
+        ({"target": 2, "stride": 3, "sampling_rate": 2}, True),
+    ],
+)
+def test_cached_gather_plan_matches_the_data(kwargs, split):
+    """The per-spec shortcuts (implicit starts, shifted target column) give exactly the data's rows."""
+    data = np.random.default_rng(0).standard_normal((120, 3)).astype(np.float32)
+    w = windows(data, lookback=5, **kwargs)
+    parts = [w]
+    if split:
+        from seqprep import split
+
+        sp = split(w, (0.6, 0.2, 0.2))
+        parts = [sp.train, sp.val, sp.test]
+    for part in parts:
+        starts = np.asarray(part._starts)
+        horizons = np.asarray(part.spec.horizons)
+        idx = np.random.default_rng(1).permutation(len(part))[:17].astype(np.int32)
+        X, y = part._take(idx)
+        np.testing.assert_array_equal(X, _reference_take(part, idx))
+        rows = starts[idx][:, None] + part.spec.last_input_offset + horizons[None, :]
+        targets = np.atleast_1d(kwargs["target"])
+        exp = data[rows][..., targets].astype(part.spec.dtype)
+        np.testing.assert_array_equal(y, exp.reshape(y.shape))
+        # the plan follows a new spec (with_spec shares the data): the cached one is not reused
+        w64 = part.with_spec(dtype="float64")
+        assert w64._take(idx)[0].dtype == np.float64 and part._take(idx)[0].dtype == np.dtype(part.spec.dtype)
 
 
 def test_keras_pydataset():

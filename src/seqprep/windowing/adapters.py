@@ -20,11 +20,13 @@ __all__ = ["TorchWindows", "keras_dataset"]
 
 def _to_tensors(out: Any, torch: Any) -> Any:
     """A batch as tensors: arrays become tensors, a dict batch a dict of tensors (the default collate keeps dicts)."""
+    if isinstance(out, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(out))
     if isinstance(out, tuple):
-        return tuple(_to_tensors(a, torch) for a in out)
+        return tuple([_to_tensors(a, torch) for a in out])
     if isinstance(out, dict):
         return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
-    return torch.from_numpy(np.ascontiguousarray(out))
+    return torch.from_numpy(np.ascontiguousarray(out))  # a numpy scalar (one window's target)
 
 
 def _torch_dataset_base() -> type:
@@ -65,8 +67,11 @@ class TorchWindows:
         return object.__new__(cls)
 
     def __init__(self, windows: Windows) -> None:
+        import torch
+
         self.windows = windows
         self._rng = windows.augmentation_rng()
+        self._torch = torch  # kept: an import statement per batch is measurable in the loader's hot loop
 
     def __reduce__(self) -> Any:
         return (TorchWindows, (self.windows,))
@@ -75,8 +80,7 @@ class TorchWindows:
         return len(self.windows)
 
     def __getitem__(self, index: Any) -> Any:
-        import torch
-
+        torch = self._torch
         if isinstance(index, np.ndarray) and index.dtype.kind in "iu":
             out = self.windows._take(index, self._rng)  # the loader's batches: as batches() does
         elif isinstance(index, (list, tuple, np.ndarray)):
@@ -104,7 +108,10 @@ class TorchWindows:
         batch_size : int, default 32
         shuffle : bool, default False
         seed : int, optional
-            Seed of the shuffle (a ``torch.Generator``), for repeatable epochs.
+            Seed of the shuffle, for repeatable epochs: the first epoch visits the windows in the
+            order of ``windows.batches(batch_size, shuffle=True, seed=seed)``, later epochs draw new
+            orders from the same generator. Without a seed the shuffle is seeded from torch's global
+            generator, so ``torch.manual_seed`` makes it repeatable too.
         drop_last : bool, default False
         num_workers : int, default 0
         **kwargs
@@ -115,12 +122,14 @@ class TorchWindows:
 
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         check_bool(shuffle, "shuffle")
+        check_bool(drop_last, "drop_last")
         num_workers = check_int(num_workers, "num_workers", minimum=0)
-        gen = None
+        rng = None
         if shuffle:
-            gen = torch.Generator()
-            gen.manual_seed(int(seed) if seed is not None else int(torch.seed() % (2**63)))
-        sampler = _IndexBatchSampler(len(self), batch_size, drop_last, gen)
+            if seed is None:  # from torch's generator (not torch.seed(), which would reseed it for everyone)
+                seed = int(torch.randint(0, 2**62, (1,)).item())
+            rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
+        sampler = _IndexBatchSampler(len(self), batch_size, drop_last, rng)
         # self is a torch Dataset: the class is built with torch's Dataset as a base on first use
         direct = num_workers == 0 and "collate_fn" not in kwargs and not kwargs.get("pin_memory", False)
         cls = _direct_loader_class(DataLoader) if direct else DataLoader
@@ -169,18 +178,19 @@ class _IndexBatchSampler:
     """Yields each batch's window indices as one integer array (a slice of one permutation).
 
     torch's ``RandomSampler`` + ``BatchSampler`` hold a Python list of every index and build a
-    list per batch; here an epoch is one ``torch.randperm`` (int32 below 2**31 windows), drawn
-    from the seeded generator, so a seed gives the same sequence of epochs (the first epoch in
-    the same order as ``RandomSampler`` with that generator). Without a generator the batches
-    are consecutive ranges. The arrays go to :meth:`TorchWindows.__getitem__` whole (in a worker
+    list per batch; here an epoch is one in-place shuffle of an int32 ``arange`` (int64 from
+    2**31 windows) by a numpy generator -- the same array and the same draw as
+    :meth:`Windows.batches`, so a seed gives ``batches()``' order on the first epoch and the
+    loader costs no more memory than ``batches()``. Without a generator the batches are
+    consecutive ranges. The arrays go to :meth:`TorchWindows.__getitem__` whole (in a worker
     process too: an index array pickles as a few bytes per window).
     """
 
-    def __init__(self, n: int, batch_size: int, drop_last: bool, generator: Any) -> None:
+    def __init__(self, n: int, batch_size: int, drop_last: bool, rng: np.random.Generator | None) -> None:
         self.n = n
         self.batch_size = batch_size
         self.drop_last = drop_last
-        self.generator = generator
+        self.rng = rng
 
     def __len__(self) -> int:
         if self.drop_last:
@@ -188,17 +198,11 @@ class _IndexBatchSampler:
         return -(-self.n // self.batch_size)
 
     def __iter__(self) -> Any:
-        import torch
-
         n, bs = self.n, self.batch_size
         stop = n - n % bs if self.drop_last else n
-        idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
-        if self.generator is None:
-            for i in range(0, stop, bs):
-                yield np.arange(i, min(i + bs, n), dtype=idx_dtype)
-            return
-        torch_dtype = torch.int32 if idx_dtype == np.int32 else torch.int64
-        order = torch.randperm(n, generator=self.generator, dtype=torch_dtype).numpy()
+        order = np.arange(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+        if self.rng is not None:
+            self.rng.shuffle(order)
         for i in range(0, stop, bs):
             yield order[i : i + bs]
 
@@ -238,6 +242,8 @@ def keras_dataset(
     if shuffle is None:
         shuffle = windows.name == "train"
     check_bool(shuffle, "shuffle")
+    if seed is not None:
+        seed = check_int(seed, "seed", minimum=0)
 
     class WindowsPyDataset(keras.utils.PyDataset):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
@@ -245,8 +251,16 @@ def keras_dataset(
             self.windows = windows
             self.shuffle = shuffle
             self._rng = np.random.default_rng(seed)
-            self._order = self._rng.permutation(len(windows)) if shuffle else np.arange(len(windows))
+            self._order = self._new_order()
             self._aug_rng = windows.augmentation_rng()
+
+        def _new_order(self) -> np.ndarray:
+            # int32 positions as in batches() and the torch loader (int64 from 2**31 windows)
+            n = len(self.windows)
+            order = np.arange(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+            if self.shuffle:
+                self._rng.shuffle(order)
+            return order
 
         def __len__(self) -> int:
             return -(-len(self.windows) // batch_size)
@@ -255,11 +269,11 @@ def keras_dataset(
             if not 0 <= i < len(self):
                 raise IndexError(f"batch {i} out of range for {len(self)} batches")
             idx = self._order[i * batch_size : (i + 1) * batch_size]
-            return self.windows._take(np.asarray(idx, dtype=np.int64), self._aug_rng)
+            return self.windows._take(idx, self._aug_rng)
 
         def on_epoch_end(self) -> None:
             if shuffle:
-                self._order = self._rng.permutation(len(self.windows))
+                self._order = self._new_order()
             self._aug_rng = self.windows.augmentation_rng()
 
     return WindowsPyDataset()
