@@ -516,3 +516,15 @@ def test_loader_is_a_dataloader_with_the_same_batches_as_torchs_own_iterator():
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
     assert type(iter(own)).__name__ == "_SingleProcessDataLoaderIter"
     assert type(iter(direct)).__name__ == "_DirectIterator"
+
+
+def test_pickled_windows_leave_the_gather_plan_behind():
+    import pickle
+
+    w = windows(np.arange(2000.0).reshape(1000, 2), lookback=8, target=1)
+    before = len(pickle.dumps(w))
+    w[[0, 1]]  # builds and caches the plan (with a view of the target column)
+    after = pickle.dumps(w)
+    assert len(after) == before
+    back = pickle.loads(after)
+    np.testing.assert_array_equal(back[[3, 7]][1], w[[3, 7]][1])

@@ -741,6 +741,7 @@ class Windows:
         # The strided view would pickle as a full (lookback x data) copy: drop it and rebuild.
         state = dict(self.__dict__)
         state["_view"] = None
+        state.pop("_plan_cache", None)  # its target column is a view of _y: pickled, it would be a copy
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
