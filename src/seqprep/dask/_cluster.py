@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .._files import clean_stale, disk_errors, output_lock, replace_dir, temp_dir_beside
+from .._files import clean_stale, disk_errors, fault_point, output_lock, replace_dir, temp_dir_beside
 from .._json import freq_json
 from .._validation import check_int, list_names, param_error
 from ..exceptions import ArtifactError, DataError
@@ -247,11 +247,18 @@ def export(
         clean_stale(target)
         tmp = temp_dir_beside(target)
         try:
+            # Every partition is written at once, by all the workers: each task fills its own slice
+            # of data.npy (disjoint rows; a retried task rewrites the same rows). Only the client
+            # writes what makes the folder an export (index, pipeline, manifest last), and the
+            # folder is renamed into place after that: a run killed anywhere before leaves a
+            # hidden temporary without a manifest, which open_export refuses and the next run removes.
             data_path = _write_partitions(dask, client, pipe, ddf, plan, tmp, series_codes)
+            fault_point("dask:written")
             hashes = _hash_chunks(dask, client, data_path, int(plan.bounds[-1]), chunk_rows)
             counts = _write_index(plan, tmp)
             pipe.save(tmp / "pipeline")
             _write_manifest(tmp, _manifest(pipe, ddf, plan, chunk_rows, hashes, counts))
+            fault_point("dask:sealed")
             replace_dir(tmp, target)
         finally:
             if tmp.exists():

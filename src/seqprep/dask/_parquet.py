@@ -15,8 +15,8 @@ copied at all (numpy views of the Arrow buffer).
 What is read is what ``dd.read_parquet(path)`` gives: the files in dask's order (natural sort:
 ``part-2`` before ``part-10``; names starting with ``.`` or ``_`` skipped), every stored column
 except pandas' unnamed index (``__index_level_0__``), numeric and naive-timestamp columns without
-nulls as numpy arrays, any other column through pyarrow's pandas conversion (nulls, strings,
-categories, time zones). A dataset in sub-folders (hive partitions: ``key=value/``) or at a URL is
+nulls as numpy arrays, any other column through pyarrow's pandas conversion (nulls, categories,
+time zones; text as dask's pyarrow strings). A dataset in sub-folders (hive partitions: ``key=value/``) or at a URL is
 left to ``dd.read_parquet`` (:func:`parquet_files` returns ``None``).
 """
 
@@ -79,7 +79,7 @@ def parquet_files(path: str | os.PathLike[str]) -> ParquetFiles | None:
     files = sorted(files, key=natural_sort_key)  # dask's partition order
     schema = pq.read_schema(files[0])
     names = _column_names(schema)
-    dtypes = schema.empty_table().select(names).to_pandas().dtypes
+    dtypes = schema.empty_table().select(names).to_pandas(types_mapper=_string_mapper()).dtypes
     return ParquetFiles(files=tuple(files), dtypes=dtypes)
 
 
@@ -105,6 +105,17 @@ def _read_partition(path: str) -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
 
 
+def _string_mapper() -> Any:
+    """Text columns as dask gives them (``dataframe.convert-string``: pyarrow strings with ``pd.NA``), else pandas'."""
+    import dask
+    import pyarrow as pa
+
+    if dask.config.get("dataframe.convert-string", None) is False:  # None (unset) means on, as in dask
+        return None
+    dtype = pd.StringDtype("pyarrow")
+    return {pa.string(): dtype, pa.large_string(): dtype}.get
+
+
 def _plain(t: Any) -> bool:
     """A type whose values numpy holds as pandas would: numbers, booleans, naive timestamps, durations."""
     import pyarrow as pa
@@ -120,7 +131,7 @@ def _to_numpy(col: Any, n: int) -> Any:
     into one array (never the concatenated Arrow column and its numpy copy at once).
     """
     if col.null_count or not col.num_chunks or not _plain(col.type):
-        return col.to_pandas()
+        return col.to_pandas(types_mapper=_string_mapper())
     first = col.chunk(0).to_numpy(zero_copy_only=False)
     if col.num_chunks == 1:
         return first
