@@ -23,7 +23,7 @@ from ._export import (
     _write_manifest,
     _write_partitions,
 )
-from ._parquet import parquet_files
+from ._parquet import ParquetFiles, parquet_files
 from ._plan import _make_plan
 from ._stats import _fitted_scaler, _robust_scaler
 
@@ -88,6 +88,8 @@ def _as_dask_frame(ddf: Any) -> Any:
     _require_dask()
     import dask.dataframe as dd
 
+    if isinstance(ddf, ParquetFiles):
+        return ddf
     if isinstance(ddf, (str, os.PathLike)):
         files = parquet_files(ddf)
         return files if files is not None else dd.read_parquet(os.fspath(ddf))
