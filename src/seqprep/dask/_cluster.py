@@ -113,7 +113,10 @@ def fit_pipeline(pipe: Pipeline, ddf: Any, client: Any = None) -> Pipeline:
         An unfitted (or fitted: it is refitted) pipeline; see the module docstring for the settings
         supported.
     ddf : dask.dataframe.DataFrame or str or path-like
-        The whole history, or the path of a Parquet dataset (read with ``dd.read_parquet``).
+        The whole history, or the path of a Parquet dataset. A local path (a file, or a folder
+        of files) is read by the tasks themselves, one partition per file, a column at a time:
+        about 1.6x a partition of memory per task where ``dd.read_parquet(path)`` needs about
+        4x. A URL, or a folder of hive sub-folders, is read with ``dd.read_parquet``.
         Partitions must be aligned to series (``group`` set) or to time (one series, in order).
     client : distributed.Client, optional
         Run on this cluster; default: the current Dask scheduler.
@@ -185,17 +188,22 @@ def export(
         out_dir/pipeline/              the fitted pipeline (Pipeline.save)
         out_dir/manifest.json          written last, with "complete": true and a sha256 per chunk
 
-    :func:`seqprep.outofcore.open_export` reads it back as lazy windows. Each worker writes its
-    partition's rows into its slice of ``data.npy`` (a memory map), so the
-    workers and the client must share the file system of ``out_dir``. The directory is built under
-    a temporary name beside ``out_dir`` and renamed into place when complete.
+    :func:`seqprep.outofcore.open_export` reads it back as lazy windows. The partitions are
+    written at once, by all the workers: each task writes its partition's rows into its own slice
+    of ``data.npy`` (plain file writes at its rows' offset; a retried task rewrites the same
+    rows), so the workers and the client must share the file system of ``out_dir``. The
+    directory is built under a temporary name beside ``out_dir``; the client writes the index,
+    the pipeline and, last, the manifest, and renames it into place: a run killed before that
+    leaves no export at ``out_dir`` (an old one stays as it was), and the next run removes the
+    temporary.
 
     Parameters
     ----------
     pipe : Pipeline
         A fitted pipeline (by :func:`fit_pipeline` or ``Pipeline.fit``).
     ddf : dask.dataframe.DataFrame or str or path-like
-        The data to export (normally the data the pipeline was fitted on).
+        The data to export (normally the data the pipeline was fitted on); a path as in
+        :func:`fit_pipeline`.
     out_dir : str or path-like
     client : distributed.Client, optional
     overwrite : bool, default False
