@@ -95,6 +95,7 @@ def test_each_file_reads_as_dask_reads_the_partition(tmp_path):
         table = pa.Table.from_pandas(frame, preserve_index=True).append_column("int_nulls", int_nulls)
         pq.write_table(table, folder / f"part-{j}.parquet", row_group_size=13)
     (folder / "_SUCCESS").write_text("")
+    (folder / "README.txt").write_text("not a partition")  # dask reads .parquet/.parq/.pq names only
     files = parquet_mod.parquet_files(folder)
     assert files is not None and files.npartitions == 3
     assert [Path(f).name for f in files.files] == ["part-1.parquet", "part-2.parquet", "part-10.parquet"]
@@ -197,8 +198,12 @@ def test_bad_paths_are_data_errors_and_hive_folders_go_to_dask(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         fit_pipeline(Pipeline(lookback=3, target="a"), tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataError, match="without files"):
+    (tmp_path / "empty" / "notes.txt").write_text("x")
+    with pytest.raises(DataError, match="without Parquet files"):
         fit_pipeline(Pipeline(lookback=3, target="a"), tmp_path / "empty")
+    (tmp_path / "fake.parquet").write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match="cannot be read as Parquet"):
+        fit_pipeline(Pipeline(lookback=3, target="a"), tmp_path / "fake.parquet")
     with pytest.raises(InvalidParameterError, match="ddf"):
         fit_pipeline(Pipeline(lookback=3, target="a"), 42)
     hive = tmp_path / "hive"

@@ -13,7 +13,8 @@ decode (+1.4 partitions in the same measurement), and a numeric column of one ro
 copied at all (numpy views of the Arrow buffer).
 
 What is read is what ``dd.read_parquet(path)`` gives: the files in dask's order (natural sort:
-``part-2`` before ``part-10``; names starting with ``.`` or ``_`` skipped), every stored column
+``part-2`` before ``part-10``; only names ending in ``.parquet``, ``.parq`` or ``.pq``, none
+starting with ``.`` or ``_``), every stored column
 except pandas' unnamed index (``__index_level_0__``), numeric and naive-timestamp columns without
 nulls as numpy arrays, any other column through pyarrow's pandas conversion (nulls, categories,
 time zones; text as dask's pyarrow strings). A dataset in sub-folders (hive partitions: ``key=value/``) or at a URL is
@@ -36,6 +37,9 @@ __all__: list[str] = []  # internal to seqprep.dask: its siblings import the nam
 
 _UNNAMED_INDEX = re.compile(r"__index_level_\d+__")
 
+#: The names dd.read_parquet reads in a folder (its ``parquet_file_extension``).
+PARQUET_SUFFIXES = (".parq", ".parquet", ".pq")
+
 
 @dataclass(frozen=True)
 class ParquetFiles:
@@ -57,7 +61,6 @@ def parquet_files(path: str | os.PathLike[str]) -> ParquetFiles | None:
     the folder names). A local path that does not exist, or a folder without a Parquet file, is a
     :class:`~seqprep.exceptions.DataError`.
     """
-    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
     from dask.utils import natural_sort_key
 
@@ -70,14 +73,20 @@ def parquet_files(path: str | os.PathLike[str]) -> ParquetFiles | None:
         with os.scandir(path) as entries:
             if any(e.is_dir() and not e.name.startswith((".", "_")) for e in entries):
                 return None
-        files = ds.dataset(path, format="parquet").files  # pyarrow's discovery: skips "." and "_" names
+        with os.scandir(path) as entries:  # the files dd.read_parquet reads in a folder
+            files = [e.path for e in entries if e.is_file() and not e.name.startswith((".", "_"))
+                     and e.name.endswith(PARQUET_SUFFIXES)]
         if not files:
-            raise DataError(f"`ddf` is a folder without files. Received: ddf={path!r}. "
-                            "Point it at a folder of Parquet files (or one file).")
+            raise DataError(f"`ddf` is a folder without Parquet files (names ending in {', '.join(PARQUET_SUFFIXES)}). "
+                            f"Received: ddf={path!r}. Point it at a folder of Parquet files (or one file).")
     else:
         files = [path]
     files = sorted(files, key=natural_sort_key)  # dask's partition order
-    schema = pq.read_schema(files[0])
+    try:
+        schema = pq.read_schema(files[0])
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(f"`ddf` is not a Parquet dataset: {files[0]!r} cannot be read as Parquet ({exc}). "
+                        "Point it at a folder of Parquet files (or one file).") from exc
     names = _column_names(schema)
     dtypes = schema.empty_table().select(names).to_pandas(types_mapper=_string_mapper()).dtypes
     return ParquetFiles(files=tuple(files), dtypes=dtypes)
