@@ -14,11 +14,11 @@ copied at all (numpy views of the Arrow buffer).
 
 What is read is what ``dd.read_parquet(path)`` gives: the files in dask's order (natural sort:
 ``part-2`` before ``part-10``; only names ending in ``.parquet``, ``.parq`` or ``.pq``, none
-starting with ``.`` or ``_``), every stored column
-except pandas' unnamed index (``__index_level_0__``), numeric and naive-timestamp columns without
+starting with ``.`` or ``_``), every stored column except pandas' unnamed index
+(``__index_level_0__``; the row index is 0..n-1), numeric and naive-timestamp columns without
 nulls as numpy arrays, any other column through pyarrow's pandas conversion (nulls, categories,
-time zones; text as dask's pyarrow strings). A dataset in sub-folders (hive partitions: ``key=value/``) or at a URL is
-left to ``dd.read_parquet`` (:func:`parquet_files` returns ``None``).
+time zones; text as dask's pyarrow strings). A dataset in sub-folders (hive partitions:
+``key=value/``) or at a URL is left to ``dd.read_parquet`` (:func:`parquet_files` returns ``None``).
 """
 
 from __future__ import annotations
