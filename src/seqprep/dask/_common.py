@@ -71,7 +71,8 @@ def _compute(dask: Any, client: Any, obj: Any) -> Any:
 
 #: Rows per chunk of a partition's work (whole series: a longer series is one chunk of its own).
 #: 2**17: on a 2.5M-row x 8-feature partition read from a path, a task peaked at +1.40 partitions
-#: over its idle level (2**18: +1.58; 2**16: +1.33 and slower statistics), at the same speed.
+#: over its idle level (2**18: +1.58; 2**16: +1.33 and slower statistics), at the same speed
+#: (benchmarks/dask_partition_memory.py).
 CHUNK_ROWS = 1 << 17
 
 
