@@ -15,7 +15,9 @@
    nanny restarts is a new process, so ``restarts = distinct worker processes - N``.
 3. A fresh client process connects to it, warms the workers up (imports: their resident set before
    any partition is read is the *baseline*), then runs ``fit_pipeline`` and ``export`` of
-   ``Pipeline(lookback, target="f0", time="t", group="g")`` on ``dd.read_parquet(dir)``. A thread
+   ``Pipeline(lookback, target="f0", time="t", group="g")`` on the dataset's path (``--input path``,
+   the default: each task reads its own file, a column at a time) or on ``dd.read_parquet(dir)``
+   (``--input ddf``: dask reads each partition, a whole-file read that peaks at ~2.4x the partition). A thread
    samples the client's ``RssAnon`` every 20 ms; the client's cost is its peak minus its resident set
    just before ``fit_pipeline``, compared with the window index it holds (the ``starts-*.npy`` bytes).
 
@@ -186,13 +188,14 @@ def client_main(args: argparse.Namespace) -> None:
     client = Client(args.address, timeout="60s")
     baselines = client.run(_warm)
     base = Path(args.dir)
-    ddf = dd.read_parquet(str(base / "data"))
+    # --input path: seqprep's tasks read their files themselves (a column at a time); ddf: dd.read_parquet's partitions
+    ddf: Any = str(base / "data") if args.input == "path" else dd.read_parquet(str(base / "data"))
     out = base / "export"
     pipe = Pipeline(args.lookback, target="f0", time="t", group="g")
     sampler = _Sampler()
     rss0, vm0 = _status("RssAnon"), _status("VmRSS")
     sampler.start()
-    result: dict[str, Any] = {"npartitions": int(ddf.npartitions), "worker_baseline_MB": {
+    result: dict[str, Any] = {"input": args.input, "worker_baseline_MB": {
         str(k): round(v / MIB, 1) for k, v in baselines.items()}}
     t0 = time.perf_counter()
     try:
@@ -231,7 +234,7 @@ def client_main(args: argparse.Namespace) -> None:
 
 def measure(args: argparse.Namespace, partition_bytes: int) -> dict[str, Any]:
     """A fresh cluster process and a fresh client process; the run's numbers."""
-    me = [sys.executable, __file__, "--dir", args.dir, "--lookback", str(args.lookback)]
+    me = [sys.executable, __file__, "--dir", args.dir, "--lookback", str(args.lookback), "--input", args.input]
     env = dict(os.environ)
     if args.arrow_pool:  # the workers inherit the cluster process's environment
         env["ARROW_DEFAULT_MEMORY_POOL"] = args.arrow_pool
@@ -286,6 +289,9 @@ def main() -> None:
     p.add_argument("--contended", action="store_true", help="also run with one competing busy process")
     p.add_argument("--arrow-pool", default=None, choices=("system", "mimalloc", "jemalloc"),
                    help="ARROW_DEFAULT_MEMORY_POOL of the workers (default: pyarrow's own default, mimalloc)")
+    p.add_argument("--input", default="path", choices=("path", "ddf"),
+                   help="what fit_pipeline/export get: the dataset's path (default; each task reads its own file a "
+                        "column at a time) or dd.read_parquet(path) (dask reads each partition)")
     p.add_argument("--timeout", type=int, default=900, help="seconds before a run counts as failed")
     p.add_argument("--dir", default="/tmp/seqprep_dask")
     p.add_argument("--keep", action="store_true", help="keep the generated files")
@@ -340,7 +346,7 @@ def main() -> None:
     params = {"workers": args.workers, "memory_limit": args.memory_limit, "partitions": args.partitions,
               "rows_per_partition": args.rows_per_partition, "features": args.features,
               "series_per_partition": args.series_per_partition, "lookback": args.lookback,
-              "arrow_pool": args.arrow_pool or "default"}
+              "arrow_pool": args.arrow_pool or "default", "input": args.input}
     emit_result("dask_cluster", params, rows, runs=runs, machine=machine_info())
 
 

@@ -43,6 +43,7 @@ FLAGS: dict[str, dict[str, list[str]]] = {
     "pipeline_fit.py": {"small": ["--rows", "1000000", "--repeats", "1"], "medium": ["--rows", "5000000"],
                         "full": []},
     "out_of_core.py": {"small": ["--rows", "2000000"], "medium": ["--rows", "20000000"], "full": []},
+    "dask_partition_memory.py": {"small": ["--rows", "500000", "--series", "500"], "medium": [], "full": []},
     "results.py": {
         "small": ["--task", "weather", "--seeds", "0"],
         "medium": ["--task", "all", "--seeds", "0"],

@@ -21,8 +21,12 @@ the one-machine export writes them):
    moments with ``from_dict``. With ``scale_per="series"`` each partition returns one row of
    moments per series it holds (``n_local_series x n_features``), and the client places them at
    the series' global positions (merging them for a time-aligned series spread over partitions).
-3. *export* -- per partition: scale the rows with the training statistics and write them into
-   their slice of ``data.npy`` (the workers need a file system shared with the client).
+3. *export* -- per partition, all at once: scale the rows with the training statistics and write
+   them into their slice of ``data.npy`` (the workers need a file system shared with the client).
+
+Given the path of a local Parquet dataset instead of a Dask DataFrame, each task reads its own
+file (one partition per file, in dask's order), a column at a time straight to numpy: a
+whole-file read, as ``dd.read_parquet`` runs it, holds about 2.4x the partition at its peak.
 
 Partitions must be aligned either to series (``group=...``: every series lies inside one
 partition) or to time (one series, partitions in time order). Scaling is row-wise and windows are

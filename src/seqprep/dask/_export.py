@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._files import allocate_npy
+from .._files import allocate_npy, fault_point
 from ..exceptions import DataError
 from ..outofcore import EXPORT_FORMAT, EXPORT_FORMAT_VERSION, write_sealed_manifest  # the one-machine export's format
 from ..pipeline import Pipeline, fitted_series_codes
@@ -53,6 +53,7 @@ def _write_rows(pdf: pd.DataFrame, pipe: Pipeline, path: str, time_path: str | N
                 codes = np.asarray(series_codes[c.series0 : n_series], dtype=np.int64)[codes]
             out.write(offset + c.row0, pipe._scale(c.table, codes))
             tout.write(offset + c.row0, sd.time)
+            fault_point("dask:worker-wrote-chunk")  # tests: a worker killed with its slice half written
     if written != n_rows:
         raise DataError(
             f"a partition changed between the summary and the export pass: {written} rows now, {n_rows} before."
