@@ -571,10 +571,13 @@ class Windows:
             np.random.default_rng(seed).shuffle(order)
         stop = n - n % batch_size if drop_last else n
         rng = self.augmentation_rng()
-        # The thread count is asked once per pass, not per batch (batches() is a hot loop).
-        threads = threads_for(batch_size * self._plan().window_bytes, automatic=_AUTO_THREADS)
+        threads = self._pass_threads(batch_size)
         for i in range(0, stop, batch_size):
             yield self._take(order[i : i + batch_size], rng, threads)
+
+    def _pass_threads(self, batch_size: int) -> int:
+        """Gather threads for a pass of batches of *batch_size*: asked once per pass, not per batch (a hot loop)."""
+        return threads_for(batch_size * self._plan().window_bytes, automatic=_AUTO_THREADS)
 
     def with_augmentation(
         self, augment: Callable[[np.ndarray, np.random.Generator], np.ndarray], seed: int = 0

@@ -92,6 +92,14 @@ class TorchWindows:
     def __getitems__(self, indices: list[int]) -> Any:
         return self[indices]
 
+    def _batch(self, idx: np.ndarray, threads: int | None) -> Any:
+        """One loader batch from an integer index array, with the pass's gather threads decided once."""
+        return _to_tensors(self.windows._take(idx, self._rng, threads), self._torch)
+
+    def _pass_threads(self, batch_size: int | None) -> int | None:
+        """The gather threads of one epoch of batches of *batch_size* (None: ask per batch)."""
+        return self.windows._pass_threads(batch_size) if batch_size else None
+
     def loader(
         self,
         batch_size: int = 32,
@@ -155,6 +163,8 @@ def _direct_loader_class(base: type) -> type:
                 self._dataset = loader.dataset
                 self._indices = iter(loader.sampler)
                 self._len = len(loader.sampler)
+                # the thread policy is asked once per epoch, as Windows.batches() asks it once per pass
+                self._threads = self._dataset._pass_threads(getattr(loader.sampler, "batch_size", None))
 
             def __iter__(self) -> Any:
                 return self
@@ -163,7 +173,7 @@ def _direct_loader_class(base: type) -> type:
                 return self._len
 
             def __next__(self) -> Any:
-                return self._dataset[next(self._indices)]
+                return self._dataset._batch(next(self._indices), self._threads)
 
         class DirectLoader(base):  # type: ignore[misc,valid-type]
             def _get_iterator(self) -> Any:
