@@ -460,7 +460,7 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 @click.option("--compute-plan", "compute_plan", default=None,
               help="Classification: a bound on the training work of long or many-case sets. auto (cases over 512 "
                    "steps average-pooled to at most 512, epochs cut so that epochs x cases x length stays within "
-                   "2e7 case-steps; nothing changes on short sets), off (no bound), or "
+                   "4e7 case-steps; nothing changes on short sets), off (no bound), or "
                    "max_length=N,budget=N (either may be none) [auto]. Recorded in run.json. TOML: "
                    "compute_plan = \"off\" or a [compute_plan] table.")
 @click.option("--out", default=None, type=click.Path(), help="Run directory.")

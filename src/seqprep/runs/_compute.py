@@ -34,26 +34,27 @@ __all__: list[str] = []  # internal module: served by seqprep.runs
 
 #: ``compute_plan="auto"``: cases longer than 512 steps are pooled to at most 512 (the same cap as
 #: LSTMFCN's stride plan), and a run does at most ``budget`` case-steps of training work
-#: (epochs x training cases x length). The budget is the one the TRAIN-only rule of docs/results.md
-#: section 4.6 picked; the largest short pool set (Trace, 100 cases x 275 steps x 300 epochs = 8.25e6)
+#: (epochs x training cases x length). The budget, 4e7 (about 2-3 min of CPU on one thread), is the one
+#: the TRAIN-only rule of docs/results.md section 4.6 picked from 1e7, 2e7 and 4e7 (PLAID 359/178 and
+#: PigCVP 2-fold CV). The largest short pool set (Trace, 100 cases x 275 steps x 300 epochs = 8.25e6)
 #: is under it, so the plan is the identity on the pool.
-AUTO_COMPUTE_PLAN: dict[str, int | None] = {"max_length": 512, "budget": 20_000_000}
+AUTO_COMPUTE_PLAN: dict[str, int | None] = {"max_length": 512, "budget": 40_000_000}
 COMPUTE_PLAN_KEYS = ("max_length", "budget")
 _MIN_MAX_LENGTH = 16  # below this the conv blocks' pooling plan has nothing left to pool
-_FIX = ('Use "auto" (the default), "off", or a dict / "max_length=512,budget=20000000" (either may be '
+_FIX = ('Use "auto" (the default), "off", or a dict / "max_length=512,budget=40000000" (either may be '
         '"none": no cap / no budget).')
 
 
 def check_compute_plan(value: Any, name: str = "compute_plan") -> str | dict[str, int | None]:
     """``"auto"``, ``"off"`` or ``{"max_length": int | None, "budget": int | None}``, checked.
 
-    A string ``"max_length=512,budget=20000000"`` (the CLI's form; either key may be left out, when
+    A string ``"max_length=512,budget=40000000"`` (the CLI's form; either key may be left out, when
     it takes the ``"auto"`` value, or be ``none``) is read into the dict.
 
     Examples
     --------
     >>> check_compute_plan("max_length=256")
-    {'max_length': 256, 'budget': 20000000}
+    {'max_length': 256, 'budget': 40000000}
     >>> check_compute_plan({"budget": None})
     {'max_length': 512, 'budget': None}
     """
@@ -160,7 +161,7 @@ def plan_compute(
     --------
     >>> p = plan_compute("auto", 537, 1344, {"epochs": 300, "plateau_patience": 30})
     >>> p["factor"], p["length_used"], p["epochs_used"], p["plateau_patience_used"]
-    (3, 448, 83, 8)
+    (3, 448, 166, 17)
     >>> plan_compute("auto", 100, 275, {"epochs": 300})["changed"]
     []
     """

@@ -421,7 +421,7 @@ def run_classification(
     compute_plan : "auto", "off" or dict, default "auto"
         A bound on the training work for long or many-case sets. ``"auto"``: cases longer than 512
         steps are average-pooled to at most 512 (the masks of unequal-length cases follow), and the
-        epochs are cut so that epochs x training cases x length stays within 2e7 case-steps (the
+        epochs are cut so that epochs x training cases x length stays within 4e7 case-steps (the
         plateau patience shrinks with them; epochs you set are kept). It changes nothing on short
         sets (every set of the development pool). ``"off"``: no bound (the run as before the plan).
         A dict ``{"max_length": int | None, "budget": int | None}`` (or the string
