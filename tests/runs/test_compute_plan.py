@@ -105,6 +105,7 @@ def test_run_applies_and_records_the_plan(tmp_path: Path) -> None:
     assert recorded["changed"] == ["length", "epochs", "plateau_patience"] and recorded["work_used"] == 3200
     assert saved["length"] == 100 and saved["train"]["epochs"] == 2 and len(res.history.history) == 2
     assert res.model.config["lookback"] == 100
+    assert "Compute plan: cases of 300 steps average-pooled by 3" in (tmp_path / "run" / "report.html").read_text()
     windows = np.load(tmp_path / "run" / "test_windows.npz")  # the masks of the test cases follow the pooling
     np.testing.assert_array_equal(windows["lengths"], np.ceil(case_lengths(X[16:]) / 3).astype(int))
 
