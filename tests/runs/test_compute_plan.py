@@ -16,7 +16,7 @@ from click.testing import CliRunner  # noqa: E402
 
 from seqprep.cli import cli, main  # noqa: E402
 from seqprep.exceptions import InvalidParameterError  # noqa: E402
-from seqprep.runs import DEFAULT_CLASSIFICATION_TRAIN_CONFIG, run_classification  # noqa: E402
+from seqprep.runs import DEFAULT_CLASSIFICATION_TRAIN_CONFIG, evaluate_run, run_classification  # noqa: E402
 from seqprep.runs._classify import case_lengths  # noqa: E402
 from seqprep.runs._compute import AUTO_COMPUTE_PLAN, check_compute_plan, downsample_cases, plan_compute  # noqa: E402
 
@@ -106,6 +106,7 @@ def test_run_applies_and_records_the_plan(tmp_path: Path) -> None:
     assert saved["length"] == 100 and saved["train"]["epochs"] == 2 and len(res.history.history) == 2
     assert res.model.config["lookback"] == 100
     assert "Compute plan: cases of 300 steps average-pooled by 3" in (tmp_path / "run" / "report.html").read_text()
+    assert evaluate_run(tmp_path / "run")["matches"]  # the saved (pooled) test cases re-score the saved model
     windows = np.load(tmp_path / "run" / "test_windows.npz")  # the masks of the test cases follow the pooling
     np.testing.assert_array_equal(windows["lengths"], np.ceil(case_lengths(X[16:]) / 3).astype(int))
 
