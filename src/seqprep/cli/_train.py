@@ -371,7 +371,7 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
             "of the training cases) or \"instance\" (each case on its own)."
         )
     if "compute_plan" in out:
-        from ..runs._compute import check_compute_plan  # numpy only: the CLI's imports stay light
+        from ..runs import check_compute_plan  # imported only when the key is given
 
         out["compute_plan"] = check_compute_plan(out["compute_plan"], "compute_plan" if source else "--compute-plan")
     if "val_fraction" in out:

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._validation import param_error
 
-__all__: list[str] = []  # internal module: served by seqprep.runs
+__all__: list[str] = []  # internal module: seqprep.runs serves AUTO_COMPUTE_PLAN and check_compute_plan
 
 #: ``compute_plan="auto"``: cases longer than 512 steps are pooled to at most 512 (the same cap as
 #: LSTMFCN's stride plan), and a run does at most ``budget`` case-steps of training work
