@@ -137,6 +137,32 @@ def long_select(staging: Path, candidates: list[str], log: Path | None = None) -
             "fits": [{k: v for k, v in f.items() if not k.startswith("_")} for f in fits]}
 
 
+# Run after TEST (section 4.6, "after the rule"): TRAIN-only evaluations that inform a later rule; they change
+# no default. (set, plan) pairs; PLAID on its 359/178 split, PigCVP on its 2 folds.
+EXPLORE: list[tuple[str, dict[str, int | None]]] = [
+    ("PLAID", {"max_length": 512, "budget": 80_000_000}),  # does PLAID keep gaining past 4e7?
+    ("PLAID", {"max_length": None, "budget": 40_000_000}),  # full length, same work (fewer epochs)
+    ("PigCVP", {"max_length": None, "budget": 40_000_000}),  # full length: 31.2e6 case-steps, 300 epochs
+]
+
+
+def long_explore(staging: Path, log: Path | None = None) -> list[dict[str, Any]]:
+    """The TRAIN-only evaluations of :data:`EXPLORE` (accuracy on the held-out TRAIN cases, CPU seconds)."""
+    out = []
+    for name, plan in EXPLORE:
+        Xtr, ytr, _, _ = load_long_set(name, staging)  # TEST is read by the loader but not used here
+        correct = total = 0
+        cpu = []
+        for part, (fit_idx, held) in enumerate(dev_parts(name, ytr)):
+            row = _fit(Xtr[fit_idx], ytr[fit_idx], Xtr[held], ytr[held], plan, 0)
+            row.update(set=name, part=part, candidate=str(plan), seed=0, phase="explore")
+            _log(log, row)
+            correct, total, cpu = correct + row["correct"], total + len(held), [*cpu, row["cpu_s"]]
+        out.append({"set": name, "plan": plan, "acc": correct / total, "cpu_s": cpu})
+        print(f"| {name} | {plan} | {correct / total:.3f} | cpu s {', '.join(f'{c:.0f}' for c in cpu)} |", flush=True)
+    return out
+
+
 def _nn1_full(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray, normalization: str) -> float:
     """1-NN (Euclidean) at full resolution, under the normalization the run used (NaN padding as 0)."""
     from seqprep.runs._classify import encode_labels, hold_out, normalize_cases

@@ -817,7 +817,7 @@ def main(argv: list[str] | None = None) -> int:
                                        "norm-select", "forecast-pool", "long-select", "all"), default="all")
     ap.add_argument("--norm-phases", nargs="+", default=["choice", "cv", "test"],
                     choices=("choice", "cv", "test", "time"), help="norm-select: the steps to run (section 4.5)")
-    ap.add_argument("--long-phases", nargs="+", default=["select"], choices=("select", "test"),
+    ap.add_argument("--long-phases", nargs="+", default=["select"], choices=("select", "test", "explore"),
                     help="long-select: the TRAIN-only rule of section 4.6, then TEST with the library default")
     ap.add_argument("--long-candidates", nargs="+", default=None, help="long-select: candidate budgets (default all)")
     ap.add_argument("--pool-sets", nargs="+", default=None, help="norm-select: sets of the pool (default all eight)")
@@ -908,7 +908,7 @@ def main(argv: list[str] | None = None) -> int:
                                                   Path(args.log) if args.log else None)
         rows.append(headline("pool: default normalization by the rule of 4.5", ns.get("default", "-"), ""))
     if args.task == "long-select":
-        from _long import LONG_CANDIDATES, long_select, long_test
+        from _long import LONG_CANDIDATES, long_explore, long_select, long_test
 
         staging = Path(args.staging) if Path(args.staging).is_absolute() else (REPO / args.staging).resolve()
         log = Path(args.log) if args.log else None
@@ -920,6 +920,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += [headline(f"long {k} TEST acc (default plan, mean of {len(args.seeds)})", round(v["mean"], 3), "")
                      for k, v in lt.items() if k != "GunPoint"]
             rows.append(headline("GunPoint seed 0: plan auto == off", lt["GunPoint"]["same_predictions"], ""))
+        if "explore" in args.long_phases:  # TRAIN only, after the rule: informs a later rule, changes nothing
+            results["long_explore"] = long_explore(staging, log)
     if args.task == "forecast-pool":
         from _forecast_pool import run_forecast_pool
 

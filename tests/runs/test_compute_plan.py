@@ -123,7 +123,8 @@ def test_off_is_the_run_without_a_plan() -> None:
 
 
 @pytest.mark.parametrize("bad", ["fast", "max_length=abc", "max_length=4", "budget=0", "speed=3", 7,
-                                 {"max_length": 2.5}, {"budget": -1}, {"epochs": 3}, "max_length=1,max_length=2"])
+                                 {"max_length": 2.5}, {"budget": -1}, {"budget": "lots"}, {"epochs": 3},
+                                 "max_length=1,max_length=2"])
 def test_bad_values_are_refused(bad: object) -> None:
     with pytest.raises(InvalidParameterError, match="compute_plan"):
         check_compute_plan(bad)
@@ -135,6 +136,7 @@ def test_bad_values_are_refused(bad: object) -> None:
 def test_values_read() -> None:
     assert check_compute_plan(" OFF ") == "off" and check_compute_plan("auto") == "auto"
     assert check_compute_plan("max_length=none,budget=1_000") == {"max_length": None, "budget": 1000}
+    assert check_compute_plan({"budget": "None"}) == {"max_length": 512, "budget": None}
     assert check_compute_plan({"max_length": np.int64(64)}) == {"max_length": 64, "budget": AUTO_COMPUTE_PLAN["budget"]}
 
 

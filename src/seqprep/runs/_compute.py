@@ -57,6 +57,8 @@ def check_compute_plan(value: Any, name: str = "compute_plan") -> str | dict[str
     {'max_length': 256, 'budget': 40000000}
     >>> check_compute_plan({"budget": None})
     {'max_length': 512, 'budget': None}
+    >>> check_compute_plan({"max_length": "none"})  # a TOML table's way to lift a limit
+    {'max_length': None, 'budget': 40000000}
     """
     if isinstance(value, str):
         text = value.strip().lower()
@@ -83,6 +85,8 @@ def check_compute_plan(value: Any, name: str = "compute_plan") -> str | dict[str
     out: dict[str, int | None] = {**AUTO_COMPUTE_PLAN, **value}
     for key, minimum in (("max_length", _MIN_MAX_LENGTH), ("budget", 1)):
         v = out[key]
+        if isinstance(v, str) and v.strip().lower() == "none":  # TOML has no null: a table writes "none"
+            v = None
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum):
             raise param_error(f"{name}['{key}']", f"an integer >= {minimum} or None", v, _FIX)
         out[key] = None if v is None else int(v)
