@@ -103,6 +103,7 @@ def test_run_applies_and_records_the_plan(tmp_path: Path) -> None:
     recorded = saved["compute_plan"]
     assert recorded["factor"] == 3 and recorded["length_used"] == 100 and recorded["epochs_used"] == 2
     assert recorded["changed"] == ["length", "epochs", "plateau_patience"] and recorded["work_used"] == 3200
+    assert recorded["lstm_steps"] == 25  # pool="auto" on 100 steps: 100 -> 25, no further pool (it keeps >= 16)
     assert saved["length"] == 100 and saved["train"]["epochs"] == 2 and len(res.history.history) == 2
     assert res.model.config["lookback"] == 100
     assert "Compute plan: cases of 300 steps average-pooled by 3" in (tmp_path / "run" / "report.html").read_text()

@@ -487,7 +487,7 @@ def run_classification(
     config = classification_config(cases, val_fraction, seed, model, train_cfg, result, member_results,
                                    variable_length)
     config["model_type"] = model_type(model_cfg)
-    config["compute_plan"] = plan
+    config["compute_plan"] = {**plan, "lstm_steps": _lstm_steps(model, cases.X_train.shape[1])}
     info = {"windows": cases.shapes(), "skipped": {}, "verdict": verdict}
     res = RunResult("classification", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
@@ -495,6 +495,14 @@ def run_classification(
         title = title or f"seqprep classification run: {cases.classes.size} classes"
         res.run_dir = write_classification_run(target_dir, res, cases, preds, title, overwrite=overwrite)
     return res
+
+
+def _lstm_steps(model: Any, length: int) -> int | None:
+    """Steps the CNN-LSTM's LSTM reads for cases of ``length`` steps (its ``pool="auto"`` plan); None for others."""
+    plan = getattr(model, "plan", None)
+    if not callable(plan):  # LSTMFCN, ensembles: their own stride plans are in their configs
+        return None
+    return next((int(r.input_shape[0]) for r in plan(length).layers if r.name.startswith("lstm")), None)
 
 
 def _is_regression(data: Any) -> bool:
