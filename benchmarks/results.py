@@ -814,11 +814,14 @@ def run_leakage(seeds: list[int], alpha: float, cnn: dict[str, Any] | None) -> d
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--task", choices=("weather", "ucr", "ucr-cv", "ucr-resamples", "leakage", "pool-select",
-                                       "norm-select", "forecast-pool", "all"), default="all")
+                                       "norm-select", "forecast-pool", "long-select", "all"), default="all")
     ap.add_argument("--norm-phases", nargs="+", default=["choice", "cv", "test"],
                     choices=("choice", "cv", "test", "time"), help="norm-select: the steps to run (section 4.5)")
+    ap.add_argument("--long-phases", nargs="+", default=["select"], choices=("select", "test", "explore"),
+                    help="long-select: the TRAIN-only rule of section 4.6, then TEST with the library default")
+    ap.add_argument("--long-candidates", nargs="+", default=None, help="long-select: candidate budgets (default all)")
     ap.add_argument("--pool-sets", nargs="+", default=None, help="norm-select: sets of the pool (default all eight)")
-    ap.add_argument("--log", default=None, help="norm-select: append every fit's result here (JSON lines)")
+    ap.add_argument("--log", default=None, help="norm-select, long-select: append every fit's result here (JSON lines)")
     ap.add_argument("--staging", default="../staging/data", help="pool-select: staged registry sets")
     ap.add_argument("--pool-candidates", nargs="+", default=None, help="pool-select: candidates (default all)")
     ap.add_argument("--device", default="cpu", help="pool-select: where the fits train")
@@ -904,6 +907,21 @@ def main(argv: list[str] | None = None) -> int:
                                                   args.device, args.seeds, args.norm_phases,
                                                   Path(args.log) if args.log else None)
         rows.append(headline("pool: default normalization by the rule of 4.5", ns.get("default", "-"), ""))
+    if args.task == "long-select":
+        from _long import LONG_CANDIDATES, long_explore, long_select, long_test
+
+        staging = Path(args.staging) if Path(args.staging).is_absolute() else (REPO / args.staging).resolve()
+        log = Path(args.log) if args.log else None
+        if "select" in args.long_phases:
+            ls = results["long_select"] = long_select(staging, args.long_candidates or list(LONG_CANDIDATES), log)
+            rows.append(headline("long sets: compute budget chosen on TRAIN", ls["chosen"], ""))
+        if "test" in args.long_phases:
+            lt = results["long_test"] = long_test(staging, root, args.seeds, log)
+            rows += [headline(f"long {k} TEST acc (default plan, mean of {len(args.seeds)})", round(v["mean"], 3), "")
+                     for k, v in lt.items() if k != "GunPoint"]
+            rows.append(headline("GunPoint seed 0: plan auto == off", lt["GunPoint"]["same_predictions"], ""))
+        if "explore" in args.long_phases:  # TRAIN only, after the rule: informs a later rule, changes nothing
+            results["long_explore"] = long_explore(staging, log)
     if args.task == "forecast-pool":
         from _forecast_pool import run_forecast_pool
 

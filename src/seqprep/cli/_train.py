@@ -290,7 +290,7 @@ _DEFAULT_EPOCHS = (100, 300)  # runs.DEFAULT_TRAIN_CONFIG / DEFAULT_CLASSIFICATI
 _TOML_KEYS = {
     "data", "train", "test", "target", "time", "group", "features", "lookback", "horizon", "gap", "split",
     "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model", "device",
-    "threads", "val_fraction", "variable_length", "allow_gaps", "nan_policy", "normalization",
+    "threads", "val_fraction", "variable_length", "allow_gaps", "nan_policy", "normalization", "compute_plan",
 }
 # classification's normalization values (seqprep.runs._classify.NORMALIZATIONS; spelled out to keep the CLI's
 # imports lazy, a test checks they agree)
@@ -370,6 +370,10 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
             f"normalization={out['normalization']!r}. Use e.g. normalization = \"global\" (per-channel statistics "
             "of the training cases) or \"instance\" (each case on its own)."
         )
+    if "compute_plan" in out:
+        from ..runs import check_compute_plan  # imported only when the key is given
+
+        out["compute_plan"] = check_compute_plan(out["compute_plan"], "compute_plan" if source else "--compute-plan")
     if "val_fraction" in out:
         value = out["val_fraction"]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -453,6 +457,12 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
                    "and std of the training cases), none, or auto (instance or global, by 1-NN cross-validated on "
                    "the training cases) [auto]. TOML: "
                    "normalization = \"global\".")
+@click.option("--compute-plan", "compute_plan", default=None,
+              help="Classification: a bound on the training work of long or many-case sets. auto (cases over 512 "
+                   "steps average-pooled to at most 512, epochs cut so that epochs x cases x length stays within "
+                   "4e7 case-steps; nothing changes on short sets), off (no bound), or "
+                   "max_length=N,budget=N (either may be none) [auto]. Recorded in run.json. TOML: "
+                   "compute_plan = \"off\" or a [compute_plan] table.")
 @click.option("--out", default=None, type=click.Path(), help="Run directory.")
 @click.option("--overwrite/--no-overwrite", default=False, help="Replace an existing --out directory.")
 @click.option("--config", "config_path", type=click.Path(), default=None, help="TOML file with the same keys.")
@@ -461,7 +471,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
           horizon: int | None, gap: str | None, allow_gaps: bool | None, nan_policy: str | None,
           split_: str | None, period: int | None, epochs: int | None, seed: int | None, members: int | None,
           model_kind: str | None, device: str | None, threads: int | None, normalization: str | None,
-          out: str | None, overwrite: bool, config_path: str | None) -> None:
+          compute_plan: str | None, out: str | None, overwrite: bool, config_path: str | None) -> None:
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
     cfg = _check_settings(cfg, f" in {config_path!r}" if config_path else "")
@@ -470,6 +480,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         "features": features, "lookback": lookback, "horizon": horizon, "gap": gap, "split": split_,
         "period": period, "epochs": epochs, "seed": seed, "out": out, "device": device, "threads": threads,
         "allow_gaps": allow_gaps, "nan_policy": nan_policy, "normalization": normalization,
+        "compute_plan": compute_plan,
     }
     cfg.update(_check_settings({k: v for k, v in flags.items() if v is not None}, ""))
     if members is not None:
@@ -501,6 +512,12 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         raise InvalidParameterError(
             f"`{shown}` applies to classification only (--train/--test .ts files). A forecasting run scales its "
             "columns with the training rows' statistics: use --scaler / scaler = \"standard\" instead."
+        )
+    if "compute_plan" in cfg:
+        shown = "--compute-plan" if compute_plan is not None else "compute_plan"
+        raise InvalidParameterError(
+            f"`{shown}` applies to classification only (--train/--test .ts files). A forecasting run's work is set "
+            "by --epochs and --lookback."
         )
     from ..runs import run_forecast
     from ._options import bool_flag, read_frame
@@ -547,6 +564,11 @@ def _train_classification(
             "`normalization` applies to classification; a regression run on cases (@targetLabel true) normalizes "
             "each case on its own. Remove normalization, or give a classification file."
         )
+    if regression and "compute_plan" in cfg:
+        raise InvalidParameterError(
+            "`compute_plan` applies to classification; a regression run on cases (@targetLabel true) has no compute "
+            "plan. Remove compute_plan, or give a classification file."
+        )
     console.print(f"train: {tr!r}\ntest:  {te!r}")
     if regression:
         console.print("Numeric targets (@targetLabel true): a regression problem. The network predicts the target "
@@ -578,8 +600,12 @@ def _train_classification(
                                  val_fraction=cfg.get("val_fraction"),
                                  variable_length=cfg.get("variable_length", "mask"),
                                  normalization=cfg.get("normalization"),
+                                 compute_plan=cfg.get("compute_plan", "auto"),
                                  out_dir=out_dir, overwrite=overwrite, device=cfg.get("device", "auto"),
                                  title=f"seqprep train: {name}, classify {len(set(map(str, _labels(tr))))} classes")
+    plan = res.config.get("compute_plan") or {}
+    if plan.get("changed"):  # long or many-case sets: say what the bound changed (run.json has the details)
+        console.print(f"Compute plan: {plan['why']} (--compute-plan off to train without the bound).")
     _print_results(console, res)
     console.print(f"  run directory: [bold]{res.run_dir}[/]  (report: {Path(str(res.run_dir)) / 'report.html'})")
 

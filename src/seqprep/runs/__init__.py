@@ -30,6 +30,7 @@ and loading) and ``_saved_runs`` (re-scoring and forecasting from a saved run).
 from __future__ import annotations
 
 from ._classify import channel_stats, global_normalize, instance_normalize
+from ._compute import AUTO_COMPUTE_PLAN, check_compute_plan
 from ._data_check import check_scales
 from ._result import RunResult
 from ._run_dir import load_run
@@ -49,6 +50,7 @@ from ._runs import (
 from ._saved import evaluate_run, predict_run
 
 __all__ = [
+    "AUTO_COMPUTE_PLAN",
     "DEFAULT_CLASSIFICATION_MODEL_CONFIG",
     "DEFAULT_CLASSIFICATION_NORMALIZATION",
     "DEFAULT_CLASSIFICATION_TRAIN_CONFIG",
@@ -57,6 +59,7 @@ __all__ = [
     "DEFAULT_TRAIN_CONFIG",
     "RunResult",
     "channel_stats",
+    "check_compute_plan",
     "check_forecast",
     "check_scales",
     "default_derived_features",

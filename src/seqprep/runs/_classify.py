@@ -526,6 +526,9 @@ def write_classification_run(
                  f"{cases.normalization} ({NORMALIZATION_DETAIL[cases.normalization]}); no statistic reads a test "
                  f"case. Best epoch {res.history.best_epoch} of "
                  f"{len(res.history.history)}.")
+        plan = res.config.get("compute_plan") or {}
+        if plan.get("changed"):  # long or many-case sets: the bound on the work changed the run
+            notes += f" Compute plan: {plan['why']}."
         write_report(tmp, title=title, task="classification", notes=notes,
                      history=res.member_histories or res.history,
                      X=cases.X_train[:3], y=cases.classes[cases.codes[:3]],

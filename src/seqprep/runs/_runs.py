@@ -18,6 +18,7 @@ from ._classify import (
     VARIABLE_LENGTH,
     classification_config,
     classify_with_baselines,
+    hold_out,
     prepare_cases,
     prepare_regression_cases,
     read_cases,
@@ -26,6 +27,7 @@ from ._classify import (
     write_classification_run,
     write_regression_cases_run,
 )
+from ._compute import check_compute_plan, downsample_cases, plan_compute
 from ._data_check import data_check
 from ._forecast import (
     ForecastSpec,
@@ -383,6 +385,7 @@ def run_classification(
     title: str | None = None,
     device: Any = "auto",
     threads: int | None = None,
+    compute_plan: Any = "auto",
 ) -> RunResult:
     """Train a CNN-LSTM classifier on ``.ts``-style cases and score it against majority class and 1-NN.
 
@@ -415,6 +418,15 @@ def run_classification(
         Default :data:`DEFAULT_CLASSIFICATION_NORMALIZATION`. run.json records the one used.
     model_config, train_config, seed, out_dir, overwrite, progress, title, device, threads
         As in :func:`run_forecast`.
+    compute_plan : "auto", "off" or dict, default "auto"
+        A bound on the training work for long or many-case sets. ``"auto"``: cases longer than 512
+        steps are average-pooled to at most 512 (the masks of unequal-length cases follow), and the
+        epochs are cut so that epochs x training cases x length stays within 4e7 case-steps (the
+        plateau patience shrinks with them; epochs you set are kept). It changes nothing on short
+        sets (every set of the development pool). ``"off"``: no bound (the run as before the plan).
+        A dict ``{"max_length": int | None, "budget": int | None}`` (or the string
+        ``"max_length=N,budget=N"``) sets either limit; None lifts it. run.json's ``compute_plan``
+        records what was changed, why, and the work before and after.
 
     Returns
     -------
@@ -447,9 +459,21 @@ def run_classification(
     seed = check_int(seed, "seed", minimum=0)
     overwrite = check_bool(overwrite, "overwrite")
     device = resolve_device(device)  # before any work: "cuda" without a GPU is refused here
+    compute = check_compute_plan(compute_plan)
     model_cfg = model_settings(DEFAULT_CLASSIFICATION_MODEL_CONFIG, model_config)
     train_cfg = fit_kwargs(merge_settings(DEFAULT_CLASSIFICATION_TRAIN_CONFIG, train_config, "train_config"), threads)
     target_dir = prepare_out_dir(out_dir, overwrite)
+
+    # The compute plan (docs/results.md section 4.6): pool long cases, cut the epochs of a run over the budget.
+    members = model_cfg.get("members")
+    plan = plan_compute(compute, len(hold_out(len(Xtr_raw), val_fraction, seed)[0]), Xtr_raw.shape[1], train_cfg,
+                        train_config, members if isinstance(members, int) else len(members or [None]))
+    if plan["factor"] > 1:  # before the normalization: its statistics and the masks come from the pooled cases
+        Xtr_raw, Xte_raw = downsample_cases(Xtr_raw, plan["factor"]), downsample_cases(Xte_raw, plan["factor"])
+    if plan["epochs_used"] != plan["epochs"]:
+        train_cfg["epochs"] = plan["epochs_used"]
+    if plan["plateau_patience_used"] != plan["plateau_patience"]:
+        train_cfg["plateau_patience"] = plan["plateau_patience_used"]
 
     cases = prepare_cases(Xtr_raw, ytr, Xte_raw, yte, val_fraction, seed, variable_length, normalization)
     model, result, member_results = fit_model(
@@ -463,6 +487,7 @@ def run_classification(
     config = classification_config(cases, val_fraction, seed, model, train_cfg, result, member_results,
                                    variable_length)
     config["model_type"] = model_type(model_cfg)
+    config["compute_plan"] = {**plan, "lstm_steps": _lstm_steps(model, cases.X_train.shape[1])}
     info = {"windows": cases.shapes(), "skipped": {}, "verdict": verdict}
     res = RunResult("classification", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
@@ -470,6 +495,14 @@ def run_classification(
         title = title or f"seqprep classification run: {cases.classes.size} classes"
         res.run_dir = write_classification_run(target_dir, res, cases, preds, title, overwrite=overwrite)
     return res
+
+
+def _lstm_steps(model: Any, length: int) -> int | None:
+    """Steps the CNN-LSTM's LSTM reads for cases of ``length`` steps (its ``pool="auto"`` plan); None for others."""
+    plan = getattr(model, "plan", None)
+    if not callable(plan):  # LSTMFCN, ensembles: their own stride plans are in their configs
+        return None
+    return next((int(r.input_shape[0]) for r in plan(length).layers if r.name.startswith("lstm")), None)
 
 
 def _is_regression(data: Any) -> bool:
