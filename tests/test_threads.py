@@ -123,15 +123,24 @@ def test_thread_limit_is_local_to_the_thread():
 
 def test_training_threads_one_for_small_models():
     assert T.training_threads(30_000, 64, 14) == 1  # the demo's CNN-LSTM
-    assert T.training_threads(200_000, 16, 1460) == 4  # long series, a wide model: the usable cores
+    assert T.training_threads(200_000, 16, 1460) == 2  # long series, a wide model: half the usable cores
     assert T.training_threads(200_000, 16, 100) == 1
-    with seqprep.set_threads(2):
-        assert T.training_threads(200_000, 16, 1460) == 2
+    with seqprep.set_threads(3):  # an override may ask for more than half
+        assert T.training_threads(200_000, 16, 1460) == 3
+
+
+def test_training_threads_leave_half_the_cores(monkeypatch):
+    monkeypatch.setattr(T, "usable_cores", lambda: 2)
+    assert T.training_threads(10**9, 64, 10_000) == 1  # a 2-core machine trains on one thread by default
+    monkeypatch.setattr(T, "usable_cores", lambda: 16)
+    assert T.training_threads(10**9, 64, 10_000) == T.MAX_AUTO_THREADS
+    monkeypatch.setattr(T, "usable_cores", lambda: 1)
+    assert T.training_threads(10**9, 64, 10_000) == 1
 
 
 def test_training_threads_never_read_the_load(monkeypatch):
     monkeypatch.setattr(T, "free_cores", lambda: 1)
-    assert T.training_threads(200_000, 16, 1460) == 4
+    assert T.training_threads(200_000, 16, 1460) == 2
 
 
 def test_run_parts_keeps_the_order_and_raises():

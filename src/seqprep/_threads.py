@@ -11,7 +11,10 @@ The policy, in order:
    thread already copies at the single-core rate; a second buys little on a small batch and
    stalls whenever another process holds a core.
 3. **The cores this process may use**: ``os.sched_getaffinity`` and a cgroup CPU quota
-   (:func:`usable_cores`), at most :data:`MAX_AUTO_THREADS`.
+   (:func:`usable_cores`), at most :data:`MAX_AUTO_THREADS`; training takes at most **half** of
+   them (one thread on a 2-core machine): its OpenMP threads meet at a barrier in every operation,
+   so one thread descheduled by another process stalls them all (on 2 cores with one busy process,
+   two threads trained a 29k-parameter CNN-LSTM 8-18x slower than one; idle, two were no faster).
 4. For the copies and reductions (whose results do not depend on the thread count): **the cores
    that look free now** (:func:`free_cores`, from ``/proc/loadavg``: the 1-minute load and the
    runnable tasks at this moment, less this thread), and one thread when called from a thread
@@ -246,14 +249,16 @@ def training_threads(n_params: int, batch_size: int, steps: int) -> int:
     ``n_params x batch_size x steps`` (weights applied per time step of a batch, a proxy of one
     step's work) per :data:`TRAIN_WORK_PER_THREAD`; small models train on one thread, which is as
     fast as two for them and cannot stall behind a busy core. The load is left out on purpose:
-    the same seed, data and machine then give the same count, hence the same numbers.
+    the same seed, data and machine then give the same count, hence the same numbers. At most half
+    the usable cores: the other half is the headroom that keeps a busy neighbour from stalling
+    every step (module docstring, point 3); an override may ask for more.
     """
     work = max(1, int(n_params)) * max(1, int(batch_size)) * max(1, int(steps))
     by_size = max(1, work // TRAIN_WORK_PER_THREAD)
     cap = override()
     if cap is not None:
         return max(1, min(cap, by_size))
-    return max(1, min(by_size, usable_cores(), MAX_AUTO_THREADS))
+    return max(1, min(by_size, usable_cores() // 2, MAX_AUTO_THREADS))
 
 
 # ---------------------------------------------------------------------------- running it

@@ -450,8 +450,8 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
               help="Where to train: auto (a CUDA GPU when there is one, with mixed precision), cpu, cuda, cuda:N "
                    "[auto].")
 @click.option("--threads", type=INT64, default=None,
-              help="torch threads for training; recorded in run.json [automatic: from the cores this process may "
-                   "use and the model's size, 1 for small models; capped by SEQPREP_THREADS].")
+              help="torch threads for training; recorded in run.json [automatic: at most half the cores this "
+                   "process may use, from the model's size, 1 for small models; capped by SEQPREP_THREADS].")
 @click.option("--normalization", default=None,
               help="Classification: instance (each case z-scored per channel on its own), global (per-channel mean "
                    "and std of the training cases), none, or auto (instance or global, by 1-NN cross-validated on "

@@ -192,8 +192,8 @@ def fit(
         which keeps a model trained to zero error on few cases from becoming overconfident.
     threads : int, optional
         torch's intra-op threads while training (set for this call only, restored after). None: one
-        thread per ``2**28`` of parameters x ``batch_size`` x time steps, at most the cores this
-        process may use and the cap of :func:`seqprep.set_threads` / ``SEQPREP_THREADS``. Small
+        thread per ``2**28`` of parameters x ``batch_size`` x time steps, at most half the cores this
+        process may use (one on 2 cores) and the cap of :func:`seqprep.set_threads` / ``SEQPREP_THREADS``. Small
         models train on one thread: as fast as two for them, and unharmed by a busy core (with two
         OpenMP threads, one competing process made the demo's training 10-30x slower). The count
         never depends on the machine's load, and is recorded in the result: the same seed, data and
