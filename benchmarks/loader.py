@@ -8,6 +8,8 @@ shared), one full shuffled pass of
 
 * ``w.batches(batch, shuffle=True, seed=...)`` (numpy batches),
 * ``w.to_torch().loader(batch, shuffle=True, seed=...)`` (torch tensors, ``num_workers=0``),
+* ``batches()`` with each batch turned into tensors by ``torch.from_numpy`` (what a user writes
+  to get tensors without the loader: the part of the loader's cost that is the tensors themselves),
 * for reference, the same ``DataLoader`` over the same dataset with torch's
   ``RandomSampler`` + ``BatchSampler`` (what the loader used before: a Python list of every
   index, and a list of ints per batch).
@@ -52,6 +54,10 @@ def _pass(kind: str, w: Any, ds: Any, args: argparse.Namespace, seed: int) -> in
     if kind == "batches":
         for X, _y in w.batches(args.batch, shuffle=True, seed=seed):
             n += len(X)
+    elif kind == "batches + from_numpy":  # what a user writes to get tensors from batches()
+        for X, y in w.batches(args.batch, shuffle=True, seed=seed):
+            X, y = torch.from_numpy(X), torch.from_numpy(y)
+            n += len(X)
     elif kind == "loader":
         for X, _y in ds.loader(args.batch, shuffle=True, seed=seed):
             n += len(X)
@@ -83,14 +89,14 @@ def main(argv: list[str] | None = None) -> None:
     data = np.random.default_rng(0).standard_normal((args.rows, args.features), dtype=np.float32)
     w = seqprep.windows(data, lookback=args.lookback, target=0)
     ds = w.to_torch()
-    kinds = ["batches", "loader", "torch RandomSampler (before)"]
+    kinds = ["batches", "loader", "torch RandomSampler (before)", "batches + from_numpy"]
     times: dict[str, list[float]] = {k: [] for k in kinds}
     peaks: dict[str, int] = dict.fromkeys(kinds, 0)
     import time
 
     _pass("batches", w, ds, args, 99)  # warm-up (page-in, torch's first gather)
     for r in range(args.repeats):
-        order = kinds[r % 3 :] + kinds[: r % 3]
+        order = kinds[r % len(kinds) :] + kinds[: r % len(kinds)]
         for kind in order:
             gc.collect()
             trim_heap()  # every pass starts from the same resident set, whatever ran before it
@@ -114,6 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = [
         headline("loader / batches() time", round(ratio, 3), "x", "<= 1.10", ratio <= 1.10),
         headline("loader peak RSS above batches()", round(extra, 1), "MiB", "<= 5", extra <= 5),
+        headline("loader / (batches() + torch.from_numpy) time",
+                 round(median(times["loader"]) / median(times["batches + from_numpy"]), 3), "x"),
         headline("RandomSampler loader (before) / batches() time",
                  round(median(times[kinds[2]]) / median(times["batches"]), 3), "x"),
     ]
