@@ -19,13 +19,6 @@ distributed = pytest.importorskip("distributed")
 
 from seqprep.dask import export, fit_pipeline  # noqa: E402
 
-# Third-party noise of a cluster that starts and stops inside the test process.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings("ignore:.*[Pp]ort.*:UserWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-]
-
 MODULE_TIMEOUT_S = 180  # pytest-timeout is not a dependency: faulthandler ends a hung run instead
 
 

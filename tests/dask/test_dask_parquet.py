@@ -36,12 +36,6 @@ from seqprep.dask import export, fit_pipeline  # noqa: E402
 from seqprep.dask._cluster import _as_dask_frame  # noqa: E402
 from seqprep.outofcore import open_export  # noqa: E402
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings("ignore:.*[Pp]ort.*:UserWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-]
-
 
 def _panel(n_series: int = 6, seed: int = 0) -> pd.DataFrame:
     """Hourly series of different lengths; float32 and float64 features, an int key."""
