@@ -123,9 +123,14 @@ def test_off_is_the_run_without_a_plan() -> None:
     assert auto.metrics == off.metrics
 
 
+def test_budgets_in_scientific_notation_are_read_as_whole_numbers() -> None:
+    assert check_compute_plan("budget=4e7") == {"max_length": 512, "budget": 40_000_000}
+    assert check_compute_plan({"budget": 2e7})["budget"] == 20_000_000  # TOML `budget = 2e7` is a float
+
+
 @pytest.mark.parametrize("bad", ["fast", "max_length=abc", "max_length=4", "budget=0", "speed=3", 7,
                                  {"max_length": 2.5}, {"budget": -1}, {"budget": "lots"}, {"epochs": 3},
-                                 "max_length=1,max_length=2"])
+                                 "max_length=1,max_length=2", "budget=2.5e0", "budget=inf", {"budget": float("nan")}])
 def test_bad_values_are_refused(bad: object) -> None:
     with pytest.raises(InvalidParameterError, match="compute_plan"):
         check_compute_plan(bad)

@@ -74,6 +74,8 @@ def check_compute_plan(value: Any, name: str = "compute_plan") -> str | dict[str
                 pairs[key] = None
             elif raw.isdigit():
                 pairs[key] = int(raw)
+            elif _whole_float(raw) is not None:  # budgets are naturally written 4e7
+                pairs[key] = _whole_float(raw)
             else:
                 raise param_error(f"{name} {key}", "a whole number or 'none'", raw, _FIX)
         value = pairs
@@ -87,10 +89,21 @@ def check_compute_plan(value: Any, name: str = "compute_plan") -> str | dict[str
         v = out[key]
         if isinstance(v, str) and v.strip().lower() == "none":  # TOML has no null: a table writes "none"
             v = None
+        if isinstance(v, float) and v.is_integer():  # TOML `budget = 4e7` is a float
+            v = int(v)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum):
             raise param_error(f"{name}['{key}']", f"an integer >= {minimum} or None", v, _FIX)
         out[key] = None if v is None else int(v)
     return out
+
+
+def _whole_float(raw: str) -> int | None:
+    """``raw`` as an integer if it is a finite float with no fractional part (``"4e7"``), else None."""
+    try:
+        f = float(raw)
+    except ValueError:
+        return None
+    return int(f) if np.isfinite(f) and f.is_integer() else None
 
 
 def downsample_cases(X: Any, factor: int) -> np.ndarray:
