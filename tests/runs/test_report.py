@@ -89,9 +89,27 @@ def test_example_windows_regression_and_classification(tmp_path, rng):
     fig = plot_example_windows(X, rng.normal(size=(40, 3)), n=2, horizon=2)
     assert len(fig.axes) == 2
     fig = plot_example_windows(X, rng.integers(0, 2, 40), task="classification", indices=[0, 5])
-    assert fig.axes[0].get_title(loc="left").startswith("window 0: class")
+    assert fig.axes[0].get_title(loc="left").startswith("case 0: class")
+    # padded cases: the padding is not drawn (NaN in the line), each title gives the valid steps
+    lengths = np.full(40, 12)
+    lengths[5] = 7
+    fig = plot_example_windows(X, rng.integers(0, 2, 40), task="classification", indices=[0, 5], lengths=lengths)
+    drawn = fig.axes[1].get_lines()[0].get_ydata()
+    assert np.isfinite(drawn[:7]).all() and np.isnan(drawn[7:]).all()
+    assert fig.axes[1].get_title(loc="left").endswith("7 valid steps")
+    assert np.isfinite(X).all()  # the caller's windows are untouched
+    with pytest.raises(ShapeError, match="one length per window"):
+        plot_example_windows(X, y, lengths=[3])
     with pytest.raises(ShapeError, match="40 windows but `y` has 3"):
         plot_example_windows(X, y[:3])
+
+
+def test_learning_curves_without_validation_say_so():
+    history = [{"epoch": e, "train_loss": 1 / e, "lr": 1e-3} for e in range(1, 6)]
+    fig = plot_learning_curves(history, metric_name="accuracy", best_epoch=4)
+    middle = fig.axes[1]
+    assert not middle.axison and not middle.get_lines()
+    assert "lowest" in " ".join(t.get_text() for t in middle.texts)
 
 
 def test_learning_curves_from_history_and_result(tmp_path):

@@ -520,11 +520,14 @@ def write_classification_run(
             np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str))
         else:  # a masked run: the lengths travel with the cases
             np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str), lengths=cases.lengths_test)
+        held = (f"{res.config['n_val']} validation cases (early stopping)" if res.config["n_val"] else
+                "no validation cases (the weights of the lowest training loss are kept)")
+        kept = "Best epoch" if res.config["n_val"] else "Kept epoch"
         notes = (f"Classify {len(cases.classes)} classes from series of length {cases.X_train.shape[1]} with "
-                 f"{cases.X_train.shape[2]} channel(s): {res.config['n_train']} training cases, {res.config['n_val']} "
-                 f"validation cases (early stopping), {res.config['n_test']} test cases. Normalization: "
+                 f"{cases.X_train.shape[2]} channel(s): {res.config['n_train']} training cases, {held}, "
+                 f"{res.config['n_test']} test cases. Normalization: "
                  f"{cases.normalization} ({NORMALIZATION_DETAIL[cases.normalization]}); no statistic reads a test "
-                 f"case. Best epoch {res.history.best_epoch} of "
+                 f"case. {kept} {res.history.best_epoch} of "
                  f"{len(res.history.history)}.")
         plan = res.config.get("compute_plan") or {}
         if plan.get("changed"):  # long or many-case sets: the bound on the work changed the run
@@ -532,6 +535,7 @@ def write_classification_run(
         write_report(tmp, title=title, task="classification", notes=notes,
                      history=res.member_histories or res.history,
                      X=cases.X_train[:3], y=cases.classes[cases.codes[:3]],
+                     window_lengths=None if cases.lengths_train is None else cases.lengths_train[:3],
                      y_true=cases.y_test, y_pred=preds["cnn_lstm"],
                      baselines={k: v for k, v in preds.items() if k != "cnn_lstm"},
                      labels=cases.classes.tolist(), results=res.metrics, verdict=verdict, config=res.config,

@@ -353,6 +353,7 @@ def plot_example_windows(
     task: str = "regression",
     indices: Sequence[int] | None = None,
     value_label: str = "value",
+    lengths: Any = None,
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
     """Plot a few input windows, with the target marked after the window's end.
@@ -378,13 +379,17 @@ def plot_example_windows(
         Which windows to draw.
     value_label : str, default "value"
         The y axis label: say which units ``X`` is in, e.g. ``"scaled value (z-score)"``.
+    lengths : array-like of int, optional
+        Valid steps of each window (unequal-length cases padded at the end): the padding is not
+        drawn, so a padded case does not look like a series that falls to zero.
     path : str or path-like, optional
         Also save the figure as a PNG here.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One panel per window; x is the step relative to the window's last row (0).
+        One panel per window; x is the step relative to the window's last row (0), or for
+        ``task="classification"`` the step of the case (0 = its first step).
     """
     X = np.asarray(X)
     y = np.asarray(y)
@@ -399,7 +404,15 @@ def plot_example_windows(
     if indices is None:
         count = min(check_int(n, "n", minimum=1), n_win)
         indices = [int(i) for i in np.unique(np.linspace(0, n_win - 1, count).round().astype(int))]
-    t = np.arange(-lookback + 1, 1)
+    padded = lengths is not None
+    if padded:
+        lengths = np.asarray(lengths)
+        if lengths.shape != (n_win,):
+            raise ShapeError(f"`lengths` must give one length per window ({n_win}). Received shape {lengths.shape}.")
+        X = X.astype(float)  # a copy: the padding becomes NaN, which matplotlib leaves out
+        X[np.arange(lookback)[None, :] >= lengths[:, None]] = np.nan
+    cases = task == "classification"
+    t = np.arange(lookback) if cases else np.arange(-lookback + 1, 1)
     fig, axes = _new_figure(10, 0.6 + 2.0 * len(indices), len(indices), 1, sharex=True)
     shown = min(n_feat, 6)
     for ax, i in zip(axes[:, 0], indices, strict=True):
@@ -408,16 +421,19 @@ def plot_example_windows(
             color = _TARGET_COLOR if is_target else _FEATURE_COLORS[c % len(_FEATURE_COLORS)]
             label = names[c] + (" (target feature)" if is_target else "")
             ax.plot(t, X[i, :, c], lw=2.2 if is_target else 1.0, color=color, label=label)
-        ax.axvline(0, color="0.5", ls=":", lw=1)
-        if task == "classification":
-            ax.set_title(f"window {i}: class {y[i]}", fontsize=10, loc="left")
+        if not cases:
+            ax.axvline(0, color="0.5", ls=":", lw=1)
+        if cases:
+            valid = f", {int(lengths[i])} valid steps" if padded else ""
+            ax.set_title(f"case {i}: class {y[i]}{valid}", fontsize=10, loc="left")
         else:
             steps = np.atleast_1d(y[i]).astype(float)
             label = f"target (t+{horizon})" if len(steps) == 1 else f"targets (t+{horizon} ...)"
             ax.plot(horizon + np.arange(len(steps)), steps, "*", ms=13, color=_TARGET_COLOR, mec="black", label=label)
             ax.set_title(f"window {i}", fontsize=10, loc="left")
         ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel("step relative to the window's last row (0 = last input)")
+    axes[-1, 0].set_xlabel("step of the case" + (" (padding after the last valid step not drawn)" if padded else "")
+                           if cases else "step relative to the window's last row (0 = last input)")
     fig.supylabel(value_label, fontsize=10)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", frameon=False, fontsize=9)
@@ -486,7 +502,14 @@ def plot_learning_curves(
     if losses.size and losses.max() / losses.min() > 50:
         ax_loss.set_yscale("log")
     metric_label = f"validation {metric_name or 'metric'}"
-    ax_metric.plot(epochs, col("val_metric"), "-o", ms=3, color="#55A868", label=metric_label)
+    no_validation = not np.isfinite(col("val_metric")).any() and not others
+    if no_validation:  # e.g. the training-loss protocol of small classification sets: say so, no empty axes
+        ax_metric.axis("off")
+        ax_metric.text(0.5, 0.5, "no validation cases:\nthe weights of the lowest\ntraining loss are kept"
+                       if best_epoch else "no validation cases", ha="center", va="center", fontsize=10,
+                       transform=ax_metric.transAxes, color="0.35")
+    else:
+        ax_metric.plot(epochs, col("val_metric"), "-o", ms=3, color="#55A868", label=metric_label)
     ax_lr.plot(epochs, col("lr"), "-", color="0.3", label="learning rate")
     for i, other in enumerate(others):
         rec = other.history
@@ -496,7 +519,8 @@ def plot_learning_curves(
                     label=f"members 2-{len(others) + 1}, validation" if i == 0 else None)
     scaled = " (scaled units)" if "scaled" in loss_label else ""
     metric_axis = f"validation {metric_name or 'metric'}" + (scaled if metric_name in ("mae", "rmse") else "")
-    for ax, ylabel in ((ax_loss, loss_label), (ax_metric, metric_axis), (ax_lr, "learning rate")):
+    panels = [(ax_loss, loss_label), (ax_metric, metric_axis), (ax_lr, "learning rate")]
+    for ax, ylabel in [p for p in panels if not (no_validation and p[0] is ax_metric)]:
         if best_epoch:
             which = "member 1's best epoch" if others else "best epoch"
             ax.axvline(best_epoch, color="#C44E52", ls="--", lw=1, label=f"{which} ({best_epoch})")
@@ -854,6 +878,7 @@ def build_run_report(
     y: Any = None,
     window_names: Sequence[str] | None = None,
     target_index: int | None = None,
+    window_lengths: Any = None,
     history: Any = None,
     time: Any = None,
     y_true: Any = None,
@@ -892,9 +917,9 @@ def build_run_report(
         See :func:`plot_split_timeline`.
     raw, scaled, feature_names : optional
         See :func:`plot_feature_distributions`.
-    X, y, window_names, target_index : optional
+    X, y, window_names, target_index, window_lengths : optional
         See :func:`plot_example_windows`; ``window_names`` names the features of ``X``
-        (default ``feature_names`` when the counts match).
+        (default ``feature_names`` when the counts match), ``window_lengths`` its ``lengths``.
     history : TrainResult, list of dict or list of TrainResult, optional
         See :func:`plot_learning_curves`.
     time, y_true, y_pred, baselines : optional
@@ -951,8 +976,9 @@ def build_run_report(
             names = window_names
             if names is None and feature_names is not None and len(feature_names) == X.shape[2]:
                 names = feature_names
-            fig = plot_example_windows(X, y, names, task=task, target_index=target_index, value_label=window_label)
-            add("Example windows", "example_windows", fig)
+            fig = plot_example_windows(X, y, names, task=task, target_index=target_index, value_label=window_label,
+                                       lengths=window_lengths)
+            add("Example cases" if task == "classification" else "Example windows", "example_windows", fig)
         else:
             text = f"Not drawn: windows of shape {X.shape} are not (N, T, C)."
             sections.append({"title": "Example windows", "text": text})
