@@ -85,7 +85,10 @@ def _fit_one(job: tuple[Any, ...]) -> dict[str, Any]:
     if fold >= 0:  # CV on TRAIN: TEST is not read
         fit_idx, held = _folds(np.asarray(ytr).astype(str), 3, 0)[fold]
         Xtr, ytr, Xte, yte = Xtr[fit_idx], ytr[fit_idx], Xtr[held], ytr[held]
-    model_cfg, train_cfg, val_fraction = POOL_CANDIDATES[cand] if cand != "default" else (None, None, None)
+    if cand == "ensemble-budget":  # section 4.7: the default, k members from the step budget of this fit
+        model_cfg, train_cfg, val_fraction = {"members": ensemble_members(len(ytr))}, None, None
+    else:
+        model_cfg, train_cfg, val_fraction = POOL_CANDIDATES[cand] if cand != "default" else (None, None, None)
     train_cfg = {**(train_cfg or {}), "amp": False, "threads": threads}  # full precision on a GPU too
     load0, wall0 = os.getloadavg()[0], time.perf_counter()
     t0 = time.process_time()
@@ -102,6 +105,18 @@ def _fit_one(job: tuple[Any, ...]) -> dict[str, Any]:
             "load_start": load0, "load_end": os.getloadavg()[0], "threads": res.config.get("threads")}
 
 
+#: Section 4.7: optimizer steps an ensemble may take in all, and its largest size.
+ENSEMBLE_STEP_BUDGET, ENSEMBLE_MAX_MEMBERS = 6000, 5
+
+
+def ensemble_members(n_fit: int) -> int:
+    """Members of ``ensemble-budget`` for ``n_fit`` fitting cases: as many as 6,000 steps allow, 1 to 5."""
+    from seqprep.runs import DEFAULT_CLASSIFICATION_TRAIN_CONFIG as cfg
+
+    steps = int(cfg["epochs"]) * -(-int(n_fit) // int(cfg["batch_size"]))
+    return min(ENSEMBLE_MAX_MEMBERS, max(1, ENSEMBLE_STEP_BUDGET // max(1, steps)))
+
+
 def _map(jobs: list[tuple[Any, ...]], n_jobs: int) -> list[dict[str, Any]]:
     if n_jobs <= 1:
         return [_fit_one(j) for j in jobs]
@@ -110,12 +125,15 @@ def _map(jobs: list[tuple[Any, ...]], n_jobs: int) -> list[dict[str, Any]]:
 
 
 def pool_select(data: Path, staging: Path, candidates: list[str], sets: list[str], n_jobs: int, device: str,
-                seeds: list[int], test: bool = True) -> dict[str, Any]:
-    """CV on TRAIN for every candidate, the rule, then TEST for the chosen candidate only."""
+                seeds: list[int], test: bool = True, log: Path | None = None) -> dict[str, Any]:
+    """CV on TRAIN for every candidate, the rule, then TEST for the chosen candidate only.
+
+    The rule's reference is ``current`` when it is a candidate (section 4.1), else ``default`` (section 4.7).
+    """
     t0 = time.perf_counter()
     threads = 1 if n_jobs > 1 else max(1, (os.cpu_count() or 1))
     jobs = [(c, s, str(data), str(staging), f, 0, threads, device) for c in candidates for s in sets for f in range(3)]
-    out = _map(jobs, n_jobs)
+    out = _map_logged(jobs, n_jobs, log) if log is not None else _map(jobs, n_jobs)
     cv: dict[str, dict[str, float]] = {c: {} for c in candidates}
     for s in sets:
         for c in candidates:
@@ -123,7 +141,8 @@ def pool_select(data: Path, staging: Path, candidates: list[str], sets: list[str
             cv[c][s] = sum(r["correct"] for r in rows) / sum(r["n"] for r in rows)
     mean = {c: float(np.mean([cv[c][s] for s in sets])) for c in candidates}
     best = max(candidates, key=lambda c: mean[c])
-    chosen = best if "current" not in mean or mean[best] > mean["current"] + 0.005 else "current"
+    ref = "current" if "current" in mean else "default" if "default" in mean else None
+    chosen = best if ref is None or mean[best] > mean[ref] + 0.005 else ref
     result: dict[str, Any] = {"cv": cv, "cv_mean": mean, "chosen": chosen, "cv_fits": out,
                               "cv_seconds": time.perf_counter() - t0}
     print("CV accuracy on TRAIN (3-fold, seed 0)")

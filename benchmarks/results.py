@@ -821,7 +821,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="long-select: the TRAIN-only rule of section 4.6, then TEST with the library default")
     ap.add_argument("--long-candidates", nargs="+", default=None, help="long-select: candidate budgets (default all)")
     ap.add_argument("--pool-sets", nargs="+", default=None, help="norm-select: sets of the pool (default all eight)")
-    ap.add_argument("--log", default=None, help="norm-select, long-select: append every fit's result here (JSON lines)")
+    ap.add_argument("--log", default=None,
+                    help="pool-select, norm-select, long-select: append every fit's result here (JSON lines)")
     ap.add_argument("--staging", default="../staging/data", help="pool-select: staged registry sets")
     ap.add_argument("--pool-candidates", nargs="+", default=None, help="pool-select: candidates (default all)")
     ap.add_argument("--device", default="cpu", help="pool-select: where the fits train")
@@ -897,7 +898,7 @@ def main(argv: list[str] | None = None) -> int:
         staging = Path(args.staging) if Path(args.staging).is_absolute() else (REPO / args.staging).resolve()
         ps = results["pool_select"] = pool_select(root, staging, args.pool_candidates or list(POOL_CANDIDATES),
                                                   list(POOL_SETS), args.jobs, args.device, args.seeds,
-                                                  test=not args.no_test)
+                                                  test=not args.no_test, log=Path(args.log) if args.log else None)
         rows.append(headline("pool: protocol chosen by CV on TRAIN", ps["chosen"], ""))
     if args.task == "norm-select":
         from _pool import POOL_SETS, norm_select
