@@ -40,8 +40,23 @@ __all__ = [
 ]
 
 
+# Characters str.splitlines() breaks a line at: a message must stay one line (the CLI prints one line),
+# even when it quotes a column name or a file's content that carries one of them.
+_LINE_BREAKS = {c: repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+_LINE_BREAK_TABLE = str.maketrans(_LINE_BREAKS)
+
+
 class SeqprepError(Exception):
-    """Base class of every error seqprep raises on purpose."""
+    r"""Base class of every error seqprep raises on purpose.
+
+    Its message is always one line: line breaks in it (a quoted column name, a file's content) are
+    shown escaped, e.g. ``\x0c``.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (args[0].translate(_LINE_BREAK_TABLE), *args[1:])
+        super().__init__(*args)
 
 
 class InvalidParameterError(SeqprepError, ValueError, TypeError):
