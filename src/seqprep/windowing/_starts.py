@@ -16,7 +16,7 @@ import numpy as np
 
 from ._spec import WindowSpec
 
-__all__ = ["window_starts"]
+__all__ = ["epoch_order", "window_starts"]
 
 
 class _Arange:
@@ -45,6 +45,19 @@ class _Arange:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return np.arange(self.start, self.start + self.n * self.step, self.step, dtype=dtype or self.dtype)
+
+
+def epoch_order(n: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Positions ``0..n-1`` of one pass over ``n`` windows, shuffled in place by ``rng`` when given.
+
+    int32 below 2**31 windows (half the memory of int64; every gather takes it as is), int64 above.
+    :meth:`Windows.batches`, the torch loader's sampler and the Keras adapter all draw their epochs
+    here, so a seed gives them the same order.
+    """
+    order = np.arange(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+    if rng is not None:
+        rng.shuffle(order)
+    return order
 
 
 def window_starts(

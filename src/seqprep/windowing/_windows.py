@@ -24,7 +24,7 @@ from ._inputs import (
     _target_rows,
 )
 from ._spec import WindowSpec, check_horizon_zero, make_window_spec
-from ._starts import _Arange, window_starts
+from ._starts import _Arange, epoch_order, window_starts
 from ._views import _available_memory, _fmt_bytes, _strided_rows
 from .covariates import ColumnPlan, RoleData, check_dict_layout, gather_roles, make_roles, needs_roles, window_nbytes
 
@@ -565,10 +565,7 @@ class Windows:
         if seed is not None:
             seed = check_int(seed, "seed", minimum=0)
         n = len(self)
-        idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
-        order = np.arange(n, dtype=idx_dtype)
-        if shuffle:
-            np.random.default_rng(seed).shuffle(order)
+        order = epoch_order(n, np.random.default_rng(seed) if shuffle else None)
         stop = n - n % batch_size if drop_last else n
         rng = self.augmentation_rng()
         threads = self._pass_threads(batch_size)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._validation import check_bool, check_int
+from ._starts import epoch_order
 
 if TYPE_CHECKING:
     from ._windows import Windows
@@ -210,9 +211,7 @@ class _IndexBatchSampler:
     def __iter__(self) -> Any:
         n, bs = self.n, self.batch_size
         stop = n - n % bs if self.drop_last else n
-        order = np.arange(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
-        if self.rng is not None:
-            self.rng.shuffle(order)
+        order = epoch_order(n, self.rng)
         for i in range(0, stop, bs):
             yield order[i : i + bs]
 
@@ -265,12 +264,7 @@ def keras_dataset(
             self._aug_rng = windows.augmentation_rng()
 
         def _new_order(self) -> np.ndarray:
-            # int32 positions as in batches() and the torch loader (int64 from 2**31 windows)
-            n = len(self.windows)
-            order = np.arange(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
-            if self.shuffle:
-                self._rng.shuffle(order)
-            return order
+            return epoch_order(len(self.windows), self._rng if self.shuffle else None)
 
         def __len__(self) -> int:
             return -(-len(self.windows) // batch_size)
