@@ -40,6 +40,9 @@ def load_long_set(name: str, staging: Path) -> tuple[Any, Any, Any, Any]:
 
     if name == "PLAID":
         return read_cases(*(load_ts(staging / "plaid" / f"PLAID_{p}.ts") for p in ("TRAIN", "TEST")))
+    if name in ("ACSF1", "OSULeaf"):
+        folder = staging / f"ucr_{name.lower()}"
+        return read_cases(*(load_ts(folder / f"{name}_{p}.ts") for p in ("TRAIN", "TEST")))
     if name == "PigCVP":
         parts = [np.loadtxt(staging / "ucr_pigcvp" / f"PigCVP_{p}.txt") for p in ("TRAIN", "TEST")]
         return read_cases(*((a[:, 1:, None], a[:, 0].astype(int).astype(str)) for a in parts))
@@ -63,10 +66,13 @@ def dev_parts(name: str, ytr: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]
 
     if name == "PLAID":
         return [plaid_dev_split(ytr)]
+    if name in ("ACSF1", "OSULeaf"):  # enough cases per class for 3 folds
+        return stratified_folds(encode_labels(np.asarray(ytr).astype(str))[1], 3, 0)
     return stratified_folds(encode_labels(np.asarray(ytr).astype(str))[1], 2, 0)
 
 
-def _fit(Xtr: Any, ytr: Any, Xte: Any, yte: Any, plan: Any, seed: int) -> dict[str, Any]:
+def _fit(Xtr: Any, ytr: Any, Xte: Any, yte: Any, plan: Any, seed: int, **kw: Any) -> dict[str, Any]:
+    """One run_classification on the CPU with one thread; ``kw``: model_config, train_config, normalization."""
     import torch
 
     from seqprep.runs import run_classification
@@ -74,7 +80,7 @@ def _fit(Xtr: Any, ytr: Any, Xte: Any, yte: Any, plan: Any, seed: int) -> dict[s
     torch.set_num_threads(1)
     load0, wall0, cpu0 = os.getloadavg()[0], time.perf_counter(), time.process_time()
     res = run_classification((Xtr, ytr), (Xte, yte), seed=seed, progress=False, device="cpu", threads=1,
-                             compute_plan=plan)
+                             compute_plan=plan, **kw)
     out = {"n": len(yte), "acc": res.metrics["cnn_lstm"]["accuracy"],
            "correct": int(round(res.metrics["cnn_lstm"]["accuracy"] * len(yte))),
            "nn1": res.metrics["nearest_neighbour_1"]["accuracy"], "cpu_s": time.process_time() - cpu0,
@@ -205,3 +211,48 @@ def long_test(staging: Path, data: Path, seeds: list[int], log: Path | None = No
     print(f"| GunPoint seed 0 | auto {on['acc']:.3f} | off {off['acc']:.3f} | same predictions: {same} | "
           f"plan changed: {on['plan']['changed']} |", flush=True)
     return out
+
+
+# ---------------------------------------------------------------------------- section 4.8: long-set development
+# TRAIN-only development runs on the long sets (PLAID 359/178, ACSF1 3-fold, PigCVP 2-fold): each config is
+# (model_config, train_config, normalization, compute_plan) over the library default (None = default).
+DEV_SETS = ("PLAID", "ACSF1", "PigCVP")  # the longest fits first: the pool finishes together
+DEV_CONFIGS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "max256": {"compute_plan": {"max_length": 256, "budget": 40_000_000}},
+    "max128": {"compute_plan": {"max_length": 128, "budget": 40_000_000}},
+    "global": {"normalization": "global"},
+    "convsum": {"model_config": {"conv_summary": True}},
+    "k15": {"model_config": {"kernel_size": [15, 9, 5]}},
+}
+
+
+def _dev_job(job: tuple[str, str, str, int]) -> dict[str, Any]:
+    cfg_name, name, staging, part = job
+    cfg = DEV_CONFIGS[cfg_name]
+    Xtr, ytr, _, _ = load_long_set(name, Path(staging))  # TEST is read by the loader but not used here
+    fit_idx, held = dev_parts(name, ytr)[part]
+    kw = {k: cfg[k] for k in ("model_config", "train_config", "normalization") if k in cfg}
+    row = _fit(Xtr[fit_idx], ytr[fit_idx], Xtr[held], ytr[held], cfg.get("compute_plan", "auto"), 0, **kw)
+    row.update(set=name, part=part, candidate=cfg_name, seed=0, phase="dev")
+    return row
+
+
+def long_dev(staging: Path, configs: list[str], sets: list[str], n_jobs: int, log: Path | None = None
+             ) -> dict[str, dict[str, float]]:
+    """Dev accuracy (pooled over each set's parts) per config and set; TRAIN only."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(c, s, str(staging), p) for s in sets for c in configs
+            for p in range(len(dev_parts(s, load_long_set(s, staging)[1])))]
+    rows = []
+    with ProcessPoolExecutor(n_jobs) as ex:
+        for row in ex.map(_dev_job, jobs):
+            _log(log, row)
+            rows.append(row)
+    acc = {c: {s: sum(r["correct"] for r in rows if r["candidate"] == c and r["set"] == s)
+               / sum(r["n"] for r in rows if r["candidate"] == c and r["set"] == s) for s in sets} for c in configs}
+    print("| config | " + " | ".join(sets) + " | mean |")
+    for c in configs:
+        print(f"| {c} | " + " | ".join(f"{acc[c][s]:.3f}" for s in sets) + f" | {np.mean(list(acc[c].values())):.3f} |")
+    return acc

@@ -817,7 +817,7 @@ def main(argv: list[str] | None = None) -> int:
                                        "norm-select", "forecast-pool", "long-select", "all"), default="all")
     ap.add_argument("--norm-phases", nargs="+", default=["choice", "cv", "test"],
                     choices=("choice", "cv", "test", "time"), help="norm-select: the steps to run (section 4.5)")
-    ap.add_argument("--long-phases", nargs="+", default=["select"], choices=("select", "test", "explore"),
+    ap.add_argument("--long-phases", nargs="+", default=["select"], choices=("select", "test", "explore", "dev"),
                     help="long-select: the TRAIN-only rule of section 4.6, then TEST with the library default")
     ap.add_argument("--long-candidates", nargs="+", default=None, help="long-select: candidate budgets (default all)")
     ap.add_argument("--pool-sets", nargs="+", default=None, help="norm-select: sets of the pool (default all eight)")
@@ -921,6 +921,11 @@ def main(argv: list[str] | None = None) -> int:
             rows += [headline(f"long {k} TEST acc (default plan, mean of {len(args.seeds)})", round(v["mean"], 3), "")
                      for k, v in lt.items() if k != "GunPoint"]
             rows.append(headline("GunPoint seed 0: plan auto == off", lt["GunPoint"]["same_predictions"], ""))
+        if "dev" in args.long_phases:  # section 4.8: TRAIN-only development on the long sets
+            from _long import DEV_CONFIGS, DEV_SETS, long_dev
+
+            results["long_dev"] = long_dev(staging, args.long_candidates or list(DEV_CONFIGS), list(DEV_SETS),
+                                           args.jobs, log)
         if "explore" in args.long_phases:  # TRAIN only, after the rule: informs a later rule, changes nothing
             results["long_explore"] = long_explore(staging, log)
     if args.task == "forecast-pool":
