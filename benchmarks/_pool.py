@@ -85,8 +85,15 @@ def _fit_one(job: tuple[Any, ...]) -> dict[str, Any]:
     if fold >= 0:  # CV on TRAIN: TEST is not read
         fit_idx, held = _folds(np.asarray(ytr).astype(str), 3, 0)[fold]
         Xtr, ytr, Xte, yte = Xtr[fit_idx], ytr[fit_idx], Xtr[held], ytr[held]
+    plan: Any = "auto"
     if cand == "ensemble-budget":  # section 4.7: the default, k members from the step budget of this fit
         model_cfg, train_cfg, val_fraction = {"members": ensemble_members(len(ytr))}, None, None
+    elif cand.startswith("dev:"):  # section 4.8: a long-set configuration (benchmarks/_long.py DEV_CONFIGS)
+        from _long import DEV_CONFIGS
+
+        dev = DEV_CONFIGS[cand[4:]]
+        model_cfg, train_cfg, val_fraction = dev.get("model_config"), dev.get("train_config"), None
+        plan, norm = dev.get("compute_plan", "auto"), dev.get("normalization", norm)
     else:
         model_cfg, train_cfg, val_fraction = POOL_CANDIDATES[cand] if cand != "default" else (None, None, None)
     train_cfg = {**(train_cfg or {}), "amp": False, "threads": threads}  # full precision on a GPU too
@@ -94,7 +101,7 @@ def _fit_one(job: tuple[Any, ...]) -> dict[str, Any]:
     t0 = time.process_time()
     res = run_classification((Xtr, ytr), (Xte, yte), model_config=model_cfg, train_config=train_cfg,
                              val_fraction=val_fraction, seed=seed, progress=False, device=device,
-                             normalization=norm)
+                             normalization=norm, compute_plan=plan)
     return {"candidate": cand, "set": name, "fold": fold, "seed": seed, "n": len(yte),
             "normalization_requested": norm, "normalization": res.config["normalization"],
             "normalization_info": res.config.get("normalization_info"),

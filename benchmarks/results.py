@@ -820,7 +820,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long-phases", nargs="+", default=["select"], choices=("select", "test", "explore", "dev"),
                     help="long-select: the TRAIN-only rule of section 4.6, then TEST with the library default")
     ap.add_argument("--long-candidates", nargs="+", default=None, help="long-select: candidate budgets (default all)")
-    ap.add_argument("--pool-sets", nargs="+", default=None, help="norm-select: sets of the pool (default all eight)")
+    ap.add_argument("--pool-sets", nargs="+", default=None,
+                    help="pool-select, norm-select: sets of the pool (default all eight)")
     ap.add_argument("--log", default=None,
                     help="pool-select, norm-select, long-select: append every fit's result here (JSON lines)")
     ap.add_argument("--staging", default="../staging/data", help="pool-select: staged registry sets")
@@ -897,8 +898,9 @@ def main(argv: list[str] | None = None) -> int:
 
         staging = Path(args.staging) if Path(args.staging).is_absolute() else (REPO / args.staging).resolve()
         ps = results["pool_select"] = pool_select(root, staging, args.pool_candidates or list(POOL_CANDIDATES),
-                                                  list(POOL_SETS), args.jobs, args.device, args.seeds,
-                                                  test=not args.no_test, log=Path(args.log) if args.log else None)
+                                                  args.pool_sets or list(POOL_SETS), args.jobs, args.device,
+                                                  args.seeds, test=not args.no_test,
+                                                  log=Path(args.log) if args.log else None)
         rows.append(headline("pool: protocol chosen by CV on TRAIN", ps["chosen"], ""))
     if args.task == "norm-select":
         from _pool import POOL_SETS, norm_select
