@@ -256,3 +256,36 @@ def long_dev(staging: Path, configs: list[str], sets: list[str], n_jobs: int, lo
     for c in configs:
         print(f"| {c} | " + " | ".join(f"{acc[c][s]:.3f}" for s in sets) + f" | {np.mean(list(acc[c].values())):.3f} |")
     return acc
+
+
+TEST_SETS_48 = ("PLAID", "OSULeaf", "ACSF1", "PigCVP")  # section 4.8, step 3 (the longest fits first)
+
+
+def _test_job(job: tuple[str, str, int]) -> dict[str, Any]:
+    name, staging, seed = job
+    Xtr, ytr, Xte, yte = load_long_set(name, Path(staging))
+    row = _fit(Xtr, ytr, Xte, yte, "auto", seed)
+    row.update(set=name, seed=seed, phase="test48")
+    return row
+
+
+def long_test48(staging: Path, seeds: list[int], n_jobs: int, log: Path | None = None) -> dict[str, Any]:
+    """Section 4.8, step 3: the library default on the TRAIN/TEST splits of the long sets, one fit per seed."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(s, str(staging), seed) for s in TEST_SETS_48 for seed in seeds]
+    rows = []
+    with ProcessPoolExecutor(n_jobs) as ex:
+        for row in ex.map(_test_job, jobs):
+            _log(log, row)
+            rows.append({k: v for k, v in row.items() if not k.startswith("_")})
+    out: dict[str, Any] = {}
+    print("| set | TEST acc, seeds | mean ± std [min, max] | 1-NN | CPU s per run |")
+    for s in TEST_SETS_48:
+        r = [x for x in rows if x["set"] == s]
+        a = np.array([x["acc"] for x in r])
+        out[s] = {"acc": a.tolist(), "mean": float(a.mean()), "std": float(a.std()), "nn1": r[0]["nn1"],
+                  "cpu_s": [x["cpu_s"] for x in r], "plan": r[0]["plan"].get("why")}
+        print(f"| {s} | {' / '.join(f'{v:.3f}' for v in a)} | {a.mean():.3f} ± {a.std():.3f} [{a.min():.3f}, "
+              f"{a.max():.3f}] | {r[0]['nn1']:.3f} | {', '.join(f'{x:.0f}' for x in out[s]['cpu_s'])} |", flush=True)
+    return out

@@ -817,7 +817,8 @@ def main(argv: list[str] | None = None) -> int:
                                        "norm-select", "forecast-pool", "long-select", "all"), default="all")
     ap.add_argument("--norm-phases", nargs="+", default=["choice", "cv", "test"],
                     choices=("choice", "cv", "test", "time"), help="norm-select: the steps to run (section 4.5)")
-    ap.add_argument("--long-phases", nargs="+", default=["select"], choices=("select", "test", "explore", "dev"),
+    ap.add_argument("--long-phases", nargs="+", default=["select"],
+                    choices=("select", "test", "explore", "dev", "test48"),
                     help="long-select: the TRAIN-only rule of section 4.6, then TEST with the library default")
     ap.add_argument("--long-candidates", nargs="+", default=None, help="long-select: candidate budgets (default all)")
     ap.add_argument("--pool-sets", nargs="+", default=None,
@@ -928,6 +929,10 @@ def main(argv: list[str] | None = None) -> int:
 
             results["long_dev"] = long_dev(staging, args.long_candidates or list(DEV_CONFIGS), list(DEV_SETS),
                                            args.jobs, log)
+        if "test48" in args.long_phases:  # section 4.8, step 3: TEST of the resulting default on the long sets
+            from _long import long_test48
+
+            results["long_test48"] = long_test48(staging, args.seeds, args.jobs, log)
         if "explore" in args.long_phases:  # TRAIN only, after the rule: informs a later rule, changes nothing
             results["long_explore"] = long_explore(staging, log)
     if args.task == "forecast-pool":
