@@ -224,6 +224,11 @@ DEV_CONFIGS: dict[str, dict[str, Any]] = {
     "global": {"normalization": "global"},
     "convsum": {"model_config": {"conv_summary": True}},
     "k15": {"model_config": {"kernel_size": [15, 9, 5]}},
+    # section 4.9: the training-time augmentation (the default: jitter, scaling, window_slice, time_warp)
+    "aug-none": {"train_config": {"augment": None}},
+    "aug-js": {"train_config": {"augment": ["jitter", "scaling"]}},
+    "aug-jsw": {"train_config": {"augment": ["jitter", "scaling", "window_slice"]}},
+    "aug-jst": {"train_config": {"augment": ["jitter", "scaling", "time_warp"]}},
 }
 
 
