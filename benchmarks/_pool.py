@@ -132,13 +132,16 @@ def _map(jobs: list[tuple[Any, ...]], n_jobs: int) -> list[dict[str, Any]]:
 
 
 def pool_select(data: Path, staging: Path, candidates: list[str], sets: list[str], n_jobs: int, device: str,
-                seeds: list[int], test: bool = True, log: Path | None = None) -> dict[str, Any]:
+                seeds: list[int], test: bool | str = True, log: Path | None = None) -> dict[str, Any]:
     """CV on TRAIN for every candidate, the rule, then TEST for the chosen candidate only.
 
     The rule's reference is ``current`` when it is a candidate (section 4.1), else ``default`` (section 4.7).
     """
     t0 = time.perf_counter()
     threads = 1 if n_jobs > 1 else max(1, (os.cpu_count() or 1))
+    if test == "only":  # a rule already chose: TEST of the one candidate, no CV
+        return {"test": _test(candidates[0], data, staging, sets, seeds, threads, device, n_jobs, log),
+                "chosen": candidates[0], "seconds": time.perf_counter() - t0}
     jobs = [(c, s, str(data), str(staging), f, 0, threads, device) for c in candidates for s in sets for f in range(3)]
     out = _map_logged(jobs, n_jobs, log) if log is not None else _map(jobs, n_jobs)
     cv: dict[str, dict[str, float]] = {c: {} for c in candidates}
@@ -158,18 +161,24 @@ def pool_select(data: Path, staging: Path, candidates: list[str], sets: list[str
         print(f"| {c} | " + " | ".join(f"{cv[c][s]:.3f}" for s in sets) + f" | {mean[c]:.3f} |")
     print(f"chosen by the rule: {chosen}")
     if test:
-        tjobs = [(chosen, s, str(data), str(staging), -1, seed, threads, device) for s in sets for seed in seeds]
-        tout = _map(tjobs, n_jobs)
-        result["test"] = {s: {"acc": [r["acc"] for r in tout if r["set"] == s],
-                              "nn1": next(r["nn1"] for r in tout if r["set"] == s),
-                              "cpu_s": [r["cpu_s"] for r in tout if r["set"] == s]} for s in sets}
-        print(f"TEST, {chosen}, seeds {seeds}")
-        for s in sets:
-            a = np.array(result["test"][s]["acc"])
-            print(f"| {s} | {a.mean():.3f} ± {a.std():.3f} [{a.min():.3f}, {a.max():.3f}] | 1-NN "
-                  f"{result['test'][s]['nn1']:.3f} | cpu s max {max(result['test'][s]['cpu_s']):.0f} |")
+        result["test"] = _test(chosen, data, staging, sets, seeds, threads, device, n_jobs, None)
     result["seconds"] = time.perf_counter() - t0
     return result
+
+
+def _test(chosen: str, data: Path, staging: Path, sets: list[str], seeds: list[int], threads: int, device: str,
+          n_jobs: int, log: Path | None) -> dict[str, Any]:
+    """TEST of one candidate: every set, one fit per seed; a table row per set."""
+    tjobs = [(chosen, s, str(data), str(staging), -1, seed, threads, device) for s in sets for seed in seeds]
+    tout = _map_logged(tjobs, n_jobs, log) if log is not None else _map(tjobs, n_jobs)
+    out = {s: {"acc": [r["acc"] for r in tout if r["set"] == s], "nn1": next(r["nn1"] for r in tout if r["set"] == s),
+               "cpu_s": [r["cpu_s"] for r in tout if r["set"] == s]} for s in sets}
+    print(f"TEST, {chosen}, seeds {seeds}")
+    for s in sets:
+        a = np.array(out[s]["acc"])
+        print(f"| {s} | {' / '.join(f'{v:.3f}' for v in a)} | {a.mean():.3f} ± {a.std():.3f} [{a.min():.3f}, "
+              f"{a.max():.3f}] | 1-NN {out[s]['nn1']:.3f} | cpu s {', '.join(f'{c:.0f}' for c in out[s]['cpu_s'])} |")
+    return out
 
 
 # ============================================================================ issue 16: the normalization (section 4.5)

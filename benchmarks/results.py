@@ -826,6 +826,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", default=None,
                     help="pool-select, norm-select, long-select: append every fit's result here (JSON lines)")
     ap.add_argument("--staging", default="../staging/data", help="pool-select: staged registry sets")
+    ap.add_argument("--test-only", action="store_true",
+                    help="pool-select: TEST of the first candidate only (after its rule chose it; no CV)")
     ap.add_argument("--pool-candidates", nargs="+", default=None, help="pool-select: candidates (default all)")
     ap.add_argument("--device", default="cpu", help="pool-select: where the fits train")
     ap.add_argument("--no-test", action="store_true", help="pool-select: CV only")
@@ -900,7 +902,7 @@ def main(argv: list[str] | None = None) -> int:
         staging = Path(args.staging) if Path(args.staging).is_absolute() else (REPO / args.staging).resolve()
         ps = results["pool_select"] = pool_select(root, staging, args.pool_candidates or list(POOL_CANDIDATES),
                                                   args.pool_sets or list(POOL_SETS), args.jobs, args.device,
-                                                  args.seeds, test=not args.no_test,
+                                                  args.seeds, test="only" if args.test_only else not args.no_test,
                                                   log=Path(args.log) if args.log else None)
         rows.append(headline("pool: protocol chosen by CV on TRAIN", ps["chosen"], ""))
     if args.task == "norm-select":
