@@ -213,6 +213,18 @@ def long_test(staging: Path, data: Path, seeds: list[int], log: Path | None = No
     return out
 
 
+def _map_logged(fn: Any, jobs: list[Any], n_jobs: int, log: Path | None) -> list[dict[str, Any]]:
+    """``fn`` over ``jobs`` in ``n_jobs`` processes, each row logged as it arrives (private keys dropped)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    rows = []
+    with ProcessPoolExecutor(n_jobs) as ex:
+        for row in ex.map(fn, jobs):
+            _log(log, row)
+            rows.append({k: v for k, v in row.items() if not k.startswith("_")})
+    return rows
+
+
 # ---------------------------------------------------------------------------- section 4.8: long-set development
 # TRAIN-only development runs on the long sets (PLAID 359/178, ACSF1 3-fold, PigCVP 2-fold): each config is
 # (model_config, train_config, normalization, compute_plan) over the library default (None = default).
@@ -246,15 +258,9 @@ def _dev_job(job: tuple[str, str, str, int]) -> dict[str, Any]:
 def long_dev(staging: Path, configs: list[str], sets: list[str], n_jobs: int, log: Path | None = None
              ) -> dict[str, dict[str, float]]:
     """Dev accuracy (pooled over each set's parts) per config and set; TRAIN only."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    jobs = [(c, s, str(staging), p) for s in sets for c in configs
-            for p in range(len(dev_parts(s, load_long_set(s, staging)[1])))]
-    rows = []
-    with ProcessPoolExecutor(n_jobs) as ex:
-        for row in ex.map(_dev_job, jobs):
-            _log(log, row)
-            rows.append(row)
+    parts = {s: len(dev_parts(s, load_long_set(s, staging)[1])) for s in sets}  # each set read once here
+    jobs = [(c, s, str(staging), p) for s in sets for c in configs for p in range(parts[s])]
+    rows = _map_logged(_dev_job, jobs, n_jobs, log)
     acc = {c: {s: sum(r["correct"] for r in rows if r["candidate"] == c and r["set"] == s)
                / sum(r["n"] for r in rows if r["candidate"] == c and r["set"] == s) for s in sets} for c in configs}
     print("| config | " + " | ".join(sets) + " | mean |")
@@ -276,14 +282,8 @@ def _test_job(job: tuple[str, str, int]) -> dict[str, Any]:
 
 def long_test48(staging: Path, seeds: list[int], n_jobs: int, log: Path | None = None) -> dict[str, Any]:
     """Section 4.8, step 3: the library default on the TRAIN/TEST splits of the long sets, one fit per seed."""
-    from concurrent.futures import ProcessPoolExecutor
-
     jobs = [(s, str(staging), seed) for s in TEST_SETS_48 for seed in seeds]
-    rows = []
-    with ProcessPoolExecutor(n_jobs) as ex:
-        for row in ex.map(_test_job, jobs):
-            _log(log, row)
-            rows.append({k: v for k, v in row.items() if not k.startswith("_")})
+    rows = _map_logged(_test_job, jobs, n_jobs, log)
     out: dict[str, Any] = {}
     print("| set | TEST acc, seeds | mean ± std [min, max] | 1-NN | CPU s per run |")
     for s in TEST_SETS_48:
