@@ -372,7 +372,8 @@ def test_series_robust_equals_nanpercentile_of_each_series(groups, inner, n_feat
             lo, med, hi = np.nanpercentile(rows, [q[0], 50.0, q[1]], axis=0)
         has = ~np.isnan(med)
         np.testing.assert_array_equal(s.center_[k], np.where(has, med, 0.0))
-        np.testing.assert_array_equal(s.scale_[k], np.where(has & (hi > lo), hi - lo, 1.0))
+        # a range below ten machine epsilons is rounding (scikit-learn's line): scale 1
+        np.testing.assert_array_equal(s.scale_[k], np.where(has & (hi - lo >= 10 * np.finfo(float).eps), hi - lo, 1.0))
         one = RobustScaler(quantile_range=q).fit(rows)  # the global scaler on this series alone
         np.testing.assert_array_equal(one.center_, s.center_[k])
         np.testing.assert_array_equal(one.scale_, s.scale_[k])
@@ -380,6 +381,38 @@ def test_series_robust_equals_nanpercentile_of_each_series(groups, inner, n_feat
     np.testing.assert_array_equal(s.n_samples_seen_, (~np.isnan(X)).reshape(-1, n_features).sum(axis=0))
     Y = s.transform(X, g)
     np.testing.assert_array_equal(np.isnan(Y), np.isnan(X))
+    assert np.isfinite(Y[~np.isnan(X)]).all()
+
+
+def test_robust_range_of_a_few_ulps_scales_by_one_like_sklearn():
+    # Found by the property test above: quantiles 0 and a subnormal gave a range of 5e-324, and
+    # transform divided 1e6 by it (overflow to inf). Such a range is rounding, not spread.
+    X = np.array([[0.0, 1.0], [0.0, 2.0], [5e-324, 3.0], [1e6, 4.0], [5e-324, 5.0]])
+    g = np.zeros(len(X), dtype=int)
+    ref = skp.RobustScaler(quantile_range=(20.0, 50.0)).fit(X)
+    q = (20, 50)
+    for s in (RobustScaler(quantile_range=q).fit(X), SeriesScaler(base="robust", quantile_range=q).fit(X, g)):
+        np.testing.assert_array_equal(np.ravel(s.scale_), ref.scale_)  # [1, range of column 1]
+        Y = s.transform(X) if isinstance(s, RobustScaler) else s.transform(X, g)
+        assert np.isfinite(Y).all()
+        np.testing.assert_allclose(Y, ref.transform(X))
+    s = SeriesScaler(base="robust").fit(X, g)
+    assert s._constant[0].tolist() == [True, False]  # only centred, like a zero range
+
+
+@pytest.mark.parametrize("base", ["minmax", "maxabs"])
+def test_range_or_max_of_a_few_ulps_scales_by_one_like_sklearn(base):
+    # The same rounding line for the other range-based scalers (sklearn's _handle_zeros_in_scale).
+    X = np.array([[0.0, 1.0], [1e-310, 2.0], [3e-310, 4.0]])
+    ours, theirs = {"minmax": (MinMaxScaler, skp.MinMaxScaler), "maxabs": (MaxAbsScaler, skp.MaxAbsScaler)}[base]
+    ref, one = theirs().fit(X), ours().fit(X)
+    new = np.array([[1e6, 3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        np.testing.assert_allclose(one.transform(new), ref.transform(new))
+        s = SeriesScaler(base=base).fit(X, np.zeros(3, dtype=int))
+        np.testing.assert_allclose(s.transform(new, np.zeros(1, dtype=int)), ref.transform(new))
+    assert s._constant[0].tolist() == [True, False]
 
 
 def test_series_robust_constant_and_all_nan_pairs_scale_by_one():

@@ -18,7 +18,7 @@ from ..exceptions import ArtifactError, DataError, DataWarning, ShapeError
 from . import _moments
 from ._moments import Moments, _as_array, _out_dtype, _raise_inf, _rows
 from ._quantiles import group_percentiles
-from ._scalers import BaseScaler, _check_range, _robust_center_scale, _scaler_from_spec
+from ._scalers import MIN_SCALE, BaseScaler, _check_range, _robust_center_scale, _scaler_from_spec
 
 __all__ = ["ColumnScaler", "InstanceScaler", "SeriesScaler"]
 
@@ -237,8 +237,8 @@ class SeriesScaler(BaseScaler):
     base : {"standard", "minmax", "maxabs", "robust", "none"}, default="standard"
         The per-feature scaler applied within each series. ``"robust"`` centres on
         each series' median and divides by its inter-quantile range, as
-        :class:`RobustScaler` does for one series (NaN ignored; a zero range, or a
-        series with no value in a feature, scales by 1). Its quantiles need every
+        :class:`RobustScaler` does for one series (NaN ignored; a range that is zero
+        up to rounding, or a series with no value in a feature, scales by 1). Its quantiles need every
         row at once, so it has no :meth:`partial_fit`: call :meth:`fit`.
     epsilon : float, default=1e-12
         Constant-feature bound of ``"standard"`` (see :class:`StandardScaler`).
@@ -343,11 +343,11 @@ class SeriesScaler(BaseScaler):
         elif self.base == "minmax":
             lo = np.where(m.count > 0, m.bounds()[0], 0.0)
             rng = np.where(m.count > 0, m.max - lo, 0.0)
-            const = rng <= 0
+            const = rng < MIN_SCALE  # zero up to rounding, as the per-feature scalers
             self.center_, self.scale_ = lo, np.where(const, 1.0, rng)
         elif self.base == "maxabs":
             mx = np.where(m.count > 0, np.maximum(np.abs(m.bounds()[0]), np.abs(m.bounds()[1])), 0.0)
-            const = mx <= 0
+            const = mx < MIN_SCALE
             self.center_, self.scale_ = np.zeros_like(mx), np.where(const, 1.0, mx)
         else:
             const = np.zeros(m.mean.shape, bool)

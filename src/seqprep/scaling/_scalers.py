@@ -377,16 +377,22 @@ def _check_range(value: Any, name: str, lo: float, hi: float, strict: bool) -> t
     return a, b
 
 
+#: Ranges, maxima and inter-quantile ranges below this count as zero (scale 1): ten float64 machine
+#: epsilons, the line scikit-learn's ``_handle_zeros_in_scale`` draws. A range of a few ulps (values
+#: 0 and a subnormal) is rounding, not spread: dividing by it sends ordinary values to inf.
+MIN_SCALE = 10 * float(np.finfo(np.float64).eps)
+
+
 def _robust_center_scale(quantiles: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(center, scale, constant)`` from the ``(q_low, median, q_high)`` rows of ``quantiles`` and the counts.
 
     One rule for :class:`RobustScaler` (per feature) and ``SeriesScaler(base="robust")`` (per series
     and feature), so that a series alone gets the same statistics from both: the median is the
-    centre (0 without values) and the inter-quantile range the scale, 1 when it is zero or there
-    are no values (``constant``: only centred).
+    centre (0 without values) and the inter-quantile range the scale, 1 when it is below
+    ``MIN_SCALE`` or there are no values (``constant``: only centred).
     """
     has = counts > 0
-    spread = has & (quantiles[2] > quantiles[0])
+    spread = has & (quantiles[2] - quantiles[0] >= MIN_SCALE)
     return np.where(has, quantiles[1], 0.0), np.where(spread, quantiles[2] - quantiles[0], 1.0), ~spread
 
 
@@ -484,7 +490,8 @@ class MinMaxScaler(BaseScaler):
     Attributes
     ----------
     data_min_, data_max_, data_range_ : ndarray of shape (n_features,)
-        A constant (or all-NaN) feature gets ``data_range_ = 1``.
+        A constant (or all-NaN) feature gets ``data_range_ = 1``; so does a range below
+        ``10 * eps`` (about 2.2e-15, zero up to rounding, as in scikit-learn).
     scale_, min_ : ndarray of shape (n_features,)
         ``transform(x) = x * scale_ + min_`` (scikit-learn's meaning).
 
@@ -513,7 +520,7 @@ class MinMaxScaler(BaseScaler):
         self.data_min_ = np.where(empty, 0.0, data_lo)
         self.data_max_ = np.where(empty, 0.0, data_hi)
         rng = self.data_max_ - self.data_min_
-        self.data_range_ = np.where(rng > 0, rng, 1.0)
+        self.data_range_ = np.where(rng >= MIN_SCALE, rng, 1.0)
         lo, hi = (float(v) for v in self.feature_range)
         self.scale_ = (hi - lo) / self.data_range_
         self.min_ = lo - self.data_min_ * self.scale_
@@ -524,7 +531,7 @@ class MinMaxScaler(BaseScaler):
 
 
 class MaxAbsScaler(BaseScaler):
-    """Divide each feature by its maximum absolute value (0 -> 1).
+    """Divide each feature by its maximum absolute value (0, or below ``10 * eps``, -> 1).
 
     Risk of data leak: fit on the training part only (see the module docstring).
 
@@ -550,7 +557,7 @@ class MaxAbsScaler(BaseScaler):
         m = self._moments
         lo, hi = m.bounds()
         self.max_abs_ = np.where(m.count == 0, 0.0, np.maximum(np.abs(lo), np.abs(hi)))
-        self.scale_ = np.where(self.max_abs_ > 0, self.max_abs_, 1.0)
+        self.scale_ = np.where(self.max_abs_ >= MIN_SCALE, self.max_abs_, 1.0)
 
     def _affine_params(self) -> tuple[Any, Any, Any]:
         return 0.0, self.scale_, 0.0
@@ -572,6 +579,8 @@ class RobustScaler(BaseScaler):
     Attributes
     ----------
     center_, scale_ : ndarray of shape (n_features,)
+        Medians and inter-quantile ranges; a range below ``10 * eps`` (about 2.2e-15: zero up
+        to rounding, as in scikit-learn) or a feature without values gets scale 1.
 
     Examples
     --------
