@@ -623,7 +623,8 @@ class RobustScaler(BaseScaler):
         """Fitted state from the ``(q_low, median, q_high)`` rows of ``quantiles`` and the non-NaN counts.
 
         Shared by :meth:`fit` and the streaming fit (:mod:`seqprep.outofcore`, exact quantiles over
-        several passes), so that both give the same statistics. A zero range scales by 1.
+        several passes), so that both give the same statistics. A range that is zero up to rounding
+        (below ``10 * eps``) scales by 1.
         """
         self.center_, self.scale_, _ = _robust_center_scale(quantiles, counts)
         self._set_seen(np.asarray(counts, np.int64))
