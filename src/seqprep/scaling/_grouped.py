@@ -18,7 +18,7 @@ from ..exceptions import ArtifactError, DataError, DataWarning, ShapeError
 from . import _moments
 from ._moments import Moments, _as_array, _out_dtype, _raise_inf, _rows
 from ._quantiles import group_percentiles
-from ._scalers import MIN_SCALE, BaseScaler, _check_range, _robust_center_scale, _scaler_from_spec
+from ._scalers import BaseScaler, _check_range, _robust_center_scale, _scaler_from_spec, _spread_or_one
 
 __all__ = ["ColumnScaler", "InstanceScaler", "SeriesScaler"]
 
@@ -238,8 +238,8 @@ class SeriesScaler(BaseScaler):
         The per-feature scaler applied within each series. ``"robust"`` centres on
         each series' median and divides by its inter-quantile range, as
         :class:`RobustScaler` does for one series (NaN ignored; a range that is zero
-        up to rounding, or a series with no value in a feature, scales by 1). Its quantiles need every
-        row at once, so it has no :meth:`partial_fit`: call :meth:`fit`.
+        up to rounding, or a series with no value in a feature, scales by 1). Its quantiles
+        need every row at once, so it has no :meth:`partial_fit`: call :meth:`fit`.
     epsilon : float, default=1e-12
         Constant-feature bound of ``"standard"`` (see :class:`StandardScaler`).
     quantile_range : tuple (q_low, q_high), default=(25, 75)
@@ -342,13 +342,12 @@ class SeriesScaler(BaseScaler):
             self.center_, self.scale_ = m.mean.copy(), np.where(const, 1.0, std)
         elif self.base == "minmax":
             lo = np.where(m.count > 0, m.bounds()[0], 0.0)
-            rng = np.where(m.count > 0, m.max - lo, 0.0)
-            const = rng < MIN_SCALE  # zero up to rounding, as the per-feature scalers
-            self.center_, self.scale_ = lo, np.where(const, 1.0, rng)
+            scale, const = _spread_or_one(np.where(m.count > 0, m.max - lo, 0.0))
+            self.center_, self.scale_ = lo, scale
         elif self.base == "maxabs":
             mx = np.where(m.count > 0, np.maximum(np.abs(m.bounds()[0]), np.abs(m.bounds()[1])), 0.0)
-            const = mx < MIN_SCALE
-            self.center_, self.scale_ = np.zeros_like(mx), np.where(const, 1.0, mx)
+            scale, const = _spread_or_one(mx)
+            self.center_, self.scale_ = np.zeros_like(mx), scale
         else:
             const = np.zeros(m.mean.shape, bool)
             self.center_, self.scale_ = np.zeros(m.mean.shape), np.ones(m.mean.shape)

@@ -383,6 +383,12 @@ def _check_range(value: Any, name: str, lo: float, hi: float, strict: bool) -> t
 MIN_SCALE = 10 * float(np.finfo(np.float64).eps)
 
 
+def _spread_or_one(spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(scale, constant)``: ``spread`` where it is at least ``MIN_SCALE``, else 1 (flagged constant)."""
+    constant = spread < MIN_SCALE
+    return np.where(constant, 1.0, spread), constant
+
+
 def _robust_center_scale(quantiles: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(center, scale, constant)`` from the ``(q_low, median, q_high)`` rows of ``quantiles`` and the counts.
 
@@ -392,8 +398,8 @@ def _robust_center_scale(quantiles: np.ndarray, counts: np.ndarray) -> tuple[np.
     ``MIN_SCALE`` or there are no values (``constant``: only centred).
     """
     has = counts > 0
-    spread = has & (quantiles[2] - quantiles[0] >= MIN_SCALE)
-    return np.where(has, quantiles[1], 0.0), np.where(spread, quantiles[2] - quantiles[0], 1.0), ~spread
+    scale, constant = _spread_or_one(np.where(has, quantiles[2] - quantiles[0], 0.0))
+    return np.where(has, quantiles[1], 0.0), scale, constant
 
 
 def _warn_constant(scaler: BaseScaler, idx: np.ndarray, all_nan: np.ndarray) -> None:
@@ -520,7 +526,7 @@ class MinMaxScaler(BaseScaler):
         self.data_min_ = np.where(empty, 0.0, data_lo)
         self.data_max_ = np.where(empty, 0.0, data_hi)
         rng = self.data_max_ - self.data_min_
-        self.data_range_ = np.where(rng >= MIN_SCALE, rng, 1.0)
+        self.data_range_ = _spread_or_one(rng)[0]
         lo, hi = (float(v) for v in self.feature_range)
         self.scale_ = (hi - lo) / self.data_range_
         self.min_ = lo - self.data_min_ * self.scale_
@@ -557,7 +563,7 @@ class MaxAbsScaler(BaseScaler):
         m = self._moments
         lo, hi = m.bounds()
         self.max_abs_ = np.where(m.count == 0, 0.0, np.maximum(np.abs(lo), np.abs(hi)))
-        self.scale_ = np.where(self.max_abs_ >= MIN_SCALE, self.max_abs_, 1.0)
+        self.scale_ = _spread_or_one(self.max_abs_)[0]
 
     def _affine_params(self) -> tuple[Any, Any, Any]:
         return 0.0, self.scale_, 0.0
