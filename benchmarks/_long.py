@@ -86,7 +86,7 @@ def _fit(Xtr: Any, ytr: Any, Xte: Any, yte: Any, plan: Any, seed: int, **kw: Any
            "nn1": res.metrics["nearest_neighbour_1"]["accuracy"], "cpu_s": time.process_time() - cpu0,
            "wall_s": time.perf_counter() - wall0, "load_start": load0, "load_end": os.getloadavg()[0],
            "plan": res.config["compute_plan"], "normalization": res.config["normalization"],
-           "epochs_run": len(res.history.history)}
+           "epochs_run": len(res.history.history), "augment_choice": res.config.get("augment_choice")}
     out["_predictions"] = res.predictions["cnn_lstm"].astype(str).tolist()
     return out
 
@@ -241,6 +241,8 @@ DEV_CONFIGS: dict[str, dict[str, Any]] = {
     "aug-js": {"train_config": {"augment": ["jitter", "scaling"]}},
     "aug-jsw": {"train_config": {"augment": ["jitter", "scaling", "window_slice"]}},
     "aug-jst": {"train_config": {"augment": ["jitter", "scaling", "time_warp"]}},
+    # section 4.10: jitter+scaling or all four, chosen per run by a 2-fold CV on its training cases
+    "aug-auto": {"train_config": {"augment": "auto"}},
 }
 
 

@@ -109,7 +109,8 @@ def _fit_one(job: tuple[Any, ...]) -> dict[str, Any]:
             "acc": res.metrics["cnn_lstm"]["accuracy"], "nn1": res.metrics["nearest_neighbour_1"]["accuracy"],
             "cpu_s": time.process_time() - t0, "wall_s": time.perf_counter() - wall0,
             "epochs": len(res.history.history),
-            "load_start": load0, "load_end": os.getloadavg()[0], "threads": res.config.get("threads")}
+            "load_start": load0, "load_end": os.getloadavg()[0], "threads": res.config.get("threads"),
+            "augment_choice": res.config.get("augment_choice")}
 
 
 #: Section 4.7: optimizer steps an ensemble may take in all, and its largest size.

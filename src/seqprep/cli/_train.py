@@ -606,6 +606,13 @@ def _train_classification(
     plan = res.config.get("compute_plan") or {}
     if plan.get("changed"):  # long or many-case sets: say what the bound changed (run.json has the details)
         console.print(f"Compute plan: {plan['why']} (--compute-plan off to train without the bound).")
+    choice = res.config.get("augment_choice")
+    if choice:  # augment = "auto": say what was chosen and on what evidence (run.json has the folds)
+        from rich.markup import escape
+
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in choice["mean_accuracy"].items())
+        console.print(escape(f"Augmentation (auto): {choice['chosen']}; " + (choice["skipped"] or
+                                                                           f"2-fold CV on TRAIN: {scores}.")))
     _print_results(console, res)
     console.print(f"  run directory: [bold]{res.run_dir}[/]  (report: {Path(str(res.run_dir)) / 'report.html'})")
 

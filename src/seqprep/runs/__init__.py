@@ -22,9 +22,11 @@ Every score is computed on the SAME test windows for the model and the baselines
 un-scaling to the data's own units. Only training rows ever feed a statistic.
 
 The module is the public face; the steps live in private modules, one concept each:
-``_forecast`` and ``_classify`` (the steps of each kind of run), ``_data_check`` (the data check),
-``_run_model`` (settings, training, scoring), ``_run_dir`` (the run directory's format, atomic write
-and loading) and ``_saved_runs`` (re-scoring and forecasting from a saved run).
+``_runs`` (the three run functions), ``_forecast`` and ``_classify`` (the steps of each kind of run),
+``_compute`` (the compute plan of long sets), ``_augment_choice`` (``augment="auto"``), ``_data_check``
+(the data check), ``_model`` (settings, training, scoring), ``_result`` (RunResult), ``_run_dir`` (the
+run directory's format, atomic write and loading) and ``_saved`` (re-scoring and forecasting from a
+saved run).
 """
 
 from __future__ import annotations

@@ -31,10 +31,13 @@ def model_settings(defaults: Mapping[str, Any], given: Mapping[str, Any] | None)
     return merge_settings(defaults, given, "model_config")
 
 
-def fit_kwargs(train_config: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
+def fit_kwargs(train_config: dict[str, Any], threads: int | None = None, auto_augment: bool = False
+               ) -> dict[str, Any]:
     """Check ``train_config``'s keys before any work and put ``augment`` in the JSON form run.json stores.
 
     ``threads`` (the run's argument) overrides ``train_config["threads"]``; both are checked here.
+    ``augment="auto"`` is kept as is where the run can choose (``auto_augment``: classification runs)
+    and refused elsewhere.
     """
     allowed = {"epochs", "batch_size", "lr", "weight_decay", "scheduler", "clip_grad_norm", "patience", "loss",
                "augment", "label_smoothing", "threads", "checkpoint", "plateau_patience", "min_lr", "amp"}
@@ -49,7 +52,12 @@ def fit_kwargs(train_config: dict[str, Any], threads: int | None = None) -> dict
     if out.get("threads") is not None:
         out["threads"] = check_int(out["threads"], "threads", minimum=1,
                                    fix="Use threads >= 1, or leave it out for the automatic count.")
-    if out.get("augment") is not None:
+    if isinstance(out.get("augment"), str) and out["augment"] == "auto":
+        if not auto_augment:
+            raise param_error("augment", "an augmentation name or a list of names", "auto",
+                              "augment=\"auto\" (chosen per run from TRAIN) is for classification runs only; "
+                              "name the augmentation, e.g. augment = [\"jitter\", \"scaling\"].")
+    elif out.get("augment") is not None:
         from ..augment import make_augmentation
 
         # Stored in run.json: keep the JSON form (fit accepts it back), validated here, before training.

@@ -13,6 +13,7 @@ from .._validation import check_bool, check_choice, check_float, check_int, para
 from ..exceptions import DataError
 from ..io import NAN_POLICIES, from_polars, index_columns, polars_kind
 from ..training import resolve_device  # fit's own rule (torch imported on call)
+from ._augment_choice import choose_augmentation
 from ._classify import (
     NORMALIZATIONS,
     VARIABLE_LENGTH,
@@ -419,7 +420,11 @@ def run_classification(
         (global must win by more than 0.02 of accuracy).
         Default :data:`DEFAULT_CLASSIFICATION_NORMALIZATION`. run.json records the one used.
     model_config, train_config, seed, out_dir, overwrite, progress, title, device, threads
-        As in :func:`run_forecast`.
+        As in :func:`run_forecast`. ``train_config["augment"]`` may also be ``"auto"``: jitter +
+        scaling or all four transforms (adding window slice and time warp), whichever scores better
+        in a stratified 2-fold CV on the training cases with a quarter of the epochs (a tie within
+        0.01 keeps jitter + scaling; docs/results.md 4.10). run.json's ``augment_choice`` records the
+        scores and the choice; ``train.augment`` the augmentation that trained.
     compute_plan : "auto", "off" or dict, default "auto"
         A bound on the training work for long or many-case sets. ``"auto"``: cases longer than 512
         steps are average-pooled to at most 512 (the masks of unequal-length cases follow), and the
@@ -463,7 +468,8 @@ def run_classification(
     device = resolve_device(device)  # before any work: "cuda" without a GPU is refused here
     compute = check_compute_plan(compute_plan)
     model_cfg = model_settings(DEFAULT_CLASSIFICATION_MODEL_CONFIG, model_config)
-    train_cfg = fit_kwargs(merge_settings(DEFAULT_CLASSIFICATION_TRAIN_CONFIG, train_config, "train_config"), threads)
+    train_cfg = fit_kwargs(merge_settings(DEFAULT_CLASSIFICATION_TRAIN_CONFIG, train_config, "train_config"), threads,
+                           auto_augment=True)
     target_dir = prepare_out_dir(out_dir, overwrite)
 
     # The compute plan (docs/results.md section 4.6): pool long cases, cut the epochs of a run over the budget.
@@ -476,6 +482,16 @@ def run_classification(
         train_cfg["epochs"] = plan["epochs_used"]
     if plan["plateau_patience_used"] != plan["plateau_patience"]:
         train_cfg["plateau_patience"] = plan["plateau_patience_used"]
+
+    augment_choice = None
+    if train_cfg.get("augment") == "auto":  # docs/results.md 4.10: chosen on the training cases, before the fit
+        fit_rows = hold_out(len(Xtr_raw), val_fraction, seed)[0]  # the validation cases (if any) stay unseen
+        augment, augment_choice = choose_augmentation(
+            run_classification, Xtr_raw[fit_rows], ytr[fit_rows], train_cfg, seed,
+            {"val_fraction": val_fraction, "variable_length": variable_length, "normalization": normalization,
+             "model_config": model_cfg, "device": device},
+        )
+        train_cfg["augment"] = fit_kwargs({"augment": augment})["augment"]
 
     cases = prepare_cases(Xtr_raw, ytr, Xte_raw, yte, val_fraction, seed, variable_length, normalization)
     model, result, member_results = fit_model(
@@ -490,6 +506,8 @@ def run_classification(
                                    variable_length)
     config["model_type"] = model_type(model_cfg)
     config["compute_plan"] = {**plan, "lstm_steps": _lstm_steps(model, cases.X_train.shape[1])}
+    if augment_choice is not None:
+        config["augment_choice"] = augment_choice
     info = {"windows": cases.shapes(), "skipped": {}, "verdict": verdict}
     res = RunResult("classification", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
