@@ -934,7 +934,8 @@ def main(argv: list[str] | None = None) -> int:
         if "test48" in args.long_phases:  # section 4.8, step 3: TEST of the resulting default on the long sets
             from _long import long_test48
 
-            results["long_test48"] = long_test48(staging, args.seeds, args.jobs, log)
+            cands = args.long_candidates or ["default"]  # one DEV_CONFIGS name (4.10: aug-auto)
+            results["long_test48"] = long_test48(staging, args.seeds, args.jobs, log, config=cands[0])
         if "explore" in args.long_phases:  # TRAIN only, after the rule: informs a later rule, changes nothing
             results["long_explore"] = long_explore(staging, log)
     if args.task == "forecast-pool":

@@ -59,9 +59,16 @@ def fit_kwargs(train_config: dict[str, Any], threads: int | None = None, auto_au
                               "name the augmentation, e.g. augment = [\"jitter\", \"scaling\"].")
     elif out.get("augment") is not None:
         from ..augment import make_augmentation
+        from ..exceptions import InvalidParameterError
 
         # Stored in run.json: keep the JSON form (fit accepts it back), validated here, before training.
-        out["augment"] = make_augmentation(out["augment"]).to_dict()
+        try:
+            out["augment"] = make_augmentation(out["augment"]).to_dict()
+        except InvalidParameterError as exc:
+            if not auto_augment:
+                raise
+            raise InvalidParameterError(f'{exc} A classification run also takes augment = "auto" (chosen per run '
+                                        "from TRAIN).") from None
     return out
 
 
