@@ -127,7 +127,16 @@ def test_train_and_evaluate_archive_formats(train, test, task, tmp_path):
     result = _invoke("train", "--train", str(DATA / train), "--test", str(DATA / test), "--device", "cpu",
                      "--config", str(config), "--out", str(run))
     assert result.exit_code == 0, result.output
-    metrics = json.loads((run / "metrics.json").read_text())["test"]
+    saved = json.loads((run / "metrics.json").read_text())
+    metrics = saved["test"]
+    # every kind of run says in words whether a baseline beats the network (regression on cases too)
+    assert saved["summary"] and saved["summary"].split(":")[0] in " ".join(result.output.split())
+    key = "mae" if task == "regression" else "accuracy"
+    beaten = sorted(k for k, v in metrics.items() if k != "cnn_lstm" and (
+        v[key] < metrics["cnn_lstm"][key] if key == "mae" else v[key] > metrics["cnn_lstm"][key]))
+    # the verdict compares at the printed precision: a baseline ahead by less than that is a tie
+    assert set(saved["verdict"]["beaten_by"]) <= set(beaten) <= set(saved["verdict"]["beaten_by"] +
+                                                                     saved["verdict"]["ties"])
     if task == "regression":
         assert set(metrics) == {"cnn_lstm", "mean_of_training_targets", "ridge", "nearest_neighbour_1"}
         assert set(metrics["cnn_lstm"]) == {"mae", "rmse", "smape"}

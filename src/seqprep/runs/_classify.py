@@ -665,12 +665,15 @@ def write_regression_cases_run(
 
         save_model(res.model, tmp / "model")
         write_json(tmp / "run.json", res.config)
-        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": {}, "n_test_windows": len(cases.y_test)})
+        verdict = res.info.get("verdict")
+        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": {}, "n_test_windows": len(cases.y_test),
+                                          "verdict": verdict, "summary": (verdict or {}).get("summary")})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)
         np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test)
         write_report(tmp, title=title, task="regression", history=res.member_histories or res.history,
                      y_true=cases.y_test, y_pred=preds["cnn_lstm"],
-                     baselines={k: v for k, v in preds.items() if k != "cnn_lstm"}, results=res.metrics)
+                     baselines={k: v for k, v in preds.items() if k != "cnn_lstm"}, results=res.metrics,
+                     verdict=verdict)
 
     return write_run(target, write, overwrite=overwrite)

@@ -563,7 +563,8 @@ def run_regression(
     Returns
     -------
     RunResult
-        Metrics are MAE, RMSE and sMAPE on the test cases, in the target's units.
+        Metrics are MAE, RMSE and sMAPE on the test cases, in the target's units;
+        ``info["verdict"]`` says in plain words whether a baseline beats the network on the test MAE.
 
     Examples
     --------
@@ -590,10 +591,12 @@ def run_regression(
     )
     preds = regress_with_baselines(model, cases)
     metrics = score("regression", cases.y_test, preds)
+    # A regressor that loses to ridge or 1-NN must say so, as the forecasting and classification runs do.
+    verdict = compare_to_baselines("regression", metrics)
     table = pd.DataFrame({"case": np.arange(len(cases.y_test)), "y_true": cases.y_test, **preds})
     config = regression_cases_config(cases, val_fraction, seed, model, train_cfg, result, member_results)
     config["model_type"] = model_type(model_cfg)
-    info = {"windows": cases.shapes(), "skipped": {}}
+    info = {"windows": cases.shapes(), "skipped": {}, "verdict": verdict}
     res = RunResult("regression", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
