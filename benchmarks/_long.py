@@ -246,13 +246,18 @@ DEV_CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
+def _fit_config(cfg_name: str, Xtr: Any, ytr: Any, Xte: Any, yte: Any, seed: int) -> dict[str, Any]:
+    """:func:`_fit` with the DEV_CONFIGS entry ``cfg_name`` (its compute plan and run_classification settings)."""
+    cfg = DEV_CONFIGS[cfg_name]
+    kw = {k: cfg[k] for k in ("model_config", "train_config", "normalization") if k in cfg}
+    return _fit(Xtr, ytr, Xte, yte, cfg.get("compute_plan", "auto"), seed, **kw)
+
+
 def _dev_job(job: tuple[str, str, str, int]) -> dict[str, Any]:
     cfg_name, name, staging, part = job
-    cfg = DEV_CONFIGS[cfg_name]
     Xtr, ytr, _, _ = load_long_set(name, Path(staging))  # TEST is read by the loader but not used here
     fit_idx, held = dev_parts(name, ytr)[part]
-    kw = {k: cfg[k] for k in ("model_config", "train_config", "normalization") if k in cfg}
-    row = _fit(Xtr[fit_idx], ytr[fit_idx], Xtr[held], ytr[held], cfg.get("compute_plan", "auto"), 0, **kw)
+    row = _fit_config(cfg_name, Xtr[fit_idx], ytr[fit_idx], Xtr[held], ytr[held], 0)
     row.update(set=name, part=part, candidate=cfg_name, seed=0, phase="dev")
     return row
 
@@ -276,10 +281,8 @@ TEST_SETS_48 = ("PLAID", "OSULeaf", "ACSF1", "PigCVP")  # section 4.8, step 3 (t
 
 def _test_job(job: tuple[str, str, int, str]) -> dict[str, Any]:
     name, staging, seed, cfg_name = job
-    cfg = DEV_CONFIGS[cfg_name]
     Xtr, ytr, Xte, yte = load_long_set(name, Path(staging))
-    kw = {k: cfg[k] for k in ("model_config", "train_config", "normalization") if k in cfg}
-    row = _fit(Xtr, ytr, Xte, yte, cfg.get("compute_plan", "auto"), seed, **kw)
+    row = _fit_config(cfg_name, Xtr, ytr, Xte, yte, seed)
     row.update(set=name, seed=seed, phase="test48", candidate=cfg_name)
     return row
 
