@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from io import BytesIO
@@ -38,7 +39,7 @@ from ._json import freq_json, json_default, key_json
 from ._manifest import verify_checksums, write_checksums
 from ._validation import check_bool, check_choice, check_distinct, check_int, list_names, param_error
 from ._version import __version__
-from .exceptions import ArtifactError, DataError, InvalidParameterError, NotFittedError, ShapeError
+from .exceptions import ArtifactError, DataError, DataWarning, InvalidParameterError, NotFittedError, ShapeError
 from .io import SeriesData, as_series, check_out_dir, from_polars, polars_kind
 from .scaling import (
     BaseScaler,
@@ -594,7 +595,23 @@ class Pipeline:
         scaler = self._make_scaler(columns)
         if isinstance(scaler, SeriesScaler):
             return scaler.fit(table[rows], codes[rows])
-        return scaler.fit(table[_as_slice(rows)])
+        # The scaler sees a bare array, so its zero-variance warning would name columns by position
+        # ('1'); catch it and say it again with the column names the user wrote.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            scaler.fit(table[_as_slice(rows)])
+        constant = getattr(scaler, "constant_features_", None)
+        for w in caught:
+            if issubclass(w.category, DataWarning) and constant is not None and len(constant) \
+                    and getattr(scaler, "feature_names_in_", None) is None and "zero variance" in str(w.message):
+                names = [columns[int(i)] for i in constant if int(i) < len(columns)]
+                warnings.warn(
+                    f"{len(names)} column(s) are constant in the training rows: {list_names(names)}. Their scale "
+                    "is set to 1 (they are only centred); a column that only varies after the training part "
+                    "carries no signal the model can learn.", DataWarning, stacklevel=4)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return scaler
 
     def _make_scaler(self, columns: list[str]) -> BaseScaler:
         if self.scale_per in ("sample", "window"):  # per-window statistics: nothing fitted on the rows ...

@@ -145,3 +145,64 @@ def test_train_and_evaluate_archive_formats(train, test, task, tmp_path):
         assert "accuracy" in metrics["cnn_lstm"]
     ev = _invoke("evaluate", str(run))
     assert ev.exit_code == 0 and "matches" in ev.output
+
+
+def test_train_without_time_and_target_takes_the_only_date_and_numeric_columns(tmp_path):
+    """PBS (a 'Month' column of '1991 Jul' strings beside one numeric column): no --time, no --target."""
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    run = tmp_path / "run"
+    result = _invoke("train", str(DATA / "pbs" / "PBS_dataset.csv"), "--lookback", "6", "--device", "cpu",
+                     "--config", str(config), "--out", str(run))
+    assert result.exit_code == 0, result.output
+    assert "time axis: 'Month'" in result.output and "target: 'Scripts'" in result.output
+    saved = json.loads((run / "run.json").read_text())
+    assert saved["time"] == "Month" and saved["target"] == "Scripts"
+    assert saved["time_axis"]["frequency"].startswith("MS")
+    pred = tmp_path / "pred.csv"
+    out = _invoke("predict", str(run), "--data", str(DATA / "pbs" / "PBS_dataset.csv"), "--out", str(pred))
+    assert out.exit_code == 0, out.output
+    assert str(pd.read_csv(pred)["prediction_time"].iloc[-1]).startswith("2008-07")
+
+
+def test_a_saved_datetime_index_is_the_time_axis_and_two_numeric_columns_need_a_target(tmp_path):
+    """``DataFrame.to_csv`` writes a DatetimeIndex as an unnamed first column: it is the time, not a row index."""
+    frame = pd.read_csv(DATA / "airline" / "Airline.csv", parse_dates=["Date"]).set_index("Date")
+    frame["promo"] = (frame.index.month == 12).astype(float)
+    file = tmp_path / "saved.csv"
+    frame.rename_axis(None).to_csv(file)
+    assert pd.read_csv(file).columns[0] == "Unnamed: 0"
+    result = _invoke("train", str(file), "--device", "cpu", "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2
+    line = result.output.strip().splitlines()[-1]
+    assert "--target" in line and "'Passengers', 'promo'" in line
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    ok = _invoke("train", str(file), "--target", "Passengers", "--lookback", "6", "--device", "cpu",
+                 "--config", str(config), "--out", str(tmp_path / "run"))
+    assert ok.exit_code == 0, ok.output
+    saved = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert saved["time"] == "Unnamed: 0" and saved["time_axis"]["frequency"].startswith("MS")
+    assert saved["index_columns_left_out"] == []
+
+
+def test_a_column_constant_in_training_is_named_in_one_warning_line(tmp_path):
+    """seatbelts' law indicator is 0 until the test part: the console script says so in one line, by name."""
+    import subprocess
+    import sys
+
+    frame = pd.read_csv(DATA / "airline" / "Airline.csv")
+    frame["law"] = 0.0
+    frame.loc[frame.index[-20:], "law"] = 1.0
+    file = tmp_path / "law.csv"
+    frame.to_csv(file, index=False)
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    # a subprocess: pytest records warnings itself, so only a real run shows what the user sees
+    done = subprocess.run([sys.executable, "-m", "seqprep", "train", str(file), "--target", "Passengers",
+                           "--lookback", "6", "--device", "cpu", "--config", str(config),
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "constant in the training rows" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "'law'" in lines[0], done.stderr
+    assert ".py:" not in lines[0]

@@ -21,12 +21,13 @@ import importlib.util
 import os
 import sys
 import traceback
+import warnings
 from typing import Any, NoReturn
 
 import click
 
 from .._version import __version__
-from ..exceptions import LeakageError, SeqprepError
+from ..exceptions import LeakageError, SeqprepError, SeqprepWarning
 
 __all__ = ["main", "cli"]
 
@@ -200,4 +201,24 @@ def cli(debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the console script: run the CLI, turning errors into one line."""
-    return cli.main(args=argv, prog_name="seqprep")
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        return cli.main(args=argv, prog_name="seqprep")
+    finally:
+        warnings.showwarning = previous
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Print seqprep's own warnings as one ``warning: ...`` line (no source path: the user did not write it).
+
+    Other libraries' warnings keep Python's format, which says where they came from.
+    """
+    if isinstance(category, type) and issubclass(category, SeqprepWarning):
+        click.echo(f"warning: {message}", err=True)
+        return
+    _default_showwarning(message, category, filename, lineno, file, line)

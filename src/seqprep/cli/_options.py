@@ -164,3 +164,57 @@ def bool_flag(value: Any, name: str) -> bool:
     if isinstance(value, bool):
         return value
     raise param_error(name, "true or false", value)
+
+
+def infer_time(df: Any, group: str | None) -> str | None:
+    """The time column of a table given without ``--time``: its only non-numeric column of dates, if any.
+
+    A DataFrame with a DatetimeIndex saved by ``to_csv`` reads back with its dates in an unnamed
+    first column (``Unnamed: 0``); a hand-made file has a ``date`` column. Either way, when exactly
+    one text or datetime column parses as dates or periods in every row, it is the time axis.
+    Numeric columns are never taken (a column of years could be a feature), nor is a column when
+    two or more qualify: then nothing is inferred and the run has no time axis, as before.
+    """
+    import pandas as pd
+
+    from ..exceptions import DataError
+    from ..timeaxis import parse_time
+
+    found = []
+    for c in df.columns:
+        col = df[c]
+        if c == group or pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            continue
+        if col.isna().any():
+            continue
+        try:
+            _, info = parse_time(col, str(c))
+        except (DataError, ValueError, TypeError, OverflowError):
+            continue
+        if info["kind"] in ("datetime", "period"):
+            found.append(str(c))
+    return found[0] if len(found) == 1 else None
+
+
+def infer_target(df: Any, time: str | None, group: str | None) -> str:
+    """The target of a forecasting table given without ``--target``: its only numeric data column.
+
+    Row-index columns (:func:`seqprep.io.index_columns`), the time and the group column do not
+    count. With no numeric column, or several, the error lists them so that the user can pick one.
+    """
+    import pandas as pd
+
+    from ..exceptions import InvalidParameterError
+    from ..io import index_columns
+
+    skip = {time, group, *index_columns(df, [time, group])}
+    numeric = [str(c) for c in df.columns if str(c) not in skip and pd.api.types.is_numeric_dtype(df[c].dtype)
+               and not pd.api.types.is_bool_dtype(df[c].dtype)]
+    if len(numeric) == 1:
+        return numeric[0]
+    shown = ", ".join(repr(c) for c in numeric[:12]) + (", ..." if len(numeric) > 12 else "")
+    raise InvalidParameterError(
+        "`--target` is required for forecasting: the table has "
+        + (f"{len(numeric)} numeric columns ({shown}); give one, e.g. --target {numeric[0]}."
+           if numeric else "no numeric column to forecast; give --target with the column's name.")
+    )

@@ -505,8 +505,6 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
             "give DATA (a CSV/Parquet file) for forecasting, or --train X_TRAIN.ts --test X_TEST.ts for "
             "classification. See: seqprep train --help."
         )
-    if not cfg.get("target"):
-        raise InvalidParameterError("`--target` is required for forecasting. E.g. --target temp_max.")
     if "normalization" in cfg:
         shown = "--normalization" if normalization is not None else "normalization"
         raise InvalidParameterError(
@@ -520,7 +518,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
             "by --epochs and --lookback."
         )
     from ..runs import run_forecast
-    from ._options import bool_flag, read_frame
+    from ._options import bool_flag, infer_target, infer_time, read_frame
 
     path = str(cfg["data"])
     out_dir_arg = cfg.get("out")
@@ -528,6 +526,14 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         check_out_dir(out_dir_arg)
     time_name = cfg.get("time")
     df = read_frame(path, time_name)
+    if time_name is None:  # the dates column a user (or DataFrame.to_csv) wrote is the time axis
+        time_name = infer_time(df, cfg.get("group"))
+        if time_name is not None:
+            df = read_frame(path, time_name)
+            console.print(f"  time axis: {time_name!r} (the only column of dates; --time names another)")
+    if not cfg.get("target"):
+        cfg["target"] = infer_target(df, time_name, cfg.get("group"))
+        console.print(f"  target: {cfg['target']!r} (the only numeric column; --target names another)")
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(path).stem)
     res = run_forecast(
         df, target=cfg["target"], time=time_name, group=cfg.get("group"), features=cfg.get("features"),
