@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("torch")
@@ -53,10 +54,27 @@ def test_forecaster_ridge_path_is_decided_on_validation() -> None:
     df = make_sine(300, period=20, noise=0.05, as_frame=True)
     res = run_forecast(df, target="f0", time="time", lookback=20, progress=False, train_config=FAST, device="cpu")
     decision = res.config["ridge_path"]
-    assert decision["kept"] in ("ridge", "network+ridge") and decision["alpha"] > 0
+    assert decision["kept"] in ("persistence", "ridge", "network+ridge") and decision["alpha"] > 0
     assert res.config["model"]["linear_path"] is True
-    if decision["kept"] == "ridge":  # the model is then exactly the ridge (+ persistence skip)
-        assert decision["val_mae_ridge"] <= decision["val_mae_network_plus_ridge"]
+    maes = {"persistence": decision["val_mae_persistence"], "ridge": decision["val_mae_ridge"],
+            "network+ridge": decision["val_mae_network_plus_ridge"]}
+    assert maes[decision["kept"]] == min(maes.values())  # the lowest validation MAE is kept
     off = run_forecast(df, target="f0", time="time", lookback=20, progress=False, train_config=FAST, device="cpu",
                        model_config={"ridge_path": False})
     assert off.config["ridge_path"] is None and off.config["model"]["linear_path"] is False
+
+
+def test_forecaster_keeps_persistence_when_validation_says_so() -> None:
+    """A series that stops moving after its training part (PBS's scripts end at zero): persistence is exact."""
+    rng = np.random.default_rng(0)
+    values = np.r_[rng.normal(5.0, 2.0, 120), np.zeros(80)]  # zero from before the validation part
+    df = pd.DataFrame({"time": np.arange(200), "y": values})
+    res = run_forecast(df, target="y", time="time", lookback=8, progress=False, train_config=FAST, device="cpu")
+    decision = res.config["ridge_path"]
+    assert decision["kept"] == "persistence" and decision["val_mae_persistence"] == 0.0
+    assert decision["val_mae_ridge"] > 0.0
+    # the model is the persistence skip alone: its test predictions are the baseline's, to rounding
+    assert res.metrics["cnn_lstm"]["mae"] == pytest.approx(res.metrics["persistence"]["mae"], abs=1e-5)
+    no_target_input = run_forecast(df.assign(x=np.sin(np.arange(200))), target="y", time="time", features=["x"],
+                                   lookback=8, progress=False, train_config=FAST, device="cpu")
+    assert "val_mae_persistence" not in no_target_input.config["ridge_path"]  # no skip, no persistence candidate

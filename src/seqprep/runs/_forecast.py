@@ -183,8 +183,9 @@ def train_forecaster(
     ``model_config["ridge_path"]`` (default True, single networks): a linear path beside the network
     that starts as the closed-form ridge fit on the training windows (alpha picked on the validation
     windows) and stays fixed, with the network's head zeroed, so the network learns the ridge's
-    residual. Afterwards the validation windows decide: if the ridge alone has a validation MAE no
-    higher than ridge + network, the network's head is zeroed again and the model IS the ridge.
+    residual. Afterwards the validation windows decide among the models it contains, simplest first:
+    persistence (when the target is an input: path and head zeroed, the skip alone), the ridge (head
+    zeroed) and ridge + network; the lowest validation MAE wins, a tie keeps the simpler one.
     Returns what :func:`fit_model` returns, plus that decision (None without a ridge path).
     """
     model_config = dict(model_config)
@@ -223,16 +224,29 @@ def train_forecaster(
     from ..training import predict
 
     net_val = float(np.mean(np.abs(predict(model, X_va, device="cpu").reshape(-1) - y_va.reshape(-1))))
-    kept = "network+ridge"
-    if ridge_val <= net_val:  # validation decides: the network does not help, the model becomes the ridge
+    skip = model_config.get("skip_index")
+    # Validation decides among the models the trained one contains, simplest first (a tie keeps the
+    # simpler): persistence (the skip alone: path and head zero), the ridge (head zero), ridge + network.
+    # Persistence is a candidate because on a random-walk-like series neither fit beats it (docs/results.md 4.11).
+    candidates: list[tuple[str, float]] = []
+    if skip is not None:
+        candidates.append(("persistence", float(np.mean(np.abs(X_va[:, -1, skip].astype(np.float64)
+                                                                - y_va.reshape(-1))))))
+    candidates += [("ridge", ridge_val), ("network+ridge", net_val)]
+    kept = min(candidates, key=lambda c: c[1])[0]  # min keeps the first of equal values: the simplest
+    if kept != "network+ridge":
         import torch
 
         with torch.no_grad():
             model.head.weight.zero_()
             model.head.bias.zero_()
-        kept = "ridge"
+            if kept == "persistence":
+                model.linear.weight.zero_()
+                model.linear.bias.zero_()
     decision = {"alpha": alpha, "val_mae_ridge": ridge_val, "val_mae_network_plus_ridge": net_val, "kept": kept,
                 "units": "scaled"}
+    if skip is not None:
+        decision["val_mae_persistence"] = candidates[0][1]
     return model, result, members, decision
 
 
