@@ -66,8 +66,8 @@ PUBLIC = {
     "seqprep.pipeline": ["Pipeline"],
     "seqprep.splitting": ["Split", "split", "walk_forward"],
     "seqprep.models": ["CNNLSTM", "Ensemble", "TimeDistributedCNNLSTM", "load_model", "save_model"],
-    "seqprep.datasets": ["TSData", "load_ts", "load_ucr", "load_weather", "make_ar", "make_classification_sines",
-                         "make_panel", "make_sine"],
+    "seqprep.datasets": ["TSData", "load_ts", "load_tsf", "load_ucr", "load_weather", "make_ar",
+                         "make_classification_sines", "make_panel", "make_sine"],
 }
 _NEEDS = {"seqprep.models": "torch", "seqprep.dask": "dask"}
 

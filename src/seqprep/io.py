@@ -134,14 +134,17 @@ class SeriesData:
 
 
 def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
-    r"""Read a CSV or Parquet file into a DataFrame.
+    r"""Read a CSV, Parquet or Monash ``.tsf`` file into a DataFrame.
 
     Parameters
     ----------
     path : str or path-like
-        ``.csv``/``.tsv``/``.txt`` (pandas) or ``.parquet``/``.pq`` (pyarrow).
+        ``.csv``/``.tsv``/``.txt`` (pandas), ``.parquet``/``.pq`` (pyarrow), or ``.tsf`` (the
+        Monash forecasting repository's format, read by :func:`seqprep.datasets.load_tsf` into a
+        long table: the series' attributes, ``time`` and ``value``, with ``attrs["tsf"]``).
     **kwargs
-        Passed to :func:`pandas.read_csv` or :func:`pandas.read_parquet`.
+        Passed to :func:`pandas.read_csv` or :func:`pandas.read_parquet`; none are accepted for
+        ``.tsf``.
 
     Returns
     -------
@@ -151,8 +154,8 @@ def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
     ------
     DataError
         When the file does not exist, has an unknown suffix, is empty, binary, not UTF-8, not readable
-        Parquet (truncated, ...), repeats a column name or has a header but no rows. The message
-        names the file.
+        Parquet (truncated, ...), repeats a column name or has a header but no rows, or is a ``.tsf``
+        file :func:`~seqprep.datasets.load_tsf` refuses. The message names the file.
 
     Examples
     --------
@@ -178,8 +181,14 @@ def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
         return _read_csv(p, sep=sep, **kwargs)
     if suffix in _PARQUET_SUFFIXES:
         return _read_parquet(p, **kwargs)
+    if suffix == ".tsf":
+        if kwargs:
+            raise param_error("kwargs", "no keyword arguments for a .tsf file", sorted(kwargs))
+        from .datasets import load_tsf  # lazily: datasets is a reader of its own, not needed for CSV/Parquet
+
+        return load_tsf(p)
     raise DataError(
-        f"`path` must end in .csv, .tsv, .txt, .parquet or .pq. Received: path={str(path)!r}. "
+        f"`path` must end in .csv, .tsv, .txt, .parquet, .pq or .tsf. Received: path={str(path)!r}. "
         "Convert the file, or load it with pandas and pass the DataFrame."
     )
 

@@ -206,3 +206,13 @@ def test_a_column_constant_in_training_is_named_in_one_warning_line(tmp_path):
     lines = [line for line in done.stderr.splitlines() if "constant in the training rows" in line]
     assert len(lines) == 1 and lines[0].startswith("warning: ") and "'law'" in lines[0], done.stderr
     assert ".py:" not in lines[0]
+
+
+def test_series_names_like_t1_are_not_taken_for_a_time_axis():
+    """pandas parses 'T1' as a time of today: a column of series names must not become the time axis."""
+    from seqprep.cli._options import infer_time
+
+    frame = pd.DataFrame({"id": ["T1", "T1", "T2", "T2"], "month": ["1991 Jul", "1991 Aug"] * 2, "y": [1.0] * 4})
+    assert infer_time(frame, None) == "month"
+    assert infer_time(frame[["id", "y"]], None) is None
+    assert infer_time(frame.assign(month=pd.to_datetime(["1991-07-01", "1991-08-01"] * 2)), "id") == "month"

@@ -474,6 +474,7 @@ def test_public_names():
         [
             "TSData",
             "load_ts",
+            "load_tsf",
             "load_ucr",
             "load_weather",
             "make_ar",

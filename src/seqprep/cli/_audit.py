@@ -157,7 +157,7 @@ def audit_cmd(
 def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | None, target: str | None,
           features: str | None, lookback: int, horizon: int, gap: str, split_: str, allow_gaps: bool,
           nan_policy: str, as_json: bool) -> None:
-    """Check a CSV/Parquet file for data problems (NaN, time order, gaps, scales).
+    """Check a CSV/Parquet/.tsf file for data problems (NaN, time order, gaps, scales).
 
     The time axis and its frequency are shown; gaps are missing steps of that frequency. Whatever
     `seqprep train`/`windows` would refuse is reported here first, with the same words (give
@@ -168,11 +168,13 @@ def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | 
     from ..exceptions import SeqprepError
     from ..io import as_series
     from ._options import gap as _gap
-    from ._options import infer_time, read_frame
+    from ._options import infer_time, read_frame, tsf_roles
     from ._options import names as _names
     from ._options import split as _split
 
     df = read_frame(data, time_col)
+    # a .tsf file names its time axis and series key, as for `seqprep train` (the target stays --target's)
+    time_col, group_col, _, _ = tsf_roles(df, time_col, group_col, target)
     if time_col is None:  # the same time axis `seqprep train` takes without --time
         time_col = infer_time(df, group_col)
         if time_col is not None:

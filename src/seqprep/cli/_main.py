@@ -34,11 +34,11 @@ __all__ = ["main", "cli"]
 # name -> (module, attribute, one-line help). Modules are imported lazily.
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("seqprep.cli._train", "demo", "Run the end-to-end demo on the embedded weather data."),
-    "train": ("seqprep.cli._train", "train", "Train a reference CNN-LSTM on your CSV/Parquet or .ts data."),
+    "train": ("seqprep.cli._train", "train", "Train a reference CNN-LSTM on your CSV/Parquet/.tsf or .ts data."),
     "evaluate": ("seqprep.cli._train", "evaluate", "Score a saved run on its test part."),
     "predict": ("seqprep.cli._train", "predict", "Predict new data with a saved run."),
     "windows": ("seqprep.cli._data", "windows_cmd", "Build windows from a file and describe them."),
-    "check": ("seqprep.cli._audit", "check", "Check a CSV/Parquet file for data problems."),
+    "check": ("seqprep.cli._audit", "check", "Check a CSV/Parquet/.tsf file for data problems."),
     "audit": ("seqprep.cli._audit", "audit_cmd", "Audit arrays you built yourself for leakage."),
     "doctor": ("seqprep.cli._doctor", "doctor_cmd", "Explain why a model rejects a batch."),
     "prepare": ("seqprep.cli._prepare", "prepare", "Write scaled, windowed shards to disk (out of core)."),

@@ -172,8 +172,10 @@ def infer_time(df: Any, group: str | None) -> str | None:
     A DataFrame with a DatetimeIndex saved by ``to_csv`` reads back with its dates in an unnamed
     first column (``Unnamed: 0``); a hand-made file has a ``date`` column. Either way, when exactly
     one text or datetime column parses as dates or periods in every row, it is the time axis.
-    Numeric columns are never taken (a column of years could be a feature), nor is a column when
-    two or more qualify: then nothing is inferred and the run has no time axis, as before.
+    A text column qualifies only when every value holds a four-digit year (pandas would read series
+    names such as ``T1`` as times of today). Numeric columns are never taken (a column of years could
+    be a feature), nor is a column when two or more qualify: then nothing is inferred and the run
+    has no time axis, as before.
     """
     import pandas as pd
 
@@ -187,6 +189,11 @@ def infer_time(df: Any, group: str | None) -> str | None:
             continue
         if col.isna().any():
             continue
+        # pandas reads series names such as 'T1' as times of today: a column of text qualifies only when
+        # every value holds a four-digit year ('1991 Jul', '1970 Q1', '2021-05-01 00:00'); others need --time
+        if not pd.api.types.is_datetime64_any_dtype(col.dtype) and not col.astype(str).str.contains(
+                r"\d{4}", regex=True).all():
+            continue
         try:
             _, info = parse_time(col, str(c))
         except (DataError, ValueError, TypeError, OverflowError):
@@ -194,6 +201,55 @@ def infer_time(df: Any, group: str | None) -> str | None:
         if info["kind"] in ("datetime", "period"):
             found.append(str(c))
     return found[0] if len(found) == 1 else None
+
+
+def tsf_roles(df: Any, time: str | None, group: str | None, target: str | None
+              ) -> tuple[str | None, str | None, str | None, list[str]]:
+    """The time, group and target a table read from a ``.tsf`` file takes when not given.
+
+    :func:`seqprep.datasets.load_tsf` writes the roles into ``df.attrs["tsf"]``: ``time`` is the
+    time axis (dates, or step numbers when the file has no start timestamp or a frequency
+    seqprep does not know), ``value`` the target (numeric attributes do not count), and the
+    series key (``attrs["tsf"]["key"]``) the group when the file holds several series. Returns
+    ``(time, group, target, notes)``: the notes are the lines ``seqprep train`` prints. A table
+    that is not from a ``.tsf`` file is returned unchanged, with no notes.
+    """
+    info = getattr(df, "attrs", {}).get("tsf")
+    notes: list[str] = []
+    if not isinstance(info, dict):
+        return time, group, target, notes
+    n_series = int(info.get("n_series") or 0)
+    if group is None and n_series > 1:
+        if info.get("key") not in df.columns:
+            from ..exceptions import DataError
+
+            others = [str(c) for c in df.columns if c not in ("time", "value")]
+            detail = (f"its attribute column(s) {', '.join(map(repr, others))} repeat values between series"
+                      if others else "it has no attribute column")
+            raise DataError(
+                f"the .tsf file holds {n_series} series but no string attribute names each one alone ({detail}), "
+                "so its series cannot be told apart. Give --group "
+                "with a column that names each series, or join the attributes that do into one column with pandas "
+                "(seqprep.datasets.load_tsf) and save the table as CSV or Parquet."
+            )
+        group = str(info["key"])
+        notes.append(f"  series key: {group!r} (the .tsf file's first string attribute with one value per series; "
+                     "--group names another)")
+    if time is None and "time" in df.columns:
+        time = "time"
+        if df["time"].dtype.kind == "M":
+            why = f"the .tsf file's start timestamps, {info['frequency']} steps"
+        elif not info.get("frequency"):
+            why = "step numbers 0, 1, ... of each series: the .tsf file has no @frequency"
+        elif info.get("freq") is None:
+            why = f"step numbers 0, 1, ... of each series: seqprep has no calendar for @frequency {info['frequency']}"
+        else:
+            why = "step numbers 0, 1, ... of each series: the .tsf file has no start timestamp"
+        notes.append(f"  time axis: 'time' ({why}; --time names another)")
+    if not target and "value" in df.columns:
+        target = "value"
+        notes.append("  target: 'value' (the .tsf file's series values; --target names another)")
+    return time, group, target, notes
 
 
 def infer_target(df: Any, time: str | None, group: str | None) -> str:

@@ -150,6 +150,13 @@ def _print_results(console: Any, res: Any, units: str = "") -> None:
         best = f"kept epoch {h.best_epoch}" + (f" (lowest training loss {loss:.4f})" if loss is not None else "")
     early = "; stopped early" if h.stopped_early else ""
     console.print(f"  {len(h.history)} epoch(s) in {h.seconds:.1f} s; {best}{early}.")
+    decision = (getattr(res, "config", None) or {}).get("ridge_path")
+    if decision:  # which model the validation windows kept (docs/results.md 4.3, 4.11)
+        maes = [("persistence", decision.get("val_mae_persistence")), ("ridge", decision.get("val_mae_ridge")),
+                ("ridge + network", decision.get("val_mae_network_plus_ridge"))]
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in maes if v is not None)
+        console.print(f"  validation chose: {decision['kept'].replace('+', ' + ')} "
+                      f"(validation MAE, scaled: {shown}; the simplest wins a tie).")
     console.rule("[bold]6. Results on the test part (same windows for every model)")
     units = units or res.info.get("units", "") or ("target units" if res.task == "regression" else "")
     console.print(_metrics_table(res.metrics, "Test scores", units))
@@ -472,7 +479,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
           split_: str | None, period: int | None, epochs: int | None, seed: int | None, members: int | None,
           model_kind: str | None, device: str | None, threads: int | None, normalization: str | None,
           compute_plan: str | None, out: str | None, overwrite: bool, config_path: str | None) -> None:
-    """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet) or classification on --train/--test .ts."""
+    """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet/.tsf) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
     cfg = _check_settings(cfg, f" in {config_path!r}" if config_path else "")
     flags = {
@@ -502,7 +509,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         return
     if not cfg.get("data"):
         raise InvalidParameterError(
-            "give DATA (a CSV/Parquet file) for forecasting, or --train X_TRAIN.ts --test X_TEST.ts for "
+            "give DATA (a CSV, Parquet or .tsf file) for forecasting, or --train X_TRAIN.ts --test X_TEST.ts for "
             "classification. See: seqprep train --help."
         )
     if "normalization" in cfg:
@@ -518,7 +525,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
             "by --epochs and --lookback."
         )
     from ..runs import run_forecast
-    from ._options import bool_flag, infer_target, infer_time, read_frame
+    from ._options import bool_flag, infer_target, infer_time, read_frame, tsf_roles
 
     path = str(cfg["data"])
     out_dir_arg = cfg.get("out")
@@ -526,6 +533,11 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         check_out_dir(out_dir_arg)
     time_name = cfg.get("time")
     df = read_frame(path, time_name)
+    # a .tsf file names its roles: the series key (several series), the time axis and the values
+    time_name, group_name, target_name, notes = tsf_roles(df, time_name, cfg.get("group"), cfg.get("target"))
+    cfg.update({k: v for k, v in (("group", group_name), ("target", target_name)) if v is not None})
+    for note in notes:
+        console.print(note)
     if time_name is None:  # the dates column a user (or DataFrame.to_csv) wrote is the time axis
         time_name = infer_time(df, cfg.get("group"))
         if time_name is not None:
@@ -660,7 +672,7 @@ def evaluate(run_dir: str) -> None:
 
 @click.command("predict")
 @click.argument("run_dir", type=click.Path())
-@click.option("--data", "data_path", required=True, type=click.Path(), help="New data (CSV/Parquet).")
+@click.option("--data", "data_path", required=True, type=click.Path(), help="New data (CSV/Parquet/.tsf).")
 @click.option("--out", "out_path", required=True, type=click.Path(), help="Predictions CSV to write.")
 def predict(run_dir: str, data_path: str, out_path: str) -> None:
     """Forecast new data with a saved run; write prediction times and values in original units."""

@@ -1,7 +1,9 @@
-"""Data sets: a UCR/UEA ``.ts`` reader, an embedded weather series and seeded generators.
+"""Data sets: UCR/UEA ``.ts`` and Monash ``.tsf`` readers, an embedded weather series and seeded generators.
 
 - :func:`load_ts`, :func:`load_ucr`: read UCR/UEA classification files into
   channels-last ``(n_cases, length, n_channels)`` arrays (:class:`TSData`).
+- :func:`load_tsf`: read a Monash forecasting repository ``.tsf`` file into a long
+  DataFrame (one row per observation: the series' attributes, ``time``, ``value``).
 - :func:`load_weather`: daily Seattle weather 2012-2015, shipped with seqprep
   (NOAA data as distributed by vega_datasets 0.9.0; see ``data/ATTRIBUTION.md``).
 - :func:`make_sine`, :func:`make_ar`, :func:`make_panel`,
@@ -21,10 +23,12 @@ import pandas as pd
 from .._validation import check_bool
 from ._generators import make_ar, make_classification_sines, make_panel, make_sine
 from ._ts_format import TSData, load_ts, load_ucr
+from ._tsf_format import load_tsf
 
 __all__ = [
     "TSData",
     "load_ts",
+    "load_tsf",
     "load_ucr",
     "load_weather",
     "make_ar",
