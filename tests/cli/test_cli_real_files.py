@@ -216,3 +216,11 @@ def test_series_names_like_t1_are_not_taken_for_a_time_axis():
     assert infer_time(frame, None) == "month"
     assert infer_time(frame[["id", "y"]], None) is None
     assert infer_time(frame.assign(month=pd.to_datetime(["1991-07-01", "1991-08-01"] * 2)), "id") == "month"
+
+
+def test_check_gives_a_panels_whole_span_and_its_series_count():
+    """M1 yearly: the first row is one series' start, the last another's end; the span is 1865-2033."""
+    result = _invoke("check", str(DATA / "monash_tsf" / "m1_yearly_dataset.tsf"), "--json")
+    axis = {f["code"]: f for f in json.loads(result.output)["findings"]}["TIME_AXIS"]
+    assert "181 series from 1865 to 2033" in axis["title"]
+    assert (axis["evidence"]["first"], axis["evidence"]["last"]) == ("1865", "2033")

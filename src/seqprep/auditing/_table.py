@@ -141,11 +141,14 @@ def _check_times(df: pd.DataFrame, time: str, group: str | None) -> list[Finding
     if freq is None:
         return out
     words = describe_frequency(freq)
-    first, last = format_time(tv[0], freq, info["tz"]), format_time(tv[-1], freq, info["tz"])
+    # the span of all series (a panel's first and last rows are one series' start and another's end)
+    first, last = format_time(tv.min(), freq, info["tz"]), format_time(tv.max(), freq, info["tz"])
+    n_series = int(pd.unique(keys).size) if group is not None else 1
+    rows = f"{len(tv)} rows in {n_series} series" if n_series > 1 else f"{len(tv)} rows"
     out.insert(0, Finding(
         "TIME_AXIS",
         "info",
-        f"Time axis {time!r}: {info['kind']} values, frequency {words}; {len(tv)} rows from {first} to {last}.",
+        f"Time axis {time!r}: {info['kind']} values, frequency {words}; {rows} from {first} to {last}.",
         {"kind": info["kind"], "freq": freq.name, **({"timezone": info["tz"]} if info["tz"] else {}),
          "first": first, "last": last},
         "Nothing to fix; gaps are counted as missing steps of this frequency.",
