@@ -436,6 +436,15 @@ def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df
         f"steps of {list_names(res.config['inputs'])}. Scaler fit on the training rows only. "
         f"Best epoch {res.history.best_epoch} of {len(res.history.history)}."
     )
+    decision = res.config.get("ridge_path")
+    if decision:  # the model the validation windows kept (docs/results.md 4.3, 4.11) is the model scored below
+        notes += {
+            "persistence": " The validation windows kept persistence: neither the ridge nor the network beat the "
+                           "last value there, so the model's linear path and network head are zero.",
+            "ridge": " The validation windows kept the ridge: the network did not improve on it there, so its head "
+                     "is zero.",
+            "network+ridge": " The validation windows kept the network beside its ridge path.",
+        }.get(decision.get("kept"), "")
     write_report(
         tmp, title=title, task="regression", notes=notes, split_parts=parts, raw=raw, scaled=scaled,
         feature_names=raw_cols, X=X_show, y=y_show, window_names=cols,
