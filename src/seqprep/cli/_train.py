@@ -119,10 +119,17 @@ def _printer(console: Any) -> Any:
             )
         elif name == "scaler":
             console.rule("[bold]3. Scaling (statistics from the training rows only)")
+            per_series = info.get("scale_per") == "series"
             console.print(
-                f"  {info['kind']} scaler fit on {info['train_rows']} training rows of {info['all_rows']} "
-                "(validation and test rows never touch a statistic)."
+                f"  {info['kind']} scaler{' per series' if per_series else ''} fit on {info['train_rows']} training "
+                f"rows of {info['all_rows']}"
+                + (f", each of the {info['n_series']} series scaled by its own training rows" if per_series else "")
+                + " (validation and test rows never touch a statistic)."
             )
+            for col in list(info.get("series_center", {}))[:3]:
+                (c0, c1, c2), (s0, s1, s2) = info["series_center"][col], info["series_scale"][col]
+                console.print(f"  {col:<14} series' centres {c0:.4g} .. {c2:.4g} (median {c1:.4g}); "
+                              f"scales {s0:.4g} .. {s2:.4g} (median {s1:.4g})")
             for col in list(info.get("mean", {}))[:3]:
                 console.print(f"  {col:<14} train mean {info['mean'][col]:>7.3f}  train std {info['std'][col]:>7.3f}")
         elif name == "windows":
@@ -156,7 +163,7 @@ def _print_results(console: Any, res: Any, units: str = "") -> None:
                 ("ridge + network", decision.get("val_mae_network_plus_ridge"))]
         shown = ", ".join(f"{k} {v:.4f}" for k, v in maes if v is not None)
         console.print(f"  validation chose: {decision['kept'].replace('+', ' + ')} "
-                      f"(validation MAE, scaled: {shown}; the simplest wins a tie).")
+                      f"(validation MAE, {decision.get('units', 'scaled')}: {shown}; the simplest wins a tie).")
     console.rule("[bold]6. Results on the test part (same windows for every model)")
     units = units or res.info.get("units", "") or ("target units" if res.task == "regression" else "")
     console.print(_metrics_table(res.metrics, "Test scores", units))
@@ -298,10 +305,13 @@ _TOML_KEYS = {
     "data", "train", "test", "target", "time", "group", "features", "lookback", "horizon", "gap", "split",
     "period", "scaler", "epochs", "batch_size", "lr", "patience", "augment", "seed", "out", "model", "device",
     "threads", "val_fraction", "variable_length", "allow_gaps", "nan_policy", "normalization", "compute_plan",
+    "scale_per",
 }
 # classification's normalization values (seqprep.runs._classify.NORMALIZATIONS; spelled out to keep the CLI's
 # imports lazy, a test checks they agree)
 _NORMALIZATIONS = ("instance", "global", "none", "auto")
+# forecasting's scale_per values (seqprep.runs._forecast.SCALE_PER; spelled out for the same reason, a test checks)
+_SCALE_PER = ("feature", "series")
 
 
 def _read_toml(path: str) -> dict[str, Any]:
@@ -327,11 +337,11 @@ def _read_toml(path: str) -> dict[str, Any]:
 # TOML key -> (minimum, what) for the integer settings; None: no minimum.
 _INT_KEYS = {"lookback": 1, "epochs": 1, "batch_size": 1, "patience": 1, "seed": 0, "period": 1, "threads": 1}
 _STR_KEYS = ("data", "train", "test", "target", "time", "group", "out", "device", "variable_length",
-             "normalization")
+             "normalization", "scale_per")
 
 
 _FORECAST_ONLY = ("data", "target", "time", "group", "features", "lookback", "horizon", "gap", "split", "period",
-                  "scaler")
+                  "scaler", "scale_per")
 
 
 def _refuse_forecast_options(cfg: dict[str, Any], flags: set[str]) -> None:
@@ -339,7 +349,7 @@ def _refuse_forecast_options(cfg: dict[str, Any], flags: set[str]) -> None:
     given = [k for k in _FORECAST_ONLY if k in cfg]
     if given:
         key = given[0]
-        shown = f"--{key}" if key in flags else (f"DATA ({cfg[key]})" if key == "data" else key)
+        shown = f"--{key.replace('_', '-')}" if key in flags else (f"DATA ({cfg[key]})" if key == "data" else key)
         raise InvalidParameterError(
             f"`{shown}` has no effect in classification (--train/--test .ts files): the cases, labels and lengths "
             f"come from the .ts files. Remove {shown}, or drop --train/--test to forecast a CSV/Parquet file."
@@ -376,6 +386,12 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
             f"`normalization` must be one of {', '.join(_NORMALIZATIONS)}{source}. Received: "
             f"normalization={out['normalization']!r}. Use e.g. normalization = \"global\" (per-channel statistics "
             "of the training cases) or \"instance\" (each case on its own)."
+        )
+    if "scale_per" in out and out["scale_per"] not in _SCALE_PER:
+        raise InvalidParameterError(
+            f"`scale_per` must be one of {', '.join(_SCALE_PER)}{source}. Received: scale_per={out['scale_per']!r}. "
+            "Use series (each series scaled by its own training rows; needs a group column) or feature (one set of "
+            "statistics for all series)."
         )
     if "compute_plan" in out:
         from ..runs import check_compute_plan  # imported only when the key is given
@@ -470,6 +486,12 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
                    "4e7 case-steps; nothing changes on short sets), off (no bound), or "
                    "max_length=N,budget=N (either may be none) [auto]. Recorded in run.json. TOML: "
                    "compute_plan = \"off\" or a [compute_plan] table.")
+@click.option("--scale-per", "scale_per", default=None, metavar="[feature|series]",
+              help="Forecasting: whose statistics scale the data. feature (one mean and std per column over all "
+                   "training rows: on a panel the largest series dominate the loss) or series (each series by "
+                   "the mean and std of its own training rows; needs a group column, every series needs training "
+                   "rows, and predict then takes only the series trained on) [feature]. Metrics stay in original "
+                   "units; run.json records it. TOML: scale_per = \"series\".")
 @click.option("--out", default=None, type=click.Path(), help="Run directory.")
 @click.option("--overwrite/--no-overwrite", default=False, help="Replace an existing --out directory.")
 @click.option("--config", "config_path", type=click.Path(), default=None, help="TOML file with the same keys.")
@@ -478,7 +500,8 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
           horizon: int | None, gap: str | None, allow_gaps: bool | None, nan_policy: str | None,
           split_: str | None, period: int | None, epochs: int | None, seed: int | None, members: int | None,
           model_kind: str | None, device: str | None, threads: int | None, normalization: str | None,
-          compute_plan: str | None, out: str | None, overwrite: bool, config_path: str | None) -> None:
+          compute_plan: str | None, scale_per: str | None, out: str | None, overwrite: bool,
+          config_path: str | None) -> None:
     """Train a reference CNN-LSTM: forecasting on DATA (CSV/Parquet/.tsf) or classification on --train/--test .ts."""
     cfg = _read_toml(config_path) if config_path else {}
     cfg = _check_settings(cfg, f" in {config_path!r}" if config_path else "")
@@ -487,7 +510,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         "features": features, "lookback": lookback, "horizon": horizon, "gap": gap, "split": split_,
         "period": period, "epochs": epochs, "seed": seed, "out": out, "device": device, "threads": threads,
         "allow_gaps": allow_gaps, "nan_policy": nan_policy, "normalization": normalization,
-        "compute_plan": compute_plan,
+        "compute_plan": compute_plan, "scale_per": scale_per,
     }
     cfg.update(_check_settings({k: v for k, v in flags.items() if v is not None}, ""))
     if members is not None:
@@ -516,7 +539,8 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         shown = "--normalization" if normalization is not None else "normalization"
         raise InvalidParameterError(
             f"`{shown}` applies to classification only (--train/--test .ts files). A forecasting run scales its "
-            "columns with the training rows' statistics: use --scaler / scaler = \"standard\" instead."
+            "columns with the training rows' statistics: set scaler = \"standard\" (or \"robust\", ...) in the TOML "
+            "file, and --scale-per series for one set of statistics per series."
         )
     if "compute_plan" in cfg:
         shown = "--compute-plan" if compute_plan is not None else "compute_plan"
@@ -551,7 +575,8 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         df, target=cfg["target"], time=time_name, group=cfg.get("group"), features=cfg.get("features"),
         lookback=int(cfg.get("lookback", 14)), horizon=int(cfg.get("horizon", 1)), gap=cfg.get("gap", 0),
         allow_gaps=bool_flag(cfg.get("allow_gaps", False), "allow_gaps"), nan_policy=cfg.get("nan_policy", "raise"),
-        split=cfg.get("split", (0.7, 0.15, 0.15)), scaler=cfg.get("scaler", "standard"), period=cfg.get("period"),
+        split=cfg.get("split", (0.7, 0.15, 0.15)), scaler=cfg.get("scaler", "standard"),
+        scale_per=cfg.get("scale_per", "feature"), period=cfg.get("period"),
         model_config=cfg.get("model"), train_config=train_cfg, seed=seed_v, out_dir=out_dir, overwrite=overwrite,
         on_step=_printer(console), device=cfg.get("device", "auto"),
         title=f"seqprep train: {Path(path).name}, forecast {cfg['target']} {int(cfg.get('horizon', 1))} step(s) ahead",

@@ -10,7 +10,9 @@
    original units; :func:`prediction_table` lays them out one row per window.
 5. :func:`forecast_config` and :func:`write_forecast_run`: run.json and the run directory.
 
-Every statistic (scaler, ridge baseline) comes from the training rows only.
+Every statistic (scaler, ridge baseline) comes from the training rows only. With
+``scale_per="series"`` the scaler holds one set of statistics per series (each from that series'
+training rows), so every un-scaling passes the windows the values belong to.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .._validation import list_names, param_error
+from .._validation import check_choice, list_names, param_error
 from ..exceptions import DataError
 from ..io import index_columns
 from ._model import fit_model
@@ -37,6 +39,9 @@ __all__: list[str] = []  # internal module: served by seqprep.runs
 
 #: The three parts' windows as arrays: ``{"train": (X, y), "val": (X, y), "test": (X, y)}``.
 Arrays = dict[str, tuple[np.ndarray, np.ndarray]]
+
+#: The ``scale_per`` values of a forecasting run (``Pipeline(scale_per=...)``'s row statistics).
+SCALE_PER = ("feature", "series")
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class ForecastSpec:
     period: int | None
     nan_policy: str = "raise"
     allow_gaps: bool = False
+    scale_per: str = "feature"
 
 
 # ============================================================================ 1. columns
@@ -98,12 +104,44 @@ def select_inputs(
     return list(dict.fromkeys(features))
 
 
+def check_scale_per(scale_per: Any, group: str | None) -> str:
+    """Check a forecasting run's ``scale_per``: ``"feature"``, or ``"series"`` with a group column.
+
+    The per-window choices of :class:`~seqprep.Pipeline` (``"window"``, ``"sample"``) are refused:
+    the run's baselines, ridge path and saved predictions un-scale with statistics of the training
+    rows. ``"series"`` without a group is refused too: there is one series, whose statistics are
+    those of ``"feature"``, so the setting would do nothing (a forgotten ``group`` more likely).
+
+    >>> check_scale_per("series", "shop")
+    'series'
+    >>> check_scale_per("series", None)
+    Traceback (most recent call last):
+    ...
+    seqprep.exceptions.InvalidParameterError: `scale_per` must be 'feature' when the data has no group column. ...
+    """
+    if isinstance(scale_per, str) and scale_per in ("window", "sample"):
+        raise param_error(
+            "scale_per", "'feature' or 'series' in a forecasting run", scale_per,
+            "Per-window scaling is a seqprep.Pipeline option; a run's baselines and saved predictions un-scale "
+            "with the training rows' statistics. Use scale_per='series' for one set of statistics per series.",
+        )
+    check_choice(scale_per, "scale_per", SCALE_PER,
+                 "Use 'feature' (one set of statistics for all series) or 'series' (each series its own).")
+    if scale_per == "series" and group is None:
+        raise param_error(
+            "scale_per", "'feature' when the data has no group column", scale_per,
+            "Per-series statistics need a series key: pass group='<column>' (seqprep train --group), or use "
+            "scale_per='feature' (with one series it gives the same statistics).",
+        )
+    return str(scale_per)
+
+
 # ============================================================================ 2. pipeline
 def fit_split(df: pd.DataFrame, spec: ForecastSpec) -> tuple[Any, Any, dict[str, Any]]:
     """Fit the run's Pipeline on ``df``; returns (pipeline, its split, the ``"split"`` step's summary).
 
     Data too short for one window, or a part left without windows, is refused here with a fix,
-    before any training.
+    before any training; so is, with ``spec.scale_per="series"``, a series without training rows.
     """
     from ..pipeline import Pipeline
 
@@ -115,8 +153,8 @@ def fit_split(df: pd.DataFrame, spec: ForecastSpec) -> tuple[Any, Any, dict[str,
         )
     pipe = Pipeline(
         spec.lookback, spec.horizon, target=spec.target, features=spec.inputs, time=spec.time, group=spec.group,
-        split=spec.split, gap=spec.gap, scaler=spec.scaler, derived=spec.derived, seed=spec.seed,
-        nan_policy=spec.nan_policy, allow_gaps=spec.allow_gaps,
+        split=spec.split, gap=spec.gap, scaler=spec.scaler, scale_per=spec.scale_per, derived=spec.derived,
+        seed=spec.seed, nan_policy=spec.nan_policy, allow_gaps=spec.allow_gaps,
     )
     parts = pipe.fit(df)
     for name in ("train", "val", "test"):
@@ -138,11 +176,23 @@ def time_axis_info(parts: Any) -> dict[str, Any]:
 
 
 def scaler_summary(pipe: Any, parts: Any, scaler: Any) -> dict[str, Any]:
-    """The ``"scaler"`` step's summary: its kind, its training statistics when it has a mean, the rows it saw."""
+    """The ``"scaler"`` step's summary: its kind, its training statistics when it has a mean, the rows it saw.
+
+    With ``scale_per="series"``: ``n_series`` and, per column, the smallest, median and largest of
+    the series' centres (``series_center``) and scales (``series_scale``).
+    """
     schema = pipe.schema_
-    scaler_info: dict[str, Any] = {"kind": scaler if isinstance(scaler, str) else type(scaler).__name__}
+    scaler_info: dict[str, Any] = {"kind": scaler if isinstance(scaler, str) else type(scaler).__name__,
+                                   "scale_per": pipe.scale_per}
     sc = pipe.scaler_
-    if hasattr(sc, "mean_") and getattr(sc, "mean_", None) is not None:
+    if pipe.scale_per == "series":
+        seen = np.asarray(sc.series_counts_) > 0
+        scaler_info["n_series"] = int(seen.sum())
+        for key, stat in (("series_center", sc.center_), ("series_scale", sc.scale_)):
+            values = np.asarray(stat, dtype=float)[seen]
+            scaler_info[key] = {c: [float(values[:, j].min()), float(np.median(values[:, j])),
+                                    float(values[:, j].max())] for j, c in enumerate(schema["columns"])}
+    elif hasattr(sc, "mean_") and getattr(sc, "mean_", None) is not None:
         scaler_info["mean"] = dict(zip(schema["columns"], np.asarray(sc.mean_, dtype=float).tolist(), strict=False))
         scaler_info["std"] = dict(zip(schema["columns"], np.asarray(sc.scale_, dtype=float).tolist(), strict=False))
     train_mask = parts.train_rows("train")
@@ -186,7 +236,10 @@ def train_forecaster(
     residual. Afterwards the validation windows decide among the models it contains, simplest first:
     persistence (when the target is an input: path and head zeroed, the skip alone), the ridge (head
     zeroed) and ridge + network; the lowest validation MAE wins, a tie keeps the simpler one.
-    Returns what :func:`fit_model` returns, plus that decision (None without a ridge path).
+    The decision compares MAEs in scaled units (``"units"``: ``"scaled"``, or ``"scaled per series"``
+    with ``scale_per="series"``: each series in units of its own training statistics, so every
+    series weighs alike). Returns what :func:`fit_model` returns, plus that decision (None without a
+    ridge path).
     """
     model_config = dict(model_config)
     ridge_path = bool(model_config.pop("ridge_path", False)) and model_config.get("members") is None
@@ -244,7 +297,7 @@ def train_forecaster(
                 model.linear.weight.zero_()
                 model.linear.bias.zero_()
     decision = {"alpha": alpha, "val_mae_ridge": ridge_val, "val_mae_network_plus_ridge": net_val, "kept": kept,
-                "units": "scaled"}
+                "units": "scaled per series" if spec.scale_per == "series" else "scaled"}
     if skip is not None:
         decision["val_mae_persistence"] = candidates[0][1]
     return model, result, members, decision
@@ -280,23 +333,28 @@ def predict_with_baselines(
 
     Returns ``(y_true, preds, skipped)``; ``preds`` keeps the order cnn_lstm, persistence,
     seasonal_naive, ridge (the order of the metrics and of the prediction table's columns).
+    Every array is un-scaled with the test windows, so that ``scale_per="series"`` puts each
+    window back in its own series' units.
     """
     from ..training import predict
     from ..training.baselines import RidgeBaseline, persistence
 
     (X_tr, y_tr), (X_te, y_te) = arrays["train"], arrays["test"]
-    pred_scaled = predict(model, X_te, device="cpu")
-    y_true = pipe.inverse_target(y_te).reshape(-1)
-    preds: dict[str, np.ndarray] = {"cnn_lstm": pipe.inverse_target(pred_scaled).reshape(-1)}
+
+    def unscale(values: Any) -> np.ndarray:
+        return np.asarray(pipe.inverse_target(values, windows=parts.test)).reshape(-1)
+
+    y_true = unscale(y_te)
+    preds: dict[str, np.ndarray] = {"cnn_lstm": unscale(predict(model, X_te, device="cpu"))}
     skipped: dict[str, str] = {}
     inputs_fit = list(pipe.schema_["inputs"])
     if spec.target in inputs_fit:
         t_idx = inputs_fit.index(spec.target)
-        preds["persistence"] = pipe.inverse_target(persistence(X_te, t_idx)).reshape(-1)
+        preds["persistence"] = unscale(persistence(X_te, t_idx))
         if spec.period is not None:
             season = _seasonal_naive(pipe, parts.test, X_te, t_idx, spec, spec.period)
             if season is not None:
-                preds["seasonal_naive"] = pipe.inverse_target(season).reshape(-1)
+                preds["seasonal_naive"] = unscale(season)
             else:
                 skipped["seasonal_naive"] = (
                     f"the test targets have no value one period ({spec.period} rows) earlier"
@@ -304,8 +362,23 @@ def predict_with_baselines(
     else:
         skipped["persistence"] = f"the target {spec.target!r} is not an input"
     ridge = RidgeBaseline(alpha=1.0).fit(X_tr.astype(np.float64), y_tr.astype(np.float64).reshape(-1))
-    preds["ridge"] = pipe.inverse_target(ridge.predict(X_te.astype(np.float64))).reshape(-1)
+    preds["ridge"] = unscale(ridge.predict(X_te.astype(np.float64)))
     return y_true, preds, skipped
+
+
+def window_series_codes(pipe: Any, windows: Any) -> np.ndarray | None:
+    """Each window's row in the pipeline's per-series statistics (``scale_per="series"``; None otherwise).
+
+    Saved beside the test windows (``test_windows.npz``: ``series_code``) so that a saved run can
+    un-scale its re-scored predictions without the data.
+    """
+    if pipe.scale_per != "series":
+        return None
+    from ..pipeline import fitted_series_codes
+
+    sd = windows.series_data
+    per_window = np.searchsorted(sd.bounds, np.asarray(windows.starts), side="right") - 1
+    return fitted_series_codes(pipe.schema_, sd.keys)[per_window]
 
 
 def _seasonal_naive(
@@ -313,7 +386,9 @@ def _seasonal_naive(
 ) -> np.ndarray | None:
     """Scaled seasonal-naive forecasts: from the window when it reaches a season back, else from the series.
 
-    None when some test target has no row one season earlier.
+    Both read the target's own series, scaled as the target is (with ``scale_per="series"``, by that
+    series' statistics), so the caller un-scales them with the test windows. None when some test
+    target has no row one season earlier.
     """
     from ..training.baselines import seasonal_naive
 
@@ -368,7 +443,8 @@ def forecast_config(
         "target": spec.target, "time": spec.time, "group": spec.group, "features": spec.inputs,
         "lookback": spec.lookback, "horizon": spec.horizon,
         "split": list(split) if not isinstance(split, str) else split, "gap": spec.gap,
-        "scaler": scaler if isinstance(scaler, (str, dict)) else type(scaler).__name__, "period": spec.period,
+        "scaler": scaler if isinstance(scaler, (str, dict)) else type(scaler).__name__,
+        "scale_per": spec.scale_per, "period": spec.period,
         "seed": spec.seed, "model": model.config, "train": train_config, "device": result.device,
         "threads": result.threads, "nan_policy": spec.nan_policy, "allow_gaps": spec.allow_gaps,
         "inputs": list(pipe.schema_["inputs"]),
@@ -384,9 +460,12 @@ def forecast_config(
 
 def write_forecast_run(
     target: Path, res: RunResult, describe: pd.DataFrame, X_te: np.ndarray, y_te: np.ndarray, df: pd.DataFrame,
-    title: str, overwrite: bool = False,
+    title: str, overwrite: bool = False, series_code: np.ndarray | None = None,
 ) -> Path:
-    """Write the forecasting run directory (pipeline, model, JSON files, predictions, test windows, report)."""
+    """Write the forecasting run directory (pipeline, model, JSON files, predictions, test windows, report).
+
+    ``series_code`` (:func:`window_series_codes`) is stored in ``test_windows.npz`` beside ``X`` and ``y``.
+    """
     from ..models import save_model
 
     pipe = res.pipeline
@@ -402,7 +481,10 @@ def write_forecast_run(
                                           "summary": (res.info.get("verdict") or {}).get("summary")})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)
-        np.savez(tmp / "test_windows.npz", X=X_te, y=y_te)
+        if series_code is None:
+            np.savez(tmp / "test_windows.npz", X=X_te, y=y_te)
+        else:
+            np.savez(tmp / "test_windows.npz", X=X_te, y=y_te, series_code=np.asarray(series_code, dtype=np.int64))
         _write_forecast_report(tmp, res, describe, df, title)
 
     return write_run(target, write, overwrite=overwrite)
@@ -419,10 +501,14 @@ def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df
         parts.append({"name": str(name), "start": start, "end": end, "n_windows": int(row["windows"])})
     cols = list(pipe.schema_["inputs"])
     raw_cols = [c for c in cols if c in df.columns]
-    train_rows = pipe.split_.train_rows("train")
-    raw = df[raw_cols].to_numpy(dtype=np.float64)[np.asarray(train_rows[: len(df)])] if raw_cols else None
-    scaled = None
-    if raw is not None:
+    per_series = pipe.scale_per == "series"
+    if per_series:
+        raw, scaled = _series_train_rows(pipe, raw_cols)
+    else:
+        train_rows = pipe.split_.train_rows("train")
+        raw = df[raw_cols].to_numpy(dtype=np.float64)[np.asarray(train_rows[: len(df)])] if raw_cols else None
+        scaled = None
+    if raw is not None and not per_series:
         # The scaler works on every fitted column; fill the raw ones in and read them back scaled.
         idx = [pipe.schema_["columns"].index(c) for c in raw_cols]
         full = np.zeros((raw.shape[0], len(pipe.schema_["columns"])))
@@ -433,7 +519,8 @@ def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df
     X_show, y_show = pipe.split_.train[0:3]
     notes = (
         f"Forecast {res.config['target']!r}, {res.config['horizon']} step(s) ahead, from {res.config['lookback']} "
-        f"steps of {list_names(res.config['inputs'])}. Scaler fit on the training rows only. "
+        f"steps of {list_names(res.config['inputs'])}. Scaler fit on the training rows only"
+        f"{' (one set of statistics per series, from its own training rows)' if per_series else ''}. "
         f"Best epoch {res.history.best_epoch} of {len(res.history.history)}."
     )
     decision = res.config.get("ridge_path")
@@ -454,6 +541,27 @@ def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df
         y_true=res.predictions["y_true"].to_numpy(), y_pred=res.predictions["cnn_lstm"].to_numpy(),
         baselines={k: np.asarray(v) for k, v in baselines.items()}, results=res.metrics,
         units=units, verdict=res.info.get("verdict"), data_check=res.info.get("data_check"), config=res.config,
-        time_label=str(res.config.get("time") or "row"), window_label="scaled value (training statistics)",
+        time_label=str(res.config.get("time") or "row"),
+        window_label="scaled value (each series' training statistics)" if per_series
+        else "scaled value (training statistics)",
         loss_label=f"{res.config['train'].get('loss', 'mse')} loss (scaled units)",
     )
+
+
+def _series_train_rows(pipe: Any, raw_cols: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``scale_per="series"``: the training rows of ``raw_cols``, raw and scaled, in the pipeline's row order.
+
+    Read from the fitted (scaled) rows and un-scaled with each row's own series' statistics, so
+    the picture shows what the scaler did whatever the order of the rows in the data.
+    """
+    if not raw_cols:
+        return None, None
+    from ..pipeline import fitted_series_codes
+
+    sd = pipe.split_.train.series_data
+    mask = np.asarray(pipe.split_.train_rows("train"))
+    idx = [pipe.schema_["columns"].index(c) for c in raw_cols]
+    scaled = np.asarray(sd.values, dtype=np.float64)[mask][:, idx]
+    codes = fitted_series_codes(pipe.schema_, sd.keys)[sd.series_codes()[mask]]
+    raw = np.asarray(pipe.scaler_.inverse_transform(scaled, codes, features=idx), dtype=np.float64)
+    return raw, scaled

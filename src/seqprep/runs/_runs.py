@@ -33,6 +33,7 @@ from ._data_check import data_check
 from ._forecast import (
     ForecastSpec,
     check_columns,
+    check_scale_per,
     fit_split,
     forecast_config,
     predict_with_baselines,
@@ -41,6 +42,7 @@ from ._forecast import (
     select_inputs,
     train_forecaster,
     window_arrays,
+    window_series_codes,
     write_forecast_run,
 )
 from ._model import fit_kwargs, fit_model, merge_settings, model_settings, model_type, score
@@ -143,6 +145,7 @@ def run_forecast(
     split: Any = (0.7, 0.15, 0.15),
     gap: Any = 0,
     scaler: Any = "standard",
+    scale_per: str = "feature",
     derived: Sequence[Any] = (),
     model_config: Mapping[str, Any] | None = None,
     train_config: Mapping[str, Any] | None = None,
@@ -183,6 +186,16 @@ def run_forecast(
         Input steps per window and steps ahead of the last input row.
     split, gap, scaler, derived
         As in :class:`~seqprep.Pipeline`.
+    scale_per : {"feature", "series"}, default "feature"
+        Whose statistics scale the data (``Pipeline(scale_per=...)``). ``"feature"``: one mean and
+        standard deviation per column over all training rows, so on a panel the largest series
+        dominate the loss. ``"series"``: one set per (series, column), from each series' own training
+        rows (needs ``group``; refused without one, as a single series gives the ``"feature"``
+        statistics; a series without training rows is refused). Every prediction and baseline is
+        un-scaled with its window's own series, so metrics stay in original units; the ridge path's
+        validation decision compares MAEs in scaled units (run.json's ``ridge_path["units"]``:
+        ``"scaled per series"``). The per-window choices of the Pipeline (``"window"``,
+        ``"sample"``) are refused. run.json records the value.
     model_config : dict, optional
         Keyword arguments of :class:`~seqprep.models.CNNLSTM` over :data:`DEFAULT_MODEL_CONFIG`.
     train_config : dict, optional
@@ -232,7 +245,7 @@ def run_forecast(
         Unknown or non-numeric columns, data too short for the windows and parts, an existing
         ``out_dir``.
     InvalidParameterError
-        Bad arguments.
+        Bad arguments (``scale_per`` other than "feature" or "series", or "series" without ``group``).
 
     Examples
     --------
@@ -254,6 +267,7 @@ def run_forecast(
     device = resolve_device(device)  # before any work: "cuda" without a GPU is refused here
     if period is not None:
         period = check_int(period, "period", minimum=1)
+    scale_per = check_scale_per(scale_per, group)
     check_columns(df, target, [time, group, *(features or [])])
     model_cfg = model_settings(DEFAULT_MODEL_CONFIG, model_config)
     train_cfg = fit_kwargs(merge_settings(DEFAULT_TRAIN_CONFIG, train_config, "train_config"), threads)
@@ -261,7 +275,7 @@ def run_forecast(
     step = on_step or _no_step
     spec = forecast_spec(df, target=target, time=time, features=features, group=group, lookback=lookback,
                          horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed,
-                         period=period, nan_policy=nan_policy, allow_gaps=allow_gaps)
+                         period=period, nan_policy=nan_policy, allow_gaps=allow_gaps, scale_per=scale_per)
 
     # the data check and the pipeline; on_step reports each before training starts
     check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group,
@@ -293,7 +307,7 @@ def run_forecast(
         X_te, y_te = arrays["test"]
         title = title or f"seqprep forecasting run: {target}, {horizon} step(s) ahead"
         res.run_dir = write_forecast_run(target_dir, res, split_info["describe"], X_te, y_te, df, title,
-                                         overwrite=overwrite)
+                                         overwrite=overwrite, series_code=window_series_codes(pipe, parts.test))
     return res
 
 
@@ -305,14 +319,15 @@ def _left_out(df: pd.DataFrame, features: Sequence[str] | None, time: str | None
 def forecast_spec(df: pd.DataFrame, *, target: str, time: str | None, features: Sequence[str] | None = None,
                   group: str | None = None, lookback: int = 14, horizon: int = 1, split: Any = (0.7, 0.15, 0.15),
                   gap: Any = 0, scaler: Any = "standard", derived: Sequence[Any] = (), seed: int = 0,
-                  period: int | None = None, nan_policy: str = "raise", allow_gaps: bool = False) -> ForecastSpec:
+                  period: int | None = None, nan_policy: str = "raise", allow_gaps: bool = False,
+                  scale_per: str = "feature") -> ForecastSpec:
     """The checked data arguments of a forecasting run (shared by :func:`run_forecast` and :func:`check_forecast`)."""
     check_columns(df, target, [time, group, *(features or [])])
     return ForecastSpec(
         target=target, time=time, group=group, inputs=select_inputs(df, features, time, group), lookback=lookback,
         horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed, period=period,
         nan_policy=check_choice(nan_policy, "nan_policy", NAN_POLICIES),
-        allow_gaps=check_bool(allow_gaps, "allow_gaps"),
+        allow_gaps=check_bool(allow_gaps, "allow_gaps"), scale_per=check_scale_per(scale_per, group),
     )
 
 

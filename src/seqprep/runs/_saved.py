@@ -30,6 +30,12 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         ``saved`` (the stored metrics of every model), ``rescored`` (the model's metrics now) and
         ``matches`` (True when they agree to 1e-6 relative), ``verdict`` (the saved honest summary:
         whether a baseline beats the network; None for runs written before it existed).
+
+    Raises
+    ------
+    ArtifactError
+        When the directory, its ``test_windows.npz`` or (``scale_per="series"`` runs) the series
+        of each test window it stores (``series_code``) is missing or malformed.
     """
     from ..training import predict
 
@@ -38,6 +44,7 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         with np.load(run.path / "test_windows.npz", allow_pickle=False) as data:
             X, y = data["X"], data["y"]
             lengths = data["lengths"] if "lengths" in data.files else None
+            codes = data["series_code"] if "series_code" in data.files else None
     except (OSError, KeyError, ValueError) as exc:
         raise ArtifactError(f"{str(run.path)!r}: test_windows.npz is missing or unreadable ({exc}).") from None
     task = run.config["task"]
@@ -46,8 +53,8 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         pred = np.asarray(predict(run.model, X, device="cpu"), dtype=np.float64).reshape(-1) * std + mean
         truth = np.asarray(y, dtype=np.float64).reshape(-1)
     elif task == "regression":
-        pred = run.pipeline.inverse_target(predict(run.model, X, device="cpu")).reshape(-1)
-        truth = run.pipeline.inverse_target(y).reshape(-1)
+        pred = _unscale(run, predict(run.model, X, device="cpu"), codes)
+        truth = _unscale(run, y, codes)
     else:
         classes = np.asarray(run.config["classes"])
         from ..training import ArrayWindows
@@ -63,6 +70,30 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     matches = all(math.isclose(now[k], before.get(k, float("nan")), rel_tol=1e-5, abs_tol=1e-9) for k in now)
     return {"saved": saved, "rescored": now, "matches": bool(matches), "task": task, "config": run.config,
             "skipped": run.metrics.get("skipped", {}), "verdict": run.metrics.get("verdict")}
+
+
+def _unscale(run: Any, values: Any, codes: np.ndarray | None) -> np.ndarray:
+    """Saved test windows' scaled targets or predictions in original units, flat.
+
+    ``scale_per="series"``: each window with its own series' statistics, found by the window's
+    ``series_code`` (its row in the saved pipeline's per-series statistics).
+    """
+    pipe = run.pipeline
+    if pipe.scale_per != "series":
+        return np.asarray(pipe.inverse_target(values), dtype=np.float64).reshape(-1)
+    arr = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    n_series = len(pipe.schema_.get("series_keys") or [])
+    if (codes is None or codes.ndim != 1 or codes.dtype.kind not in "iu" or len(codes) != len(arr)
+            or (len(codes) and (codes.min() < 0 or codes.max() >= n_series))):
+        raise ArtifactError(
+            f"{str(run.path)!r}: test_windows.npz must hold 'series_code', one integer in [0, {n_series}) per test "
+            "window, for a scale_per='series' run (each window is un-scaled with its own series' statistics). "
+            "Train the run again (seqprep train)."
+        )
+    column = pipe.schema_["columns"].index(pipe.target)
+    flat = pipe.scaler_.inverse_transform(arr.reshape(-1, 1), np.repeat(codes.astype(np.int64), arr.shape[1]),
+                                          features=[column])
+    return np.asarray(flat, dtype=np.float64).reshape(-1)
 
 
 def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
@@ -86,7 +117,8 @@ def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
     Raises
     ------
     DataError
-        When the data does not match the fitted schema (from :meth:`Pipeline.transform`).
+        When the data does not match the fitted schema (from :meth:`Pipeline.transform`), or, for a
+        ``scale_per="series"`` run, holds a series the run did not train on (it has no statistics).
     """
     from ..training import predict
 
@@ -100,9 +132,10 @@ def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
     windows = pipe.transform(data, inference=True)
     X = windows[:]
     X = X[0] if isinstance(X, tuple) else X
-    # scale_per="window": each window's target statistics travel with the batch and undo its scaling
+    # scale_per="window": each window's target statistics travel with the batch and undo its scaling;
+    # scale_per="series": the windows say each prediction's series
     stats = {k: X[k] for k in ("target_loc", "target_scale")} if isinstance(X, dict) else {}
-    pred = pipe.inverse_target(predict(run.model, X, device="cpu"), **stats).reshape(-1)
+    pred = pipe.inverse_target(predict(run.model, X, device="cpu"), windows=windows, **stats).reshape(-1)
     prov = windows.provenance()
     out = pd.DataFrame({"series": prov["series"]}) if run.config.get("group") else pd.DataFrame(index=prov.index)
     horizon = int(run.config["horizon"])
