@@ -287,3 +287,22 @@ def test_learning_curves_of_an_ensemble_draw_every_member(tmp_path):
     assert len(ax_metric.get_lines()) - 1 == 1 + 2
     np.testing.assert_allclose(ax_metric.get_lines()[2].get_ydata(), 0.7)
     assert (tmp_path / "lc.png").stat().st_size > 1000
+
+
+def test_prediction_plot_of_a_panel_never_joins_two_series():
+    """M1-like panel: each drawn line holds one series' windows; the biggest series are drawn, MAE over all."""
+    keys = np.array(["a"] * 3 + ["b"] * 6 + ["c"] * 4 + ["d"] * 2)
+    time = np.r_[np.arange(3), np.arange(6), np.arange(4), np.arange(2)]
+    level = {"a": 1.0, "b": 1000.0, "c": 50.0, "d": 7.0}
+    y = np.array([level[k] for k in keys]) + time
+    fig = plot_predictions(time, y, y + 1, {"persistence": y - 2}, series=keys, max_series=2)
+    ax = fig.axes[0]
+    assert "of 2 of 4 series ('b', 'c')" in ax.get_title()
+    lines = [line for line in ax.get_lines() if len(line.get_xdata())]
+    assert len(lines) == 2 * 3  # two series x (actual, model, persistence)
+    for line in lines:
+        values = np.asarray(line.get_ydata()) - np.asarray(line.get_xdata())
+        assert np.ptp(values) == 0  # one series' level throughout: no line crosses into another series
+    assert "model (MAE 1.000) persistence (MAE 2.000)" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    with pytest.raises(ShapeError):
+        plot_predictions(time, y, y, series=keys[:-1])

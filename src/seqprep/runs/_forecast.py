@@ -540,6 +540,7 @@ def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df
         history=res.member_histories or res.history, time=time_col,
         y_true=res.predictions["y_true"].to_numpy(), y_pred=res.predictions["cnn_lstm"].to_numpy(),
         baselines={k: np.asarray(v) for k, v in baselines.items()}, results=res.metrics,
+        series=res.predictions["series"].to_numpy() if "series" in res.predictions else None,
         units=units, verdict=res.info.get("verdict"), data_check=res.info.get("data_check"), config=res.config,
         time_label=str(res.config.get("time") or "row"),
         window_label="scaled value (each series' training statistics)" if per_series

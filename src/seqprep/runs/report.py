@@ -553,6 +553,8 @@ def plot_predictions(
     model_name: str = "model",
     xlabel: str | None = None,
     path: str | os.PathLike[str] | None = None,
+    series: Any = None,
+    max_series: int = 3,
 ) -> Figure:
     """Targets, model predictions and baselines on the test part, with each one's MAE.
 
@@ -578,37 +580,67 @@ def plot_predictions(
         Axis label of ``time`` (default "time", or "test window" without ``time``).
     path : str or path-like, optional
         Also save the figure as a PNG here.
+    series : array-like of shape (n_windows,), optional
+        Each window's series key (a panel). The lines of different series are never joined: the
+        ``max_series`` series with the most test windows are drawn, each its own line, and the
+        title says how many of how many; the MAEs stay those of all windows.
+    max_series : int, default 3
+        With ``series``: how many series to draw.
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.r_[np.arange(5.0), 100 + np.arange(5.0)]
+    >>> fig = plot_predictions(np.r_[np.arange(5), np.arange(5)], y, y + 1, series=["a"] * 5 + ["b"] * 5)
+    >>> fig.axes[0].get_title().startswith("Test predictions of 2 of 2 series")
+    True
     """
     from ..training.metrics import mae
 
     truth = np.asarray(y_true, dtype=np.float64)
-    series = {"model": np.asarray(y_pred, dtype=np.float64)}
-    series.update({str(k): np.asarray(v, dtype=np.float64) for k, v in (baselines or {}).items()})
-    for name, values in series.items():
+    series_values = {"model": np.asarray(y_pred, dtype=np.float64)}
+    series_values.update({str(k): np.asarray(v, dtype=np.float64) for k, v in (baselines or {}).items()})
+    for name, values in series_values.items():
         if values.shape != truth.shape:
             raise ShapeError(f"`{name}` predictions have shape {values.shape}; y_true has {truth.shape}.")
-    scores = {name: mae(truth, values) for name, values in series.items()}
+    scores = {name: mae(truth, values) for name, values in series_values.items()}
     pick = (lambda a: a[:, step]) if truth.ndim == 2 else (lambda a: a)  # noqa: E731
     x = np.arange(len(truth)) if time is None else np.asarray(time)
     k = min(len(truth), check_int(max_points, "max_points", minimum=2))
+    # the runs of windows drawn as one line each: the first k windows, or on a panel the windows of the
+    # series with the most test windows (joining one series' end to the next one's start draws nonsense)
+    if series is None:
+        runs = [np.arange(k)]
+        extra = f" (first {k} of {len(truth)} windows)" if k < len(truth) else ""
+    else:
+        keys = np.asarray(series).astype(str)
+        if keys.shape != (len(truth),):
+            raise ShapeError(f"`series` has shape {keys.shape}; y_true has {len(truth)} windows.")
+        names, first, counts = np.unique(keys, return_index=True, return_counts=True)
+        order = np.lexsort((first, -counts))[: check_int(max_series, "max_series", minimum=1)]
+        runs = [np.flatnonzero(keys == names[i])[:k] for i in order]
+        shown_names = ", ".join(repr(str(names[i])) for i in order)
+        title = f"{title} of {len(order)} of {len(names)} series ({shown_names})"
+        extra = ""
     fig, axes = _new_figure(11, 4.2)
     ax = axes[0, 0]
-    ax.plot(x[:k], pick(truth)[:k], color=_TRUTH_COLOR, lw=1.6, label="actual")
     styles = [("--", "#DD8452"), (":", "#8172B3"), ("-.", "#937860"), ("--", "#8C8C8C")]
-    for j, (name, values) in enumerate(series.items()):
-        ls, color = ("-", _MODEL_COLOR) if name == "model" else styles[(j - 1) % len(styles)]
-        shown = model_name if name == "model" else name
-        ax.plot(x[:k], pick(values)[:k], ls, color=color, lw=1.3, label=f"{shown} (MAE {format_metric(scores[name])})")
+    for r, rows in enumerate(runs):
+        ax.plot(x[rows], pick(truth)[rows], color=_TRUTH_COLOR, lw=1.6, label="actual" if r == 0 else None)
+        for j, (name, values) in enumerate(series_values.items()):
+            ls, color = ("-", _MODEL_COLOR) if name == "model" else styles[(j - 1) % len(styles)]
+            shown = model_name if name == "model" else name
+            label = f"{shown} (MAE {format_metric(scores[name])})" if r == 0 else None
+            ax.plot(x[rows], pick(values)[rows], ls, color=color, lw=1.3, label=label)
     ax.set_xlabel(xlabel or ("time" if time is not None else "test window"))
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
-    extra = f" (first {k} of {len(truth)} windows)" if k < len(truth) else ""
     extra += f", step {step + 1}" if truth.ndim == 2 else ""
     ax.set_title(title + extra + "; MAE over all windows in the legend", fontsize=10)
     return _finish(fig, path)
@@ -884,6 +916,7 @@ def build_run_report(
     y_true: Any = None,
     y_pred: Any = None,
     baselines: Mapping[str, Any] | None = None,
+    series: Any = None,
     labels: Sequence[Any] | None = None,
     results: Any = None,
     target_label: str = "target",
@@ -924,6 +957,8 @@ def build_run_report(
         See :func:`plot_learning_curves`.
     time, y_true, y_pred, baselines : optional
         Test targets, predictions and baseline predictions in the units to report.
+    series : array-like, optional
+        Each test window's series key (a panel): see :func:`plot_predictions`.
     labels : sequence, optional
         Class labels (classification).
     results : table-like, optional
@@ -995,7 +1030,7 @@ def build_run_report(
             sections.append({"title": "Results on the test part", "table": table, "text": text})
         if task == "regression":
             fig = plot_predictions(time, y_true, y_pred, baselines, ylabel=target_label, model_name="CNN-LSTM",
-                                   xlabel=time_label if time is not None else None)
+                                   xlabel=time_label if time is not None else None, series=series)
             add("Test predictions", "predictions", fig)
         else:
             true_labels, pred_labels = labels_pair(y_true, y_pred)
