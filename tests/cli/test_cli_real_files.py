@@ -224,3 +224,39 @@ def test_check_gives_a_panels_whole_span_and_its_series_count():
     axis = {f["code"]: f for f in json.loads(result.output)["findings"]}["TIME_AXIS"]
     assert "181 series from 1865 to 2033" in axis["title"]
     assert (axis["evidence"]["first"], axis["evidence"]["last"]) == ("1865", "2033")
+
+
+@pytest.mark.parametrize(("file", "options", "period"), [
+    ("airline/Airline.csv", [], 12),
+    ("uschange/Uschange.csv", ["--target", "Consumption"], 4),
+    ("sm_nile/nile.csv", ["--time", "year", "--target", "volume"], None),
+    ("airline/Airline.csv", ["--period", "3"], 3),
+])
+def test_train_gives_the_seasonal_naive_baseline_the_season_of_its_step(file, options, period, tmp_path):
+    """Without --period the season comes from the inferred step (monthly 12, quarterly 4; a year of years: none)."""
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    run = tmp_path / "run"
+    result = _invoke("train", str(DATA / file), *options, "--lookback", "6", "--device", "cpu",
+                     "--config", str(config), "--out", str(run))
+    assert result.exit_code == 0, result.output
+    saved = json.loads((run / "run.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())["test"]
+    assert saved["period"] == period
+    assert ("seasonal_naive" in metrics) is (period is not None)
+    if "--period" not in options:
+        assert ("seasonal-naive baseline: period" if period else "seasonal-naive baseline: none") in result.output
+
+
+def test_run_forecast_period_auto_and_bad_values():
+    from seqprep.exceptions import InvalidParameterError
+    from seqprep.runs import run_forecast
+    from seqprep.runs._forecast import seasonal_period
+
+    assert [seasonal_period(f) for f in ("10min", "4s", "3h", "2MS", "5h", "W-SAT", "ME", "min")] == \
+        [144, 21600, 8, 6, None, 52, 12, 1440]
+    frame = pd.read_csv(DATA / "airline" / "Airline.csv")
+    for bad in ("monthly", 0, 2.5, True):
+        with pytest.raises(InvalidParameterError, match="period"):
+            run_forecast(frame, target="Passengers", time="Date", period=bad, progress=False,
+                         train_config={"epochs": 1})

@@ -113,6 +113,10 @@ def _printer(console: Any) -> Any:
                 when = (f"{format_time(t0, axis.get('freq'), axis.get('timezone'))} .. "
                         f"{format_time(t1, axis.get('freq'), axis.get('timezone'))}") if _has_value(t0) else ""
                 console.print(f"  {part:<5} {rows:>5} target rows  {int(row['windows']):>5} windows  {when}")
+            if info.get("period_inferred"):
+                console.print(f"  seasonal-naive baseline: period {info['period']} rows (the season of the time "
+                              "axis's step; --period sets another)" if info.get("period") else
+                              "  seasonal-naive baseline: none (no season for this time axis; --period sets one)")
             console.print(
                 f"  gap: {info['gap']} row(s) left out between consecutive parts (purge); "
                 f"context={info['context']!r}: val/test inputs may read earlier history, never later rows."
@@ -459,7 +463,10 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
               help="What to do with NaN/inf values [raise].")
 @click.option("--split", "split_", default=None,
               help="Fractions train,val,test [0.7,0.15,0.15], or two cut timestamps (needs --time).")
-@click.option("--period", type=INT64, default=None, help="Season length in rows for the seasonal-naive baseline.")
+@click.option("--period", type=INT64, default=None,
+              help="Season length in rows for the seasonal-naive baseline [the season of the time axis's step: "
+                   "24 hourly, 48 half-hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly; none for yearly or "
+                   "numeric axes].")
 @click.option("--epochs", type=INT64, default=None,
               help=f"Maximum epochs [{_DEFAULT_EPOCHS[0]}; {_DEFAULT_EPOCHS[1]} for classification].")
 @click.option("--seed", type=INT64, default=None, help="Seed [0].")
@@ -576,7 +583,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
         lookback=int(cfg.get("lookback", 14)), horizon=int(cfg.get("horizon", 1)), gap=cfg.get("gap", 0),
         allow_gaps=bool_flag(cfg.get("allow_gaps", False), "allow_gaps"), nan_policy=cfg.get("nan_policy", "raise"),
         split=cfg.get("split", (0.7, 0.15, 0.15)), scaler=cfg.get("scaler", "standard"),
-        scale_per=cfg.get("scale_per", "feature"), period=cfg.get("period"),
+        scale_per=cfg.get("scale_per", "feature"), period=cfg.get("period", "auto"),
         model_config=cfg.get("model"), train_config=train_cfg, seed=seed_v, out_dir=out_dir, overwrite=overwrite,
         on_step=_printer(console), device=cfg.get("device", "auto"),
         title=f"seqprep train: {Path(path).name}, forecast {cfg['target']} {int(cfg.get('horizon', 1))} step(s) ahead",

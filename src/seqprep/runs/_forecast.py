@@ -217,6 +217,45 @@ def window_arrays(parts: Any, inputs: Sequence[str]) -> tuple[Arrays, dict[str, 
 
 
 # ============================================================================ 3. training
+def seasonal_period(freq: Any) -> int | None:
+    """Rows per season for the seasonal-naive baseline, from a calendar step (a pandas alias).
+
+    The seasons of the Monash forecasting archive (Godahewa et al. 2021): a day for steps under a
+    day (24 hourly, 48 half-hourly, 1440 minutely), a week for daily steps (7; 5 business days),
+    a year for weekly (52), monthly (12) and quarterly (4) steps, a multiple counted in (``2MS``:
+    6). None for yearly or coarser steps, numeric time axes (no calendar) and steps that do not
+    divide their season.
+
+    Examples
+    --------
+    >>> [seasonal_period(f) for f in ("h", "30min", "D", "B", "W-SUN", "MS", "QS-JAN", "YS-JAN", None)]
+    [24, 48, 7, 5, 52, 12, 4, None, None]
+    """
+    if not isinstance(freq, str) or not freq:
+        return None
+    from pandas.tseries.frequencies import to_offset
+
+    try:
+        offset = to_offset(freq)
+    except (ValueError, TypeError):
+        return None
+    n = max(int(offset.n), 1)
+    name = type(offset).__name__
+    per_year = {"MonthBegin": 12, "MonthEnd": 12, "QuarterBegin": 4, "QuarterEnd": 4, "Week": 52}
+    per_week = {"Day": 7, "BusinessDay": 5}
+    if name in per_year:
+        season = per_year[name]
+    elif name in per_week:
+        season = per_week[name]
+    elif name in ("Hour", "Minute", "Second", "Milli", "Micro", "Nano"):  # fixed steps under a day
+        nanos = int(offset.nanos)  # n is already inside
+        day = 86_400 * 10**9
+        return day // nanos if 0 < nanos < day and day % nanos == 0 else None
+    else:
+        return None
+    return season // n if season % n == 0 and season // n > 1 else None
+
+
 RIDGE_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ from ._forecast import (
     predict_with_baselines,
     prediction_table,
     scaler_summary,
+    seasonal_period,
     select_inputs,
     train_forecaster,
     window_arrays,
@@ -210,8 +212,12 @@ def run_forecast(
         Replace an existing non-empty ``out_dir`` (refused otherwise).
     progress : bool, default True
         Progress bar during training (on a terminal).
-    period : int, optional
-        Season length in rows for the seasonal-naive baseline.
+    period : int or "auto", optional
+        Season length in rows for the seasonal-naive baseline. ``"auto"`` (what ``seqprep train``
+        passes when ``--period`` is not given): the season of the inferred calendar step, as the
+        Monash forecasting archive sets it (:func:`seasonal_period`: 24 for hourly, 7 for daily,
+        12 for monthly, ...; no seasonal baseline for yearly or numeric time axes). None: no
+        seasonal-naive baseline.
     title : str, optional
         Title of the HTML report; name the data set in it (default: the target and horizon).
     on_step : callable, optional
@@ -265,7 +271,11 @@ def run_forecast(
     seed = check_int(seed, "seed", minimum=0)
     overwrite = check_bool(overwrite, "overwrite")
     device = resolve_device(device)  # before any work: "cuda" without a GPU is refused here
-    if period is not None:
+    auto_period = isinstance(period, str) and period == "auto"
+    if period is not None and not auto_period:
+        if isinstance(period, str):
+            raise param_error("period", "a whole number of rows, 'auto' or None", period,
+                              "Use e.g. period=12 (monthly data, yearly season) or period='auto'.")
         period = check_int(period, "period", minimum=1)
     scale_per = check_scale_per(scale_per, group)
     check_columns(df, target, [time, group, *(features or [])])
@@ -275,13 +285,17 @@ def run_forecast(
     step = on_step or _no_step
     spec = forecast_spec(df, target=target, time=time, features=features, group=group, lookback=lookback,
                          horizon=horizon, split=split, gap=gap, scaler=scaler, derived=derived, seed=seed,
-                         period=period, nan_policy=nan_policy, allow_gaps=allow_gaps, scale_per=scale_per)
+                         period=None if auto_period else period, nan_policy=nan_policy, allow_gaps=allow_gaps,
+                         scale_per=scale_per)
 
     # the data check and the pipeline; on_step reports each before training starts
     check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group,
                        left_out=_left_out(df, features, time, group), nan_policy=spec.nan_policy)
     step("check", check)
     pipe, parts, split_info = fit_split(df, spec)
+    if auto_period:  # the season of the inferred calendar step (none for yearly or numeric axes)
+        spec = replace(spec, period=seasonal_period(pipe.schema_.get("freq")))
+        split_info = {**split_info, "period": spec.period, "period_inferred": True}
     step("split", split_info)
     scaler_info = scaler_summary(pipe, parts, scaler)
     step("scaler", scaler_info)
