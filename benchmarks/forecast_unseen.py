@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         best = min(base, key=base.__getitem__)
         wins = [m <= base[best] + 1e-12 for m in model]
         # a seed the baseline beats must say so in its verdict (the baseline's name in the summary line)
-        said = all(w or best in r["verdict"] for w, r in zip(wins, runs, strict=True))
+        said = all(w or best.replace("_", " ") in r["verdict"] for w, r in zip(wins, runs, strict=True))
         results[name] = {"runs": runs, "baselines": base, "best": best, "model": model, "wins": wins, "said": said}
         print(f"| {name} | {runs[0]['windows']} | {', '.join(f'{m:.4g}' for m in model)} ({np.mean(model):.4g}) | "
               + ", ".join(f"{k} {v:.4g}" for k, v in base.items())

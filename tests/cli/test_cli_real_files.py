@@ -230,6 +230,7 @@ def test_check_gives_a_panels_whole_span_and_its_series_count():
     ("airline/Airline.csv", [], 12),
     ("uschange/Uschange.csv", ["--target", "Consumption"], 4),
     ("sm_nile/nile.csv", ["--time", "year", "--target", "volume"], None),
+    ("vega_seattle_temps/seattle-temps.csv", [], 24),  # a fixed step (hourly): its season counted in steps
     ("airline/Airline.csv", ["--period", "3"], 3),
 ])
 def test_train_gives_the_seasonal_naive_baseline_the_season_of_its_step(file, options, period, tmp_path):

@@ -294,7 +294,7 @@ def run_forecast(
     step("check", check)
     pipe, parts, split_info = fit_split(df, spec)
     if auto_period:  # the season of the inferred calendar step (none for yearly or numeric axes)
-        spec = replace(spec, period=seasonal_period(pipe.schema_.get("freq")))
+        spec = replace(spec, period=seasonal_period((split_info.get("time_axis") or {}).get("freq")))
         split_info = {**split_info, "period": spec.period, "period_inferred": True}
     step("split", split_info)
     scaler_info = scaler_summary(pipe, parts, scaler)
