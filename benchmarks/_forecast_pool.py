@@ -54,3 +54,37 @@ def run_forecast_pool(staging: Path, seeds: list[int]) -> dict[str, Any]:
               + ", ".join(f"{k} {v:.4g}" for k, v in base.items()) + f" | {best} | {kept} | "
               f"{'yes' if out[name]['ok'] else 'NO'} |", flush=True)
     return out
+
+
+# docs/results.md 4.12: the season `seqprep train` infers for each pool series' step (None: yearly, no season)
+POOL_SEASON: dict[str, int | None] = {"hourly_seattle_temp": 24, "weekly_co2": 52, "monthly_airline": 12,
+                                      "yearly_sunspots": None}
+
+
+def run_lookback_rule(staging: Path, seeds: list[int]) -> dict[str, Any]:
+    """4.12's rule: lookback 14 against max(14, 2 x season), as `seqprep train` would run each pool series."""
+    from seqprep.runs import run_forecast
+
+    out: dict[str, Any] = {}
+    for name, season in POOL_SEASON.items():
+        if season is None or 2 * season <= 14:
+            continue  # both candidates are 14
+        df, target, _, _ = load_series(staging, name)
+        row: dict[str, Any] = {}
+        for lookback in (14, 2 * season):
+            runs = [run_forecast(df, target=target, time="t", lookback=lookback, period=season, seed=s,
+                                 progress=False, device="cpu") for s in seeds]
+            row[lookback] = {"mae": [r.metrics["cnn_lstm"]["mae"] for r in runs],
+                             "baselines": {k: v["mae"] for k, v in runs[0].metrics.items() if k != "cnn_lstm"},
+                             "kept": [(r.config.get("ridge_path") or {}).get("kept") for r in runs]}
+        old, new = np.mean(row[14]["mae"]), np.mean(row[2 * season]["mae"])
+        row["better"], row["worse_2pct"] = bool(new < old), bool(new > 1.02 * old)
+        out[name] = row
+        print(f"| {name} | 14: {old:.4g} ({', '.join(f'{m:.4g}' for m in row[14]['mae'])}); "
+              f"best baseline {min(row[14]['baselines'].values()):.4g} | {2 * season}: {new:.4g} "
+              f"({', '.join(f'{m:.4g}' for m in row[2 * season]['mae'])}); best baseline "
+              f"{min(row[2 * season]['baselines'].values()):.4g} | {row[2 * season]['kept']} |", flush=True)
+    wins = sum(r["better"] for r in out.values())
+    out["adopt"] = bool(wins >= 2 and not any(r["worse_2pct"] for r in out.values() if isinstance(r, dict)))
+    print(f"better on {wins} of {len(out) - 1}; adopt: {out['adopt']}")
+    return out

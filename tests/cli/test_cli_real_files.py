@@ -261,3 +261,48 @@ def test_run_forecast_period_auto_and_bad_values():
         with pytest.raises(InvalidParameterError, match="period"):
             run_forecast(frame, target="Passengers", time="Date", period=bad, progress=False,
                          train_config={"epochs": 1})
+
+
+def test_train_lookback_is_two_seasons_unless_the_data_are_too_short(tmp_path):
+    """Monthly airline: 24 steps; its first 40 months: 24 would leave too few training windows, so 14, said."""
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    full = _invoke("train", str(DATA / "airline" / "Airline.csv"), "--device", "cpu", "--config", str(config),
+                   "--out", str(tmp_path / "full"))
+    assert full.exit_code == 0, full.output
+    assert json.loads((tmp_path / "full" / "run.json").read_text())["lookback"] == 24
+    assert "lookback: 24 steps" in full.output
+    short_file = tmp_path / "short.csv"
+    pd.read_csv(DATA / "airline" / "Airline.csv").head(40).to_csv(short_file, index=False)
+    short = _invoke("train", str(short_file), "--device", "cpu", "--config", str(config),
+                    "--out", str(tmp_path / "short"))
+    assert short.exit_code == 0, short.output
+    assert json.loads((tmp_path / "short" / "run.json").read_text())["lookback"] == 14
+    assert "fewer than the lookback" in " ".join(short.output.split())
+    given = _invoke("train", str(DATA / "airline" / "Airline.csv"), "--lookback", "6", "--device", "cpu",
+                    "--config", str(config), "--out", str(tmp_path / "given"))
+    assert given.exit_code == 0 and "lookback: " not in given.output
+    assert json.loads((tmp_path / "given" / "run.json").read_text())["lookback"] == 6
+
+
+def test_run_forecast_lookback_auto_and_bad_values():
+    from seqprep.exceptions import InvalidParameterError
+    from seqprep.runs import run_forecast
+    from seqprep.runs._forecast import auto_lookback, step_alias
+
+    frame = pd.read_csv(DATA / "uschange" / "Uschange.csv")
+    assert step_alias(frame, "Quarter", None).startswith("QS") and auto_lookback("QS-JAN") == 14
+    assert step_alias(frame, None, None) is None and step_alias(frame.assign(t=range(len(frame))), "t", None) is None
+    for bad in ("two seasons", 0, 2.5):
+        with pytest.raises(InvalidParameterError, match="lookback"):
+            run_forecast(frame, target="Consumption", time="Quarter", lookback=bad, progress=False,
+                         train_config={"epochs": 1})
+
+
+def test_check_resolves_the_lookback_as_train_does():
+    result = _invoke("check", str(DATA / "airline" / "Airline.csv"), "--target", "Passengers", "--json")
+    findings = {f["code"]: f for f in json.loads(result.output)["findings"]}
+    assert findings["TRAINING_DATA"]["evidence"]["lookback"] == 24
+    given = _invoke("check", str(DATA / "airline" / "Airline.csv"), "--target", "Passengers", "--lookback", "6",
+                    "--json")
+    assert {f["code"]: f for f in json.loads(given.output)["findings"]}["TRAINING_DATA"]["evidence"]["lookback"] == 6

@@ -144,7 +144,8 @@ def audit_cmd(
 @click.option("--target", default=None,
               help="Column to forecast: also run what `seqprep train` runs before training (split and windows).")
 @click.option("--features", default=None, help="Comma-separated input columns (default: all numeric).")
-@click.option("--lookback", type=int, default=14, show_default=True, help="Input steps per window (with --target).")
+@click.option("--lookback", type=int, default=None,
+              help="Input steps per window (with --target) [as train: two seasons of the step, at least 14].")
 @click.option("--horizon", type=int, default=1, show_default=True, help="Steps ahead (with --target).")
 @click.option("--gap", default="0", show_default=True, help="Purge gap: rows, or a duration such as 7D or 3MS.")
 @click.option("--split", "split_", default="0.7,0.15,0.15", show_default=True, help="Fractions train,val,test.")
@@ -155,7 +156,7 @@ def audit_cmd(
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | None, target: str | None,
-          features: str | None, lookback: int, horizon: int, gap: str, split_: str, allow_gaps: bool,
+          features: str | None, lookback: int | None, horizon: int, gap: str, split_: str, allow_gaps: bool,
           nan_policy: str, as_json: bool) -> None:
     """Check a CSV/Parquet/.tsf file for data problems (NaN, time order, gaps, scales).
 
@@ -190,14 +191,15 @@ def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | 
         from ..runs import check_forecast
 
         out = check_forecast(df, target=target, time=time_col, group=group_col, features=_names(features),
-                             lookback=lookback, horizon=horizon, gap=_gap(gap), split=_split(split_),
-                             nan_policy=nan_policy, allow_gaps=allow_gaps)
+                             lookback="auto" if lookback is None else lookback, horizon=horizon, gap=_gap(gap),
+                             split=_split(split_), nan_policy=nan_policy, allow_gaps=allow_gaps)
         if out["refused"]:
             extra.append(_refused(out["refused"], "train"))
         else:
             parts = ", ".join(f"{k} {v['windows']} windows ({v['rows']} rows)" for k, v in out["split"].items())
-            extra.append(Finding("TRAINING_DATA", "info", f"`seqprep train` would use: {parts}; inputs "
-                                 f"{', '.join(out['inputs'])}.", {"inputs": list(out["inputs"])},
+            extra.append(Finding("TRAINING_DATA", "info", f"`seqprep train` would use: {parts}; lookback "
+                                 f"{out['lookback']}; inputs {', '.join(out['inputs'])}.",
+                                 {"inputs": list(out["inputs"]), "lookback": out["lookback"]},
                                  "Nothing to fix."))
     if extra:
         report = AuditReport(tuple(report.findings) + tuple(extra))

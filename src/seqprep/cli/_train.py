@@ -113,6 +113,10 @@ def _printer(console: Any) -> Any:
                 when = (f"{format_time(t0, axis.get('freq'), axis.get('timezone'))} .. "
                         f"{format_time(t1, axis.get('freq'), axis.get('timezone'))}") if _has_value(t0) else ""
                 console.print(f"  {part:<5} {rows:>5} target rows  {int(row['windows']):>5} windows  {when}")
+            if info.get("lookback_inferred"):
+                console.print(f"  lookback: {info['lookback']} steps (two seasons of the time axis's step, at least "
+                              "14; --lookback sets another)" + (f"; {info['lookback_fallback']}, so 14"
+                                                                 if info.get("lookback_fallback") else ""))
             if info.get("period_inferred"):
                 console.print(f"  seasonal-naive baseline: period {info['period']} rows (the season of the time "
                               "axis's step; --period sets another)" if info.get("period") else
@@ -454,7 +458,10 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 @click.option("--time", "time_col", default=None, help="Timestamp column.")
 @click.option("--group", default=None, help="Series-key column (panel data).")
 @click.option("--features", default=None, help="Comma-separated input columns (default: all numeric).")
-@click.option("--lookback", type=INT64, default=None, help="Input steps per window [14].")
+@click.option("--lookback", type=INT64, default=None,
+              help="Input steps per window [two seasons of the time axis's step, at least 14: 48 hourly, 96 "
+                   "half-hourly, 104 weekly, 24 monthly; 14 daily, quarterly, yearly or numeric; 14 when the data "
+                   "are too short for it].")
 @click.option("--horizon", type=INT64, default=None, help="Steps ahead [1].")
 @click.option("--gap", default=None, help="Purge gap between parts: rows, or a duration such as 7D or 3MS [0].")
 @click.option("--allow-gaps", "allow_gaps", is_flag=True, default=None,
@@ -580,7 +587,8 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
     out_dir = Path(cfg["out"]) if cfg.get("out") else _unique_default_dir(Path("runs") / Path(path).stem)
     res = run_forecast(
         df, target=cfg["target"], time=time_name, group=cfg.get("group"), features=cfg.get("features"),
-        lookback=int(cfg.get("lookback", 14)), horizon=int(cfg.get("horizon", 1)), gap=cfg.get("gap", 0),
+        lookback=int(cfg["lookback"]) if "lookback" in cfg else "auto", horizon=int(cfg.get("horizon", 1)),
+        gap=cfg.get("gap", 0),
         allow_gaps=bool_flag(cfg.get("allow_gaps", False), "allow_gaps"), nan_policy=cfg.get("nan_policy", "raise"),
         split=cfg.get("split", (0.7, 0.15, 0.15)), scaler=cfg.get("scaler", "standard"),
         scale_per=cfg.get("scale_per", "feature"), period=cfg.get("period", "auto"),

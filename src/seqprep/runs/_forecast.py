@@ -217,6 +217,47 @@ def window_arrays(parts: Any, inputs: Sequence[str]) -> tuple[Arrays, dict[str, 
 
 
 # ============================================================================ 3. training
+def step_alias(df: pd.DataFrame, time: str | None, group: str | None) -> str | None:
+    """The pandas alias of the time axis's step (``"h"``, ``"MS"``, ...), read as training reads it.
+
+    None without a time column, for numeric axes, for rows that go back in time within a series (the
+    pipeline refuses those later, in its own words) or when no step dominates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> step_alias(pd.DataFrame({"t": pd.date_range("2020-01-01", periods=30, freq="h")}), "t", None)
+    'h'
+    """
+    if time is None or time not in df.columns:
+        return None
+    from ..timeaxis import infer_frequency, parse_time
+
+    try:
+        tv, info = parse_time(df[time], str(time))
+    except DataError:
+        return None
+    if info["kind"] == "number" or len(tv) < 3:
+        return None
+    keys = df[group].to_numpy() if group is not None and group in df.columns else np.zeros(len(df))
+    order = np.lexsort((tv, keys)) if group is not None else np.argsort(tv, kind="stable")
+    tv, keys = tv[order], keys[order]
+    freq = infer_frequency(tv, keys[1:] == keys[:-1], info["tz"])
+    return None if freq is None else str(freq.name)
+
+
+def auto_lookback(freq: str | None) -> int:
+    """``seqprep train``'s lookback without ``--lookback``: two seasons of the step, at least 14 (docs/results.md 4.12).
+
+    Examples
+    --------
+    >>> [auto_lookback(f) for f in ("h", "30min", "D", "W-SUN", "MS", "QS-JAN", "YS-JAN", None)]
+    [48, 96, 14, 104, 24, 14, 14, 14]
+    """
+    season = seasonal_period(freq)
+    return max(14, 2 * season) if season else 14
+
+
 def seasonal_period(freq: Any) -> int | None:
     """Rows per season for the seasonal-naive baseline, from a calendar step (a pandas alias).
 

@@ -33,6 +33,7 @@ from ._compute import check_compute_plan, downsample_cases, plan_compute
 from ._data_check import data_check
 from ._forecast import (
     ForecastSpec,
+    auto_lookback,
     check_columns,
     check_scale_per,
     fit_split,
@@ -42,6 +43,7 @@ from ._forecast import (
     scaler_summary,
     seasonal_period,
     select_inputs,
+    step_alias,
     train_forecaster,
     window_arrays,
     window_series_codes,
@@ -185,7 +187,10 @@ def run_forecast(
     features : sequence of str, optional
         Input columns; default every numeric column but ``time``/``group``.
     lookback, horizon : int, default 14 and 1
-        Input steps per window and steps ahead of the last input row.
+        Input steps per window and steps ahead of the last input row. ``lookback="auto"`` (what
+        ``seqprep train`` passes without ``--lookback``): two seasons of the time axis's step, at
+        least 14 (48 hourly, 24 monthly, 104 weekly; 14 daily, yearly or numeric; docs/results.md
+        4.12), and 14 when the data are too short for that (``info["split"]["lookback_fallback"]``).
     split, gap, scaler, derived
         As in :class:`~seqprep.Pipeline`.
     scale_per : {"feature", "series"}, default "feature"
@@ -266,6 +271,12 @@ def run_forecast(
         df = from_polars(df)  # numeric columns shared with Arrow's buffers, not copied
     if not isinstance(df, pd.DataFrame):
         raise param_error("df", "a pandas or Polars DataFrame", df)
+    auto_lookback_used = isinstance(lookback, str) and lookback == "auto"
+    if auto_lookback_used:  # two seasons of the step, at least 14 (docs/results.md 4.12)
+        lookback = auto_lookback(step_alias(df, time, group))
+    elif isinstance(lookback, str):
+        raise param_error("lookback", "a whole number of steps or 'auto'", lookback,
+                          "Use e.g. lookback=24, or lookback='auto' (two seasons of the time axis's step).")
     lookback = check_int(lookback, "lookback", minimum=1)
     horizon = check_int(horizon, "horizon", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
@@ -292,7 +303,7 @@ def run_forecast(
     check = data_check(df, list(dict.fromkeys([*spec.inputs, target])), time, group,
                        left_out=_left_out(df, features, time, group), nan_policy=spec.nan_policy)
     step("check", check)
-    pipe, parts, split_info = fit_split(df, spec)
+    spec, pipe, parts, split_info = _fit_split_lookback(df, spec, auto_lookback_used)
     if auto_period:  # the season of the inferred calendar step (none for yearly or numeric axes)
         spec = replace(spec, period=seasonal_period((split_info.get("time_axis") or {}).get("freq")))
         split_info = {**split_info, "period": spec.period, "period_inferred": True}
@@ -345,6 +356,31 @@ def forecast_spec(df: pd.DataFrame, *, target: str, time: str | None, features: 
     )
 
 
+def _fit_split_lookback(df: pd.DataFrame, spec: ForecastSpec, auto: bool) -> tuple[ForecastSpec, Any, Any, Any]:
+    """:func:`fit_split`, and with an inferred lookback (``auto``) the fallback to 14 on data too short for it.
+
+    Too short: a part without a window, or fewer training windows than the lookback (the ridge path
+    would be underdetermined). ``split_info`` then says why (``lookback_fallback``); with ``auto`` it
+    also holds the lookback used. Returns ``(spec, pipe, parts, split_info)``.
+    """
+    fallback = None
+    try:
+        pipe, parts, split_info = fit_split(df, spec)
+        if auto and spec.lookback > 14 and len(parts.train) < spec.lookback:
+            fallback = f"{spec.lookback} steps left {len(parts.train)} training window(s), fewer than the lookback"
+    except DataError:
+        if not auto or spec.lookback == 14:
+            raise
+        fallback = f"{spec.lookback} steps left a part without a window"
+    if fallback is not None:  # too short for two seasons: the fixed default, said in the split step
+        spec = replace(spec, lookback=14)
+        pipe, parts, split_info = fit_split(df, spec)
+        split_info = {**split_info, "lookback_fallback": fallback}
+    if auto:
+        split_info = {**split_info, "lookback": spec.lookback, "lookback_inferred": True}
+    return spec, pipe, parts, split_info
+
+
 def check_forecast(
     df: pd.DataFrame,
     *,
@@ -352,7 +388,7 @@ def check_forecast(
     time: str | None,
     features: Sequence[str] | None = None,
     group: str | None = None,
-    lookback: int = 14,
+    lookback: int | str = 14,
     horizon: int = 1,
     split: Any = (0.7, 0.15, 0.15),
     gap: Any = 0,
@@ -362,7 +398,9 @@ def check_forecast(
     """Everything :func:`run_forecast` checks before training, without training: what ``seqprep check`` runs.
 
     The same code path as a run: the data check, then the pipeline's split and windows. A
-    refusal is returned (not raised) with the very words the run would raise.
+    refusal is returned (not raised) with the very words the run would raise. ``lookback="auto"``
+    resolves as in :func:`run_forecast` (``seqprep check`` passes it when ``--lookback`` is not
+    given, as ``seqprep train`` does); ``lookback`` in the result is the one used.
 
     Returns
     -------
@@ -381,6 +419,11 @@ def check_forecast(
     """
     from ..exceptions import SeqprepError
 
+    auto = isinstance(lookback, str) and lookback == "auto"  # as run_forecast resolves it
+    lookback = auto_lookback(step_alias(df, time, group)) if auto else lookback
+    if isinstance(lookback, str):
+        raise param_error("lookback", "a whole number of steps or 'auto'", lookback,
+                          "Use e.g. lookback=24, or lookback='auto' (two seasons of the time axis's step).")
     lookback = check_int(lookback, "lookback", minimum=1)
     horizon = check_int(horizon, "horizon", minimum=1)
     spec = forecast_spec(df, target=target, time=time, features=features, group=group, lookback=lookback,
@@ -389,10 +432,11 @@ def check_forecast(
                        left_out=_left_out(df, features, time, group), nan_policy=spec.nan_policy)
     out: dict[str, Any] = {**check, "inputs": spec.inputs, "time_axis": {}, "split": {}, "refused": None}
     try:
-        _, parts, split_info = fit_split(df, spec)
+        spec, _, parts, split_info = _fit_split_lookback(df, spec, auto)
     except SeqprepError as exc:
         out["refused"] = str(exc)
         return out
+    out["lookback"] = spec.lookback
     out["time_axis"] = split_info["time_axis"]
     d = split_info["describe"]
     out["split"] = {part: {"rows": split_info["rows"].get(part, {}).get("rows"), "windows": int(d.loc[part, "windows"])}
