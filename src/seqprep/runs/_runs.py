@@ -144,7 +144,7 @@ def run_forecast(
     time: str | None,
     features: Sequence[str] | None = None,
     group: str | None = None,
-    lookback: int = 14,
+    lookback: int | str = 14,
     horizon: int = 1,
     split: Any = (0.7, 0.15, 0.15),
     gap: Any = 0,
