@@ -113,3 +113,4 @@ def test_m1_yearly_trains_with_defaults_but_the_model(tmp_path):
     saved = json.loads((run / "run.json").read_text())
     assert (saved["group"], saved["time"], saved["target"]) == ("series_name", "time", "value")
     assert saved["time_axis"]["frequency"].startswith("YS")
+    assert saved["horizon"] == 1 and "@horizon is 6 (--horizon 6" in " ".join(result.output.split())

@@ -576,6 +576,10 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
     cfg.update({k: v for k, v in (("group", group_name), ("target", target_name)) if v is not None})
     for note in notes:
         console.print(note)
+    file_horizon = (getattr(df, "attrs", {}).get("tsf") or {}).get("horizon")
+    if file_horizon and "horizon" not in cfg and int(file_horizon) != 1:  # say it; the 1-step default stays
+        console.print(f"  horizon: 1 step; the .tsf file's @horizon is {int(file_horizon)} "
+                      f"(--horizon {int(file_horizon)} forecasts that far ahead)")
     if time_name is None:  # the dates column a user (or DataFrame.to_csv) wrote is the time axis
         time_name = infer_time(df, cfg.get("group"))
         if time_name is not None:
