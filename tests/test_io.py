@@ -62,3 +62,29 @@ def test_direct_parquet_leaves_nulls_and_stored_indexes_to_pandas(tmp_path, monk
     none = {"columns": None, "time": None, "group": None, "required": (), "nan_policy": "raise"}
     assert _from_parquet(tmp_path / "n.parquet", **{**none, **kw}) is None
     assert _from_parquet(tmp_path / "i.parquet", **none) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("date;temp;rain\n2020-01-01;3,5;0\n2020-01-02;-4,25;1,5\n", [3.5, -4.25]),  # a European spreadsheet
+    ("date;temp;rain\n2020-01-01;3.5;0\n2020-01-02;-4.25;1.5\n", [3.5, -4.25]),  # ';' with decimal points
+    ("date\ttemp\train\n2020-01-01\t3.5\t0\n2020-01-02\t-4.25\t1.5\n", [3.5, -4.25]),  # tabs in a .csv
+    ("date|temp|rain\n2020-01-01|3.5|0\n2020-01-02|-4.25|1.5\n", [3.5, -4.25]),
+    ("date,temp,rain\n2020-01-01,3.5,0\n2020-01-02,-4.25,1.5\n", [3.5, -4.25]),  # the usual file is untouched
+])
+def test_read_table_finds_the_separator_and_decimal_comma_a_spreadsheet_wrote(tmp_path, text, expected):
+    from seqprep.io import read_table
+
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    frame = read_table(path)
+    assert list(frame.columns) == ["date", "temp", "rain"]
+    assert frame["temp"].tolist() == expected
+    assert frame["rain"].dtype.kind in "fi"  # numbers, not text
+
+
+def test_read_table_keeps_a_separator_the_caller_gives(tmp_path):
+    from seqprep.io import read_table
+
+    path = tmp_path / "data.csv"
+    path.write_text("a;b\n1;2\n")
+    assert list(read_table(path, sep=",").columns) == ["a;b"]

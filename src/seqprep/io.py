@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -176,9 +177,10 @@ def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
         )
     suffix = p.suffix.lower()
     if suffix in _CSV_SUFFIXES:
+        sniff = suffix != ".tsv" and "sep" not in kwargs and "delimiter" not in kwargs
         sep = "\t" if suffix == ".tsv" else kwargs.pop("sep", ",")
         kwargs.setdefault("encoding", "utf-8-sig")  # a byte-order mark is not part of the first column's name
-        return _read_csv(p, sep=sep, **kwargs)
+        return _read_csv(p, sep=sep, sniff=sniff, **kwargs)
     if suffix in _PARQUET_SUFFIXES:
         return _read_parquet(p, **kwargs)
     if suffix == ".tsf":
@@ -205,8 +207,38 @@ def check_file(path: Any, name: str, *, allow_dir: bool = False) -> Path:
     return p
 
 
-def _read_csv(p: Path, sep: str, **kwargs: Any) -> pd.DataFrame:
-    """``pandas.read_csv`` with every way a file can be unreadable turned into one :class:`DataError`."""
+def _sniff_separator(head: bytes, encoding: str) -> tuple[str, str | None]:
+    """The separator of a CSV whose header has no comma, and its decimal mark (``(",", None)``: as given).
+
+    Spreadsheets saved in much of Europe write ``date;temp`` and ``3,5``: read with commas, such a
+    file is one text column and every later error is about something else. A header without a
+    comma but with ``;``, a tab or ``|`` takes the most frequent of them; with ``;``, values written
+    ``3,5`` in the first lines (and no ``.`` decimal) mean a decimal comma.
+    """
+    try:
+        lines = head.decode(encoding, errors="replace").splitlines()[:50]
+    except LookupError:
+        return ",", None
+    if not lines or "," in lines[0]:
+        return ",", None
+    counts = {c: lines[0].count(c) for c in (";", "\t", "|")}
+    sep = max(counts, key=counts.__getitem__)
+    if counts[sep] == 0:
+        return ",", None
+    if sep != ";":
+        return sep, None
+    cells = [cell.strip().strip('"') for line in lines[1:] for cell in line.split(";")]
+    comma = sum(bool(re.fullmatch(r"[-+]?\d+,\d+", c)) for c in cells)
+    point = sum(bool(re.fullmatch(r"[-+]?\d+\.\d+", c)) for c in cells)
+    return sep, ("," if comma and not point else None)
+
+
+def _read_csv(p: Path, sep: str, sniff: bool = False, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` with every way a file can be unreadable turned into one :class:`DataError`.
+
+    ``sniff``: the caller gave no separator, so a header without a comma is read with the one it
+    uses (:func:`_sniff_separator`).
+    """
     with p.open("rb") as fh:
         head = fh.read(1 << 16)
     where = f"the CSV file {str(p)!r}"
@@ -214,6 +246,10 @@ def _read_csv(p: Path, sep: str, **kwargs: Any) -> pd.DataFrame:
         raise DataError(f"{where} is empty. Write a header line and at least one row, or pass another file.")
     if b"\x00" in head:
         raise DataError(f"{where} is not a text file (it holds binary data). Pass a CSV text file (UTF-8).")
+    if sniff:
+        sep, decimal = _sniff_separator(head, kwargs.get("encoding") or "utf-8-sig")
+        if decimal is not None:
+            kwargs.setdefault("decimal", decimal)
     try:
         header = head.split(b"\n", 1)[0].decode(kwargs.get("encoding") or "utf-8-sig")
         frame = pd.read_csv(p, sep=sep, **kwargs)
