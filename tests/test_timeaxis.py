@@ -183,3 +183,14 @@ def test_new_data_keeps_the_fitted_calendar_step():
     hourly = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=30, freq="h"), "y": 1.0})
     with pytest.raises(DataError, match="time step is 'h' but the pipeline was fitted on 'B'"):
         pipe.transform(hourly)
+
+
+def test_day_first_dates_of_a_european_spreadsheet_parse_when_month_first_cannot():
+    """'13/01/2020' only parses day first; '01/13/2020' only month first; each file is read its own way."""
+    days = pd.date_range("2020-01-01", periods=40, freq="D")
+    values, info = parse_time(pd.Series(days.strftime("%d/%m/%Y")), "date")
+    assert info["kind"] == "datetime" and (values == days.to_numpy()).all()
+    values, _ = parse_time(pd.Series(days.strftime("%m/%d/%Y")), "date")
+    assert (values == days.to_numpy()).all()
+    with pytest.raises(DataError, match="date"):
+        parse_time(pd.Series(["13/13/2020", "14/13/2020"]), "date")

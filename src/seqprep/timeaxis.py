@@ -173,8 +173,13 @@ def _month_starts(years: np.ndarray, months: np.ndarray) -> np.ndarray:
 
 
 def _to_datetime(text: pd.Series, name: str) -> pd.Series:
-    """ISO 8601 first (fast, strict); then pandas' format inference; mixed UTC offsets become UTC."""
-    for kwargs in ({"format": "ISO8601"}, {}):
+    """ISO 8601 first (fast, strict); then pandas' format inference, month first, then day first.
+
+    Day first comes second: ``01/02/2020`` is read as 2 January, as pandas does, unless a later value
+    (``13/01/2020``) only parses day first (a European spreadsheet's dates). Mixed UTC offsets
+    become UTC.
+    """
+    for kwargs in ({"format": "ISO8601"}, {}, {"dayfirst": True}):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "could not infer format": we try ISO first
