@@ -102,8 +102,12 @@ def test_forecast_bad_inputs() -> None:
     with pytest.raises(DataError, match="not in the data"):
         run_forecast(df, target="nope", time="date", progress=False)
     df["label"] = "a"
-    with pytest.raises(DataError, match="not numeric"):
+    with pytest.raises(DataError, match="not numeric") as refused:
         run_forecast(df, target="label", time="date", progress=False)
+    assert "first values: 'a'" in str(refused.value) and "thousands" not in str(refused.value)
+    df["sales"] = [f"{1000 + i:,}" for i in range(len(df))]  # '1,000': a thousands separator read as text
+    with pytest.raises(DataError, match=r"first values: '1,000'.*thousands=','"):
+        run_forecast(df, target="sales", time="date", progress=False)
     with pytest.raises(DataError, match="lookback"):
         run_forecast(df, target="f0", time="date", lookback=500, progress=False)
     with pytest.raises(InvalidParameterError):

@@ -80,9 +80,15 @@ def check_columns(df: pd.DataFrame, target: Any, named: Sequence[Any]) -> None:
             f"column(s) {list_names(missing)} are not in the data. Columns: {list_names(df.columns)}."
         )
     if not pd.api.types.is_numeric_dtype(df[target]):
+        sample = [str(v) for v in df[target].dropna().head(3)]
+        # numbers written with thousands separators ('1,234') or units ('12 kg') read as text
+        hint = (" They look like numbers written as text (thousands separators, units or quotes): read the file "
+                "with pandas.read_csv(..., thousands=',') or clean the column, and pass the DataFrame."
+                if sample and all(any(ch.isdigit() for ch in v) for v in sample) else "")
         raise DataError(
-            f"the target column {target!r} is not numeric (dtype {df[target].dtype}); a forecast needs numbers. "
-            "Pick a numeric target or use classification."
+            f"the target column {target!r} is not numeric (dtype {df[target].dtype}; first values: "
+            f"{', '.join(repr(v) for v in sample)}); a forecast needs numbers.{hint} Otherwise pick a numeric "
+            "target, or use classification."
         )
 
 
