@@ -63,3 +63,26 @@ def test_ucr_text_comma_separated_unequal_lengths_and_bad_values(tmp_path):
     path.write_text("1 0.5 zero\n")
     with pytest.raises(DataError, match="line 1: 'zero' is not a number"):
         load_ts(path)
+
+
+def test_ucr_text_as_csv_with_or_without_column_names(tmp_path):
+    """A .csv of cases reads as UCR text; a first line of column names (pandas' to_csv) is not a case."""
+    rows = ["1.0,0.5,0.25,0.75", "2.0,1.5,1.25,1.75", "1.0,0.1,0.2,0.3"]
+    expected = np.array([[0.5, 0.25, 0.75], [1.5, 1.25, 1.75], [0.1, 0.2, 0.3]], dtype=np.float32)
+    for header in ("", "label,t0,t1,t2\n", "label,0,1,2\n"):
+        path = tmp_path / "Toy_TRAIN.csv"
+        path.write_text(header + "\n".join(rows) + "\n")
+        data = load_ts(path)
+        assert data.X.shape == (3, 3, 1) and (data.X[:, :, 0] == expected).all(), header
+        assert data.y.tolist() == ["1", "2", "1"]
+    named = tmp_path / "Named_TRAIN.csv"
+    named.write_text("up,0.5,0.25\ndown,1.5,1.25\n")  # word labels stay cases
+    assert load_ts(named).y.tolist() == ["up", "down"]
+
+
+def test_a_label_in_the_last_column_is_refused_in_words(tmp_path):
+    """Kaggle's heartbeat CSVs put the label last: the first column is then a measurement, not a class."""
+    path = tmp_path / "Last_TRAIN.csv"
+    path.write_text("-0.518,-0.486,-0.505,0.0\n0.12,0.2,0.3,1.0\n")
+    with pytest.raises(DataError, match=r"case 1 is '-0.518', not a class label.*move it first"):
+        load_ts(path)

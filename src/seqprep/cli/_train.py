@@ -451,9 +451,10 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 @click.command("train")
 @click.argument("data", required=False, type=click.Path(dir_okay=True))
 @click.option("--train", "train_path", type=click.Path(), default=None,
-              help="Classification or regression on cases: the TRAIN file (.ts, .arff, UCR .txt/.tsv).")
+              help="Classification or regression on cases: the TRAIN file (.ts, .arff, UCR .txt/.tsv/.csv: "
+                   "label first).")
 @click.option("--test", "test_path", type=click.Path(), default=None,
-              help="The TEST file of the same data set (.ts, .arff, UCR .txt/.tsv).")
+              help="The TEST file of the same data set (.ts, .arff, UCR .txt/.tsv/.csv).")
 @click.option("--target", default=None, help="Column to forecast.")
 @click.option("--time", "time_col", default=None, help="Timestamp column.")
 @click.option("--group", default=None, help="Series-key column (panel data).")

@@ -83,11 +83,45 @@ def _description(path: Path) -> str | None:
     return candidate.read_text(encoding="utf-8-sig", errors="replace").strip()
 
 
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_labels_first(labels: list[str], path: Path) -> None:
+    """Refuse a first column of measurements: the file's label is elsewhere (often last, as in Kaggle's CSVs).
+
+    Class labels are names or whole numbers (``1.0000000e+00`` was already read as ``'1'``); a
+    label such as ``'-0.518'`` is a value of the series, and reading it as a class would train on
+    hundreds of one-case classes without a word.
+    """
+    for i, label in enumerate(labels):
+        try:
+            number = float(label)
+        except ValueError:
+            continue
+        if not number.is_integer():
+            raise DataError(
+                f"{path}: the first column of case {i + 1} is {label!r}, not a class label (a name or a whole "
+                "number). A UCR text file has the label first, then the values; if your label is in another "
+                "column (often the last), move it first, or load the file with pandas and build the cases."
+            )
+
+
 def read_ucr_text(path: Path) -> dict[str, Any]:
-    """Read a UCR ``.txt``/``.tsv`` file: the label first, then the values (see the module docstring)."""
+    """Read a UCR ``.txt``/``.tsv``/``.csv`` file: the label first, then the values (see the module docstring).
+
+    A first line of column names (``label,t1,t2,...``, as pandas' ``to_csv`` writes) is skipped: a
+    first line whose label is a word and whose fields are not all numbers, or whose label is the
+    only word among numeric labels.
+    """
     cases: list[np.ndarray] = []
     labels: list[str] = []
     width: int | None = None
+    header_candidate = False
     with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
         for lineno, raw in enumerate(handle, start=1):
             line = raw.strip()
@@ -99,6 +133,10 @@ def read_ucr_text(path: Path) -> dict[str, Any]:
                     f"{_where(path, lineno)}: a UCR text line holds the label, then the values. Received one field "
                     f"{line[:40]!r}."
                 )
+            if not cases and not header_candidate and not _is_number(tokens[0]):
+                if not all(_is_number(t) or t == "?" for t in tokens[1:]):
+                    continue  # column names ('label,a,b'): not a case
+                header_candidate = True  # 'label,1,2,...': decided once the other labels are read
             values = _floats(tokens[1:], path, lineno)
             if width is None:
                 width = values.size
@@ -106,8 +144,11 @@ def read_ucr_text(path: Path) -> dict[str, Any]:
             labels.append(tokens[0])
     if not cases:
         raise DataError(f"{path}: no cases. A UCR text file has one case a line: the label, then the values.")
+    if header_candidate and len(labels) > 1 and all(_is_number(label) for label in labels[1:]):
+        cases, labels = cases[1:], labels[1:]  # numeric labels below a word: that first line named the columns
     X, lengths = _stack(cases)
     labels = clean_labels(labels)
+    _check_labels_first(labels, path)
     metadata: dict[str, Any] = {
         "problemName": re.sub(r"_(TRAIN|TEST)$", "", path.stem, flags=re.IGNORECASE), "format": "ucr-text",
         "univariate": True, "classLabel": True, "classLabels": sorted(set(labels), key=_label_key),

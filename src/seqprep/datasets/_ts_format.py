@@ -200,7 +200,7 @@ def load_ts(path: str | os.PathLike[str]) -> TSData:
     ----------
     path : str or os.PathLike
         The file. ``.ts`` (sktime/aeon); ``.arff`` (Weka, the UEA archive: flat univariate or
-        relational multivariate); ``.txt``/``.tsv`` (the UCR archive's text format: the label
+        relational multivariate); ``.txt``/``.tsv``/``.csv`` (the UCR archive's text format: the label
         first, then the values, separated by whitespace, tabs or commas; float-written labels
         such as ``1.0000000e+00`` become ``'1'``; ``NAME.txt`` beside the file is kept as
         ``metadata["description"]``). A ``.ts`` file with ``@targetLabel true`` (any case) is a
@@ -257,7 +257,7 @@ def load_ts(path: str | os.PathLike[str]) -> TSData:
     suffix = path.suffix.lower()
     if suffix == ".arff":
         return TSData(**read_arff(path))
-    if suffix in (".txt", ".tsv"):
+    if suffix in (".txt", ".tsv", ".csv"):  # a .csv of cases: the UCR text format with commas
         return TSData(**read_ucr_text(path))
     with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
         return _read(handle, path)
