@@ -306,3 +306,16 @@ def test_check_resolves_the_lookback_as_train_does():
     given = _invoke("check", str(DATA / "airline" / "Airline.csv"), "--target", "Passengers", "--lookback", "6",
                     "--json")
     assert {f["code"]: f for f in json.loads(given.output)["findings"]}["TRAINING_DATA"]["evidence"]["lookback"] == 6
+
+
+def test_a_parquet_file_with_its_datetime_index_gets_the_same_lookback_and_season(tmp_path):
+    """to_parquet keeps a DatetimeIndex as the index, not a column: it is still the monthly time axis."""
+    frame = pd.read_csv(DATA / "airline" / "Airline.csv", parse_dates=["Date"]).set_index("Date")
+    file = tmp_path / "airline.parquet"
+    frame.to_parquet(file)
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    result = _invoke("train", str(file), "--device", "cpu", "--config", str(config), "--out", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert (saved["lookback"], saved["period"]) == (24, 12)

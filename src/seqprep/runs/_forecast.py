@@ -226,8 +226,9 @@ def window_arrays(parts: Any, inputs: Sequence[str]) -> tuple[Arrays, dict[str, 
 def step_alias(df: pd.DataFrame, time: str | None, group: str | None) -> str | None:
     """The pandas alias of the time axis's step (``"h"``, ``"MS"``, ...), read as training reads it.
 
-    None without a time column, for numeric axes, for rows that go back in time within a series (the
-    pipeline refuses those later, in its own words) or when no step dominates.
+    ``time=None`` reads a DatetimeIndex (or PeriodIndex), as the pipeline does. None without a time
+    axis, for numeric axes, for rows that go back in time within a series (the pipeline refuses those
+    later, in its own words) or when no step dominates.
 
     Examples
     --------
@@ -235,12 +236,16 @@ def step_alias(df: pd.DataFrame, time: str | None, group: str | None) -> str | N
     >>> step_alias(pd.DataFrame({"t": pd.date_range("2020-01-01", periods=30, freq="h")}), "t", None)
     'h'
     """
-    if time is None or time not in df.columns:
-        return None
     from ..timeaxis import infer_frequency, parse_time
 
+    if time is None and isinstance(df.index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        column: Any = pd.Series(df.index)  # the index is the time axis (a Parquet file saved with it)
+    elif time is None or time not in df.columns:
+        return None
+    else:
+        column = df[time]
     try:
-        tv, info = parse_time(df[time], str(time))
+        tv, info = parse_time(column, str(time))
     except DataError:
         return None
     if info["kind"] == "number" or len(tv) < 3:
