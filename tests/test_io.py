@@ -88,3 +88,19 @@ def test_read_table_keeps_a_separator_the_caller_gives(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("a;b\n1;2\n")
     assert list(read_table(path, sep=",").columns) == ["a;b"]
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "xz", "zip"])
+def test_read_table_reads_a_compressed_csv_and_refuses_a_corrupt_one(tmp_path, kind):
+    from seqprep.exceptions import DataError
+    from seqprep.io import read_table
+
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=5).astype(str), "y": [1.5, 2, 3, 4, 5]})
+    path = tmp_path / f"data.csv.{kind}"
+    frame.to_csv(path, index=False)  # pandas compresses by the suffix
+    back = read_table(path)
+    assert back["y"].tolist() == frame["y"].tolist() and list(back.columns) == ["date", "y"]
+    broken = tmp_path / f"broken.csv.{kind}"
+    broken.write_bytes(b"this is not compressed at all" * 10)
+    with pytest.raises(DataError, match=f"broken.csv.{kind}"):
+        read_table(broken)

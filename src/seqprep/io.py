@@ -48,6 +48,8 @@ NAN_POLICIES = ("raise", "drop", "ffill", "interpolate")
 #: windowing layer fills them and carries the mask. Not a CLI choice (the readers' users refuse it).
 _READER_POLICIES = (*NAN_POLICIES, "mask")
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+# compressed CSVs (data.csv.gz, ...): suffix -> the module that reads the first bytes for the checks
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma", ".zip": "zip"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 
@@ -176,11 +178,15 @@ def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
             "or a folder of .parquet files."
         )
     suffix = p.suffix.lower()
+    compressed = None
+    inner = Path(p.stem).suffix.lower()
+    if suffix in _COMPRESSIONS and inner in _CSV_SUFFIXES:  # data.csv.gz: pandas decompresses by suffix
+        suffix, compressed = inner, _COMPRESSIONS[p.suffix.lower()]
     if suffix in _CSV_SUFFIXES:
         sniff = suffix != ".tsv" and "sep" not in kwargs and "delimiter" not in kwargs
         sep = "\t" if suffix == ".tsv" else kwargs.pop("sep", ",")
         kwargs.setdefault("encoding", "utf-8-sig")  # a byte-order mark is not part of the first column's name
-        return _read_csv(p, sep=sep, sniff=sniff, **kwargs)
+        return _read_csv(p, sep=sep, sniff=sniff, compressed=compressed, **kwargs)
     if suffix in _PARQUET_SUFFIXES:
         return _read_parquet(p, **kwargs)
     if suffix == ".tsf":
@@ -190,7 +196,8 @@ def read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
 
         return load_tsf(p)
     raise DataError(
-        f"`path` must end in .csv, .tsv, .txt, .parquet, .pq or .tsf. Received: path={str(path)!r}. "
+        f"`path` must end in .csv, .tsv, .txt (optionally .gz, .bz2, .xz, .zip), .parquet, .pq or .tsf. "
+        f"Received: path={str(path)!r}. "
         "Convert the file, or load it with pandas and pass the DataFrame."
     )
 
@@ -233,14 +240,42 @@ def _sniff_separator(head: bytes, encoding: str) -> tuple[str, str | None]:
     return sep, ("," if comma and not point else None)
 
 
-def _read_csv(p: Path, sep: str, sniff: bool = False, **kwargs: Any) -> pd.DataFrame:
+def _head_bytes(p: Path, compressed: str | None) -> bytes:
+    """The first 64 KiB of the (decompressed) text, for the checks before pandas reads the file."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    size = 1 << 16
+    try:
+        if compressed is None:
+            with p.open("rb") as fh:
+                return fh.read(size)
+        if compressed == "zip":
+            with zipfile.ZipFile(p) as archive:
+                names = [n for n in archive.namelist() if not n.endswith("/")]
+                if len(names) != 1:
+                    raise DataError(f"the zip file {str(p)!r} holds {len(names)} files; pandas reads a zip of "
+                                    "one CSV. Unzip it and pass the CSV.")
+                with archive.open(names[0]) as fh:
+                    return fh.read(size)
+        opener: Any = {"gzip": gzip.open, "bz2": bz2.open, "lzma": lzma.open}[compressed]
+        with opener(p, "rb") as fh:
+            return bytes(fh.read(size))
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{str(p)!r} is not a readable {compressed} file ({exc}). Check the file, or pass the "
+                        "uncompressed CSV.") from None
+
+
+def _read_csv(p: Path, sep: str, sniff: bool = False, compressed: str | None = None, **kwargs: Any) -> pd.DataFrame:
     """``pandas.read_csv`` with every way a file can be unreadable turned into one :class:`DataError`.
 
     ``sniff``: the caller gave no separator, so a header without a comma is read with the one it
-    uses (:func:`_sniff_separator`).
+    uses (:func:`_sniff_separator`). ``compressed``: a ``.csv.gz``/``.bz2``/``.xz``/``.zip`` file,
+    checked on its decompressed start (pandas decompresses it by its suffix).
     """
-    with p.open("rb") as fh:
-        head = fh.read(1 << 16)
+    head = _head_bytes(p, compressed)
     where = f"the CSV file {str(p)!r}"
     if not head.strip():
         raise DataError(f"{where} is empty. Write a header line and at least one row, or pass another file.")
