@@ -104,3 +104,17 @@ def test_read_table_reads_a_compressed_csv_and_refuses_a_corrupt_one(tmp_path, k
     broken.write_bytes(b"this is not compressed at all" * 10)
     with pytest.raises(DataError, match=f"broken.csv.{kind}"):
         read_table(broken)
+
+
+def test_stacked_series_without_their_key_are_told_to_give_group():
+    from seqprep.exceptions import DataError
+
+    one = pd.DataFrame({"t": pd.date_range("2020-01-01", periods=6, freq="D"), "y": np.arange(6.0)})
+    stacked = pd.concat([one.assign(shop="A"), one.assign(shop="B")], ignore_index=True)
+    with pytest.raises(DataError, match=r"several series one after another.*--group"):
+        as_series(stacked, time="t", columns=["y"])
+    assert as_series(stacked, time="t", group="shop", columns=["y"]).n_series == 2
+    shuffled = one.iloc[[0, 2, 1, 3, 4, 5]]  # one unsorted series: no hint about groups
+    with pytest.raises(DataError) as refused:
+        as_series(shuffled, time="t", columns=["y"])
+    assert "--group" not in str(refused.value)

@@ -981,20 +981,26 @@ def _check_time(
     same_series[bounds[1:-1] - 1] = False  # a diff across a series boundary means nothing
     zero = zero_of(diffs.dtype)
     bad_order = same_series & (diffs < zero)
+    dup = same_series & (diffs == zero)
+    # one series whose timestamps come round again: most often several series stacked without their key
+    stacked = (
+        " If the table holds several series one after another, give the column that names them as group "
+        "(--group on the command line)."
+        if len(labels) == 1 and (bad_order.any() or dup.any()) and len(np.unique(time_arr)) < n else ""
+    )
     if bad_order.any():
         row = int(np.flatnonzero(bad_order)[0]) + 1
         raise DataError(
             f"timestamps must increase within each series; row {row} ({time_arr[row]}) comes before row {row - 1} "
             f"({time_arr[row - 1]}) in series {labels[_series_of(row, bounds)]!r}. Sort the data by time "
-            "(df.sort_values([group, time]))."
+            f"(df.sort_values([group, time])).{stacked}"
         )
-    dup = same_series & (diffs == zero)
     if dup.any():
         row = int(np.flatnonzero(dup)[0]) + 1
         raise DataError(
             f"timestamps must be unique within each series; row {row} repeats {time_arr[row]} in series "
             f"{labels[_series_of(row, bounds)]!r} ({int(dup.sum())} duplicates in all). Aggregate or drop "
-            "the duplicates first."
+            f"the duplicates first.{stacked}"
         )
     freq = infer_frequency(time_arr, same_series, report.get("timezone"))
     if freq is None:
