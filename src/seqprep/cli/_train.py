@@ -455,9 +455,10 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
                    "label first).")
 @click.option("--test", "test_path", type=click.Path(), default=None,
               help="The TEST file of the same data set (.ts, .arff, UCR .txt/.tsv/.csv).")
-@click.option("--target", default=None, help="Column to forecast.")
-@click.option("--time", "time_col", default=None, help="Timestamp column.")
-@click.option("--group", default=None, help="Series-key column (panel data).")
+@click.option("--target", default=None, help="Column to forecast [the only numeric column; a .tsf file's values].")
+@click.option("--time", "time_col", default=None,
+              help="Timestamp column [the only column of dates; a .tsf file's time; none: a table without one].")
+@click.option("--group", default=None, help="Series-key column (panel data) [a .tsf file's series key].")
 @click.option("--features", default=None, help="Comma-separated input columns (default: all numeric).")
 @click.option("--lookback", type=INT64, default=None,
               help="Input steps per window [two seasons of the time axis's step, at least 14: 48 hourly, 96 "
