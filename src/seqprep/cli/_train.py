@@ -158,7 +158,7 @@ def _has_value(value: Any) -> bool:
 def _print_results(console: Any, res: Any, units: str = "") -> None:
     h = res.history
     if np.isfinite(h.best_val):
-        best = f"best epoch {h.best_epoch} (val loss {h.best_val:.4f})"
+        best = f"best epoch {h.best_epoch} (val loss {h.best_val:.4g})"
     else:  # no validation cases (the classification default): the weights of the lowest training loss
         rows = [r for r in h.history if r.get("epoch") == h.best_epoch]
         loss = rows[0].get("train_loss") if rows else None
