@@ -69,6 +69,7 @@ def test_direct_parquet_leaves_nulls_and_stored_indexes_to_pandas(tmp_path, monk
     ("date;temp;rain\n2020-01-01;3.5;0\n2020-01-02;-4.25;1.5\n", [3.5, -4.25]),  # ';' with decimal points
     ("date\ttemp\train\n2020-01-01\t3.5\t0\n2020-01-02\t-4.25\t1.5\n", [3.5, -4.25]),  # tabs in a .csv
     ("date|temp|rain\n2020-01-01|3.5|0\n2020-01-02|-4.25|1.5\n", [3.5, -4.25]),
+    ('"date" "temp" "rain"\n"1" 2020-01-01 3.5 0\n"2" 2020-01-02 -4.25 1.5\n', [3.5, -4.25]),  # R's write.table
     ("date,temp,rain\n2020-01-01,3.5,0\n2020-01-02,-4.25,1.5\n", [3.5, -4.25]),  # the usual file is untouched
 ])
 def test_read_table_finds_the_separator_and_decimal_comma_a_spreadsheet_wrote(tmp_path, text, expected):

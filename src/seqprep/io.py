@@ -220,7 +220,8 @@ def _sniff_separator(head: bytes, encoding: str) -> tuple[str, str | None]:
     Spreadsheets saved in much of Europe write ``date;temp`` and ``3,5``: read with commas, such a
     file is one text column and every later error is about something else. A header without a
     comma but with ``;``, a tab or ``|`` takes the most frequent of them; with ``;``, values written
-    ``3,5`` in the first lines (and no ``.`` decimal) mean a decimal comma.
+    ``3,5`` in the first lines (and no ``.`` decimal) mean a decimal comma. A header of words
+    separated by spaces only (R's ``write.table``) is read with runs of whitespace as the separator.
     """
     try:
         lines = head.decode(encoding, errors="replace").splitlines()[:50]
@@ -231,7 +232,8 @@ def _sniff_separator(head: bytes, encoding: str) -> tuple[str, str | None]:
     counts = {c: lines[0].count(c) for c in (";", "\t", "|")}
     sep = max(counts, key=counts.__getitem__)
     if counts[sep] == 0:
-        return ",", None
+        # R's write.table and old .txt data files separate columns with spaces
+        return (r"\s+", None) if len(lines[0].split()) >= 2 else (",", None)
     if sep != ";":
         return sep, None
     cells = [cell.strip().strip('"') for line in lines[1:] for cell in line.split(";")]
