@@ -232,8 +232,11 @@ def _sniff_separator(head: bytes, encoding: str) -> tuple[str, str | None]:
     counts = {c: lines[0].count(c) for c in (";", "\t", "|")}
     sep = max(counts, key=counts.__getitem__)
     if counts[sep] == 0:
-        # R's write.table and old .txt data files separate columns with spaces
-        return (r"\s+", None) if len(lines[0].split()) >= 2 else (",", None)
+        # R's write.table and old .txt data files separate columns with spaces: the header's words and
+        # the first row's fields agree (one more field: R's row names), else a column name holds a space
+        words = len(lines[0].split())
+        fields = len(lines[1].split()) if len(lines) > 1 else words
+        return (r"\s+", None) if words >= 2 and fields in (words, words + 1) else (",", None)
     if sep != ";":
         return sep, None
     cells = [cell.strip().strip('"') for line in lines[1:] for cell in line.split(";")]
