@@ -89,6 +89,8 @@ def test_read_table_keeps_a_separator_the_caller_gives(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("a;b\n1;2\n")
     assert list(read_table(path, sep=",").columns) == ["a;b"]
+    path.write_text("my value\n1.5\n2.5\n")  # one column whose name holds a space: not whitespace-separated
+    assert list(read_table(path).columns) == ["my value"]
 
 
 @pytest.mark.parametrize("kind", ["gz", "bz2", "xz", "zip"])
