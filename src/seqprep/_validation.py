@@ -181,6 +181,15 @@ def list_names(names: Iterable[Any], limit: int = 20) -> str:
     return ", ".join(repr(n) for n in names)
 
 
+def is_number(value: Any) -> bool:
+    """Whether ``float(value)`` reads ``value`` (``'3.5'``, ``'1e-3'``, ``'nan'``, ``2``); no exception escapes."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def divisors(n: int) -> list[int]:
     """The divisors of ``n``, ascending: the valid ``subsequences`` for a window of ``n`` steps (for messages)."""
     return [d for d in range(1, n + 1) if n % d == 0]

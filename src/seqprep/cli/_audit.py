@@ -169,7 +169,7 @@ def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | 
     from ..exceptions import SeqprepError
     from ..io import as_series
     from ._options import gap as _gap
-    from ._options import infer_time, read_frame, tsf_roles
+    from ._options import infer_time, parse_time_column, read_frame, tsf_roles
     from ._options import names as _names
     from ._options import split as _split
 
@@ -179,7 +179,7 @@ def check(ctx: click.Context, data: str, time_col: str | None, group_col: str | 
     if time_col is None:  # the same time axis `seqprep train` takes without --time
         time_col = infer_time(df, group_col)
         if time_col is not None:
-            df = read_frame(data, time_col)
+            df = parse_time_column(df, time_col)
     report = check_data(df, time=time_col, group=group_col, nan_policy=nan_policy, target=target)
     extra: list[Finding] = []
     if target is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .._validation import INT64_MAX, INT64_MIN, check_distinct, param_error
+from .._validation import INT64_MAX, INT64_MIN, check_distinct, is_number, param_error
 
 __all__: list[str] = []  # internal module
 
@@ -73,14 +73,6 @@ def horizon(value: Any) -> int | list[int]:
     return parts[0] if len(parts) == 1 else parts
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def split(value: Any) -> Any:
     """Fractions (``"0.7,0.15,0.15"``, ``[0.7, 0.15, 0.15]``) or cut timestamps (``"2020-03-01,2020-04-01"``).
 
@@ -96,7 +88,7 @@ def split(value: Any) -> Any:
     else:
         raise param_error("split", "fractions such as 0.7,0.15,0.15 or cut timestamps", value,
                           "Use e.g. --split 0.7,0.15,0.15 or --split 2020-03-01,2020-04-01.")
-    numeric = [isinstance(v, (int, float)) and not isinstance(v, bool) or (isinstance(v, str) and _is_number(v))
+    numeric = [isinstance(v, (int, float)) and not isinstance(v, bool) or (isinstance(v, str) and is_number(v))
                for v in items]
     if items and all(numeric):
         fractions = tuple(float(v) for v in items)
@@ -122,7 +114,7 @@ def gap(value: Any) -> Any:
         number = value
     elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
         number = int(value)
-    elif isinstance(value, str) and not _is_number(value):
+    elif isinstance(value, str) and not is_number(value):
         parse_duration(value)
         return value.strip()
     else:
@@ -144,12 +136,17 @@ def read_frame(path: str, time: str | None) -> Any:
     Dates and period strings ('1970 Q1', '1949-01', '2020W05') become timestamps, zone-aware
     stamps keep their zone, and integer columns (years, step numbers) stay numbers.
     """
+    from ..io import read_table
+
+    return parse_time_column(read_table(path), time)
+
+
+def parse_time_column(df: Any, time: str | None) -> Any:
+    """``df`` with its time column (if named and present) read as training reads it, in place."""
     import pandas as pd
 
-    from ..io import read_table
     from ..timeaxis import parse_time
 
-    df = read_table(path)
     if time is not None and time in df.columns:
         values, info = parse_time(df[time], time)
         column = pd.Series(values, index=df.index)

@@ -565,7 +565,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
             "by --epochs and --lookback."
         )
     from ..runs import run_forecast
-    from ._options import bool_flag, infer_target, infer_time, read_frame, tsf_roles
+    from ._options import bool_flag, infer_target, infer_time, parse_time_column, read_frame, tsf_roles
 
     path = str(cfg["data"])
     out_dir_arg = cfg.get("out")
@@ -585,7 +585,7 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
     if time_name is None:  # the dates column a user (or DataFrame.to_csv) wrote is the time axis
         time_name = infer_time(df, cfg.get("group"))
         if time_name is not None:
-            df = read_frame(path, time_name)
+            df = parse_time_column(df, time_name)  # the table already read: parse that one column
             console.print(f"  time axis: {time_name!r} (the only column of dates; --time names another)")
     if not cfg.get("target"):
         cfg["target"] = infer_target(df, time_name, cfg.get("group"))

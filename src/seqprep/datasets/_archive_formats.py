@@ -13,12 +13,14 @@ r"""Readers for the UCR/UEA archive's other file formats, returning the same :cl
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._validation import is_number, param_error
 from ..exceptions import DataError
 
 __all__: list[str] = []  # internal module: load_ts reads these formats by their suffix
@@ -28,6 +30,20 @@ _SEP = re.compile(r"[\s,]+")
 
 def _where(path: Path, lineno: int) -> str:
     return f"{path}, line {lineno}"
+
+
+def check_data_file(path: Any, kind: str) -> Path:
+    """The path of an existing file for a reader of ``kind`` files (``".ts"``, ``".tsf"``), else one clear error."""
+    if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)):
+        raise param_error("path", f"a path (str or os.PathLike) to a {kind} file", path)
+    resolved = Path(path)
+    if not resolved.exists():
+        raise DataError(
+            f"No {kind} file at {str(resolved)!r}: the path does not exist. Check the file name and folder."
+        )
+    if not resolved.is_file():
+        raise DataError(f"{str(resolved)!r} is not a file. Pass the path of a {kind} file.")
+    return resolved
 
 
 def _floats(tokens: list[str], path: Path, lineno: int) -> np.ndarray:
@@ -83,14 +99,6 @@ def _description(path: Path) -> str | None:
     return candidate.read_text(encoding="utf-8-sig", errors="replace").strip()
 
 
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
 def _check_labels_first(labels: list[str], path: Path) -> None:
     """Refuse a first column of measurements: the file's label is elsewhere (often last, as in Kaggle's CSVs).
 
@@ -133,8 +141,8 @@ def read_ucr_text(path: Path) -> dict[str, Any]:
                     f"{_where(path, lineno)}: a UCR text line holds the label, then the values. Received one field "
                     f"{line[:40]!r}."
                 )
-            if not cases and not header_candidate and not _is_number(tokens[0]):
-                if not all(_is_number(t) or t == "?" for t in tokens[1:]):
+            if not cases and not header_candidate and not is_number(tokens[0]):
+                if not all(is_number(t) or t == "?" for t in tokens[1:]):
                     continue  # column names ('label,a,b'): not a case
                 header_candidate = True  # 'label,1,2,...': decided once the other labels are read
             values = _floats(tokens[1:], path, lineno)
@@ -144,7 +152,7 @@ def read_ucr_text(path: Path) -> dict[str, Any]:
             labels.append(tokens[0])
     if not cases:
         raise DataError(f"{path}: no cases. A UCR text file has one case a line: the label, then the values.")
-    if header_candidate and len(labels) > 1 and all(_is_number(label) for label in labels[1:]):
+    if header_candidate and len(labels) > 1 and all(is_number(label) for label in labels[1:]):
         cases, labels = cases[1:], labels[1:]  # numeric labels below a word: that first line named the columns
     X, lengths = _stack(cases)
     labels = clean_labels(labels)

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._validation import check_choice, list_names, param_error
 from ..exceptions import DataError, DataWarning
-from ._archive_formats import read_arff, read_ucr_text
+from ._archive_formats import _where, check_data_file, read_arff, read_ucr_text
 
 __all__ = ["TSData", "load_ts", "load_ucr"]
 
@@ -110,10 +110,6 @@ class TSData:
         return f"TSData({head}X={self.X.dtype} {self.X.shape}, y={labels}, lengths {span})"
 
 
-def _where(path: Path, lineno: int) -> str:
-    return f"{path}, line {lineno}"
-
-
 def _parse_bool(value: str, key: str, path: Path, lineno: int) -> bool:
     word = value.strip().lower()
     if word not in ("true", "false"):
@@ -182,17 +178,6 @@ def _parse_values(text: str, path: Path, lineno: int, channel: int) -> np.ndarra
     raise DataError(f"{_where(path, lineno)}: channel {channel} could not be parsed as numbers.")  # pragma: no cover
 
 
-def _check_path(path: Any) -> Path:
-    if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)):
-        raise param_error("path", "a path (str or os.PathLike) to a .ts file", path)
-    resolved = Path(path)
-    if not resolved.exists():
-        raise DataError(f"No .ts file at {str(resolved)!r}: the path does not exist. Check the file name and folder.")
-    if not resolved.is_file():
-        raise DataError(f"{str(resolved)!r} is not a file. Pass the path of a .ts file.")
-    return resolved
-
-
 def load_ts(path: str | os.PathLike[str]) -> TSData:
     r"""Read a UCR/UEA file (``.ts``, ``.arff``, or the UCR text ``.txt``/``.tsv``) into channels-last arrays.
 
@@ -253,7 +238,7 @@ def load_ts(path: str | os.PathLike[str]) -> TSData:
     >>> data.metadata["classLabels"]
     ['up', 'down']
     """
-    path = _check_path(path)
+    path = check_data_file(path, ".ts")
     suffix = path.suffix.lower()
     if suffix == ".arff":
         return TSData(**read_arff(path))

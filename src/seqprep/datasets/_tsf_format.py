@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import list_names, param_error
+from .._validation import list_names
 from ..exceptions import DataError, DataWarning
+from ._archive_formats import _where, check_data_file
 
 __all__ = ["load_tsf"]
 
@@ -46,21 +47,6 @@ _DATE_FORMATS = ("%Y-%m-%d %H-%M-%S", "%Y-%m-%d")
 # The span datetime64[ns] holds (what pandas and the rest of seqprep use).
 _NS_MIN = np.datetime64(pd.Timestamp.min.ceil("s").to_datetime64(), "s")
 _NS_MAX = np.datetime64(pd.Timestamp.max.floor("s").to_datetime64(), "s")
-
-
-def _where(path: Path, lineno: int) -> str:
-    return f"{path}, line {lineno}"
-
-
-def _check_path(path: Any) -> Path:
-    if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)):
-        raise param_error("path", "a path (str or os.PathLike) to a .tsf file", path)
-    resolved = Path(path)
-    if not resolved.exists():
-        raise DataError(f"No .tsf file at {str(resolved)!r}: the path does not exist. Check the file name and folder.")
-    if not resolved.is_file():
-        raise DataError(f"{str(resolved)!r} is not a file. Pass the path of a .tsf file.")
-    return resolved
 
 
 def load_tsf(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -135,7 +121,7 @@ def load_tsf(path: str | os.PathLike[str]) -> pd.DataFrame:
     >>> df.attrs["tsf"]["freq"], df.attrs["tsf"]["key"], df.attrs["tsf"]["n_series"]
     ('YS', 'series_name', 2)
     """
-    path = _check_path(path)
+    path = check_data_file(path, ".tsf")
     with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
         return _read(handle, path)
 

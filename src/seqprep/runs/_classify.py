@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_float, list_names, param_error
+from .._validation import check_float, is_number, list_names, param_error
 from ..exceptions import DataError
 from ._run_dir import run_header, write_json, write_report, write_run
 
@@ -585,19 +585,12 @@ def numeric_targets(y: np.ndarray, name: str) -> np.ndarray:
     try:
         out = np.asarray(y, dtype=np.float64)
     except ValueError:
-        bad = next(v for v in np.asarray(y).tolist() if not _is_number(v))
+        bad = next(v for v in np.asarray(y).tolist() if not is_number(v))
         raise DataError(f"the {name} targets must be numbers for regression; {bad!r} is not.") from None
     if not np.isfinite(out).all():
         raise DataError(f"the {name} targets have {int((~np.isfinite(out)).sum())} NaN/inf value(s).")
     return out
 
-
-def _is_number(v: Any) -> bool:
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def prepare_regression_cases(

@@ -374,8 +374,10 @@ def train_forecaster(
     # Persistence is a candidate because on a random-walk-like series neither fit beats it (docs/results.md 4.11).
     candidates: list[tuple[str, float]] = []
     if skip is not None:
-        candidates.append(("persistence", float(np.mean(np.abs(X_va[:, -1, skip].astype(np.float64)
-                                                                - y_va.reshape(-1))))))
+        from ..training.baselines import persistence
+
+        last = np.asarray(persistence(X_va, skip), dtype=np.float64).reshape(-1)
+        candidates.append(("persistence", float(np.mean(np.abs(last - y_va.reshape(-1))))))
     candidates += [("ridge", ridge_val), ("network+ridge", net_val)]
     kept = min(candidates, key=lambda c: c[1])[0]  # min keeps the first of equal values: the simplest
     if kept != "network+ridge":

@@ -271,13 +271,7 @@ def run_forecast(
         df = from_polars(df)  # numeric columns shared with Arrow's buffers, not copied
     if not isinstance(df, pd.DataFrame):
         raise param_error("df", "a pandas or Polars DataFrame", df)
-    auto_lookback_used = isinstance(lookback, str) and lookback == "auto"
-    if auto_lookback_used:  # two seasons of the step, at least 14 (docs/results.md 4.12)
-        lookback = auto_lookback(step_alias(df, time, group))
-    elif isinstance(lookback, str):
-        raise param_error("lookback", "a whole number of steps or 'auto'", lookback,
-                          "Use e.g. lookback=24, or lookback='auto' (two seasons of the time axis's step).")
-    lookback = check_int(lookback, "lookback", minimum=1)
+    lookback, auto_lookback_used = _resolve_lookback(lookback, df, time, group)
     horizon = check_int(horizon, "horizon", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
     overwrite = check_bool(overwrite, "overwrite")
@@ -356,6 +350,17 @@ def forecast_spec(df: pd.DataFrame, *, target: str, time: str | None, features: 
     )
 
 
+def _resolve_lookback(lookback: Any, df: pd.DataFrame, time: str | None, group: str | None) -> tuple[int, bool]:
+    """``(lookback, inferred)``: a checked whole number, or for ``"auto"`` two seasons of the step, at least 14."""
+    auto = isinstance(lookback, str) and lookback == "auto"
+    if auto:  # docs/results.md 4.12
+        lookback = auto_lookback(step_alias(df, time, group))
+    elif isinstance(lookback, str):
+        raise param_error("lookback", "a whole number of steps or 'auto'", lookback,
+                          "Use e.g. lookback=24, or lookback='auto' (two seasons of the time axis's step).")
+    return check_int(lookback, "lookback", minimum=1), auto
+
+
 def _fit_split_lookback(df: pd.DataFrame, spec: ForecastSpec, auto: bool) -> tuple[ForecastSpec, Any, Any, Any]:
     """:func:`fit_split`, and with an inferred lookback (``auto``) the fallback to 14 on data too short for it.
 
@@ -419,12 +424,7 @@ def check_forecast(
     """
     from ..exceptions import SeqprepError
 
-    auto = isinstance(lookback, str) and lookback == "auto"  # as run_forecast resolves it
-    lookback = auto_lookback(step_alias(df, time, group)) if auto else lookback
-    if isinstance(lookback, str):
-        raise param_error("lookback", "a whole number of steps or 'auto'", lookback,
-                          "Use e.g. lookback=24, or lookback='auto' (two seasons of the time axis's step).")
-    lookback = check_int(lookback, "lookback", minimum=1)
+    lookback, auto = _resolve_lookback(lookback, df, time, group)  # as run_forecast resolves it
     horizon = check_int(horizon, "horizon", minimum=1)
     spec = forecast_spec(df, target=target, time=time, features=features, group=group, lookback=lookback,
                          horizon=horizon, split=split, gap=gap, nan_policy=nan_policy, allow_gaps=allow_gaps)
