@@ -138,10 +138,11 @@ def test_train_and_evaluate_archive_formats(train, test, task, tmp_path):
     assert set(saved["verdict"]["beaten_by"]) <= set(beaten) <= set(saved["verdict"]["beaten_by"] +
                                                                      saved["verdict"]["ties"])
     if task == "regression":
-        assert set(metrics) == {"cnn_lstm", "mean_of_training_targets", "ridge", "nearest_neighbour_1"}
+        assert set(metrics) == {"cnn_lstm", "mean_of_training_targets", "ridge", "nearest_neighbour_1", "minirocket"}
         assert set(metrics["cnn_lstm"]) == {"mae", "rmse", "smape"}
         assert "regression" in result.output
     else:
+        assert set(metrics) == {"cnn_lstm", "majority_class", "nearest_neighbour_1", "minirocket"}
         assert "accuracy" in metrics["cnn_lstm"]
     ev = _invoke("evaluate", str(run))
     assert ev.exit_code == 0 and "matches" in ev.output

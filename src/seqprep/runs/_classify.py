@@ -5,7 +5,7 @@
    stopping (:func:`hold_out`), the normalization (:func:`normalize_cases`): each case on its own
    (:func:`instance_normalize`), per channel with the fitting cases' statistics (:func:`global_normalize`),
    none, or ``"auto"`` (:func:`choose_normalization`: 1-NN cross-validated on the fitting cases).
-3. :func:`classify_with_baselines`: the model, majority class and 1-NN on the same test cases.
+3. :func:`classify_with_baselines`: the model, majority class, 1-NN and MiniRocket on the same test cases.
 4. :func:`classification_config` and :func:`write_classification_run`: run.json and the run directory.
 
 No statistic is ever computed on a test case: instance normalization uses each case alone, global
@@ -456,17 +456,30 @@ def hold_out(n_cases: int, val_fraction: float, seed: int) -> tuple[np.ndarray, 
 
 
 # ============================================================================ 3. test predictions
-def classify_with_baselines(model: Any, cases: Cases) -> dict[str, np.ndarray]:
-    """Test-case labels from the model, the majority class and 1-NN (the baselines see every training case)."""
+def classify_with_baselines(model: Any, cases: Cases, seed: int = 0,
+                            skipped: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+    """Test-case labels from the model, the majority class, 1-NN and MiniRocket.
+
+    The baselines see every training case, normalized as the network sees them. MiniRocket (seeded
+    with the run's ``seed``) is left out above ``MINIROCKET_MAX_CASES`` training cases; why is
+    written into ``skipped``.
+    """
     from ..training import predict
-    from ..training.baselines import majority_class, nearest_neighbour_1
+    from ..training.baselines import MINIROCKET_MAX_CASES, majority_class, minirocket_classifier, nearest_neighbour_1
 
     pred = cases.classes[predict(model, cases.test_input(), task="classification", device="cpu")]
-    return {
+    preds = {
         "cnn_lstm": pred,
         "majority_class": majority_class(cases.y_train, len(cases.y_test)),
         "nearest_neighbour_1": nearest_neighbour_1(cases.X_train, cases.y_train, cases.X_test),
     }
+    if len(cases.y_train) <= MINIROCKET_MAX_CASES:
+        preds["minirocket"] = minirocket_classifier(cases.X_train, cases.y_train, cases.X_test,
+                                                    cases.lengths_train, cases.lengths_test, seed=seed)
+    elif skipped is not None:
+        skipped["minirocket"] = (f"{len(cases.y_train)} training cases, above the {MINIROCKET_MAX_CASES} that the "
+                                 "MiniRocket baseline is computed for (its features would not fit in memory)")
+    return preds
 
 
 # ============================================================================ 4. run.json and the run directory
@@ -512,7 +525,8 @@ def write_classification_run(
         save_model(res.model, tmp / "model")
         write_json(tmp / "run.json", res.config)
         verdict = res.info.get("verdict")
-        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": {}, "n_test_windows": len(cases.y_test),
+        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": res.info.get("skipped", {}),
+                                          "n_test_windows": len(cases.y_test),
                                           "verdict": verdict, "summary": (verdict or {}).get("summary")})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)
@@ -608,23 +622,31 @@ def prepare_regression_cases(
                            std, fit_idx, val_idx)
 
 
-def regress_with_baselines(model: Any, cases: RegressionCases) -> dict[str, np.ndarray]:
-    """Test predictions in the data's units: the model, the mean of the training targets, ridge and 1-NN.
+def regress_with_baselines(model: Any, cases: RegressionCases, seed: int = 0,
+                           skipped: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+    """Test predictions in the data's units: the model, the mean of the training targets, ridge, 1-NN and MiniRocket.
 
     The baselines see the fitting cases only (the ones the network is fit on), instance-normalized
-    as the network sees them.
+    as the network sees them. MiniRocket is left out above ``MINIROCKET_MAX_CASES`` fitting cases
+    (why goes into ``skipped``).
     """
     from ..training import predict
-    from ..training.baselines import RidgeBaseline, nearest_neighbour_1
+    from ..training.baselines import MINIROCKET_MAX_CASES, RidgeBaseline, minirocket_regressor, nearest_neighbour_1
 
     raw = np.asarray(predict(model, cases.X_test, device="cpu"), dtype=np.float64).reshape(-1)
     X_fit, y_fit = cases.X_train[cases.fit_idx], cases.y_train[cases.fit_idx]
-    return {
+    preds = {
         "cnn_lstm": raw * cases.y_std + cases.y_mean,
         "mean_of_training_targets": np.full(len(cases.y_test), float(y_fit.mean())),
         "ridge": np.asarray(RidgeBaseline().fit(X_fit, y_fit).predict(cases.X_test), dtype=np.float64).reshape(-1),
         "nearest_neighbour_1": np.asarray(nearest_neighbour_1(X_fit, y_fit, cases.X_test), dtype=np.float64),
     }
+    if len(y_fit) <= MINIROCKET_MAX_CASES:
+        preds["minirocket"] = minirocket_regressor(X_fit, y_fit, cases.X_test, seed=seed)
+    elif skipped is not None:
+        skipped["minirocket"] = (f"{len(y_fit)} fitting cases, above the {MINIROCKET_MAX_CASES} that the MiniRocket "
+                                 "baseline is computed for (its features would not fit in memory)")
+    return preds
 
 
 def regression_cases_config(
@@ -659,7 +681,8 @@ def write_regression_cases_run(
         save_model(res.model, tmp / "model")
         write_json(tmp / "run.json", res.config)
         verdict = res.info.get("verdict")
-        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": {}, "n_test_windows": len(cases.y_test),
+        write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": res.info.get("skipped", {}),
+                                          "n_test_windows": len(cases.y_test),
                                           "verdict": verdict, "summary": (verdict or {}).get("summary")})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)

@@ -520,7 +520,7 @@ def run_classification(
     >>> X, y = make_classification_sines(60, 32, seed=0)
     >>> res = run_classification((X[:40], y[:40]), (X[40:], y[40:]), progress=False, train_config={"epochs": 2})
     >>> sorted(res.metrics)
-    ['cnn_lstm', 'majority_class', 'nearest_neighbour_1']
+    ['cnn_lstm', 'majority_class', 'minirocket', 'nearest_neighbour_1']
     """
     if _is_regression(train):
         raise DataError(
@@ -571,7 +571,8 @@ def run_classification(
         cases.X_train.shape[2], int(cases.classes.size), "classification", cases.X_train.shape[1], model_cfg, seed,
         cases.fit_part(), cases.val_part(), progress, train_cfg, device,
     )
-    preds = classify_with_baselines(model, cases)
+    skipped: dict[str, str] = {}
+    preds = classify_with_baselines(model, cases, seed, skipped)
     metrics = score("classification", yte, preds)
     verdict = compare_to_baselines("classification", metrics)
     table = pd.DataFrame({"case": np.arange(len(yte)), "y_true": yte, **preds})
@@ -581,7 +582,7 @@ def run_classification(
     config["compute_plan"] = {**plan, "lstm_steps": _lstm_steps(model, cases.X_train.shape[1])}
     if augment_choice is not None:
         config["augment_choice"] = augment_choice
-    info = {"windows": cases.shapes(), "skipped": {}, "verdict": verdict}
+    info = {"windows": cases.shapes(), "skipped": skipped, "verdict": verdict}
     res = RunResult("classification", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
@@ -646,7 +647,7 @@ def run_regression(
     >>> X = rng.normal(size=(60, 16, 1)); y = X[:, :, 0].std(axis=1)
     >>> res = run_regression((X[:40], y[:40]), (X[40:], y[40:]), progress=False, train_config={"epochs": 2})
     >>> sorted(res.metrics)
-    ['cnn_lstm', 'mean_of_training_targets', 'nearest_neighbour_1', 'ridge']
+    ['cnn_lstm', 'mean_of_training_targets', 'minirocket', 'nearest_neighbour_1', 'ridge']
     """
     Xtr_raw, ytr, Xte_raw, yte = read_cases(train, test, regression=True)
     val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=0.5, inclusive=False)
@@ -662,14 +663,15 @@ def run_regression(
         cases.X_train.shape[2], 1, "regression", cases.X_train.shape[1], model_cfg, seed,
         cases.fit_part(), cases.val_part(), progress, train_cfg, device,
     )
-    preds = regress_with_baselines(model, cases)
+    skipped: dict[str, str] = {}
+    preds = regress_with_baselines(model, cases, seed, skipped)
     metrics = score("regression", cases.y_test, preds)
     # A regressor that loses to ridge or 1-NN must say so, as the forecasting and classification runs do.
     verdict = compare_to_baselines("regression", metrics)
     table = pd.DataFrame({"case": np.arange(len(cases.y_test)), "y_true": cases.y_test, **preds})
     config = regression_cases_config(cases, val_fraction, seed, model, train_cfg, result, member_results)
     config["model_type"] = model_type(model_cfg)
-    info = {"windows": cases.shapes(), "skipped": {}, "verdict": verdict}
+    info = {"windows": cases.shapes(), "skipped": skipped, "verdict": verdict}
     res = RunResult("regression", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:

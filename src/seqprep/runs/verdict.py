@@ -32,6 +32,7 @@ _DISPLAY = {
     "ridge": "ridge",
     "majority_class": "majority class",
     "nearest_neighbour_1": "1-NN",
+    "minirocket": "MiniRocket",
     "mean": "the training mean",
 }
 _METRIC = {

@@ -9,6 +9,9 @@ layout) and need nothing else, so they cannot see the future:
 * :func:`seasonal_naive` -- the value one season before the target time.
 * :class:`RidgeBaseline` -- closed-form ridge regression on the flattened windows.
 * :func:`majority_class` and :func:`nearest_neighbour_1` -- for classification.
+* :func:`minirocket_classifier` and :func:`minirocket_regressor` -- MiniRocket features and a ridge
+  with leave-one-out penalty (Dempster et al. 2021): near InceptionTime on the UCR archive in seconds
+  of CPU, so the yardstick a deep classifier of cases must beat.
 
 Baselines work in the units of ``X``. If ``X`` is scaled, un-scale the
 predictions (or score everything in scaled units) before comparing.
@@ -35,6 +38,8 @@ from ..exceptions import DataError, ShapeError
 __all__ = [
     "RidgeBaseline",
     "majority_class",
+    "minirocket_classifier",
+    "minirocket_regressor",
     "nearest_neighbour_1",
     "persistence",
     "seasonal_naive",
@@ -339,3 +344,91 @@ def nearest_neighbour_1(X_train: Any, y_train: Any, X_test: Any, chunk_size: int
         dist = a_sq[None, :] - 2.0 * (block @ A.T)  # |b|^2 is constant per row: not needed for argmin
         nearest[start : start + len(block)] = np.argmin(dist, axis=1)
     return labels[nearest]
+
+
+#: Above this many training cases the MiniRocket baselines are not computed: their features take
+#: ``n_train x 9,996`` floats and the ridge one ``min(n, 9,996)``-square matrix (a run records why).
+MINIROCKET_MAX_CASES = 20_000
+
+
+def _minirocket_inputs(X_train: Any, X_test: Any, lengths_train: Any, lengths_test: Any, n_labels: int,
+                       seed: int) -> tuple[np.ndarray, np.ndarray, Any, Any, int]:
+    A, B = _windows_3d(X_train, "X_train"), _windows_3d(X_test, "X_test")
+    seed = check_int(seed, "seed", minimum=0)
+    if A.shape[0] == 0:
+        raise DataError("`X_train` is empty: MiniRocket needs at least one training case.")
+    if n_labels != A.shape[0]:
+        raise ShapeError(f"`y_train` must have {A.shape[0]} labels, one per case. Received: {n_labels}.")
+    if A.shape[2] != B.shape[2]:
+        raise ShapeError(f"X_test has {B.shape[2]} channel(s) but X_train has {A.shape[2]}. They must match.")
+    for name, lengths, X in (("lengths_train", lengths_train, A), ("lengths_test", lengths_test, B)):
+        if lengths is not None and np.asarray(lengths).shape != (X.shape[0],):
+            raise ShapeError(f"`{name}` must hold one length per case ({X.shape[0]}). Received shape "
+                             f"{np.asarray(lengths).shape}.")
+    return A, B, lengths_train, lengths_test, seed
+
+
+def minirocket_classifier(X_train: Any, y_train: Any, X_test: Any, lengths_train: Any = None,
+                          lengths_test: Any = None, seed: int = 0) -> np.ndarray:
+    """Label test cases with MiniRocket features and a ridge classifier (the paper's defaults, untuned).
+
+    Parameters
+    ----------
+    X_train : ndarray of shape (n_train, steps, channels)
+        Training cases (NaN or zero padding after each case's valid steps).
+    y_train : array-like of shape (n_train,)
+        Training labels.
+    X_test : ndarray of shape (n_test, steps, channels)
+        Test cases with the same channels.
+    lengths_train, lengths_test : array-like of int, optional
+        Valid steps of each case (unequal lengths); by default every step is valid.
+    seed : int, default 0
+        Seeds which training case sets each bias, and the channel subsets.
+
+    Returns
+    -------
+    ndarray of shape (n_test,)
+        Predicted labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 1, 60)
+    >>> X = np.stack([np.sin(2 * np.pi * f * t) for f in [2, 2.2, 2.1, 6, 6.3, 5.9]])[:, :, None]
+    >>> minirocket_classifier(X[[0, 1, 3, 4]], ["slow", "slow", "fast", "fast"], X[[2, 5]]).tolist()
+    ['slow', 'fast']
+    """
+    from ._minirocket import MiniRocket, RidgeClassifierLOO
+
+    labels = np.asarray(y_train).reshape(-1)
+    A, B, ltr, lte, seed = _minirocket_inputs(X_train, X_test, lengths_train, lengths_test, labels.size, seed)
+    classes, codes = np.unique(labels, return_inverse=True)
+    transform = MiniRocket(seed=seed).fit(A, ltr)
+    clf = RidgeClassifierLOO().fit(transform.transform(A, ltr), codes)
+    return classes[clf.predict(transform.transform(B, lte))]
+
+
+def minirocket_regressor(X_train: Any, y_train: Any, X_test: Any, lengths_train: Any = None,
+                         lengths_test: Any = None, seed: int = 0) -> np.ndarray:
+    """Predict numeric targets of test cases with MiniRocket features and ridge (leave-one-out penalty).
+
+    The regression counterpart of :func:`minirocket_classifier` (Rocket for extrinsic regression,
+    Tan et al. 2021); same parameters, numeric ``y_train``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 1, 60)
+    >>> freq = np.array([2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 3.5])
+    >>> X = np.sin(2 * np.pi * freq[:, None] * t)[:, :, None]
+    >>> pred = minirocket_regressor(X[:6], freq[:6], X[6:])
+    >>> bool(abs(pred[0] - 3.5) < 1.0)
+    True
+    """
+    from ._minirocket import MiniRocket, RidgeLOO
+
+    y = np.asarray(y_train, dtype=np.float64).reshape(-1)
+    A, B, ltr, lte, seed = _minirocket_inputs(X_train, X_test, lengths_train, lengths_test, y.size, seed)
+    transform = MiniRocket(seed=seed).fit(A, ltr)
+    reg = RidgeLOO().fit(transform.transform(A, ltr), y[:, None])
+    return reg.predict(transform.transform(B, lte))[:, 0]
