@@ -137,6 +137,15 @@ def test_train_classification_ts(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     run = json.loads((tmp_path / "fcn" / "run.json").read_text())
     assert run["model_type"] == "lstm_fcn" and run["model"]["conv_channels"] == [8, 8, 8]
+    # the run names its network: the table, the verdict and the report say LSTM-FCN, never CNN-LSTM
+    out = " ".join(result.output.split())
+    assert "LSTM-FCN" in out and "CNN-LSTM" not in out.replace("reference CNN-LSTM", "")
+    saved = json.loads((tmp_path / "fcn" / "metrics.json").read_text())
+    assert "the LSTM-FCN" in saved["summary"] and saved["verdict"]["name"] == "LSTM-FCN"
+    report = (tmp_path / "fcn" / "report.html").read_text()
+    assert "LSTM-FCN (the network)" in report and "CNN-LSTM" not in report
+    shown = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "fcn")])
+    assert shown.exit_code == 0 and "LSTM-FCN" in shown.output and "CNN-LSTM" not in shown.output
 
 
 @pytest.mark.parametrize(

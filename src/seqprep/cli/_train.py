@@ -37,7 +37,8 @@ def _console() -> Any:
     return Console(highlight=False)
 
 
-def _metrics_table(metrics: Mapping[str, Mapping[str, float]], title: str, units: str = "") -> Any:
+def _metrics_table(metrics: Mapping[str, Mapping[str, float]], title: str, units: str = "",
+                   network: str = "CNN-LSTM") -> Any:
     from rich.table import Table
 
     from ..runs.verdict import best_per_metric, format_metric, higher_is_better, metric_label, metric_unit, model_label
@@ -55,7 +56,7 @@ def _metrics_table(metrics: Mapping[str, Mapping[str, float]], title: str, units
         for n in names:
             text = format_metric(vals[n])
             cells.append(f"[bold green]{text} *[/]" if model in best[n] else text)
-        table.add_row("CNN-LSTM" if model == "cnn_lstm" else model_label(model), *cells)
+        table.add_row(network if model == "cnn_lstm" else model_label(model), *cells)
     table.caption = "* best in its column (3 decimals, same test windows)"
     return table
 
@@ -174,7 +175,8 @@ def _print_results(console: Any, res: Any, units: str = "") -> None:
                       f"(validation MAE, {decision.get('units', 'scaled')}: {shown}; the simplest wins a tie).")
     console.rule("[bold]6. Results on the test part (same windows for every model)")
     units = units or res.info.get("units", "") or ("target units" if res.task == "regression" else "")
-    console.print(_metrics_table(res.metrics, "Test scores", units))
+    console.print(_metrics_table(res.metrics, "Test scores", units, (res.info.get("verdict") or {}).get("name",
+                                                                                                      "CNN-LSTM")))
     for name, why in res.info.get("skipped", {}).items():
         console.print(f"  {name} skipped: {why}.")
     _print_verdict(console, res.info.get("verdict"))
@@ -703,8 +705,10 @@ def evaluate(run_dir: str) -> None:
     else:
         what = f"classification, {len(cfg.get('classes', []))} classes"
     console.print(f"run {run_dir}: {what}")
+    from ..runs.verdict import network_label
+
     console.print(_metrics_table(out["saved"], "Saved test scores", "target units" if out["task"] == "regression"
-                                 else ""))
+                                 else "", network_label(cfg.get("model_type"))))
     for name, why in out["skipped"].items():
         console.print(f"  {name} skipped: {why}.")
     _print_verdict(console, out.get("verdict"))

@@ -52,7 +52,7 @@ from ._forecast import (
 from ._model import fit_kwargs, fit_model, merge_settings, model_settings, model_type, score
 from ._result import RunResult
 from ._run_dir import prepare_out_dir
-from .verdict import compare_to_baselines
+from .verdict import compare_to_baselines, network_label
 
 __all__ = [
     "DEFAULT_CLASSIFICATION_MODEL_CONFIG",
@@ -312,7 +312,7 @@ def run_forecast(
                                                                  train_cfg, progress, device)
     y_true, preds, skipped = predict_with_baselines(model, pipe, parts, arrays, spec)
     metrics = score("regression", y_true, preds)
-    verdict = compare_to_baselines("regression", metrics, units=units)
+    verdict = compare_to_baselines("regression", metrics, units=units, name=network_label(model_type(model_cfg)))
     table = prediction_table(parts.test, group is not None, y_true, preds)
 
     # the result, and the run directory
@@ -574,7 +574,7 @@ def run_classification(
     skipped: dict[str, str] = {}
     preds = classify_with_baselines(model, cases, seed, skipped)
     metrics = score("classification", yte, preds)
-    verdict = compare_to_baselines("classification", metrics)
+    verdict = compare_to_baselines("classification", metrics, name=network_label(model_type(model_cfg)))
     table = pd.DataFrame({"case": np.arange(len(yte)), "y_true": yte, **preds})
     config = classification_config(cases, val_fraction, seed, model, train_cfg, result, member_results,
                                    variable_length)
@@ -667,7 +667,7 @@ def run_regression(
     preds = regress_with_baselines(model, cases, seed, skipped)
     metrics = score("regression", cases.y_test, preds)
     # A regressor that loses to ridge or 1-NN must say so, as the forecasting and classification runs do.
-    verdict = compare_to_baselines("regression", metrics)
+    verdict = compare_to_baselines("regression", metrics, name=network_label(model_type(model_cfg)))
     table = pd.DataFrame({"case": np.arange(len(cases.y_test)), "y_true": cases.y_test, **preds})
     config = regression_cases_config(cases, val_fraction, seed, model, train_cfg, result, member_results)
     config["model_type"] = model_type(model_cfg)

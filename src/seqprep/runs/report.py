@@ -823,7 +823,7 @@ def write_html_report(
 
 # ============================================================================ one call per run
 def _results_html(results: Mapping[str, Mapping[str, float]], units: str, network: str = NETWORK,
-                  task: str = "regression") -> str:
+                  task: str = "regression", network_name: str = "CNN-LSTM") -> str:
     """The results table: units and "lower/higher is better" in each header, the best in each column marked."""
     names = list(next(iter(results.values())).keys()) if results else []
     best = best_per_metric(results)
@@ -835,7 +835,7 @@ def _results_html(results: Mapping[str, Mapping[str, float]], units: str, networ
     body = ""
     for model, vals in results.items():
         is_net = model == network
-        name = "CNN-LSTM (the network)" if is_net else model_label(model)
+        name = f"{network_name} (the network)" if is_net else model_label(model)
         cells = ""
         for n in names:
             text = format_metric(vals.get(n))
@@ -990,6 +990,7 @@ def build_run_report(
     run = Path(run_dir)
     pictures = run / "report"
     sections: list[dict[str, Any]] = []
+    net_name = str((verdict or {}).get("name") or "CNN-LSTM")  # the verdict names the run's network
     if verdict:
         sections.append({"title": "Verdict", "html": _verdict_html(verdict)})
     if notes:
@@ -1024,12 +1025,13 @@ def build_run_report(
         if isinstance(table, Mapping) and table and all(isinstance(v, Mapping) for v in table.values()):
             network = NETWORK if NETWORK in table else "model"
             unit = units or ("original units" if task == "regression" else "")
-            sections.append({"title": "Results on the test part", "html": _results_html(table, unit, network, task)})
+            sections.append({"title": "Results on the test part",
+                             "html": _results_html(table, unit, network, task, net_name)})
         else:
             text = "The model and the baselines are scored on the same test windows."
             sections.append({"title": "Results on the test part", "table": table, "text": text})
         if task == "regression":
-            fig = plot_predictions(time, y_true, y_pred, baselines, ylabel=target_label, model_name="CNN-LSTM",
+            fig = plot_predictions(time, y_true, y_pred, baselines, ylabel=target_label, model_name=net_name,
                                    xlabel=time_label if time is not None else None, series=series)
             add("Test predictions", "predictions", fig)
         else:

@@ -21,6 +21,7 @@ __all__ = [
     "metric_label",
     "metric_unit",
     "model_label",
+    "network_label",
 ]
 
 NETWORK = "cnn_lstm"
@@ -73,6 +74,18 @@ def model_label(name: str) -> str:
     return _DISPLAY.get(name, name.replace("_", " "))
 
 
+_NETWORKS = {"cnn_lstm": "CNN-LSTM", "lstm_fcn": "LSTM-FCN"}
+
+
+def network_label(model_type: str | None) -> str:
+    """The network's display name from run.json's ``model_type``: ``"lstm_fcn"`` -> ``"LSTM-FCN"``.
+
+    >>> network_label("lstm_fcn"), network_label(None)
+    ('LSTM-FCN', 'CNN-LSTM')
+    """
+    return _NETWORKS.get(model_type or "cnn_lstm", str(model_type))
+
+
 def metric_unit(metric: str, units: str) -> str:
     """The unit of a metric's values: the target's ``units`` for MAE/RMSE, % for sMAPE, none for accuracy."""
     if metric == "smape":
@@ -97,7 +110,7 @@ def best_per_metric(metrics: Mapping[str, Mapping[str, float]]) -> dict[str, lis
 
 
 def compare_to_baselines(task: str, metrics: Mapping[str, Mapping[str, float]], model: str = NETWORK,
-                         units: str = "") -> dict[str, Any]:
+                         units: str = "", name: str | None = None) -> dict[str, Any]:
     """Whether the network beats every baseline on the task's main test score, with the sentence that says so.
 
     Parameters
@@ -110,6 +123,9 @@ def compare_to_baselines(task: str, metrics: Mapping[str, Mapping[str, float]], 
         The network's key; every other key is a baseline.
     units : str, optional
         Units of the target, written after MAE values (e.g. ``"°C"``).
+    name : str, optional
+        The network's display name (``network_label(model_type)``, e.g. ``"LSTM-FCN"``); by default
+        the label of ``model`` ("the CNN-LSTM"). It is returned as ``name`` for the tables.
 
     Returns
     -------
@@ -117,7 +133,7 @@ def compare_to_baselines(task: str, metrics: Mapping[str, Mapping[str, float]], 
         ``metric``, ``better`` ("lower"/"higher"), ``model``, ``model_value``, ``winner`` (the best
         name), ``model_wins`` (bool), ``beaten_by`` (baselines better than the network, best first),
         ``lines`` (one sentence per such baseline, or one saying the network wins) and ``summary``
-        (the lines joined).
+        (the lines joined), ``name`` (the network's display name, without "the").
 
     Examples
     --------
@@ -130,6 +146,7 @@ def compare_to_baselines(task: str, metrics: Mapping[str, Mapping[str, float]], 
     'the CNN-LSTM beats every baseline: accuracy 0.900 vs 0.500 for majority class, the best baseline.'
     """
     metric = _PRIMARY[task]
+    me = f"the {name}" if name else model_label(model)
     higher = higher_is_better(metric)
     label = metric_label(metric)
     unit = f" {units}" if units and metric_unit(metric, units) else ""
@@ -143,20 +160,23 @@ def compare_to_baselines(task: str, metrics: Mapping[str, Mapping[str, float]], 
     order = sorted(baselines, key=lambda k: -baselines[k] if higher else baselines[k])
     beaten_by = [k for k in order if (rounded(baselines[k]) > mine_r if higher else rounded(baselines[k]) < mine_r)]
     ties = [k for k in order if rounded(baselines[k]) == mine_r]
-    lines = [f"{model_label(k)} beats {model_label(model)}: {label} {format_metric(baselines[k])}{unit} vs "
+    lines = [f"{model_label(k)} beats {me}: {label} {format_metric(baselines[k])}{unit} vs "
              f"{format_metric(mine)}{unit}." for k in beaten_by]
-    lines += [f"{model_label(k)} ties with {model_label(model)}: {label} {format_metric(baselines[k])}{unit} for "
+    lines += [f"{model_label(k)} ties with {me}: {label} {format_metric(baselines[k])}{unit} for "
               "both." for k in ties]
     if not lines and order:
         best = order[0]
-        lines = [f"{model_label(model)} beats every baseline: {label} {format_metric(mine)}{unit} vs "
+        lines = [f"{me} beats every baseline: {label} {format_metric(mine)}{unit} vs "
                  f"{format_metric(baselines[best])}{unit} for {model_label(best)}, the best baseline."]
     elif not lines:
-        lines = [f"{model_label(model)}: {label} {format_metric(mine)}{unit} (no baseline to compare with)."]
+        lines = [f"{me}: {label} {format_metric(mine)}{unit} (no baseline to compare with)."]
+    if "minirocket" in beaten_by:  # what the loss means for the data, which is what the run sets out to prove
+        lines.append("MiniRocket reads the same prepared cases, so they carry what tells the targets apart: "
+                     "the network is what falls short.")
     winner = beaten_by[0] if beaten_by else model
     summary = " ".join(lines)
     return {
         "metric": metric, "better": "higher" if higher else "lower", "model": model, "model_value": mine,
         "winner": winner, "model_wins": not beaten_by and not ties, "beaten_by": beaten_by, "ties": ties,
-        "lines": lines, "summary": summary,
+        "lines": lines, "summary": summary, "name": me.removeprefix("the "),
     }

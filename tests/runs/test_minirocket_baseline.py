@@ -1,0 +1,53 @@
+"""Every case run scores MiniRocket on the same cases, and says what it means when MiniRocket wins."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seqprep.datasets import make_classification_sines
+from seqprep.runs import run_classification, run_regression
+from seqprep.runs.verdict import compare_to_baselines
+
+
+def test_classification_run_scores_minirocket_on_the_same_cases(tmp_path):
+    X, y = make_classification_sines(60, 32, seed=0)
+    res = run_classification((X[:40], y[:40]), (X[40:], y[40:]), progress=False, train_config={"epochs": 1},
+                             out_dir=tmp_path / "run")
+    assert "minirocket" in res.metrics and 0 <= res.metrics["minirocket"]["accuracy"] <= 1
+    table = (tmp_path / "run" / "predictions.csv").read_text().splitlines()[0].split(",")
+    assert "minirocket" in table
+    # the same seed gives the same baseline; the baseline reads the run's seed
+    again = run_classification((X[:40], y[:40]), (X[40:], y[40:]), progress=False, train_config={"epochs": 1})
+    assert again.metrics["minirocket"] == res.metrics["minirocket"]
+
+
+def test_minirocket_is_skipped_with_a_reason_above_its_case_limit(tmp_path, monkeypatch):
+    from seqprep.training import baselines
+
+    monkeypatch.setattr(baselines, "MINIROCKET_MAX_CASES", 10)
+    X, y = make_classification_sines(60, 32, seed=0)
+    res = run_classification((X[:40], y[:40]), (X[40:], y[40:]), progress=False, train_config={"epochs": 1},
+                             out_dir=tmp_path / "run")
+    assert "minirocket" not in res.metrics
+    assert "40 training cases" in res.info["skipped"]["minirocket"]
+    import json
+
+    assert "minirocket" in json.loads((tmp_path / "run" / "metrics.json").read_text())["skipped"]
+
+
+def test_regression_run_scores_minirocket():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 24, 1))
+    y = X[:, :, 0].std(axis=1)
+    res = run_regression((X[:40], y[:40]), (X[40:], y[40:]), progress=False, train_config={"epochs": 1})
+    assert np.isfinite(res.metrics["minirocket"]["mae"])
+
+
+def test_verdict_says_the_cases_carry_the_signal_when_minirocket_wins():
+    v = compare_to_baselines("classification", {"cnn_lstm": {"accuracy": 0.74}, "minirocket": {"accuracy": 0.86},
+                                                "nearest_neighbour_1": {"accuracy": 0.8}}, name="CNN-LSTM")
+    assert v["beaten_by"] == ["minirocket", "nearest_neighbour_1"]
+    assert v["lines"][0] == "MiniRocket beats the CNN-LSTM: accuracy 0.860 vs 0.740."
+    assert "the network is what falls short" in v["summary"]
+    won = compare_to_baselines("classification", {"cnn_lstm": {"accuracy": 0.9}, "minirocket": {"accuracy": 0.86}})
+    assert "falls short" not in won["summary"] and won["model_wins"]
