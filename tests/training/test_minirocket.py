@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from seqprep.exceptions import DataError, SeqprepError, ShapeError
-from seqprep.training._minirocket import MiniRocket, RidgeClassifierLOO, RidgeLOO, _dilations
+from seqprep.rocket import MiniRocket, RidgeClassifierLOO, RidgeLOO
+from seqprep.rocket._minirocket import _dilations
 from seqprep.training.baselines import minirocket_classifier, minirocket_regressor
 
 
@@ -136,3 +137,12 @@ def test_bad_arguments_name_the_argument(kwargs, error, words):
     args.update(kwargs)
     with pytest.raises(error, match=words):
         minirocket_classifier(**args)
+
+
+def test_layout_is_rebuilt_from_length_channels_and_seed():
+    X = np.random.default_rng(8).normal(size=(10, 70, 3)).astype(np.float32)
+    fitted = MiniRocket(seed=4).fit(X)
+    rebuilt = MiniRocket.from_biases(70, 3, 4, fitted.biases_)
+    np.testing.assert_array_equal(rebuilt.transform(X), fitted.transform(X))
+    with pytest.raises(ValueError, match="biases"):
+        MiniRocket.from_biases(70, 3, 4, fitted.biases_[:-1])

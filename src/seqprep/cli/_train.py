@@ -158,14 +158,19 @@ def _has_value(value: Any) -> bool:
 
 def _print_results(console: Any, res: Any, units: str = "") -> None:
     h = res.history
-    if np.isfinite(h.best_val):
-        best = f"best epoch {h.best_epoch} (val loss {h.best_val:.4g})"
-    else:  # no validation cases (the classification default): the weights of the lowest training loss
-        rows = [r for r in h.history if r.get("epoch") == h.best_epoch]
-        loss = rows[0].get("train_loss") if rows else None
-        best = f"kept epoch {h.best_epoch}" + (f" (lowest training loss {loss:.4f})" if loss is not None else "")
-    early = "; stopped early" if h.stopped_early else ""
-    console.print(f"  {len(h.history)} epoch(s) in {h.seconds:.1f} s; {best}{early}.")
+    fitted = (getattr(res, "config", None) or {}).get("train") or {}
+    if str(fitted.get("fit", "")).startswith("closed form"):  # MiniRocket + ridge: no epochs to report
+        console.print(f"  MiniRocket + ridge fitted in closed form in {h.seconds:.1f} s (ridge alpha "
+                      f"{fitted.get('alpha'):.3g}, chosen by leave-one-out error).")
+    else:
+        if np.isfinite(h.best_val):
+            best = f"best epoch {h.best_epoch} (val loss {h.best_val:.4g})"
+        else:  # no validation cases (the classification default): the weights of the lowest training loss
+            rows = [r for r in h.history if r.get("epoch") == h.best_epoch]
+            loss = rows[0].get("train_loss") if rows else None
+            best = f"kept epoch {h.best_epoch}" + (f" (lowest training loss {loss:.4f})" if loss is not None else "")
+        early = "; stopped early" if h.stopped_early else ""
+        console.print(f"  {len(h.history)} epoch(s) in {h.seconds:.1f} s; {best}{early}.")
     decision = (getattr(res, "config", None) or {}).get("ridge_path")
     if decision:  # which model the validation windows kept (docs/results.md 4.3, 4.11)
         maes = [("persistence", decision.get("val_mae_persistence")), ("ridge", decision.get("val_mae_ridge")),
@@ -177,8 +182,10 @@ def _print_results(console: Any, res: Any, units: str = "") -> None:
     units = units or res.info.get("units", "") or ("target units" if res.task == "regression" else "")
     console.print(_metrics_table(res.metrics, "Test scores", units, (res.info.get("verdict") or {}).get("name",
                                                                                                       "CNN-LSTM")))
+    from ..runs.verdict import model_label
+
     for name, why in res.info.get("skipped", {}).items():
-        console.print(f"  {name} skipped: {why}.")
+        console.print(f"  {model_label(name)} skipped: {why}.")
     _print_verdict(console, res.info.get("verdict"))
 
 
@@ -484,9 +491,10 @@ def _check_settings(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 @click.option("--members", type=INT64, default=None,
               help="Train this many networks (seeds seed, seed+1, ...) and average them [1]. "
                    "Per-member settings: [[model.members]] tables in the TOML file.")
-@click.option("--model", "model_kind", type=click.Choice(["cnn_lstm", "lstm_fcn"]), default=None,
-              help="The network: cnn_lstm (CNNLSTM) or lstm_fcn (LSTM-FCN; MLSTM-FCN for several channels) "
-                   "[cnn_lstm]. TOML: [model] type = \"lstm_fcn\".")
+@click.option("--model", "model_kind", type=click.Choice(["cnn_lstm", "lstm_fcn", "minirocket"]), default=None,
+              help="The model: cnn_lstm (CNNLSTM), lstm_fcn (LSTM-FCN; MLSTM-FCN for several channels) or "
+                   "minirocket (MiniRocket + ridge, fitted in closed form; cases only) [cnn_lstm]. TOML: [model] "
+                   "type = \"lstm_fcn\".")
 @click.option("--device", default=None,
               help="Where to train: auto (a CUDA GPU when there is one, with mixed precision), cpu, cuda, cuda:N "
                    "[auto].")
@@ -559,6 +567,11 @@ def train(data: str | None, train_path: str | None, test_path: str | None, targe
             f"`{shown}` applies to classification only (--train/--test .ts files). A forecasting run scales its "
             "columns with the training rows' statistics: set scaler = \"standard\" (or \"robust\", ...) in the TOML "
             "file, and --scale-per series for one set of statistics per series."
+        )
+    if isinstance(cfg.get("model"), dict) and cfg["model"].get("type") == "minirocket":
+        raise InvalidParameterError(
+            "`--model minirocket` classifies or regresses cases (--train/--test .ts files); a forecast trains a "
+            "network on windows. Use --model cnn_lstm (the default) or lstm_fcn."
         )
     if "compute_plan" in cfg:
         shown = "--compute-plan" if compute_plan is not None else "compute_plan"
@@ -705,12 +718,12 @@ def evaluate(run_dir: str) -> None:
     else:
         what = f"classification, {len(cfg.get('classes', []))} classes"
     console.print(f"run {run_dir}: {what}")
-    from ..runs.verdict import network_label
+    from ..runs.verdict import model_label, network_label
 
     console.print(_metrics_table(out["saved"], "Saved test scores", "target units" if out["task"] == "regression"
                                  else "", network_label(cfg.get("model_type"))))
     for name, why in out["skipped"].items():
-        console.print(f"  {name} skipped: {why}.")
+        console.print(f"  {model_label(name)} skipped: {why}.")
     _print_verdict(console, out.get("verdict"))
     now = ", ".join(f"{k} {v:.4f}" for k, v in out["rescored"].items())
     if out["matches"]:

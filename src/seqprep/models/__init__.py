@@ -14,6 +14,9 @@ PyTorch is not installed.
 * :class:`~seqprep.models.lstm_fcn.LSTMFCN` -- LSTM-FCN / MLSTM-FCN (Karim et al.): a fully
   convolutional branch beside an LSTM branch, squeeze-and-excite for multivariate input, masks
   for unequal-length cases (``model(x, lengths)``).
+* :class:`~seqprep.models.minirocket.MiniRocketRidge` -- MiniRocket features and a ridge read-out,
+  fitted in closed form (``fit_cases``); the strong, cheap classifier every case run scores as a
+  baseline, as a model that saves and loads like the networks.
 * :class:`~seqprep.models.ensemble.Ensemble` -- the mean of several trained
   models (of their softmax probabilities for classification).
 * :func:`~seqprep.models.saving.save_model` /
@@ -29,7 +32,7 @@ Examples
 --------
 >>> import seqprep.models
 >>> sorted(seqprep.models.__all__)
-['CNNLSTM', 'Ensemble', 'LSTMFCN', 'TimeDistributedCNNLSTM', 'load_model', 'save_model']
+['CNNLSTM', 'Ensemble', 'LSTMFCN', 'MiniRocketRidge', 'TimeDistributedCNNLSTM', 'load_model', 'save_model']
 """
 
 from __future__ import annotations
@@ -37,13 +40,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["CNNLSTM", "Ensemble", "LSTMFCN", "TimeDistributedCNNLSTM", "load_model", "save_model"]
+__all__ = ["CNNLSTM", "Ensemble", "LSTMFCN", "MiniRocketRidge", "TimeDistributedCNNLSTM", "load_model",
+           "save_model"]
 
 _TORCH_MESSAGE = "seqprep.models needs PyTorch: pip install 'seqprep[torch]'"
 
 
 _MODULES = {"CNNLSTM": "cnn_lstm", "TimeDistributedCNNLSTM": "cnn_lstm", "Ensemble": "ensemble", "LSTMFCN": "lstm_fcn",
-            "load_model": "saving", "save_model": "saving"}
+            "MiniRocketRidge": "minirocket", "load_model": "saving", "save_model": "saving"}
 
 
 def __getattr__(name: str) -> Any:

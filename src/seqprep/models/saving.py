@@ -18,6 +18,7 @@ from .._validation import list_names, param_error
 from .._version import __version__
 from ..exceptions import ArtifactError
 from .ensemble import _MEMBERS, Ensemble
+from .minirocket import MiniRocketRidge
 
 __all__ = ["load_model", "save_model"]
 
@@ -27,8 +28,9 @@ _CONFIG_FILE = "config.json"
 _WEIGHTS_FILE = "weights.pt"
 
 
-# The classes save_model writes and load_model rebuilds by name: an ensemble's possible members, and ensembles.
-_MODELS: dict[str, type[nn.Module]] = {**_MEMBERS, "Ensemble": Ensemble}
+# The classes save_model writes and load_model rebuilds by name: an ensemble's possible members, ensembles, and
+# MiniRocket + ridge (buffers only).
+_MODELS: dict[str, type[nn.Module]] = {**_MEMBERS, "Ensemble": Ensemble, "MiniRocketRidge": MiniRocketRidge}
 
 
 _RESAVE = "Save the model again (seqprep.models.save_model) or train it again."

@@ -456,13 +456,14 @@ def hold_out(n_cases: int, val_fraction: float, seed: int) -> tuple[np.ndarray, 
 
 
 # ============================================================================ 3. test predictions
-def classify_with_baselines(model: Any, cases: Cases, seed: int = 0,
-                            skipped: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+def classify_with_baselines(model: Any, cases: Cases, seed: int = 0, skipped: dict[str, str] | None = None,
+                            minirocket: bool = True) -> dict[str, np.ndarray]:
     """Test-case labels from the model, the majority class, 1-NN and MiniRocket.
 
     The baselines see every training case, normalized as the network sees them. MiniRocket (seeded
-    with the run's ``seed``) is left out above ``MINIROCKET_MAX_CASES`` training cases; why is
-    written into ``skipped``.
+    with the run's ``seed``) is left out above ``MINIROCKET_MAX_CASES`` training cases, or with
+    ``minirocket=False`` (the run's model is MiniRocket: the baseline would be the model itself); why
+    is written into ``skipped``.
     """
     from ..training import predict
     from ..training.baselines import MINIROCKET_MAX_CASES, majority_class, minirocket_classifier, nearest_neighbour_1
@@ -473,7 +474,10 @@ def classify_with_baselines(model: Any, cases: Cases, seed: int = 0,
         "majority_class": majority_class(cases.y_train, len(cases.y_test)),
         "nearest_neighbour_1": nearest_neighbour_1(cases.X_train, cases.y_train, cases.X_test),
     }
-    if len(cases.y_train) <= MINIROCKET_MAX_CASES:
+    if not minirocket:
+        if skipped is not None:
+            skipped["minirocket"] = "it is the run's model"
+    elif len(cases.y_train) <= MINIROCKET_MAX_CASES:
         preds["minirocket"] = minirocket_classifier(cases.X_train, cases.y_train, cases.X_test,
                                                     cases.lengths_train, cases.lengths_test, seed=seed)
     elif skipped is not None:
@@ -623,7 +627,7 @@ def prepare_regression_cases(
 
 
 def regress_with_baselines(model: Any, cases: RegressionCases, seed: int = 0,
-                           skipped: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+                           skipped: dict[str, str] | None = None, minirocket: bool = True) -> dict[str, np.ndarray]:
     """Test predictions in the data's units: the model, the mean of the training targets, ridge, 1-NN and MiniRocket.
 
     The baselines see the fitting cases only (the ones the network is fit on), instance-normalized
@@ -641,7 +645,10 @@ def regress_with_baselines(model: Any, cases: RegressionCases, seed: int = 0,
         "ridge": np.asarray(RidgeBaseline().fit(X_fit, y_fit).predict(cases.X_test), dtype=np.float64).reshape(-1),
         "nearest_neighbour_1": np.asarray(nearest_neighbour_1(X_fit, y_fit, cases.X_test), dtype=np.float64),
     }
-    if len(y_fit) <= MINIROCKET_MAX_CASES:
+    if not minirocket:
+        if skipped is not None:
+            skipped["minirocket"] = "it is the run's model"
+    elif len(y_fit) <= MINIROCKET_MAX_CASES:
         preds["minirocket"] = minirocket_regressor(X_fit, y_fit, cases.X_test, seed=seed)
     elif skipped is not None:
         skipped["minirocket"] = (f"{len(y_fit)} fitting cases, above the {MINIROCKET_MAX_CASES} that the MiniRocket "

@@ -72,16 +72,43 @@ def fit_kwargs(train_config: dict[str, Any], threads: int | None = None, auto_au
     return out
 
 
-MODEL_TYPES = ("cnn_lstm", "lstm_fcn")
+MODEL_TYPES = ("cnn_lstm", "lstm_fcn", "minirocket")
 
 
 def model_type(model_config: Mapping[str, Any]) -> str:
-    """``model_config["type"]`` checked: "cnn_lstm" (the default) or "lstm_fcn"."""
+    """``model_config["type"]`` checked: "cnn_lstm" (the default), "lstm_fcn" or "minirocket"."""
     kind = model_config.get("type", "cnn_lstm")
     if kind not in MODEL_TYPES:
         raise param_error("model_config['type']", f"one of {list(MODEL_TYPES)}", kind,
-                          "Use type = \"cnn_lstm\" (CNNLSTM) or \"lstm_fcn\" (LSTMFCN; MLSTM-FCN for channels).")
+                          "Use type = \"cnn_lstm\" (CNNLSTM), \"lstm_fcn\" (LSTMFCN; MLSTM-FCN for channels) or "
+                          "\"minirocket\" (MiniRocket + ridge, cases only).")
+    if kind == "minirocket":
+        extra = sorted(k for k in model_config if k != "type")
+        if extra:
+            raise param_error("model_config", "no settings besides type for type = \"minirocket\"", extra,
+                              "MiniRocket runs with the paper's defaults: remove the other [model] keys.")
     return kind
+
+
+def _fit_minirocket(n_features: int, n_outputs: int, task: str, lookback: int, seed: int, train: Any,
+                    train_config: Mapping[str, Any]) -> tuple[Any, Any, list[Any]]:
+    """MiniRocket + ridge fitted in closed form on the fitting cases; a one-record history says so."""
+    import math
+    import time
+
+    from ..models import MiniRocketRidge
+    from ..training import TrainResult
+
+    start = time.perf_counter()
+    model = MiniRocketRidge(n_features, n_outputs, task=task, lookback=lookback, seed=seed)
+    X, y, *rest = train
+    model.fit_cases(X, y, rest[0] if rest else None)
+    seconds = time.perf_counter() - start
+    record = {"epoch": 1, "train_loss": math.nan, "val_loss": math.nan, "val_metric": math.nan, "lr": math.nan,
+              "seconds": seconds}
+    result = TrainResult([record], 1, math.nan, False, seconds, "accuracy" if task == "classification" else "mae",
+                         "cpu", int(train_config.get("threads") or 1))
+    return model, result, [result]
 
 
 def _build_model(
@@ -117,6 +144,8 @@ def fit_model(
     """
     from ..training import fit
 
+    if model_type(model_config) == "minirocket":  # closed form: no epochs, no members, no device
+        return _fit_minirocket(n_features, n_outputs, task, lookback, seed, train, train_config)
     members = model_config.get("members")
     base = {k: v for k, v in model_config.items() if k != "members"}
     if members is None:

@@ -285,6 +285,10 @@ def run_forecast(
     scale_per = check_scale_per(scale_per, group)
     check_columns(df, target, [time, group, *(features or [])])
     model_cfg = model_settings(DEFAULT_MODEL_CONFIG, model_config)
+    if model_type(model_cfg) == "minirocket":
+        raise param_error("model_config['type']", '"cnn_lstm" or "lstm_fcn" for forecasting', "minirocket",
+                          "MiniRocket classifies or regresses cases (seqprep train --train/--test); a forecast "
+                          "trains a network on windows.")
     train_cfg = fit_kwargs(merge_settings(DEFAULT_TRAIN_CONFIG, train_config, "train_config"), threads)
     target_dir = prepare_out_dir(out_dir, overwrite)
     step = on_step or _no_step
@@ -556,8 +560,9 @@ def run_classification(
     if plan["plateau_patience_used"] != plan["plateau_patience"]:
         train_cfg["plateau_patience"] = plan["plateau_patience_used"]
 
+    closed_form = model_type(model_cfg) == "minirocket"  # no epochs, no augmentation: the ridge is fitted once
     augment_choice = None
-    if train_cfg.get("augment") == "auto":  # docs/results.md 4.10: chosen on the training cases, before the fit
+    if train_cfg.get("augment") == "auto" and not closed_form:  # docs/results.md 4.10: chosen on TRAIN, before the fit
         fit_rows = hold_out(len(Xtr_raw), val_fraction, seed)[0]  # the validation cases (if any) stay unseen
         augment, augment_choice = choose_augmentation(
             run_classification, Xtr_raw[fit_rows], ytr[fit_rows], train_cfg, seed,
@@ -572,12 +577,13 @@ def run_classification(
         cases.fit_part(), cases.val_part(), progress, train_cfg, device,
     )
     skipped: dict[str, str] = {}
-    preds = classify_with_baselines(model, cases, seed, skipped)
+    preds = classify_with_baselines(model, cases, seed, skipped, minirocket=not closed_form)
     metrics = score("classification", yte, preds)
     verdict = compare_to_baselines("classification", metrics, name=network_label(model_type(model_cfg)))
     table = pd.DataFrame({"case": np.arange(len(yte)), "y_true": yte, **preds})
-    config = classification_config(cases, val_fraction, seed, model, train_cfg, result, member_results,
-                                   variable_length)
+    config = classification_config(cases, val_fraction, seed, model,
+                                   _closed_form_train(model, train_cfg) if closed_form else train_cfg, result,
+                                   member_results, variable_length)
     config["model_type"] = model_type(model_cfg)
     config["compute_plan"] = {**plan, "lstm_steps": _lstm_steps(model, cases.X_train.shape[1])}
     if augment_choice is not None:
@@ -589,6 +595,13 @@ def run_classification(
         title = title or f"seqprep classification run: {cases.classes.size} classes"
         res.run_dir = write_classification_run(target_dir, res, cases, preds, title, overwrite=overwrite)
     return res
+
+
+def _closed_form_train(model: Any, train_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """run.json's ``train`` for MiniRocket + ridge: how it was fitted, instead of epochs it never ran."""
+    return {"fit": "closed form: MiniRocket biases from the training cases, ridge with its penalty chosen by "
+                   "leave-one-out error among logspace(-3, 3, 10)", "alpha": model.alpha_,
+            "threads": train_cfg.get("threads")}
 
 
 def _lstm_steps(model: Any, length: int) -> int | None:
@@ -663,13 +676,16 @@ def run_regression(
         cases.X_train.shape[2], 1, "regression", cases.X_train.shape[1], model_cfg, seed,
         cases.fit_part(), cases.val_part(), progress, train_cfg, device,
     )
+    closed_form = model_type(model_cfg) == "minirocket"
     skipped: dict[str, str] = {}
-    preds = regress_with_baselines(model, cases, seed, skipped)
+    preds = regress_with_baselines(model, cases, seed, skipped, minirocket=not closed_form)
     metrics = score("regression", cases.y_test, preds)
     # A regressor that loses to ridge or 1-NN must say so, as the forecasting and classification runs do.
     verdict = compare_to_baselines("regression", metrics, name=network_label(model_type(model_cfg)))
     table = pd.DataFrame({"case": np.arange(len(cases.y_test)), "y_true": cases.y_test, **preds})
-    config = regression_cases_config(cases, val_fraction, seed, model, train_cfg, result, member_results)
+    config = regression_cases_config(cases, val_fraction, seed, model,
+                                     _closed_form_train(model, train_cfg) if closed_form else train_cfg, result,
+                                     member_results)
     config["model_type"] = model_type(model_cfg)
     info = {"windows": cases.shapes(), "skipped": skipped, "verdict": verdict}
     res = RunResult("regression", metrics, result, table, config, info, model, None, None,

@@ -74,7 +74,7 @@ def model_label(name: str) -> str:
     return _DISPLAY.get(name, name.replace("_", " "))
 
 
-_NETWORKS = {"cnn_lstm": "CNN-LSTM", "lstm_fcn": "LSTM-FCN"}
+_NETWORKS = {"cnn_lstm": "CNN-LSTM", "lstm_fcn": "LSTM-FCN", "minirocket": "MiniRocket"}
 
 
 def network_label(model_type: str | None) -> str:
@@ -146,7 +146,8 @@ def compare_to_baselines(task: str, metrics: Mapping[str, Mapping[str, float]], 
     'the CNN-LSTM beats every baseline: accuracy 0.900 vs 0.500 for majority class, the best baseline.'
     """
     metric = _PRIMARY[task]
-    me = f"the {name}" if name else model_label(model)
+    # "the CNN-LSTM" (a network of this run), but "MiniRocket" (a method's name)
+    me = model_label(model) if not name else name if name == "MiniRocket" else f"the {name}"
     higher = higher_is_better(metric)
     label = metric_label(metric)
     unit = f" {units}" if units and metric_unit(metric, units) else ""
@@ -178,5 +179,5 @@ def compare_to_baselines(task: str, metrics: Mapping[str, Mapping[str, float]], 
     return {
         "metric": metric, "better": "higher" if higher else "lower", "model": model, "model_value": mine,
         "winner": winner, "model_wins": not beaten_by and not ties, "beaten_by": beaten_by, "ties": ties,
-        "lines": lines, "summary": summary, "name": me.removeprefix("the "),
+        "lines": lines, "summary": summary, "name": name or me.removeprefix("the "),
     }

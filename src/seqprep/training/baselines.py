@@ -398,7 +398,7 @@ def minirocket_classifier(X_train: Any, y_train: Any, X_test: Any, lengths_train
     >>> minirocket_classifier(X[[0, 1, 3, 4]], ["slow", "slow", "fast", "fast"], X[[2, 5]]).tolist()
     ['slow', 'fast']
     """
-    from ._minirocket import MiniRocket, RidgeClassifierLOO
+    from ..rocket import MiniRocket, RidgeClassifierLOO
 
     labels = np.asarray(y_train).reshape(-1)
     A, B, ltr, lte, seed = _minirocket_inputs(X_train, X_test, lengths_train, lengths_test, labels.size, seed)
@@ -425,7 +425,7 @@ def minirocket_regressor(X_train: Any, y_train: Any, X_test: Any, lengths_train:
     >>> bool(abs(pred[0] - 3.5) < 1.0)
     True
     """
-    from ._minirocket import MiniRocket, RidgeLOO
+    from ..rocket import MiniRocket, RidgeLOO
 
     y = np.asarray(y_train, dtype=np.float64).reshape(-1)
     A, B, ltr, lte, seed = _minirocket_inputs(X_train, X_test, lengths_train, lengths_test, y.size, seed)

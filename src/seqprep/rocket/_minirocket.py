@@ -107,32 +107,58 @@ class MiniRocket:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
+    def layout(self, length: int, channels: int) -> MiniRocket:
+        """The data-free part: dilations, features per dilation and channel subsets, from the seed alone.
+
+        A saved transform is rebuilt from ``(length, channels, seed)`` and its biases
+        (:meth:`from_biases`); only the biases depend on the training cases.
+        """
+        rng = np.random.default_rng([self.seed, 0])
+        self.length_, self.channels_ = max(int(length), _KERNEL_LENGTH), int(channels)
+        self.dilations_, self.per_dilation_ = _dilations(self.length_)
+        n_pairs = len(self.dilations_) * len(_KERNELS)
+        max_ch = min(self.channels_, _KERNEL_LENGTH)
+        sizes = np.floor(2 ** rng.uniform(0, math.log2(max_ch + 1), size=n_pairs)).astype(np.int64).clip(1, max_ch)
+        self.channel_sets_ = [np.sort(rng.choice(self.channels_, size=int(s), replace=False)) for s in sizes]
+        counts = np.repeat(self.per_dilation_, len(_KERNELS))  # biases of each (dilation, kernel) pair, in order
+        ends = np.cumsum(counts)
+        self.bias_slices_ = [slice(int(e - c), int(e)) for e, c in zip(ends, counts, strict=True)]
+        return self
+
+    @property
+    def n_features(self) -> int:
+        """Features per case (9,996: 84 kernels x 119)."""
+        return len(_KERNELS) * int(self.per_dilation_.sum())
+
     def fit(self, X: np.ndarray, lengths: np.ndarray | None = None) -> MiniRocket:
+        """Set the layout for these cases' length and channels, and each bias from one random training case."""
         X = self._as_cases(X)
         n, length, channels = X.shape
         lengths = self._lengths(lengths, n, length)
-        rng = np.random.default_rng(self.seed)
-        self.length_, self.channels_ = length, channels
-        self.dilations_, self.per_dilation_ = _dilations(length)
-        n_pairs = len(self.dilations_) * len(_KERNELS)
-        max_ch = min(channels, _KERNEL_LENGTH)
-        sizes = np.floor(2 ** rng.uniform(0, math.log2(max_ch + 1), size=n_pairs)).astype(np.int64).clip(1, max_ch)
-        self.channel_sets_ = [np.sort(rng.choice(channels, size=int(s), replace=False)) for s in sizes]
+        self.layout(length, channels)
         golden = (math.sqrt(5) + 1) / 2
-        n_feat = len(_KERNELS) * int(self.per_dilation_.sum())
-        quantiles = (np.arange(1, n_feat + 1) * golden) % 1
-        examples = rng.integers(0, n, size=n_pairs)
-        self.biases_: list[np.ndarray] = []
-        q = 0
-        for d_idx, (dilation, n_bias) in enumerate(zip(self.dilations_, self.per_dilation_, strict=True)):
+        quantiles = (np.arange(1, self.n_features + 1) * golden) % 1  # low-discrepancy, as the paper
+        examples = np.random.default_rng([self.seed, 1]).integers(0, n, size=len(self.channel_sets_))
+        self.biases_ = np.empty(self.n_features, dtype=np.float32)
+        for d_idx, dilation in enumerate(self.dilations_):
             for k_idx, (i, j, k) in enumerate(_KERNELS):
                 pair = d_idx * len(_KERNELS) + k_idx
                 case = int(examples[pair])
                 B = _taps(X[case : case + 1], int(dilation))  # one case: cheap
                 out = (B[i] + B[j] + B[k])[self.channel_sets_[pair]].sum(axis=0)[0, : lengths[case]]
-                self.biases_.append(np.quantile(out, quantiles[q : q + n_bias]).astype(np.float32))
-                q += int(n_bias)
+                where = self.bias_slices_[pair]
+                self.biases_[where] = np.quantile(out, quantiles[where])
         return self
+
+    @classmethod
+    def from_biases(cls, length: int, channels: int, seed: int, biases: np.ndarray) -> MiniRocket:
+        """A fitted transform rebuilt from its layout's inputs and its saved biases."""
+        out = cls(seed).layout(length, channels)
+        biases = np.asarray(biases, dtype=np.float32).reshape(-1)
+        if biases.size != out.n_features:
+            raise ValueError(f"{biases.size} biases for a layout of {out.n_features} features")
+        out.biases_ = biases
+        return out
 
     def transform(self, X: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         X = self._as_cases(X)
@@ -159,7 +185,7 @@ class MiniRocket:
                 padded = (d_idx + k_idx) % 2 == 0  # alternate padding over the pairs, as the paper does
                 out = (B[i] + B[j] + B[k])[self.channel_sets_[pair]].sum(axis=0)
                 out = np.where(masks[padded], out, -np.inf)
-                b = self.biases_[pair]
+                b = self.biases_[self.bias_slices_[pair]]
                 cols.append((out[None] > b[:, None, None]).sum(axis=2).T / counts[padded][:, None])
         return np.concatenate(cols, axis=1)
 
