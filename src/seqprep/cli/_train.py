@@ -735,12 +735,14 @@ def evaluate(run_dir: str) -> None:
 
 @click.command("predict")
 @click.argument("run_dir", type=click.Path())
-@click.option("--data", "data_path", required=True, type=click.Path(), help="New data (CSV/Parquet/.tsf).")
+@click.option("--data", "data_path", required=True, type=click.Path(),
+              help="New data: rows (CSV/Parquet/.tsf) for a forecasting run, cases (.ts/.arff/UCR text, labels "
+                   "optional) for a classification or case-regression run.")
 @click.option("--out", "out_path", required=True, type=click.Path(), help="Predictions CSV to write.")
 def predict(run_dir: str, data_path: str, out_path: str) -> None:
-    """Forecast new data with a saved run; write prediction times and values in original units."""
+    """Predict new data with a saved run: forecasts in original units, or the class (value) of each new case."""
     from .._files import atomic_write
-    from ..runs import load_run, predict_run
+    from ..runs import load_run, predict_cases, predict_run
     from ._options import read_frame
 
     check_out_file(out_path)
@@ -750,6 +752,19 @@ def predict(run_dir: str, data_path: str, out_path: str) -> None:
             f"--out {out_path!r} is inside the run directory {run_dir!r}, whose files are sealed by its "
             "checksums.json (a file added there makes the run refuse to load). Write the predictions elsewhere."
         )
+    if run.config.get("task") == "classification" or run.config.get("data") == "cases":
+        from ..datasets import load_ts
+
+        cases = predict_cases(run_dir, load_ts(data_path))
+        with atomic_write(out_path) as fh:
+            cases.to_csv(fh, index=False)
+        what = "class" if run.config.get("task") == "classification" else "value"
+        line = f"wrote the predicted {what} of {len(cases)} case(s) to {out_path}"
+        if "y_true" in cases and what == "class":  # labelled cases: say how many were right
+            right = float((cases["prediction"].astype(str) == cases["y_true"].astype(str)).mean())
+            line += f"; accuracy against the file's labels {right:.3f}"
+        click.echo(line)
+        return
     df = read_frame(data_path, run.config.get("time"))
     table = predict_run(run_dir, df)
     with atomic_write(out_path) as fh:

@@ -25,8 +25,8 @@ The module is the public face; the steps live in private modules, one concept ea
 ``_runs`` (the three run functions), ``_forecast`` and ``_classify`` (the steps of each kind of run),
 ``_compute`` (the compute plan of long sets), ``_augment_choice`` (``augment="auto"``), ``_data_check``
 (the data check), ``_model`` (settings, training, scoring), ``_result`` (RunResult), ``_run_dir`` (the
-run directory's format, atomic write and loading) and ``_saved`` (re-scoring and forecasting from a
-saved run).
+run directory's format, atomic write and loading) and ``_saved`` (re-scoring, forecasting new rows
+and classifying new cases from a saved run: :func:`evaluate_run`, :func:`predict_run`, :func:`predict_cases`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from ._runs import (
     run_forecast,
     run_regression,
 )
-from ._saved import evaluate_run, predict_run
+from ._saved import evaluate_run, predict_cases, predict_run
 
 __all__ = [
     "AUTO_COMPUTE_PLAN",
@@ -69,6 +69,7 @@ __all__ = [
     "global_normalize",
     "instance_normalize",
     "load_run",
+    "predict_cases",
     "predict_run",
     "run_classification",
     "run_forecast",

@@ -149,3 +149,98 @@ def predict_run(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
         out["prediction_row"] = prov["end"].to_numpy() + horizon
     out["prediction"] = pred
     return out
+
+
+def predict_cases(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
+    """Classify (or regress) new cases with a saved case run: the run's pooling, normalization and masks.
+
+    The cases go through what the run's own test cases went through, from ``run.json``: the compute
+    plan's pooling (``compute_plan.factor``), NaN padding to the run's length (a longer case is
+    refused), the run's normalization (``instance``, or ``global`` with the training statistics it
+    saved; case regression runs are instance-normalized) and, for unequal lengths, the masks (or
+    the resampling) it trained with.
+
+    Parameters
+    ----------
+    run_dir : str or path-like
+        A classification run, or a regression run on cases (``seqprep train --train/--test``).
+    data : TSData or tuple (X, y)
+        The new cases ``(n, length, channels)``, NaN after each case's valid steps; ``y`` may be None
+        (unlabelled cases, ``@classLabel false``).
+
+    Returns
+    -------
+    DataFrame
+        ``case`` (0, 1, ...) and ``prediction`` (a class label, or a value in the target's units),
+        then ``y_true`` when the cases carry labels or targets.
+
+    Raises
+    ------
+    InvalidParameterError
+        When the run is a forecasting run (``predict_run`` forecasts a table).
+    DataError
+        When the cases have other channels than the run, or a case is longer than the run's cases.
+    """
+    from .._validation import param_error
+    from ..exceptions import DataError
+    from ..training import ArrayWindows, predict
+    from ._classify import case_lengths, global_normalize, instance_normalize, resample_cases
+    from ._compute import downsample_cases
+
+    run = load_run(run_dir)
+    cfg = run.config
+    regression = cfg.get("task") == "regression"
+    if regression and cfg.get("data") != "cases":
+        raise param_error("run_dir", "a run on cases (seqprep train --train/--test)", str(run.path),
+                          "This is a forecasting run: forecast new rows with predict_run (seqprep predict RUN "
+                          "--data FILE.csv).")
+    if hasattr(data, "X") and hasattr(data, "y"):
+        X, y = data.X, data.y
+    elif isinstance(data, tuple) and len(data) == 2:
+        X, y = data
+    else:
+        raise param_error("data", "a TSData or a tuple (X, y) of cases", data)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 3 or len(X) == 0:
+        raise DataError(f"the new cases must have shape (n_cases, length, n_channels), n_cases >= 1. Received: "
+                        f"{X.shape}.")
+    if X.shape[2] != int(cfg["n_channels"]):
+        raise DataError(f"the new cases have {X.shape[2]} channel(s); the run was trained on {cfg['n_channels']}. "
+                        "Give cases with the same channels, in the same order.")
+    factor = int((cfg.get("compute_plan") or {}).get("factor", 1))
+    if factor > 1:  # the run pooled its cases before everything else: so must these
+        X = downsample_cases(X, factor)
+    length = int(cfg["length"])
+    lengths = case_lengths(X)
+    if int(lengths.max()) > length:
+        i = int(np.argmax(lengths))
+        pooled = f" after pooling by {factor}" if factor > 1 else ""
+        raise DataError(f"case {i} has {int(lengths[i])} steps{pooled}, longer than the {length} the run was "
+                        "trained on. Cut the cases to the training length, or train a run on cases this long.")
+    if X.shape[1] != length:
+        padded = np.full((len(X), length, X.shape[2]), np.nan)
+        padded[:, : min(X.shape[1], length)] = X[:, :length]
+        X = padded
+    unequal = bool((lengths < length).any())
+    if unequal and cfg.get("variable_length") == "resample":
+        X = resample_cases(X, lengths, length)
+    norm = "instance" if regression else cfg.get("normalization", "instance")
+    if norm == "global":
+        info = cfg.get("normalization_info") or {}
+        X = global_normalize(X, np.asarray(info["mean"]), np.asarray(info["std"]))
+    elif norm == "none":
+        X = np.nan_to_num(X, nan=0.0)
+    else:
+        X = instance_normalize(X)
+    X = X.astype(np.float32)
+    masked = unequal and cfg.get("variable_length", "mask") == "mask"
+    inputs = ArrayWindows(X, None, lengths) if masked else X
+    if regression:
+        raw = np.asarray(predict(run.model, inputs, device="cpu"), dtype=np.float64).reshape(-1)
+        pred: Any = raw * float(cfg["target_std"]) + float(cfg["target_mean"])
+    else:
+        pred = np.asarray(cfg["classes"])[predict(run.model, inputs, task="classification", device="cpu")]
+    table = pd.DataFrame({"case": np.arange(len(X)), "prediction": pred})
+    if y is not None:
+        table["y_true"] = np.asarray(y).reshape(-1)
+    return table
