@@ -510,6 +510,11 @@ def classification_config(
     return config
 
 
+def closed_form(config: dict[str, Any]) -> bool:
+    """Whether the run's model was fitted in closed form (MiniRocket + ridge): no epochs, no learning curves."""
+    return str((config.get("train") or {}).get("fit", "")).startswith("closed form")
+
+
 NORMALIZATION_DETAIL = {
     "instance": "per case and channel, z-score over the case's own valid steps",
     "global": "per channel, z-score with the mean and std of the fitting cases' valid steps (run.json's "
@@ -538,20 +543,25 @@ def write_classification_run(
             np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str))
         else:  # a masked run: the lengths travel with the cases
             np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test.astype(str), lengths=cases.lengths_test)
-        held = (f"{res.config['n_val']} validation cases (early stopping)" if res.config["n_val"] else
-                "no validation cases (the weights of the lowest training loss are kept)")
-        kept = "Best epoch" if res.config["n_val"] else "Kept epoch"
+        closed = closed_form(res.config)
+        if closed:  # MiniRocket + ridge: fitted once, nothing held out, no epochs
+            held = "no validation cases"
+            fitted = f"Fitted in {res.config['train']['fit']} (alpha {res.config['train']['alpha']:.3g})."
+        else:
+            held = (f"{res.config['n_val']} validation cases (early stopping)" if res.config["n_val"] else
+                    "no validation cases (the weights of the lowest training loss are kept)")
+            fitted = (f"{'Best epoch' if res.config['n_val'] else 'Kept epoch'} {res.history.best_epoch} of "
+                      f"{len(res.history.history)}.")
         notes = (f"Classify {len(cases.classes)} classes from series of length {cases.X_train.shape[1]} with "
                  f"{cases.X_train.shape[2]} channel(s): {res.config['n_train']} training cases, {held}, "
                  f"{res.config['n_test']} test cases. Normalization: "
                  f"{cases.normalization} ({NORMALIZATION_DETAIL[cases.normalization]}); no statistic reads a test "
-                 f"case. {kept} {res.history.best_epoch} of "
-                 f"{len(res.history.history)}.")
+                 f"case. {fitted}")
         plan = res.config.get("compute_plan") or {}
         if plan.get("changed"):  # long or many-case sets: the bound on the work changed the run
             notes += f" Compute plan: {plan['why']}."
         write_report(tmp, title=title, task="classification", notes=notes,
-                     history=res.member_histories or res.history,
+                     history=None if closed else res.member_histories or res.history,
                      X=cases.X_train[:3], y=cases.classes[cases.codes[:3]],
                      window_lengths=None if cases.lengths_train is None else cases.lengths_train[:3],
                      y_true=cases.y_test, y_pred=preds["cnn_lstm"],
@@ -694,7 +704,8 @@ def write_regression_cases_run(
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)
         np.savez(tmp / "test_windows.npz", X=cases.X_test, y=cases.y_test)
-        write_report(tmp, title=title, task="regression", history=res.member_histories or res.history,
+        write_report(tmp, title=title, task="regression",
+                     history=None if closed_form(res.config) else res.member_histories or res.history,
                      y_true=cases.y_test, y_pred=preds["cnn_lstm"],
                      baselines={k: v for k, v in preds.items() if k != "cnn_lstm"}, results=res.metrics,
                      verdict=verdict)

@@ -835,7 +835,8 @@ def _results_html(results: Mapping[str, Mapping[str, float]], units: str, networ
     body = ""
     for model, vals in results.items():
         is_net = model == network
-        name = f"{network_name} (the network)" if is_net else model_label(model)
+        role = "the model" if network_name == "MiniRocket" else "the network"  # MiniRocket is not a network
+        name = f"{network_name} ({role})" if is_net else model_label(model)
         cells = ""
         for n in names:
             text = format_metric(vals.get(n))

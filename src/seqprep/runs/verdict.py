@@ -172,8 +172,9 @@ def compare_to_baselines(task: str, metrics: Mapping[str, Mapping[str, float]], 
     elif not lines:
         lines = [f"{me}: {label} {format_metric(mine)}{unit} (no baseline to compare with)."]
     if "minirocket" in beaten_by:  # what the loss means for the data, which is what the run sets out to prove
-        lines.append("MiniRocket reads the same prepared cases, so they carry what tells the targets apart: "
-                     "the network is what falls short.")
+        what = "what tells the classes apart" if task == "classification" else "what predicts the target"
+        lines.append(f"MiniRocket reads the same prepared cases, so they carry {what}: the network is what falls "
+                     "short.")
     winner = beaten_by[0] if beaten_by else model
     summary = " ".join(lines)
     return {
