@@ -64,6 +64,27 @@ def test_bad_new_cases_are_refused(tmp_path):
         predict_cases(tmp_path / "run", (np.zeros((2, 50, 1)), None))
     with pytest.raises(SeqprepError, match="data"):
         predict_cases(tmp_path / "run", "cases.ts")
+    # rows of a forecasting file read as one-step "cases": shorter than any training case, refused
+    with pytest.raises(DataError, match=r"case 0 has 1 step\(s\); the run's training cases had \d+ to 40 steps"):
+        predict_cases(tmp_path / "run", (np.ones((3, 1, 1)), None))
+    with pytest.raises(DataError, match="none of the file's labels"):
+        predict_cases(tmp_path / "run", (X[40:42], np.array(["1949-01", "1949-02"])))
+
+
+def test_cli_predict_refuses_a_forecasting_csv_for_a_classifier(tmp_path):
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "--train", str(data / "ucr_unittest_chinatown" / "UnitTest_TRAIN.ts"),
+                                      "--test", str(data / "ucr_unittest_chinatown" / "UnitTest_TEST.ts"),
+                                      "--model", "minirocket", "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "p.csv"
+    result = CliRunner().invoke(cli, ["predict", str(run), "--data", str(data / "airline" / "Airline.csv"),
+                                      "--out", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+    assert "training cases had 24 steps" in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_cli_predict_classifies_a_ts_file_and_refuses_a_forecast_run_for_cases(tmp_path):

@@ -221,18 +221,19 @@ class RidgeLOO:
     """
 
     def fit(self, F: np.ndarray, Y: np.ndarray) -> RidgeLOO:
-        F = np.asarray(F, dtype=np.float64)
+        Z = np.array(F, dtype=np.float64)  # one float64 copy, standardized in place (n x 9,996 can be large)
         Y = np.asarray(Y, dtype=np.float64)
-        n, p = F.shape
-        self.mean_ = F.mean(axis=0)
-        std = F.std(axis=0)
+        n, p = Z.shape
+        self.mean_ = Z.mean(axis=0)
+        std = Z.std(axis=0)
         self.scale_ = np.where(std > 0, std, 1.0)
-        Z = (F - self.mean_) / self.scale_
+        Z -= self.mean_
+        Z /= self.scale_
         self.intercept_ = Y.mean(axis=0)
         Yc = Y - self.intercept_
         dual = n <= p
         if dual:  # H = Q diag(w / (w + a)) Q^T from the n x n Gram matrix
-            w, U = np.linalg.eigh(Z @ Z.T)
+            w, U = np.linalg.eigh(Z @ Z.T)  # the Gram matrix is freed once decomposed
         else:  # from the p x p one: U = Z V / sqrt(w)
             w, V = np.linalg.eigh(Z.T @ Z)
             U = (Z @ V) / np.sqrt(np.where(w > 1e-12, w, np.inf))

@@ -18,6 +18,7 @@ from ._augment_choice import choose_augmentation
 from ._classify import (
     NORMALIZATIONS,
     VARIABLE_LENGTH,
+    case_lengths,
     classification_config,
     classify_with_baselines,
     hold_out,
@@ -585,6 +586,7 @@ def run_classification(
                                    _closed_form_train(model, train_cfg) if closed_form else train_cfg, result,
                                    member_results, variable_length)
     config["model_type"] = model_type(model_cfg)
+    config["min_length"] = int(case_lengths(Xtr_raw).min())  # predict_cases refuses shorter cases than any trained on
     config["compute_plan"] = {**plan, "lstm_steps": _lstm_steps(model, cases.X_train.shape[1])}
     if augment_choice is not None:
         config["augment_choice"] = augment_choice
@@ -683,10 +685,12 @@ def run_regression(
     # A regressor that loses to ridge or 1-NN must say so, as the forecasting and classification runs do.
     verdict = compare_to_baselines("regression", metrics, name=network_label(model_type(model_cfg)))
     table = pd.DataFrame({"case": np.arange(len(cases.y_test)), "y_true": cases.y_test, **preds})
+    min_length = int(case_lengths(Xtr_raw).min())
     config = regression_cases_config(cases, val_fraction, seed, model,
                                      _closed_form_train(model, train_cfg) if closed_form else train_cfg, result,
                                      member_results)
     config["model_type"] = model_type(model_cfg)
+    config["min_length"] = min_length
     info = {"windows": cases.shapes(), "skipped": skipped, "verdict": verdict}
     res = RunResult("regression", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])

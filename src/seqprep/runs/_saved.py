@@ -179,7 +179,8 @@ def predict_cases(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
     InvalidParameterError
         When the run is a forecasting run (``predict_run`` forecasts a table).
     DataError
-        When the cases have other channels than the run, or a case is longer than the run's cases.
+        When the cases have other channels than the run, a case is longer than the run's cases or
+        shorter than the shortest one it trained on, or labels are given and none is a class of the run.
     """
     from .._validation import param_error
     from ..exceptions import DataError
@@ -217,6 +218,20 @@ def predict_cases(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
         pooled = f" after pooling by {factor}" if factor > 1 else ""
         raise DataError(f"case {i} has {int(lengths[i])} steps{pooled}, longer than the {length} the run was "
                         "trained on. Cut the cases to the training length, or train a run on cases this long.")
+    shortest = int(cfg.get("min_length", length if not cfg.get("masked") else 1))
+    if int(lengths.min()) < shortest:  # a model never saw a case this short: most likely the wrong file
+        i = int(np.argmin(lengths))
+        seen = f"{shortest} to {length}" if shortest < length else f"{length}"
+        raise DataError(f"case {i} has {int(lengths[i])} step(s); the run's training cases had {seen} steps"
+                        f"{' after pooling' if factor > 1 else ''}. Is this the run's kind of data? Give cases as "
+                        "long as the training cases.")
+    if y is not None and not regression:
+        known = set(map(str, cfg.get("classes", [])))
+        given = sorted(set(map(str, np.asarray(y).reshape(-1))))
+        if known and not known.intersection(given):
+            raise DataError(f"none of the file's labels ({', '.join(given[:5])}{' ...' if len(given) > 5 else ''}) "
+                            f"is a class of the run ({', '.join(sorted(known)[:5])}): is it the right file? Drop the "
+                            "labels (@classLabel false) to classify cases whose classes are unknown.")
     if X.shape[1] != length:
         padded = np.full((len(X), length, X.shape[2]), np.nan)
         padded[:, : min(X.shape[1], length)] = X[:, :length]
