@@ -482,7 +482,8 @@ def classify_with_baselines(model: Any, cases: Cases, seed: int = 0, skipped: di
                                                     cases.lengths_train, cases.lengths_test, seed=seed)
     elif skipped is not None:
         skipped["minirocket"] = (f"{len(cases.y_train)} training cases, above the {MINIROCKET_MAX_CASES} that the "
-                                 "MiniRocket baseline is computed for (its features would not fit in memory)")
+                                 "baseline is computed for (its leave-one-out ridge grows with the cube of the cases; "
+                                 "--model minirocket trains it anyway)")
     return preds
 
 
@@ -661,8 +662,9 @@ def regress_with_baselines(model: Any, cases: RegressionCases, seed: int = 0,
     elif len(y_fit) <= MINIROCKET_MAX_CASES:
         preds["minirocket"] = minirocket_regressor(X_fit, y_fit, cases.X_test, seed=seed)
     elif skipped is not None:
-        skipped["minirocket"] = (f"{len(y_fit)} fitting cases, above the {MINIROCKET_MAX_CASES} that the MiniRocket "
-                                 "baseline is computed for (its features would not fit in memory)")
+        skipped["minirocket"] = (f"{len(y_fit)} fitting cases, above the {MINIROCKET_MAX_CASES} that the baseline is "
+                                 "computed for (its leave-one-out ridge grows with the cube of the cases; --model "
+                                 "minirocket trains it anyway)")
     return preds
 
 
