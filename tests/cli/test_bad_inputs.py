@@ -314,8 +314,8 @@ for reader, data in (("parquet", "{D}/good.parquet"), ("npy", "{D}/good.npy")):
     C(f"prepare-{reader}-features-missing", "1-names", PREP(data, "--features", "a,nope", time_col=tcol), *MISSING)
     C(f"prepare-{reader}-time-missing", "1-names", PREP(data, time_col="nope"), *MISSING)
     C(f"prepare-{reader}-group-missing", "1-names", PREP(data, "--group", "nope", time_col=tcol), *MISSING)
-    C(f"prepare-{reader}-calendar-without-time", "1-names", PREP(data, "--calendar", "dayofyear", time_col=None),
-      r"--time|time", r"calendar")
+C("prepare-npy-calendar-without-time", "1-names", PREP("{D}/good.npy", "--calendar", "dayofyear", time_col=None),
+  r"--time|time", r"calendar")  # a Parquet file's only timestamp column is inferred (tests/cli/test_cli_prepare.py)
 C("prepare-npy-columns-too-few", "1-names", PREP("{D}/good.npy", "--columns", "a,b,c", time_col="t"),
   r"--columns|columns", r"\b4\b")
 C("prepare-npy-columns-duplicate", "1-names", PREP("{D}/good.npy", "--columns", "a,a,c,t", time_col="t"),
@@ -656,12 +656,12 @@ C("prepare-split-bad-dates", "3-traceback", PREP("{D}/good.parquet", "--split", 
   r"--split|split", r"2020-13-45")
 C("prepare-split-words", "3-traceback", PREP("{D}/good.parquet", "--split", "soon,later"), r"--split|split",
   r"soon")
-C("prepare-split-dates-without-time", "3-traceback", PREP("{D}/good.parquet", "--split", "2020-03-01,2020-04-01",
+C("prepare-split-dates-without-time", "3-traceback", PREP("{D}/good.npy", "--split", "2020-03-01,2020-04-01",
                                                           time_col=None), r"split", r"time")
 C("prepare-split-dates-mixed", "3-traceback", PREP("{D}/good.parquet", "--split", "0.7,2020-04-01"), r"split")
 C("prepare-gap-bad-duration", "3-traceback", PREP("{D}/good.parquet", "--gap", "7 parsecs"), r"--gap|gap",
   r"parsecs")
-C("prepare-gap-duration-without-time", "3-traceback", PREP("{D}/good.parquet", "--gap", "7D", time_col=None), r"gap",
+C("prepare-gap-duration-without-time", "3-traceback", PREP("{D}/good.npy", "--gap", "7D", time_col=None), r"gap",
   r"time|rows")
 C("prepare-gap-negative-duration", "3-traceback", PREP("{D}/good.parquet", "--gap", "-2D"), r"gap")
 C("prepare-gap-float", "3-traceback", PREP("{D}/good.parquet", "--gap", "1.5"), r"gap")

@@ -450,3 +450,28 @@ def test_option_combinations_stream_as_in_memory(tmp_path):
             np.testing.assert_array_equal(parts[name].starts, w.starts, err_msg=str(kw))
             for a, b in zip(parts[name][:], w[:], strict=True):
                 np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=str(kw))
+
+
+def test_cli_prepare_takes_the_only_timestamp_column_as_the_time_axis(tmp_path):
+    """As train and check do: without --time, a Parquet file's only timestamp column is the time axis."""
+    from seqprep.cli import cli
+
+    df = _long()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "d.parquet")
+    args = ["prepare", str(tmp_path / "d.parquet"), "--lookback", "7", "--target", "y", "--group", "key",
+            "--no-progress", "--out"]
+    result = CliRunner().invoke(cli, [*args, str(tmp_path / "inferred")])
+    assert result.exit_code == 0, result.output
+    assert "time axis: 't' (the only timestamp column" in result.output
+    given = CliRunner().invoke(cli, [*args, str(tmp_path / "given"), "--time", "t"])
+    assert given.exit_code == 0, given.output
+    assert "time axis" not in given.output
+    for name in ("data.npy", "bounds.npy", "breaks.npy"):  # the same export as with --time t
+        assert np.array_equal(np.load(tmp_path / "inferred" / name), np.load(tmp_path / "given" / name))
+    # two timestamp columns: nothing is inferred, the rows stay in file order (as before)
+    df["t2"] = df["t"]
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "two.parquet")
+    two = CliRunner().invoke(cli, ["prepare", str(tmp_path / "two.parquet"), "--lookback", "7", "--target", "y",
+                                   "--group", "key", "--no-progress", "--out", str(tmp_path / "two")])
+    assert two.exit_code == 0, two.output
+    assert "time axis" not in two.output

@@ -75,6 +75,8 @@ def prepare(
     from ..pipeline import Pipeline
 
     targets = _names(target, "target") or []
+    if time_col is None:  # as train and check do: the only timestamp column is the time axis
+        time_col = _only_time_column(data, _names(columns, "columns"), group)
     pipe = Pipeline(
         lookback, _horizon(horizon), target=targets[0] if len(targets) == 1 else targets,
         features=_names(features, "features"), time=time_col, group=group, split=_split(split_), gap=_gap(gap),
@@ -90,6 +92,23 @@ def prepare(
     click.echo(f"wrote {path}: data.npy {parts[next(iter(parts))].series_data.values.shape}")
     for name, w in parts.items():
         click.echo(f"  {name}: {len(w):,} windows, X {w.sample_shape}")
+
+
+def _only_time_column(data: str, columns: list[str] | None, group: str | None) -> str | None:
+    """The Parquet data's only timestamp or date column (said on stdout), else None (rows stay in file order).
+
+    Only the schema is read. An ``.npy`` file holds numbers only, so it never has one.
+    """
+    from ..outofcore import ParquetSource, open_source
+
+    source = open_source(data, columns)
+    if not isinstance(source, ParquetSource):
+        return None
+    found = [c for c in source.columns if c != group and source.dtype(c).kind == "M"]
+    if len(found) != 1:
+        return None
+    click.echo(f"time axis: {found[0]!r} (the only timestamp column; --time names another)")
+    return found[0]
 
 
 def _calendar(calendar_cls: Any, value: str) -> Any:
