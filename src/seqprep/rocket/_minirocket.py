@@ -32,6 +32,8 @@ import math
 
 import numpy as np
 
+from .._threads import one_blas_thread
+
 __all__ = ["MiniRocket", "RidgeClassifierLOO", "RidgeLOO"]
 
 _KERNEL_LENGTH = 9
@@ -221,6 +223,12 @@ class RidgeLOO:
     """
 
     def fit(self, F: np.ndarray, Y: np.ndarray) -> RidgeLOO:
+        # One BLAS thread: measured on 2 cores, 3,000 cases took 10-11 s with BLAS's default two threads and
+        # 13 s with one, but 31-33 s against 13 s beside one busy process (docs/results.md 4.13).
+        with one_blas_thread():
+            return self._fit(F, Y)
+
+    def _fit(self, F: np.ndarray, Y: np.ndarray) -> RidgeLOO:
         Z = np.array(F, dtype=np.float64)  # one float64 copy, standardized in place (n x 9,996 can be large)
         Y = np.asarray(Y, dtype=np.float64)
         n, p = Z.shape
@@ -258,7 +266,8 @@ class RidgeLOO:
 
     def predict(self, F: np.ndarray) -> np.ndarray:
         Z = (np.asarray(F, dtype=np.float64) - self.mean_) / self.scale_
-        return Z @ self.coef_ + self.intercept_
+        with one_blas_thread():
+            return Z @ self.coef_ + self.intercept_
 
 
 class RidgeClassifierLOO:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .._threads import one_blas_thread
 from .._validation import check_float, check_int, check_int_sequence, check_is_fitted
 from ..exceptions import DataError, ShapeError
 
@@ -231,13 +232,15 @@ class RidgeBaseline:
         x_mean, y_mean = A.mean(axis=0), t.mean(axis=0)
         Ac, tc = A - x_mean, t - y_mean
         n, d = Ac.shape
-        try:
-            if d <= n:
-                coef = np.linalg.solve(Ac.T @ Ac + alpha * np.eye(d), Ac.T @ tc)
-            else:
-                coef = Ac.T @ np.linalg.solve(Ac @ Ac.T + alpha * np.eye(n), tc)
-        except np.linalg.LinAlgError:
-            coef = np.linalg.lstsq(Ac, tc, rcond=None)[0]
+        # One BLAS thread, as every seqprep reduction: two spin and stall beside a busy process (docs/performance.md).
+        with one_blas_thread():
+            try:
+                if d <= n:
+                    coef = np.linalg.solve(Ac.T @ Ac + alpha * np.eye(d), Ac.T @ tc)
+                else:
+                    coef = Ac.T @ np.linalg.solve(Ac @ Ac.T + alpha * np.eye(n), tc)
+            except np.linalg.LinAlgError:
+                coef = np.linalg.lstsq(Ac, tc, rcond=None)[0]
         self.coef_ = coef
         self.intercept_ = y_mean - x_mean @ coef
         self.n_features_in_ = d
@@ -339,10 +342,11 @@ def nearest_neighbour_1(X_train: Any, y_train: Any, X_test: Any, chunk_size: int
         )
     a_sq = np.einsum("ij,ij->i", A, A)
     nearest = np.empty(B.shape[0], dtype=np.intp)
-    for start in range(0, B.shape[0], chunk_size):
-        block = B[start : start + chunk_size]
-        dist = a_sq[None, :] - 2.0 * (block @ A.T)  # |b|^2 is constant per row: not needed for argmin
-        nearest[start : start + len(block)] = np.argmin(dist, axis=1)
+    with one_blas_thread():  # steady beside a busy process, and the same ties whatever the core count
+        for start in range(0, B.shape[0], chunk_size):
+            block = B[start : start + chunk_size]
+            dist = a_sq[None, :] - 2.0 * (block @ A.T)  # |b|^2 is constant per row: not needed for argmin
+            nearest[start : start + len(block)] = np.argmin(dist, axis=1)
     return labels[nearest]
 
 
