@@ -130,6 +130,7 @@ def test_minirocket_regressor_follows_the_target():
         ({"X_train": np.zeros((4, 20))}, ShapeError, "X_train"),
         ({"lengths_train": [20, 20]}, ShapeError, "lengths_train"),
         ({"seed": -1}, SeqprepError, "seed"),
+        ({"X_test": np.full((2, 20, 1), np.inf)}, DataError, "X_test"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs, error, words):

@@ -367,6 +367,10 @@ def _minirocket_inputs(X_train: Any, X_test: Any, lengths_train: Any, lengths_te
         raise ShapeError(f"`y_train` must have {A.shape[0]} labels, one per case. Received: {n_labels}.")
     if A.shape[2] != B.shape[2]:
         raise ShapeError(f"X_test has {B.shape[2]} channel(s) but X_train has {A.shape[2]}. They must match.")
+    for name, X in (("X_train", A), ("X_test", B)):
+        if np.isinf(X).any():  # NaN is padding; an infinite value would make every feature meaningless
+            raise DataError(f"`{name}` holds infinite values. Replace or drop them before the baseline (NaN marks "
+                            "padding after a case's valid steps).")
     for name, lengths, X in (("lengths_train", lengths_train, A), ("lengths_test", lengths_test, B)):
         if lengths is not None and np.asarray(lengths).shape != (X.shape[0],):
             raise ShapeError(f"`{name}` must hold one length per case ({X.shape[0]}). Received shape "
