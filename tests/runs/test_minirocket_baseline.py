@@ -51,3 +51,13 @@ def test_verdict_says_the_cases_carry_the_signal_when_minirocket_wins():
     assert "the network is what falls short" in v["summary"]
     won = compare_to_baselines("classification", {"cnn_lstm": {"accuracy": 0.9}, "minirocket": {"accuracy": 0.86}})
     assert "falls short" not in won["summary"] and won["model_wins"]
+
+
+def test_minirocket_model_keeps_the_length_cap_but_no_epoch_budget():
+    X, y = make_classification_sines(60, 40, seed=1)
+    res = run_classification((X[:40], y[:40]), (X[40:], y[40:]), progress=False,
+                             model_config={"type": "minirocket"}, compute_plan={"max_length": 16, "budget": 10})
+    plan = res.config["compute_plan"]
+    assert plan["changed"] == ["length"] and plan["factor"] == 3 and "epochs" not in plan["why"]
+    assert plan["requested"] == {"max_length": 16, "budget": 10}
+    assert res.config["train"]["fit"].startswith("closed form") and "minirocket" in res.info["skipped"]

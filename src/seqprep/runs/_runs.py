@@ -30,7 +30,7 @@ from ._classify import (
     write_classification_run,
     write_regression_cases_run,
 )
-from ._compute import check_compute_plan, downsample_cases, plan_compute
+from ._compute import AUTO_COMPUTE_PLAN, check_compute_plan, downsample_cases, plan_compute
 from ._data_check import data_check
 from ._forecast import (
     ForecastSpec,
@@ -552,8 +552,13 @@ def run_classification(
 
     # The compute plan (docs/results.md section 4.6): pool long cases, cut the epochs of a run over the budget.
     members = model_cfg.get("members")
-    plan = plan_compute(compute, len(hold_out(len(Xtr_raw), val_fraction, seed)[0]), Xtr_raw.shape[1], train_cfg,
+    closed_form = model_type(model_cfg) == "minirocket"  # no epochs, no augmentation: the ridge is fitted once
+    setting: Any = compute
+    if closed_form and compute != "off":  # the length cap applies; the epoch budget has nothing to cut
+        setting = {**(AUTO_COMPUTE_PLAN if isinstance(compute, str) else compute), "budget": None}
+    plan = plan_compute(setting, len(hold_out(len(Xtr_raw), val_fraction, seed)[0]), Xtr_raw.shape[1], train_cfg,
                         train_config, members if isinstance(members, int) else len(members or [None]))
+    plan["requested"] = compute
     if plan["factor"] > 1:  # before the normalization: its statistics and the masks come from the pooled cases
         Xtr_raw, Xte_raw = downsample_cases(Xtr_raw, plan["factor"]), downsample_cases(Xte_raw, plan["factor"])
     if plan["epochs_used"] != plan["epochs"]:
@@ -561,7 +566,6 @@ def run_classification(
     if plan["plateau_patience_used"] != plan["plateau_patience"]:
         train_cfg["plateau_patience"] = plan["plateau_patience_used"]
 
-    closed_form = model_type(model_cfg) == "minirocket"  # no epochs, no augmentation: the ridge is fitted once
     augment_choice = None
     if train_cfg.get("augment") == "auto" and not closed_form:  # docs/results.md 4.10: chosen on TRAIN, before the fit
         fit_rows = hold_out(len(Xtr_raw), val_fraction, seed)[0]  # the validation cases (if any) stay unseen
