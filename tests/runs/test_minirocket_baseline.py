@@ -21,18 +21,32 @@ def test_classification_run_scores_minirocket_on_the_same_cases(tmp_path):
     assert again.metrics["minirocket"] == res.metrics["minirocket"]
 
 
-def test_minirocket_is_skipped_with_a_reason_above_its_case_limit(tmp_path, monkeypatch):
+def test_minirocket_is_fitted_on_a_stratified_sample_above_its_case_limit(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from seqprep.cli import cli
+    from seqprep.runs._classify import sample_cases
     from seqprep.training import baselines
 
-    monkeypatch.setattr(baselines, "MINIROCKET_MAX_CASES", 10)
+    monkeypatch.setattr(baselines, "MINIROCKET_MAX_CASES", 12)
     X, y = make_classification_sines(60, 32, seed=0)
     res = run_classification((X[:40], y[:40]), (X[40:], y[40:]), progress=False, train_config={"epochs": 1},
                              out_dir=tmp_path / "run")
-    assert "minirocket" not in res.metrics
-    assert "40 training cases" in res.info["skipped"]["minirocket"]
-    import json
-
-    assert "minirocket" in json.loads((tmp_path / "run" / "metrics.json").read_text())["skipped"]
+    assert "minirocket" in res.metrics
+    assert "stratified sample of" in res.info["notes"]["minirocket"] and "of the 40 training" in res.info["notes"][
+        "minirocket"]
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["notes"] == res.info["notes"] and "MiniRocket baseline: fitted on a stratified sample" in (
+        tmp_path / "run" / "report.html").read_text()
+    shown = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "run")])
+    assert "MiniRocket: fitted on a stratified sample" in " ".join(shown.output.split())
+    # every class keeps at least one case, the draw follows the seed
+    labels = np.array(["a"] * 37 + ["b"] * 3)
+    rows = sample_cases(labels, 40, 12, seed=0)
+    assert set(labels[rows]) == {"a", "b"} and np.array_equal(rows, sample_cases(labels, 40, 12, seed=0))
+    assert not np.array_equal(rows, sample_cases(labels, 40, 12, seed=1))
 
 
 def test_regression_run_scores_minirocket():

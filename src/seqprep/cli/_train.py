@@ -186,6 +186,8 @@ def _print_results(console: Any, res: Any, units: str = "") -> None:
 
     for name, why in res.info.get("skipped", {}).items():
         console.print(f"  {model_label(name)} skipped: {why}.")
+    for name, note in res.info.get("notes", {}).items():
+        console.print(f"  {model_label(name)}: {note}.")
     _print_verdict(console, res.info.get("verdict"))
 
 
@@ -724,6 +726,8 @@ def evaluate(run_dir: str) -> None:
                                  else "", network_label(cfg.get("model_type"))))
     for name, why in out["skipped"].items():
         console.print(f"  {model_label(name)} skipped: {why}.")
+    for name, note in out.get("notes", {}).items():
+        console.print(f"  {model_label(name)}: {note}.")
     _print_verdict(console, out.get("verdict"))
     now = ", ".join(f"{k} {v:.4f}" for k, v in out["rescored"].items())
     if out["matches"]:

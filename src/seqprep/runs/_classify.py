@@ -23,6 +23,7 @@ import numpy as np
 from .._validation import check_float, is_number, list_names, param_error
 from ..exceptions import DataError
 from ._run_dir import run_header, write_json, write_report, write_run
+from .verdict import model_label
 
 if TYPE_CHECKING:
     from ._result import RunResult
@@ -456,14 +457,31 @@ def hold_out(n_cases: int, val_fraction: float, seed: int) -> tuple[np.ndarray, 
 
 
 # ============================================================================ 3. test predictions
+def sample_cases(labels: np.ndarray | None, n: int, size: int, seed: int) -> np.ndarray:
+    """Sorted indices of ``size`` of ``n`` cases, drawn with the run's ``seed``.
+
+    Per class in proportion (at least one case of each) when ``labels`` are given, else uniformly.
+    """
+    rng = np.random.default_rng([seed, 2])
+    if labels is None:
+        return np.sort(rng.choice(n, size=size, replace=False))
+    picked = []
+    classes, codes = np.unique(labels, return_inverse=True)
+    for c in range(len(classes)):
+        members = np.flatnonzero(codes == c)
+        take = max(1, round(size * len(members) / n))
+        picked.append(rng.choice(members, size=min(take, len(members)), replace=False))
+    return np.sort(np.concatenate(picked))
+
+
 def classify_with_baselines(model: Any, cases: Cases, seed: int = 0, skipped: dict[str, str] | None = None,
-                            minirocket: bool = True) -> dict[str, np.ndarray]:
+                            minirocket: bool = True, notes: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """Test-case labels from the model, the majority class, 1-NN and MiniRocket.
 
-    The baselines see every training case, normalized as the network sees them. MiniRocket (seeded
-    with the run's ``seed``) is left out above ``MINIROCKET_MAX_CASES`` training cases, or with
-    ``minirocket=False`` (the run's model is MiniRocket: the baseline would be the model itself); why
-    is written into ``skipped``.
+    The baselines see every training case, normalized as the network sees them, except MiniRocket
+    (seeded with the run's ``seed``) above ``MINIROCKET_MAX_CASES`` training cases: it is fitted on a
+    stratified sample of that many, and ``notes`` says so. With ``minirocket=False`` (the run's model
+    is MiniRocket: the baseline would be the model itself) it is left out, and ``skipped`` says why.
     """
     from ..training import predict
     from ..training.baselines import MINIROCKET_MAX_CASES, majority_class, minirocket_classifier, nearest_neighbour_1
@@ -477,13 +495,17 @@ def classify_with_baselines(model: Any, cases: Cases, seed: int = 0, skipped: di
     if not minirocket:
         if skipped is not None:
             skipped["minirocket"] = "it is the run's model"
-    elif len(cases.y_train) <= MINIROCKET_MAX_CASES:
-        preds["minirocket"] = minirocket_classifier(cases.X_train, cases.y_train, cases.X_test,
-                                                    cases.lengths_train, cases.lengths_test, seed=seed)
-    elif skipped is not None:
-        skipped["minirocket"] = (f"{len(cases.y_train)} training cases, above the {MINIROCKET_MAX_CASES} that the "
-                                 "baseline is computed for (its leave-one-out ridge grows with the cube of the cases; "
-                                 "--model minirocket trains it anyway)")
+    else:
+        n = len(cases.y_train)
+        rows = np.arange(n) if n <= MINIROCKET_MAX_CASES else sample_cases(cases.y_train, n, MINIROCKET_MAX_CASES,
+                                                                           seed)
+        lengths = None if cases.lengths_train is None else cases.lengths_train[rows]
+        preds["minirocket"] = minirocket_classifier(cases.X_train[rows], cases.y_train[rows], cases.X_test, lengths,
+                                                    cases.lengths_test, seed=seed)
+        if len(rows) < n and notes is not None:
+            notes["minirocket"] = (f"fitted on a stratified sample of {len(rows)} of the {n} training cases (its "
+                                   "leave-one-out ridge grows with the cube of the cases; --model minirocket fits "
+                                   "all of them)")
     return preds
 
 
@@ -536,7 +558,7 @@ def write_classification_run(
         write_json(tmp / "run.json", res.config)
         verdict = res.info.get("verdict")
         write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": res.info.get("skipped", {}),
-                                          "n_test_windows": len(cases.y_test),
+                                          "notes": res.info.get("notes", {}), "n_test_windows": len(cases.y_test),
                                           "verdict": verdict, "summary": (verdict or {}).get("summary")})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)
@@ -561,6 +583,8 @@ def write_classification_run(
         plan = res.config.get("compute_plan") or {}
         if plan.get("changed"):  # long or many-case sets: the bound on the work changed the run
             notes += f" Compute plan: {plan['why']}."
+        for name, note in res.info.get("notes", {}).items():
+            notes += f" {model_label(name)} baseline: {note}."
         write_report(tmp, title=title, task="classification", notes=notes,
                      history=None if closed else res.member_histories or res.history,
                      X=cases.X_train[:3], y=cases.classes[cases.codes[:3]],
@@ -637,13 +661,13 @@ def prepare_regression_cases(
                            std, fit_idx, val_idx)
 
 
-def regress_with_baselines(model: Any, cases: RegressionCases, seed: int = 0,
-                           skipped: dict[str, str] | None = None, minirocket: bool = True) -> dict[str, np.ndarray]:
+def regress_with_baselines(model: Any, cases: RegressionCases, seed: int = 0, skipped: dict[str, str] | None = None,
+                           minirocket: bool = True, notes: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """Test predictions in the data's units: the model, the mean of the training targets, ridge, 1-NN and MiniRocket.
 
     The baselines see the fitting cases only (the ones the network is fit on), instance-normalized
-    as the network sees them. MiniRocket is left out above ``MINIROCKET_MAX_CASES`` fitting cases
-    (why goes into ``skipped``).
+    as the network sees them; MiniRocket on a random sample of ``MINIROCKET_MAX_CASES`` of them when
+    there are more (``notes`` says so).
     """
     from ..training import predict
     from ..training.baselines import MINIROCKET_MAX_CASES, RidgeBaseline, minirocket_regressor, nearest_neighbour_1
@@ -659,12 +683,14 @@ def regress_with_baselines(model: Any, cases: RegressionCases, seed: int = 0,
     if not minirocket:
         if skipped is not None:
             skipped["minirocket"] = "it is the run's model"
-    elif len(y_fit) <= MINIROCKET_MAX_CASES:
-        preds["minirocket"] = minirocket_regressor(X_fit, y_fit, cases.X_test, seed=seed)
-    elif skipped is not None:
-        skipped["minirocket"] = (f"{len(y_fit)} fitting cases, above the {MINIROCKET_MAX_CASES} that the baseline is "
-                                 "computed for (its leave-one-out ridge grows with the cube of the cases; --model "
-                                 "minirocket trains it anyway)")
+    else:
+        n = len(y_fit)
+        rows = np.arange(n) if n <= MINIROCKET_MAX_CASES else sample_cases(None, n, MINIROCKET_MAX_CASES, seed)
+        preds["minirocket"] = minirocket_regressor(X_fit[rows], y_fit[rows], cases.X_test, seed=seed)
+        if len(rows) < n and notes is not None:
+            notes["minirocket"] = (f"fitted on a random sample of {len(rows)} of the {n} fitting cases (its "
+                                   "leave-one-out ridge grows with the cube of the cases; --model minirocket fits "
+                                   "all of them)")
     return preds
 
 
@@ -701,7 +727,7 @@ def write_regression_cases_run(
         write_json(tmp / "run.json", res.config)
         verdict = res.info.get("verdict")
         write_json(tmp / "metrics.json", {"test": res.metrics, "skipped": res.info.get("skipped", {}),
-                                          "n_test_windows": len(cases.y_test),
+                                          "notes": res.info.get("notes", {}), "n_test_windows": len(cases.y_test),
                                           "verdict": verdict, "summary": (verdict or {}).get("summary")})
         write_json(tmp / "history.json", res.history.to_dict())
         res.predictions.to_csv(tmp / "predictions.csv", index=False)

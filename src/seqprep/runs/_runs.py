@@ -582,7 +582,8 @@ def run_classification(
         cases.fit_part(), cases.val_part(), progress, train_cfg, device,
     )
     skipped: dict[str, str] = {}
-    preds = classify_with_baselines(model, cases, seed, skipped, minirocket=not closed_form)
+    notes: dict[str, str] = {}
+    preds = classify_with_baselines(model, cases, seed, skipped, minirocket=not closed_form, notes=notes)
     metrics = score("classification", yte, preds)
     verdict = compare_to_baselines("classification", metrics, name=network_label(model_type(model_cfg)))
     table = pd.DataFrame({"case": np.arange(len(yte)), "y_true": yte, **preds})
@@ -594,7 +595,7 @@ def run_classification(
     config["compute_plan"] = {**plan, "lstm_steps": _lstm_steps(model, cases.X_train.shape[1])}
     if augment_choice is not None:
         config["augment_choice"] = augment_choice
-    info = {"windows": cases.shapes(), "skipped": skipped, "verdict": verdict}
+    info = {"windows": cases.shapes(), "skipped": skipped, "notes": notes, "verdict": verdict}
     res = RunResult("classification", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:
@@ -684,7 +685,8 @@ def run_regression(
     )
     closed_form = model_type(model_cfg) == "minirocket"
     skipped: dict[str, str] = {}
-    preds = regress_with_baselines(model, cases, seed, skipped, minirocket=not closed_form)
+    notes: dict[str, str] = {}
+    preds = regress_with_baselines(model, cases, seed, skipped, minirocket=not closed_form, notes=notes)
     metrics = score("regression", cases.y_test, preds)
     # A regressor that loses to ridge or 1-NN must say so, as the forecasting and classification runs do.
     verdict = compare_to_baselines("regression", metrics, name=network_label(model_type(model_cfg)))
@@ -695,7 +697,7 @@ def run_regression(
                                      member_results)
     config["model_type"] = model_type(model_cfg)
     config["min_length"] = min_length
-    info = {"windows": cases.shapes(), "skipped": skipped, "verdict": verdict}
+    info = {"windows": cases.shapes(), "skipped": skipped, "notes": notes, "verdict": verdict}
     res = RunResult("regression", metrics, result, table, config, info, model, None, None,
                     member_histories=member_results if len(member_results) > 1 else [])
     if target_dir is not None:

@@ -69,7 +69,8 @@ def evaluate_run(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     before = saved.get("cnn_lstm", {})
     matches = all(math.isclose(now[k], before.get(k, float("nan")), rel_tol=1e-5, abs_tol=1e-9) for k in now)
     return {"saved": saved, "rescored": now, "matches": bool(matches), "task": task, "config": run.config,
-            "skipped": run.metrics.get("skipped", {}), "verdict": run.metrics.get("verdict")}
+            "skipped": run.metrics.get("skipped", {}), "notes": run.metrics.get("notes", {}),
+            "verdict": run.metrics.get("verdict")}
 
 
 def _unscale(run: Any, values: Any, codes: np.ndarray | None) -> np.ndarray:

@@ -350,7 +350,7 @@ def nearest_neighbour_1(X_train: Any, y_train: Any, X_test: Any, chunk_size: int
     return labels[nearest]
 
 
-#: Above this many training cases the MiniRocket baselines are not computed (a run records why): the
+#: Above this many training cases a run fits the MiniRocket baseline on a sample of this many (and says so): the
 #: features take ``n_train x 9,996`` floats and the ridge's leave-one-out an ``n_train``-square
 #: eigendecomposition (measured here, cases of 128 steps: 6,000 take 39 s and 2.3 GB, 10,000 take 192 s and
 #: 5.2 GB; docs/results.md 4.13), so a baseline would cost more than many a network's training.
