@@ -182,6 +182,19 @@ def predict_cases(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
     DataError
         When the cases have other channels than the run, a case is longer than the run's cases or
         shorter than the shortest one it trained on, or labels are given and none is a class of the run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from seqprep.datasets import make_classification_sines
+    >>> from seqprep.runs import predict_cases, run_classification
+    >>> X, y = make_classification_sines(40, 32, seed=0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = run_classification((X[:30], y[:30]), (X[30:], y[30:]), progress=False,
+    ...                            model_config={"type": "minirocket"}, out_dir=f"{tmp}/run")
+    ...     table = predict_cases(f"{tmp}/run", (X[30:], None))  # new cases, without labels
+    >>> list(table.columns), len(table)
+    (['case', 'prediction'], 10)
     """
     from .._validation import param_error
     from ..exceptions import DataError
