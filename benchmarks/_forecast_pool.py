@@ -88,3 +88,34 @@ def run_lookback_rule(staging: Path, seeds: list[int]) -> dict[str, Any]:
     out["adopt"] = bool(wins >= 2 and not any(r["worse_2pct"] for r in out.values() if isinstance(r, dict)))
     print(f"better on {wins} of {len(out) - 1}; adopt: {out['adopt']}")
     return out
+
+
+def run_seasonal_rule(staging: Path, seeds: list[int]) -> dict[str, Any]:
+    """4.14's rule: the default against seasonal naive in the validation decision, same session, on the pool."""
+    import seqprep.runs._forecast as forecast
+    from seqprep.runs import run_forecast
+
+    out: dict[str, Any] = {}
+    for name in FORECAST_POOL:
+        df, target, lookback, period = load_series(staging, name)
+        row: dict[str, Any] = {}
+        for variant, flag in (("default", False), ("seasonal", True)):
+            forecast.SEASONAL_NAIVE_IN_DECISION = flag
+            try:
+                runs = [run_forecast(df, target=target, time="t", lookback=lookback, period=period, seed=s,
+                                     progress=False, device="cpu") for s in seeds]
+            finally:
+                forecast.SEASONAL_NAIVE_IN_DECISION = False
+            row[variant] = {"mae": [r.metrics["cnn_lstm"]["mae"] for r in runs],
+                            "kept": [(r.config.get("ridge_path") or {}).get("kept") for r in runs],
+                            "val_seasonal": [(r.config.get("ridge_path") or {}).get("val_mae_seasonal_naive")
+                                             for r in runs]}
+        old, new = np.mean(row["default"]["mae"]), np.mean(row["seasonal"]["mae"])
+        row["worse_1pct"] = bool(new > 1.01 * old)
+        out[name] = row
+        print(f"| {name} | {old:.4g} ({', '.join(f'{m:.4g}' for m in row['default']['mae'])}) "
+              f"{row['default']['kept']} | {new:.4g} ({', '.join(f'{m:.4g}' for m in row['seasonal']['mae'])}) "
+              f"{row['seasonal']['kept']} | {'WORSE' if row['worse_1pct'] else 'ok'} |", flush=True)
+    out["adopt"] = not any(r["worse_1pct"] for r in out.values() if isinstance(r, dict))
+    print(f"adopt: {out['adopt']}")
+    return out

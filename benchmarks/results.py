@@ -814,7 +814,8 @@ def run_leakage(seeds: list[int], alpha: float, cnn: dict[str, Any] | None) -> d
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--task", choices=("weather", "ucr", "ucr-cv", "ucr-resamples", "leakage", "pool-select",
-                                       "norm-select", "forecast-pool", "forecast-lookback", "long-select", "all"),
+                                       "norm-select", "forecast-pool", "forecast-lookback", "forecast-seasonal",
+                                       "long-select", "all"),
                     default="all")
     ap.add_argument("--norm-phases", nargs="+", default=["choice", "cv", "test"],
                     choices=("choice", "cv", "test", "time"), help="norm-select: the steps to run (section 4.5)")
@@ -951,6 +952,12 @@ def main(argv: list[str] | None = None) -> int:
         staging = Path(args.staging) if Path(args.staging).is_absolute() else (REPO / args.staging).resolve()
         lb = results["forecast_lookback"] = run_lookback_rule(staging, args.seeds)
         rows.append(headline("lookback max(14, 2 x season) adopted by 4.12's rule", lb["adopt"], ""))
+    if args.task == "forecast-seasonal":  # docs/results.md 4.14
+        from _forecast_pool import run_seasonal_rule
+
+        staging = Path(args.staging) if Path(args.staging).is_absolute() else (REPO / args.staging).resolve()
+        sr = results["forecast_seasonal"] = run_seasonal_rule(staging, args.seeds)
+        rows.append(headline("seasonal naive in the validation decision adopted by 4.14's rule", sr["adopt"], ""))
     if args.task == "ucr-cv":
         cv = results["ucr_cv"] = run_ucr_cv(args.seeds, root, args.cv_candidates, args.sets, args.cv_select, args.jobs)
         rows.append(headline("UCR config chosen by CV on TRAIN", cv["chosen"], ""))

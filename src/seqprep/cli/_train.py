@@ -173,7 +173,8 @@ def _print_results(console: Any, res: Any, units: str = "") -> None:
         console.print(f"  {len(h.history)} epoch(s) in {h.seconds:.1f} s; {best}{early}.")
     decision = (getattr(res, "config", None) or {}).get("ridge_path")
     if decision:  # which model the validation windows kept (docs/results.md 4.3, 4.11)
-        maes = [("persistence", decision.get("val_mae_persistence")), ("ridge", decision.get("val_mae_ridge")),
+        maes = [("persistence", decision.get("val_mae_persistence")),
+                ("seasonal naive", decision.get("val_mae_seasonal_naive")), ("ridge", decision.get("val_mae_ridge")),
                 ("ridge + network", decision.get("val_mae_network_plus_ridge"))]
         shown = ", ".join(f"{k} {v:.4f}" for k, v in maes if v is not None)
         console.print(f"  validation chose: {decision['kept'].replace('+', ' + ')} "

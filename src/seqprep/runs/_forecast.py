@@ -373,11 +373,15 @@ def train_forecaster(
     # simpler): persistence (the skip alone: path and head zero), the ridge (head zero), ridge + network.
     # Persistence is a candidate because on a random-walk-like series neither fit beats it (docs/results.md 4.11).
     candidates: list[tuple[str, float]] = []
+    back = _seasonal_back(spec) if skip is not None and SEASONAL_NAIVE_IN_DECISION else None
     if skip is not None:
-        from ..training.baselines import persistence
+        from ..training.baselines import persistence, seasonal_naive
 
         last = np.asarray(persistence(X_va, skip), dtype=np.float64).reshape(-1)
         candidates.append(("persistence", float(np.mean(np.abs(last - y_va.reshape(-1))))))
+        if back is not None:  # docs/results.md 4.14: the season's value, also a model the trained one contains
+            season = np.asarray(seasonal_naive(X_va, skip, int(spec.period or 0), spec.horizon), dtype=np.float64)
+            candidates.append(("seasonal naive", float(np.mean(np.abs(season.reshape(-1) - y_va.reshape(-1))))))
     candidates += [("ridge", ridge_val), ("network+ridge", net_val)]
     kept = min(candidates, key=lambda c: c[1])[0]  # min keeps the first of equal values: the simplest
     if kept != "network+ridge":
@@ -386,14 +390,38 @@ def train_forecaster(
         with torch.no_grad():
             model.head.weight.zero_()
             model.head.bias.zero_()
-            if kept == "persistence":
+            if kept in ("persistence", "seasonal naive"):
                 model.linear.weight.zero_()
                 model.linear.bias.zero_()
+            if kept == "seasonal naive":  # + the value `back` steps before the last one, - the last (the skip adds it)
+                width = X_va.shape[2]
+                model.linear.weight[0, (spec.lookback - 1 - int(back or 0)) * width + skip] = 1.0
+                model.linear.weight[0, (spec.lookback - 1) * width + skip] = -1.0
     decision = {"alpha": alpha, "val_mae_ridge": ridge_val, "val_mae_network_plus_ridge": net_val, "kept": kept,
                 "units": "scaled per series" if spec.scale_per == "series" else "scaled"}
-    if skip is not None:
-        decision["val_mae_persistence"] = candidates[0][1]
+    maes = dict(candidates)
+    if "persistence" in maes:
+        decision["val_mae_persistence"] = maes["persistence"]
+    if "seasonal naive" in maes:
+        decision["val_mae_seasonal_naive"] = maes["seasonal naive"]
     return model, result, members, decision
+
+
+#: docs/results.md 4.14: whether seasonal naive is a candidate of the validation decision (the rule decides).
+SEASONAL_NAIVE_IN_DECISION = False
+
+
+def _seasonal_back(spec: ForecastSpec) -> int | None:
+    """Steps between the last input row and the season's value for the target, when the window holds it.
+
+    With period ``P`` and horizon ``h`` the value is ``k * P - h`` rows before the last input row,
+    ``k = ceil(h / P)`` (as :func:`~seqprep.training.baselines.seasonal_naive`); None without a period,
+    when it is the last row itself (seasonal naive is then persistence) or when the window is too short.
+    """
+    if not spec.period or spec.period < 1:
+        return None
+    back = -(-spec.horizon // spec.period) * spec.period - spec.horizon
+    return back if 0 < back <= spec.lookback - 1 else None
 
 
 def _ridge_on_val(
@@ -621,6 +649,8 @@ def _write_forecast_report(tmp: Path, res: RunResult, describe: pd.DataFrame, df
         notes += {
             "persistence": " The validation windows kept persistence: neither the ridge nor the network beat the "
                            "last value there, so the model's linear path and network head are zero.",
+            "seasonal naive": " The validation windows kept seasonal naive: the value one season before did best "
+                              "there, so the model's linear path picks it and its network head is zero.",
             "ridge": " The validation windows kept the ridge: the network did not improve on it there, so its head "
                      "is zero.",
             "network+ridge": " The validation windows kept the network beside its ridge path.",
