@@ -78,3 +78,29 @@ def test_forecaster_keeps_persistence_when_validation_says_so() -> None:
     no_target_input = run_forecast(df.assign(x=np.sin(np.arange(200))), target="y", time="time", features=["x"],
                                    lookback=8, progress=False, train_config=FAST, device="cpu")
     assert "val_mae_persistence" not in no_target_input.config["ridge_path"]  # no skip, no persistence candidate
+
+
+def test_forecaster_keeps_seasonal_naive_when_validation_says_so(monkeypatch) -> None:
+    """docs/results.md 4.14: a series that repeats exactly with its period after training: seasonal naive is exact."""
+    import seqprep.runs._forecast as forecast
+
+    monkeypatch.setattr(forecast, "SEASONAL_NAIVE_IN_DECISION", True)
+    rng = np.random.default_rng(1)
+    pattern = rng.normal(0.0, 3.0, 7)
+    values = np.r_[rng.normal(0.0, 3.0, 100), np.tile(pattern, 20)]  # period 7 exactly from before validation
+    df = pd.DataFrame({"time": np.arange(len(values)), "y": values})
+    res = run_forecast(df, target="y", time="time", lookback=10, period=7, progress=False, train_config=FAST,
+                       device="cpu")
+    decision = res.config["ridge_path"]
+    assert decision["kept"] == "seasonal naive" and decision["val_mae_seasonal_naive"] < 1e-5
+    assert decision["val_mae_persistence"] > 0.1
+    # the model is seasonal naive: its test predictions are the baseline's, to rounding
+    assert res.metrics["cnn_lstm"]["mae"] == pytest.approx(res.metrics["seasonal_naive"]["mae"], abs=1e-4)
+    # horizon 3: the value 4 rows before the last input row; a window shorter than that has no candidate
+    h3 = run_forecast(df, target="y", time="time", lookback=10, horizon=3, period=7, progress=False,
+                      train_config=FAST, device="cpu")
+    assert h3.config["ridge_path"]["kept"] == "seasonal naive"
+    assert h3.metrics["cnn_lstm"]["mae"] == pytest.approx(h3.metrics["seasonal_naive"]["mae"], abs=1e-4)
+    short = run_forecast(df, target="y", time="time", lookback=5, period=7, progress=False, train_config=FAST,
+                         device="cpu")
+    assert "val_mae_seasonal_naive" not in short.config["ridge_path"]
