@@ -72,6 +72,7 @@ def test_forecaster_keeps_persistence_when_validation_says_so() -> None:
     res = run_forecast(df, target="y", time="time", lookback=8, progress=False, train_config=FAST, device="cpu")
     decision = res.config["ridge_path"]
     assert decision["kept"] == "persistence" and decision["val_mae_persistence"] == 0.0
+    assert "Validation kept persistence, so the model is persistence." in res.info["verdict"]["summary"]
     assert decision["val_mae_ridge"] > 0.0
     # the model is the persistence skip alone: its test predictions are the baseline's, to rounding
     assert res.metrics["cnn_lstm"]["mae"] == pytest.approx(res.metrics["persistence"]["mae"], abs=1e-5)
@@ -93,6 +94,7 @@ def test_forecaster_keeps_seasonal_naive_when_validation_says_so(monkeypatch) ->
                        device="cpu")
     decision = res.config["ridge_path"]
     assert decision["kept"] == "seasonal naive" and decision["val_mae_seasonal_naive"] < 1e-5
+    assert res.info["verdict"]["lines"][-1] == "Validation kept seasonal naive, so the model is seasonal naive."
     assert decision["val_mae_persistence"] > 0.1
     # the model is seasonal naive: its test predictions are the baseline's, to rounding
     assert res.metrics["cnn_lstm"]["mae"] == pytest.approx(res.metrics["seasonal_naive"]["mae"], abs=1e-4)

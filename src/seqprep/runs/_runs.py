@@ -318,6 +318,10 @@ def run_forecast(
     y_true, preds, skipped = predict_with_baselines(model, pipe, parts, arrays, spec)
     metrics = score("regression", y_true, preds)
     verdict = compare_to_baselines("regression", metrics, units=units, name=network_label(model_type(model_cfg)))
+    kept = (ridge_path or {}).get("kept")
+    if kept and kept != "network+ridge":  # a tie with a baseline is then no coincidence: say which model it is
+        verdict["lines"].append(f"Validation kept {kept}, so the model is {kept}.")
+        verdict["summary"] = " ".join(verdict["lines"])
     table = prediction_table(parts.test, group is not None, y_true, preds)
 
     # the result, and the run directory
