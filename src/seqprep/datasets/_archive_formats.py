@@ -32,6 +32,17 @@ def _where(path: Path, lineno: int) -> str:
     return f"{path}, line {lineno}"
 
 
+def _parse_bool(value: str, key: str, path: Path, lineno: int) -> bool:
+    """A ``true``/``false`` header value of a .ts or .tsf file, else one error naming the file and line."""
+    word = value.strip().lower()
+    if word not in ("true", "false"):
+        raise DataError(
+            f"{_where(path, lineno)}: header @{key} must be 'true' or 'false'. Received: {value.strip()!r}. "
+            "Fix the header line."
+        )
+    return word == "true"
+
+
 def check_data_file(path: Any, kind: str) -> Path:
     """The path of an existing file for a reader of ``kind`` files (``".ts"``, ``".tsf"``), else one clear error."""
     if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)):

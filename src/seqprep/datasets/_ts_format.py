@@ -24,7 +24,7 @@ import numpy as np
 
 from .._validation import check_choice, list_names, param_error
 from ..exceptions import DataError, DataWarning
-from ._archive_formats import _where, check_data_file, read_arff, read_ucr_text
+from ._archive_formats import _parse_bool, _where, check_data_file, read_arff, read_ucr_text
 
 __all__ = ["TSData", "load_ts", "load_ucr"]
 
@@ -108,16 +108,6 @@ class TSData:
             labels = f"{len(self.y)} targets"
         span = f"{int(self.lengths.min())}..{int(self.lengths.max())}" if len(self.lengths) else "-"
         return f"TSData({head}X={self.X.dtype} {self.X.shape}, y={labels}, lengths {span})"
-
-
-def _parse_bool(value: str, key: str, path: Path, lineno: int) -> bool:
-    word = value.strip().lower()
-    if word not in ("true", "false"):
-        raise DataError(
-            f"{_where(path, lineno)}: header @{key} must be 'true' or 'false'. Received: {value.strip()!r}. "
-            "Fix the header line."
-        )
-    return word == "true"
 
 
 def _parse_header(

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .._validation import list_names
 from ..exceptions import DataError, DataWarning
-from ._archive_formats import _where, check_data_file
+from ._archive_formats import _parse_bool, _where, check_data_file
 
 __all__ = ["load_tsf"]
 
@@ -127,16 +127,6 @@ def load_tsf(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- headers
-
-
-def _parse_bool(value: str, key: str, path: Path, lineno: int) -> bool:
-    word = value.strip().lower()
-    if word not in ("true", "false"):
-        raise DataError(
-            f"{_where(path, lineno)}: header @{key} must be 'true' or 'false'. Received: {value.strip()!r}. "
-            "Fix the header line."
-        )
-    return word == "true"
 
 
 def _parse_header(line: str, path: Path, lineno: int, meta: dict[str, Any],
