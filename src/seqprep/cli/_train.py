@@ -158,10 +158,10 @@ def _has_value(value: Any) -> bool:
 
 def _print_results(console: Any, res: Any, units: str = "") -> None:
     h = res.history
-    fitted = (getattr(res, "config", None) or {}).get("train") or {}
-    if str(fitted.get("fit", "")).startswith("closed form"):  # MiniRocket + ridge: no epochs to report
+    config = getattr(res, "config", None) or {}
+    if config.get("model_type") == "minirocket":  # fitted in closed form: no epochs to report
         console.print(f"  MiniRocket + ridge fitted in closed form in {h.seconds:.1f} s (ridge alpha "
-                      f"{fitted.get('alpha'):.3g}, chosen by leave-one-out error).")
+                      f"{config['train']['alpha']:.3g}, chosen by leave-one-out error).")
     else:
         if np.isfinite(h.best_val):
             best = f"best epoch {h.best_epoch} (val loss {h.best_val:.4g})"

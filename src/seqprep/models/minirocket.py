@@ -21,7 +21,7 @@ from torch import nn
 
 from .._validation import check_choice, check_int, param_error
 from ..exceptions import SeqprepError, ShapeError
-from ..rocket import MiniRocket, RidgeLOO
+from ..rocket import MiniRocket, RidgeClassifierLOO, RidgeLOO
 
 __all__ = ["MiniRocketRidge"]
 
@@ -69,6 +69,7 @@ class MiniRocketRidge(nn.Module):
         self.seed = check_int(seed, "seed", minimum=0)
         self.transform = MiniRocket(self.seed).layout(self.lookback, self.n_features)
         p = self.transform.n_features
+        self.transform.biases_ = np.zeros(p, dtype=np.float32)  # set by fit_cases or load_state_dict
         self.register_buffer("biases", torch.zeros(p, dtype=torch.float32))
         self.register_buffer("feature_mean", torch.zeros(p, dtype=torch.float64))
         self.register_buffer("feature_scale", torch.ones(p, dtype=torch.float64))
@@ -102,12 +103,10 @@ class MiniRocketRidge(nn.Module):
                               "Build the model with lookback = the padded length of the cases.")
         F = transform.transform(X, lengths)
         y = np.asarray(y)
-        if self.task == "classification":
-            Y = -np.ones((len(y), self.n_outputs))
-            Y[np.arange(len(y)), y.astype(np.int64)] = 1.0
+        if self.task == "classification":  # +-1 targets, one output per class
+            ridge = RidgeClassifierLOO().fit(F, y, n_classes=self.n_outputs).ridge_
         else:
-            Y = y.astype(np.float64).reshape(len(y), -1)
-        ridge = RidgeLOO().fit(F, Y)
+            ridge = RidgeLOO().fit(F, y.astype(np.float64).reshape(len(y), -1))
         self.transform = transform
         self.alpha_ = ridge.alpha_
         with torch.no_grad():
@@ -129,8 +128,6 @@ class MiniRocketRidge(nn.Module):
         if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[2] != self.n_features:
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ShapeError(f"MiniRocketRidge expects cases (N, T, {self.n_features}). Received: {shape}.")
-        if not hasattr(self.transform, "biases_"):
-            self.transform.biases_ = self.biases.detach().cpu().numpy()
         X = x.detach().to("cpu", torch.float32).numpy()
         L = None if lengths is None else lengths.detach().cpu().numpy()
         F = torch.from_numpy(self.transform.transform(X, L).astype(np.float64))

@@ -281,9 +281,10 @@ class RidgeClassifierLOO:
     [0, 0, 1, 1]
     """
 
-    def fit(self, F: np.ndarray, codes: np.ndarray) -> RidgeClassifierLOO:
+    def fit(self, F: np.ndarray, codes: np.ndarray, n_classes: int | None = None) -> RidgeClassifierLOO:
+        """``codes`` are labels ``0 .. n_classes - 1`` (by default up to the largest code present)."""
         codes = np.asarray(codes, dtype=np.int64)
-        Y = -np.ones((codes.size, int(codes.max()) + 1))
+        Y = -np.ones((codes.size, n_classes or int(codes.max()) + 1))
         Y[np.arange(codes.size), codes] = 1.0
         self.ridge_ = RidgeLOO().fit(F, Y)
         self.alpha_ = self.ridge_.alpha_

@@ -65,14 +65,18 @@ def read_cases(
     return Xtr_raw, ytr, Xte_raw, yte
 
 
+def unpack_cases(data: Any, name: str) -> tuple[Any, Any]:
+    """``(X, y)`` of a TSData or a tuple ``(X, y)`` (``y`` may be None), else an error naming ``name``."""
+    if hasattr(data, "X") and hasattr(data, "y"):
+        return data.X, data.y
+    if isinstance(data, tuple) and len(data) == 2:
+        return data
+    raise param_error(name, "a TSData or a tuple (X, y)", data)
+
+
 def _cases(data: Any, name: str, regression: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """One part's cases as ``(X, y)`` float64/label arrays, refused with its ``name`` when unusable."""
-    if hasattr(data, "X") and hasattr(data, "y"):
-        X, y = data.X, data.y
-    elif isinstance(data, tuple) and len(data) == 2:
-        X, y = data
-    else:
-        raise param_error(name, "a TSData or a tuple (X, y)", data)
+    X, y = unpack_cases(data, name)
     if y is None:
         raise DataError(f"the {name} cases have no class labels (@classLabel false). Classification needs labels.")
     X = np.asarray(X, dtype=np.float64)
@@ -535,7 +539,7 @@ def classification_config(
 
 def closed_form(config: dict[str, Any]) -> bool:
     """Whether the run's model was fitted in closed form (MiniRocket + ridge): no epochs, no learning curves."""
-    return str((config.get("train") or {}).get("fit", "")).startswith("closed form")
+    return config.get("model_type") == "minirocket"
 
 
 NORMALIZATION_DETAIL = {

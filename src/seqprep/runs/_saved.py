@@ -199,7 +199,7 @@ def predict_cases(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
     from .._validation import param_error
     from ..exceptions import DataError
     from ..training import ArrayWindows, predict
-    from ._classify import case_lengths, global_normalize, instance_normalize, resample_cases
+    from ._classify import case_lengths, global_normalize, instance_normalize, resample_cases, unpack_cases
     from ._compute import downsample_cases
 
     run = load_run(run_dir)
@@ -209,12 +209,7 @@ def predict_cases(run_dir: str | os.PathLike[str], data: Any) -> pd.DataFrame:
         raise param_error("run_dir", "a run on cases (seqprep train --train/--test)", str(run.path),
                           "This is a forecasting run: forecast new rows with predict_run (seqprep predict RUN "
                           "--data FILE.csv).")
-    if hasattr(data, "X") and hasattr(data, "y"):
-        X, y = data.X, data.y
-    elif isinstance(data, tuple) and len(data) == 2:
-        X, y = data
-    else:
-        raise param_error("data", "a TSData or a tuple (X, y) of cases", data)
+    X, y = unpack_cases(data, "data")
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 3 or len(X) == 0:
         raise DataError(f"the new cases must have shape (n_cases, length, n_channels), n_cases >= 1. Received: "
