@@ -32,6 +32,17 @@ def _where(path: Path, lineno: int) -> str:
     return f"{path}, line {lineno}"
 
 
+def _parse_positive_int(value: str, key: str, path: Path, lineno: int, what: str = "") -> int:
+    """A positive integer header value of a .ts or .tsf file (``what`` says what it counts), else one error."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 1:
+        raise DataError(f"{_where(path, lineno)}: header @{key} must be a positive integer{what}. Received: {value!r}.")
+    return number
+
+
 def _parse_bool(value: str, key: str, path: Path, lineno: int) -> bool:
     """A ``true``/``false`` header value of a .ts or .tsf file, else one error naming the file and line."""
     word = value.strip().lower()

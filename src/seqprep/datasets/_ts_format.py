@@ -24,7 +24,7 @@ import numpy as np
 
 from .._validation import check_choice, list_names, param_error
 from ..exceptions import DataError, DataWarning
-from ._archive_formats import _parse_bool, _where, check_data_file, read_arff, read_ucr_text
+from ._archive_formats import _parse_bool, _parse_positive_int, _where, check_data_file, read_arff, read_ucr_text
 
 __all__ = ["TSData", "load_ts", "load_ucr"]
 
@@ -123,15 +123,7 @@ def _parse_header(
     if low in _BOOL_HEADERS:
         metadata[_BOOL_HEADERS[low]] = _parse_bool(value, key, path, lineno)
     elif low in _INT_HEADERS:
-        try:
-            number = int(value)
-        except ValueError:
-            number = -1
-        if number < 1:
-            raise DataError(
-                f"{_where(path, lineno)}: header @{key} must be a positive integer. Received: {value!r}."
-            )
-        metadata[_INT_HEADERS[low]] = number
+        metadata[_INT_HEADERS[low]] = _parse_positive_int(value, key, path, lineno)
     elif low in _TEXT_HEADERS:
         metadata[_TEXT_HEADERS[low]] = value
     elif low == "classlabel":

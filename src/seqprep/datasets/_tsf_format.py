@@ -25,7 +25,7 @@ import pandas as pd
 
 from .._validation import list_names
 from ..exceptions import DataError, DataWarning
-from ._archive_formats import _parse_bool, _where, check_data_file
+from ._archive_formats import _parse_bool, _parse_positive_int, _where, check_data_file
 
 __all__ = ["load_tsf"]
 
@@ -159,17 +159,7 @@ def _parse_header(line: str, path: Path, lineno: int, meta: dict[str, Any],
             raise DataError(f"{_where(path, lineno)}: header @{parts[0]} needs a value. Received: {line!r}.")
         meta[key] = " ".join(args)
     elif key == "horizon":
-        value = " ".join(args)
-        try:
-            number = int(value)
-        except ValueError:
-            number = -1
-        if number < 1:
-            raise DataError(
-                f"{_where(path, lineno)}: header @{parts[0]} must be a positive integer (the steps to forecast). "
-                f"Received: {value!r}."
-            )
-        meta["horizon"] = number
+        meta["horizon"] = _parse_positive_int(" ".join(args), parts[0], path, lineno, " (the steps to forecast)")
     elif key in ("missing", "equallength"):
         meta[key] = _parse_bool(" ".join(args), parts[0], path, lineno)
     elif not key:
